@@ -1,0 +1,60 @@
+"""Turning core :class:`~wacloud.client.core.Request` objects into httpx calls, sync and async."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from wacloud import errors
+from wacloud.client.core import ApiConfig, Request, Response
+
+
+def build(config: ApiConfig, request: Request) -> dict[str, Any]:
+    """The keyword arguments for ``httpx.Client.build_request``."""
+    url = request.path if request.absolute else f"{config.api_root}/{request.path.lstrip('/')}"
+    kwargs: dict[str, Any] = {"method": request.method, "url": url, "headers": config.auth_headers()}
+    if request.params:
+        kwargs["params"] = dict(request.params)
+    if request.json is not None:
+        kwargs["json"] = request.json
+    if request.data is not None:
+        kwargs["data"] = dict(request.data)
+    if request.files is not None:
+        kwargs["files"] = dict(request.files)
+    return kwargs
+
+
+def to_response(resp: httpx.Response, content: bytes) -> Response:
+    """Our response type from httpx's."""
+    return Response(status_code=resp.status_code, headers=dict(resp.headers), content=content)
+
+
+def transport_error(exc: httpx.TransportError, request: Request) -> errors.TransportError:
+    """A TransportError that names the call but never the token."""
+    return errors.TransportError(f"{request.method} {request.path}: {type(exc).__name__}: {exc}")
+
+
+class _Sink:
+    """Writes a streamed body to a path or file object while hashing it."""
+
+    def __init__(self, target: Path | IO[bytes]) -> None:
+        self._own = isinstance(target, Path)
+        self._file: IO[bytes] = target.open("wb") if isinstance(target, Path) else target
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self.hash.update(chunk)
+        self.size += len(chunk)
+
+    def close(self) -> None:
+        if self._own:
+            self._file.close()
+
+    def response(self, resp: httpx.Response) -> Response:
+        return Response(status_code=resp.status_code, headers=dict(resp.headers),
+                        sha256=self.hash.hexdigest(), streamed_bytes=self.size)

@@ -1,0 +1,190 @@
+"""The one table of Cloud API limits.
+
+Every documented size, count and rate that wacloud enforces lives here, so the client (which checks
+before sending), the sandbox (which answers like Meta) and the delivery engine (which paces) agree.
+Each entry names its source tag from the facts file: OFF (Meta's docs), SPEC (Meta's OpenAPI spec),
+SEC (SDKs / BSP docs) or UNCONFIRMED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A bound on one field: ``min``/``max`` characters (strings) or items (lists)."""
+
+    field: str
+    max: int
+    min: int = 0
+    unit: str = "characters"
+    source: str = "SPEC"
+
+
+def _limits(*items: Limit) -> dict[str, Limit]:
+    return {item.field: item for item in items}
+
+
+#: Keyed by a dotted path close to the Graph API body ("interactive.header.text").
+LIMITS: Final[dict[str, Limit]] = _limits(
+    Limit("text.body", 4096, min=1, source="OFF"),
+    Limit("caption", 1024, source="SPEC"),
+    Limit("document.filename", 240, source="UNCONFIRMED"),
+    Limit("biz_opaque_callback_data", 512, source="UNCONFIRMED"),
+    Limit("interactive.header.text", 60),
+    Limit("interactive.body.text", 1024, min=1),
+    Limit("interactive.footer.text", 60),
+    Limit("interactive.button.buttons", 3, min=1, unit="buttons", source="OFF"),
+    Limit("interactive.button.title", 20, min=1),
+    Limit("interactive.button.id", 256, min=1),
+    Limit("interactive.list.button", 20, min=1),
+    Limit("interactive.list.sections", 10, min=1, unit="sections"),
+    Limit("interactive.list.rows_total", 10, min=1, unit="rows", source="OFF"),
+    Limit("interactive.list.section.title", 24),
+    Limit("interactive.list.row.id", 200, min=1),
+    Limit("interactive.list.row.title", 24, min=1),
+    Limit("interactive.list.row.description", 72),
+    Limit("interactive.cta_url.display_text", 20, min=1, source="OFF"),
+    Limit("interactive.flow.flow_cta", 30, min=1, source="SPEC"),
+    Limit("interactive.product_list.sections", 10, min=1, unit="sections"),
+    Limit("interactive.product_list.items_total", 30, min=1, unit="products"),
+    Limit("contacts", 5, min=1, unit="contacts"),
+    Limit("template.name", 512, min=1, source="OFF"),
+    Limit("template.parameter.text", 32768, source="SPEC"),
+    Limit("template.button.index", 9, unit="index", source="SPEC"),
+    Limit("template.body.text", 1024, min=1, source="OFF"),
+    Limit("template.header.text", 60, source="OFF"),
+    Limit("template.footer.text", 60, source="OFF"),
+    Limit("template.buttons", 10, unit="buttons", source="OFF"),
+    Limit("template.per_waba", 250, unit="templates", source="OFF"),
+    Limit("qr.prefilled_message", 140, min=1, source="OFF"),
+    Limit("block_users.per_request", 1000, min=1, unit="users", source="OFF"),
+    Limit("block_users.total", 64000, unit="users", source="OFF"),
+    Limit("qr.per_number", 2000, unit="codes", source="OFF"),
+    Limit("profile.about", 139, min=1, source="OFF"),
+    Limit("profile.address", 256, source="OFF"),
+    Limit("profile.description", 512, source="OFF"),
+    Limit("profile.email", 128, source="OFF"),
+    Limit("profile.websites", 2, unit="websites", source="OFF"),
+    Limit("profile.website", 256, source="OFF"),
+)
+
+
+def limit(field: str) -> Limit:
+    """Return the limit for ``field``; a KeyError here is a programming error, not user input."""
+    return LIMITS[field]
+
+
+class MediaKind(StrEnum):
+    """The media message types that carry a file."""
+
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    IMAGE = "image"
+    STICKER = "sticker"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRule:
+    """Which MIME types a media kind accepts and how large a file may be (bytes)."""
+
+    kind: MediaKind
+    mime_types: frozenset[str]
+    max_bytes: int
+    caption: bool
+
+
+_MB = 1024 * 1024
+_KB = 1024
+
+MEDIA_RULES: Final[dict[MediaKind, MediaRule]] = {
+    MediaKind.AUDIO: MediaRule(
+        MediaKind.AUDIO,
+        frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+        16 * _MB,
+        caption=False,
+    ),
+    MediaKind.DOCUMENT: MediaRule(
+        MediaKind.DOCUMENT,
+        frozenset(
+            {
+                "text/plain",
+                "application/pdf",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            }
+        ),
+        100 * _MB,
+        caption=True,
+    ),
+    MediaKind.IMAGE: MediaRule(MediaKind.IMAGE, frozenset({"image/jpeg", "image/png"}), 5 * _MB, caption=True),
+    # Animated stickers may reach 500 KB; static ones 100 KB. The file alone does not say which
+    # without decoding it, so the upload check uses the larger bound.
+    MediaKind.STICKER: MediaRule(MediaKind.STICKER, frozenset({"image/webp"}), 500 * _KB, caption=False),
+    MediaKind.VIDEO: MediaRule(MediaKind.VIDEO, frozenset({"video/3gpp", "video/mp4"}), 16 * _MB, caption=True),
+}
+
+STATIC_STICKER_MAX_BYTES: Final = 100 * _KB
+
+#: Every MIME type the media upload endpoint accepts.
+ALL_MEDIA_MIME_TYPES: Final[frozenset[str]] = frozenset().union(*(r.mime_types for r in MEDIA_RULES.values()))
+
+
+def media_kind_for_mime(mime_type: str) -> MediaKind | None:
+    """Return the media kind that accepts ``mime_type`` (parameters such as ``; codecs=opus`` ignored)."""
+    base = mime_type.split(";", 1)[0].strip().lower()
+    for rule in MEDIA_RULES.values():
+        if base in rule.mime_types:
+            return rule.kind
+    return None
+
+
+# --- Rates and windows -------------------------------------------------------------------------
+
+#: Default per-number throughput (messages per second) [OFF throughput]; 1000 after the upgrade,
+#: 20 for coexistence numbers.
+DEFAULT_MPS: Final = 80
+UPGRADED_MPS: Final = 1000
+COEXISTENCE_MPS: Final = 20
+
+#: Pair rate: one message per 6 s to the same user, bursts up to 45 [OFF about-the-platform].
+PAIR_RATE_INTERVAL_S: Final = 6.0
+PAIR_RATE_BURST: Final = 45
+
+#: Customer-service window after the user's last message [OFF].
+SERVICE_WINDOW_S: Final = 24 * 3600
+#: Free-entry-point window after a click-to-WhatsApp ad reply [OFF pricing].
+FREE_ENTRY_POINT_WINDOW_S: Final = 72 * 3600
+
+#: A media download URL is valid this long [OFF media].
+MEDIA_URL_TTL_S: Final = 300
+#: Uploaded media live 30 days; webhook media ids 7 days [OFF media].
+MEDIA_TTL_S: Final = 30 * 24 * 3600
+WEBHOOK_MEDIA_TTL_S: Final = 7 * 24 * 3600
+#: Media sent by link is cached by Meta this long [OFF].
+MEDIA_LINK_CACHE_S: Final = 600
+
+#: Typing indicator disappears after this long or at the reply [OFF typing].
+TYPING_INDICATOR_S: Final = 25
+
+#: Meta's webhook payloads reach this size [OFF webhooks overview].
+WEBHOOK_MAX_BODY_BYTES: Final = 3 * _MB
+
+#: Management endpoints: requests per rolling hour per app per WABA [OFF about-the-platform].
+MANAGEMENT_CALLS_PER_HOUR: Final = 200
+MANAGEMENT_CALLS_PER_HOUR_ACTIVE: Final = 5000
+
+#: Register attempts per number per moving 72 h before 133016 [OFF].
+REGISTER_ATTEMPTS_PER_72H: Final = 10
+
+#: Versions: the oldest still served and the default the client uses [OFF versions table].
+MIN_API_VERSION: Final = (21, 0)
+DEFAULT_API_VERSION: Final = "v25.0"
