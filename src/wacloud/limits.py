@@ -70,7 +70,31 @@ LIMITS: Final[dict[str, Limit]] = _limits(
     Limit("profile.email", 128, source="OFF"),
     Limit("profile.websites", 2, unit="websites", source="OFF"),
     Limit("profile.website", 256, source="OFF"),
+    # Template definitions (creation) [OFF template-management / components pages].
+    Limit("template.button.text", 25, min=1, source="OFF"),
+    Limit("template.button.url", 2000, min=1, source="OFF"),
+    Limit("template.button.phone_number", 20, min=1, source="OFF"),
+    Limit("template.buttons.url", 2, unit="buttons", source="OFF"),
+    Limit("template.buttons.phone_number", 1, unit="buttons", source="OFF"),
+    Limit("template.buttons.copy_code", 1, unit="buttons", source="OFF"),
+    Limit("template.buttons.flow", 1, unit="buttons", source="OFF"),
+    Limit("template.copy_code.example", 15, min=1, source="OFF"),
+    Limit("template.header.variables", 1, unit="variables", source="OFF"),
+    Limit("template.carousel.cards", 10, min=2, unit="cards", source="OFF"),
+    Limit("template.carousel.card.body.text", 160, min=1, source="OFF"),
+    Limit("template.carousel.card.buttons", 2, min=1, unit="buttons", source="OFF"),
+    Limit("template.limited_time_offer.text", 16, min=1, source="OFF"),
+    Limit("template.otp.code_expiration_minutes", 90, min=1, unit="minutes", source="OFF"),
+    Limit("template.delete.hsm_ids", 100, min=1, unit="templates", source="OFF"),
+    Limit("flow.name", 200, min=1, source="UNCONFIRMED"),
 )
+
+#: Business profile ``vertical`` values [SPEC; OFF business-profiles].
+PROFILE_VERTICALS: Final[frozenset[str]] = frozenset({
+    "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE", "GROCERY", "GOVT",
+    "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL", "RESTAURANT", "ALCOHOL",
+    "ONLINE_GAMBLING", "PHYSICAL_GAMBLING", "OTC_DRUGS",
+})
 
 
 def limit(field: str) -> Limit:
