@@ -1,0 +1,183 @@
+"""Phone numbers as people type them, turned into the E.164 form we send and the ``wa_id`` WhatsApp reports.
+
+Parsing and validation come from ``phonenumbers`` (Google's libphonenumber); this module only adds the
+WhatsApp-specific rules on top.
+
+**The Mexico and Argentina mobile prefixes.** WhatsApp identifies users by a ``wa_id`` (digits only) that,
+for two countries, is *not* the digits of the number's E.164 form:
+
+- Mexico dropped the ``1`` mobile prefix (``+52 1 …``) in 2019, and libphonenumber treats
+  ``+52 1 55 1234 5678`` as impossible, but WhatsApp still reports Mexican mobiles as ``521`` + 10 digits
+  (webhook ``from``, ``contacts[].wa_id``). Both forms are accepted here; ``e164`` is ``+52`` + 10 digits
+  (the form Meta's test-number allow-list holds: replying to the ``521…`` id gives 131030 there, and in
+  production the API maps ``+52…`` onto the ``521…`` id itself), ``wa_id`` is ``521`` + 10 digits.
+- Argentina's international mobile form has a ``9`` after ``54`` (``+54 9 11 2345 6789``), which is also
+  what WhatsApp reports; a number typed the domestic way (``011 15 2345-6789``) becomes that same form.
+  ``+54 11 2345 6789`` (no ``9``) is a valid *landline* number, so it is kept as typed: the digits alone
+  cannot tell a mobile from a landline.
+
+Because of these two rules, compare numbers with :func:`is_same_user` (or :attr:`PhoneNumber.key`), never
+as strings: it treats ``521…``/``52…`` and ``549…``/``54…`` as the same user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
+
+from wacloud.errors import ValidationError
+
+#: What a typed phone number may contain: an optional leading ``+``, digits and common separators.
+_TYPED: Final = re.compile(r"^\+?[\d\s\-().\/]+$")
+_SEPARATORS: Final = re.compile(r"[\s\-().\/]")
+#: A business-scoped user id ("BSUID", e.g. ``US.13491208655302741918``), sent as-is.
+_BSUID: Final = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")
+
+_MX: Final = 52
+_AR: Final = 54
+#: Prefixes of old Mexican dialling (mobile ``1``, long distance ``01``, mobile-from-landline ``044``/``045``)
+#: that stand before the 10-digit number and are no longer part of it. Longest first.
+_MX_LEGACY_PREFIXES: Final = ("044", "045", "01", "1")
+#: Number types WhatsApp cannot be registered on as a mobile user: their Mexican wa_id keeps no ``1``.
+_NOT_MOBILE: Final = frozenset({
+    PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST, PhoneNumberType.PAGER, PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL,
+})
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """A parsed phone number: ``e164`` to send, ``wa_id`` as WhatsApp reports it, ``key`` to compare."""
+
+    e164: str
+    wa_id: str
+    country_code: int
+    region: str | None
+    valid: bool
+    """False when the number has a possible length but libphonenumber knows no such range (test numbers)."""
+
+    @property
+    def key(self) -> str:
+        """Digits equal for every spelling of one WhatsApp user (Mexico and Argentina prefixes folded)."""
+        digits = self.e164[1:]
+        if self.country_code == _AR and digits.startswith("549"):
+            return "54" + digits[3:]
+        return digits
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+def normalize(number: str | PhoneNumber, default_region: str | None = None) -> PhoneNumber:
+    """Parse a typed phone number (``+1 809-123-4567``, ``18091234567``, ``(809) 123 4567`` with a region).
+
+    ``default_region`` (ISO 3166 code such as ``"DO"``) is used for numbers without a ``+``; digits
+    without a ``+`` that are not a valid national number there are read as country code + number.
+    Raises :class:`~wacloud.errors.ValidationError` (field ``"to"``) for anything that cannot be a number.
+    """
+    if isinstance(number, PhoneNumber):
+        return number
+    if not isinstance(number, str):
+        raise ValidationError("to", f"expected a phone number as a string, got {type(number).__name__}")
+    text = number.strip()
+    if not text:
+        raise ValidationError("to", "the phone number is empty")
+    if len(text) > 64:
+        raise ValidationError("to", "too long to be a phone number", size=len(text), limit=64)
+    if not _TYPED.match(text):
+        raise ValidationError("to", f"{text!r} is not a phone number: only digits, a leading '+', spaces, "
+                                    "'-', '.', '/' and parentheses are allowed")
+    region = _region(default_region)
+    candidates = _candidates(text, region)
+    for candidate in candidates:
+        if candidate.valid:
+            return candidate
+    if candidates:
+        return candidates[0]  # possible length, unknown range: still a number a test setup may use
+    hint = "" if text.startswith("+") or region else " (add '+' and the country code, or pass default_region)"
+    raise ValidationError("to", f"{text!r} is not a possible phone number{hint}")
+
+
+def is_same_user(a: str | PhoneNumber, b: str | PhoneNumber, default_region: str | None = None) -> bool:
+    """True when ``a`` and ``b`` name the same WhatsApp user (e.g. a webhook ``from`` and a sent ``to``).
+
+    Anything that does not parse as a phone number (a group id, a BSUID) is compared exactly.
+    """
+    ka, kb = _key_or_raw(a, default_region), _key_or_raw(b, default_region)
+    return ka == kb
+
+
+def is_bsuid(value: str) -> bool:
+    """True for a business-scoped user id (``US.1349…``), which is sent as-is instead of a phone number."""
+    return bool(_BSUID.match(value))
+
+
+def _key_or_raw(value: str | PhoneNumber, default_region: str | None) -> str:
+    try:
+        return normalize(value, default_region).key
+    except ValidationError:
+        return str(value).strip()
+
+
+def _region(default_region: str | None) -> str | None:
+    if default_region is None:
+        return None
+    region = default_region.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError("default_region", f"{default_region!r} is not an ISO 3166 region code "
+                                                "libphonenumber knows")
+    return region
+
+
+def _candidates(text: str, region: str | None) -> list[PhoneNumber]:
+    """Every reading of ``text`` that has a possible length, most likely first."""
+    inputs: list[tuple[str, str | None]] = []
+    if text.startswith("+"):
+        inputs.append((text, None))
+    else:
+        if region is not None:
+            inputs.append((text, region))
+        digits = _SEPARATORS.sub("", text)
+        inputs.append(("+" + digits, None))
+        if digits.startswith("00"):  # the international call prefix most of the world uses
+            inputs.append(("+" + digits[2:], None))
+    found: list[PhoneNumber] = []
+    for raw, reg in inputs:
+        parsed = _parse(raw, reg)
+        if parsed is not None:
+            found.append(parsed)
+    return found
+
+
+def _parse(raw: str, region: str | None) -> PhoneNumber | None:
+    try:
+        num = phonenumbers.parse(raw, region)
+    except NumberParseException:
+        return None
+    if num.extension or not num.country_code:
+        return None  # an extension cannot be messaged
+    if num.country_code == _MX:
+        num = _fold_mexico(num)
+    if phonenumbers.is_possible_number_with_reason(num) != ValidationResult.IS_POSSIBLE:
+        return None
+    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    wa_id = e164[1:]
+    if num.country_code == _MX and phonenumbers.number_type(num) not in _NOT_MOBILE:
+        wa_id = "521" + wa_id[2:]
+    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=int(num.country_code),
+                       region=phonenumbers.region_code_for_number(num),
+                       valid=phonenumbers.is_valid_number(num))
+
+
+def _fold_mexico(num: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """Drop an old Mexican dialling prefix (``1``, ``01``, ``044``, ``045``) before a 10-digit number."""
+    nsn = phonenumbers.national_significant_number(num)
+    for prefix in _MX_LEGACY_PREFIXES:
+        rest = nsn[len(prefix):]
+        if nsn.startswith(prefix) and len(rest) == 10:
+            return phonenumbers.PhoneNumber(country_code=_MX, national_number=int(rest))
+    return num
