@@ -1,0 +1,117 @@
+"""API keys for the gateway: created once, shown once, stored only as SHA-256 hashes, revocable.
+
+Keys live in the gateway's own table (``wacloud_api_keys``) in the same database as the outbox, so
+every process and host sharing a PostgreSQL database accepts the same keys and sees revocations at
+once. Keys can also be given in the configuration (``WACLOUD_API_KEYS``), as plain keys or ``sha256:<hex>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from wacloud.server.db import Database
+
+KEY_PREFIX = "wk_"
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key: hex SHA-256 (keys are long random strings, so no salt is needed)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A fresh random API key, ``wk_`` + 32 url-safe characters."""
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What is known about a key without the key itself."""
+
+    id: str
+    name: str
+    created_at: float
+    revoked_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """True until the key is revoked."""
+        return self.revoked_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"id": self.id, "name": self.name, "created_at": self.created_at,
+                "revoked_at": self.revoked_at, "active": self.active}
+
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+    created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)"""
+
+_SELECT = "SELECT id, name, created_at, revoked_at FROM wacloud_api_keys"
+
+
+class KeyStore:
+    """API keys in the gateway database (SQLite file or PostgreSQL), plus keys from the config."""
+
+    def __init__(self, db: Database, static_keys: Iterable[str] = ()) -> None:
+        self.db = db
+        self._static = {k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k)
+                        for k in static_keys if k}
+        self._execute(_SCHEMA)
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, params)
+
+    # -- API -----------------------------------------------------------------------------------
+
+    def create(self, name: str = "default") -> tuple[KeyInfo, str]:
+        """A new key: its info and the plain key, which is never stored nor shown again."""
+        key = new_key()
+        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time())
+        self._execute("INSERT INTO wacloud_api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
+                      (info.id, info.name, hash_key(key), info.created_at))
+        return info, key
+
+    def verify(self, key: str) -> KeyInfo | None:
+        """The active key matching ``key``, or None (unknown or revoked)."""
+        if not key:
+            return None
+        digest = hash_key(key)
+        for static in self._static:
+            if hmac.compare_digest(static, digest):
+                return KeyInfo(id="config", name="from configuration", created_at=0.0)
+        rows = self._execute(f"{_SELECT} WHERE key_hash = ?", (digest,))
+        if not rows:
+            return None
+        info = KeyInfo(*rows[0])
+        return info if info.active else None
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke the key with ``key_id``; False when there is no such active key."""
+        before = self.get(key_id)
+        if before is None or not before.active:
+            return False
+        self._execute("UPDATE wacloud_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                      (time.time(), key_id))
+        return True
+
+    def get(self, key_id: str) -> KeyInfo | None:
+        """The key with ``key_id`` (active or revoked)."""
+        rows = self._execute(f"{_SELECT} WHERE id = ?", (key_id,))
+        return KeyInfo(*rows[0]) if rows else None
+
+    def list(self) -> list[KeyInfo]:
+        """All keys, oldest first."""
+        rows = self._execute(f"{_SELECT} ORDER BY created_at")
+        return [KeyInfo(*row) for row in rows]
+
+    def has_active(self) -> bool:
+        """True when at least one key (stored or configured) can authenticate."""
+        return bool(self._static) or any(k.active for k in self.list())
