@@ -158,17 +158,18 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
         num = phonenumbers.parse(raw, region)
     except NumberParseException:
         return None
-    if num.extension or not num.country_code:
-        return None  # an extension cannot be messaged
-    if num.country_code == _MX:
+    cc = num.country_code
+    if num.extension or not cc or not num.national_number:
+        return None  # an extension cannot be messaged; all zeros lose digits in libphonenumber's E.164
+    if cc == _MX:
         num = _fold_mexico(num)
     if phonenumbers.is_possible_number_with_reason(num) != ValidationResult.IS_POSSIBLE:
         return None
     e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
     wa_id = e164[1:]
-    if num.country_code == _MX and phonenumbers.number_type(num) not in _NOT_MOBILE:
+    if cc == _MX and phonenumbers.number_type(num) not in _NOT_MOBILE:
         wa_id = "521" + wa_id[2:]
-    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=int(num.country_code),
+    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc,
                        region=phonenumbers.region_code_for_number(num),
                        valid=phonenumbers.is_valid_number(num))
 
