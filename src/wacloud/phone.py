@@ -37,6 +37,8 @@ _SEPARATORS: Final = re.compile(r"[\s\-().\/]")
 #: A business-scoped user id ("BSUID", e.g. ``US.13491208655302741918``), sent as-is.
 _BSUID: Final = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")
 
+#: ITU-T E.164: at most 15 digits, country code included.
+_E164_MAX_DIGITS: Final = 15
 _MX: Final = 52
 _AR: Final = 54
 #: Prefixes of old Mexican dialling (mobile ``1``, long distance ``01``, mobile-from-landline ``044``/``045``)
@@ -165,13 +167,21 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
         num = _fold_mexico(num)
     if phonenumbers.is_possible_number_with_reason(num) != ValidationResult.IS_POSSIBLE:
         return None
-    e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    e164 = _e164(num)
+    if len(e164) > _E164_MAX_DIGITS + 1:
+        return None  # libphonenumber allows some longer national numbers; E.164 (and WhatsApp) do not
+    if _e164(phonenumbers.parse(e164, None)) != e164:
+        return None  # a leading trunk "0" got dropped: these digits do not name one stable number
     wa_id = e164[1:]
     if cc == _MX and phonenumbers.number_type(num) not in _NOT_MOBILE:
         wa_id = "521" + wa_id[2:]
     return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc,
                        region=phonenumbers.region_code_for_number(num),
                        valid=phonenumbers.is_valid_number(num))
+
+
+def _e164(num: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _fold_mexico(num: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:

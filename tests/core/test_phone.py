@@ -172,5 +172,5 @@ def test_digit_strings_parse_or_raise_validation_error(text: str) -> None:
     except ValidationError:
         return
     assert len(num.e164) <= 16
-    assert normalize(num.e164) == num  # E.164 is a fixed point
+    assert normalize(num.e164) == num, (text, num, normalize(num.e164))  # E.164 is a fixed point
     assert is_same_user(num, num.wa_id)
