@@ -1,0 +1,33 @@
+"""Finding ``{{1}}`` / ``{{first_name}}`` variables in template text."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+#: One variable: anything between double braces (validated by :func:`variables`).
+VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+NAMED_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+POSITIONAL_RE = re.compile(r"^[1-9][0-9]*$")
+
+
+class ParameterFormat(StrEnum):
+    """How a template's variables are written: ``{{1}}`` or ``{{name}}``."""
+
+    POSITIONAL = "POSITIONAL"
+    NAMED = "NAMED"
+
+
+def variables(text: str) -> list[str]:
+    """The variable names in ``text`` in order of appearance (``"1"``, ``"first_name"``…)."""
+    return [m.group(1) for m in VARIABLE_RE.finditer(text or "")]
+
+
+def distinct(names: list[str]) -> list[str]:
+    """``names`` without repeats, first occurrence kept (a variable may appear twice in a text)."""
+    return list(dict.fromkeys(names))
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """``text`` with each variable replaced by its value (unknown ones are left as they are)."""
+    return VARIABLE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
