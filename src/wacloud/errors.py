@@ -9,7 +9,7 @@ subclasses let a caller ``except`` by meaning (``RateLimited``, ``WindowClosed``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -286,7 +286,9 @@ class WhatsAppError(WacloudError):
         self.fbtrace_id = detail.fbtrace_id
         self.details = detail.details
         self.retry = retry_class(detail.code, http_status)
-        text = detail.message or f"(#{detail.code}) {detail.title or 'error'}"
+        row = lookup(detail.code)
+        title = detail.title or (row.title if row is not None else "error")
+        text = detail.message or f"(#{detail.code}) {title}"
         if detail.details and detail.details not in text:
             text += f": {detail.details}"
         if detail.fbtrace_id:
@@ -359,6 +361,8 @@ def exception_class(code: int, http_status: int | None = None) -> type[WhatsAppE
     """The most specific exception class for ``code``."""
     if code in _BY_CODE:
         return _BY_CODE[code]
+    if http_status == 429 and lookup(code) is None:
+        return RateLimited
     if 132000 <= code <= 132099 and retry_class(code, http_status) is RetryClass.FIX_REQUEST:
         return TemplateError
     return _BY_RETRY[retry_class(code, http_status)]
@@ -367,14 +371,31 @@ def exception_class(code: int, http_status: int | None = None) -> type[WhatsAppE
 def from_response(body: object, http_status: int) -> WhatsAppError:
     """Build the exception for an error response (``{"error": {...}}``), whatever its shape."""
     obj = body.get("error") if isinstance(body, Mapping) else None
-    if not isinstance(obj, Mapping):
-        detail = ErrorDetail(code=0 if http_status in (401, 403) else 1,
-                             message=f"HTTP {http_status} without a Graph error object")
-        cls: type[WhatsAppError] = AuthError if http_status in (401, 403) else (
-            ServerError if http_status >= 500 else InvalidRequest)
-        return cls(detail, http_status)
-    detail = ErrorDetail.from_graph(obj)
-    return exception_class(detail.code, http_status)(detail, http_status)
+    if isinstance(obj, Mapping) and _has_code(obj):
+        detail = ErrorDetail.from_graph(obj)
+        return exception_class(detail.code, http_status)(detail, http_status)
+    # No usable code: say so, keep what the object does carry, and classify by HTTP status alone
+    # (a missing code must not read as code 0, "AuthException").
+    partial = ErrorDetail.from_graph(obj) if isinstance(obj, Mapping) else ErrorDetail(code=0)
+    detail = replace(partial, code=0 if http_status in (401, 403) else 1,
+                     message=partial.message or f"HTTP {http_status} without a Graph error code")
+    return _status_class(http_status)(detail, http_status)
+
+
+def _has_code(obj: Mapping[str, Any]) -> bool:
+    raw = obj.get("code")
+    try:
+        return raw is not None and not isinstance(raw, bool) and int(raw) >= 0
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _status_class(http_status: int) -> type[WhatsAppError]:
+    if http_status in (401, 403):
+        return AuthError
+    if http_status == 429:
+        return RateLimited
+    return ServerError if http_status >= 500 else InvalidRequest
 
 
 def error_body(code: int, details: str | None = None, *, fbtrace_id: str, message: str | None = None,
