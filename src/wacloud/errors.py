@@ -252,7 +252,7 @@ class ErrorDetail:
         raw_code = obj.get("code")
         try:
             code = int(raw_code) if raw_code is not None else 0
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             code = 0
         error_data = obj.get("error_data")
         details = error_data.get("details") if isinstance(error_data, Mapping) else None

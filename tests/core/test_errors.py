@@ -287,6 +287,10 @@ def test_garbage_bodies_become_typed_errors(body: object, status: int, cls: type
         {"code": 131056, "error_data": {"details": 5}, "fbtrace_id": 12},
         {"code": 1.5},
         {"code": [1]},
+        {"code": float("inf")},
+        {"code": float("nan")},
+        {"code": -3},
+        {"code": True},
         {"message": "x" * 10_000},
     ],
 )
