@@ -1,0 +1,80 @@
+"""Run the sandbox in its own process for a benchmark: ``python -m benchmarks._sandbox_server --port P``.
+
+A separate process keeps the emulator's CPU out of the measured client's figures. The configuration is
+built from the documented ``SandboxConfig`` fields (docs/architecture.md); flags whose field the
+config does not have are dropped with a note on stderr rather than failing, so a benchmark still runs
+against an emulator with fewer knobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from benchmarks._harness import SANDBOX_APP_SECRET, SANDBOX_PHONE_ID, SANDBOX_TOKEN, SANDBOX_WABA_ID
+
+
+def _fields(cls: Any) -> set[str]:
+    if dataclasses.is_dataclass(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+    model_fields = getattr(cls, "model_fields", None)
+    if model_fields is not None:
+        return set(model_fields)
+    import inspect
+
+    return set(inspect.signature(cls).parameters)
+
+
+def build_app(options: dict[str, Any]) -> Any:
+    """The sandbox ASGI app for ``options`` (keys named like ``SandboxConfig``'s fields)."""
+    from wacloud.sandbox import SandboxConfig, create_app
+
+    known = _fields(SandboxConfig)
+    kwargs = {k: v for k, v in options.items() if v is not None and k in known}
+    dropped = sorted(k for k, v in options.items() if v is not None and k not in known)
+    if dropped:
+        print(f"_sandbox_server: SandboxConfig has no {dropped}; ignored", file=sys.stderr)
+    return create_app(SandboxConfig(**kwargs))
+
+
+def main() -> None:
+    """Parse flags and serve the sandbox on 127.0.0.1 until killed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mps", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--webhook-url", default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="any other SandboxConfig field, value as JSON (e.g. --set status_delay_s=0)",
+    )
+    args = parser.parse_args()
+    import json
+
+    options: dict[str, Any] = {
+        "token": SANDBOX_TOKEN,
+        "access_token": SANDBOX_TOKEN,
+        "phone_number_id": SANDBOX_PHONE_ID,
+        "waba_id": SANDBOX_WABA_ID,
+        "app_secret": SANDBOX_APP_SECRET,
+        "mps": args.mps,
+        "seed": args.seed,
+        "webhook_url": args.webhook_url,
+    }
+    for item in args.set:
+        key, _, value = item.partition("=")
+        options[key] = json.loads(value)
+    app = build_app(options)
+
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="auto")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Parse benchmark: raw webhook bytes -> typed updates, ours (``wacloud.webhooks.parse``) vs pywa's.
+
+    python -m benchmarks.parse [--n 20000] [--rounds 5] [--mix uniform|realistic]
+
+Both sides get the same bodies (benchmarks/corpus.py: every message, status and management kind, one
+update per body) and do the full job from bytes: JSON decode, find the update's kind, build the typed
+object. pywa's path is the one its server runs per webhook (``RawUpdate`` -> ``_get_handler_type`` ->
+``<UpdateType>.from_update``) minus the handler dispatch. Logging is disabled on both sides while timing.
+Figures are the best of ``--rounds`` passes (least disturbed by the rest of the machine).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import corpus
+from benchmarks._harness import base_parser, fmt, report
+
+
+def ours_parser() -> Callable[[bytes], list[Any]]:
+    """``wacloud.webhooks.parse``."""
+    from benchmarks import _ours
+
+    return _ours.webhook_parse()
+
+
+def ours_is_typed(update: Any) -> bool:
+    """True unless the update came back as a ``RawUpdate`` (not recognised)."""
+    return type(update).__name__ != "RawUpdate"
+
+
+def pywa_parser() -> Callable[[bytes], list[Any]]:
+    """pywa's per-webhook parse path, returning the typed update (or nothing when it has no type for it)."""
+    import httpx
+    from pywa import WhatsApp
+    from pywa._logging import get_update_hash
+    from pywa.types.base_update import RawUpdate
+
+    wa = WhatsApp(
+        phone_id=corpus.PHONE_NUMBER_ID, token="bench", waba_id=corpus.WABA_ID, session=httpx.Client()
+    )
+    to_update = wa._handlers_to_updates
+
+    def parse(body: bytes) -> list[Any]:
+        raw = RawUpdate(body, hmac_header=None, update_hash=get_update_hash(body))
+        try:
+            handler = wa._get_handler_type(raw)
+            if handler is None:
+                return []
+            return [to_update[handler].from_update(client=wa, update=raw)]
+        except (KeyError, ValueError, TypeError, IndexError):
+            # pywa's server catches these too (and logs "unexpected update"); count it as not typed.
+            return []
+
+    return parse
+
+
+def time_parser(
+    parse: Callable[[bytes], list[Any]], bodies: list[bytes], rounds: int, typed: Callable[[Any], bool]
+) -> dict[str, float]:
+    """Best-of-``rounds`` wall time for parsing every body; updates produced and how many were typed."""
+    best = float("inf")
+    updates = typed_n = 0
+    for _ in range(rounds):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = [parse(b) for b in bodies]
+        elapsed = time.perf_counter() - t0
+        best = min(best, elapsed)
+        updates = sum(len(x) for x in out)
+        typed_n = sum(1 for x in out for u in x if typed(u))
+    return {
+        "seconds": best,
+        "updates": updates,
+        "typed": typed_n,
+        "updates_per_s": updates / best,
+        "bodies_per_s": len(bodies) / best,
+        "us_per_body": best / len(bodies) * 1e6,
+    }
+
+
+def coverage(
+    parse: Callable[[bytes], list[Any]], typed: Callable[[Any], bool], *, bsuid: bool = True
+) -> dict[str, str]:
+    """For one body of each corpus kind: the type name each side produced (or '-' when none)."""
+    result = {}
+    for kind, body in corpus.kind_sample(seed=99, bsuid=bsuid).items():
+        try:
+            out = parse(body)
+        except Exception as exc:  # a crash is a figure here, not a benchmark failure
+            result[kind] = f"raised {type(exc).__name__}"
+            continue
+        result[kind] = ",".join(type(u).__name__ + ("" if typed(u) else "(raw)") for u in out) or "-"
+    return result
+
+
+def main() -> None:
+    """Run the parse benchmark and print figures, then the one-line summary."""
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--n", type=int, default=20_000, help="bodies in the corpus")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--mix", choices=sorted(corpus.MIXES), default="uniform")
+    args = parser.parse_args()
+
+    bodies = corpus.bodies(args.n, mix=args.mix, seed=7)
+    batch, batch_updates = corpus.batch_body(10, 5)
+    sides: dict[str, tuple[Callable[[bytes], list[Any]], Callable[[Any], bool]]] = {}
+    missing: dict[str, str] = {}
+    try:
+        sides["ours"] = (ours_parser(), ours_is_typed)
+    except ImportError as exc:
+        missing["ours"] = f"wacloud.webhooks.parse not importable: {exc}"
+    sides["pywa"] = (pywa_parser(), lambda u: True)
+
+    figures: dict[str, Any] = {
+        "n_bodies": len(bodies),
+        "mix": args.mix,
+        "rounds": args.rounds,
+        "bytes_total": sum(map(len, bodies)),
+        "missing": missing,
+    }
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    try:
+        for name, (parse, typed) in sides.items():
+            figures[name] = time_parser(parse, bodies, args.rounds, typed)
+            figures[name]["coverage"] = coverage(parse, typed)
+            classic = coverage(parse, typed, bsuid=False)
+            figures[name]["typed_kinds"] = sum(
+                1
+                for v in figures[name]["coverage"].values()
+                if v != "-" and "(raw)" not in v and "raised" not in v
+            )
+            figures[name]["typed_kinds_without_user_id"] = sum(
+                1 for v in classic.values() if v != "-" and "(raw)" not in v and "raised" not in v
+            )
+            figures[name]["batch_updates_of_" + str(batch_updates)] = len(parse(batch))
+    finally:
+        logging.disable(logging.NOTSET)
+
+    for name in sides:
+        f = figures[name]
+        print(
+            f"{name:5} {f['updates_per_s']:>12,.0f} updates/s  {f['us_per_body']:7.1f} µs/body  "
+            f"typed {f['typed']}/{f['updates']}  batch({batch_updates} updates in one body) -> "
+            f"{f['batch_updates_of_' + str(batch_updates)]}"
+        )
+    for name in sides:
+        f = figures[name]
+        print(
+            f"{name:5} typed kinds: {f['typed_kinds']}/{len(corpus.KINDS)} with BSUID-era contacts, "
+            f"{f['typed_kinds_without_user_id']}/{len(corpus.KINDS)} without `user_id` (facts-file shape)"
+        )
+    print("kind coverage (one body of each kind):")
+    for kind in corpus.KINDS:
+        row = "  ".join(f"{n}={figures[n]['coverage'][kind]}" for n in sides)
+        print(f"  {kind:18} {row}")
+    if "ours" in sides:
+        ratio = figures["ours"]["updates_per_s"] / figures["pywa"]["updates_per_s"]
+        figures["ratio_ours_over_pywa"] = ratio
+        summary = (
+            f"ours {fmt(figures['ours']['updates_per_s'], 0)} updates/s, pywa "
+            f"{fmt(figures['pywa']['updates_per_s'], 0)} updates/s, ratio ours/pywa {fmt(ratio)}x "
+            f"({args.n} bodies, {args.mix} mix)"
+        )
+    else:
+        summary = (
+            f"ours NOT RUN ({missing['ours']}); pywa {fmt(figures['pywa']['updates_per_s'], 0)} updates/s"
+        )
+    report("parse", figures, summary, args.json)
+
+
+if __name__ == "__main__":
+    main()
