@@ -1,0 +1,154 @@
+"""The base model of every outgoing message part, and the checks it runs against the limits table.
+
+Each model validates itself at construction. A rule broken inside a validator raises our
+:class:`~wacloud.errors.ValidationError` with a path relative to that model; pydantic carries the
+exception up through the nesting, and :func:`from_pydantic` turns the failure back into our error with
+the full dotted path (``interactive.action.buttons[2].reply.title``), so callers only ever see ours.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence, Sized
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from wacloud.errors import ValidationError
+from wacloud.limits import limit
+
+M = TypeVar("M", bound="WaModel")
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+def join(*parts: str | int) -> str:
+    """Join path segments the way error fields are written: ``a.b[0].c``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part:
+            out = f"{out}.{part}" if out else part
+    return out
+
+
+def from_pydantic(exc: PydanticValidationError, prefix: str = "") -> ValidationError:
+    """Turn pydantic's error into ours, naming the first failing field by its full dotted path."""
+    first = exc.errors(include_url=False)[0]
+    # Tagged unions put their tag ("<text>", see ``tagged``) into the location; it is no body key.
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("<"))]
+    path = join(prefix, *loc)
+    inner = (first.get("ctx") or {}).get("error")
+    if isinstance(inner, ValidationError):
+        # An error raised by a nested model's __init__ already carries that model's graph_key.
+        local = getattr(inner, "local_field", inner.field)
+        return ValidationError(join(path, local), inner.reason, size=inner.size, limit=inner.limit)
+    kind = first["type"]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        got = first["input"].get("type") if isinstance(first["input"], dict) else None
+        return ValidationError(join(path, "type"), f"unknown or missing type {got!r}")
+    if kind == "extra_forbidden":
+        reason = "unexpected field"
+    elif kind == "missing":
+        reason = "is required"
+    else:
+        reason = str(first["msg"])
+    return ValidationError(path or "body", reason)
+
+
+def tag_of(key: str) -> Callable[[Any], str | None]:
+    """A discriminator reading ``key`` from a dict or a model, giving the ``"<value>"`` union tag."""
+
+    def get(value: Any) -> str | None:
+        tag = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
+        return f"<{tag}>" if isinstance(tag, str) else None
+
+    return get
+
+
+class WaModel(BaseModel):
+    """Base of all message models: unknown fields rejected, immutable, errors raised as ours."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    #: Where this model sits in a send body ("text", "interactive"…); error fields start with it.
+    graph_key: ClassVar[str] = ""
+
+    def __init__(self, /, **data: Any) -> None:
+        # pydantic calls a custom __init__ for nested models too, so this also runs inside parse().
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as exc:
+            error = from_pydantic(exc, self.graph_key)
+            error.local_field = from_pydantic(exc).field  # type: ignore[attr-defined]
+            raise error from None
+
+    @classmethod
+    def from_graph(cls: type[M], value: object) -> M:
+        """Validate a Graph API JSON value into this model, raising our ``ValidationError``."""
+        try:
+            return cls.model_validate(value)
+        except PydanticValidationError as exc:
+            raise from_pydantic(exc, cls.graph_key) from None
+
+    def graph(self) -> dict[str, Any]:
+        """This part as Graph API JSON, unset (None) fields omitted."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def check_length(field: str, value: Sized | None, key: str) -> None:
+    """Check ``len(value)`` against ``LIMITS[key]`` (skipped when the value is None)."""
+    if value is None:
+        return
+    bound = limit(key)
+    size = len(value)
+    if size > bound.max:
+        raise ValidationError(field, f"is too long: at most {bound.max} {bound.unit}",
+                              size=size, limit=bound.max)
+    if size < bound.min:
+        what = "must not be empty" if bound.min == 1 else f"needs at least {bound.min} {bound.unit}"
+        raise ValidationError(field, what, size=size, limit=bound.min)
+
+
+def check_count(field: str, items: Sequence[Any] | int, key: str) -> None:
+    """Check a number of items (a list, or a total already counted) against ``LIMITS[key]``."""
+    size = items if isinstance(items, int) else len(items)
+    bound = limit(key)
+    if size > bound.max:
+        raise ValidationError(field, f"has too many items: at most {bound.max} {bound.unit}",
+                              size=size, limit=bound.max)
+    if size < bound.min:
+        raise ValidationError(field, f"needs at least {bound.min} {bound.unit}", size=size, limit=bound.min)
+
+
+def check_range(field: str, value: float, key: str) -> None:
+    """Check a number lies within ``LIMITS[key].min .. max`` (inclusive)."""
+    bound = limit(key)
+    if not math.isfinite(value) or value > bound.max:
+        raise ValidationError(field, f"must be at most {bound.max} {bound.unit}", limit=bound.max)
+    if value < bound.min:
+        raise ValidationError(field, f"must be at least {bound.min} {bound.unit}", limit=bound.min)
+
+
+def check_http_url(field: str, value: str | None) -> None:
+    """A link Meta fetches must be an absolute http(s) URL."""
+    if value is not None and not _HTTP_URL.match(value):
+        raise ValidationError(field, "must be an http:// or https:// URL")
+
+
+def check_not_blank(field: str, value: str | None) -> None:
+    """Identifiers must hold something other than whitespace."""
+    if value is not None and not value.strip():
+        raise ValidationError(field, "must not be empty")
+
+
+def check_unique(items: Sequence[tuple[str, str]]) -> None:
+    """Values the user picks between (button titles, row ids) must differ; items are (field, value)."""
+    seen: set[str] = set()
+    for field, value in items:
+        if value in seen:
+            raise ValidationError(field, f"must be unique: {value!r} is used twice")
+        seen.add(value)

@@ -1,0 +1,110 @@
+"""The send envelope (recipient, reply context, callback data) and the mark-as-read body."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Self
+
+from pydantic import SkipValidation, StrictBool, model_validator
+
+from wacloud.errors import ValidationError
+
+from ._base import WaModel, check_length, check_not_blank
+from .commerce import CallPermissionRequest, Catalog, OrderDetails, OrderStatus, Product, ProductList
+from .contacts import Contacts
+from .interactive import CtaUrl, FlowMessage, ListMessage, LocationRequest, ReplyButtons
+from .location import Location
+from .media import Audio, Document, Image, Sticker, Video
+from .reaction import Reaction
+from .template import Template
+from .text import Text
+
+#: Every content model; ``SendRequest.message`` is one of these.
+Message = (
+    Text | Image | Video | Audio | Document | Sticker | Location | Contacts | Reaction
+    | ReplyButtons | ListMessage | CtaUrl | LocationRequest | FlowMessage
+    | Product | ProductList | Catalog | OrderDetails | OrderStatus | CallPermissionRequest
+    | Template
+)
+MESSAGE_TYPES: tuple[type[WaModel], ...] = (
+    Text, Image, Video, Audio, Document, Sticker, Location, Contacts, Reaction,
+    ReplyButtons, ListMessage, CtaUrl, LocationRequest, FlowMessage,
+    Product, ProductList, Catalog, OrderDetails, OrderStatus, CallPermissionRequest,
+    Template,
+)
+
+# What people type into a phone field: digits with an optional "+", spaces, dashes, dots, brackets.
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-]+$")
+
+
+class SendRequest(WaModel):
+    """One send: ``SendRequest(to="+16505551234", message=Text("hi"))``; ``to_graph()`` is the body.
+
+    ``to`` is checked only for shape (a phone number's characters and digit count, or any group id);
+    turning what a user typed into E.164 is :mod:`wacloud.phone`'s job.
+    """
+
+    to: str
+    message: SkipValidation[Message]
+    recipient_type: Literal["individual", "group"] = "individual"
+    context_message_id: str | None = None
+    biz_opaque_callback_data: str | None = None
+
+    def __init__(self, to: str | None = None, message: Message | None = None, /, **data: Any) -> None:
+        if to is not None:
+            data["to"] = to
+        if message is not None:
+            data["message"] = message
+        super().__init__(**data)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not isinstance(self.message, MESSAGE_TYPES):
+            raise ValidationError("message", f"must be a message model, not {type(self.message).__name__}")
+        check_not_blank("to", self.to)
+        if self.recipient_type == "individual":
+            if not _PHONE_CHARS.match(self.to):
+                raise ValidationError("to", "must be a phone number (digits, optionally +, spaces, -, (, ))")
+            check_length("to", [c for c in self.to if c.isdigit()], "to.digits")
+        check_not_blank("context_message_id", self.context_message_id)
+        check_length("biz_opaque_callback_data", self.biz_opaque_callback_data, "biz_opaque_callback_data")
+        return self
+
+    def to_graph(self) -> dict[str, Any]:
+        """The exact JSON body for ``POST /{phone-number-id}/messages``."""
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": self.recipient_type,
+            "to": self.to,
+            **self.message.to_graph(),
+        }
+        if self.context_message_id is not None:
+            body["context"] = {"message_id": self.context_message_id}
+        if self.biz_opaque_callback_data is not None:
+            body["biz_opaque_callback_data"] = self.biz_opaque_callback_data
+        return body
+
+
+class MarkRead(WaModel):
+    """Mark a received message read, optionally showing a typing indicator (up to 25 s)."""
+
+    message_id: str
+    typing: StrictBool = False
+
+    def __init__(self, message_id: str | None = None, /, **data: Any) -> None:
+        if message_id is not None:
+            data["message_id"] = message_id
+        super().__init__(**data)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        check_not_blank("message_id", self.message_id)
+        return self
+
+    def to_graph(self) -> dict[str, Any]:
+        """``{"messaging_product": "whatsapp", "status": "read", "message_id": ..., "typing_indicator"?}``."""
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read",
+                                "message_id": self.message_id}
+        if self.typing:
+            body["typing_indicator"] = {"type": "text"}
+        return body
