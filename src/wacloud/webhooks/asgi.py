@@ -1,0 +1,152 @@
+"""The receiver as an ASGI app: run it alone under uvicorn or mount it in Starlette/FastAPI.
+
+``WebhookApp(receiver_or_application)`` answers GET (verification) and POST (updates) on whatever
+path it is mounted at. A POST is answered as soon as it is checked (and stored, in durable mode);
+its updates are dispatched after the response has been sent, in the same task, so concurrency stays
+bounded by the server's connections. Oversized bodies are refused from ``Content-Length`` or while
+streaming, before they are buffered whole. Stored payloads left by a crash are processed at startup
+(lifespan) or, when mounted where no lifespan reaches it, before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from wacloud.webhooks.receiver import WebhookReceiver, _error
+
+logger = logging.getLogger("wacloud.webhooks")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
+_JSON = [(b"content-type", b"application/json")]
+
+
+def receiver_of(target: Any) -> WebhookReceiver:
+    """The :class:`WebhookReceiver` of a receiver or of an object with a ``receiver`` (an Application)."""
+    if isinstance(target, WebhookReceiver):
+        return target
+    receiver = getattr(target, "receiver", None)
+    if isinstance(receiver, WebhookReceiver):
+        return receiver
+    raise TypeError(f"expected a WebhookReceiver or an Application, got {type(target).__name__}")
+
+
+class WebhookApp:
+    """ASGI application serving one webhook endpoint."""
+
+    def __init__(self, target: Any, *, resume: bool = True) -> None:
+        self.receiver = receiver_of(target)
+        self._resume_pending = resume and self.receiver.inbox is not None
+        self._resume_lock: asyncio.Lock | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def startup(self) -> None:
+        """Process payloads stored before a crash (once)."""
+        if not self._resume_pending:
+            return
+        if self._resume_lock is None:
+            self._resume_lock = asyncio.Lock()
+        async with self._resume_lock:
+            if self._resume_pending:
+                try:
+                    await self.receiver.resume()
+                finally:
+                    self._resume_pending = False
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    logger.exception("resuming stored webhooks failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method in ("GET", "HEAD"):
+            status, text = self.receiver.handle_get(scope.get("query_string", b"").decode("latin-1"))
+            await _respond(send, status, text.encode(), _TEXT, head=method == "HEAD")
+            return
+        if method != "POST":
+            await _respond(send, 405, _error("method not allowed"), [*_JSON, (b"allow", b"GET, HEAD, POST")])
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        cap = self.receiver.max_body_bytes
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > cap:
+            await _respond(send, 413, _error(f"body is larger than {cap} bytes"), _JSON)
+            return
+        body = await _read_body(receive, cap)
+        if body is None:
+            await _respond(send, 413, _error(f"body is larger than {cap} bytes"), _JSON)
+            return
+        if self._resume_pending:
+            await self.startup()
+        status, answer, delivery = self.receiver.accept(body, headers)
+        await _respond(send, status, answer, _JSON)
+        if delivery is not None:
+            await self.receiver.process(delivery)
+
+
+async def _read_body(receive: Receive, cap: int) -> bytes | None:
+    """The request body, or None as soon as it grows past ``cap``."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body if len(body) <= cap else None
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]],
+                   *, head: bool = False) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def create_app(target: Any, *, path: str = "/webhook") -> Any:
+    """A standalone Starlette app with the webhook endpoint at ``path`` (and startup resume)."""
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    hook = WebhookApp(target)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        await hook.startup()
+        yield
+
+    return Starlette(routes=[Mount(path.rstrip("/") or "/", app=hook)], lifespan=lifespan)

@@ -1,0 +1,303 @@
+"""``parse(body) -> list[Update]``: every entry, change, message and status of a payload, in order.
+
+Never raises. Whatever is not recognised (unknown field or message type, a shape that does not
+validate, JSON that is not JSON) comes back as a :class:`RawUpdate` carrying the original JSON and a
+reason, and is logged once, so a caller can tell recognised and unrecognised apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pydantic_core
+from pydantic import ValidationError
+
+from wacloud.webhooks import models as m
+from wacloud.webhooks import updates as u
+
+logger = logging.getLogger("wacloud.webhooks")
+
+#: ``object`` of every WhatsApp Business Account webhook.
+OBJECT = "whatsapp_business_account"
+
+
+def loads(body: bytes | bytearray | str) -> Any:
+    """Decode JSON (strict: no NaN/Infinity, nesting capped by the decoder); raises ValueError."""
+    # pydantic-core's decoder is ~2x faster than json.loads and refuses nesting beyond 200 levels,
+    # which no webhook comes near, so hostile deeply nested bodies fail fast instead of recursing.
+    return pydantic_core.from_json(body, allow_inf_nan=False)
+
+
+def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
+    """Turn a webhook body (raw bytes or decoded JSON) into typed updates; never raises."""
+    try:
+        return _parse(body)
+    except Exception as exc:  # a bug here must not lose the payload or crash the receiver
+        logger.exception("webhook parser failed; returning the payload as a RawUpdate")
+        return [u.RawUpdate(raw=body if isinstance(body, dict) else None, reason=f"parser error: {exc!r}")]
+
+
+def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
+    if isinstance(body, bytes | bytearray | str):
+        try:
+            payload = loads(body)
+        except ValueError as exc:
+            return [_raw(None, None, f"body is not valid JSON: {exc}", None)]
+    else:
+        payload = body
+    if not isinstance(payload, dict):
+        return [_raw(payload, None, "body is not a JSON object", None)]
+    entries = payload.get("entry")
+    if payload.get("object") != OBJECT or not isinstance(entries, list):
+        return [_raw(payload, None, f"not a {OBJECT} envelope with an entry list", None)]
+    out: list[u.Update] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+            out.append(_raw(entry, None, "entry without a changes list", None))
+            continue
+        waba_id = _opt_str(entry.get("id"))
+        time = _time(entry.get("time"))
+        for change in entry["changes"]:
+            if not isinstance(change, dict):
+                out.append(_raw(change, None, "change is not an object", waba_id))
+                continue
+            field = change.get("field")
+            value = change.get("value")
+            parser = _FIELDS.get(field) if isinstance(field, str) else None
+            if parser is None or not isinstance(value, dict):
+                reason = f"unknown field {field!r}" if parser is None else "change value is not an object"
+                out.append(_raw(change, field if isinstance(field, str) else None, reason, waba_id))
+                continue
+            parser(_Ctx(str(field), waba_id, time, value), out)
+    return out
+
+
+class _Ctx:
+    """Where the items of one change come from."""
+
+    __slots__ = ("field", "time", "value", "waba_id")
+
+    def __init__(self, field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any]) -> None:
+        self.field = field
+        self.waba_id = waba_id
+        self.time = time
+        self.value = value
+
+    def raw(self, item: Any, reason: str) -> u.RawUpdate:
+        return _raw(item, self.field, reason, self.waba_id)
+
+    def metadata(self) -> m.Metadata | None:
+        meta = self.value.get("metadata")
+        if isinstance(meta, dict):
+            try:
+                return m.Metadata.model_validate(meta)
+            except ValidationError:
+                return None
+        return None
+
+
+def _raw(item: Any, field: str | None, reason: str, waba_id: str | None) -> u.RawUpdate:
+    logger.warning("unrecognised webhook content (field=%s, waba=%s): %s", field, waba_id, reason)
+    return u.RawUpdate(field=field, waba_id=waba_id, raw=item, reason=reason)
+
+
+def _opt_str(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def _why(exc: ValidationError) -> str:
+    errs = exc.errors(include_url=False, include_input=False)
+    first = errs[0] if errs else {"loc": (), "msg": str(exc)}
+    loc = ".".join(str(p) for p in first["loc"])
+    more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
+    return f"{loc}: {first['msg']}{more}"
+
+
+def _items(ctx: _Ctx, key: str, out: list[u.Update]) -> list[Any] | None:
+    items = ctx.value.get(key)
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        out.append(ctx.raw(ctx.value, f"{key} is not a list"))
+        return None
+    return items
+
+
+# --- field parsers --------------------------------------------------------------------------------
+
+
+def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
+    value = ctx.value
+    metadata = ctx.metadata()
+    known = False
+    messages = _items(ctx, "messages", out)
+    if messages is not None:
+        known = True
+        contacts = _contacts(value.get("contacts"))
+        for index, msg in enumerate(messages):
+            if not isinstance(msg, dict):
+                out.append(ctx.raw(msg, "message is not an object"))
+                continue
+            mtype = msg.get("type")
+            cls = m.MESSAGE_TYPES.get(mtype) if isinstance(mtype, str) else None
+            if cls is None:
+                out.append(ctx.raw(msg, f"unknown message type {msg.get('type')!r}"))
+                continue
+            try:
+                message = cls.model_validate(msg)
+            except ValidationError as exc:
+                out.append(ctx.raw(msg, f"{msg.get('type')} message: {_why(exc)}"))
+                continue
+            upd = u.MessageUpdate(
+                field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=msg, message=message,
+                contact=_contact_for(contacts, message.from_, index, len(messages)), metadata=metadata,
+            )
+            out.append(upd)
+    statuses = _items(ctx, "statuses", out)
+    if statuses is not None:
+        known = True
+        for st in statuses:
+            if not isinstance(st, dict):
+                out.append(ctx.raw(st, "status is not an object"))
+                continue
+            try:
+                status = m.Status.model_validate(st)
+            except ValidationError as exc:
+                out.append(ctx.raw(st, f"status: {_why(exc)}"))
+                continue
+            out.append(u.StatusUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=st,
+                                      status=status, metadata=metadata))
+    errors = _items(ctx, "errors", out)
+    if errors is not None:
+        known = True
+        for err in errors:
+            try:
+                error = m.WebhookError.model_validate(err)
+            except ValidationError as exc:
+                out.append(ctx.raw(err, f"error: {_why(exc)}"))
+                continue
+            out.append(u.ErrorUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=err,
+                                     error=error, metadata=metadata))
+    if not known:
+        out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
+
+
+def _contacts(raw: Any) -> list[m.Contact]:
+    if not isinstance(raw, list):
+        return []
+    contacts: list[m.Contact] = []
+    for item in raw:
+        try:
+            contacts.append(m.Contact.model_validate(item))
+        except ValidationError:
+            # A malformed contact must not drop the message it describes; keep the slot aligned.
+            contacts.append(m.Contact())
+    return contacts
+
+
+def _contact_for(contacts: list[m.Contact], sender: str, index: int, count: int) -> m.Contact | None:
+    if not contacts:
+        return None
+    if len(contacts) == 1:
+        return contacts[0]
+    for contact in contacts:
+        if contact.wa_id == sender:
+            return contact
+    # ``from`` may differ from ``wa_id`` (e.g. Brazil's ninth digit); fall back to position.
+    return contacts[index] if len(contacts) == count else None
+
+
+def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
+    echoes = _items(ctx, "message_echoes", out)
+    if echoes is None:
+        out.append(ctx.raw(ctx.value, "smb_message_echoes change without message_echoes"))
+        return
+    metadata = ctx.metadata()
+    for echo in echoes:
+        try:
+            message = m.MessageEcho.model_validate(echo)
+        except ValidationError as exc:
+            out.append(ctx.raw(echo, f"message echo: {_why(exc)}"))
+            continue
+        out.append(u.MessageEchoUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=echo,
+                                       message=message, metadata=metadata))
+
+
+def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:
+    prefs = _items(ctx, "user_preferences", out)
+    if prefs is None:
+        out.append(ctx.raw(ctx.value, "user_preferences change without user_preferences"))
+        return
+    metadata = ctx.metadata()
+    contacts = _contacts(ctx.value.get("contacts"))
+    for index, item in enumerate(prefs):
+        try:
+            pref = m.UserPreference.model_validate(item)
+        except ValidationError as exc:
+            out.append(ctx.raw(item, f"user preference: {_why(exc)}"))
+            continue
+        out.append(u.UserPreferencesUpdate(
+            field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item, preference=pref,
+            contact=_contact_for(contacts, pref.wa_id or "", index, len(prefs)), metadata=metadata,
+        ))
+
+
+def _groups(ctx: _Ctx, out: list[u.Update]) -> None:
+    groups = _items(ctx, "groups", out)
+    if groups is None:
+        out.append(ctx.raw(ctx.value, f"{ctx.field} change without groups"))
+        return
+    metadata = ctx.metadata()
+    for item in groups:
+        try:
+            group = m.GroupEvent.model_validate(item)
+        except ValidationError as exc:
+            out.append(ctx.raw(item, f"group event: {_why(exc)}"))
+            continue
+        out.append(u.GroupUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
+                                 group=group, metadata=metadata))
+
+
+def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[[_Ctx, list[u.Update]], None]:
+    def parse_value(ctx: _Ctx, out: list[u.Update]) -> None:
+        try:
+            value = model.model_validate(ctx.value)
+        except ValidationError as exc:
+            out.append(ctx.raw(ctx.value, f"{ctx.field}: {_why(exc)}"))
+            return
+        out.append(update_cls(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=ctx.value,
+                              value=value))
+
+    return parse_value
+
+
+_FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
+    "messages": _messages,
+    "smb_message_echoes": _echoes,
+    "user_preferences": _user_preferences,
+    "group_lifecycle_update": _groups,
+    "group_settings_update": _groups,
+    # The spec's enum says group_participant_update, its example group_participants_update.
+    "group_participant_update": _groups,
+    "group_participants_update": _groups,
+    "message_template_status_update": _value(u.TemplateStatusUpdate, m.TemplateStatus),
+    "message_template_quality_update": _value(u.TemplateQualityUpdate, m.TemplateQuality),
+    "template_category_update": _value(u.TemplateCategoryUpdate, m.TemplateCategory),
+    "account_update": _value(u.AccountUpdate, m.AccountEvent),
+    "phone_number_quality_update": _value(u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
+}
+
+#: The ``changes[].field`` values parsed into typed updates.
+KNOWN_FIELDS: frozenset[str] = frozenset(_FIELDS)

@@ -1,0 +1,328 @@
+"""The updates a webhook payload is split into: one per message, status, error or account event.
+
+Every update knows where it came from (``field``, ``waba_id``, ``metadata``), keeps the JSON it was
+parsed from (``raw``) and has a ``dedup_key`` (the message id, or ``"{status_id}:{status}"``) for
+at-least-once delivery. A :class:`MessageUpdate` bound to a client (the bot framework does it) has
+shortcuts: ``reply_text``, ``reply``, ``react``, ``mark_as_read``, ``typing`` and ``media.download``.
+With a :class:`~wacloud.Client` they return results; with an :class:`~wacloud.AsyncClient`, awaitables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from wacloud.webhooks import models as m
+
+
+class NotBoundError(RuntimeError):
+    """A shortcut was used on an update that has no client (parse() alone does not bind one)."""
+
+
+class Update(BaseModel):
+    """Base of every update."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    #: ``changes[].field`` the update came from ("messages", "message_template_status_update"…).
+    field: str | None = None
+    #: ``entry[].id``: the WhatsApp Business Account id.
+    waba_id: str | None = None
+    #: ``entry[].time`` when Meta sends it (non-message fields).
+    time: datetime | None = None
+    #: The JSON this update was parsed from (a message, a status, a change value…).
+    raw: Any = None
+
+    _client: Any = PrivateAttr(default=None)
+
+    @property
+    def dedup_key(self) -> str | None:
+        """Key for duplicate suppression, or None when this kind of update is not deduplicated."""
+        return None
+
+    @property
+    def update_id(self) -> str:
+        """A short id for logs: the dedup key, or the field and account."""
+        return self.dedup_key or f"{self.field}@{self.waba_id}"
+
+    @property
+    def client(self) -> Any:
+        """The client shortcuts use; raises :class:`NotBoundError` when none is bound."""
+        if self._client is None:
+            raise NotBoundError(
+                f"{type(self).__name__} has no client; bind one with update.bind(client) "
+                "(the Application does this for its handlers)"
+            )
+        return self._client
+
+    def bind(self, client: Any) -> Update:
+        """Attach the client the shortcuts use; returns self."""
+        self._client = client
+        return self
+
+
+class BoundMedia:
+    """An incoming media object plus the client to fetch it with."""
+
+    __slots__ = ("_client", "info")
+
+    def __init__(self, info: m.Media, client: Any) -> None:
+        self.info = info
+        self._client = client
+
+    @property
+    def id(self) -> str:
+        """The media id (valid 7 days for webhook media)."""
+        return self.info.id
+
+    @property
+    def mime_type(self) -> str | None:
+        """The MIME type Meta reported."""
+        return self.info.mime_type
+
+    def url(self) -> Any:
+        """``client.media_url(id)``: a download URL valid 5 minutes (or an awaitable of it)."""
+        return self._require().media_url(self.info.id)
+
+    def download(self, to: Any = None) -> Any:
+        """``client.download(id, to=to)``: the bytes, or the path written (sha256 checked by the client)."""
+        return self._require().download(self.info.id, to=to)
+
+    def _require(self) -> Any:
+        if self._client is None:
+            raise NotBoundError("this media object has no client; the update was not bound to one")
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"BoundMedia(id={self.info.id!r}, mime_type={self.info.mime_type!r})"
+
+
+class MessageUpdate(Update):
+    """An incoming message from a customer."""
+
+    message: m.IncomingMessage
+    contact: m.Contact | None = None
+    metadata: m.Metadata | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """The message id."""
+        return self.message.id
+
+    @property
+    def id(self) -> str:
+        """The message id (``wamid...``)."""
+        return self.message.id
+
+    @property
+    def type(self) -> str:
+        """The message ``type``."""
+        return self.message.type
+
+    @property
+    def from_(self) -> str:
+        """The sender's number as sent in ``from``."""
+        return self.message.from_
+
+    @property
+    def wa_id(self) -> str:
+        """The sender's WhatsApp id (from ``contacts``, else ``from``)."""
+        if self.contact is not None and self.contact.wa_id:
+            return self.contact.wa_id
+        return self.message.from_
+
+    @property
+    def name(self) -> str | None:
+        """The sender's profile name, when Meta sent it."""
+        return self.contact.profile.name if self.contact and self.contact.profile else None
+
+    @property
+    def text(self) -> str | None:
+        """The text of a text message, or the caption of a media message."""
+        msg = self.message
+        if isinstance(msg, m.TextMessage):
+            return msg.text.body
+        media = self.media_info
+        return media.caption if media is not None else None
+
+    @property
+    def media_info(self) -> m.Media | None:
+        """The media object of an image/video/audio/document/sticker message."""
+        if self.message.type in m.MEDIA_TYPES:
+            media = getattr(self.message, self.message.type, None)
+            if isinstance(media, m.Media):
+                return media
+        return None
+
+    @property
+    def media(self) -> BoundMedia | None:
+        """The media of this message with ``download()``/``url()`` bound to the client."""
+        info = self.media_info
+        return BoundMedia(info, self._client) if info is not None else None
+
+    @property
+    def interactive_type(self) -> str | None:
+        """``button_reply``, ``list_reply``, ``nfm_reply`` (interactive replies) or ``button`` (template)."""
+        msg = self.message
+        if isinstance(msg, m.InteractiveMessage):
+            return msg.interactive.type
+        if isinstance(msg, m.ButtonMessage):
+            return "button"
+        return None
+
+    @property
+    def button_id(self) -> str | None:
+        """The tapped reply button's id, or a template quick-reply's payload."""
+        msg = self.message
+        if isinstance(msg, m.InteractiveMessage) and msg.interactive.button_reply is not None:
+            return msg.interactive.button_reply.id
+        if isinstance(msg, m.ButtonMessage):
+            return msg.button.payload
+        return None
+
+    @property
+    def list_reply(self) -> m.ListReply | None:
+        """The chosen list row."""
+        msg = self.message
+        return msg.interactive.list_reply if isinstance(msg, m.InteractiveMessage) else None
+
+    @property
+    def flow_reply(self) -> m.NfmReply | None:
+        """The completed Flow's reply (``response()`` decodes ``response_json``)."""
+        msg = self.message
+        return msg.interactive.nfm_reply if isinstance(msg, m.InteractiveMessage) else None
+
+    @property
+    def reaction(self) -> m.Reaction | None:
+        """The reaction of a reaction message."""
+        msg = self.message
+        return msg.reaction if isinstance(msg, m.ReactionMessage) else None
+
+    @property
+    def reply_to_id(self) -> str | None:
+        """The id of the message this one quotes (``context.id``)."""
+        ctx = self.message.context
+        return ctx.id if ctx is not None else None
+
+    # --- shortcuts -------------------------------------------------------------------------------
+
+    def reply_text(self, body: str, *, quote: bool = False, preview_url: bool = False) -> Any:
+        """Send ``body`` to the sender (quoting this message when ``quote``)."""
+        return self.client.send_text(
+            self.message.from_, body, preview_url=preview_url, reply_to=self.message.id if quote else None
+        )
+
+    def reply(self, message: Any, *, quote: bool = False) -> Any:
+        """Send any outgoing message model to the sender."""
+        return self.client.send(self.message.from_, message, reply_to=self.message.id if quote else None)
+
+    def react(self, emoji: str) -> Any:
+        """React to this message with ``emoji`` ("" removes the reaction)."""
+        return self.client.react(self.message.from_, self.message.id, emoji)
+
+    def mark_as_read(self, *, typing: bool = False) -> Any:
+        """Mark this message read (and show the typing indicator when ``typing``)."""
+        return self.client.mark_as_read(self.message.id, typing=typing)
+
+    def typing(self) -> Any:
+        """Mark read and show the typing indicator (up to 25 s or until the reply)."""
+        return self.client.typing(self.message.id)
+
+
+class StatusUpdate(Update):
+    """The status of a message the business sent: sent, delivered, read, played or failed."""
+
+    status: m.Status
+    metadata: m.Metadata | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"{status_id}:{status}"``."""
+        return f"{self.status.id}:{self.status.status}"
+
+    @property
+    def id(self) -> str:
+        """The wamid of the sent message."""
+        return self.status.id
+
+    @property
+    def errors(self) -> list[m.WebhookError]:
+        """Why the message failed (empty unless failed)."""
+        return self.status.errors
+
+
+class ErrorUpdate(Update):
+    """A value-level error (system, app or account problems), outside any message or status."""
+
+    error: m.WebhookError
+    metadata: m.Metadata | None = None
+
+
+class TemplateStatusUpdate(Update):
+    """``message_template_status_update``."""
+
+    value: m.TemplateStatus
+
+
+class TemplateQualityUpdate(Update):
+    """``message_template_quality_update``."""
+
+    value: m.TemplateQuality
+
+
+class TemplateCategoryUpdate(Update):
+    """``template_category_update``."""
+
+    value: m.TemplateCategory
+
+
+class AccountUpdate(Update):
+    """``account_update``."""
+
+    value: m.AccountEvent
+
+
+class PhoneNumberQualityUpdate(Update):
+    """``phone_number_quality_update``."""
+
+    value: m.PhoneNumberQuality
+
+
+class UserPreferencesUpdate(Update):
+    """``user_preferences``: a marketing opt-out (``value == "stop"``) or resume."""
+
+    preference: m.UserPreference
+    contact: m.Contact | None = None
+    metadata: m.Metadata | None = None
+
+    @property
+    def opted_out(self) -> bool:
+        """True when the user stopped marketing messages."""
+        return self.preference.value.lower() == "stop"
+
+
+class MessageEchoUpdate(Update):
+    """``smb_message_echoes``: a message the business sent from the Business app (coexistence)."""
+
+    message: m.MessageEcho
+    metadata: m.Metadata | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"echo:{id}"``."""
+        return f"echo:{self.message.id}"
+
+
+class GroupUpdate(Update):
+    """``group_lifecycle_update`` / ``group_settings_update`` / ``group_participants_update``."""
+
+    group: m.GroupEvent
+    metadata: m.Metadata | None = None
+
+
+class RawUpdate(Update):
+    """Something the parser did not recognise; ``raw`` is the original JSON, ``reason`` says why."""
+
+    reason: str = ""
