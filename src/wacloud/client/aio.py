@@ -47,6 +47,8 @@ class AsyncTransport(AsyncRunner):
         except StopIteration as stop:
             result: T = stop.value
             return result
+        finally:
+            flow.close()  # on an error, run the operation's cleanup (e.g. remove a partial download)
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool (if this client created it)."""

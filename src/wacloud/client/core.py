@@ -30,6 +30,7 @@ class Request:
 
     ``path`` is relative to ``{base_url}/{version}`` unless ``absolute`` is set (media download URLs).
     ``stream_to`` asks the runner to write the body to that file instead of keeping it in memory.
+    ``content`` is a raw request body; ``headers`` are extra headers (the Authorization header always wins).
     """
 
     method: str
@@ -40,6 +41,8 @@ class Request:
     files: Mapping[str, tuple[str, bytes | IO[bytes], str]] | None = None
     absolute: bool = False
     stream_to: Path | IO[bytes] | None = None
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -107,6 +110,7 @@ class ApiConfig:
         base_url: str = DEFAULT_BASE_URL,
         version: str = DEFAULT_API_VERSION,
         app_id: str | None = None,
+        default_region: str | None = None,
     ) -> None:
         if not token:
             raise errors.ValidationError("token", "an access token is required")
@@ -116,6 +120,8 @@ class ApiConfig:
         self.app_id = app_id
         self.base_url = base_url.rstrip("/")
         self.version = normalize_version(version)
+        #: ISO region used for recipient numbers typed without ``+`` and country code ("DO", "US"…).
+        self.default_region = default_region
 
     @property
     def api_root(self) -> str:
@@ -161,7 +167,7 @@ class AsyncRunner(ApiConfig):
         raise NotImplementedError
 
 
-class operation(Generic[P, T]):  # noqa: N801 - used as a decorator, like ``property``
+class operation(Generic[P, T]):  # lower-case: used as a decorator, like ``property``
     """Decorator: one generator method becomes a sync method or an async method, by client type."""
 
     def __init__(self, fn: Callable[Concatenate[Any, P], Flow[T]]) -> None:

@@ -15,7 +15,8 @@ from wacloud.client.core import ApiConfig, Request, Response
 def build(config: ApiConfig, request: Request) -> dict[str, Any]:
     """The keyword arguments for ``httpx.Client.build_request``."""
     url = request.path if request.absolute else f"{config.api_root}/{request.path.lstrip('/')}"
-    kwargs: dict[str, Any] = {"method": request.method, "url": url, "headers": config.auth_headers()}
+    headers = {**(request.headers or {}), **config.auth_headers()}
+    kwargs: dict[str, Any] = {"method": request.method, "url": url, "headers": headers}
     if request.params:
         kwargs["params"] = dict(request.params)
     if request.json is not None:
@@ -24,6 +25,8 @@ def build(config: ApiConfig, request: Request) -> dict[str, Any]:
         kwargs["data"] = dict(request.data)
     if request.files is not None:
         kwargs["files"] = dict(request.files)
+    if request.content is not None:
+        kwargs["content"] = request.content
     return kwargs
 
 

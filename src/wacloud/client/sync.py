@@ -46,6 +46,8 @@ class SyncTransport(SyncRunner):
         except StopIteration as stop:
             result: T = stop.value
             return result
+        finally:
+            flow.close()  # on an error, run the operation's cleanup (e.g. remove a partial download)
 
     def close(self) -> None:
         """Close the HTTP connection pool (if this client created it)."""
