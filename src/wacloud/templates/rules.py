@@ -395,7 +395,7 @@ def _check_carousel(comp: Mapping[str, Any], category: str, fmt: ParameterFormat
     if category != "MARKETING":
         raise _fail(where, "carousel templates are MARKETING templates", _COMPONENTS)
     cards = comp.get("cards")
-    lim = limit("template.carousel.cards")
+    lim = limit("template.create.carousel.cards")
     if not isinstance(cards, Sequence) or isinstance(cards, str) or not lim.min <= len(cards) <= lim.max:
         n = len(cards) if isinstance(cards, Sequence) else 0
         raise _fail(
