@@ -16,3 +16,29 @@ def webhook_parse() -> Callable[[bytes], list[Any]]:
 
     fn = parse if callable(parse) else parse.parse
     return fn  # type: ignore[no-any-return]
+
+
+def open_store(url: str) -> Any:
+    """``wacloud.delivery.open_store(url)`` (docs/architecture.md)."""
+    try:
+        from wacloud.delivery import open_store as opener
+    except ImportError:  # the package __init__ has not re-exported it (yet)
+        from wacloud.delivery.store import open_store as opener
+    return opener(url)
+
+
+def webhook_app(*, app_secret: str, verify_token: str, path: str, store_url: str | None,
+                on_update: Callable[[Any], Any]) -> Any:
+    """Our receiver as a standalone ASGI app: in-memory dedup, or the durable store (dedup + inbox).
+
+    ``WebhookApp`` itself (it serves any path and runs the startup resume from the lifespan): the
+    ``create_app`` helper mounts it under ``path`` with Starlette's ``Mount``, which answers a POST to
+    the bare path with a 307 redirect to ``path + "/"``.
+    """
+    from wacloud.webhooks import WebhookApp, WebhookReceiver
+
+    store = open_store(store_url) if store_url else None
+    receiver = WebhookReceiver(app_secret=app_secret, verify_token=verify_token, dedup=store, inbox=store,
+                               on_update=on_update)
+    del path  # WebhookApp answers on every path
+    return WebhookApp(receiver)

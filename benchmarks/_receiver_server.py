@@ -10,7 +10,7 @@
 - ``floor``: a bare Starlette route that checks the HMAC, ``json.loads`` the body and answers 200; what
   any Python receiver on this stack costs at minimum.
 
-All answer on ``/webhook``; ``--stats`` adds ``GET /_stats`` (updates handled so far) for the tests.
+All answer on ``/webhook``, and ``GET /_stats`` reports how many updates the handlers saw.
 """
 
 from __future__ import annotations
@@ -90,12 +90,22 @@ def pywa_app(secret: str) -> Any:
     return app
 
 
-def ours_app(secret: str, store_url: str | None) -> Any:
-    """wacloud's webhook ASGI app; durable when ``store_url`` is given."""
+def ours_app(secret: str, store_url: str | None, effects: str | None = None) -> Any:
+    """wacloud's webhook ASGI app; durable when ``store_url`` is given.
+
+    With ``effects`` every handled update appends its ``dedup_key`` to that file (one ``write`` per
+    update, so a line is in the kernel's hands, and survives SIGKILL, once the handler returns).
+    """
+    import os
+
     from benchmarks import _ours
 
-    def on_update(_: Any) -> None:
+    fd = os.open(effects, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if effects else None
+
+    def on_update(update: Any) -> None:
         HANDLED["updates"] += 1
+        if fd is not None:
+            os.write(fd, f"{update.dedup_key}\n".encode())
 
     return _ours.webhook_app(
         app_secret=secret, verify_token=VERIFY_TOKEN, path=PATH, store_url=store_url, on_update=on_update
@@ -122,6 +132,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=("ours", "pywa", "floor"), required=True)
     parser.add_argument("--store", default=None, help="durable store URL for --kind ours")
     parser.add_argument("--secret", default=SANDBOX_APP_SECRET)
+    parser.add_argument("--effects", default=None, help="--kind ours: append each handled update's key here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.kind == "floor":
@@ -129,7 +140,7 @@ def main() -> None:
     elif args.kind == "pywa":
         app = pywa_app(args.secret)
     else:
-        app = ours_app(args.secret, args.store)
+        app = ours_app(args.secret, args.store, args.effects)
 
     import uvicorn
 

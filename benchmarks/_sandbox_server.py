@@ -36,6 +36,12 @@ def build_app(options: dict[str, Any]) -> Any:
     dropped = sorted(k for k, v in options.items() if v is not None and k not in known)
     if dropped:
         print(f"_sandbox_server: SandboxConfig has no {dropped}; ignored", file=sys.stderr)
+    if isinstance(kwargs.get("faults"), dict):
+        from wacloud.sandbox.config import Faults
+
+        faults = Faults()
+        faults.update(kwargs["faults"])
+        kwargs["faults"] = faults
     return create_app(SandboxConfig(**kwargs))
 
 

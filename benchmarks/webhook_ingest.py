@@ -158,7 +158,8 @@ def main() -> None:
                 f"{name:12} saturation {sat['throughput_rps']:7.0f} req/s (errors {sat['errors'] or 0}, "
                 f"non-200 {sat['done'] - sat['ok'] - sum(sat['errors'].values())})  server CPU "
                 f"{r['server_cpu_us_per_req']:6.0f} µs/req = {r['cpu_multiple_of_floor']:.0f}x floor  "
-                f"RSS {r['rss_mb_start']:.0f}->{r['rss_mb_end']:.0f} MiB"
+                f"RSS {r['rss_mb_start']:.0f}->{r['rss_mb_end']:.0f} MiB  "
+                f"handled {r['handled_updates']}/{r['requests_sent']}"
             )
             print(line, flush=True)
             for rate in args.rates:
