@@ -13,6 +13,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -43,6 +44,15 @@ class ConfigError(Exception):
         super().__init__("invalid wacloud configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def redact_url(url: str) -> str:
+    """``scheme://user:***@host/...`` for a URL with a password; other URLs unchanged."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def env_name(field: str) -> str:
     """The environment variable that sets ``field`` (``mps`` → ``WACLOUD_MPS``)."""
     return ENV_PREFIX + field.upper()
@@ -59,7 +69,10 @@ class Settings(BaseSettings):
     """Everything ``wacloud serve`` and the CLI read from the environment or the config file."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="forbid", case_sensitive=False, validate_default=True,
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
         hide_input_in_errors=True,
     )
 
@@ -75,7 +88,8 @@ class Settings(BaseSettings):
     # Gateway.
     database_url: str = Field(default="sqlite:///wacloud.db", description="sqlite:///path or postgresql://…")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="extra API keys: plain keys or sha256:<hex>, comma-separated")
+        default_factory=list, description="extra API keys: plain keys or sha256:<hex>, comma-separated"
+    )
     host: str = Field(default="127.0.0.1", description="address to bind")
     port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
     public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
@@ -118,8 +132,9 @@ class Settings(BaseSettings):
         if not (major.isdigit() and (minor or "0").isdigit()):
             raise ValueError(f"not a Graph API version: {value!r} (e.g. {DEFAULT_API_VERSION})")
         if (int(major), int(minor or "0")) < MIN_API_VERSION:
-            raise ValueError(f"v{major}.{minor or 0} is no longer served; "
-                             f"use v{MIN_API_VERSION[0]}.0 or later")
+            raise ValueError(
+                f"v{major}.{minor or 0} is no longer served; use v{MIN_API_VERSION[0]}.0 or later"
+            )
         return f"v{int(major)}.{int(minor or '0')}"
 
     @field_validator("graph_url", "public_url")
@@ -140,21 +155,29 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _live_needs(self) -> Settings:
-        if self.access_token is None:
-            return self
-        missing = []
-        if not self.phone_number_id:
-            missing.append(f"{env_name('phone_number_id')} (the business phone number id from Meta's "
-                           "App Dashboard) is required when an access token is set")
-        if self.app_secret is None and not self.allow_unsigned_webhooks:
-            missing.append(f"{env_name('app_secret')} (your Meta app's secret) is required to verify webhook "
-                           f"signatures; set {env_name('allow_unsigned_webhooks')}=true to run without it")
-        if self.verify_token is None:
-            missing.append(f"{env_name('verify_token')} (any secret string; enter the same one in Meta's "
-                           "webhook settings) is required when an access token is set")
-        if missing:
-            raise ValueError("\n".join(missing))
+        if self.access_token is not None and not self.phone_number_id:
+            raise ValueError(
+                f"{env_name('phone_number_id')} (the business phone number id from Meta's "
+                "App Dashboard) is required when an access token is set"
+            )
         return self
+
+    def serve_problems(self) -> list[str]:
+        """What ``wacloud serve`` additionally needs in live mode (webhook secrets), as messages."""
+        if self.access_token is None:
+            return []
+        missing = []
+        if self.app_secret is None and not self.allow_unsigned_webhooks:
+            missing.append(
+                f"{env_name('app_secret')} (your Meta app's secret) is required to verify webhook "
+                f"signatures; set {env_name('allow_unsigned_webhooks')}=true to run without it"
+            )
+        if self.verify_token is None:
+            missing.append(
+                f"{env_name('verify_token')} (any secret string; enter the same one in Meta's "
+                "webhook settings) is required when an access token is set"
+            )
+        return missing
 
     @property
     def sandbox_mode(self) -> bool:
@@ -166,11 +189,20 @@ class Settings(BaseSettings):
         """True when the store is a SQLite file."""
         return self.database_url.startswith("sqlite:")
 
+    @property
+    def database_display(self) -> str:
+        """The database URL with any password replaced by ``***`` (safe to print)."""
+        return redact_url(self.database_url)
+
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for the log redaction filter (never print these)."""
         values = [s.get_secret_value() for s in (self.access_token, self.app_secret, self.verify_token) if s]
-        values += [k.get_secret_value() for k in self.api_keys
-                   if not k.get_secret_value().startswith("sha256:")]
+        values += [
+            k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")
+        ]
+        password = urlsplit(self.database_url).password
+        if password:
+            values.append(password)
         return [v for v in values if v]
 
     @classmethod
@@ -190,11 +222,14 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    config_file: str | Path | None = None, *, for_serve: bool = False, **overrides: Any
+) -> Settings:
     """Read the settings, or raise :class:`ConfigError` naming what to set.
 
     ``config_file`` (else ``$WACLOUD_CONFIG``) is a TOML file with the same names as the fields
     (``access_token = "..."``); ``overrides`` (CLI flags) win over everything; ``None`` values are ignored.
+    ``for_serve`` also requires what the gateway needs to receive Meta's webhooks in live mode.
     """
     path_text = config_file if config_file is not None else os.environ.get(CONFIG_ENV)
     path = Path(path_text) if path_text else None
@@ -208,11 +243,15 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from None
     token = _toml_path.set(path)
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except PydanticValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     finally:
         _toml_path.reset(token)
+    problems = settings.serve_problems() if for_serve else []
+    if problems:
+        raise ConfigError(problems)
+    return settings
 
 
 def _describe(exc: PydanticValidationError, path: Path | None) -> list[str]:

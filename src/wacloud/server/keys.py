@@ -46,8 +46,13 @@ class KeyInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"id": self.id, "name": self.name, "created_at": self.created_at,
-                "revoked_at": self.revoked_at, "active": self.active}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+            "active": self.active,
+        }
 
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_api_keys (
@@ -62,8 +67,11 @@ class KeyStore:
 
     def __init__(self, db: Database, static_keys: Iterable[str] = ()) -> None:
         self.db = db
-        self._static = {k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k)
-                        for k in static_keys if k}
+        self._static = {
+            k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k)
+            for k in static_keys
+            if k
+        }
         self._execute(_SCHEMA)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -75,8 +83,10 @@ class KeyStore:
         """A new key: its info and the plain key, which is never stored nor shown again."""
         key = new_key()
         info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time())
-        self._execute("INSERT INTO wacloud_api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
-                      (info.id, info.name, hash_key(key), info.created_at))
+        self._execute(
+            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
+            (info.id, info.name, hash_key(key), info.created_at),
+        )
         return info, key
 
     def verify(self, key: str) -> KeyInfo | None:
@@ -98,8 +108,10 @@ class KeyStore:
         before = self.get(key_id)
         if before is None or not before.active:
             return False
-        self._execute("UPDATE wacloud_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                      (time.time(), key_id))
+        self._execute(
+            "UPDATE wacloud_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (time.time(), key_id),
+        )
         return True
 
     def get(self, key_id: str) -> KeyInfo | None:

@@ -16,8 +16,10 @@ REDACTED = "***"
 # Authorization headers, access_token query parameters, our API keys, signature headers.
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(r"(?i)((?:access_token|app_secret|verify_token|hub\.verify_token|api_key)[\"']?\s*[=:]\s*[\"']?)"
-               r"[^\s\"'&,}]+"),
+    re.compile(
+        r"(?i)((?:access_token|app_secret|verify_token|hub\.verify_token|api_key)[\"']?\s*[=:]\s*[\"']?)"
+        r"[^\s\"'&,}]+"
+    ),
     re.compile(r"\bwk_[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(sha256=)[0-9a-fA-F]{16,}"),
 )
@@ -102,14 +104,20 @@ class _PlainFormatter(logging.Formatter):
         return line + (" " + " ".join(extras) if extras else "")
 
 
-def setup_logging(*, level: str = "INFO", json_lines: bool = False, secrets: Iterable[str] = (),
-                  stream: IO[str] | None = None) -> Redactor:
+def setup_logging(
+    *,
+    level: str = "INFO",
+    json_lines: bool = False,
+    secrets: Iterable[str] = (),
+    stream: IO[str] | None = None,
+) -> Redactor:
     """Configure the root logger (uvicorn's loggers propagate to it) and return the redactor in use."""
     redactor = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter(redactor))
-    handler.setFormatter(JsonFormatter() if json_lines else
-                         _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_wacloud", False)]:
         root.removeHandler(old)

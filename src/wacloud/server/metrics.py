@@ -25,20 +25,35 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.sends = Counter("wacloud_sends", "Send attempts by outcome and Graph error code (0 = none)",
-                             ["outcome", "code"], registry=r)
-        self.retries = Counter("wacloud_retries", "Sends scheduled for retry, by error code", ["code"],
-                               registry=r)
+        self.sends = Counter(
+            "wacloud_sends",
+            "Send attempts by outcome and Graph error code (0 = none)",
+            ["outcome", "code"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "wacloud_retries", "Sends scheduled for retry, by error code", ["code"], registry=r
+        )
         self.jobs = Gauge("wacloud_jobs", "Outbox jobs by state", ["state"], registry=r)
-        self.queue_depth = Gauge("wacloud_queue_depth", "Jobs waiting to be sent (queued or retrying)",
-                                 registry=r)
-        self.pacing_tokens = Gauge("wacloud_pacing_tokens", "Tokens left in the throughput bucket",
-                                   ["phone_number_id"], registry=r)
+        self.queue_depth = Gauge(
+            "wacloud_queue_depth", "Jobs waiting to be sent (queued or retrying)", registry=r
+        )
+        self.pacing_tokens = Gauge(
+            "wacloud_pacing_tokens", "Tokens left in the throughput bucket", ["phone_number_id"], registry=r
+        )
         self.webhook_latency = Histogram(
-            "wacloud_webhook_latency_seconds", "Time to answer a webhook POST", ["status"], registry=r,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
-        self.api_requests = Counter("wacloud_api_requests", "HTTP API requests by route and status",
-                                    ["method", "route", "status"], registry=r)
+            "wacloud_webhook_latency_seconds",
+            "Time to answer a webhook POST",
+            ["status"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.api_requests = Counter(
+            "wacloud_api_requests",
+            "HTTP API requests by route and status",
+            ["method", "route", "status"],
+            registry=r,
+        )
         self.enqueued = Counter("wacloud_enqueued", "Jobs accepted by the HTTP API", ["kind"], registry=r)
         self._refreshers: list[Callable[[Metrics], None]] = []
 

@@ -1,0 +1,70 @@
+"""The ``wacloud`` command line (Typer + Rich). ``main()`` is the console script.
+
+Commands: ``serve`` (the gateway), ``sandbox`` (the emulator alone), ``send``, ``broadcast``, ``status``,
+``media``, ``keys``, ``webhook``, ``doctor``, plus the management sub-apps (``templates`` …) when present.
+Every command takes ``--json`` for scripts; exit codes are in :class:`wacloud.cli.output.Exit`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from wacloud import __version__
+from wacloud.cli import broadcast, doctor, keys, media, sandbox, send, serve, status, webhook
+
+app = typer.Typer(
+    name="wacloud",
+    help="WhatsApp Business Cloud API toolkit and gateway.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wacloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """WhatsApp Business Cloud API toolkit and gateway. Start with `wacloud serve`."""
+
+
+app.command("serve")(serve.serve)
+app.command("sandbox")(sandbox.sandbox)
+app.add_typer(send.app, name="send")
+app.command("broadcast")(broadcast.broadcast)
+app.command("status")(status.status)
+app.add_typer(media.app, name="media")
+app.add_typer(keys.app, name="keys")
+app.add_typer(webhook.app, name="webhook")
+app.command("doctor")(doctor.doctor)
+
+
+def _add_management() -> None:
+    """The management engineer's sub-apps (``templates``, ``profile``, ``qr``, ``block`` …), if present."""
+    try:
+        from wacloud.cli import management  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    for attr, value in vars(management).items():
+        if isinstance(value, typer.Typer) and not attr.startswith("_"):
+            name = value.info.name if isinstance(value.info.name, str) else attr.removesuffix("_app")
+            app.add_typer(value, name=name)
+
+
+_add_management()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

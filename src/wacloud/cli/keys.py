@@ -1,0 +1,83 @@
+"""``wacloud keys create|list|revoke``: the gateway's API keys, managed in its database directly."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
+from wacloud.cli.settings import settings
+from wacloud.server.db import Database
+from wacloud.server.keys import KeyStore
+
+app = typer.Typer(
+    help="Create, list and revoke the gateway's API keys (in WACLOUD_DATABASE_URL).", no_args_is_help=True
+)
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
+]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides WACLOUD_DATABASE_URL.")]
+
+
+def _store(config: Path | None, database_url: str | None) -> KeyStore:
+    s = settings(config, database_url=database_url)
+    return KeyStore(Database(s.database_url))
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "default",
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a key and print it: this is the only time it is shown."""
+    try:
+        info, key = _store(config, database_url).create(name)
+    except CliError as exc:
+        fail(exc, as_json=json_out)
+    if json_out:
+        emit_json({**info.as_dict(), "key": key})
+    else:
+        console.print(f"key {info.id} ({info.name}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
+
+
+@app.command("list")
+def list_keys(config: ConfigOpt = None, database_url: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """List keys (ids and names, never the keys)."""
+    try:
+        keys = _store(config, database_url).list()
+    except CliError as exc:
+        fail(exc, as_json=json_out)
+    if json_out:
+        emit_json({"keys": [k.as_dict() for k in keys]})
+        return
+    table = Table("id", "name", "created", "state")
+    for k in keys:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created_at))
+        table.add_row(k.id, k.name, created, "active" if k.active else "[red]revoked[/red]")
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")],
+    config: ConfigOpt = None,
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Revoke a key: every request with it gets 401 from then on."""
+    try:
+        ok = _store(config, database_url).revoke(key_id)
+    except CliError as exc:
+        fail(exc, as_json=json_out)
+    if not ok:
+        fail(CliError(f"no active key {key_id!r}", Exit.NOT_FOUND), as_json=json_out)
+    if json_out:
+        emit_json({"ok": True, "revoked": key_id})
+    else:
+        console.print(f"revoked {key_id}")

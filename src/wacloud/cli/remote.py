@@ -1,0 +1,97 @@
+"""The CLI's connection to a running gateway's HTTP API (``--gateway URL``, ``--api-key KEY``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from wacloud.cli.output import CliError, Exit
+
+DEFAULT_GATEWAY = "http://127.0.0.1:8080"
+
+GatewayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateway",
+        envvar="WACLOUD_GATEWAY_URL",
+        show_default=DEFAULT_GATEWAY,
+        help="The gateway's base URL (as printed by `wacloud serve`).",
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="WACLOUD_API_KEY",
+        show_default=False,
+        help="An API key for the gateway (printed once by `wacloud serve`, or `wacloud keys create`).",
+    ),
+]
+
+
+class GatewayClient:
+    """Blocking calls to the gateway's ``/v1`` API that raise :class:`CliError` with the right exit code."""
+
+    def __init__(self, url: str | None, api_key: str | None, *, timeout: float = 30.0) -> None:
+        self.url = (url or os.environ.get("WACLOUD_GATEWAY_URL") or DEFAULT_GATEWAY).rstrip("/")
+        if not api_key:
+            raise CliError(
+                "no API key: pass --api-key or set WACLOUD_API_KEY (`wacloud serve` prints one; "
+                "`wacloud keys create` makes another)",
+                Exit.USAGE,
+            )
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout, headers={"Authorization": f"Bearer {api_key}"}
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the API; the decoded JSON answer, or a CliError naming the reason."""
+        try:
+            resp = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise CliError(
+                f"cannot reach the gateway at {self.url} ({type(exc).__name__}); is `wacloud serve` "
+                "running? (set --gateway or WACLOUD_GATEWAY_URL)",
+                Exit.UNREACHABLE,
+            ) from None
+        if resp.status_code >= 400:
+            raise _error(resp)
+        if resp.headers.get("content-type", "").startswith("application/json"):
+            return resp.json()
+        return resp.content
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _error(resp: httpx.Response) -> CliError:
+    try:
+        err = resp.json().get("error", {})
+    except ValueError:
+        err = {}
+    if not isinstance(err, dict):
+        err = {"reason": str(err)}
+    reason = err.get("reason") or f"HTTP {resp.status_code}"
+    if err.get("field"):
+        reason = f"{err['field']}: {reason}"
+    if err.get("code"):
+        reason += f" (code {err['code']})"
+    code = {
+        401: Exit.AUTH,
+        403: Exit.AUTH,
+        404: Exit.NOT_FOUND,
+        422: Exit.USAGE,
+        400: Exit.USAGE,
+        503: Exit.UNREACHABLE,
+    }.get(resp.status_code, Exit.FAILED)
+    return CliError(reason, code, data={"status": resp.status_code, "detail": err})

@@ -1,0 +1,189 @@
+"""``wacloud serve``: the gateway (HTTP API, webhook endpoint, delivery workers) in one uvicorn process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wacloud.cli.output import CliError, Exit, console, fail
+from wacloud.cli.settings import settings
+
+
+def free_port(host: str) -> int:
+    """A port the OS says is free on ``host`` right now."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind((host if host not in ("", "0.0.0.0") else "127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
+def banner(info: dict[str, Any]) -> str:
+    """What ``wacloud serve`` prints at start: URLs, the key (once), and how to send a first message."""
+    lines = [
+        f"[bold]wacloud gateway[/bold] {info['mode']} mode"
+        + (" (no Meta account: messages go to the embedded sandbox)" if info["mode"] == "sandbox" else ""),
+        f"  API       {info['api']}   (OpenAPI docs: {info['docs']})",
+        f"  Webhook   {info['webhook']}",
+        f"  Metrics   {info['metrics']}   health: {info['health']}",
+        f"  Database  {info['database']}   workers: {'on' if info['workers'] else 'off'}",
+    ]
+    if info.get("sandbox"):
+        sb = info["sandbox"]
+        lines.append(
+            f"  Sandbox   {sb['base_url']}   token {sb['access_token']}   phone number id "
+            f"{sb['phone_number_id']}   waba id {sb['waba_id']}"
+        )
+        lines.append(f"            control API: {sb['control']}")
+    if info.get("bot"):
+        lines.append(f"  Bot       {info['bot']}")
+    key = info.get("api_key")
+    if key:
+        lines.append(f"  API key   [bold]{key}[/bold]   (shown once; `wacloud keys create` makes more)")
+    else:
+        lines.append("  API key   (already created; `wacloud keys create` makes a new one)")
+    shown_key = key or "<your key>"
+    lines += [
+        "",
+        "[bold]Send a first message[/bold]:",
+        f"  export WACLOUD_GATEWAY_URL={info['base_url']} WACLOUD_API_KEY={shown_key}",
+        f'  curl -s -X POST {info["api"]}/messages -H "Authorization: Bearer $WACLOUD_API_KEY" '
+        "-H 'Content-Type: application/json' "
+        '-d \'{"to": "+15551234567", "type": "text", "text": {"body": "hello"}}\'',
+        '  wacloud send text +15551234567 "hello" --wait',
+    ]
+    return "\n".join(lines)
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (WACLOUD_HOST; default 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (WACLOUD_PORT; default 8080; 0 = any free port).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="sqlite:///path or postgresql://… (WACLOUD_DATABASE_URL)."),
+    ] = None,
+    workers: Annotated[
+        bool | None,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Run delivery workers in this process (off: API and webhooks only).",
+        ),
+    ] = None,
+    app_ref: Annotated[
+        str | None,
+        typer.Option("--app", help="A bot Application to run on incoming updates, as module:attribute."),
+    ] = None,
+    mps: Annotated[int | None, typer.Option("--mps", help="Messages per second per number.")] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="URL the world reaches this gateway at (for Meta's webhook)."),
+    ] = None,
+    log_json: Annotated[bool | None, typer.Option("--log-json/--log-text", help="JSON log lines.")] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the start-up info as one JSON line.")
+    ] = False,
+) -> None:
+    """Run the gateway. With no Meta credentials it embeds the sandbox and needs no setup at all."""
+    try:
+        s = settings(
+            config,
+            for_serve=True,
+            host=host,
+            port=port,
+            database_url=database_url,
+            workers=workers,
+            app=app_ref,
+            mps=mps,
+            public_url=public_url,
+            log_json=log_json,
+            log_level=log_level,
+        )
+    except CliError as exc:
+        fail(exc, as_json=json_out)
+    if app_ref is not None and "." not in sys.path:
+        sys.path.insert(0, ".")  # --app mybot:app finds mybot.py in the working directory
+    from wacloud.server.logs import setup_logging
+
+    redactor = setup_logging(level=s.log_level, json_lines=s.log_json, secrets=s.secret_values())
+    if s.port == 0:
+        s = s.model_copy(update={"port": free_port(s.host)})
+    base_url = f"http://{_display_host(s.host)}:{s.port}"
+    from wacloud.server.app import create_app
+
+    try:
+        app = create_app(s, base_url=base_url)
+    except RuntimeError as exc:
+        fail(CliError(str(exc), Exit.USAGE), as_json=json_out)
+    gw = app.state.gateway
+    for secret in (gw.creds.token, gw.creds.app_secret, gw.creds.verify_token):
+        if secret:
+            redactor.add(secret)
+    key = None
+    if not gw.keys.has_active():
+        _, key = gw.keys.create("generated by wacloud serve")
+    info = startup_info(gw, key)
+    if json_out:
+        sys.stdout.write(json.dumps(info) + "\n")
+    else:
+        console.print(banner(info))
+    sys.stdout.flush()
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=s.host,
+            port=s.port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            access_log=False,
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(int(Exit.UNREACHABLE))
+
+
+def startup_info(gw: Any, key: str | None) -> dict[str, Any]:
+    """The URLs and ids ``serve`` prints (the key only when it was just created)."""
+    base = gw.base_url
+    info: dict[str, Any] = {
+        "mode": "sandbox" if gw.settings.sandbox_mode else "live",
+        "base_url": base,
+        "api": f"{base}/v1",
+        "docs": f"{base}/docs",
+        "openapi": f"{base}/openapi.json",
+        "webhook": gw.webhook_url,
+        "metrics": f"{base}/metrics",
+        "health": f"{base}/healthz",
+        "database": gw.settings.database_display,
+        "workers": gw.settings.workers,
+        "api_key": key,
+        "bot": gw.settings.app,
+    }
+    if gw.sandbox_app is not None:
+        info["sandbox"] = {
+            "base_url": gw.creds.graph_url,
+            "access_token": gw.creds.token,
+            "phone_number_id": gw.creds.phone_number_id,
+            "waba_id": gw.creds.waba_id,
+            "control": f"{gw.creds.graph_url}/_sandbox",
+        }
+    return info

@@ -1,0 +1,410 @@
+"""The HTTP API under ``/v1``: send, jobs, conversations, campaigns, media, templates, keys."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Body, File, Form, Header, HTTPException, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from wacloud import errors
+from wacloud.server.auth import Authenticated
+from wacloud.server.jobs import job_dict
+from wacloud.server.keys import KeyInfo
+from wacloud.server.runtime import Gateway
+from wacloud.server.schemas import (
+    CampaignIn,
+    CampaignOut,
+    ConversationList,
+    Deleted,
+    ErrorOut,
+    JobList,
+    JobOut,
+    KeyIn,
+    KeyList,
+    KeyOut,
+    MediaOut,
+    MessageList,
+    NewKeyOut,
+)
+
+log = logging.getLogger("wacloud.server.api")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut},
+    401: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    502: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
+
+router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+_SEND_DOC = "The JSON you would POST to /{phone-number-id}/messages"
+_SEND_EXAMPLE = {"to": "+15551234567", "type": "text", "text": {"body": "Hello from wacloud"}}
+
+JobId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+WaId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^\+?[0-9]{1,20}$")]
+MediaId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class ApiError(Exception):
+    """An error answer with a reason (and the field at fault)."""
+
+    def __init__(self, status: int, reason: str, *, field: str | None = None, **extra: Any) -> None:
+        self.status = status
+        self.body: dict[str, Any] = {"reason": reason, "field": field, **extra}
+        super().__init__(reason)
+
+
+def gateway(request: Request) -> Gateway:
+    """The gateway parts of this app."""
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call an engine method whether it is async or blocking (blocking ones run in a worker thread)."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args, **kwargs)
+    result = await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+async def enqueue(outbox: Any, parsed: Any, **kwargs: Any) -> str:
+    """Queue a parsed :class:`~wacloud.messages.SendRequest`; returns the job id."""
+    return str(await call(outbox.enqueue, parsed.to, parsed.message, **kwargs))
+
+
+def _need(obj: Any, what: str) -> Any:
+    if obj is None:
+        raise ApiError(503, f"{what} is not available in this process")
+    return obj
+
+
+def whatsapp_error(exc: errors.WhatsAppError) -> ApiError:
+    """A Graph error as our answer: the caller's fault stays 4xx, ours (auth, 5xx) becomes 502."""
+    status = exc.http_status or 502
+    if status >= 500 or status in (401, 403) or exc.retry is errors.RetryClass.AUTH:
+        status = 502
+    return ApiError(
+        status,
+        exc.detail.details or exc.detail.message or f"Graph error {exc.code}",
+        code=exc.code,
+        title=exc.detail.title,
+        fbtrace_id=exc.fbtrace_id,
+    )
+
+
+async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
+    outbox = _need(gw.outbox, "the outbox")
+    try:
+        job = await call(outbox.job, job_id)
+    except KeyError:
+        job = None
+    if job is None:
+        raise ApiError(404, f"no job {job_id!r}", field="job_id")
+    return job_dict(job)
+
+
+# --- messages and jobs ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/messages",
+    status_code=202,
+    response_model=JobOut,
+    tags=["messages"],
+    summary="Queue a message of any type (a raw Graph API send body)",
+)
+async def send_message(
+    request: Request,
+    key_info: Authenticated,
+    body: Annotated[dict[str, Any], Body(examples=[_SEND_EXAMPLE], description=_SEND_DOC)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
+    category: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    not_before: Annotated[
+        float | None, Query(ge=0, le=32503680000, description="unix time; do not send before")
+    ] = None,
+) -> dict[str, Any]:
+    """Validate the body, queue it in the outbox (once per Idempotency-Key) and return the job."""
+    gw = gateway(request)
+    outbox = _need(gw.outbox, "the outbox")
+    from wacloud import messages
+    from wacloud.phone import normalize
+
+    graph = dict(body)
+    graph.setdefault("messaging_product", "whatsapp")
+    try:
+        parsed = messages.parse(graph)
+        wa_id = normalize(str(graph.get("to", ""))).wa_id
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from None
+    except (TypeError, ValueError) as exc:
+        raise ApiError(422, f"invalid message body: {exc}"[:500]) from None
+    kwargs: dict[str, Any] = {"key": idempotency_key}
+    if category is not None:
+        kwargs["category"] = category
+    if not_before is not None:
+        from datetime import UTC, datetime
+
+        kwargs["not_before"] = datetime.fromtimestamp(not_before, UTC)
+    try:
+        job_id = await enqueue(outbox, parsed, **kwargs)
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from None
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
+    job = await _job_or_404(gw, str(job_id))
+    if not await call(gw.history.has_job, job["id"]):
+        await call(gw.history.record_outbound, wa_id, job["id"], graph)
+    gw.metrics.enqueued.labels(kind=str(graph.get("type", "unknown"))).inc()
+    log.info("queued", extra={"job_id": job["id"], "key_id": key_info.id})
+    return job
+
+
+@router.get(
+    "/jobs/{job_id}", response_model=JobOut, tags=["messages"], summary="A job and its status history"
+)
+async def get_job(request: Request, _: Authenticated, job_id: JobId) -> dict[str, Any]:
+    """The job's state, wamid, error and history."""
+    return await _job_or_404(gateway(request), job_id)
+
+
+@router.get("/jobs", response_model=JobList, tags=["messages"], summary="List jobs")
+async def list_jobs(
+    request: Request,
+    _: Authenticated,
+    state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    to: Annotated[str | None, Query(max_length=64, pattern=r"^\+?[0-9]{1,20}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Jobs, newest first, optionally by state or recipient."""
+    outbox = _need(gateway(request).outbox, "the outbox")
+    filters: dict[str, Any] = {"limit": limit}
+    if state:
+        filters["state"] = state
+    if to:
+        from wacloud.phone import normalize
+
+        try:
+            filters["to"] = normalize(to).wa_id
+        except errors.ValidationError as exc:
+            raise ApiError(422, exc.reason, field="to") from None
+    try:
+        found = await call(outbox.jobs, **filters)
+    except (ValueError, errors.ValidationError) as exc:
+        raise ApiError(422, str(exc)[:300]) from None
+    return {"jobs": [job_dict(j) for j in found]}
+
+
+@router.get(
+    "/messages/{wamid}",
+    response_model=JobOut,
+    tags=["messages"],
+    summary="The job that sent a message, by its wamid",
+)
+async def get_by_wamid(
+    request: Request, _: Authenticated, wamid: Annotated[str, Path(min_length=1, max_length=256)]
+) -> dict[str, Any]:
+    """Find a job by the wamid Meta gave it."""
+    gw = gateway(request)
+    outbox = _need(gw.outbox, "the outbox")
+    by_wamid = getattr(outbox, "job_by_wamid", None)
+    job = await call(by_wamid, wamid) if by_wamid is not None else None
+    if job is None:
+        job_id = await call(gw.history.job_for_wamid, wamid)
+        if job_id is not None:
+            return await _job_or_404(gw, job_id)
+        raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
+    return job_dict(job)
+
+
+# --- conversations --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/conversations",
+    response_model=ConversationList,
+    tags=["conversations"],
+    summary="Customers the business talked with, most recent first",
+)
+async def conversations(
+    request: Request, _: Authenticated, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """One entry per customer."""
+    return {"conversations": await call(gateway(request).history.conversations, limit=limit)}
+
+
+@router.get(
+    "/conversations/{wa_id}/messages",
+    response_model=MessageList,
+    tags=["conversations"],
+    summary="A customer's messages, both directions",
+)
+async def customer_messages(
+    request: Request,
+    _: Authenticated,
+    wa_id: WaId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+) -> dict[str, Any]:
+    """Oldest first; page back with ``before`` (a ``ts``)."""
+    digits = wa_id.lstrip("+")
+    found = await call(gateway(request).history.messages, digits, limit=limit, before=before)
+    return {"wa_id": digits, "messages": [m.as_dict() for m in found]}
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/campaigns",
+    status_code=202,
+    response_model=CampaignOut,
+    tags=["campaigns"],
+    summary="Send one template to many recipients",
+)
+async def start_campaign(request: Request, _: Authenticated, campaign: CampaignIn) -> dict[str, Any]:
+    """Queue the campaign; watch it with GET /v1/campaigns/{id}."""
+    from wacloud.server import campaigns
+
+    gw = gateway(request)
+    try:
+        return await campaigns.start(gw, campaign)
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from None
+
+
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignOut,
+    tags=["campaigns"],
+    summary="A campaign's progress",
+)
+async def campaign_progress(request: Request, _: Authenticated, campaign_id: JobId) -> dict[str, Any]:
+    """Jobs by state and failures by code."""
+    from wacloud.server import campaigns
+
+    found = await campaigns.progress(gateway(request), campaign_id)
+    if found is None:
+        raise ApiError(404, f"no campaign {campaign_id!r}", field="campaign_id")
+    return found
+
+
+# --- media ----------------------------------------------------------------------------------------
+
+
+@router.post("/media", status_code=201, response_model=MediaOut, tags=["media"], summary="Upload media")
+async def upload_media(
+    request: Request,
+    _: Authenticated,
+    file: Annotated[UploadFile, File()],
+    type: Annotated[str | None, Form(max_length=255)] = None,
+) -> dict[str, Any]:
+    """Upload a file (its MIME type and size are checked) and return the media id."""
+    client = _need(gateway(request).client, "the Cloud API client")
+    mime = type or file.content_type or "application/octet-stream"
+    data = await file.read()
+    try:
+        media_id = await client.upload(data, mime, filename=file.filename or "upload")
+    except errors.ValidationError as exc:
+        field = "file" if exc.field in ("file", "media") else exc.field
+        raise ApiError(422, exc.reason, field=field) from None
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
+    return {"id": str(media_id), "mime_type": mime, "file_size": len(data)}
+
+
+@router.get("/media/{media_id}", response_model=MediaOut, tags=["media"], summary="Media info")
+async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
+    """URL (short-lived), MIME type, sha256 and size."""
+    client = _need(gateway(request).client, "the Cloud API client")
+    try:
+        info = await client.media_url(media_id)
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
+    return job_dict_like(info)
+
+
+@router.get(
+    "/media/{media_id}/content",
+    tags=["media"],
+    summary="Download media",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
+    """The media bytes (sha256 checked)."""
+    client = _need(gateway(request).client, "the Cloud API client")
+    try:
+        info = await client.media_url(media_id)
+        data = await client.download(info)
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
+    return Response(content=data, media_type=getattr(info, "mime_type", None) or "application/octet-stream")
+
+
+@router.delete("/media/{media_id}", response_model=Deleted, tags=["media"], summary="Delete media")
+async def delete_media(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
+    """Delete uploaded media."""
+    client = _need(gateway(request).client, "the Cloud API client")
+    try:
+        return {"deleted": bool(await client.delete_media(media_id))}
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
+
+
+def job_dict_like(info: Any) -> dict[str, Any]:
+    """A media info object as a dict."""
+    from wacloud.server.jobs import _plain
+
+    plain = _plain(info)
+    data: dict[str, Any] = dict(plain) if isinstance(plain, dict) else {"id": str(info)}
+    data["id"] = str(data.get("id"))
+    return data
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+@router.get("/keys", response_model=KeyList, tags=["keys"], summary="List API keys")
+async def list_keys(request: Request, _: Authenticated) -> dict[str, Any]:
+    """Every key's id, name and state (never the key)."""
+    return {"keys": [k.as_dict() for k in await call(gateway(request).keys.list)]}
+
+
+@router.post("/keys", status_code=201, response_model=NewKeyOut, tags=["keys"], summary="Create an API key")
+async def create_key(request: Request, _: Authenticated, body: KeyIn | None = None) -> dict[str, Any]:
+    """A new key; the answer is the only place it is ever shown."""
+    info, key = await call(gateway(request).keys.create, body.name if body else "default")
+    return {**info.as_dict(), "key": key}
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, tags=["keys"], summary="Revoke an API key")
+async def revoke_key(
+    request: Request,
+    _: Authenticated,
+    key_id: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")],
+) -> dict[str, Any]:
+    """Revoke a key: every later request with it gets 401."""
+    keys = gateway(request).keys
+    if not await call(keys.revoke, key_id):
+        raise ApiError(404, f"no active key {key_id!r}", field="key_id")
+    info: KeyInfo | None = await call(keys.get, key_id)
+    assert info is not None
+    return info.as_dict()
+
+
+def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
+    """``{"error": {...}}`` with ``None`` values dropped."""
+    return JSONResponse({"error": {k: v for k, v in body.items() if v is not None}}, status_code=status)
+
+
+__all__ = ["ApiError", "HTTPException", "call", "error_response", "router"]

@@ -1,0 +1,245 @@
+"""``create_app(settings)``: the gateway as one FastAPI app.
+
+Routes: ``/v1/...`` (HTTP API, API key required), ``/webhook`` (Meta's webhooks, signature-checked),
+``/sandbox`` (the embedded emulator, sandbox mode only), ``/healthz``, ``/readyz``, ``/metrics``,
+``/docs`` and ``/openapi.json``. The lifespan runs the mounted apps' lifespans and the delivery workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wacloud import __version__
+from wacloud.config import Settings
+from wacloud.server import api, ops
+from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
+
+log = logging.getLogger("wacloud.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DESCRIPTION = """The wacloud gateway: send WhatsApp messages of any type through a durable, paced outbox,
+follow each job's status, read conversations, run template campaigns, upload media and manage templates.
+
+Every `/v1` call needs an API key: `Authorization: Bearer <key>`. Errors are `{"error": {"reason", "field"}}`.
+"""
+
+
+class _Observe:
+    """ASGI middleware: API request counts by route and status, webhook answer latency."""
+
+    def __init__(self, app: ASGIApp, gw: Gateway) -> None:
+        self.app = app
+        self.gw = gw
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            path: str = scope.get("path", "")
+            m = self.gw.metrics
+            if path.startswith("/webhook"):
+                if scope.get("method") == "POST":
+                    m.webhook_latency.labels(status=str(status)).observe(time.perf_counter() - started)
+            elif path.startswith("/v1"):
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                m.api_requests.labels(method=scope.get("method", ""), route=route, status=str(status)).inc()
+
+
+@contextlib.asynccontextmanager
+async def asgi_lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan protocol (mounted apps' lifespans are not run by their parent)."""
+    to_app: asyncio.Queue[Message] = asyncio.Queue()
+    from_app: asyncio.Queue[Message] = asyncio.Queue()
+    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+
+    async def run() -> None:
+        try:
+            await app(scope, to_app.get, from_app.put)
+        except Exception as exc:  # an app without lifespan support may raise on the scope type
+            await from_app.put({"type": "lifespan.unsupported", "message": repr(exc)})
+
+    task = asyncio.create_task(run())
+    await to_app.put({"type": "lifespan.startup"})
+    reply = await from_app.get()
+    if reply["type"] == "lifespan.startup.failed":
+        raise RuntimeError(f"mounted app failed to start: {reply.get('message', '')}")
+    supported = reply["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        if supported:
+            await to_app.put({"type": "lifespan.shutdown"})
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(from_app.get(), timeout=10)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+def attach_engines(gw: Gateway, *, bot: Any = None) -> None:
+    """Build the sandbox (sandbox mode), the client, the outbox and the webhook app for ``gw``."""
+    if gw.settings.sandbox_mode:
+        gw.build_sandbox()
+    gw.build_client()
+    from wacloud.delivery import Outbox, open_store
+
+    gw.store = open_store(gw.settings.database_url)
+    gw.outbox = Outbox(gw.store, gw.client, mps=gw.settings.mps)
+    if bot is None and gw.settings.app:
+        bot = load_object(gw.settings.app)
+    gw.bot = bot
+    from wacloud.server.webhook import build_webhook_app
+
+    gw.extras["webhook_app"] = build_webhook_app(gw)
+
+
+async def _run_workers(gw: Gateway) -> None:
+    try:
+        await gw.outbox.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("delivery workers stopped with an error")
+        raise
+
+
+async def _stop_workers(gw: Gateway, task: asyncio.Task[None]) -> None:
+    """Graceful: ask the outbox to stop (it releases in-flight claims), then cancel if it lingers."""
+    stop = getattr(gw.outbox, "stop", None) or getattr(gw.outbox, "close", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            result = stop()
+            if asyncio.iscoroutine(result):
+                await result
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=10)
+    except (TimeoutError, asyncio.CancelledError, Exception):
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+def create_app(
+    settings: Settings, *, base_url: str | None = None, bot: Any = None, engines: bool = True
+) -> FastAPI:
+    """The gateway app. ``base_url`` is where it is reached (default ``http://host:port``); ``bot`` an
+    ``Application`` (else ``settings.app``); ``engines=False`` builds only the gateway's own parts."""
+    gw = open_gateway(settings, base_url=base_url or f"http://{settings.host}:{settings.port}")
+    if engines:
+        attach_engines(gw, bot=bot)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for sub in (gw.sandbox_app, gw.extras.get("webhook_app")):
+                if sub is not None:
+                    await stack.enter_async_context(asgi_lifespan(sub))
+            if settings.workers and gw.outbox is not None:
+                task = asyncio.create_task(_run_workers(gw), name="wacloud-workers")
+                gw.extras["worker_task"] = task
+                stack.push_async_callback(_stop_workers, gw, task)
+            log.info(
+                "gateway started",
+                extra={"mode": "sandbox" if settings.sandbox_mode else "live", "workers": settings.workers},
+            )
+            try:
+                yield
+            finally:
+                gw.extras["stopping"] = True
+                log.info("gateway stopping")
+        client = gw.client
+        if client is not None and hasattr(client, "aclose"):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        gw.db.close()
+
+    app = FastAPI(
+        title="wacloud gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.gateway = gw
+    _install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(api.router)
+    _include_management(app)
+    webhook_app = gw.extras.get("webhook_app")
+    if webhook_app is not None:
+        app.mount("/webhook", webhook_app)
+    if gw.sandbox_app is not None:
+        app.mount(SANDBOX_PREFIX, gw.sandbox_app)
+    app.add_middleware(_Observe, gw=gw)
+    return app
+
+
+def _include_management(app: FastAPI) -> None:
+    """The management engineer's routes (templates, profile, …), when that module exists."""
+    try:
+        from wacloud.server import management
+    except ImportError:
+        return
+    router = getattr(management, "router", None)
+    if router is not None:
+        app.include_router(router)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error is ``{"error": {"reason", "field"?}}``; nothing internal leaks into an answer."""
+
+    @app.exception_handler(api.ApiError)
+    async def _api_error(request: Request, exc: api.ApiError) -> JSONResponse:
+        return api.error_response(exc.status, exc.body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = api.error_response(exc.status_code, {"reason": str(exc.detail)})
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        first = errs[0] if errs else {}
+        loc = [str(p) for p in first.get("loc", ())]
+        field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc) or None
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errs[:5]
+        )
+        return api.error_response(422, {"reason": reasons or "invalid request", "field": field})
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return api.error_response(500, {"reason": "internal error; see the gateway's log"})

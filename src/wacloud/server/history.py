@@ -1,0 +1,212 @@
+"""The conversation log: every message to and from each customer, as the gateway saw it.
+
+Inbound messages come from webhooks; outbound ones from the HTTP API (with their outbox job id) and from
+status webhooks (which also cover messages a bot sent directly). The outbox stays the source of truth for a
+job's state; this log answers "show me my conversation with +52…".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from wacloud.server.db import Database
+
+_EXISTS = "SELECT 1 FROM wacloud_gw_messages"
+_STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """One line of a conversation."""
+
+    id: int
+    wa_id: str
+    direction: str  # "in" or "out"
+    type: str
+    wamid: str | None
+    job_id: str | None
+    status: str | None
+    summary: str
+    ts: float
+    body: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "wa_id": self.wa_id,
+            "direction": self.direction,
+            "type": self.type,
+            "wamid": self.wamid,
+            "job_id": self.job_id,
+            "status": self.status,
+            "summary": self.summary,
+            "ts": self.ts,
+            "body": self.body,
+        }
+
+
+def summarize(body: dict[str, Any]) -> tuple[str, str]:
+    """The type and a one-line human summary of a Graph message body (incoming or outgoing)."""
+    kind = str(body.get("type") or "unknown")
+    content = body.get(kind)
+    text = ""
+    if isinstance(content, dict):
+        if kind == "text":
+            text = str(content.get("body", ""))
+        elif kind == "template":
+            text = f"template {content.get('name', '?')}"
+        elif kind == "interactive":
+            reply = content.get("button_reply") or content.get("list_reply")
+            if isinstance(reply, dict):
+                text = str(reply.get("title", ""))
+            else:
+                inner = content.get("body")
+                text = str(inner.get("text", "")) if isinstance(inner, dict) else str(content.get("type", ""))
+        elif kind == "button":
+            text = str(content.get("text", ""))
+        elif kind == "reaction":
+            text = str(content.get("emoji", ""))
+        else:
+            text = str(content.get("caption") or content.get("filename") or content.get("name") or "")
+    return kind, text[:200]
+
+
+def _row(row: tuple[Any, ...]) -> LoggedMessage:
+    id_, wa_id, direction, kind, wamid, job_id, status, summary, ts, body = row
+    return LoggedMessage(id=int(id_), wa_id=wa_id, direction=direction, type=kind, wamid=wamid, job_id=job_id,
+                         status=status, summary=summary, ts=float(ts), body=json.loads(body) if body else None)
+
+
+class History:
+    """The conversation log table, in the gateway database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.execute(f"""CREATE TABLE IF NOT EXISTS wacloud_gw_messages (
+            id {db.serial}, wa_id TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
+            wamid TEXT, job_id TEXT, status TEXT, summary TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
+            body TEXT, name TEXT)""")
+        db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_wa ON wacloud_gw_messages (wa_id, ts)")
+        db.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_job ON wacloud_gw_messages (job_id)")
+
+    def record_inbound(
+        self,
+        wa_id: str,
+        wamid: str | None,
+        body: dict[str, Any],
+        *,
+        name: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Log a customer's message (a duplicate wamid is ignored)."""
+        kind, text = summarize(body)
+        self._insert(wa_id, "in", kind, wamid, None, None, text, ts, body, name)
+
+    def record_outbound(self, wa_id: str, job_id: str, body: dict[str, Any]) -> None:
+        """Log a message the API queued (its wamid arrives later)."""
+        kind, text = summarize(body)
+        self._insert(wa_id, "out", kind, None, job_id, "queued", text, None, body, None)
+
+    def record_status(
+        self, wa_id: str, wamid: str, status: str, *, job_id: str | None = None, ts: float | None = None
+    ) -> None:
+        """Apply a status webhook: update the message (never backwards) or log an unseen outbound one."""
+        if job_id is not None:
+            self.db.execute(
+                "UPDATE wacloud_gw_messages SET wamid = ? WHERE job_id = ? AND wamid IS NULL", (wamid, job_id)
+            )
+        rows = self.db.execute("SELECT status FROM wacloud_gw_messages WHERE wamid = ?", (wamid,))
+        if not rows:
+            self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None)
+            return
+        current = rows[0][0]
+        if _STATUS_RANK.get(status, -1) > _STATUS_RANK.get(current or "", -1):
+            self.db.execute("UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ?", (status, wamid))
+
+    def _insert(
+        self,
+        wa_id: str,
+        direction: str,
+        kind: str,
+        wamid: str | None,
+        job_id: str | None,
+        status: str | None,
+        text: str,
+        ts: float | None,
+        body: dict[str, Any] | None,
+        name: str | None,
+    ) -> None:
+        if wamid is not None and self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
+            return
+        try:
+            self.db.execute(
+                "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, "
+                "ts, body, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    wa_id,
+                    direction,
+                    kind,
+                    wamid,
+                    job_id,
+                    status,
+                    text,
+                    ts if ts is not None else time.time(),
+                    json.dumps(body) if body is not None else None,
+                    name,
+                ),
+            )
+        except Exception as exc:
+            # Two processes logging the same wamid at once: the unique index keeps one, which is right.
+            if "unique" not in str(exc).lower():
+                raise
+
+    def has_job(self, job_id: str) -> bool:
+        """True when the API already logged this outbox job (an idempotent re-send)."""
+        return bool(self.db.execute(f"{_EXISTS} WHERE job_id = ?", (job_id,)))
+
+    def job_for_wamid(self, wamid: str) -> str | None:
+        """The outbox job that sent ``wamid``, when the API queued it."""
+        rows = self.db.execute(
+            "SELECT job_id FROM wacloud_gw_messages WHERE wamid = ? AND job_id IS NOT NULL", (wamid,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def messages(self, wa_id: str, *, limit: int = 100, before: float | None = None) -> list[LoggedMessage]:
+        """A customer's messages, oldest first (the last ``limit`` before ``before``)."""
+        rows = self.db.execute(
+            "SELECT id, wa_id, direction, type, wamid, job_id, status, summary, ts, body "
+            "FROM wacloud_gw_messages WHERE wa_id = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT ?",
+            (wa_id, before if before is not None else 1e18, limit),
+        )
+        return [_row(row) for row in reversed(rows)]
+
+    def conversations(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """One row per customer, most recent first: wa_id, name, counts, last message and times."""
+        rows = self.db.execute(
+            "SELECT wa_id, COUNT(*), SUM(CASE WHEN direction = 'in' THEN 1 ELSE 0 END), MAX(ts), "
+            "MAX(CASE WHEN direction = 'in' THEN ts END), MAX(name) FROM wacloud_gw_messages "
+            "GROUP BY wa_id ORDER BY MAX(ts) DESC LIMIT ?",
+            (limit,),
+        )
+        out = []
+        for wa_id, total, inbound, last_ts, last_in, name in rows:
+            last = self.messages(wa_id, limit=1)
+            out.append(
+                {
+                    "wa_id": wa_id,
+                    "name": name,
+                    "messages": int(total),
+                    "inbound": int(inbound or 0),
+                    "last_message_at": last_ts,
+                    "last_inbound_at": last_in,
+                    "last_message": last[0].summary if last else "",
+                }
+            )
+        return out

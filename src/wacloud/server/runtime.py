@@ -1,0 +1,180 @@
+"""The parts one gateway process runs, built from :class:`~wacloud.config.Settings`.
+
+Sandbox mode (no access token): an embedded emulator with generated credentials, reached by the
+gateway's own client in-process, whose webhooks point back at the gateway's ``/webhook``. Live mode: the
+client talks to Meta's Graph API with the configured token.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from wacloud.config import GRAPH_URL, Settings
+from wacloud.server.db import Database
+from wacloud.server.history import History
+from wacloud.server.keys import KeyStore
+from wacloud.server.metrics import Metrics
+
+log = logging.getLogger("wacloud.server")
+
+#: The ids the embedded sandbox uses when none are configured.
+SANDBOX_PHONE_NUMBER_ID = "100000000000001"
+SANDBOX_WABA_ID = "200000000000001"
+SANDBOX_PREFIX = "/sandbox"
+
+
+@dataclass
+class Credentials:
+    """What the client and the webhook receiver use (generated in sandbox mode)."""
+
+    token: str
+    phone_number_id: str
+    waba_id: str | None
+    app_secret: str | None
+    verify_token: str
+    graph_url: str
+
+    def __repr__(self) -> str:
+        return (
+            f"Credentials(phone_number_id={self.phone_number_id!r}, waba_id={self.waba_id!r}, "
+            f"graph_url={self.graph_url!r}, token='***', app_secret='***', verify_token='***')"
+        )
+
+
+def credentials_for(settings: Settings, *, base_url: str) -> Credentials:
+    """Configured credentials, or fresh random ones for the embedded sandbox."""
+    if settings.sandbox_mode:
+        return Credentials(
+            token="sbx_" + secrets.token_urlsafe(18),
+            phone_number_id=settings.phone_number_id or SANDBOX_PHONE_NUMBER_ID,
+            waba_id=settings.waba_id or SANDBOX_WABA_ID,
+            app_secret=(
+                settings.app_secret.get_secret_value() if settings.app_secret else secrets.token_hex(16)
+            ),
+            verify_token=settings.verify_token.get_secret_value()
+            if settings.verify_token
+            else secrets.token_urlsafe(12),
+            graph_url=base_url + SANDBOX_PREFIX,
+        )
+    assert settings.access_token is not None and settings.phone_number_id is not None
+    return Credentials(
+        token=settings.access_token.get_secret_value(),
+        phone_number_id=settings.phone_number_id,
+        waba_id=settings.waba_id,
+        app_secret=settings.app_secret.get_secret_value() if settings.app_secret else None,
+        verify_token=settings.verify_token.get_secret_value() if settings.verify_token else "",
+        graph_url=settings.graph_url or GRAPH_URL,
+    )
+
+
+def load_object(ref: str) -> Any:
+    """Import ``module:attribute`` (e.g. a bot ``Application``), with a clear error."""
+    module_name, _, attr = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RuntimeError(f"cannot import {module_name!r} (from --app {ref}): {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise RuntimeError(f"{module_name!r} has no attribute {attr!r} (from --app {ref})") from None
+    return obj
+
+
+def _filtered_kwargs(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the keyword arguments ``cls`` declares (dataclass or pydantic), so optional knobs degrade."""
+    names: set[str] = set()
+    if hasattr(cls, "model_fields"):
+        names = set(cls.model_fields)
+    elif hasattr(cls, "__dataclass_fields__"):
+        names = set(cls.__dataclass_fields__)
+    if not names:
+        return values
+    return {k: v for k, v in values.items() if k in names}
+
+
+@dataclass
+class Gateway:
+    """Everything the routes need, on ``app.state.gateway``."""
+
+    settings: Settings
+    creds: Credentials
+    base_url: str
+    db: Database
+    keys: KeyStore
+    history: History
+    metrics: Metrics
+    sandbox_app: Any = None
+    client: Any = None
+    store: Any = None
+    outbox: Any = None
+    bot: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Meta (or the embedded sandbox) posts webhooks."""
+        return (self.settings.public_url or self.base_url) + "/webhook"
+
+    def build_sandbox(self) -> Any:
+        """The embedded sandbox's ASGI app (sandbox mode only)."""
+        from wacloud.sandbox import SandboxConfig, create_app
+
+        s, c = self.settings, self.creds
+        values: dict[str, Any] = {
+            "token": c.token,
+            "access_token": c.token,
+            "phone_number_id": c.phone_number_id,
+            "waba_id": c.waba_id,
+            "app_secret": c.app_secret,
+            "webhook_url": self.base_url + "/webhook",
+            "mps": s.mps,
+            "seed": s.sandbox_seed,
+        }
+        config = SandboxConfig(
+            **{k: v for k, v in _filtered_kwargs(SandboxConfig, values).items() if v is not None}
+        )
+        self.sandbox_app = create_app(config)
+        return self.sandbox_app
+
+    def build_client(self) -> Any:
+        """The async Cloud API client; in sandbox mode it reaches the sandbox in-process."""
+        from wacloud.client import AsyncClient
+
+        transport: httpx.AsyncBaseTransport | None = None
+        base = self.creds.graph_url
+        if self.sandbox_app is not None:
+            # In-process: no socket, and it works before uvicorn has bound its port.
+            transport = httpx.ASGITransport(app=self.sandbox_app)
+            base = "http://sandbox.local"
+        self.client = AsyncClient(
+            token=self.creds.token,
+            phone_number_id=self.creds.phone_number_id,
+            waba_id=self.creds.waba_id,
+            base_url=base,
+            version=self.settings.api_version,
+            transport=transport,
+        )
+        return self.client
+
+
+def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
+    """The gateway's own parts (database, keys, history, metrics); engines are attached by the app."""
+    db = Database(settings.database_url)
+    return Gateway(
+        settings=settings,
+        creds=credentials_for(settings, base_url=base_url),
+        base_url=base_url,
+        db=db,
+        keys=KeyStore(db, [k.get_secret_value() for k in settings.api_keys]),
+        history=History(db),
+        metrics=Metrics(),
+    )

@@ -1,0 +1,191 @@
+"""Request and response models of the HTTP API (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorInfo(BaseModel):
+    """Why a request failed: the field at fault (if any) and the reason; Graph errors add their code."""
+
+    reason: str
+    field: str | None = None
+    code: int | None = None
+    title: str | None = None
+    fbtrace_id: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body: ``{"error": {...}}``."""
+
+    error: ErrorInfo
+
+
+class JobEvent(BaseModel):
+    """One step in a job's life."""
+
+    model_config = ConfigDict(extra="allow")
+
+    state: str
+    at: float | None = None
+    code: int | None = None
+    detail: str | None = None
+
+
+class JobOut(BaseModel):
+    """An outbox job: its state, the wamid once accepted, the error if it failed, and its history."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    to: str | None = None
+    state: str
+    wamid: str | None = None
+    key: str | None = None
+    type: str | None = None
+    attempts: int | None = None
+    error: ErrorInfo | None = None
+    created_at: float | None = None
+    updated_at: float | None = None
+    campaign_id: str | None = None
+    history: list[JobEvent] = Field(default_factory=list)
+
+
+class JobList(BaseModel):
+    """A page of jobs."""
+
+    jobs: list[JobOut]
+
+
+class MessageOut(BaseModel):
+    """One message of a conversation."""
+
+    id: int
+    wa_id: str
+    direction: str
+    type: str
+    wamid: str | None = None
+    job_id: str | None = None
+    status: str | None = None
+    summary: str
+    ts: float
+    body: dict[str, Any] | None = None
+
+
+class MessageList(BaseModel):
+    """A customer's messages, oldest first."""
+
+    wa_id: str
+    messages: list[MessageOut]
+
+
+class ConversationOut(BaseModel):
+    """A customer the business has talked with."""
+
+    wa_id: str
+    name: str | None = None
+    messages: int
+    inbound: int
+    last_message_at: float | None = None
+    last_inbound_at: float | None = None
+    last_message: str
+
+
+class ConversationList(BaseModel):
+    """Customers, most recent first."""
+
+    conversations: list[ConversationOut]
+
+
+class Recipient(BaseModel):
+    """One campaign recipient and their template parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=1, max_length=64)
+    parameters: list[str] = Field(
+        default_factory=list, max_length=100, description="body parameters {{1}}, {{2}}… in order"
+    )
+    named: dict[str, str] = Field(default_factory=dict, description="named body parameters")
+
+
+class CampaignIn(BaseModel):
+    """Start a campaign: one approved template to many recipients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(min_length=1, max_length=512, description="template name")
+    language: str = Field(default="en_US", min_length=2, max_length=15)
+    recipients: list[Recipient] = Field(min_length=1, max_length=100_000)
+    category: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200, description="a label for the campaign")
+
+
+class CampaignOut(BaseModel):
+    """A campaign's progress: jobs by state and failures by code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    total: int
+    states: dict[str, int] = Field(default_factory=dict)
+    failed_by_code: dict[str, int] = Field(default_factory=dict)
+    done: bool = False
+
+
+class MediaOut(BaseModel):
+    """An uploaded media object."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    url: str | None = None
+    mime_type: str | None = None
+    sha256: str | None = None
+    file_size: int | None = None
+
+
+class Deleted(BaseModel):
+    """The result of a delete."""
+
+    deleted: bool
+
+
+class KeyOut(BaseModel):
+    """An API key's info (never the key)."""
+
+    id: str
+    name: str
+    created_at: float
+    revoked_at: float | None = None
+    active: bool
+
+
+class NewKeyOut(KeyOut):
+    """A key just created: the only time the key itself is shown."""
+
+    key: str
+
+
+class KeyIn(BaseModel):
+    """Create an API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="default", min_length=1, max_length=100)
+
+
+class KeyList(BaseModel):
+    """All API keys."""
+
+    keys: list[KeyOut]
+
+
+class Health(BaseModel):
+    """Liveness / readiness."""
+
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+    mode: str | None = None

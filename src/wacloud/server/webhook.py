@@ -1,0 +1,106 @@
+"""The gateway's ``/webhook``: Meta's updates go to the outbox, the conversation log and the user's bot.
+
+One :class:`~wacloud.webhooks.WebhookReceiver` checks signatures and sizes, writes each payload to the
+durable store before answering 200 (when the store is an inbox), and suppresses duplicates across
+processes (when it is a dedup store). Every new update is then handed, in order, to:
+
+1. the outbox (statuses move jobs forward, ``failed`` applies the retry policy, inbound messages open
+   the 24-hour window, ``user_preferences`` record opt-outs);
+2. the conversation log;
+3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from wacloud.server.runtime import Gateway
+
+log = logging.getLogger("wacloud.server.webhook")
+
+#: Outbox methods that take a whole update, in order of preference (first found is used).
+_OUTBOX_HOOKS = ("handle_update", "on_update", "apply_update", "process_update")
+
+
+async def _maybe_await(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+class GatewayDispatcher:
+    """The receiver's dispatcher: outbox, then conversation log, then bot."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        outbox = gw.outbox
+        self._outbox_hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
+
+    async def dispatch(self, update: Any) -> None:
+        """Handle one update in the event loop; each consumer's failure is logged and isolated."""
+        from wacloud.server.api import call
+
+        if self._outbox_hook is not None:
+            try:
+                await _maybe_await(self._outbox_hook(update))
+            except Exception:
+                log.exception("outbox failed on update %s", update.update_id)
+        try:
+            await call(self._log, update)
+        except Exception:
+            log.exception("conversation log failed on update %s", update.update_id)
+        bot = self.gw.bot
+        if bot is not None:
+            try:
+                if hasattr(bot, "dispatch"):
+                    if getattr(bot, "client", True) is None:
+                        bot.client = self.gw.client
+                    await bot.dispatch(update)
+                else:
+                    update.bind(self.gw.client)
+                    await _maybe_await(bot(update))
+            except Exception:
+                log.exception("bot failed on update %s", update.update_id)
+
+    def dispatch_sync(self, update: Any) -> None:  # pragma: no cover - the gateway is ASGI only
+        """Not used: the gateway serves ASGI."""
+        raise RuntimeError("the gateway dispatches in its event loop")
+
+    def _log(self, update: Any) -> None:
+        from wacloud.webhooks import MessageUpdate, StatusUpdate
+
+        history = self.gw.history
+        if isinstance(update, MessageUpdate):
+            msg = update.message
+            contact = update.contact
+            name = contact.profile.name if contact is not None and contact.profile is not None else None
+            raw = update.raw if isinstance(update.raw, dict) else {"type": msg.type}
+            history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp())
+        elif isinstance(update, StatusUpdate):
+            st = update.status
+            if st.recipient_id:
+                history.record_status(st.recipient_id, st.id, st.status, ts=st.timestamp.timestamp())
+            code = st.errors[0].code if st.errors else 0
+            if st.status == "failed":
+                self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
+            elif st.status in ("delivered", "read"):
+                self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+
+
+def build_webhook_app(gw: Gateway) -> Any:
+    """The ASGI app mounted at ``/webhook``."""
+    from wacloud.webhooks import DedupStore, InboxStore, WebhookApp, WebhookReceiver
+
+    store = gw.store
+    receiver = WebhookReceiver(
+        app_secret=gw.creds.app_secret,
+        verify_token=gw.creds.verify_token,
+        allow_unsigned=gw.settings.allow_unsigned_webhooks,
+        max_body_bytes=gw.settings.webhook_max_body,
+        dedup=store if isinstance(store, DedupStore) else None,
+        inbox=store if isinstance(store, InboxStore) else None,
+        on_update=GatewayDispatcher(gw),
+    )
+    return WebhookApp(receiver)
