@@ -161,8 +161,8 @@ def card() -> Contact:
         name=Name(formatted_name="John Smith", first_name="John", last_name="Smith", middle_name="D.",
                   prefix="Dr", suffix="Jr"),
         addresses=[
-            Address(street="1 Hacker Way", city="Menlo Park", state="CA", zip="94025", country="United States",
-                    country_code="us", type="HOME"),
+            Address(street="1 Hacker Way", city="Menlo Park", state="CA", zip="94025",
+                    country="United States", country_code="us", type="HOME"),
             Address(street="200 Jefferson Dr", city="Menlo Park", state="CA", zip="94025",
                     country="United States", country_code="us", type="WORK"),
         ],
@@ -171,7 +171,8 @@ def card() -> Contact:
         org=Org(company="WhatsApp", department="Design", title="Manager"),
         phones=[Phone(phone="+1 (940) 555-1234", type="HOME"),
                 Phone(phone="+1 (650) 555-1234", type="WORK", wa_id="16505551234")],
-        urls=[Url(url="https://www.facebook.com", type="WORK"), Url(url="https://www.whatsapp.com", type="HOME")],
+        urls=[Url(url="https://www.facebook.com", type="WORK"),
+              Url(url="https://www.whatsapp.com", type="HOME")],
     )
 
 
@@ -209,6 +210,11 @@ def flow(*, draft: bool, by_name: bool) -> FlowMessage:
     )
 
 
+def meta_hq() -> Location:
+    return Location(latitude=37.758056, longitude=-122.425332, name="META HQ",
+                    address="1 Hacker Way, Menlo Park, CA 94025")
+
+
 def send(message: Any, *, to: str = TO, reply_to: str | None = None) -> SendRequest:
     return SendRequest(to, message, context_message_id=reply_to)
 
@@ -217,7 +223,8 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Audio Message by ID": lambda: send(Audio(id="<AUDIO_OBJECT_ID>")),
     "Send Audio Message by URL": lambda: send(Audio(link=LINK)),
     "Send Catalog Message": lambda: send(Catalog(
-        body="Hello! Thanks for your interest. Ordering is easy. Just visit our catalog and add items to purchase.",
+        body="Hello! Thanks for your interest. Ordering is easy. "
+             "Just visit our catalog and add items to purchase.",
         footer="Best grocery deals on WhatsApp!", thumbnail_product_retailer_id="2lc20305pt")),
     "Send Catalog Template Message": lambda: send(Template(
         "intro_catalog_offer", "en_US", body=["100", "400", "3"],
@@ -235,8 +242,7 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Image Message by ID": lambda: send(Image(id="<IMAGE_OBJECT_ID>")),
     "Send Image Message by URL": lambda: send(Image(link=LINK)),
     "Send List Message": lambda: send(spec_list()),
-    "Send Location Message": lambda: send(Location(
-        latitude=37.758056, longitude=-122.425332, name="META HQ", address="1 Hacker Way, Menlo Park, CA 94025")),
+    "Send Location Message": lambda: send(meta_hq()),
     "Send Message Template Interactive": lambda: send(Template(
         "template_name", "language-and-locale-code",
         header=ImageParameter(image=MediaSource(link=LINK)), body=rich_body(),
@@ -248,7 +254,8 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Message Template Text": lambda: send(Template(
         "template_name", "language-and-locale-code", body=rich_body())),
     "Send Multi-Product Message": lambda: send(ProductList(
-        header="<YOUR_TEXT_HEADER_CONTENT>", body="<YOUR_TEXT_BODY_CONTENT>", footer="<YOUR_TEXT_FOOTER_CONTENT>",
+        header="<YOUR_TEXT_HEADER_CONTENT>", body="<YOUR_TEXT_BODY_CONTENT>",
+        footer="<YOUR_TEXT_FOOTER_CONTENT>",
         catalog_id="146265584024623",
         sections=[ProductSection(title=f"<SECTION{n}_TITLE>",
                                  product_items=[f"<YOUR_PRODUCT{n}_SKU_IN_CATALOG>",
@@ -264,8 +271,9 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
             total_amount=Amount(value=1100, offset=100),
             order={
                 "status": "pending",
-                "items": [{"retailer_id": "1234567", "name": "bread", "amount": {"value": 1500, "offset": 100},
-                           "sale_amount": {"value": 1000, "offset": 100}, "quantity": 1}],
+                "items": [{"retailer_id": "1234567", "name": "bread", "quantity": 1,
+                           "amount": {"value": 1500, "offset": 100},
+                           "sale_amount": {"value": 1000, "offset": 100}}],
                 "subtotal": {"value": 1000, "offset": 100},
                 "tax": {"value": 100, "offset": 100, "description": "optional_text"},
                 "shipping": {"value": 100, "offset": 100, "description": "optional_text"},
@@ -281,7 +289,8 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Published Flow by Name": lambda: send(flow(draft=False, by_name=True)),
     "Send Reply Button": lambda: send(ReplyButtons(
         body="<BUTTON_TEXT>",
-        buttons=[("<UNIQUE_BUTTON_ID_1>", "<BUTTON_TITLE_1>"), ("<UNIQUE_BUTTON_ID_2>", "<BUTTON_TITLE_2>")])),
+        buttons=[("<UNIQUE_BUTTON_ID_1>", "<BUTTON_TITLE_1>"),
+                 ("<UNIQUE_BUTTON_ID_2>", "<BUTTON_TITLE_2>")])),
     "Send Reply to Audio Message by ID": lambda: send(Audio(id="<AUDIO_OBJECT_ID>"), reply_to=REPLYING),
     "Send Reply to Audio Message by URL": lambda: send(Audio(link=LINK), reply_to=REPLYING),
     "Send Reply to Contact Message": lambda: send(Contacts(contacts=[card()]), reply_to=PREV),
@@ -293,9 +302,7 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Reply to Image Message by ID": lambda: send(Image(id="<IMAGE_OBJECT_ID>"), reply_to=PREV),
     "Send Reply to Image Message by URL": lambda: send(Image(link=LINK), reply_to=PREV),
     "Send Reply to List Message": lambda: send(spec_list(), reply_to=PREV),
-    "Send Reply to Location Message": lambda: send(Location(
-        latitude=37.758056, longitude=-122.425332, name="META HQ", address="1 Hacker Way, Menlo Park, CA 94025"),
-        reply_to=PREV),
+    "Send Reply to Location Message": lambda: send(meta_hq(), reply_to=PREV),
     "Send Reply to Sticker Message by ID": lambda: send(Sticker(id="<MEDIA_OBJECT_ID>"), reply_to=REPLYING),
     "Send Reply to Sticker Message by URL": lambda: send(Sticker(link=LINK), reply_to=REPLYING),
     "Send Reply to Text Message": lambda: send(Text("<TEXT_MSG_CONTENT>", preview_url=False), reply_to=PREV),
@@ -306,8 +313,8 @@ BUILDERS: dict[str, Callable[[], SendRequest]] = {
     "Send Reply with Reaction Message": lambda: send(Reaction(message_id="wamid.HBgLM...", emoji="😀")),
     "Send Sample Issue Resolution Template": lambda: send(Template(
         "sample_issue_resolution", Language(code="en_US", policy="deterministic"), body=["*Mr. Jones*"],
-        buttons=[ButtonComponent(sub_type="quick_reply", index="0", parameters=[TextParameter(text="true")]),
-                 ButtonComponent(sub_type="quick_reply", index="1", parameters=[TextParameter(text="false")])])),
+        buttons=[ButtonComponent(sub_type="quick_reply", index=str(i), parameters=[TextParameter(text=text)])
+                 for i, text in enumerate(("true", "false"))])),
     "Send Sample Shipping Confirmation Template": lambda: send(Template(
         "template_name", "language-and-locale-code", body=rich_body()), to="16315555555"),
     "Send Sample Text Message": lambda: send(Template(
