@@ -1,0 +1,48 @@
+"""The delivery engine: a durable outbox paced to Meta's limits, retrying by error code.
+
+``open_store(url)`` gives a SQLite or PostgreSQL store; ``Outbox(store, client)`` queues, sends
+(``run()`` / ``run_forever()``), follows statuses and runs campaigns (``broadcast``).
+"""
+
+from __future__ import annotations
+
+from wacloud.delivery.campaign import Campaign, Recipient
+from wacloud.delivery.model import (
+    FINAL_STATES,
+    Contact,
+    DeliveryEvent,
+    InFlightPolicy,
+    Job,
+    JobState,
+    Recovery,
+    StatusChange,
+    Summary,
+)
+from wacloud.delivery.outbox import Outbox
+from wacloud.delivery.pacing import Pacing
+from wacloud.delivery.policy import Action, Decision, RetryPolicy
+from wacloud.delivery.store import Store, StoreError, open_store
+from wacloud.delivery.worker import RunReport
+
+__all__ = [
+    "FINAL_STATES",
+    "Action",
+    "Campaign",
+    "Contact",
+    "Decision",
+    "DeliveryEvent",
+    "InFlightPolicy",
+    "Job",
+    "JobState",
+    "Outbox",
+    "Pacing",
+    "Recipient",
+    "Recovery",
+    "RetryPolicy",
+    "RunReport",
+    "StatusChange",
+    "Store",
+    "StoreError",
+    "Summary",
+    "open_store",
+]

@@ -1,0 +1,442 @@
+"""The outbox: queue messages durably, send them paced to Meta's limits, follow them to read.
+
+``Outbox(store, client)`` for one business number. ``enqueue`` validates and stores a job and
+returns at once; ``run()`` (async) or ``run_forever()`` sends; status and inbound webhooks are fed
+back with ``handle(update)`` (or the plain-value methods) so jobs move on to delivered/read, windows
+and opt-outs are known, and failures arriving late still follow the retry policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from wacloud.delivery.campaign import Campaign, recipients_from, template_object, with_params
+from wacloud.delivery.model import (
+    AFTER_ACCEPT,
+    CATEGORIES,
+    DeliveryEvent,
+    EarlyStatus,
+    InFlightPolicy,
+    Job,
+    JobState,
+    NewJob,
+    Recovery,
+    StatusChange,
+    Summary,
+)
+from wacloud.delivery.outcomes import Failure, apply_effects, settle_failure
+from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
+from wacloud.delivery.policy import Action, Decision, RetryPolicy
+from wacloud.delivery.store import Store, open_store
+from wacloud.delivery.worker import RunReport, Worker
+from wacloud.errors import ValidationError
+from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
+
+log = logging.getLogger("wacloud.delivery")
+
+
+def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, timedelta):
+        return now + value.total_seconds()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("timestamp", f"not a time: {value!r}") from None
+
+
+def _wa_id(to: str) -> str:
+    from wacloud.phone import normalize
+
+    if not isinstance(to, str | int):
+        raise ValidationError("to", f"must be a phone number, not {type(to).__name__}")
+    return normalize(str(to)).wa_id
+
+
+def graph_body(to: str, message: Any) -> dict[str, Any]:
+    """The full ``POST /messages`` body for ``message`` to ``to`` (a model, a SendRequest or a dict)."""
+    if hasattr(message, "to_graph"):
+        content = message.to_graph()
+    elif isinstance(message, Mapping):
+        content = dict(message)
+    else:
+        raise ValidationError("message", f"must be a message model or a Graph body dict, not "
+                                         f"{type(message).__name__}")
+    if not isinstance(content, Mapping) or not isinstance(content.get("type"), str):
+        raise ValidationError("message.type", "the message has no type")
+    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", **content}
+    body["to"] = to
+    validate_body(body)
+    return body
+
+
+def validate_body(body: dict[str, Any]) -> None:
+    """Check a Graph send body with :func:`wacloud.messages.parse` (or its shape, if that is absent)."""
+    try:
+        json.dumps(body)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("message", f"not JSON-serialisable: {exc}") from None
+    try:
+        from wacloud.messages import parse
+    except ImportError:  # the messages package is optional at this layer only while it is being built
+        kind = body.get("type")
+        if not isinstance(body.get(str(kind)), Mapping | list):
+            raise ValidationError(f"message.{kind}", f"a {kind} message needs a {kind!r} object") from None
+        return
+    parse(body)
+
+
+class Outbox:
+    """A durable, paced outbox for one business phone number."""
+
+    def __init__(self, store: Store | str, client: Any = None, *, phone_number_id: str | None = None,
+                 mps: float = DEFAULT_MPS, pair_burst: int = DEFAULT_PAIR_BURST,
+                 pair_interval_s: float = PAIR_RATE_INTERVAL_S, utilisation: float = 0.995,
+                 concurrency: int = 32, lease_s: float = 60.0,
+                 delivery: InFlightPolicy | str = InFlightPolicy.AT_MOST_ONCE,
+                 policy: RetryPolicy | None = None, enforce_window: bool = True,
+                 on_event: Callable[[DeliveryEvent], None] | None = None,
+                 clock: Callable[[], float] = time.time, worker_name: str = "worker") -> None:
+        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.client = client
+        pid = phone_number_id or getattr(client, "phone_number_id", None)
+        if not pid:
+            raise ValidationError("phone_number_id", "give phone_number_id= or a client configured with one")
+        self.phone_number_id = str(pid)
+        self.pacing = Pacing(mps=mps, utilisation=utilisation, pair_interval_s=pair_interval_s,
+                             pair_burst=pair_burst)
+        try:
+            in_flight = InFlightPolicy(delivery)
+        except ValueError:
+            raise ValidationError("delivery", "must be 'at_most_once' or 'at_least_once'") from None
+        base = policy or RetryPolicy()
+        self.policy = base if base.in_flight is in_flight else _with_in_flight(base, in_flight)
+        if concurrency < 1:
+            raise ValidationError("concurrency", "must be at least 1")
+        self.concurrency = concurrency
+        if lease_s <= 0:
+            raise ValidationError("lease_s", "must be positive")
+        self.lease_s = lease_s
+        self.sweep_s = max(0.5, min(10.0, lease_s / 4))
+        self.enforce_window = enforce_window
+        self.on_event = on_event
+        self.clock = clock
+        self.worker_name = worker_name
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = asyncio.Event()
+
+    # --- queueing --------------------------------------------------------------------------------
+    def enqueue(self, to: str, message: Any, *, key: str | None = None,
+                not_before: datetime | float | timedelta | None = None, category: str | None = None,
+                fallback_template: Any = None, campaign: str | None = None) -> str:
+        """Validate and store a message; returns the job id at once. The same ``key`` never makes two jobs."""
+        job = self._new_job(to, message, key=key, not_before=not_before, category=category,
+                            fallback_template=fallback_template, campaign=campaign)
+        job_id = self.store.add([job], self.clock())[0][0]
+        self._wake()
+        return job_id
+
+    def _new_job(self, to: str, message: Any, *, key: str | None, not_before: Any, category: str | None,
+                 fallback_template: Any, campaign: str | None) -> NewJob:
+        wa_id = _wa_id(to)
+        body = graph_body(wa_id, message)
+        if category is not None and category not in CATEGORIES:
+            raise ValidationError("category", f"must be one of {', '.join(sorted(CATEGORIES))}")
+        fallback = None
+        if fallback_template is not None:
+            fallback = graph_body(wa_id, {"type": "template",
+                                          "template": template_object(fallback_template, None)})
+        if key is not None and (not isinstance(key, str) or not key or len(key) > 256):
+            raise ValidationError("key", "must be a non-empty string of at most 256 characters")
+        now = self.clock()
+        return NewJob(phone_number_id=self.phone_number_id, to=wa_id, body=body,
+                      is_template=body["type"] == "template", key=key,
+                      not_before=_epoch(not_before, now) or 0.0, category=category, fallback=fallback,
+                      campaign=campaign)
+
+    def job(self, job_id: str) -> Job | None:
+        """The job with this id (None when there is none)."""
+        return self.store.get(str(job_id))
+
+    def jobs(self, *, state: JobState | str | None = None, campaign: str | None = None, to: str | None = None,
+             after: str | None = None, limit: int = 100) -> list[Job]:
+        """This number's jobs, filtered, in id order."""
+        try:
+            st = JobState(state) if state is not None else None
+        except ValueError:
+            raise ValidationError("state", f"unknown state {state!r}; one of "
+                                           f"{', '.join(s.value for s in JobState)}") from None
+        if not 0 <= int(limit) <= 10_000:
+            raise ValidationError("limit", "must be between 0 and 10000")
+        return self.store.find(phone_number_id=self.phone_number_id, state=st, campaign=campaign,
+                               to=to, after=after, limit=limit)
+
+    def summary(self, campaign: str | None = None) -> Summary:
+        """Counts by state and failures by code, for one campaign or the whole number."""
+        return self.store.summary(phone_number_id=self.phone_number_id, campaign=campaign)
+
+    # --- campaigns -------------------------------------------------------------------------------
+    def broadcast(self, template: Any, recipients: Iterable[Any] | str | Path, *, language: str | None = None,
+                  campaign: str | None = None, category: str | None = "marketing",
+                  not_before: datetime | float | timedelta | None = None, strict: bool = False,
+                  chunk: int = 500, on_progress: Callable[[int], None] | None = None) -> Campaign:
+        """Queue ``template`` to every recipient (iterable or CSV) with their parameters.
+
+        Re-running with the same ``campaign`` id queues nobody twice. Invalid rows are listed in
+        ``Campaign.invalid`` (or raise, with ``strict``).
+        """
+        base = template_object(template, language)
+        result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
+        batch: list[NewJob] = []
+        for row, rcpt in enumerate(recipients_from(recipients), start=1):
+            try:
+                body = {"type": "template", "template": with_params(base, rcpt.params)}
+                wa_id = _wa_id(rcpt.to)
+                job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
+                                    not_before=not_before, category=category, fallback_template=None,
+                                    campaign=result.id)
+            except ValidationError as exc:
+                if strict:
+                    raise ValidationError(f"recipients[{row}].{exc.field}", exc.reason) from None
+                result.invalid.append((row, f"{exc.field}: {exc.reason}"))
+                continue
+            batch.append(job)
+            if len(batch) >= chunk:
+                self._add_batch(batch, result, on_progress)
+                batch = []
+        if batch:
+            self._add_batch(batch, result, on_progress)
+        self._wake()
+        return result
+
+    def _add_batch(self, batch: list[NewJob], result: Campaign,
+                   on_progress: Callable[[int], None] | None) -> None:
+        for job_id, created in self.store.add(batch, self.clock()):
+            if created:
+                result.queued += 1
+                result.job_ids.append(job_id)
+            else:
+                result.duplicates += 1
+        if on_progress is not None:
+            on_progress(result.queued + result.duplicates)
+
+    async def watch(self, campaign: str | None = None, *, interval_s: float = 1.0,
+                    until_delivered: bool = False) -> AsyncIterator[Summary]:
+        """Yield the summary every ``interval_s`` until nothing is owed a send (or all are delivered)."""
+        while True:
+            summary = await asyncio.to_thread(self.summary, campaign)
+            yield summary
+            if summary.done and (not until_delivered or summary.accepted == summary.delivered):
+                return
+            await asyncio.sleep(interval_s)
+
+    # --- statuses and conversations --------------------------------------------------------------
+    def apply_status(self, wamid: str, status: str, timestamp: datetime | float | None = None, *,
+                     error_code: int | None = None, error_title: str | None = None,
+                     error_details: str | None = None, fbtrace_id: str | None = None) -> StatusChange:
+        """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
+        now = self.clock()
+        ts = _epoch(timestamp, now) or now
+        change = self.store.apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
+                                         error_details=error_details, now=now)
+        if not (change.applied and status.lower() == "failed" and change.job is not None):
+            return change
+        job = change.job
+        if error_code is None:
+            decision = Decision(Action.FAIL, "failed status without an error code")
+        else:
+            decision = self.policy.decide(error_code, None, failures=job.failures, throttles=job.throttles,
+                                          pair_retries=job.pair_retries,
+                                          has_fallback=job.fallback is not None,
+                                          used_fallback=job.used_fallback, title=error_title)
+        failure = Failure(error_code, error_title, error_details, fbtrace_id)
+        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_interval_s,
+                                    pair_burst=self.pacing.pair_burst, called=False, expect=AFTER_ACCEPT)
+        apply_effects(self.store, self.phone_number_id, settlement.effects)
+        self.store.settle([settlement.outcome])
+        if decision.action is Action.PAUSE:
+            self.emit(DeliveryEvent("auth_paused", self.phone_number_id, decision.reason, code=error_code,
+                                    fbtrace_id=fbtrace_id, until=now + decision.delay_s))
+        if settlement.outcome.state is JobState.QUEUED:
+            self._wake()
+        return StatusChange(self.store.get(job.id), True, decision.reason)
+
+    def _replay_early(self, early: EarlyStatus) -> StatusChange:
+        """Apply a status that arrived before its send was recorded."""
+        return self.apply_status(early.wamid, early.status, early.ts, error_code=early.error_code,
+                                 error_title=early.error_title, error_details=early.error_details)
+
+    def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
+        """A customer wrote to us: their 24-hour window is open from ``timestamp``."""
+        now = self.clock()
+        self.store.touch_inbound(self.phone_number_id, _wa_id(wa_id), _epoch(timestamp, now) or now)
+
+    def set_marketing_preference(self, wa_id: str, value: str | bool,
+                                 timestamp: datetime | float | None = None) -> None:
+        """Record a ``user_preferences`` change: "stop" (opted out) or "resume"."""
+        if isinstance(value, bool):
+            opted_out = value
+        elif str(value).lower() in ("stop", "resume"):
+            opted_out = str(value).lower() == "stop"
+        else:
+            raise ValidationError("value", "must be 'stop' or 'resume'")
+        now = self.clock()
+        ts = _epoch(timestamp, now) or now
+        self.store.set_marketing(self.phone_number_id, _wa_id(wa_id), opted_out, ts)
+
+    def handle(self, update: Any) -> bool:
+        """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used."""
+        from wacloud.delivery.statuses import handle_update
+
+        return handle_update(self, update)
+
+    # --- control ---------------------------------------------------------------------------------
+    def pause(self, seconds: float, reason: str = "paused by the operator") -> None:
+        """Stop sending from this number for ``seconds`` (all workers sharing the store)."""
+        self.store.pause(self.phone_number_id, self.clock() + seconds, reason)
+
+    def resume(self) -> None:
+        """Lift a pause (an auth pause too, once the token is fixed)."""
+        self.store.resume(self.phone_number_id)
+        self._wake()
+
+    def recover(self) -> Recovery:
+        """Sweep expired leases now (each run does this at start and periodically)."""
+        return self.store.recover(self.phone_number_id, self.clock(), self.policy.in_flight)
+
+    def emit(self, event: DeliveryEvent) -> None:
+        """Tell the operator (log, and the ``on_event`` callback)."""
+        level = logging.ERROR if event.kind == "auth_paused" else logging.WARNING
+        log.log(level, "%s on %s: %s (code=%s fbtrace_id=%s)", event.kind, event.phone_number_id,
+                event.message, event.code, event.fbtrace_id, extra={"event": event.kind, "code": event.code,
+                                                     "fbtrace_id": event.fbtrace_id})
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("on_event callback failed")
+
+    def _wake(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            self._wakeup.set()
+        else:
+            loop.call_soon_threadsafe(self._wakeup.set)
+
+    # --- workers ---------------------------------------------------------------------------------
+    async def run(self, *, until_idle: bool = False, concurrency: int | None = None,
+                  stop: asyncio.Event | None = None) -> RunReport:
+        """Send until :meth:`stop` (or, with ``until_idle``, until no job is owed a send)."""
+        if self.client is None:
+            raise ValidationError("client", "the outbox needs a client to send")
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._stop = stop or asyncio.Event()
+        worker = Worker(self, concurrency=concurrency or self.concurrency, until_idle=until_idle,
+                        stop=self._stop)
+        return await worker.run()
+
+    def stop(self) -> None:
+        """Ask a running ``run()`` to finish: no new sends; calls in flight are recorded; claims released."""
+        loop, ev = self._loop, self._stop
+        if loop is None or ev is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            ev.set()
+        else:
+            loop.call_soon_threadsafe(ev.set)
+
+    def run_forever(self, *, concurrency: int | None = None, until_idle: bool = False) -> RunReport:
+        """Blocking ``run()``; SIGTERM and SIGINT stop it gracefully."""
+        async def main() -> RunReport:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            installed = []
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    loop.add_signal_handler(sig, stop.set)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass  # not the main thread, or no signals here
+            try:
+                return await self.run(until_idle=until_idle, concurrency=concurrency, stop=stop)
+            finally:
+                for sig in installed:
+                    loop.remove_signal_handler(sig)
+
+        return asyncio.run(main())
+
+    # --- sending ---------------------------------------------------------------------------------
+    async def send_body(self, body: dict[str, Any]) -> str:
+        """Send one stored Graph body with the client; returns the wamid."""
+        from wacloud.client.core import AsyncRunner
+
+        client = self.client
+        fn = getattr(client, "send_body", None)
+        if fn is None:
+            result: Any = await _run_flow(client, _send_flow(client, body))
+        elif isinstance(client, AsyncRunner):
+            result = await fn(body)
+        else:
+            result = await asyncio.to_thread(fn, body)
+        wamid = getattr(result, "wamid", None) if not isinstance(result, str) else result
+        if not wamid:
+            from wacloud.errors import TransportError
+
+            raise TransportError("the send answer carried no message id")
+        return str(wamid)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __repr__(self) -> str:
+        return (f"Outbox(phone_number_id={self.phone_number_id!r}, mps={self.pacing.mps}, "
+                f"store={self.store!r})")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _with_in_flight(policy: RetryPolicy, in_flight: InFlightPolicy) -> RetryPolicy:
+    import dataclasses
+
+    return dataclasses.replace(policy, in_flight=in_flight)
+
+
+def _send_flow(config: Any, body: dict[str, Any]) -> Any:
+    """``POST /{phone}/messages`` as a core flow (used when the client has no ``send_body``)."""
+    from wacloud.client.core import Request, call
+
+    data = yield from call(Request("POST", f"{config.require_phone()}/messages", json=body))
+    messages = data.get("messages") if isinstance(data, Mapping) else None
+    if not messages or not isinstance(messages[0], Mapping):
+        return None
+    return messages[0].get("id")
+
+
+async def _run_flow(client: Any, flow: Any) -> Any:
+    from wacloud.client.core import AsyncRunner
+
+    if isinstance(client, AsyncRunner):
+        return await client._run(flow)
+    return await asyncio.to_thread(client._run, flow)

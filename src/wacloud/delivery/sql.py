@@ -1,0 +1,643 @@
+"""The SQL both stores share: schema, migrations and every query, written once with ``?`` placeholders.
+
+A dialect (:mod:`~wacloud.delivery.sqlite`, :mod:`~wacloud.delivery.postgres`) supplies the
+connection, the transaction, the placeholder style and the few phrases that differ (row locks,
+``max`` vs ``GREATEST``, column types).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from wacloud.delivery import pacing
+from wacloud.delivery.model import (
+    STATUS_RANK,
+    Contact,
+    EarlyStatus,
+    InFlightPolicy,
+    Job,
+    JobState,
+    NewJob,
+    Outcome,
+    Recovery,
+    StatusChange,
+    Summary,
+)
+from wacloud.delivery.store import StoreError
+
+# --- schema ----------------------------------------------------------------------------------------
+# {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one
+# transaction, and recorded in schema_version; never edit a released one, add the next.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        """CREATE TABLE jobs (
+            id {ID},
+            phone_number_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            is_template INTEGER NOT NULL,
+            idem_key TEXT UNIQUE,
+            category TEXT,
+            fallback TEXT,
+            campaign TEXT,
+            not_before {REAL} NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            throttles INTEGER NOT NULL DEFAULT 0,
+            pair_retries INTEGER NOT NULL DEFAULT 0,
+            used_fallback INTEGER NOT NULL DEFAULT 0,
+            wamid TEXT,
+            error_code INTEGER,
+            error_title TEXT,
+            error_details TEXT,
+            fbtrace_id TEXT,
+            lease_until {REAL},
+            worker TEXT,
+            created_at {REAL} NOT NULL,
+            updated_at {REAL} NOT NULL,
+            accepted_at {REAL},
+            sent_at {REAL},
+            delivered_at {REAL},
+            read_at {REAL},
+            finished_at {REAL}
+        )""",
+        # The claim query reads this partial index only: its cost does not grow with the backlog
+        # of finished jobs, nor with queued jobs further in the future.
+        "CREATE INDEX jobs_ready ON jobs (phone_number_id, not_before, id) WHERE state = 'queued'",
+        "CREATE INDEX jobs_leased ON jobs (phone_number_id, lease_until) "
+        "WHERE state IN ('claimed', 'sending')",
+        "CREATE UNIQUE INDEX jobs_wamid ON jobs (wamid) WHERE wamid IS NOT NULL",
+        "CREATE INDEX jobs_campaign ON jobs (campaign, state) WHERE campaign IS NOT NULL",
+        "CREATE INDEX jobs_recipient ON jobs (recipient, id)",
+        """CREATE TABLE rate_buckets (
+            phone_number_id TEXT PRIMARY KEY,
+            tat {REAL},
+            paused_until {REAL},
+            pause_reason TEXT
+        )""",
+        """CREATE TABLE pair_buckets (
+            phone_number_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            tat {REAL} NOT NULL,
+            PRIMARY KEY (phone_number_id, recipient)
+        )""",
+        """CREATE TABLE contacts (
+            phone_number_id TEXT NOT NULL,
+            wa_id TEXT NOT NULL,
+            last_inbound {REAL},
+            marketing_opt_out INTEGER NOT NULL DEFAULT 0,
+            preference_at {REAL},
+            PRIMARY KEY (phone_number_id, wa_id)
+        )""",
+        """CREATE TABLE early_statuses (
+            wamid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ts {REAL},
+            error_code INTEGER,
+            error_title TEXT,
+            error_details TEXT,
+            received_at {REAL} NOT NULL,
+            PRIMARY KEY (wamid, status)
+        )""",
+        "CREATE TABLE webhook_dedup (key TEXT PRIMARY KEY, seen_at {REAL} NOT NULL)",
+        """CREATE TABLE webhook_inbox (
+            id {ID},
+            raw {BLOB} NOT NULL,
+            headers TEXT NOT NULL,
+            received_at {REAL} NOT NULL
+        )""",
+    )),
+)
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+_JOB_COLUMNS = (
+    "id, phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, campaign, "
+    "not_before, attempts, failures, throttles, pair_retries, used_fallback, wamid, error_code, "
+    "error_title, error_details, fbtrace_id, created_at, updated_at, accepted_at, sent_at, delivered_at, "
+    "read_at, finished_at"
+)
+
+#: Webhook status → the job state it moves to.
+_STATUS_STATE: dict[str, JobState] = {
+    "sent": JobState.SENT,
+    "delivered": JobState.DELIVERED,
+    "read": JobState.READ,
+    "played": JobState.READ,  # a voice message played: read, for our purposes
+}
+#: The timestamp columns a status fills (a read implies delivered and sent).
+_STATUS_STAMPS: dict[JobState, tuple[str, ...]] = {
+    JobState.SENT: ("sent_at",),
+    JobState.DELIVERED: ("sent_at", "delivered_at"),
+    JobState.READ: ("sent_at", "delivered_at", "read_at"),
+}
+
+
+_COUNTERS = frozenset({"failures", "throttles", "pair_retries"})
+
+
+def _job(row: Sequence[Any]) -> Job:
+    return Job(
+        id=str(row[0]), phone_number_id=row[1], to=row[2], state=JobState(row[3]), body=json.loads(row[4]),
+        is_template=bool(row[5]), key=row[6], category=row[7],
+        fallback=json.loads(row[8]) if row[8] is not None else None, campaign=row[9],
+        not_before=float(row[10]), attempts=row[11], failures=row[12], throttles=row[13],
+        pair_retries=row[14], used_fallback=bool(row[15]), wamid=row[16], error_code=row[17],
+        error_title=row[18], error_details=row[19], fbtrace_id=row[20], created_at=float(row[21]),
+        updated_at=float(row[22]), accepted_at=row[23], sent_at=row[24], delivered_at=row[25],
+        read_at=row[26], finished_at=row[27],
+    )
+
+
+def _int_ids(job_ids: Iterable[str]) -> list[int]:
+    out = []
+    for job_id in job_ids:
+        try:
+            out.append(int(job_id))
+        except (TypeError, ValueError):
+            continue  # not one of ours: matches nothing
+    return out
+
+
+class Tx(ABC):
+    """One open transaction: run statements with ``?`` placeholders."""
+
+    @abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a statement and return its rows."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+
+    @abstractmethod
+    def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter tuple."""
+
+
+class SqlStore(ABC):
+    """Every store operation, on top of a dialect's transactions."""
+
+    #: The SQL name of the two-argument maximum.
+    GREATEST = "max"
+    #: Appended to a SELECT that reads rows it will update (PostgreSQL: ``FOR UPDATE``).
+    LOCK = ""
+    #: Appended to the claim SELECT (PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
+    CLAIM_LOCK = ""
+    TYPES: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        # One connection per store object; the lock makes it safe to share between threads
+        # (the outbox's store thread, a webhook receiver's threads).
+        self._lock = threading.RLock()
+
+    # --- dialect hooks ------------------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
+        """An open transaction (``write``: take the write lock at once where that matters)."""
+
+    @abstractmethod
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A ``column IN (...)`` test and its parameters."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
+        return _Locked(self._lock, self._transaction(write))
+
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version now in force."""
+        with self._tx() as tx:
+            self._lock_schema(tx)
+            tx.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = tx.rows("SELECT max(version) FROM schema_version")
+            current = (row[0][0] or 0) if row else 0
+            if current > LATEST_VERSION:
+                raise StoreError(f"the store's schema is version {current}, newer than this wacloud "
+                                 f"({LATEST_VERSION}): upgrade wacloud")
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.run(statement.format(**self.TYPES))
+                tx.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                current = version
+            return int(current)
+
+    def _lock_schema(self, tx: Tx) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
+        """Serialise concurrent migrations (PostgreSQL takes an advisory lock)."""
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
+        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
+        out: list[tuple[str, bool]] = []
+        with self._tx() as tx:
+            for job in jobs:
+                rows = tx.rows(
+                    "INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, "
+                    "category, fallback, campaign, not_before, created_at, updated_at) "
+                    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+                    (job.phone_number_id, job.to, json.dumps(job.body, separators=(",", ":")),
+                     int(job.is_template), job.key, job.category,
+                     json.dumps(job.fallback, separators=(",", ":")) if job.fallback is not None else None,
+                     job.campaign, job.not_before, now, now),
+                )
+                if rows:
+                    out.append((str(rows[0][0]), True))
+                else:
+                    existing = tx.rows("SELECT id FROM jobs WHERE idem_key = ?", (job.key,))
+                    out.append((str(existing[0][0]), False))
+        return out
+
+    def get(self, job_id: str) -> Job | None:
+        """One job by id."""
+        ids = _int_ids([job_id])
+        if not ids:
+            return None
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (ids[0],))
+        return _job(rows[0]) if rows else None
+
+    def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
+             campaign: str | None = None, to: str | None = None, after: str | None = None,
+             limit: int = 100) -> list[Job]:
+        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``."""
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        filters = (("phone_number_id", phone_number_id), ("campaign", campaign), ("recipient", to))
+        for column, value in filters:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if state is not None:
+            where.append("state = ?")
+            params.append(JobState(state).value)
+        if after is not None:
+            after_ids = _int_ids([after])
+            where.append("id > ?")
+            params.append(after_ids[0] if after_ids else 0)
+        params.append(max(0, int(limit)))
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                           params)
+        return [_job(r) for r in rows]
+
+    def summary(self, *, phone_number_id: str | None = None, campaign: str | None = None) -> Summary:
+        """Counts by state and failures by code."""
+        where, params = ["1 = 1"], []
+        if phone_number_id is not None:
+            where.append("phone_number_id = ?")
+            params.append(phone_number_id)
+        if campaign is not None:
+            where.append("campaign = ?")
+            params.append(campaign)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT state, error_code, count(*) FROM jobs WHERE {' AND '.join(where)} "
+                           "GROUP BY state, error_code", params)
+        summary = Summary()
+        for state, code, n in rows:
+            summary.total += n
+            summary.by_state[state] = summary.by_state.get(state, 0) + n
+            if state in (JobState.FAILED, JobState.DEAD):
+                key = int(code) if code is not None else 0
+                summary.failed_by_code[key] = summary.failed_by_code.get(key, 0) + n
+        return summary
+
+    # --- the worker's side ---------------------------------------------------------------------------
+    def claim(self, phone_number_id: str, limit: int, now: float, *, lease_s: float, worker: str,
+              pair_interval_s: float, pair_burst: int) -> list[Job]:
+        """Lease up to ``limit`` ready jobs whose recipient has a pair token; defer the others."""
+        if limit <= 0:
+            return []
+        with self._tx() as tx:
+            pause = tx.rows("SELECT paused_until FROM rate_buckets WHERE phone_number_id = ?",
+                            (phone_number_id,))
+            if pause and pause[0][0] is not None and pause[0][0] > now:
+                return []
+            candidates = tx.rows(
+                "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                f"AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                (phone_number_id, now, limit),
+            )
+            if not candidates:
+                return []
+            recipients = sorted({r for _, r in candidates})
+            tats = self._pair_tats(tx, phone_number_id, recipients)
+            granted: list[int] = []
+            deferred: list[tuple[float, int]] = []
+            changed: dict[str, float] = {}
+            for job_id, recipient in candidates:
+                ok, value = pacing.pair_take(tats.get(recipient), now, pair_interval_s, pair_burst)
+                if ok:
+                    tats[recipient] = changed[recipient] = value
+                    granted.append(job_id)
+                else:
+                    # Spread the recipient's other jobs one interval apart so they do not all wake at once.
+                    deferred.append((value, job_id))
+                    tats[recipient] += pair_interval_s
+            if changed:
+                tx.many("UPDATE pair_buckets SET tat = ? WHERE phone_number_id = ? AND recipient = ?",
+                        [(tat, phone_number_id, r) for r, tat in changed.items()])
+            if deferred:
+                tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
+                        [(when, now, job_id) for when, job_id in deferred])
+            if not granted:
+                return []
+            test, params = self._in("id", granted)
+            rows = tx.rows(
+                f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
+                f"WHERE {test} RETURNING {_JOB_COLUMNS}",
+                [now + lease_s, worker, now, *params],
+            )
+        jobs = [_job(r) for r in rows]
+        order = {job_id: i for i, job_id in enumerate(granted)}
+        jobs.sort(key=lambda j: order[int(j.id)])
+        return jobs
+
+    def _pair_tats(self, tx: Tx, phone_number_id: str, recipients: list[str]) -> dict[str, float]:
+        """Lock (creating them) the recipients' pair buckets; returns their TATs (absent: never used)."""
+        # A new bucket starts at TAT 0 (the epoch): far in the past, so it is full. Creating the rows
+        # first lets PostgreSQL lock them all, in one order, before reading them.
+        tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
+                "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
+                [(phone_number_id, r) for r in recipients])
+        test, params = self._in("recipient", recipients)
+        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
+                       f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
+        return {r: float(t) for r, t in rows}
+
+    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str) -> list[str]:
+        """Mark claimed jobs as in flight just before their call; returns the ids still ours."""
+        ids = _int_ids(job_ids)
+        if not ids:
+            return []
+        test, params = self._in("id", ids)
+        with self._tx() as tx:
+            rows = tx.rows(
+                f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
+                "AND state = 'claimed' AND worker = ? RETURNING id",
+                [now + lease_s, now, *params, worker],
+            )
+        return [str(r[0]) for r in rows]
+
+    def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
+        """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
+        early: list[EarlyStatus] = []
+        with self._tx() as tx:
+            for o in outcomes:
+                ids = _int_ids([o.job_id])
+                if not ids:
+                    continue
+                sets = ["state = ?", "updated_at = ?", "lease_until = NULL", "worker = NULL"]
+                params: list[Any] = [JobState(o.state).value, o.at]
+                if o.count_attempt:
+                    sets.append("attempts = attempts + 1")
+                if o.counter is not None:
+                    if o.counter not in _COUNTERS:
+                        raise StoreError(f"unknown counter {o.counter!r}")
+                    sets.append(f"{o.counter} = {o.counter} + 1")
+                if o.body is not None:
+                    sets += ["body = ?", "used_fallback = 1"]
+                    params.append(json.dumps(o.body, separators=(",", ":")))
+                if o.state is JobState.ACCEPTED:
+                    sets += ["wamid = ?", "accepted_at = ?", "error_code = NULL", "error_title = NULL",
+                             "error_details = NULL", "fbtrace_id = NULL"]
+                    params += [o.wamid, o.at]
+                else:
+                    sets += ["error_code = ?", "error_title = ?", "error_details = ?", "fbtrace_id = ?"]
+                    params += [o.error_code, o.error_title, o.error_details, o.fbtrace_id]
+                if o.state is JobState.QUEUED:
+                    sets.append("not_before = ?")
+                    params.append(o.not_before if o.not_before is not None else o.at)
+                elif o.state is not JobState.ACCEPTED:
+                    sets.append("finished_at = ?")
+                    params.append(o.at)
+                expect = sorted(s.value for s in o.expect)
+                test, expect_params = self._in("state", expect)
+                changed = tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test}",
+                                 [*params, ids[0], *expect_params])
+                if changed and o.state is JobState.ACCEPTED and o.wamid:
+                    rows = tx.rows("DELETE FROM early_statuses WHERE wamid = ? "
+                                   "RETURNING status, ts, error_code, error_title, error_details", (o.wamid,))
+                    early += [EarlyStatus(o.wamid, *r) for r in rows]
+        return early
+
+    def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:
+        """Give claimed (not in flight) jobs back to the queue."""
+        ids = _int_ids(job_ids)
+        if not ids:
+            return 0
+        test, params = self._in("id", ids)
+        with self._tx() as tx:
+            return tx.run("UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, "
+                          f"updated_at = ? WHERE {test} AND state = 'claimed' AND worker = ?",
+                          [now, *params, worker])
+
+    def recover(self, phone_number_id: str, now: float, policy: InFlightPolicy) -> Recovery:
+        """Sweep expired leases: claims go back to the queue; in-flight calls become uncertain or resend."""
+        with self._tx() as tx:
+            released = tx.run(
+                "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, updated_at = ? "
+                "WHERE phone_number_id = ? AND state = 'claimed' AND lease_until < ?",
+                (now, phone_number_id, now))
+            if InFlightPolicy(policy) is InFlightPolicy.AT_LEAST_ONCE:
+                resent = tx.run(
+                    "UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
+                    "attempts = attempts + 1, updated_at = ? "
+                    "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ?",
+                    (now, now, phone_number_id, now))
+                return Recovery(released=released, resent=resent)
+            uncertain = tx.run(
+                "UPDATE jobs SET state = 'uncertain', lease_until = NULL, worker = NULL, "
+                "attempts = attempts + 1, error_title = 'worker lost during the call', "
+                "updated_at = ?, finished_at = ? "
+                "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ?",
+                (now, now, phone_number_id, now))
+            return Recovery(released=released, uncertain=uncertain)
+
+    def reserve(self, phone_number_id: str, n: int, now: float, interval_s: float) -> float:
+        """Reserve ``n`` send slots ``interval_s`` apart; returns the first slot's time."""
+        with self._tx() as tx:
+            tx.run("INSERT INTO rate_buckets (phone_number_id) VALUES (?) "
+                   "ON CONFLICT (phone_number_id) DO NOTHING", (phone_number_id,))
+            rows = tx.rows(f"SELECT tat FROM rate_buckets WHERE phone_number_id = ?{self.LOCK}",
+                           (phone_number_id,))
+            start, tat = pacing.reserve(rows[0][0] if rows else None, now, n, interval_s)
+            tx.run("UPDATE rate_buckets SET tat = ? WHERE phone_number_id = ?", (tat, phone_number_id))
+        return start
+
+    def hold_recipient(self, phone_number_id: str, to: str, tat: float) -> None:
+        """Push a recipient's pair bucket forward (after a 131056)."""
+        with self._tx() as tx:
+            tx.run(f"INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, ?) "
+                   "ON CONFLICT (phone_number_id, recipient) DO UPDATE SET "
+                   f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (phone_number_id, to, tat))
+
+    def pause(self, phone_number_id: str, until: float, reason: str) -> None:
+        """Pause all sending from a number until ``until``."""
+        with self._tx() as tx:
+            tx.run("INSERT INTO rate_buckets (phone_number_id, paused_until, pause_reason) VALUES (?, ?, ?) "
+                   "ON CONFLICT (phone_number_id) DO UPDATE SET paused_until = excluded.paused_until, "
+                   "pause_reason = excluded.pause_reason", (phone_number_id, until, reason))
+
+    def resume(self, phone_number_id: str) -> None:
+        """Lift a pause."""
+        with self._tx() as tx:
+            tx.run("UPDATE rate_buckets SET paused_until = NULL, pause_reason = NULL "
+                   "WHERE phone_number_id = ?", (phone_number_id,))
+
+    def paused(self, phone_number_id: str, now: float) -> tuple[float, str] | None:
+        """The current pause (until, reason), if any."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT paused_until, pause_reason FROM rate_buckets WHERE phone_number_id = ?",
+                           (phone_number_id,))
+        if rows and rows[0][0] is not None and rows[0][0] > now:
+            return float(rows[0][0]), str(rows[0][1] or "")
+        return None
+
+    def backlog(self, phone_number_id: str) -> tuple[int, float | None]:
+        """(jobs still owed a send, earliest ``not_before`` of the queued ones)."""
+        with self._tx(write=False) as tx:
+            pending = tx.rows("SELECT count(*) FROM jobs WHERE phone_number_id = ? AND state = 'queued'",
+                              (phone_number_id,))[0][0]
+            leased = tx.rows("SELECT count(*) FROM jobs WHERE phone_number_id = ? "
+                             "AND state IN ('claimed', 'sending')", (phone_number_id,))[0][0]
+            nxt = tx.rows("SELECT min(not_before) FROM jobs WHERE phone_number_id = ? AND state = 'queued'",
+                          (phone_number_id,))[0][0]
+        return int(pending) + int(leased), (float(nxt) if nxt is not None else None)
+
+    # --- statuses and conversations -------------------------------------------------------------------
+    def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,
+                     error_title: str | None = None, error_details: str | None = None,
+                     now: float) -> StatusChange:
+        """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
+        status = status.lower()
+        with self._tx() as tx:
+            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE wamid = ?{self.LOCK}", (wamid,))
+            if not rows:
+                # The webhook can beat the send's answer into the store: keep it, replay it on accept.
+                tx.run("INSERT INTO early_statuses (wamid, status, ts, error_code, error_title, "
+                       "error_details, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT (wamid, status) DO NOTHING",
+                       (wamid, status, ts, error_code, error_title, error_details, now))
+                return StatusChange(None, False, "unknown wamid: kept until its send is recorded")
+            job = _job(rows[0])
+            if job.state not in STATUS_RANK:
+                return StatusChange(job, False, f"job is {job.state.value}: status {status} ignored")
+            if status == "failed":
+                if job.state in (JobState.DELIVERED, JobState.READ):
+                    return StatusChange(job, False, f"job is already {job.state.value}: failed ignored")
+                return StatusChange(job, True, "failed: apply the retry policy")
+            target = _STATUS_STATE.get(status)
+            if target is None:
+                return StatusChange(job, False, f"unknown status {status!r} ignored")
+            stamps = _STATUS_STAMPS[target]
+            sets = [f"{col} = COALESCE({col}, ?)" for col in stamps]
+            params: list[Any] = [ts] * len(stamps)
+            forward = STATUS_RANK[target] > STATUS_RANK[job.state]
+            if forward:
+                sets.append("state = ?")
+                params.append(target.value)
+            sets.append("updated_at = ?")
+            params.append(now)
+            tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, int(job.id)])
+            fresh = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (int(job.id),))
+        reason = (f"{job.state.value} → {target.value}" if forward
+                  else f"{status} after {job.state.value}: kept")
+        return StatusChange(_job(fresh[0]), forward, reason)
+
+    def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
+        """Record a customer's message (opens the 24 h window)."""
+        with self._tx() as tx:
+            tx.run(f"INSERT INTO contacts (phone_number_id, wa_id, last_inbound) VALUES (?, ?, ?) "
+                   f"ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET last_inbound = "
+                   f"{self.GREATEST}(COALESCE(contacts.last_inbound, excluded.last_inbound), "
+                   "excluded.last_inbound)",
+                   (phone_number_id, wa_id, ts))
+
+    def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
+        """Record a marketing opt-out or resume; the latest timestamp wins."""
+        with self._tx() as tx:
+            tx.run("INSERT INTO contacts (phone_number_id, wa_id, marketing_opt_out, preference_at) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET "
+                   "marketing_opt_out = excluded.marketing_opt_out, preference_at = excluded.preference_at "
+                   "WHERE contacts.preference_at IS NULL OR contacts.preference_at <= excluded.preference_at",
+                   (phone_number_id, wa_id, int(opted_out), ts))
+
+    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, Contact]:
+        """What is known about these customers."""
+        ids = sorted(set(wa_ids))
+        if not ids:
+            return {}
+        test, params = self._in("wa_id", ids)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT wa_id, last_inbound, marketing_opt_out FROM contacts "
+                           f"WHERE phone_number_id = ? AND {test}", [phone_number_id, *params])
+        return {r[0]: Contact(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+
+    # --- webhook receiver protocols -------------------------------------------------------------------
+    def first_seen(self, key: str) -> bool:
+        """Atomically record ``key``; True only the first time."""
+        import time
+
+        with self._tx() as tx:
+            return tx.run("INSERT INTO webhook_dedup (key, seen_at) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO NOTHING", (key, time.time())) == 1
+
+    def put(self, raw: bytes, headers_json: str) -> int:
+        """Durably store a raw webhook delivery; returns its id."""
+        import time
+
+        with self._tx() as tx:
+            rows = tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at) "
+                           "VALUES (?, ?, ?) RETURNING id", (bytes(raw), headers_json, time.time()))
+        return int(rows[0][0])
+
+    def pending(self, limit: int = 100) -> list[tuple[int, bytes]]:
+        """Stored deliveries not yet processed, oldest first."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT id, raw FROM webhook_inbox ORDER BY id LIMIT ?", (max(0, int(limit)),))
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def done(self, id: int) -> None:
+        """Mark a stored delivery processed (it is removed)."""
+        with self._tx() as tx:
+            tx.run("DELETE FROM webhook_inbox WHERE id = ?", (int(id),))
+
+
+class _Locked(AbstractContextManager[Tx]):
+    """Holds the store's thread lock for the life of one transaction."""
+
+    def __init__(self, lock: threading.RLock, inner: AbstractContextManager[Tx]) -> None:
+        self._lock = lock
+        self._inner = inner
+
+    def __enter__(self) -> Tx:
+        self._lock.acquire()
+        try:
+            return self._inner.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        try:
+            return self._inner.__exit__(*exc)
+        finally:
+            self._lock.release()
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,134 @@
+"""The store interface the outbox runs on, and :func:`open_store` to get one from a URL.
+
+Two implementations share one SQL core (:mod:`wacloud.delivery.sql`): SQLite (one host, WAL) and
+PostgreSQL (several processes on several hosts). A store also serves the webhook receiver as its
+durable dedup store (``first_seen``) and inbox (``put``/``pending``/``done``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from wacloud.delivery.model import (
+    Contact,
+    EarlyStatus,
+    InFlightPolicy,
+    Job,
+    JobState,
+    NewJob,
+    Outcome,
+    Recovery,
+    StatusChange,
+    Summary,
+)
+from wacloud.errors import ValidationError, WacloudError
+
+
+class StoreError(WacloudError):
+    """The store could not do what was asked (database down, bad URL…)."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable outbox state. Every method is one atomic transaction."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
+        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
+
+    def get(self, job_id: str) -> Job | None:
+        """One job by id."""
+
+    def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
+             campaign: str | None = None, to: str | None = None, after: str | None = None,
+             limit: int = 100) -> list[Job]:
+        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``."""
+
+    def summary(self, *, phone_number_id: str | None = None, campaign: str | None = None) -> Summary:
+        """Counts by state and failures by code."""
+
+    # --- the worker's side ----------------------------------------------------------------------
+    def claim(self, phone_number_id: str, limit: int, now: float, *, lease_s: float, worker: str,
+              pair_interval_s: float, pair_burst: int) -> list[Job]:
+        """Lease up to ``limit`` ready jobs whose recipient has a pair token; defer the others."""
+
+    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str) -> list[str]:
+        """Mark claimed jobs as in flight just before their call; returns the ids still ours."""
+
+    def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
+        """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
+
+    def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:
+        """Give claimed (not in flight) jobs back to the queue."""
+
+    def recover(self, phone_number_id: str, now: float, policy: InFlightPolicy) -> Recovery:
+        """Sweep expired leases: claims go back to the queue; in-flight calls become uncertain or resend."""
+
+    def reserve(self, phone_number_id: str, n: int, now: float, interval_s: float) -> float:
+        """Reserve ``n`` send slots ``interval_s`` apart; returns the first slot's time."""
+
+    def hold_recipient(self, phone_number_id: str, to: str, tat: float) -> None:
+        """Push a recipient's pair bucket forward (after a 131056)."""
+
+    def pause(self, phone_number_id: str, until: float, reason: str) -> None:
+        """Pause all sending from a number until ``until``."""
+
+    def resume(self, phone_number_id: str) -> None:
+        """Lift a pause."""
+
+    def paused(self, phone_number_id: str, now: float) -> tuple[float, str] | None:
+        """The current pause (until, reason), if any."""
+
+    def backlog(self, phone_number_id: str) -> tuple[int, float | None]:
+        """(jobs still owed a send, earliest ``not_before`` of the queued ones)."""
+
+    # --- statuses and conversations -------------------------------------------------------------
+    def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,
+                     error_title: str | None = None, error_details: str | None = None,
+                     now: float) -> StatusChange:
+        """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
+
+    def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
+        """Record a customer's message (opens the 24 h window)."""
+
+    def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
+        """Record a marketing opt-out or resume; the latest timestamp wins."""
+
+    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, Contact]:
+        """What is known about these customers."""
+
+    # --- webhook receiver protocols (wacloud.webhooks.store) --------------------------------------
+    def first_seen(self, key: str) -> bool:
+        """Atomically record ``key``; True only the first time."""
+
+    def put(self, raw: bytes, headers_json: str) -> int:
+        """Durably store a raw webhook delivery; returns its id."""
+
+    def pending(self, limit: int = 100) -> list[tuple[int, bytes]]:
+        """Stored deliveries not yet processed, oldest first."""
+
+    def done(self, id: int) -> None:
+        """Mark a stored delivery processed."""
+
+
+def open_store(url: str = "sqlite:///wacloud.db") -> Store:
+    """Open (and migrate) the store at ``url``: ``sqlite:///path.db`` or ``postgresql://...``."""
+    if not isinstance(url, str) or not url:
+        raise ValidationError("url", "a store URL is required (sqlite:///path.db or postgresql://...)")
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        from wacloud.delivery.sqlite import SqliteStore
+
+        rest = url[len("sqlite:"):]
+        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
+        path = rest[3:] if rest.startswith("///") else rest.removeprefix("//")
+        return SqliteStore(path or "wacloud.db")
+    if scheme in ("postgresql", "postgres"):
+        from wacloud.delivery.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValidationError("url", f"unsupported store scheme {scheme!r}: use sqlite:/// or postgresql://")

@@ -1,0 +1,412 @@
+"""The send loop: claim ready jobs, check them locally, pace them into slots, send, record the outcome.
+
+Three cooperating tasks per run:
+
+- the *producer* claims a batch (pair-rate gated in the store), fails fast what local rules forbid
+  (closed window, opt-out), reserves that many global send slots and queues ``(slot, job)``; it stays
+  at most ``lookahead_s`` ahead of the clock so claims are short-lived;
+- the *dispatcher* waits for each slot, marks the due jobs ``sending`` (one write, before the call:
+  that is what makes a crash detectable) and starts their calls, at most ``concurrency`` at once;
+- the *writer* stores outcomes in batches (each one atomic with its job) and replays status
+  webhooks that arrived before their send's answer.
+
+All store calls run on one dedicated thread, so the event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from wacloud import errors
+from wacloud.delivery.model import DeliveryEvent, EarlyStatus, Job, JobState, Outcome, Recovery
+from wacloud.delivery.outcomes import Failure, Settlement, apply_effects, settle_failure
+from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
+from wacloud.delivery.store import StoreError
+from wacloud.limits import SERVICE_WINDOW_S
+
+if TYPE_CHECKING:
+    from wacloud.delivery.outbox import Outbox
+
+log = logging.getLogger("wacloud.delivery")
+T = TypeVar("T")
+
+#: httpx failures that happen before the request left: resending cannot duplicate anything.
+_SAFE_TRANSPORT = (
+    "ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "LocalProtocolError",
+)
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one ``run()`` did."""
+
+    sent: int = 0
+    accepted: int = 0
+    retried: int = 0
+    failed: int = 0
+    local_failures: int = 0
+    released: int = 0
+    recovered: Recovery = dataclasses.field(default_factory=Recovery)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+
+def is_ambiguous(exc: errors.TransportError) -> bool:
+    """True when the request may have reached the API (read timeout, dropped connection…)."""
+    cause = exc.__cause__
+    names = {type(c).__name__ for c in (cause, getattr(cause, "__cause__", None)) if c is not None}
+    if names & set(_SAFE_TRANSPORT):
+        return False
+    return not any(f": {name}:" in str(exc) for name in _SAFE_TRANSPORT)
+
+
+class Worker:
+    """One run of the send loop for one outbox (one business number)."""
+
+    def __init__(self, outbox: Outbox, *, concurrency: int, until_idle: bool, stop: asyncio.Event,
+                 lookahead_s: float = 0.5, poll_s: float = 0.25, max_lag_s: float = 0.25) -> None:
+        self.ob = outbox
+        self.store = outbox.store
+        self.phone = outbox.phone_number_id
+        self.concurrency = max(1, int(concurrency))
+        self.until_idle = until_idle
+        self.stop = stop
+        self.lookahead_s = lookahead_s
+        self.poll_s = poll_s
+        self.max_lag_s = max_lag_s
+        self.worker_id = f"{outbox.worker_name}:{uuid.uuid4().hex[:8]}"
+        self.interval = outbox.pacing.interval_s
+        self.batch = max(1, min(500, math.ceil(lookahead_s / self.interval / 2)))
+        self.report = RunReport()
+        self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store")
+        self._ready: deque[tuple[float, Job]] = deque()
+        self._ready_event = asyncio.Event()
+        self._reslot: list[Job] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._free = asyncio.Semaphore(self.concurrency)
+        self._pending: list[Settlement] = []
+        self._pending_event = asyncio.Event()
+        self._writer_idle = asyncio.Event()
+        self._writer_idle.set()
+        self._paused_until = 0.0
+        self._slots_end = 0.0
+        self._producing_done = asyncio.Event()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store call on the store thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._exec, partial(fn, *args, **kwargs))
+
+    async def db_retry(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A store call retried while the store is unavailable (e.g. PostgreSQL restarting)."""
+        delay = 0.1
+        while True:
+            try:
+                return await self.db(fn, *args, **kwargs)
+            except StoreError as exc:
+                log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, waking early when asked to stop."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), timeout=seconds)
+
+    # --- the run ----------------------------------------------------------------------------------
+    async def run(self) -> RunReport:
+        """Send until stopped (or, with ``until_idle``, until nothing is owed a send)."""
+        self.report.started_at = time.time()
+        writer = asyncio.create_task(self._writer(), name="wacloud-outbox-writer")
+        dispatcher = asyncio.create_task(self._dispatcher(), name="wacloud-outbox-dispatcher")
+        try:
+            await self._recover()
+            await self._producer()
+        finally:
+            self._producing_done.set()
+            try:
+                await dispatcher
+            finally:
+                # Finish the calls in flight (their answers must be recorded), then flush outcomes.
+                if self._in_flight:
+                    await asyncio.gather(*self._in_flight, return_exceptions=True)
+                await self._flush()
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+                await self._release_unsent()
+                self._exec.shutdown(wait=True)
+                self.report.finished_at = time.time()
+        return self.report
+
+    async def _recover(self) -> None:
+        rec = await self.db_retry(self.store.recover, self.phone, self.ob.clock(), self.ob.policy.in_flight)
+        if rec.released or rec.uncertain or rec.resent:
+            r = self.report.recovered
+            self.report.recovered = Recovery(r.released + rec.released, r.uncertain + rec.uncertain,
+                                             r.resent + rec.resent)
+            log.warning("recovered expired leases: %d claims released, %d in-flight calls marked uncertain, "
+                        "%d queued to resend", rec.released, rec.uncertain, rec.resent)
+            what = f"{rec.released} released, {rec.uncertain} uncertain, {rec.resent} resent"
+            self.ob.emit(DeliveryEvent("recovered", self.phone, what))
+
+    # --- producer ---------------------------------------------------------------------------------
+    async def _producer(self) -> None:
+        next_sweep = time.monotonic() + self.ob.sweep_s
+        while not self.stop.is_set():
+            now = self.ob.clock()
+            if time.monotonic() >= next_sweep:
+                await self._recover()
+                next_sweep = time.monotonic() + self.ob.sweep_s
+            if self._slots_end - now > self.lookahead_s:
+                await self._sleep(self._slots_end - now - self.lookahead_s / 2)
+                continue
+            if self._paused_until > now:
+                await self._sleep(min(self._paused_until - now, self.poll_s * 4))
+                continue
+            if self._reslot:
+                jobs, self._reslot = self._reslot, []
+                await self._schedule(jobs)
+                continue
+            try:
+                jobs = await self.db(self.store.claim, self.phone, self.batch, now, lease_s=self.ob.lease_s,
+                                     worker=self.worker_id, pair_interval_s=self.ob.pacing.pair_interval_s,
+                                     pair_burst=self.ob.pacing.pair_burst)
+            except StoreError as exc:
+                log.warning("claim failed (%s); retrying", exc)
+                await self._sleep(0.5)
+                continue
+            if not jobs:
+                if await self._idle(now):
+                    return
+                continue
+            jobs = await self._local_checks(jobs, now)
+            if jobs:
+                await self._schedule(jobs)
+
+    async def _idle(self, now: float) -> bool:
+        """Nothing claimable now: return True to end the run, else sleep until there may be."""
+        paused = await self.db_retry(self.store.paused, self.phone, now)
+        if paused is not None:
+            self._paused_until = paused[0]
+            return False
+        owed, next_at = await self.db_retry(self.store.backlog, self.phone)
+        if (self.until_idle and owed == 0 and not self._ready and not self._reslot and not self._in_flight
+                and self._writer_idle.is_set()):
+            return True
+        wait = self.poll_s if next_at is None else min(self.poll_s * 4, max(0.0, next_at - now))
+        self.ob._wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wait_wakeup_or_stop(), timeout=max(0.005, wait))
+        return False
+
+    async def _wait_wakeup_or_stop(self) -> None:
+        waits = [asyncio.ensure_future(self.ob._wakeup.wait()), asyncio.ensure_future(self.stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _local_checks(self, jobs: list[Job], now: float) -> list[Job]:
+        """Fail fast (no call spent) on a closed window or a recorded opt-out; swap in fallbacks."""
+        need = [j.to for j in jobs if j.category == "marketing" or
+                (self.ob.enforce_window and j.body.get("type") != "template")]
+        contacts = await self.db_retry(self.store.contacts, self.phone, need) if need else {}
+        keep: list[Job] = []
+        for job in jobs:
+            contact = contacts.get(job.to)
+            if job.category == "marketing" and contact is not None and contact.marketing_opt_out:
+                self._local_fail(job, Decision(Action.FAIL, "marketing opt-out recorded for this user"),
+                                 Failure(OPT_OUT_CODE, "Unable to deliver the message",
+                                         "The user has stopped marketing messages (recorded opt-out)."), now)
+                continue
+            if self.ob.enforce_window and job.body.get("type") != "template":
+                last = contact.last_inbound if contact is not None else None
+                if last is None or now - last > SERVICE_WINDOW_S:
+                    if job.fallback is not None and not job.used_fallback:
+                        log.info("job %s to %s: window closed (local check): sending the fallback template",
+                                 job.id, job.to, extra={"job_id": job.id, "code": WINDOW_CLOSED_CODE})
+                        job = dataclasses.replace(job, body=dict(job.fallback), used_fallback=True)
+                    else:
+                        self._local_fail(job, Decision(Action.FAIL, "window closed (local check)"),
+                                         Failure(WINDOW_CLOSED_CODE, "Re-engagement message",
+                                                 "No customer message in the last 24 hours: only a template "
+                                                 "can be sent (local check, no call made)."), now)
+                        continue
+            keep.append(job)
+        return keep
+
+    def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
+        self.report.local_failures += 1
+        self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_interval_s,
+                                  pair_burst=self.ob.pacing.pair_burst, called=False))
+
+    async def _schedule(self, jobs: list[Job]) -> None:
+        try:
+            start = await self.db(self.store.reserve, self.phone, len(jobs), self.ob.clock(), self.interval)
+        except StoreError as exc:
+            log.warning("slot reservation failed (%s); retrying", exc)
+            self._reslot.extend(jobs)
+            await self._sleep(0.5)
+            return
+        for i, job in enumerate(jobs):
+            self._ready.append((start + i * self.interval, job))
+        self._ready_event.set()
+        self._slots_end = max(self._slots_end, start + len(jobs) * self.interval)
+
+    # --- dispatcher -------------------------------------------------------------------------------
+    async def _dispatcher(self) -> None:
+        while True:
+            if not self._ready:
+                if self._producing_done.is_set():
+                    return
+                self._ready_event.clear()
+                waits = [asyncio.ensure_future(self._ready_event.wait()),
+                         asyncio.ensure_future(self._producing_done.wait())]
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+                continue
+            if self.stop.is_set():
+                return  # unsent claims are released after the calls in flight finish
+            slot, job = self._ready[0]
+            now = self.ob.clock()
+            if slot > now:
+                await self._sleep(slot - now)
+                continue
+            self._ready.popleft()
+            if self._paused_until > now or now - slot > self.max_lag_s:
+                # Paused, or late (slow calls, a busy loop): a stale slot could overlap another
+                # worker's, so the job gets a fresh slot rather than going out in a burst.
+                self._reslot.append(job)
+                continue
+            due = [job]
+            while self._ready and self._ready[0][0] <= now and len(due) < self.concurrency:
+                due.append(self._ready.popleft()[1])
+            await self._fire(due)
+
+    async def _fire(self, due: list[Job]) -> None:
+        for _ in due:
+            await self._free.acquire()
+        try:
+            mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ob.clock(),
+                                           lease_s=self.ob.lease_s, worker=self.worker_id))
+        except BaseException:
+            for _ in due:
+                self._free.release()
+            raise
+        for job in due:
+            if job.id not in mine:
+                self._free.release()
+                log.warning("job %s: lease lost before sending; skipped", job.id, extra={"job_id": job.id})
+                continue
+            task = asyncio.create_task(self._send(job))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, job: Job) -> None:
+        try:
+            self.report.sent += 1
+            try:
+                wamid = await self.ob.send_body(job.body)
+            except errors.WhatsAppError as exc:
+                d = exc.detail
+                decision = self.ob.policy.decide(exc.code, exc.http_status, failures=job.failures,
+                                                 throttles=job.throttles, pair_retries=job.pair_retries,
+                                                 has_fallback=job.fallback is not None,
+                                                 used_fallback=job.used_fallback, title=d.title or d.message)
+                failure = Failure(exc.code, d.title or d.message or None, d.details, exc.fbtrace_id)
+                self._after_error(job, decision, failure)
+                return
+            except errors.TransportError as exc:
+                decision = self.ob.policy.transport(ambiguous=is_ambiguous(exc), failures=job.failures,
+                                                    reason=str(exc))
+                self._after_error(job, decision, Failure(None, "transport error", str(exc)[:500]))
+                return
+            except errors.ValidationError as exc:
+                decision = Decision(Action.FAIL, f"invalid message: {exc}")
+                self._after_error(job, decision, Failure(100, "Invalid parameter", str(exc)[:500]))
+                return
+            except Exception as exc:  # a bug below us: never lose the job over it
+                log.exception("job %s: unexpected error from the client", job.id, extra={"job_id": job.id})
+                decision = self.ob.policy.transport(ambiguous=True, failures=job.failures,
+                                                    reason=f"{type(exc).__name__}: {exc}")
+                self._after_error(job, decision, Failure(None, type(exc).__name__, str(exc)[:500]))
+                return
+            self.report.accepted += 1
+            self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, self.ob.clock(), wamid=wamid,
+                                          body=job.body if job.used_fallback else None)))
+            log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
+        finally:
+            self._free.release()
+
+    def _after_error(self, job: Job, decision: Decision, failure: Failure) -> None:
+        now = self.ob.clock()
+        settlement = settle_failure(job, decision, failure, now,
+                                    pair_interval_s=self.ob.pacing.pair_interval_s,
+                                    pair_burst=self.ob.pacing.pair_burst)
+        if decision.action in (Action.FAIL, Action.DEAD, Action.UNCERTAIN):
+            self.report.failed += 1
+        else:
+            self.report.retried += 1
+        if decision.action is Action.PAUSE:
+            self._paused_until = now + decision.delay_s
+            self.ob.emit(DeliveryEvent("auth_paused", self.phone, decision.reason, code=failure.code,
+                                       fbtrace_id=failure.fbtrace_id, until=self._paused_until))
+        self._push(settlement)
+
+    # --- writer -----------------------------------------------------------------------------------
+    def _push(self, settlement: Settlement) -> None:
+        self._pending.append(settlement)
+        self._writer_idle.clear()
+        self._pending_event.set()
+
+    async def _writer(self) -> None:
+        while True:
+            await self._pending_event.wait()
+            self._pending_event.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            early = await self.db_retry(self._write, batch)
+            for status in early:
+                await self.db_retry(self.ob._replay_early, status)
+        self._writer_idle.set()
+
+    def _write(self, batch: list[Settlement]) -> list[EarlyStatus]:
+        effects = [e for s in batch for e in s.effects]
+        if effects:
+            apply_effects(self.store, self.phone, effects)
+        return self.store.settle([s.outcome for s in batch])
+
+    async def _release_unsent(self) -> None:
+        unsent = list(self._reslot)
+        self._reslot = []
+        while self._ready:
+            unsent.append(self._ready.popleft()[1])
+        if unsent:
+            n = await self.db_retry(self.store.release, [j.id for j in unsent], worker=self.worker_id,
+                                    now=self.ob.clock())
+            self.report.released += n
+            log.info("released %d claimed jobs on shutdown", n)
