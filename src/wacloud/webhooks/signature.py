@@ -18,4 +18,5 @@ def verify(body: bytes, header: str | None, app_secret: str) -> bool:
     """True when ``header`` is the signature of the exact raw ``body``; compared in constant time."""
     if not header or not header.startswith(_PREFIX):
         return False
-    return hmac.compare_digest(sign(body, app_secret), header.strip())
+    # Compare bytes: compare_digest raises TypeError on non-ASCII str (a hostile header must not 500).
+    return hmac.compare_digest(sign(body, app_secret).encode(), header.strip().encode("utf-8", "replace"))
