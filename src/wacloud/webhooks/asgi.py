@@ -140,7 +140,6 @@ def create_app(target: Any, *, path: str = "/webhook") -> Any:
     from contextlib import asynccontextmanager
 
     from starlette.applications import Starlette
-    from starlette.routing import Mount
 
     hook = WebhookApp(target)
 
@@ -149,4 +148,12 @@ def create_app(target: Any, *, path: str = "/webhook") -> Any:
         await hook.startup()
         yield
 
-    return Starlette(routes=[Mount(path.rstrip("/") or "/", app=hook)], lifespan=lifespan)
+    return Starlette(routes=[route(hook, path)], lifespan=lifespan)
+
+
+def route(app: WebhookApp, path: str = "/webhook") -> Any:
+    """A Starlette ``Route`` serving ``app`` at exactly ``path`` (``Mount`` would redirect a POST to
+    ``path + "/"``, which Meta does not follow). FastAPI: ``api.router.routes.append(route(hook))``."""
+    from starlette.routing import Route
+
+    return Route(path, app, methods=["GET", "HEAD", "POST"])
