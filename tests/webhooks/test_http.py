@@ -20,6 +20,7 @@ from . import payloads as p
 from .servers import serve_asgi, serve_wsgi, wait_for
 
 Seen = list[Update]
+Case = tuple[str, bytes, dict[str, str], int]
 
 
 def _receiver(seen: Seen, **kw: Any) -> WebhookReceiver:
@@ -77,7 +78,7 @@ def asgi_server() -> Iterator[tuple[str, Seen]]:
 
 @pytest.mark.parametrize("case", _hostile(256 * 1024), ids=lambda c: c[0])
 def test_asgi_bad_input_is_4xx_and_the_server_keeps_serving(asgi_server: tuple[str, Seen],
-                                                            case: tuple[str, bytes, dict[str, str], int]) -> None:
+                                                            case: Case) -> None:
     url, seen = asgi_server
     name, body, headers, status = case
     with httpx.Client(base_url=url, timeout=10) as client:
@@ -108,7 +109,7 @@ def test_asgi_handshake_and_methods(asgi_server: tuple[str, Seen]) -> None:
                                      "hub.challenge": "1158201444"})
         assert (ok.status_code, ok.text) == (200, "1158201444")
         assert ok.headers["content-type"].startswith("text/plain")
-        bad = client.get("/", params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"})
+        bad = client.get("/", params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"})
         assert bad.status_code == 403
         assert client.put("/", content=b"{}").status_code == 405
 
@@ -202,7 +203,7 @@ def wsgi_server() -> Iterator[tuple[str, Seen]]:
 
 @pytest.mark.parametrize("case", _hostile(256 * 1024), ids=lambda c: c[0])
 def test_wsgi_bad_input_is_4xx_and_the_server_keeps_serving(wsgi_server: tuple[str, Seen],
-                                                            case: tuple[str, bytes, dict[str, str], int]) -> None:
+                                                            case: Case) -> None:
     url, seen = wsgi_server
     name, body, headers, status = case
     with httpx.Client(base_url=url, timeout=10) as client:
