@@ -58,8 +58,11 @@ class MediaApi(ApiConfig):
         content: bytes | IO[bytes]
         if isinstance(file, bytes | bytearray):
             content = bytes(file)
+        elif _seekable(file) and file.tell() == 0:
+            content = file  # streamed by httpx, which rewinds file objects: only safe from position 0
         elif _seekable(file):
-            content = file
+            _check_size(rule, _remaining(file))
+            content = file.read()
         else:
             content = file.read(rule.max_bytes + 1)  # unknown length: read at most one byte past the limit
         size = len(content) if isinstance(content, bytes) else _remaining(content)
