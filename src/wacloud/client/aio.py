@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -55,7 +55,7 @@ class AsyncTransport(AsyncRunner):
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncTransport:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

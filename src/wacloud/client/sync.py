@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -54,7 +54,7 @@ class SyncTransport(SyncRunner):
         if self._owns_http:
             self._http.close()
 
-    def __enter__(self) -> SyncTransport:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
