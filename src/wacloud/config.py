@@ -25,7 +25,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from wacloud.limits import DEFAULT_API_VERSION, DEFAULT_MPS, MIN_API_VERSION, WEBHOOK_MAX_BODY_BYTES
+from wacloud.limits import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MPS,
+    MIN_API_VERSION,
+    UPGRADED_MPS,
+    WEBHOOK_MAX_BODY_BYTES,
+)
 
 ENV_PREFIX = "WACLOUD_"
 CONFIG_ENV = "WACLOUD_CONFIG"
@@ -94,7 +100,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
     public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
     workers: bool = Field(default=True, description="run delivery workers in this process")
-    mps: int = Field(default=DEFAULT_MPS, ge=1, le=10_000, description="messages per second per number")
+    mps: int = Field(default=DEFAULT_MPS, ge=1, le=UPGRADED_MPS, description="messages per second per number")
     concurrency: int = Field(default=8, ge=1, le=1024, description="sends in flight per worker process")
     app: str | None = Field(default=None, description="bot Application to run, as module:attribute")
     allow_unsigned_webhooks: bool = Field(default=False, description="accept webhooks without an app secret")

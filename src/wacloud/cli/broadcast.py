@@ -75,7 +75,9 @@ def broadcast(
     recipients: Annotated[Path, typer.Option("--recipients", "-r", help="CSV file with a header row.")],
     language: Annotated[str, typer.Option("--language", "-l")] = "en_US",
     category: Annotated[str | None, typer.Option("--category", help="marketing, utility…")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A label for the campaign.")] = None,
+    campaign_id: Annotated[
+        str | None, typer.Option("--id", help="Campaign id; running the same id again sends nobody twice.")
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Show progress until done.")] = True,
     until: Annotated[
         str, typer.Option("--until", help="Stop following once every message is accepted, delivered or read.")
@@ -93,8 +95,8 @@ def broadcast(
         body: dict[str, Any] = {"template": template, "language": language, "recipients": rows}
         if category:
             body["category"] = category
-        if name:
-            body["name"] = name
+        if campaign_id:
+            body["id"] = campaign_id
         with GatewayClient(gateway, api_key, timeout=300) as gw:
             p = gw.request("POST", "/v1/campaigns", json=body)
             if follow:

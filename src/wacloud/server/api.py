@@ -80,7 +80,7 @@ async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 async def enqueue(outbox: Any, parsed: Any, **kwargs: Any) -> str:
     """Queue a parsed :class:`~wacloud.messages.SendRequest`; returns the job id."""
-    return str(await call(outbox.enqueue, parsed.to, parsed.message, **kwargs))
+    return str(await call(outbox.enqueue, parsed.to, parsed, **kwargs))
 
 
 def _need(obj: Any, what: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -111,13 +112,58 @@ def attach_engines(gw: Gateway, *, bot: Any = None) -> None:
     from wacloud.delivery import Outbox, open_store
 
     gw.store = open_store(gw.settings.database_url)
-    gw.outbox = Outbox(gw.store, gw.client, mps=gw.settings.mps)
+    gw.outbox = Outbox(
+        gw.store,
+        gw.client,
+        mps=gw.settings.mps,
+        concurrency=gw.settings.concurrency,
+        worker_name=f"gw-{os.getpid()}",
+    )
     if bot is None and gw.settings.app:
         bot = load_object(gw.settings.app)
     gw.bot = bot
     from wacloud.server.webhook import build_webhook_app
 
     gw.extras["webhook_app"] = build_webhook_app(gw)
+    gw.metrics.on_scrape(refresh_gauges(gw))
+
+
+def refresh_gauges(gw: Gateway) -> Any:
+    """The scrape hook: jobs by state, failures by code, queue depth and pacing from the store."""
+    from wacloud.server.metrics import Metrics
+
+    def refresh(m: Metrics) -> None:
+        outbox = gw.outbox
+        summary = outbox.summary()
+        m.jobs.clear()
+        for state, n in summary.by_state.items():
+            m.jobs.labels(state=str(state)).set(n)
+        m.failed_jobs.clear()
+        for code, n in summary.failed_by_code.items():
+            m.failed_jobs.labels(code=str(code)).set(n)
+        depth, _ = gw.store.backlog(outbox.phone_number_id)
+        m.queue_depth.set(depth)
+        m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(_pacing_tokens(gw))
+
+    return refresh
+
+
+def _pacing_tokens(gw: Gateway) -> float:
+    """Send slots free in the coming second: the rate minus what workers have already booked.
+
+    Read-only look at the outbox's GCRA bucket (its ``rate_buckets.tat``); idle time is not banked.
+    """
+    outbox = gw.outbox
+    rate = float(outbox.pacing.mps * outbox.pacing.utilisation)
+    try:
+        rows = gw.db.execute(
+            "SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (outbox.phone_number_id,)
+        )
+    except Exception:
+        return float(rate)
+    tat = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
+    booked = max(0.0, tat - time.time())
+    return max(0.0, rate * (1.0 - booked))
 
 
 async def _run_workers(gw: Gateway) -> None:

@@ -77,8 +77,18 @@ def summarize(body: dict[str, Any]) -> tuple[str, str]:
 
 def _row(row: tuple[Any, ...]) -> LoggedMessage:
     id_, wa_id, direction, kind, wamid, job_id, status, summary, ts, body = row
-    return LoggedMessage(id=int(id_), wa_id=wa_id, direction=direction, type=kind, wamid=wamid, job_id=job_id,
-                         status=status, summary=summary, ts=float(ts), body=json.loads(body) if body else None)
+    return LoggedMessage(
+        id=int(id_),
+        wa_id=wa_id,
+        direction=direction,
+        type=kind,
+        wamid=wamid,
+        job_id=job_id,
+        status=status,
+        summary=summary,
+        ts=float(ts),
+        body=json.loads(body) if body else None,
+    )
 
 
 class History:

@@ -35,6 +35,9 @@ class Metrics:
             "wacloud_retries", "Sends scheduled for retry, by error code", ["code"], registry=r
         )
         self.jobs = Gauge("wacloud_jobs", "Outbox jobs by state", ["state"], registry=r)
+        self.failed_jobs = Gauge(
+            "wacloud_failed_jobs", "Outbox jobs that ended failed, by error code", ["code"], registry=r
+        )
         self.queue_depth = Gauge(
             "wacloud_queue_depth", "Jobs waiting to be sent (queued or retrying)", registry=r
         )

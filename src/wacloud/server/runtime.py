@@ -125,12 +125,11 @@ class Gateway:
         return (self.settings.public_url or self.base_url) + "/webhook"
 
     def build_sandbox(self) -> Any:
-        """The embedded sandbox's ASGI app (sandbox mode only)."""
-        from wacloud.sandbox import SandboxConfig, create_app
+        """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
+        from wacloud.sandbox.app import create_app
 
         s, c = self.settings, self.creds
-        values: dict[str, Any] = {
-            "token": c.token,
+        options: dict[str, Any] = {
             "access_token": c.token,
             "phone_number_id": c.phone_number_id,
             "waba_id": c.waba_id,
@@ -139,23 +138,18 @@ class Gateway:
             "mps": s.mps,
             "seed": s.sandbox_seed,
         }
-        config = SandboxConfig(
-            **{k: v for k, v in _filtered_kwargs(SandboxConfig, values).items() if v is not None}
-        )
-        self.sandbox_app = create_app(config)
+        self.sandbox_app = create_app(None, **{k: v for k, v in options.items() if v is not None})
         return self.sandbox_app
 
     def build_client(self) -> Any:
         """The async Cloud API client; in sandbox mode it reaches the sandbox in-process."""
-        from wacloud.client import AsyncClient
-
         transport: httpx.AsyncBaseTransport | None = None
         base = self.creds.graph_url
         if self.sandbox_app is not None:
             # In-process: no socket, and it works before uvicorn has bound its port.
             transport = httpx.ASGITransport(app=self.sandbox_app)
             base = "http://sandbox.local"
-        self.client = AsyncClient(
+        self.client = instrumented_client(self.metrics)(
             token=self.creds.token,
             phone_number_id=self.creds.phone_number_id,
             waba_id=self.creds.waba_id,
@@ -164,6 +158,32 @@ class Gateway:
             transport=transport,
         )
         return self.client
+
+
+def instrumented_client(metrics: Metrics) -> type[Any]:
+    """An :class:`~wacloud.AsyncClient` subclass counting every send by outcome and error code."""
+    from wacloud import errors
+    from wacloud.client import AsyncClient
+
+    class InstrumentedAsyncClient(AsyncClient):
+        """Counts sends (``wacloud_sends``) and retryable failures (``wacloud_retries``)."""
+
+        async def send_body(self, body: dict[str, Any], **kwargs: Any) -> Any:  # type: ignore[override]
+            try:
+                result = await super().send_body(body, **kwargs)
+            except errors.WhatsAppError as exc:
+                metrics.sends.labels(outcome="error", code=str(exc.code)).inc()
+                if exc.retry in (errors.RetryClass.BACKOFF, errors.RetryClass.RECIPIENT_LATER):
+                    metrics.retries.labels(code=str(exc.code)).inc()
+                raise
+            except errors.TransportError:
+                metrics.sends.labels(outcome="transport_error", code="0").inc()
+                metrics.retries.labels(code="transport").inc()
+                raise
+            metrics.sends.labels(outcome="accepted", code="0").inc()
+            return result
+
+    return InstrumentedAsyncClient
 
 
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:

@@ -120,7 +120,13 @@ class CampaignIn(BaseModel):
     language: str = Field(default="en_US", min_length=2, max_length=15)
     recipients: list[Recipient] = Field(min_length=1, max_length=100_000)
     category: str | None = Field(default=None, max_length=32)
-    name: str | None = Field(default=None, max_length=200, description="a label for the campaign")
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:\-]+$",
+        description="campaign id (default: generated); starting the same id again queues nobody twice",
+    )
 
 
 class CampaignOut(BaseModel):

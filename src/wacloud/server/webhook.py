@@ -21,7 +21,7 @@ from wacloud.server.runtime import Gateway
 log = logging.getLogger("wacloud.server.webhook")
 
 #: Outbox methods that take a whole update, in order of preference (first found is used).
-_OUTBOX_HOOKS = ("handle_update", "on_update", "apply_update", "process_update")
+_OUTBOX_HOOKS = ("handle", "handle_update", "on_update")
 
 
 async def _maybe_await(result: Any) -> Any:
@@ -44,7 +44,7 @@ class GatewayDispatcher:
 
         if self._outbox_hook is not None:
             try:
-                await _maybe_await(self._outbox_hook(update))
+                await call(self._outbox_hook, update)
             except Exception:
                 log.exception("outbox failed on update %s", update.update_id)
         try:
