@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["wacloud.sandbox.testing"]
+
 _SPEC = Path(os.environ.get("WACLOUD_SPEC_DIR", Path(__file__).resolve().parents[2] / "shared" / "spec"))
 
 

@@ -1,0 +1,279 @@
+"""``create_app(config)``: the ASGI app. A thin gate (version prefix, auth, faults, the send fast path)
+in front of Starlette routers for the rest of the Graph API, the management routes and the control API."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Router
+from starlette.types import Receive, Scope, Send
+
+from wacloud import limits
+from wacloud.sandbox import faults, management, sending
+from wacloud.sandbox.config import SandboxConfig
+from wacloud.sandbox.errors import GraphError
+from wacloud.sandbox.graph import GraphRoutes
+from wacloud.sandbox.state import SandboxState
+
+_VERSION = re.compile(r"^/v(\d+)\.(\d+)(/.*)?$")
+_MESSAGES = re.compile(r"^/([^/]+)/messages/?$")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+CONTROL_PREFIX = "/_sandbox"
+
+
+def _parse_version(text: str) -> tuple[int, int]:
+    m = re.match(r"^v(\d+)\.(\d+)$", text)
+    if not m:
+        raise ValueError(f"not a Graph API version: {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+class SandboxApp:
+    """The ASGI application; ``state`` is the sandbox's memory."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.state = SandboxState(config)
+        self.default_version = _parse_version(config.default_version)
+        state = self.state
+
+        async def unknown(scope: Scope, receive: Receive, send: Send) -> None:
+            err = GraphError(100, f"Unknown path components: {scope['path']}")
+            await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
+
+        self.management = Router(routes=management.routes(state), default=unknown, redirect_slashes=False)
+        graph_routes = GraphRoutes(state, self.management)
+        self.graph = Starlette(
+            routes=graph_routes.routes(),
+            exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
+        )
+        self.graph.router.default = self.management
+        self.graph.router.redirect_slashes = False
+        from wacloud.sandbox.control import control_routes
+
+        self.control = Starlette(routes=control_routes(state), exception_handlers={Exception: self._crash})
+
+    # --- error pages ----------------------------------------------------------------------------
+
+    async def _http_exception(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        err = GraphError(100, f"Unsupported {request.method.lower()} request ({exc.detail}).")
+        return JSONResponse(err.body(self.state.ids.fbtrace_id()), status_code=400)
+
+    async def _crash(self, request: Request, exc: Exception) -> Response:
+        # A sandbox bug still answers like Graph does for server errors, never a bare traceback.
+        err = GraphError(1, f"Internal sandbox error: {type(exc).__name__}")
+        return JSONResponse(err.body(self.state.ids.fbtrace_id()), status_code=500)
+
+    # --- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        path: str = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
+            await self.control(scope, receive, send)
+            return
+        state = self.state
+        version = self.default_version
+        m = _VERSION.match(path)
+        if m:
+            version = (int(m.group(1)), int(m.group(2)))
+            path = m.group(3) or "/"
+            if version < limits.MIN_API_VERSION:
+                old = f"v{version[0]}.{version[1]}"
+                err = GraphError(
+                    2635,
+                    f"API version {old} is no longer available; call v21.0 or later.",
+                    message=f"(#2635) You are calling a deprecated version of the Graph API ({old}). "
+                    "Please update to v21.0 or later.",
+                )
+                await _send_json(send, 400, err.body(state.ids.fbtrace_id()))
+                return
+        auth_error = self._check_auth(scope)
+        if auth_error is not None:
+            await _send_json(send, auth_error.http_status, auth_error.body(state.ids.fbtrace_id()))
+            return
+        scope = dict(scope)
+        scope["path"] = path
+        scope["raw_path"] = path.encode()
+        scope["wacloud.version"] = version
+        delay = faults.latency(state)
+        if delay:
+            await asyncio.sleep(delay)
+        sends = scope["method"] == "POST" and _MESSAGES.match(path)
+        fault = faults.pick(state, send=bool(sends))
+        if fault is not None and fault.kind in ("drop", "timeout", "http500", "http503"):
+            if sends:
+                state.log_attempt(
+                    phone_number_id=sends.group(1),
+                    to=None,
+                    wa_id=None,
+                    type_=None,
+                    code=_FAULT_CODES.get(fault.kind, 0),
+                    http_status=_FAULT_STATUS.get(fault.kind, 0),
+                    outcome=fault.kind,
+                )
+            await self._act_out(fault, scope, receive, send)
+            return
+        if sends:
+            await self._messages(sends.group(1), version, fault, scope, receive, send)
+            return
+        await self.graph(scope, receive, send)
+
+    def _check_auth(self, scope: Scope) -> GraphError | None:
+        token: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                text = value.decode("latin-1")
+                token = text[7:].strip() if text[:7].lower() == "bearer " else ""
+                break
+        if token is None:
+            qs = scope.get("query_string", b"").decode("latin-1")
+            for part in qs.split("&"):
+                if part.startswith("access_token="):
+                    token = part[len("access_token=") :]
+        if token is None:
+            code = self.state.config.missing_token_code
+            return GraphError(code, "An access token is required to request this resource.", http_status=401)
+        if not hmac.compare_digest(token.encode(), self.state.config.access_token.encode()):
+            return GraphError(190, "Invalid OAuth access token - Cannot parse access token", http_status=401)
+        return None
+
+    async def _messages(
+        self,
+        phone_number_id: str,
+        version: tuple[int, int],
+        fault: faults.Fault | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        state = self.state
+        if phone_number_id != state.config.phone_number_id:
+            err = GraphError(
+                100,
+                f"Unsupported post request. Object with ID '{phone_number_id}' does not "
+                "exist, cannot be loaded due to missing permissions, or does not support "
+                "this operation.",
+                subcode=33,
+            )
+            await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
+            return
+        raw = await _read_body(receive)
+        result = sending.process(state, phone_number_id, raw, version, fault)
+        if result.fault is not None:  # accepted, then the connection is lost
+            await _drop(send, receive)
+            return
+        await _send_json(send, result.status, result.body)
+
+    async def _act_out(self, fault: faults.Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        if fault.kind == "timeout":
+            await asyncio.sleep(state.config.faults.timeout_s)
+            await _drop(send, receive)
+        elif fault.kind == "drop":
+            await _drop(send, receive)
+        else:
+            code = _FAULT_CODES[fault.kind]
+            err = GraphError(code, "Injected fault", http_status=_FAULT_STATUS[fault.kind])
+            body = err.body(state.ids.fbtrace_id())
+            body["error"]["is_transient"] = True
+            await _send_json(send, err.http_status, body)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        tasks: list[asyncio.Task[None]] = []
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:  # report the reason to the server instead of hanging
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                for task in tasks:
+                    task.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def start(self) -> None:
+        """Start the background tasks (scheduler, webhook workers)."""
+        self._scheduler_task = asyncio.create_task(self.state.scheduler.run())
+        await self.state.dispatcher.start()
+
+    async def stop(self) -> None:
+        """Stop the background tasks."""
+        task = getattr(self, "_scheduler_task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.state.dispatcher.stop()
+
+
+_FAULT_CODES = {"http500": 1, "http503": 2, "drop": 0, "timeout": 0}
+_FAULT_STATUS = {"http500": 500, "http503": 503, "drop": 0, "timeout": 0}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", str(len(data)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _drop(send: Send, receive: Receive) -> None:
+    """Close the TCP connection without any answer.
+
+    ASGI has no "abort" event; uvicorn's ``send`` is a bound method of its request cycle, which holds
+    the transport, so closing that transport drops the connection. Elsewhere we fall back to raising,
+    which servers turn into a reset or a 500.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("sandbox fault: drop the connection")
+    transport.close()
+    try:
+        async with asyncio.timeout(1.0):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+    except TimeoutError:
+        pass
+
+
+def create_app(config: SandboxConfig | None = None, **overrides: Any) -> SandboxApp:
+    """The sandbox ASGI app for ``config`` (or the defaults), with keyword overrides."""
+    from wacloud.sandbox.runner import build_config
+
+    return SandboxApp(build_config(config, **overrides))

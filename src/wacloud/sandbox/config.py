@@ -1,0 +1,173 @@
+"""``SandboxConfig``: every knob of the sandbox, with defaults that are safe to run with no arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from wacloud import limits
+
+#: How an undeliverable outcome reaches the business: in the HTTP answer, or as a ``failed`` status.
+Channel = Literal["sync", "webhook"]
+
+#: Codes whose channel is configurable, and the default (see docs/sandbox.md for the reasons).
+DEFAULT_FAILURE_CHANNELS: dict[int, Channel] = {
+    131026: "webhook",  # not on WhatsApp: Meta accepts the call and fails the status
+    131047: "webhook",  # window closed: arrives as a failed status (facts §8, digest §10.5)
+    131050: "webhook",  # marketing opt-out: a failed status on the template
+    130403: "webhook",  # blocked by the business: reported on the status, like the others
+}
+
+
+@dataclass(slots=True)
+class Faults:
+    """Fault injection; every ``*_rate`` is a probability per request, drawn from the seeded RNG."""
+
+    error_500_rate: float = 0.0
+    error_503_rate: float = 0.0
+    #: Close the socket without answering, before the request is processed (nothing was sent).
+    drop_rate: float = 0.0
+    #: Process and accept the message, then close the socket (the caller cannot know it was sent).
+    drop_after_accept_rate: float = 0.0
+    #: Hold the request for ``timeout_s`` and then close the socket unanswered.
+    timeout_rate: float = 0.0
+    timeout_s: float = 30.0
+    latency_s: float = 0.0
+    latency_jitter_s: float = 0.0
+    #: Synchronous error codes answered at random on sends, e.g. ``{131000: 0.05, 130429: 0.01}``.
+    codes: dict[int, float] = field(default_factory=dict)
+    #: Accept the message (200 + wamid) but never emit any status for it.
+    never_deliver_rate: float = 0.0
+
+    def update(self, data: dict[str, Any]) -> None:
+        """Apply a partial update from JSON (unknown keys raise ``KeyError``)."""
+        known = {f.name for f in fields(self)}
+        for key, value in data.items():
+            if key not in known:
+                raise KeyError(key)
+            value = {int(k): float(v) for k, v in dict(value).items()} if key == "codes" else float(value)
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON view."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["codes"] = {str(k): v for k, v in self.codes.items()}
+        return out
+
+
+@dataclass(slots=True)
+class SandboxConfig:
+    """Settings of one sandbox instance (ids, secrets, limits, schedules, faults)."""
+
+    access_token: str = "sandbox-token"
+    phone_number_id: str = "106540352242922"
+    display_phone_number: str = "15550783881"
+    waba_id: str = "102290129340398"
+    app_secret: str = "sandbox-app-secret"
+    #: Where webhooks are POSTed; None keeps them in the sandbox's records only.
+    webhook_url: str | None = None
+    #: Messages per second per business number (20, 80 or 1000 in Meta's tiers).
+    mps: float = limits.DEFAULT_MPS
+    #: Throughput bucket capacity; None means one second's worth (``mps``).
+    burst: float | None = None
+    pair_rate_interval_s: float = limits.PAIR_RATE_INTERVAL_S
+    pair_rate_burst: int = limits.PAIR_RATE_BURST
+    #: HTTP status for 130429 (Meta answers 400 today; older docs said 429).
+    throttle_http_status: int = 400
+    seed: int = 0
+    #: Code for a request without any token: 190 (as the issue asks) or 104 (Meta's Graph code).
+    missing_token_code: int = 190
+    #: Version used by unversioned paths.
+    default_version: str = limits.DEFAULT_API_VERSION
+    #: Seconds after acceptance at which each status is emitted (None: never).
+    sent_after_s: float = 0.0
+    delivered_after_s: float | None = 0.05
+    read_after_s: float | None = 0.1
+    played_after_s: float | None = 0.15
+    #: Unknown recipients: "auto" creates them (on WhatsApp, window closed); "undeliverable" fails 131026.
+    unknown_recipients: Literal["auto", "undeliverable"] = "auto"
+    failure_channels: dict[int, Channel] = field(default_factory=lambda: dict(DEFAULT_FAILURE_CHANNELS))
+    #: Seconds a new template stays PENDING before it is APPROVED (None: only the control API decides).
+    template_review_s: float | None = 1.0
+    #: Webhook delivery: retry delays after a non-200 (compressed time), then the delivery is given up.
+    webhook_retry_delays_s: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+    webhook_timeout_s: float = 5.0
+    webhook_concurrency: int = 4
+    #: Statuses ready at the same moment may share one POST, up to this many (1 disables batching).
+    webhook_batch_max: int = 1
+    webhook_queue_max: int = 200_000
+    #: Probability that a delivered webhook is delivered a second time.
+    duplicate_rate: float = 0.0
+    #: Probability that a status is held back by up to ``reorder_window_s`` (so later ones overtake it).
+    reorder_rate: float = 0.0
+    reorder_window_s: float = 0.2
+    #: Records kept for the control API (counters stay exact beyond this).
+    log_max: int = 1_000_000
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    customers_file: str | None = None
+    faults: Faults = field(default_factory=Faults)
+
+    def copy(self) -> SandboxConfig:
+        """A deep-enough copy (so a reset can restore the original settings)."""
+        return replace(
+            self,
+            failure_channels=dict(self.failure_channels),
+            customers=[dict(c) for c in self.customers],
+            faults=replace(self.faults, codes=dict(self.faults.codes)),
+        )
+
+    @property
+    def bucket_capacity(self) -> float:
+        """Capacity of the throughput bucket."""
+        return self.burst if self.burst is not None else float(self.mps)
+
+    def public_dict(self) -> dict[str, Any]:
+        """JSON view without the secrets."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in ("access_token", "app_secret", "customers"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Faults):
+                value = value.as_dict()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif f.name == "failure_channels":
+                value = {str(k): v for k, v in value.items()}
+            out[f.name] = value
+        return out
+
+    def __repr__(self) -> str:
+        # Secrets never appear in reprs.
+        return (
+            f"SandboxConfig(phone_number_id={self.phone_number_id!r}, waba_id={self.waba_id!r}, "
+            f"webhook_url={self.webhook_url!r}, mps={self.mps!r}, seed={self.seed!r})"
+        )
+
+
+#: Settings the control API may change at run time (POST /_sandbox/config).
+MUTABLE_SETTINGS: frozenset[str] = frozenset(
+    {
+        "webhook_url",
+        "mps",
+        "burst",
+        "pair_rate_interval_s",
+        "pair_rate_burst",
+        "throttle_http_status",
+        "sent_after_s",
+        "delivered_after_s",
+        "read_after_s",
+        "played_after_s",
+        "unknown_recipients",
+        "template_review_s",
+        "webhook_retry_delays_s",
+        "webhook_timeout_s",
+        "webhook_batch_max",
+        "duplicate_rate",
+        "reorder_rate",
+        "reorder_window_s",
+        "missing_token_code",
+        "failure_channels",
+        "app_secret",
+    }
+)

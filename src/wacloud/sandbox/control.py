@@ -1,0 +1,262 @@
+"""The control API under ``/_sandbox/…``: customers, inbound messages, records, faults, clock, reset."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from wacloud.sandbox.config import MUTABLE_SETTINGS
+from wacloud.sandbox.errors import GraphError
+from wacloud.sandbox.templates import STATUSES, make_template, set_status
+
+if TYPE_CHECKING:
+    from wacloud.sandbox.state import SandboxState
+
+P = "/_sandbox"
+
+
+class ControlError(Exception):
+    """A bad control request (answered 400 with a reason, or 404)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ControlError("the body is not valid JSON") from None
+
+
+def _obj(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ControlError("the body must be a JSON object")
+    return data
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    try:
+        return int(request.query_params.get(name, default))
+    except ValueError:
+        raise ControlError(f"query parameter {name} must be an integer") from None
+
+
+def control_routes(state: SandboxState) -> list[BaseRoute]:
+    """The control routes bound to ``state``."""
+
+    def handler(fn: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                result = await fn(request)
+            except ControlError as exc:
+                return JSONResponse({"error": exc.reason}, status_code=exc.status)
+            except GraphError as exc:
+                return JSONResponse({"error": exc.details, "code": exc.code}, status_code=400)
+            except (ValueError, KeyError, TypeError) as exc:
+                return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=400)
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return endpoint
+
+    def customer(wa_id: str) -> Any:
+        found = state.customers.get(wa_id)
+        if found is None:
+            raise ControlError(f"no customer {wa_id}", 404)
+        return found
+
+    async def info(request: Request) -> Any:
+        cfg = state.config
+        return {
+            "phone_number_id": cfg.phone_number_id,
+            "display_phone_number": cfg.display_phone_number,
+            "waba_id": cfg.waba_id,
+            "version": cfg.default_version,
+            "now": state.clock.now(),
+            "frozen": state.clock.frozen,
+            "customers": len(state.customers),
+            "messages": len(state.messages),
+            "templates": len(state.templates),
+            "pending_callbacks": state.scheduler.pending(),
+            "pending_webhooks": state.dispatcher.pending(),
+        }
+
+    async def reset(request: Request) -> Any:
+        state.reset()
+        return {"success": True}
+
+    async def config(request: Request) -> Any:
+        if request.method == "POST":
+            data = _obj(await _body(request))
+            from wacloud.sandbox.runner import build_config
+
+            bad = sorted(set(data) - MUTABLE_SETTINGS)
+            if bad:
+                raise ControlError(f"settings that can't be changed at run time: {bad}")
+            new = build_config(state.config, **data)
+            for key in data:
+                setattr(state.config, key, getattr(new, key))
+            state.reconfigure_limits()
+        return state.config.public_dict()
+
+    async def faults(request: Request) -> Any:
+        if request.method == "POST":
+            data = _obj(await _body(request))
+            try:
+                state.config.faults.update(data)
+            except KeyError as exc:
+                raise ControlError(f"unknown fault {exc.args[0]!r}") from None
+        elif request.method == "DELETE":
+            from wacloud.sandbox.config import Faults
+
+            state.config.faults = Faults()
+        return state.config.faults.as_dict()
+
+    async def clock(request: Request) -> Any:
+        return {"now": state.clock.now(), "frozen": state.clock.frozen}
+
+    async def clock_advance(request: Request) -> Any:
+        data = _obj(await _body(request))
+        seconds = data.get("seconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ControlError("seconds must be a number >= 0")
+        state.clock.advance(float(seconds))
+        state.scheduler.run_due()
+        return {"now": state.clock.now(), "frozen": state.clock.frozen}
+
+    async def clock_freeze(request: Request) -> Any:
+        state.clock.freeze()
+        return {"now": state.clock.now(), "frozen": True}
+
+    async def clock_unfreeze(request: Request) -> Any:
+        state.clock.unfreeze()
+        return {"now": state.clock.now(), "frozen": False}
+
+    async def customers(request: Request) -> Any:
+        now = state.clock.now()
+        if request.method == "POST":
+            data = await _body(request)
+            items = data.get("customers") if isinstance(data, dict) and "customers" in data else data
+            items = items if isinstance(items, list) else [items]
+            created = [state.add_customer(_obj(item)).to_dict(now) for item in items]
+            return (
+                created[0]
+                if len(created) == 1 and not isinstance(data, list) and "customers" not in data
+                else {"customers": created}
+            )
+        return {"customers": [c.to_dict(now) for c in state.customers.values()]}
+
+    async def one_customer(request: Request) -> Any:
+        wa_id = request.path_params["wa_id"]
+        found = customer(wa_id)
+        if request.method == "DELETE":
+            del state.customers[wa_id]
+            return {"success": True}
+        if request.method in ("PATCH", "POST"):
+            found.update(_obj(await _body(request)))
+        return found.to_dict(state.clock.now())
+
+    async def customer_messages(request: Request) -> Any:
+        wa_id = request.path_params["wa_id"]
+        ids = state.by_customer.get(wa_id, [])
+        received = [state.messages[i].to_dict() for i in ids if i in state.messages]
+        sent = [
+            {"id": m.id, "type": m.type, "timestamp": m.timestamp, "read": m.read, "message": m.message}
+            for m in state.inbound.values()
+            if m.wa_id == wa_id
+        ]
+        return {"wa_id": wa_id, "received": received, "sent": sent}
+
+    async def messages(request: Request) -> Any:
+        limit = _int(request, "limit", 1000)
+        wa_id = request.query_params.get("wa_id")
+        items = [m for m in state.messages.values() if wa_id is None or m.wa_id == wa_id]
+        return {"messages": [m.to_dict() for m in items[-limit:]]}
+
+    async def one_message(request: Request) -> Any:
+        msg = state.messages.get(request.path_params["wamid"])
+        if msg is None:
+            raise ControlError("no such message", 404)
+        return msg.to_dict()
+
+    async def log(request: Request) -> Any:
+        since = _int(request, "since", 0)
+        limit = _int(request, "limit", 100_000)
+        items = [a.to_dict() for a in state.attempts if a.seq > since]
+        return {"attempts": items[:limit], "last_seq": state.attempt_seq}
+
+    async def stats(request: Request) -> Any:
+        return state.stats()
+
+    async def webhooks(request: Request) -> Any:
+        since = _int(request, "since", 0)
+        return {
+            "deliveries": [d for d in state.webhook_log if d["id"] > since],
+            "stats": dict(state.webhook_stats),
+            "pending": state.dispatcher.pending(),
+        }
+
+    async def templates(request: Request) -> Any:
+        if request.method == "POST":
+            data = _obj(await _body(request))
+            status = str(data.pop("status", "APPROVED")).upper()
+            if status not in STATUSES:
+                raise ControlError(f"status must be one of {sorted(STATUSES)}")
+            # Upsert: replace any template with the same name and language.
+            for tpl_id, tpl in list(state.templates.items()):
+                if tpl.name == data.get("name") and tpl.language == data.get("language"):
+                    del state.templates[tpl_id]
+            return make_template(state, data, status=status).to_graph()
+        return {"templates": [t.to_graph() for t in state.templates.values()]}
+
+    async def template_status(request: Request) -> Any:
+        tpl = state.templates.get(request.path_params["template_id"])
+        if tpl is None:
+            raise ControlError("no such template", 404)
+        data = _obj(await _body(request))
+        status = data.get("status")
+        if not isinstance(status, str):
+            raise ControlError("status is required")
+        set_status(state, tpl, status, data.get("reason"))
+        return tpl.to_graph()
+
+    async def inbound(request: Request) -> Any:
+        from wacloud.sandbox.inbound import inject
+
+        return inject(state, _obj(await _body(request)))
+
+    def _r(path: str, fn: Any, methods: list[str]) -> BaseRoute:
+        return Route(path, handler(fn), methods=methods)
+
+    routes: list[BaseRoute] = [
+        _r(f"{P}/", info, methods=["GET"]),
+        _r(f"{P}", info, methods=["GET"]),
+        _r(f"{P}/reset", reset, methods=["POST"]),
+        _r(f"{P}/config", config, methods=["GET", "POST"]),
+        _r(f"{P}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        _r(f"{P}/clock", clock, methods=["GET"]),
+        _r(f"{P}/clock/advance", clock_advance, methods=["POST"]),
+        _r(f"{P}/clock/freeze", clock_freeze, methods=["POST"]),
+        _r(f"{P}/clock/unfreeze", clock_unfreeze, methods=["POST"]),
+        _r(f"{P}/customers", customers, methods=["GET", "POST"]),
+        _r(f"{P}/customers/{{wa_id}}", one_customer, methods=["GET", "PATCH", "POST", "DELETE"]),
+        _r(f"{P}/customers/{{wa_id}}/messages", customer_messages, methods=["GET"]),
+        _r(f"{P}/messages", messages, methods=["GET"]),
+        _r(f"{P}/messages/{{wamid}}", one_message, methods=["GET"]),
+        _r(f"{P}/log", log, methods=["GET"]),
+        _r(f"{P}/stats", stats, methods=["GET"]),
+        _r(f"{P}/webhooks", webhooks, methods=["GET"]),
+        _r(f"{P}/templates", templates, methods=["GET", "POST"]),
+        _r(f"{P}/templates/{{template_id}}/status", template_status, methods=["POST"]),
+        _r(f"{P}/inbound", inbound, methods=["POST"]),
+    ]
+    return routes

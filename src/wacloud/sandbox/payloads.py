@@ -1,0 +1,108 @@
+"""Meta-shaped webhook payloads: the envelope, status objects, template status updates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wacloud import errors
+
+if TYPE_CHECKING:
+    from wacloud.sandbox.state import SandboxState, SentMessage
+    from wacloud.sandbox.templates import Template
+
+ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
+
+
+def metadata(state: SandboxState) -> dict[str, str]:
+    """``value.metadata`` for the business number."""
+    return {
+        "display_phone_number": state.config.display_phone_number,
+        "phone_number_id": state.config.phone_number_id,
+    }
+
+
+def envelope(
+    state: SandboxState, field: str, value: dict[str, Any], *, with_time: bool = False
+) -> dict[str, Any]:
+    """``{"object": "whatsapp_business_account", "entry": [...]}`` around one change."""
+    entry: dict[str, Any] = {"id": state.config.waba_id, "changes": [{"value": value, "field": field}]}
+    if with_time:
+        entry["time"] = int(state.clock.now())
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+def error_item(code: int, details: str | None = None) -> dict[str, Any]:
+    """One ``errors[]`` item as webhooks carry it (title and message are the same)."""
+    row = errors.lookup(code)
+    title = row.title if row is not None else "Error"
+    return {
+        "code": code,
+        "title": title,
+        "message": title,
+        "error_data": {"details": details or (row.meaning if row else title)},
+        "href": ERROR_HREF,
+    }
+
+
+def status_object(
+    state: SandboxState,
+    msg: SentMessage,
+    status: str,
+    ts: float,
+    *,
+    pricing: bool = False,
+    conversation: dict[str, Any] | None = None,
+    error: tuple[int, str] | None = None,
+) -> dict[str, Any]:
+    """One ``statuses[]`` item."""
+    obj: dict[str, Any] = {
+        "id": msg.id,
+        "status": status,
+        "timestamp": str(int(ts)),
+        "recipient_id": msg.wa_id,
+    }
+    opaque = msg.body.get("biz_opaque_callback_data")
+    if opaque is not None:
+        obj["biz_opaque_callback_data"] = opaque
+    if conversation is not None:
+        obj["conversation"] = conversation
+    if pricing:
+        obj["pricing"] = {
+            "billable": msg.billable,
+            "pricing_model": "PMP",
+            "type": msg.pricing_type,
+            "category": msg.category,
+        }
+    if error is not None:
+        obj["errors"] = [error_item(*error)]
+    return obj
+
+
+def statuses_value(state: SandboxState, statuses: list[dict[str, Any]]) -> dict[str, Any]:
+    """``value`` of a ``messages`` change carrying statuses."""
+    return {"messaging_product": "whatsapp", "metadata": metadata(state), "statuses": statuses}
+
+
+def template_status_value(tpl: Template, event: str, reason: str | None) -> dict[str, Any]:
+    """``value`` of a ``message_template_status_update`` change."""
+    value: dict[str, Any] = {
+        "event": event,
+        "message_template_id": int(tpl.id),
+        "message_template_name": tpl.name,
+        "message_template_language": tpl.language,
+        "reason": reason,
+        "message_template_category": tpl.category,
+    }
+    if event == "PAUSED":
+        value["other_info"] = {
+            "title": "FIRST_PAUSE",
+            "description": "Your template was paused because of low quality.",
+        }
+    elif event == "DISABLED":
+        value["disable_info"] = {"disable_date": str(int(tpl.created_at))}
+    elif event == "REJECTED" and reason == "INVALID_FORMAT":
+        value["rejection_info"] = {
+            "reason": "INVALID_FORMAT",
+            "recommendation": "Check the variables and the format of the template.",
+        }
+    return value

@@ -1,0 +1,300 @@
+"""``POST /{phone-number-id}/messages``: validate, rate-limit, accept, and plan the statuses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wacloud import errors, limits
+from wacloud.sandbox import faults, payloads
+from wacloud.sandbox.errors import GraphError
+from wacloud.sandbox.state import SentMessage
+from wacloud.sandbox.templates import check_send, find_for_send
+from wacloud.sandbox.validate import SendRequest, validate_send
+
+if TYPE_CHECKING:
+    from wacloud.sandbox.state import Customer, SandboxState
+
+_SUCCESS = {"success": True}
+
+
+@dataclass(slots=True)
+class SendResult:
+    """The HTTP answer to give, plus a fault to act out (drop the connection, time out…)."""
+
+    status: int
+    body: dict[str, Any]
+    fault: faults.Fault | None = None
+
+
+def error_result(state: SandboxState, err: GraphError) -> SendResult:
+    """An error answer in Meta's shape."""
+    return SendResult(err.http_status, err.body(state.ids.fbtrace_id()))
+
+
+def process(
+    state: SandboxState,
+    phone_number_id: str,
+    raw: bytes,
+    version: tuple[int, int],
+    fault: faults.Fault | None,
+) -> SendResult:
+    """Handle one send; every outcome is logged and counted."""
+    to: str | None = None
+    wa_id: str | None = None
+    mtype: str | None = None
+    try:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise GraphError(100, "The request body is not valid JSON.") from None
+        if isinstance(body, dict):
+            raw_to = body.get("to")
+            to = raw_to if isinstance(raw_to, str) else None
+            raw_type = body.get("type", "text")
+            mtype = raw_type if isinstance(raw_type, str) else None
+        req = validate_send(body)
+        if req.kind == "read":
+            _mark_read(state, req)
+            return SendResult(200, _SUCCESS)
+        wa_id = req.wa_id
+        return _send(state, phone_number_id, req, body, version, fault)
+    except GraphError as err:
+        if err.code == 130429:
+            err.http_status = state.config.throttle_http_status
+        state.log_attempt(
+            phone_number_id=phone_number_id,
+            to=to,
+            wa_id=wa_id,
+            type_=mtype,
+            code=err.code,
+            http_status=err.http_status,
+            outcome="error",
+        )
+        return error_result(state, err)
+
+
+def _mark_read(state: SandboxState, req: SendRequest) -> None:
+    assert req.message_id is not None
+    inbound = state.inbound.get(req.message_id)
+    if inbound is not None:
+        # Marking one message read marks the earlier ones from that customer read too.
+        for other in state.inbound.values():
+            if other.wa_id == inbound.wa_id and other.timestamp <= inbound.timestamp:
+                other.read = True
+    elif not req.message_id.startswith("wamid."):
+        raise GraphError(131009, f"Param message_id is not valid: {req.message_id!r} is not a message id")
+
+
+def _send(
+    state: SandboxState,
+    phone_number_id: str,
+    req: SendRequest,
+    body: dict[str, Any],
+    version: tuple[int, int],
+    fault: faults.Fault | None,
+) -> SendResult:
+    cfg = state.config
+    now = state.clock.now()
+    if req.wa_id == cfg.display_phone_number:
+        raise GraphError(131021, "The recipient is the business phone number itself.")
+    template = None
+    if req.type == "template":
+        assert req.template_name is not None and req.template_language is not None
+        template = find_for_send(state, req.template_name, req.template_language)
+        check_send(template, req, version)
+    async_error = _check_media(state, req)
+    if fault is not None and fault.kind == "code":
+        raise GraphError(
+            fault.code,
+            errors.ERROR_CODES[fault.code].meaning if fault.code in errors.ERROR_CODES else "Injected fault",
+        )
+    if not state.limiter.take_throughput(phone_number_id, now):
+        raise GraphError(130429, f"Cloud API message throughput ({cfg.mps:g} mps) has been reached.")
+    if not state.limiter.take_pair(phone_number_id, req.wa_id, now):
+        raise GraphError(131056, "Too many messages sent to this recipient in a short time.")
+    customer = state.customer_for_send(req.wa_id)
+    failure = _delivery_failure(state, customer, req, template, now)
+    if failure is None and async_error is not None:
+        failure = async_error
+    if failure is not None and cfg.failure_channels.get(failure[0]) == "sync":
+        raise GraphError(failure[0], failure[1])
+    wamid = state.ids.wamid(req.wa_id)
+    msg = SentMessage(
+        id=wamid,
+        phone_number_id=phone_number_id,
+        to=req.to,
+        wa_id=req.wa_id,
+        type=req.type,
+        body=body,
+        created_at=now,
+        version=version,
+        template_id=template.id if template is not None else None,
+    )
+    _price(msg, customer, template, now)
+    state.messages[wamid] = msg
+    state.by_customer.setdefault(req.wa_id, []).append(wamid)
+    never = fault is not None and fault.kind == "never_deliver"
+    outcome = (
+        "accepted_undelivered"
+        if never
+        else ("accepted_dropped" if fault is not None and fault.kind == "drop_after_accept" else "accepted")
+    )
+    state.log_attempt(
+        phone_number_id=phone_number_id,
+        to=req.to,
+        wa_id=req.wa_id,
+        type_=req.type,
+        code=0,
+        http_status=200,
+        outcome=outcome,
+        wamid=wamid,
+    )
+    if not never:
+        _plan_statuses(state, msg, customer, failure, now)
+    item: dict[str, Any] = {"id": wamid}
+    if template is not None:
+        item["message_status"] = "accepted"
+    result = SendResult(
+        200,
+        {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": req.to, "wa_id": req.wa_id}],
+            "messages": [item],
+        },
+    )
+    if fault is not None and fault.kind == "drop_after_accept":
+        result.fault = fault
+    return result
+
+
+def _check_media(state: SandboxState, req: SendRequest) -> tuple[int, str] | None:
+    """Uploaded ids must exist and fit the message kind (131053 now); bad links fail later."""
+    later: tuple[int, str] | None = None
+    now = state.clock.now()
+    for ref in req.media:
+        if ref.id is not None:
+            media = state.media.get(ref.id)
+            if media is None or now - media.uploaded_at > limits.MEDIA_TTL_S:
+                raise GraphError(131053, f"{ref.path}: media id {ref.id} does not exist or has expired.")
+            kind = limits.media_kind_for_mime(media.mime_type)
+            if kind is None or (
+                kind.value != ref.kind and not (ref.kind == "image" and kind.value == "sticker")
+            ):
+                raise GraphError(
+                    131053,
+                    f"{ref.path}: media {ref.id} is {media.mime_type}, which a {ref.kind} can't carry.",
+                )
+        elif ref.link is not None and not ref.link.startswith(("http://", "https://")):
+            later = (131053, f"{ref.path}: could not download the media from {ref.link!r}")
+    return later
+
+
+def _delivery_failure(
+    state: SandboxState, customer: Customer | None, req: SendRequest, template: Any, now: float
+) -> tuple[int, str] | None:
+    if customer is None or not customer.on_whatsapp:
+        return (131026, "Message undeliverable: the recipient is not on WhatsApp.")
+    if customer.blocked:
+        return (130403, "The business has blocked this user.")
+    if template is not None:
+        if template.category == "MARKETING" and customer.marketing_opt_out:
+            return (131050, "The user has stopped marketing messages.")
+        return None
+    if not customer.window_open(now):
+        return (
+            131047,
+            "Message failed to send because more than 24 hours have passed since the customer "
+            "last replied to this number.",
+        )
+    if req.type == "reaction":
+        target = req.content.get("message_id")
+        sent = state.messages.get(target) if isinstance(target, str) else None
+        got = state.inbound.get(target) if isinstance(target, str) else None
+        ok = (sent is not None and sent.wa_id == customer.wa_id and sent.type != "reaction") or (
+            got is not None and got.wa_id == customer.wa_id and got.type != "reaction"
+        )
+        if not ok:
+            return (131009, f"Reaction target {target!r} is not a message of this conversation.")
+    return None
+
+
+def _price(msg: SentMessage, customer: Customer | None, template: Any, now: float) -> None:
+    if template is None:
+        msg.category, msg.pricing_type, msg.billable = "service", "free_customer_service", False
+        return
+    category = template.category.lower()
+    if customer is not None and customer.fep_open(now):
+        msg.category, msg.pricing_type, msg.billable = "referral_conversion", "free_entry_point", False
+    elif category == "utility" and customer is not None and customer.window_open(now):
+        msg.category, msg.pricing_type, msg.billable = "utility", "free_customer_service", False
+    else:
+        msg.category, msg.pricing_type, msg.billable = category, "regular", True
+
+
+def _plan_statuses(
+    state: SandboxState,
+    msg: SentMessage,
+    customer: Customer | None,
+    failure: tuple[int, str] | None,
+    now: float,
+) -> None:
+    cfg = state.config
+    sched = state.scheduler
+    if failure is not None:
+        sched.at(now + cfg.sent_after_s, lambda: emit_status(state, msg, "failed", error=failure))
+        return
+    conversation = None
+    if msg.version < (24, 0) or msg.pricing_type == "free_entry_point":
+        conversation = {"id": state.ids.token(32), "origin": {"type": msg.category}}
+    sched.at(
+        now + cfg.sent_after_s,
+        lambda: emit_status(state, msg, "sent", conversation=conversation, expiration=True),
+    )
+    if msg.type == "reaction":
+        return  # reactions only ever get "sent"
+    if cfg.delivered_after_s is not None:
+        sched.at(
+            now + cfg.delivered_after_s,
+            lambda: emit_status(state, msg, "delivered", conversation=conversation),
+        )
+        if cfg.read_after_s is not None and (customer is None or customer.read_receipts):
+            sched.at(now + cfg.read_after_s, lambda: emit_status(state, msg, "read"))
+            if msg.type == "audio" and cfg.played_after_s is not None:
+                sched.at(now + cfg.played_after_s, lambda: emit_status(state, msg, "played"))
+
+
+def emit_status(
+    state: SandboxState,
+    msg: SentMessage,
+    status: str,
+    *,
+    conversation: dict[str, Any] | None = None,
+    expiration: bool = False,
+    error: tuple[int, str] | None = None,
+) -> None:
+    """Record a status in the message's history and send its webhook."""
+    if state.messages.get(msg.id) is not msg:
+        return  # the sandbox was reset since this was planned
+    ts = state.clock.now()
+    entry: dict[str, Any] = {"status": status, "timestamp": ts}
+    if error is not None:
+        entry["code"] = error[0]
+        state.async_failures[error[0]] += 1
+    msg.statuses.append(entry)
+    conv = None
+    if conversation is not None and status in ("sent", "delivered"):
+        conv = dict(conversation)
+        if expiration:
+            conv["expiration_timestamp"] = str(int(ts + limits.SERVICE_WINDOW_S))
+    obj = payloads.status_object(
+        state, msg, status, ts, pricing=status in ("sent", "delivered"), conversation=conv, error=error
+    )
+    cfg = state.config
+    if cfg.reorder_rate and state.rng.random() < cfg.reorder_rate:
+        state.scheduler.after(
+            state.rng.uniform(0.0, cfg.reorder_window_s), lambda: state.dispatcher.emit_status(msg.wa_id, obj)
+        )
+    else:
+        state.dispatcher.emit_status(msg.wa_id, obj)
