@@ -39,7 +39,7 @@ def from_pydantic(exc: PydanticValidationError, prefix: str = "") -> ValidationE
     """Turn pydantic's error into ours, naming the first failing field by its full dotted path."""
     first = exc.errors(include_url=False)[0]
     # Tagged unions put their tag ("<text>", see ``tagged``) into the location; it is no body key.
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("<"))]
+    loc = [p if p != "" else "''" for p in first["loc"] if not (isinstance(p, str) and p.startswith("<"))]
     path = join(prefix, *loc)
     inner = (first.get("ctx") or {}).get("error")
     if isinstance(inner, ValidationError):

@@ -62,7 +62,7 @@ def parse_mark_read(body: object) -> MarkRead:
     _messaging_product(obj)
     for key in obj:
         if key not in ("messaging_product", "status", "message_id", "typing_indicator"):
-            raise ValidationError(str(key), "unexpected field in a mark-as-read body")
+            raise ValidationError(_name(key), "unexpected field in a mark-as-read body")
     if obj.get("status") != "read":
         raise ValidationError("status", "must be \"read\"")
     typing = "typing_indicator" in obj
@@ -112,7 +112,7 @@ def _parse_send(body: object) -> SendRequest:
     for key in obj:
         if key not in _ENVELOPE and key != kind:
             reason = f"does not belong in a {kind} message" if key in _KINDS else "unexpected field"
-            raise ValidationError(str(key), reason)
+            raise ValidationError(_name(key), reason)
     if kind not in obj:
         raise ValidationError(kind, f"is required for a {kind} message")
     message = parse_message(kind, obj[kind])
@@ -121,7 +121,7 @@ def _parse_send(body: object) -> SendRequest:
         context = _object(obj["context"], "context")
         for key in context:
             if key != "message_id":
-                raise ValidationError(f"context.{key}", "unexpected field")
+                raise ValidationError(f"context.{_name(key)}", "unexpected field")
         if "message_id" not in context:
             raise ValidationError("context.message_id", "is required")
         context_id = context["message_id"]
@@ -132,6 +132,11 @@ def _parse_send(body: object) -> SendRequest:
         if exc.field == "context_message_id":
             raise ValidationError("context.message_id", exc.reason) from None
         raise
+
+
+def _name(key: object) -> str:
+    """A key as an error field; an empty or non-string key is shown quoted so the field is never blank."""
+    return key if isinstance(key, str) and key else repr(key)
 
 
 def _object(value: object, field: str = "body") -> dict[str, Any]:
