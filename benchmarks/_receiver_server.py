@@ -90,26 +90,32 @@ def pywa_app(secret: str) -> Any:
     return app
 
 
-def ours_app(secret: str, store_url: str | None, effects: str | None = None) -> Any:
+def ours_app(secret: str, store_url: str | None, effects: str | None = None, delay_ms: float = 0.0) -> Any:
     """wacloud's webhook ASGI app; durable when ``store_url`` is given.
 
     With ``effects`` every handled update appends its ``dedup_key`` to that file (one ``write`` per
     update, so a line is in the kernel's hands, and survives SIGKILL, once the handler returns).
+    ``delay_ms`` makes the handler wait that long first (an async sleep), so a test can kill the
+    process while updates are still being processed.
     """
+    import asyncio
     import os
 
     from benchmarks import _ours
 
     fd = os.open(effects, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if effects else None
 
-    def on_update(update: Any) -> None:
+    def record(update: Any) -> None:
         HANDLED["updates"] += 1
         if fd is not None:
             os.write(fd, f"{update.dedup_key}\n".encode())
 
-    return _ours.webhook_app(
-        app_secret=secret, verify_token=VERIFY_TOKEN, path=PATH, store_url=store_url, on_update=on_update
-    )
+    async def slow(update: Any) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+        record(update)
+
+    return _ours.webhook_app(app_secret=secret, verify_token=VERIFY_TOKEN, path=PATH, store_url=store_url,
+                             on_update=slow if delay_ms > 0 else record)
 
 
 def with_stats(app: Any) -> Any:
@@ -133,6 +139,7 @@ def main() -> None:
     parser.add_argument("--store", default=None, help="durable store URL for --kind ours")
     parser.add_argument("--secret", default=SANDBOX_APP_SECRET)
     parser.add_argument("--effects", default=None, help="--kind ours: append each handled update's key here")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="--kind ours: handler sleeps this long")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.kind == "floor":
@@ -140,7 +147,7 @@ def main() -> None:
     elif args.kind == "pywa":
         app = pywa_app(args.secret)
     else:
-        app = ours_app(args.secret, args.store, args.effects)
+        app = ours_app(args.secret, args.store, args.effects, args.delay_ms)
 
     import uvicorn
 
