@@ -66,11 +66,12 @@ class Update(BaseModel):
 class BoundMedia:
     """An incoming media object plus the client to fetch it with."""
 
-    __slots__ = ("_client", "info")
+    __slots__ = ("_client", "_extra", "info")
 
-    def __init__(self, info: m.Media, client: Any) -> None:
+    def __init__(self, info: m.Media, client: Any, extra: dict[str, Any] | None = None) -> None:
         self.info = info
         self._client = client
+        self._extra = extra or {}
 
     @property
     def id(self) -> str:
@@ -84,11 +85,11 @@ class BoundMedia:
 
     def url(self) -> Any:
         """``client.media_url(id)``: a download URL valid 5 minutes (or an awaitable of it)."""
-        return self._require().media_url(self.info.id)
+        return self._require().media_url(self.info.id, **self._extra)
 
     def download(self, to: Any = None) -> Any:
         """``client.download(id, to=to)``: the bytes, or the path written (sha256 checked by the client)."""
-        return self._require().download(self.info.id, to=to)
+        return self._require().download(self.info.id, to=to, **self._extra)
 
     def _require(self) -> Any:
         if self._client is None:
@@ -157,12 +158,6 @@ class MessageUpdate(Update):
         return None
 
     @property
-    def media(self) -> BoundMedia | None:
-        """The media of this message with ``download()``/``url()`` bound to the client."""
-        info = self.media_info
-        return BoundMedia(info, self._client) if info is not None else None
-
-    @property
     def interactive_type(self) -> str | None:
         """``button_reply``, ``list_reply``, ``nfm_reply`` (interactive replies) or ``button`` (template)."""
         msg = self.message
@@ -208,27 +203,38 @@ class MessageUpdate(Update):
 
     # --- shortcuts -------------------------------------------------------------------------------
 
+    def _from_number(self) -> dict[str, Any]:
+        # Answer from the business number that received the message (multi-number apps).
+        pid = self.metadata.phone_number_id if self.metadata is not None else None
+        return {"phone_number_id": pid} if pid else {}
+
     def reply_text(self, body: str, *, quote: bool = False, preview_url: bool = False) -> Any:
         """Send ``body`` to the sender (quoting this message when ``quote``)."""
-        return self.client.send_text(
-            self.message.from_, body, preview_url=preview_url, reply_to=self.message.id if quote else None
-        )
+        return self.client.send_text(self.message.from_, body, preview_url=preview_url,
+                                     reply_to=self.message.id if quote else None, **self._from_number())
 
     def reply(self, message: Any, *, quote: bool = False) -> Any:
         """Send any outgoing message model to the sender."""
-        return self.client.send(self.message.from_, message, reply_to=self.message.id if quote else None)
+        return self.client.send(self.message.from_, message, reply_to=self.message.id if quote else None,
+                                **self._from_number())
 
     def react(self, emoji: str) -> Any:
-        """React to this message with ``emoji`` ("" removes the reaction)."""
-        return self.client.react(self.message.from_, self.message.id, emoji)
+        """React to this message with ``emoji``."""
+        return self.client.react(self.message.from_, self.message.id, emoji, **self._from_number())
 
     def mark_as_read(self, *, typing: bool = False) -> Any:
         """Mark this message read (and show the typing indicator when ``typing``)."""
-        return self.client.mark_as_read(self.message.id, typing=typing)
+        return self.client.mark_as_read(self.message.id, typing=typing, **self._from_number())
 
     def typing(self) -> Any:
         """Mark read and show the typing indicator (up to 25 s or until the reply)."""
-        return self.client.typing(self.message.id)
+        return self.client.typing(self.message.id, **self._from_number())
+
+    @property
+    def media(self) -> BoundMedia | None:
+        """The media of this message with ``download()``/``url()`` bound to the client."""
+        info = self.media_info
+        return BoundMedia(info, self._client, self._from_number()) if info is not None else None
 
 
 class StatusUpdate(Update):
