@@ -7,7 +7,6 @@ local run); CI runs them at 1.0.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,12 +18,6 @@ if str(ROOT) not in sys.path:  # the shared harness lives in benchmarks/ at the 
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import _harness as h  # noqa: E402
-
-
-def scaled(n: int, minimum: int = 1) -> int:
-    """``n`` times ``WACLOUD_RELIABILITY_SCALE`` (at least ``minimum``)."""
-    factor = float(os.environ.get("WACLOUD_RELIABILITY_SCALE", "1.0"))
-    return max(minimum, int(n * factor))
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ _VALUE = ["entry", 0, "changes", 0, "value"]
 
 def bodies(cap: int = 3 * 1024 * 1024) -> list[tuple[str, bytes, frozenset[int]]]:
     """The hostile corpus (``cap``: the receiver's body limit, for the just-under/just-over cases)."""
-    envelope = b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":'
+    envelope = (b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":'
+                b'[{"field":"messages","value":')
     out: list[tuple[str, bytes, frozenset[int]]] = [
         # not an envelope at all
         ("empty", b"", frozenset({400})),
@@ -50,7 +51,8 @@ def bodies(cap: int = 3 * 1024 * 1024) -> list[tuple[str, bytes, frozenset[int]]
         ("invalid utf-8", b'{"object":"whatsapp_business_account","entry":[{"id":"\xff\xfe\xfa"}]}',
          frozenset({400})),
         ("utf-16", corpus.kind_sample()["text"].decode().encode("utf-16"), frozenset({400})),
-        ("lone surrogate escape", _with([*_MSG, "text", "body"], "x").replace(b'"x"', b'"\\ud800"'), OK_OR_400),
+        ("lone surrogate escape", _with([*_MSG, "text", "body"], "x").replace(b'"x"', b'"\\ud800"'),
+         OK_OR_400),
         ("NUL in string", _with([*_MSG, "text", "body"], "a\x00b"), OK_OR_400),
         ("NaN literal", _with([*_MSG, "timestamp"], 0).replace(b'"timestamp": 0', b'"timestamp": NaN'),
          OK_OR_400),
@@ -58,8 +60,8 @@ def bodies(cap: int = 3 * 1024 * 1024) -> list[tuple[str, bytes, frozenset[int]]
          OK_OR_400),
         ("huge integer", b'{"object":"whatsapp_business_account","entry":[{"id":' + b"9" * 5000 + b"}]}",
          OK_OR_400),
-        ("huge float exponent", _with([*_MSG, "timestamp"], 0).replace(b'"timestamp": 0', b'"timestamp": 1e999'),
-         OK_OR_400),
+        ("huge float exponent",
+         _with([*_MSG, "timestamp"], 0).replace(b'"timestamp": 0', b'"timestamp": 1e999'), OK_OR_400),
         ("duplicate keys", b'{"object":"x","object":"whatsapp_business_account","entry":[],"entry":'
                            + json.dumps(_BASE["entry"]).encode() + b"}", OK_OR_400),
         # wrong types at every level
@@ -88,15 +90,16 @@ def bodies(cap: int = 3 * 1024 * 1024) -> list[tuple[str, bytes, frozenset[int]]
         ("status pricing wrong", _with([*_VALUE, "statuses"], [{"id": "wamid.1", "status": "sent",
                                                                 "timestamp": "1", "recipient_id": "1",
                                                                 "pricing": "free"}]), OK_OR_400),
-        ("extra keys everywhere", _with([*_MSG, "zzz"], {"nested": {"more": [1, 2, {"x": None}]}}), OK_OR_400),
+        ("extra keys everywhere", _with([*_MSG, "zzz"], {"nested": {"more": [1, 2, {"x": None}]}}),
+         OK_OR_400),
         # sizes
         ("many entries", json.dumps({"object": "whatsapp_business_account",
                                      "entry": [_BASE["entry"][0]] * 2000}).encode(), OK_OR_400),
         ("long key", _with([*_MSG, "k" * 200_000], 1), OK_OR_400),
         ("huge text body (2 MB)", _with([*_MSG, "text", "body"], "A" * (2 * 1024 * 1024)), OK_OR_400),
         ("huge escaped unicode body", _with([*_MSG, "text", "body"], "é😀" * 60_000), OK_OR_400),
-        ("huge raw UTF-8 body", _with([*_MSG, "text", "body"], "@@").replace(b"@@", ("é😀" * 150_000).encode()),
-         OK_OR_400),
+        ("huge raw UTF-8 body",
+         _with([*_MSG, "text", "body"], "@@").replace(b"@@", ("é😀" * 150_000).encode()), OK_OR_400),
         ("just over the cap", _with([*_MSG, "text", "body"], "B" * (cap + 10)), TOO_BIG),
         # nesting
         ("deep arrays (top level)", b"[" * 100_000 + b"]" * 100_000, frozenset({400, 413})),

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from benchmarks import corpus
-import hostile
+
+from reliability import hostile
 from wacloud.webhooks.signature import HEADER, sign
 
 JSON = {"Content-Type": "application/json"}
@@ -77,10 +77,12 @@ def test_signature_and_protocol_errors_are_4xx_with_a_reason(durable_receiver) -
             "wrong signature": client.post(url, content=body, headers={**JSON, HEADER: sign(body, "not-it")}),
             "signature of another body": client.post(url, content=body + b" ", headers={**JSON, HEADER: sign(
                 body, corpus.APP_SECRET)}),
-            "garbage signature": client.post(url, content=body, headers={**JSON, HEADER: "sha256=zz\u00e9".encode("latin-1")}),
+            "garbage signature": client.post(url, content=body,
+                                             headers={**JSON, HEADER: "sha256=zz\u00e9".encode("latin-1")}),
             "sha1 signature": client.post(url, content=body, headers={**JSON, HEADER: "sha1=abcdef"}),
             "wrong content type": _post(client, url, body, **{"Content-Type": "text/plain"}),
-            "form content type": _post(client, url, body, **{"Content-Type": "application/x-www-form-urlencoded"}),
+            "form content type": _post(client, url, body,
+                                       **{"Content-Type": "application/x-www-form-urlencoded"}),
         }
         for name, resp in cases.items():
             assert 400 <= resp.status_code < 500, f"{name}: {resp.status_code}"

@@ -17,10 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from conftest import scaled
-
 from benchmarks import _loadgen, corpus
 from benchmarks._receiver_server import PATH
+
+from reliability.support import scaled
 from wacloud.webhooks import parse
 
 KINDS = ["text", "image", "button_reply", "list_reply", "reaction", "status_sent", "status_delivered",
