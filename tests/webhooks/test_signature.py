@@ -89,16 +89,23 @@ def test_header_name_is_case_insensitive() -> None:
 
 
 def test_verify_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, str]] = []
+    calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
 
-    def spy(a: str, b: str) -> bool:
+    def spy(a: bytes, b: bytes) -> bool:
         calls.append((a, b))
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
     assert not verify(b"x", "sha256=" + "1" * 64, "k")
-    assert calls and calls[0][1] == "sha256=" + "1" * 64
+    assert calls and calls[0][1] == b"sha256=" + b"1" * 64
+
+
+def test_non_ascii_signature_header_is_403_not_a_crash() -> None:
+    rec, seen = _receiver()
+    raw = p.body(p.inbound(p.msg("text", {"body": "hi"})))
+    headers = {"content-type": "application/json", "x-hub-signature-256": "sha256=ünïcode"}
+    assert rec.handle_post(raw, headers)[0] == 403 and seen == []
 
 
 def test_no_secret_needs_an_explicit_opt_out_and_warns(caplog: pytest.LogCaptureFixture) -> None:
