@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence, Sized
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping, Sequence, Sized
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
@@ -93,6 +93,16 @@ class WaModel(BaseModel):
             return cls.model_validate(value)
         except PydanticValidationError as exc:
             raise from_pydantic(exc, cls.graph_key) from None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied, validated again (pydantic's own copy skips validation)."""
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        data.update(self.model_extra or {})
+        data.update(update or {})
+        try:
+            return self.model_validate(data)
+        except PydanticValidationError as exc:
+            raise from_pydantic(exc, self.graph_key) from None
 
     def graph(self) -> dict[str, Any]:
         """This part as Graph API JSON, unset (None) fields omitted."""
