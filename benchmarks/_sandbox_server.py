@@ -1,48 +1,24 @@
 """Run the sandbox in its own process for a benchmark: ``python -m benchmarks._sandbox_server --port P``.
 
 A separate process keeps the emulator's CPU out of the measured client's figures. The configuration is
-built from the documented ``SandboxConfig`` fields (docs/architecture.md); flags whose field the
-config does not have are dropped with a note on stderr rather than failing, so a benchmark still runs
-against an emulator with fewer knobs.
+``SandboxConfig`` (``wacloud.sandbox.runner.build_config``) with the benchmark credentials; any other
+field can be set with ``--set field=<json>``.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import sys
 from typing import Any
 
 from benchmarks._harness import SANDBOX_APP_SECRET, SANDBOX_PHONE_ID, SANDBOX_TOKEN, SANDBOX_WABA_ID
 
 
-def _fields(cls: Any) -> set[str]:
-    if dataclasses.is_dataclass(cls):
-        return {f.name for f in dataclasses.fields(cls)}
-    model_fields = getattr(cls, "model_fields", None)
-    if model_fields is not None:
-        return set(model_fields)
-    import inspect
-
-    return set(inspect.signature(cls).parameters)
-
-
 def build_app(options: dict[str, Any]) -> Any:
-    """The sandbox ASGI app for ``options`` (keys named like ``SandboxConfig``'s fields)."""
-    from wacloud.sandbox import SandboxConfig, create_app
+    """The sandbox ASGI app for ``options`` (``SandboxConfig`` field names; ``faults`` may be a dict)."""
+    from wacloud.sandbox import create_app
+    from wacloud.sandbox.runner import build_config
 
-    known = _fields(SandboxConfig)
-    kwargs = {k: v for k, v in options.items() if v is not None and k in known}
-    dropped = sorted(k for k, v in options.items() if v is not None and k not in known)
-    if dropped:
-        print(f"_sandbox_server: SandboxConfig has no {dropped}; ignored", file=sys.stderr)
-    if isinstance(kwargs.get("faults"), dict):
-        from wacloud.sandbox.config import Faults
-
-        faults = Faults()
-        faults.update(kwargs["faults"])
-        kwargs["faults"] = faults
-    return create_app(SandboxConfig(**kwargs))
+    return create_app(build_config(None, **{k: v for k, v in options.items() if v is not None}))
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ def make_sync_sender(
         )
         return (lambda to: client.send_text(to, TEXT)), client.close
     wa = h.pywa_sync(base_url, limits=_limits(concurrency))
-    return (lambda to: wa.send_message(to=to.lstrip("+"), text=TEXT)), wa.api._session.close
+    return (lambda to: wa.send_message(to=to, text=TEXT)), wa.api._session.close
 
 
 def make_async_sender(
@@ -71,7 +71,7 @@ def make_async_sender(
         )
         return (lambda to: client.send_text(to, TEXT)), client.aclose
     wa = h.pywa_async(base_url, limits=_limits(concurrency))
-    return (lambda to: wa.send_message(to=to.lstrip("+"), text=TEXT)), wa.api._session.aclose
+    return (lambda to: wa.send_message(to=to, text=TEXT)), wa.api._session.aclose
 
 
 def _wamid(result: Any) -> str | None:
@@ -195,7 +195,8 @@ def main() -> None:
 
     results: dict[str, dict[str, Any]] = {}
     offset = 0
-    with h.sandbox(mps=1_000_000) as sb:
+    quiet = ["--set", "delivered_after_s=null", "--set", "read_after_s=null", "--set", "played_after_s=null"]
+    with h.sandbox(mps=1_000_000, extra_args=quiet) as sb:
         for conc in args.concurrency:
             for side in args.sides:
                 key = f"{side}@{conc}"
