@@ -184,3 +184,36 @@ def api(request: pytest.FixtureRequest, graph: FakeGraph) -> Iterator[Api]:
 def no_network(request: httpx.Request) -> httpx.Response:
     """A transport handler for calls that must never reach the network."""
     pytest.fail(f"an invalid call reached the network: {request.method} {request.url}")
+
+
+class Live(Api):
+    """One client flavour pointed at the running sandbox (real HTTP on loopback)."""
+
+    def __init__(self, kind: str, sandbox: Any) -> None:
+        super().__init__(kind, FakeGraph())
+        self.sandbox = sandbox
+        self.opened: list[Client | AsyncClient] = []
+
+    def client(self, handler: Callable[[httpx.Request], httpx.Response] | None = None,
+               **config: Any) -> Client | AsyncClient:
+        """A sandbox client of this flavour (``handler`` is refused: this is the real thing)."""
+        assert handler is None, "live clients talk to the sandbox over HTTP"
+        made = self.sandbox.client(**config) if self.kind == "sync" else self.sandbox.async_client(**config)
+        self.opened.append(made)
+        return made
+
+    async def close(self) -> None:
+        """Close every client this fixture opened."""
+        for made in self.opened:
+            if isinstance(made, AsyncClient):
+                await made.aclose()
+            else:
+                made.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+async def live(request: pytest.FixtureRequest, sandbox: Any) -> Any:
+    """Runs the test with ``Client`` and ``AsyncClient`` against the sandbox, reset for each test."""
+    handle = Live(request.param, sandbox)
+    yield handle
+    await handle.close()

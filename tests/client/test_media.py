@@ -14,11 +14,12 @@ from wacloud import errors
 from wacloud.client.models import ChecksumMismatch, MediaInfo, UnexpectedResponse
 from wacloud.limits import MEDIA_RULES, MediaKind
 
-from .conftest import MEDIA_HOST, PHONE_ID, TOKEN, Api, FakeGraph, no_network, parse_multipart
+from .conftest import MEDIA_HOST, PHONE_ID, TOKEN, Api, FakeGraph, Live, no_network, parse_multipart
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-data" * 50
 PDF = b"%PDF-1.7\n" + b"0" * 300
+TO = "+1 809-123-4567"
 WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 100
 
 
@@ -200,20 +201,6 @@ async def test_download_accepts_base64_sha256(api: Api, graph: FakeGraph) -> Non
     assert await api.call("download", media_id) == PNG
 
 
-async def test_download_streams_to_a_file(api: Api, graph: FakeGraph, tmp_path: Path) -> None:
-    payload = PDF * 200
-    media_id = await api.call("upload", payload, "application/pdf")
-    target = tmp_path / "doc.pdf"
-    result = await api.call("download", media_id, to=target)
-    assert result == target
-    assert target.read_bytes() == payload
-    assert names(tmp_path) == ["doc.pdf"]
-    # An existing file is replaced only by a complete, verified download.
-    target.write_bytes(b"old")
-    assert await api.call("download", media_id, to=str(target)) == target
-    assert target.read_bytes() == payload
-
-
 async def test_download_to_bad_targets(api: Api, tmp_path: Path) -> None:
     with pytest.raises(errors.ValidationError):
         await api.call("download", "123", to=tmp_path, client=api.client(no_network))
@@ -261,10 +248,40 @@ async def test_media_info_without_url(api: Api, graph: FakeGraph) -> None:
         await api.call("media_url", "1")
 
 
-async def test_delete_media(api: Api, graph: FakeGraph) -> None:
-    media_id = await api.call("upload", PNG, "image/png")
-    assert await api.call("delete_media", media_id) is True
-    assert graph.requests[-1].method == "DELETE"
-    assert media_id not in graph.media
-    with pytest.raises(errors.InvalidRequest):
-        await api.call("delete_media", media_id)
+# --- against the sandbox, over real HTTP ------------------------------------------------------
+
+
+async def test_media_round_trip(live: Live, tmp_path: Path) -> None:
+    media_id = await live.call("upload", PNG, "image/png")
+    info = await live.call("media_url", media_id)
+    assert isinstance(info, MediaInfo)
+    assert (info.id, info.mime_type, info.file_size) == (media_id, "image/png", len(PNG))
+    assert info.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert await live.call("download", media_id) == PNG
+    assert await live.call("download", info) == PNG
+    target = await live.call("download", media_id, to=tmp_path / "copy.png")
+    assert target.read_bytes() == PNG
+    sent = await live.call("send_image", TO, media_id, caption="uploaded")
+    assert live.sandbox.message(sent.wamid)["body"]["image"] == {"id": media_id, "caption": "uploaded"}
+    assert await live.call("delete_media", media_id) is True
+    with pytest.raises(errors.WhatsAppError):
+        await live.call("media_url", media_id)
+
+
+async def test_upload_a_file_and_stream_it_back(live: Live, tmp_path: Path) -> None:
+    source = tmp_path / "report.pdf"
+    source.write_bytes(PDF * 40)
+    media_id = await live.call("upload", source)
+    info = await live.call("media_url", media_id)
+    assert info.mime_type == "application/pdf" and info.file_size == len(PDF) * 40
+    out = await live.call("download", media_id, to=tmp_path / "back.pdf")
+    assert out.read_bytes() == source.read_bytes()
+
+
+async def test_download_replaces_a_file_only_when_complete(live: Live, tmp_path: Path) -> None:
+    media_id = await live.call("upload", PDF, "application/pdf")
+    target = tmp_path / "doc.pdf"
+    target.write_bytes(b"old")
+    assert await live.call("download", media_id, to=str(target)) == target
+    assert target.read_bytes() == PDF
+    assert names(tmp_path) == ["doc.pdf"]  # no temporary file left beside it

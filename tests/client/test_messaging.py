@@ -1,4 +1,4 @@
-"""MessagingApi on Client and AsyncClient: exact request bodies, typed results, no invalid call sent."""
+"""MessagingApi on Client and AsyncClient, against the sandbox over real HTTP; invalid calls never leave."""
 
 from __future__ import annotations
 
@@ -8,13 +8,37 @@ import pytest
 
 from wacloud import errors
 from wacloud.client.models import SentMessage
-from wacloud.messages import Contact, Name, Phone, Row, Section, Text
-from wacloud.phone import normalize
+from wacloud.messages import Contact, Image, Name, Phone, Row, Section, Text
+from wacloud.phone import is_same_user, normalize
 
-from .conftest import PHONE_ID, Api, FakeGraph, no_network
+from .conftest import Api, FakeGraph, Live, no_network
 
 TO = "+1 809-123-4567"
 E164 = "+18091234567"
+WA_ID = "18091234567"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+PDF = b"%PDF-1.7\n" + b"%" * 5000
+
+WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 100
+#: Placeholder for "an uploaded media id of the right kind" in the table below.
+MEDIA = "<media>"
+FILES = {"send_image": (PNG, "image/png"), "send_video": (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64,
+                                                       "video/mp4"),
+         "send_audio": (b"ID3" + b"\x00" * 64, "audio/mpeg"), "send_sticker": (WEBP, "image/webp")}
+
+ORDER_READY = {"name": "order_ready", "language": "es", "category": "UTILITY",
+               "components": [{"type": "BODY", "text": "Hola {{1}}, tu pedido {{2}} está listo.",
+                               "example": {"body_text": [["Ada", "#12"]]}}]}
+
+
+async def prepare(live: Live, method: str, args: tuple[Any, ...],
+                  content: Any) -> tuple[tuple[Any, ...], Any]:
+    """Upload the file a media send needs and put its id where the table says ``MEDIA``."""
+    live.sandbox.put_template(ORDER_READY)
+    if MEDIA not in args:
+        return args, content
+    media_id = await live.call("upload", *FILES[method])
+    return tuple(media_id if a == MEDIA else a for a in args), {**content, "id": media_id}
 
 
 def envelope(kind: str, content: Any, **extra: Any) -> dict[str, Any]:
@@ -28,13 +52,13 @@ SENDS: list[tuple[str, tuple[Any, ...], dict[str, Any], str, Any]] = [
     ("send_text", ("hello",), {}, "text", {"body": "hello"}),
     ("send_text", ("see https://example.com",), {"preview_url": True}, "text",
      {"body": "see https://example.com", "preview_url": True}),
-    ("send_image", ("1234",), {"caption": "look"}, "image", {"id": "1234", "caption": "look"}),
+    ("send_image", (MEDIA,), {"caption": "look"}, "image", {"id": MEDIA, "caption": "look"}),
     ("send_image", (), {"link": "https://example.com/a.jpg"}, "image", {"link": "https://example.com/a.jpg"}),
-    ("send_video", ("55",), {"caption": "clip"}, "video", {"id": "55", "caption": "clip"}),
-    ("send_audio", ("66",), {}, "audio", {"id": "66"}),
+    ("send_video", (MEDIA,), {"caption": "clip"}, "video", {"id": MEDIA, "caption": "clip"}),
+    ("send_audio", (MEDIA,), {}, "audio", {"id": MEDIA}),
     ("send_document", (), {"link": "https://example.com/r.pdf", "filename": "r.pdf", "caption": "report"},
      "document", {"link": "https://example.com/r.pdf", "filename": "r.pdf", "caption": "report"}),
-    ("send_sticker", ("77",), {}, "sticker", {"id": "77"}),
+    ("send_sticker", (MEDIA,), {}, "sticker", {"id": MEDIA}),
     ("send_location", (18.47, -69.9), {"name": "Zona Colonial", "address": "Santo Domingo"}, "location",
      {"latitude": 18.47, "longitude": -69.9, "name": "Zona Colonial", "address": "Santo Domingo"}),
     ("send_contacts", (["Ada Lovelace"],), {}, "contacts", [{"name": {"formatted_name": "Ada Lovelace"}}]),
@@ -72,78 +96,126 @@ SEND_IDS = [f"{m}-{i}" for i, (m, *_rest) in enumerate(SENDS)]
 
 
 @pytest.mark.parametrize(("method", "args", "kwargs", "kind", "content"), SENDS, ids=SEND_IDS)
-async def test_shortcut_sends_the_exact_body(api: Api, graph: FakeGraph, method: str, args: tuple[Any, ...],
-                                             kwargs: dict[str, Any], kind: str, content: Any) -> None:
-    result = await api.call(method, TO, *args, **kwargs)
+async def test_each_send_reaches_the_sandbox_exactly(live: Live, method: str, args: tuple[Any, ...],
+                                                     kwargs: dict[str, Any], kind: str, content: Any) -> None:
+    args, content = await prepare(live, method, args, content)
+    result = await live.call(method, TO, *args, **kwargs)
     assert isinstance(result, SentMessage)
-    assert result.wamid == "wamid.TEST1"
-    assert (result.input, result.wa_id) == (E164, "18091234567")
-    [request] = graph.requests
-    assert request.method == "POST"
-    assert request.url.path == f"/v25.0/{PHONE_ID}/messages"
-    assert request.headers["content-type"] == "application/json"
-    assert graph.last_json() == envelope(kind, content)
+    assert result.wamid.startswith("wamid.")
+    assert (result.input, result.wa_id) == (E164, WA_ID)
+    assert live.sandbox.message(result.wamid)["body"] == envelope(kind, content)
+    if kind == "template":
+        assert result.message_status == "accepted"
 
 
 @pytest.mark.parametrize(("method", "args", "kwargs", "kind", "content"), SENDS, ids=SEND_IDS)
-async def test_every_send_takes_reply_to_and_callback_data(api: Api, graph: FakeGraph, method: str,
-                                                           args: tuple[Any, ...], kwargs: dict[str, Any],
-                                                           kind: str, content: Any) -> None:
-    await api.call(method, TO, *args, reply_to="wamid.ORIGINAL", biz_opaque_callback_data="order-17",
-                   **kwargs)
-    assert graph.last_json() == envelope(kind, content, context={"message_id": "wamid.ORIGINAL"},
-                                         biz_opaque_callback_data="order-17")
+async def test_every_send_takes_reply_to_and_callback_data(live: Live, method: str, args: tuple[Any, ...],
+                                                           kwargs: dict[str, Any], kind: str,
+                                                           content: Any) -> None:
+    args, content = await prepare(live, method, args, content)
+    inbound = live.sandbox.inject(WA_ID, text="hi")["id"]
+    result = await live.call(method, TO, *args, reply_to=inbound, biz_opaque_callback_data="order-17",
+                             **kwargs)
+    assert live.sandbox.message(result.wamid)["body"] == envelope(
+        kind, content, context={"message_id": inbound}, biz_opaque_callback_data="order-17")
 
 
-async def test_template_result_carries_pacing_status(api: Api) -> None:
-    result = await api.call("send_template", TO, "hello_world")
-    assert result.message_status == "accepted"
+async def test_send_models_and_raw_bodies(live: Live) -> None:
+    result = await live.call("send", TO, Text("typed"))
+    assert live.sandbox.message(result.wamid)["body"] == envelope("text", {"body": "typed"})
+    result = await live.call("send", "+52 1 55 1234 5678", Image(link="https://example.com/p.png"))
+    assert (result.input, result.wa_id) == ("+525512345678", "5215512345678")
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234",
+            "type": "text", "text": {"body": "raw", "preview_url": False}}
+    result = await live.call("send_body", body)
+    assert live.sandbox.message(result.wamid)["body"] == body
+    assert [m["wa_id"] for m in live.sandbox.received("16505551234")] == ["16505551234"]
 
 
-async def test_send_any_model_and_raw_components(api: Api, graph: FakeGraph) -> None:
+async def test_react_mark_read_and_typing_on_an_inbound_message(live: Live) -> None:
+    inbound = live.sandbox.inject(WA_ID, text="hello business")["id"]
+    assert await live.call("mark_as_read", inbound) is True
+    assert await live.call("typing", inbound) is True
+    reaction = await live.call("react", TO, inbound, "👍")
+    assert live.sandbox.message(reaction.wamid)["body"]["reaction"] == {"message_id": inbound, "emoji": "👍"}
+    removed = await live.call("unreact", TO, inbound)
+    assert live.sandbox.message(removed.wamid)["body"]["reaction"] == {"message_id": inbound, "emoji": ""}
+
+
+async def test_send_any_model_and_raw_components(live: Live) -> None:
     card = Contact(name=Name(formatted_name="Ada L", first_name="Ada"),
                    phones=[Phone(phone="+1 809 555 0101", type="CELL")])
-    await api.call("send_contacts", TO, [card, {"name": {"formatted_name": "Bob"}}])
-    assert graph.last_json()["contacts"] == [
-        {"name": {"formatted_name": "Ada L", "first_name": "Ada"}, "phones": [{"phone": "+1 809 555 0101",
-                                                                               "type": "CELL"}]},
+    result = await live.call("send_contacts", TO, [card, {"name": {"formatted_name": "Bob"}}])
+    assert live.sandbox.message(result.wamid)["body"]["contacts"] == [
+        {"name": {"formatted_name": "Ada L", "first_name": "Ada"},
+         "phones": [{"phone": "+1 809 555 0101", "type": "CELL"}]},
         {"name": {"formatted_name": "Bob"}},
     ]
-    await api.call("send", TO, Text("hi"), reply_to="wamid.Q")
-    assert graph.last_json() == envelope("text", {"body": "hi"}, context={"message_id": "wamid.Q"})
+    live.sandbox.put_template({"name": "welcome", "language": "en", "category": "MARKETING",
+                               "parameter_format": "NAMED",
+                               "components": [{"type": "BODY", "text": "Welcome {{name}}!",
+                                               "example": {"body_text_named_params": [
+                                                   {"param_name": "name", "example": "Ada"}]}}]})
     components = [{"type": "body", "parameters": [{"type": "text", "parameter_name": "name", "text": "Ada"}]}]
-    await api.call("send_template", TO, "welcome", "en", components=components)
-    assert graph.last_json()["template"]["components"] == components
+    result = await live.call("send_template", TO, "welcome", "en", components=components)
+    assert live.sandbox.message(result.wamid)["body"]["template"]["components"] == components
     sections = [Section(title="A", rows=[Row(id="1", title="One")]),
                 {"title": "B", "rows": [{"id": "2", "title": "Two", "description": "2nd"}]}]
-    await api.call("send_list", TO, "Pick", "Menu", sections)
-    assert graph.last_json()["interactive"]["action"]["sections"][1]["rows"][0]["description"] == "2nd"
+    result = await live.call("send_list", TO, "Pick", "Menu", sections)
+    sent = live.sandbox.message(result.wamid)["body"]["interactive"]["action"]["sections"]
+    assert sent == [{"title": "A", "rows": [{"id": "1", "title": "One"}]},
+                    {"title": "B", "rows": [{"id": "2", "title": "Two", "description": "2nd"}]}]
 
 
-async def test_react_and_unreact(api: Api, graph: FakeGraph) -> None:
-    result = await api.call("react", TO, "wamid.THEIRS", "👍")
+@pytest.mark.parametrize(
+    ("typed", "region", "sent", "wa_id"),
+    [
+        ("+52 1 55 1234 5678", None, "+525512345678", "5215512345678"),  # Mexico: sent without the old 1
+        ("5215512345678", None, "+525512345678", "5215512345678"),  # straight from a webhook's "from"
+        ("+54 9 11 2345-6789", None, "+5491123456789", "5491123456789"),
+        ("(809) 123 4567", "DO", E164, WA_ID),  # the client's default region
+        ("18091234567", None, E164, WA_ID),
+    ],
+)
+async def test_recipient_is_normalised(live: Live, typed: str, region: str | None, sent: str,
+                                       wa_id: str) -> None:
+    result = await live.call("send_text", typed, "hi", client=live.client(default_region=region))
+    assert live.sandbox.message(result.wamid)["body"]["to"] == sent
+    assert (result.input, result.wa_id) == (sent, wa_id)
+    assert is_same_user(result.wa_id, typed, default_region=region)
+
+
+async def test_recipient_as_phone_number(live: Live) -> None:
+    result = await live.call("send_text", normalize("+5215512345678"), "hi")
+    assert result.input == "+525512345678"
+
+
+async def test_group_recipients_are_sent_as_given(api: Api, graph: FakeGraph) -> None:
+    # The sandbox emulates one-to-one chats only, so the group body is checked on the wire.
+    await api.call("send", "120363025246125244@g.us", Text("team"), recipient_type="group")
+    body = graph.last_json()
+    assert (body["recipient_type"], body["to"]) == ("group", "120363025246125244@g.us")
+
+
+async def test_phone_number_id(live: Live) -> None:
+    client = live.client(phone_number_id=None)
+    with pytest.raises(errors.ValidationError) as info:
+        await live.call("send_text", TO, "hi", client=client)
+    assert info.value.field == "phone_number_id"
+    pid = live.sandbox.phone_number_id
+    result = await live.call("send_text", TO, "hi", client=client, phone_number_id=pid)
     assert result.wamid.startswith("wamid.")
-    assert graph.last_json() == envelope("reaction", {"message_id": "wamid.THEIRS", "emoji": "👍"})
-    await api.call("unreact", TO, "wamid.THEIRS")
-    assert graph.last_json() == envelope("reaction", {"message_id": "wamid.THEIRS", "emoji": ""})
+    with pytest.raises(errors.WhatsAppError):  # the sandbox has no such number
+        await live.call("send_text", TO, "hi", phone_number_id="999")
 
 
-async def test_mark_as_read_and_typing(api: Api, graph: FakeGraph) -> None:
+async def test_mark_as_read_and_typing_bodies(api: Api, graph: FakeGraph) -> None:
+    # The exact mark-read bodies (the sandbox accepting them is checked in the live test above).
     assert await api.call("mark_as_read", "wamid.IN") is True
     assert graph.last_json() == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN"}
     assert await api.call("typing", "wamid.IN") is True
     assert graph.last_json() == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN",
                                  "typing_indicator": {"type": "text"}}
-    assert await api.call("mark_as_read", "wamid.IN", typing=True) is True
-    assert "typing_indicator" in graph.last_json()
-
-
-async def test_send_body_validates_and_sends_the_raw_body(api: Api, graph: FakeGraph) -> None:
-    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+16505551234",
-            "type": "text", "text": {"body": "raw", "preview_url": False}}
-    result = await api.call("send_body", body)
-    assert result.wamid == "wamid.TEST1"
-    assert graph.last_json() == body
 
 
 @pytest.mark.parametrize(
@@ -165,43 +237,6 @@ async def test_send_body_needs_a_mapping(api: Api) -> None:
     with pytest.raises(errors.ValidationError) as info:
         await api.call("send_body", ["not", "a", "dict"], client=api.client(no_network))
     assert info.value.field == "body"
-
-
-@pytest.mark.parametrize(
-    ("typed", "region", "sent"),
-    [
-        ("+52 1 55 1234 5678", None, "+525512345678"),  # Mexico wa_id form: sent without the old 1
-        ("5215512345678", None, "+525512345678"),  # straight from a webhook's "from"
-        ("+54 9 11 2345-6789", None, "+5491123456789"),
-        ("(809) 123 4567", "DO", "+18091234567"),  # the client's default region
-        ("18091234567", None, "+18091234567"),
-    ],
-)
-async def test_recipient_is_normalised(api: Api, graph: FakeGraph, typed: str, region: str | None,
-                                       sent: str) -> None:
-    await api.call("send_text", typed, "hi", client=api.client(default_region=region))
-    assert graph.last_json()["to"] == sent
-
-
-async def test_recipient_as_phone_number_and_group(api: Api, graph: FakeGraph) -> None:
-    await api.call("send_text", normalize("+5215512345678"), "hi")
-    assert graph.last_json()["to"] == "+525512345678"
-    await api.call("send", "120363025246125244@g.us", Text("team"), recipient_type="group")
-    body = graph.last_json()
-    assert (body["recipient_type"], body["to"]) == ("group", "120363025246125244@g.us")
-
-
-async def test_phone_number_id_per_call(api: Api, graph: FakeGraph) -> None:
-    client = api.client(phone_number_id=None)
-    with pytest.raises(errors.ValidationError) as info:
-        await api.call("send_text", TO, "hi", client=client)
-    assert info.value.field == "phone_number_id"
-    assert graph.requests == []
-    graph_other = FakeGraph()
-    other = api.client(graph_other.handle, phone_number_id=None)
-    with pytest.raises(errors.InvalidRequest):  # the fake answers 100 for an unknown phone id
-        await api.call("send_text", TO, "hi", client=other, phone_number_id="999")
-    assert graph_other.requests[0].url.path == "/v25.0/999/messages"
 
 
 #: Calls that break a rule; none may reach the network.

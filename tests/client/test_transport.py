@@ -11,7 +11,7 @@ import pytest
 from wacloud import AsyncClient, Client, errors
 from wacloud.client.models import UnexpectedResponse
 
-from .conftest import PHONE_ID, TOKEN, Api, FakeGraph
+from .conftest import PHONE_ID, TOKEN, Api, FakeGraph, Live
 
 TO = "+18091234567"
 
@@ -174,3 +174,39 @@ async def test_token_never_in_logs_reprs_or_errors(api: Api, graph: FakeGraph,
     assert TOKEN not in caplog.text
     # The token did go out, in the Authorization header only.
     assert graph.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+# --- against the sandbox, over real HTTP ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "cls"), [(130429, errors.RateLimited), (131000, errors.ServerError),
+                                           (131056, errors.PairRateLimited), (100, errors.InvalidRequest)])
+async def test_sandbox_errors_raise_by_meaning(live: Live, code: int,
+                                               cls: type[errors.WhatsAppError]) -> None:
+    live.sandbox.set_faults(codes={code: 1.0})
+    with pytest.raises(cls) as info:
+        await live.call("send_text", TO, "hi")
+    assert info.value.code == code
+    assert info.value.fbtrace_id
+
+
+async def test_server_failures_and_dropped_connections(live: Live) -> None:
+    live.sandbox.set_faults(error_500_rate=1.0)
+    with pytest.raises(errors.ServerError) as info:
+        await live.call("send_text", TO, "hi")
+    assert info.value.http_status == 500
+    live.sandbox.set_faults(error_500_rate=0.0, drop_rate=1.0)
+    with pytest.raises(errors.TransportError):
+        await live.call("send_text", TO, "hi")
+
+
+async def test_bad_token_over_http(live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "EAAG-not-the-sandbox-token-42"
+    client = live.client(token=secret)
+    with pytest.raises(errors.AuthError) as info:
+        await live.call("send_text", TO, "hi", client=client)
+    assert info.value.code == 190
+    assert secret not in str(info.value) and secret not in repr(client)
+    assert secret not in caplog.text
+    assert live.sandbox.token not in caplog.text
