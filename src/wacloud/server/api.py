@@ -215,16 +215,14 @@ async def get_by_wamid(
     request: Request, _: Authenticated, wamid: Annotated[str, Path(min_length=1, max_length=256)]
 ) -> dict[str, Any]:
     """Find a job by the wamid Meta gave it."""
+    from wacloud.server.webhook import job_id_for_wamid
+
     gw = gateway(request)
-    outbox = _need(gw.outbox, "the outbox")
-    by_wamid = getattr(outbox, "job_by_wamid", None)
-    job = await call(by_wamid, wamid) if by_wamid is not None else None
-    if job is None:
-        job_id = await call(gw.history.job_for_wamid, wamid)
-        if job_id is not None:
-            return await _job_or_404(gw, job_id)
+    _need(gw.outbox, "the outbox")
+    job_id = await call(job_id_for_wamid, gw, wamid)
+    if job_id is None:
         raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
-    return job_dict(job)
+    return await _job_or_404(gw, job_id)
 
 
 # --- conversations --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from wacloud import __version__
 from wacloud.config import Settings
@@ -242,7 +243,9 @@ def create_app(
     _include_management(app)
     webhook_app = gw.extras.get("webhook_app")
     if webhook_app is not None:
-        app.mount("/webhook", webhook_app)
+        # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
+        for path in ("/webhook", "/webhook/"):
+            app.router.routes.append(Route(path, webhook_app, include_in_schema=False))
     if gw.sandbox_app is not None:
         app.mount(SANDBOX_PREFIX, gw.sandbox_app)
     app.add_middleware(_Observe, gw=gw)

@@ -129,9 +129,7 @@ class History:
     ) -> None:
         """Apply a status webhook: update the message (never backwards) or log an unseen outbound one."""
         if job_id is not None:
-            self.db.execute(
-                "UPDATE wacloud_gw_messages SET wamid = ? WHERE job_id = ? AND wamid IS NULL", (wamid, job_id)
-            )
+            self._attach(job_id, wamid)
         rows = self.db.execute("SELECT status FROM wacloud_gw_messages WHERE wamid = ?", (wamid,))
         if not rows:
             self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None)
@@ -139,6 +137,26 @@ class History:
         current = rows[0][0]
         if _STATUS_RANK.get(status, -1) > _STATUS_RANK.get(current or "", -1):
             self.db.execute("UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ?", (status, wamid))
+
+    def _attach(self, job_id: str, wamid: str) -> None:
+        """Give the API's row for ``job_id`` its wamid, folding in a row an earlier status made for it."""
+        own = self.db.execute(
+            "SELECT id, status FROM wacloud_gw_messages WHERE job_id = ? AND wamid IS NULL", (job_id,)
+        )
+        if not own:
+            return
+        stray = self.db.execute(
+            "SELECT id, status FROM wacloud_gw_messages WHERE wamid = ? AND job_id IS NULL", (wamid,)
+        )
+        status = own[0][1]
+        for row_id, stray_status in stray:
+            # A status webhook overtook the outbox's record of the send: keep the furthest status.
+            if _STATUS_RANK.get(stray_status or "", -1) > _STATUS_RANK.get(status or "", -1):
+                status = stray_status
+            self.db.execute("DELETE FROM wacloud_gw_messages WHERE id = ?", (row_id,))
+        self.db.execute(
+            "UPDATE wacloud_gw_messages SET wamid = ?, status = ? WHERE id = ?", (wamid, status, own[0][0])
+        )
 
     def _insert(
         self,

@@ -113,7 +113,8 @@ def _stamped_history(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     if state in ("failed", "dead", "uncertain") and finished is not None:
         err = _error(data) or {}
         out.append({"state": state, "at": finished, "code": err.get("code"), "detail": err.get("reason")})
-    out.sort(key=lambda e: e["at"])
+    # Life order, not time order: Meta's status timestamps are whole seconds, so a status can carry
+    # an earlier time than our own sub-second ``accepted_at``.
     return out
 
 

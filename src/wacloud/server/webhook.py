@@ -81,12 +81,28 @@ class GatewayDispatcher:
         elif isinstance(update, StatusUpdate):
             st = update.status
             if st.recipient_id:
-                history.record_status(st.recipient_id, st.id, st.status, ts=st.timestamp.timestamp())
+                job_id = job_id_for_wamid(self.gw, st.id)
+                history.record_status(
+                    st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp()
+                )
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
                 self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
             elif st.status in ("delivered", "read"):
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+
+
+def job_id_for_wamid(gw: Gateway, wamid: str) -> str | None:
+    """The outbox job that sent ``wamid`` (a read-only look at the outbox's ``jobs`` table)."""
+    by_wamid = getattr(gw.outbox, "job_by_wamid", None)
+    if by_wamid is not None:
+        job = by_wamid(wamid)
+        return str(job.id) if job is not None else None
+    try:
+        rows = gw.db.execute("SELECT id FROM jobs WHERE wamid = ?", (wamid,))
+    except Exception:
+        return None
+    return str(rows[0][0]) if rows else None
 
 
 def build_webhook_app(gw: Gateway) -> Any:

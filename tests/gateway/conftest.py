@@ -1,0 +1,106 @@
+"""Fixtures: a real gateway (sandbox mode) served by uvicorn on loopback, in a thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from wacloud.config import load_settings
+from wacloud.sandbox.runner import ServerThread, free_port
+from wacloud.server.app import create_app
+
+APP_SECRET = "gw-test-app-secret-0123456789"
+VERIFY_TOKEN = "gw-test-verify-token-42"
+
+
+@dataclass
+class LiveGateway:
+    """A running gateway: its URL, an API key, an authenticated client and the parts behind it."""
+
+    url: str
+    key: str
+    http: httpx.Client
+    app: Any
+
+    @property
+    def gw(self) -> Any:
+        return self.app.state.gateway
+
+    @property
+    def sandbox(self) -> str:
+        return f"{self.url}/sandbox"
+
+    def inject(self, wa_id: str, **message: Any) -> dict[str, Any]:
+        """The customer ``wa_id`` sends a message (through the sandbox's control API)."""
+        resp = httpx.post(f"{self.sandbox}/_sandbox/inbound", json={"from": wa_id, **message}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def wait_job(self, job_id: str, states: set[str], timeout: float = 15.0) -> dict[str, Any]:
+        """Poll the job until it reaches one of ``states``."""
+        return wait_for(lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}")
+
+
+def _job_in(http: httpx.Client, job_id: str, states: set[str]) -> dict[str, Any] | None:
+    job: dict[str, Any] = http.get(f"/v1/jobs/{job_id}").json()
+    return job if job["state"] in states else None
+
+
+def wait_for(probe: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Call ``probe`` until it returns something truthy (bounded; fails with ``what``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _no_wacloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the settings they pass, never the developer's WACLOUD_* environment."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WACLOUD_") and name not in ("WACLOUD_TEST_PG_DSN", "WACLOUD_SPEC_DIR"):
+            monkeypatch.delenv(name)
+
+
+def start_gateway(db: Path, **overrides: Any) -> tuple[ServerThread, LiveGateway]:
+    """Create and start a sandbox-mode gateway on a free loopback port."""
+    port = free_port()
+    settings = load_settings(database_url=f"sqlite:///{db}", port=port, app_secret=APP_SECRET,
+                             verify_token=VERIFY_TOKEN, **overrides)
+    app = create_app(settings)
+    _, key = app.state.gateway.keys.create("tests")
+    server = ServerThread(app, port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=20)
+    return server, LiveGateway(url=url, key=key, http=http, app=app)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    """One gateway shared by a test module (its own database file)."""
+    with pytest.MonkeyPatch.context() as mp:
+        import os
+
+        for name in list(os.environ):
+            if name.startswith("WACLOUD_") and name not in ("WACLOUD_TEST_PG_DSN", "WACLOUD_SPEC_DIR"):
+                mp.delenv(name)
+        server, gateway = start_gateway(tmp_path_factory.mktemp("gw") / "wacloud.db")
+    try:
+        yield gateway
+    finally:
+        gateway.http.close()
+        server.stop()
