@@ -45,7 +45,9 @@ class LiveGateway:
 
     def wait_job(self, job_id: str, states: set[str], timeout: float = 15.0) -> dict[str, Any]:
         """Poll the job until it reaches one of ``states``."""
-        return wait_for(lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}")
+        return wait_for(
+            lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}"
+        )
 
 
 def _job_in(http: httpx.Client, job_id: str, states: set[str]) -> dict[str, Any] | None:
@@ -78,8 +80,13 @@ def _no_wacloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def start_gateway(db: Path, **overrides: Any) -> tuple[ServerThread, LiveGateway]:
     """Create and start a sandbox-mode gateway on a free loopback port."""
     port = free_port()
-    settings = load_settings(database_url=f"sqlite:///{db}", port=port, app_secret=APP_SECRET,
-                             verify_token=VERIFY_TOKEN, **overrides)
+    settings = load_settings(
+        database_url=f"sqlite:///{db}",
+        port=port,
+        app_secret=APP_SECRET,
+        verify_token=VERIFY_TOKEN,
+        **overrides,
+    )
     app = create_app(settings)
     _, key = app.state.gateway.keys.create("tests")
     server = ServerThread(app, port=port)

@@ -7,7 +7,11 @@ import httpx
 from .conftest import APP_SECRET, VERIFY_TOKEN, LiveGateway, wait_for
 
 CUSTOMER = "+15551230001"
-HELLO = {"to": CUSTOMER, "type": "template", "template": {"name": "hello_world", "language": {"code": "en_US"}}}
+HELLO = {
+    "to": CUSTOMER,
+    "type": "template",
+    "template": {"name": "hello_world", "language": {"code": "en_US"}},
+}
 
 
 def test_api_key_missing_wrong_revoked_is_401(live: LiveGateway) -> None:
@@ -75,30 +79,52 @@ def test_customer_writes_then_a_text_reply_is_delivered(live: LiveGateway) -> No
     failed = live.wait_job(early["id"], {"failed"})
     assert failed["error"]["code"] == 131047
     live.inject(wa_id, text="Hello, is my order ready?", profile_name="Ana")
-    convo = wait_for(lambda: [c for c in live.http.get("/v1/conversations").json()["conversations"]
-                              if c["wa_id"] == wa_id and c["inbound"]], 10, "the inbound message to be logged")
+    convo = wait_for(
+        lambda: [
+            c
+            for c in live.http.get("/v1/conversations").json()["conversations"]
+            if c["wa_id"] == wa_id and c["inbound"]
+        ],
+        10,
+        "the inbound message to be logged",
+    )
     assert convo[0]["name"] == "Ana"
-    reply = live.http.post("/v1/messages", json={"to": wa_id, "type": "text", "text": {"body": "Yes!"}}).json()
+    reply = live.http.post(
+        "/v1/messages", json={"to": wa_id, "type": "text", "text": {"body": "Yes!"}}
+    ).json()
     live.wait_job(reply["id"], {"read"})
-    msgs = wait_for(lambda: [m for m in live.http.get(f"/v1/conversations/{wa_id}/messages").json()["messages"]
-                             if m["job_id"] == reply["id"] and m["status"] == "read"] and
-                    live.http.get(f"/v1/conversations/{wa_id}/messages").json()["messages"], 10,
-                    "the reply's read status in the conversation log")
+    msgs = wait_for(
+        lambda: (
+            [
+                m
+                for m in live.http.get(f"/v1/conversations/{wa_id}/messages").json()["messages"]
+                if m["job_id"] == reply["id"] and m["status"] == "read"
+            ]
+            and live.http.get(f"/v1/conversations/{wa_id}/messages").json()["messages"]
+        ),
+        10,
+        "the reply's read status in the conversation log",
+    )
     summaries = [(m["direction"], m["summary"]) for m in msgs]
     assert ("in", "Hello, is my order ready?") in summaries and ("out", "Yes!") in summaries
 
 
 def test_campaign_runs_to_read_with_progress(live: LiveGateway) -> None:
     recipients = [{"to": f"+1555124{i:04d}"} for i in range(20)]
-    started = live.http.post("/v1/campaigns", json={"template": "hello_world", "recipients": recipients,
-                                                    "id": "spring-sale"})
+    started = live.http.post(
+        "/v1/campaigns", json={"template": "hello_world", "recipients": recipients, "id": "spring-sale"}
+    )
     assert started.status_code == 202, started.text
     assert started.json()["total"] == 20
-    done = wait_for(lambda: (p := live.http.get("/v1/campaigns/spring-sale").json())["states"].get("read") == 20
-                    and p, 20, "every campaign message to be read")
+    done = wait_for(
+        lambda: (p := live.http.get("/v1/campaigns/spring-sale").json())["states"].get("read") == 20 and p,
+        20,
+        "every campaign message to be read",
+    )
     assert done["failed_by_code"] == {} and done["done"]
-    again = live.http.post("/v1/campaigns", json={"template": "hello_world", "recipients": recipients,
-                                                  "id": "spring-sale"}).json()
+    again = live.http.post(
+        "/v1/campaigns", json={"template": "hello_world", "recipients": recipients, "id": "spring-sale"}
+    ).json()
     assert again["duplicates"] == 20 and again["total"] == 20
     missing = live.http.get("/v1/campaigns/nope")
     assert missing.status_code == 404
@@ -138,15 +164,22 @@ def test_operations_endpoints(live: LiveGateway) -> None:
 def test_webhook_endpoint_checks_signature_and_handshake(live: LiveGateway) -> None:
     from wacloud.webhooks import signature
 
-    ok = httpx.get(f"{live.url}/webhook", params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                                  "hub.challenge": "12345"})
+    ok = httpx.get(
+        f"{live.url}/webhook",
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "12345"},
+    )
     assert ok.status_code == 200 and ok.text == "12345"
-    bad = httpx.get(f"{live.url}/webhook", params={"hub.mode": "subscribe", "hub.verify_token": "nope",
-                                                   "hub.challenge": "1"})
+    bad = httpx.get(
+        f"{live.url}/webhook",
+        params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
+    )
     assert bad.status_code == 403
     body = b'{"object": "whatsapp_business_account", "entry": []}'
     unsigned = httpx.post(f"{live.url}/webhook", content=body, headers={"Content-Type": "application/json"})
     assert unsigned.status_code == 401
-    signed = httpx.post(f"{live.url}/webhook", content=body, headers={
-        "Content-Type": "application/json", signature.HEADER: signature.sign(body, APP_SECRET)})
+    signed = httpx.post(
+        f"{live.url}/webhook",
+        content=body,
+        headers={"Content-Type": "application/json", signature.HEADER: signature.sign(body, APP_SECRET)},
+    )
     assert signed.status_code == 200
