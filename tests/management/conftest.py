@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 _PLACEHOLDERS = {
@@ -23,6 +26,8 @@ def template_create_examples(openapi_spec: dict[str, Any]) -> dict[str, dict[str
     out: dict[str, dict[str, Any]] = {}
     for name, example in examples.items():
         text = json.dumps(example["value"])
+        # Each "<TEMPLATE_NAME>" example gets its own valid name, derived from the example's title.
+        text = text.replace("<TEMPLATE_NAME>", re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_"))
         for placeholder, value in _PLACEHOLDERS.items():
             text = text.replace(placeholder, value)
         out[name] = json.loads(text)
@@ -49,3 +54,90 @@ def template_examples(openapi_spec: dict[str, Any]) -> dict[str, dict[str, Any]]
 def normalize() -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The body normaliser (component/button types upper-cased)."""
     return normalized
+
+
+@dataclass
+class Box:
+    """A running sandbox: its base URL, its in-process state, and clients for it."""
+
+    base_url: str
+    app: Any
+    control: httpx.Client
+
+    @property
+    def state(self) -> Any:
+        """The sandbox state (for settings the control API does not expose)."""
+        return self.app.state
+
+    @property
+    def cfg(self) -> Any:
+        """The sandbox configuration."""
+        return self.app.state.config
+
+    @property
+    def mgmt(self) -> Any:
+        """The sandbox's management state (renewed after a reset)."""
+        from wacloud.sandbox.management import management_state
+
+        return management_state(self.app.state)
+
+    def client(self, **kw: Any) -> Any:
+        """A blocking wacloud client for this sandbox."""
+        from wacloud import Client
+
+        return Client(
+            token=self.cfg.access_token,
+            phone_number_id=self.cfg.phone_number_id,
+            waba_id=self.cfg.waba_id,
+            base_url=self.base_url,
+            app_id=SANDBOX_APP_ID,
+            **kw,
+        )
+
+    def async_client(self) -> Any:
+        """An asyncio wacloud client for this sandbox."""
+        from wacloud import AsyncClient
+
+        return AsyncClient(
+            token=self.cfg.access_token,
+            phone_number_id=self.cfg.phone_number_id,
+            waba_id=self.cfg.waba_id,
+            base_url=self.base_url,
+            app_id=SANDBOX_APP_ID,
+        )
+
+    def graph(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """A raw Graph call (bypassing our client's local checks)."""
+        headers = {"Authorization": f"Bearer {self.cfg.access_token}"}
+        return httpx.request(method, f"{self.base_url}/v23.0/{path.lstrip('/')}", headers=headers, **kw)
+
+    def open_window(self, wa_id: str) -> None:
+        """The customer sends a message, opening the 24 h window."""
+        self.control.post("/_sandbox/inbound", json={"from": wa_id, "text": "hi"}).raise_for_status()
+
+
+SANDBOX_APP_ID = "1000000000000001"
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[Box]:
+    """The sandbox app served by uvicorn on a loopback port, for the whole module."""
+    from wacloud.sandbox import create_app
+    from wacloud.sandbox.runner import ServerThread
+
+    app = create_app(template_review_s=None)
+    server = ServerThread(app)
+    server.start()
+    control = httpx.Client(base_url=server.base_url)
+    try:
+        yield Box(server.base_url, app, control)
+    finally:
+        control.close()
+        server.stop()
+
+
+@pytest.fixture()
+def box(sandbox_server: Box) -> Box:
+    """The module's sandbox, reset before each test."""
+    sandbox_server.control.post("/_sandbox/reset").raise_for_status()
+    return sandbox_server

@@ -150,7 +150,8 @@ class ManagementState:
         self.calls_per_hour: int = limits.MANAGEMENT_CALLS_PER_HOUR
         #: The code ``request_code`` "sends"; ``verify_code`` expects it.
         self.verification_code = "123456"
-        self._run_marker = id(state.customers)
+        # Held (not its id) so a reset's new dict can never be mistaken for this one.
+        self._run_marker: object = state.customers
 
     def charge(self, state: SandboxState, waba_id: str) -> dict[str, str]:
         """Count one WABA-level call; return the usage header, or raise 80007 when over the budget."""
@@ -202,7 +203,7 @@ def management_state(state: SandboxState) -> ManagementState:
     """The management state of ``state``, created on first use and renewed after a sandbox reset."""
     current = getattr(state, "management", None)
     # A reset rebuilds the run state (new customers dict): start the management state afresh too.
-    if not isinstance(current, ManagementState) or current._run_marker != id(state.customers):
+    if not isinstance(current, ManagementState) or current._run_marker is not state.customers:
         current = ManagementState(state)
         state.management = current  # type: ignore[attr-defined]
     return current
