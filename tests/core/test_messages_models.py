@@ -449,3 +449,24 @@ def test_models_are_immutable_and_copies_are_checked() -> None:
     with pytest.raises(ValidationError) as info:
         text.model_copy(update={"body": "x" * 4097})
     assert info.value.field == "text.body"
+
+
+def test_constructor_shortcuts_are_not_accepted_in_raw_bodies() -> None:
+    # Shortcuts such as body="text" are for Python callers; a raw body must be in the Graph format.
+    buttons = {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "A"}}]}
+    refused(body("interactive", {"type": "button", "body": "hi", "action": buttons}), "interactive.body")
+    refused(body("interactive", {"type": "button", "body": {"text": "hi"}, "action": buttons, "buttons": []}),
+            "interactive.buttons")
+    refused(body("interactive", {"type": "button", "body": {"text": "hi"},
+                                 "action": {"buttons": [{"id": "a", "title": "A"}]}}),
+            "interactive.action.buttons[0].reply")
+    refused(body("template", {"name": "t", "language": "en"}), "template.language")
+    refused(body("template", {"name": "t", "language": {"code": "en"}, "body": ["x"]}), "template.body")
+    refused(body("contacts", [{"name": "Ada"}]), "contacts[0].name")
+    refused(body("interactive", {"type": "product_list", "header": {"type": "text", "text": "h"},
+                                 "body": {"text": "b"},
+                                 "action": {"catalog_id": "c", "sections": [{"product_items": ["sku"]}]}}),
+            "interactive.action.sections[0].product_items[0]")
+    # The same shortcuts keep working in Python.
+    assert ReplyButtons(body="hi", buttons=[("a", "A")]).body is not None
+    assert Contacts(contacts=[{"name": "Ada"}]).contacts[0].name.formatted_name == "Ada"

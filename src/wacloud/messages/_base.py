@@ -8,9 +8,11 @@ the full dotted path (``interactive.action.buttons[2].reply.title``), so callers
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence, Sized
+from contextvars import ContextVar
 from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +22,29 @@ from wacloud.errors import ValidationError
 from wacloud.limits import limit
 
 M = TypeVar("M", bound="WaModel")
+F = TypeVar("F", bound=Callable[..., None])
+
+# True while from_graph() validates a raw body: the constructors' shortcuts (body="text",
+# buttons=[...] beside the action…) are for people writing Python, not part of the Graph format.
+_RAW: ContextVar[bool] = ContextVar("wacloud_messages_raw", default=False)
+
+
+def parsing_raw() -> bool:
+    """Whether the current validation reads a raw Graph body (shortcuts are then refused)."""
+    return _RAW.get()
+
+
+def shortcuts(init: F) -> F:
+    """Mark a constructor taking shortcuts; while parsing a raw body it is skipped for the plain one."""
+
+    @functools.wraps(init)
+    def wrapper(self: WaModel, /, *args: Any, **kwargs: Any) -> None:
+        if _RAW.get():
+            WaModel.__init__(self, **kwargs)
+        else:
+            init(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 _HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 
@@ -89,10 +114,13 @@ class WaModel(BaseModel):
     @classmethod
     def from_graph(cls: type[M], value: object) -> M:
         """Validate a Graph API JSON value into this model, raising our ``ValidationError``."""
+        token = _RAW.set(True)
         try:
             return cls.model_validate(value)
         except PydanticValidationError as exc:
             raise from_pydantic(exc, cls.graph_key) from None
+        finally:
+            _RAW.reset(token)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with ``update`` applied, validated again (pydantic's own copy skips validation)."""

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, model_validator
 
 from wacloud.errors import ValidationError
 
-from ._base import WaModel, check_count, check_length, check_not_blank
+from ._base import WaModel, check_count, check_length, check_not_blank, shortcuts
 from .interactive import (
     Body,
     Footer,
@@ -48,6 +48,7 @@ class Product(Interactive):
     body_required: ClassVar[bool] = False
     action: ProductAction
 
+    @shortcuts
     def __init__(self, *, catalog_id: str | None = None, product_retailer_id: str | None = None,
                  body: str | Body | None = None, footer: str | Footer | None = None, **data: Any) -> None:
         if catalog_id is not None or product_retailer_id is not None:
@@ -72,6 +73,7 @@ class ProductSection(WaModel):
     title: str | None = None
     product_items: list[ProductItem]
 
+    @shortcuts
     def __init__(self, *, title: str | None = None,
                  product_items: Sequence[ProductItem | str] | None = None, **data: Any) -> None:
         if product_items is not None:
@@ -112,6 +114,7 @@ class ProductList(Interactive):
     header_required: ClassVar[bool] = True
     action: ProductListAction
 
+    @shortcuts
     def __init__(self, *, header: str | Header | None = None, body: str | Body | None = None,
                  catalog_id: str | None = None, sections: Sequence[ProductSection] | None = None,
                  footer: str | Footer | None = None, **data: Any) -> None:
@@ -139,6 +142,7 @@ class Catalog(Interactive):
     interactive_type: ClassVar[str] = "catalog_message"
     action: CatalogAction = CatalogAction()
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, thumbnail_product_retailer_id: str | None = None,
                  footer: str | Footer | None = None, **data: Any) -> None:
         if thumbnail_product_retailer_id is not None:
@@ -229,6 +233,7 @@ class CallPermissionRequest(Interactive):
     interactive_type: ClassVar[str] = "call_permission_request"
     action: CallPermissionAction = CallPermissionAction()
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, footer: str | Footer | None = None,
                  **data: Any) -> None:
         super().__init__(body=body_of(body), footer=footer_of(footer), **data)

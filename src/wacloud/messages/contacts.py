@@ -9,7 +9,7 @@ from pydantic import model_validator
 
 from wacloud.errors import ValidationError
 
-from ._base import WaModel, check_count, check_not_blank
+from ._base import WaModel, check_count, check_not_blank, parsing_raw
 
 HomeWork = Literal["HOME", "WORK"]
 
@@ -87,7 +87,7 @@ class Contact(WaModel):
     @classmethod
     def _name_shortcut(cls, data: Any) -> Any:
         # Contact(name="Ada Lovelace") is the common case: a formatted name alone.
-        if isinstance(data, dict) and isinstance(data.get("name"), str):
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and not parsing_raw():
             data = {**data, "name": {"formatted_name": data["name"]}}
         return data
 

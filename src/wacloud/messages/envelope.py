@@ -9,7 +9,7 @@ from pydantic import SkipValidation, StrictBool, model_validator
 
 from wacloud.errors import ValidationError
 
-from ._base import WaModel, check_length, check_not_blank
+from ._base import WaModel, check_length, check_not_blank, shortcuts
 from .commerce import CallPermissionRequest, Catalog, OrderDetails, OrderStatus, Product, ProductList
 from .contacts import Contacts
 from .interactive import CtaUrl, FlowMessage, ListMessage, LocationRequest, ReplyButtons
@@ -50,6 +50,7 @@ class SendRequest(WaModel):
     context_message_id: str | None = None
     biz_opaque_callback_data: str | None = None
 
+    @shortcuts
     def __init__(self, to: str | None = None, message: Message | None = None, /, **data: Any) -> None:
         if to is not None:
             data["to"] = to
@@ -91,6 +92,7 @@ class MarkRead(WaModel):
     message_id: str
     typing: StrictBool = False
 
+    @shortcuts
     def __init__(self, message_id: str | None = None, /, **data: Any) -> None:
         if message_id is not None:
             data["message_id"] = message_id

@@ -23,6 +23,7 @@ from ._base import (
     check_not_blank,
     check_unique,
     join,
+    shortcuts,
 )
 from .media import MediaSource
 
@@ -159,6 +160,7 @@ class ReplyButton(WaModel):
     type: Literal["reply"] = "reply"
     reply: Reply
 
+    @shortcuts
     def __init__(self, *, id: str | None = None, title: str | None = None, **data: Any) -> None:
         if id is not None or title is not None:
             data["reply"] = {"id": id, "title": title}
@@ -184,6 +186,7 @@ class ReplyButtons(Interactive):
     interactive_type: ClassVar[str] = "button"
     action: ButtonsAction
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None,
                  buttons: Sequence[ReplyButton | tuple[str, str]] | None = None,
                  header: str | Header | None = None, footer: str | Footer | None = None,
@@ -269,6 +272,7 @@ class ListMessage(Interactive):
     header_types: ClassVar[frozenset[str]] = frozenset({"text"})
     action: ListAction
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, button: str | None = None,
                  sections: Sequence[Section] | None = None, header: str | Header | None = None,
                  footer: str | Footer | None = None, **data: Any) -> None:
@@ -307,6 +311,7 @@ class CtaUrl(Interactive):
     interactive_type: ClassVar[str] = "cta_url"
     action: CtaUrlAction
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, display_text: str | None = None,
                  url: str | None = None, header: str | Header | None = None,
                  footer: str | Footer | None = None, **data: Any) -> None:
@@ -332,6 +337,7 @@ class LocationRequest(Interactive):
     footer_allowed: ClassVar[bool] = False
     action: LocationRequestAction = LocationRequestAction()
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, **data: Any) -> None:
         super().__init__(body=body_of(body), **data)
 
@@ -390,6 +396,7 @@ class FlowMessage(Interactive):
     interactive_type: ClassVar[str] = "flow"
     action: FlowAction
 
+    @shortcuts
     def __init__(self, *, body: str | Body | None = None, flow_cta: str | None = None,
                  flow_id: str | None = None, flow_name: str | None = None, flow_token: str | None = None,
                  mode: Literal["draft", "published"] | None = None,

@@ -9,6 +9,9 @@ This is the stable entry point the gateway and ``Client.send_body`` use. Choices
   length/count rules the size and the limit; no other exception escapes, whatever the input.
 - Unknown keys are refused (a misspelt key would otherwise be dropped silently), except inside the
   region-specific payment payloads of order_details/order_status, which pass through unchanged.
+- The constructors' shortcuts (``body="text"``, ``buttons=[...]`` beside the action, a template
+  language or contact name as a plain string) are for Python callers; a raw body must be in the Graph
+  format, so they are refused here.
 - A missing ``type`` is taken from the one content key present (Meta would assume ``text``); the
   body given back by ``to_graph()`` always names it, as it always names ``recipient_type``.
 - Template button ``sub_type`` in any case and a numeric ``index`` are accepted; they are sent back

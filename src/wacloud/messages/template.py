@@ -17,7 +17,7 @@ from pydantic import Discriminator, JsonValue, Tag, field_validator, model_valid
 from wacloud.errors import ValidationError
 from wacloud.limits import limit
 
-from ._base import WaModel, check_count, check_length, check_not_blank, join, tag_of
+from ._base import WaModel, check_count, check_length, check_not_blank, join, shortcuts, tag_of
 from .commerce import ProductSection
 from .location import Location
 from .media import MediaSource
@@ -396,6 +396,7 @@ class Template(WaModel):
     language: Language
     components: list[Component] | None = None
 
+    @shortcuts
     def __init__(self, name: str | None = None, language: str | Language | None = None, /, *,
                  header: Any | None = None, body: Sequence[Any] | Mapping[str, str] | None = None,
                  buttons: Sequence[ButtonComponent] | None = None, carousel: Sequence[Card] | None = None,

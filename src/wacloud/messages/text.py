@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import StrictBool, model_validator
 
-from ._base import WaModel, check_length
+from ._base import WaModel, check_length, shortcuts
 
 
 class Text(WaModel):
@@ -17,6 +17,7 @@ class Text(WaModel):
     body: str
     preview_url: StrictBool | None = None
 
+    @shortcuts
     def __init__(self, body: str | None = None, /, **data: Any) -> None:
         if body is not None:
             data["body"] = body
