@@ -44,11 +44,9 @@ _AR: Final = 54
 #: Prefixes of old Mexican dialling (mobile ``1``, long distance ``01``, mobile-from-landline ``044``/``045``)
 #: that stand before the 10-digit number and are no longer part of it. Longest first.
 _MX_LEGACY_PREFIXES: Final = ("044", "045", "01", "1")
-#: Number types WhatsApp cannot be registered on as a mobile user: their Mexican wa_id keeps no ``1``.
-_NOT_MOBILE: Final = frozenset({
-    PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST, PhoneNumberType.PAGER, PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL,
-})
+#: Mexican number types WhatsApp reports with the ``521`` prefix (since 2019 most numbers are "fixed line
+#: or mobile" to libphonenumber); invalid and landline-only numbers keep their plain digits.
+_MOBILE: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +171,7 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
     if _e164(phonenumbers.parse(e164, None)) != e164:
         return None  # a leading trunk "0" got dropped: these digits do not name one stable number
     wa_id = e164[1:]
-    if cc == _MX and phonenumbers.number_type(num) not in _NOT_MOBILE:
+    if cc == _MX and phonenumbers.number_type(num) in _MOBILE:
         wa_id = "521" + wa_id[2:]
     return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc,
                        region=phonenumbers.region_code_for_number(num),
@@ -190,5 +188,7 @@ def _fold_mexico(num: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
     for prefix in _MX_LEGACY_PREFIXES:
         rest = nsn[len(prefix):]
         if nsn.startswith(prefix) and len(rest) == 10:
-            return phonenumbers.PhoneNumber(country_code=_MX, national_number=int(rest))
+            folded = phonenumbers.PhoneNumber(country_code=_MX, national_number=int(rest))
+            if phonenumbers.is_valid_number(folded):
+                return folded
     return num

@@ -165,12 +165,14 @@ def test_any_text_parses_or_raises_validation_error(text: str) -> None:
         assert num.wa_id.isdigit()
 
 
-@given(st.from_regex(r"\+?[0-9 ()\-]{1,20}", fullmatch=True))
-def test_digit_strings_parse_or_raise_validation_error(text: str) -> None:
+@given(st.from_regex(r"\+?[0-9 ()\-]{1,20}", fullmatch=True),
+       st.sampled_from(["DO", "US", "MX", "AR", "BR", "DE", "AT", "IT", "GB", None]))
+def test_digit_strings_parse_or_raise_validation_error(text: str, region: str | None) -> None:
     try:
-        num = normalize(text, "DO")
+        num = normalize(text, region)
     except ValidationError:
         return
     assert len(num.e164) <= 16
     assert normalize(num.e164) == num, (text, num, normalize(num.e164))  # E.164 is a fixed point
-    assert is_same_user(num, num.wa_id)
+    assert is_same_user(num, num.wa_id)  # the wa_id names the same user
+    assert normalize(num.wa_id).key == num.key
