@@ -1,4 +1,4 @@
-"""Schemathesis against the gateway's own OpenAPI document, in-process: no 500s, responses match the schema."""
+"""Schemathesis against the gateway's OpenAPI document, in-process: no 500s, responses match the schema."""
 
 from __future__ import annotations
 
