@@ -12,6 +12,7 @@ from wacloud.client.core import DEFAULT_BASE_URL, Request, Response, operation
 from wacloud.client.flows import FlowsApi
 from wacloud.client.media import MediaApi
 from wacloud.client.messaging import MessagingApi
+from wacloud.client.models import ChecksumMismatch, MediaInfo, SentMessage, UnexpectedResponse
 from wacloud.client.sync import SyncTransport
 from wacloud.client.templates import TemplatesApi
 
@@ -24,4 +25,7 @@ class AsyncClient(AsyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountA
     """Asyncio Cloud API client, with the same methods as :class:`Client` returning coroutines."""
 
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client", "Request", "Response", "operation"]
+__all__ = [
+    "DEFAULT_BASE_URL", "AsyncClient", "ChecksumMismatch", "Client", "MediaInfo", "Request", "Response",
+    "SentMessage", "UnexpectedResponse", "operation",
+]
