@@ -81,7 +81,11 @@ class SandboxApp:
             return
         if kind != "http":
             return
+        # Mounted under a prefix (the gateway mounts us at /sandbox), route on the path below it.
+        root: str = scope.get("root_path", "")
         path: str = scope["path"]
+        if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+            path = path[len(root) :] or "/"
         if path.startswith(CONTROL_PREFIX):
             await self.control(scope, receive, send)
             return
@@ -106,8 +110,8 @@ class SandboxApp:
             await _send_json(send, auth_error.http_status, auth_error.body(state.ids.fbtrace_id()))
             return
         scope = dict(scope)
-        scope["path"] = path
-        scope["raw_path"] = path.encode()
+        scope["path"] = root + path
+        scope["raw_path"] = (root + path).encode()
         scope["wacloud.version"] = version
         delay = faults.latency(state)
         if delay:

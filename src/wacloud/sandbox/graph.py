@@ -207,7 +207,7 @@ class GraphRoutes:
         q = request.query_params
         items = list(self.state.templates.values())
         if q.get("name"):
-            items = [t for t in items if q["name"] in t.name]
+            items = [t for t in items if t.name == q["name"]]
         for key, attr in (("status", "status"), ("category", "category"), ("language", "language")):
             if q.get(key):
                 wanted = {v.strip().upper() if key != "language" else v.strip() for v in q[key].split(",")}

@@ -148,6 +148,8 @@ def analyse(components: Any, category: str, parameter_format: str) -> dict[str, 
             out["body_text"] = text
         elif ctype == "FOOTER":
             text = comp.get("text")
+            if text is None and category == "AUTHENTICATION" and "code_expiration_minutes" in comp:
+                continue  # authentication footers carry only the code expiry
             if not isinstance(text, str) or not text or _VAR.search(text):
                 raise _tpl_error(2388073, "The FOOTER needs text without variables.")
             if len(text) > LIMITS["template.footer.text"].max:
@@ -433,7 +435,7 @@ SAMPLE_TEMPLATES: list[dict[str, Any]] = [
         ],
     },
     {
-        "name": "order_confirmation",
+        "name": "order_shipped",
         "language": "en_US",
         "category": "UTILITY",
         "parameter_format": "NAMED",
