@@ -153,10 +153,10 @@ class ContactCard(WebhookModel):
     """One shared contact (``contacts[]`` of a contacts message)."""
 
     name: ContactName | None = None
-    phones: list[ContactPhone] = []
-    emails: list[ContactEmail] = []
-    urls: list[ContactUrl] = []
-    addresses: list[ContactAddress] = []
+    phones: list[ContactPhone] = Field(default_factory=list)
+    emails: list[ContactEmail] = Field(default_factory=list)
+    urls: list[ContactUrl] = Field(default_factory=list)
+    addresses: list[ContactAddress] = Field(default_factory=list)
     org: ContactOrg | None = None
     birthday: str | None = None
 
@@ -231,7 +231,7 @@ class Order(WebhookModel):
 
     catalog_id: str | None = None
     text: str | None = None
-    product_items: list[ProductItem] = []
+    product_items: list[ProductItem] = Field(default_factory=list)
 
 
 class System(WebhookModel):
@@ -310,7 +310,7 @@ class IncomingMessage(WebhookModel):
     type: str
     context: Context | None = None
     referral: Referral | None = None
-    errors: list[WebhookError] = []
+    errors: list[WebhookError] = Field(default_factory=list)
 
 
 class TextMessage(IncomingMessage):
@@ -519,7 +519,7 @@ class Status(WebhookModel):
     biz_opaque_callback_data: str | None = None
     conversation: Conversation | None = None
     pricing: Pricing | None = None
-    errors: list[WebhookError] = []
+    errors: list[WebhookError] = Field(default_factory=list)
 
 
 # --- Other fields -------------------------------------------------------------------------------
@@ -568,7 +568,7 @@ class AccountEvent(WebhookModel):
     waba_info: dict[str, Any] | None = None
     ban_info: dict[str, Any] | None = None
     violation_info: dict[str, Any] | None = None
-    restriction_info: list[dict[str, Any]] = []
+    restriction_info: list[dict[str, Any]] = Field(default_factory=list)
     disconnection_info: dict[str, Any] | None = None
 
 
@@ -608,7 +608,7 @@ class GroupEvent(WebhookModel):
     request_id: str | None = None
     subject: str | None = None
     description: str | None = None
-    added_participants: list[GroupParticipant] = []
-    removed_participants: list[GroupParticipant] = []
+    added_participants: list[GroupParticipant] = Field(default_factory=list)
+    removed_participants: list[GroupParticipant] = Field(default_factory=list)
     profile_picture: dict[str, Any] | None = None
-    errors: list[WebhookError] = []
+    errors: list[WebhookError] = Field(default_factory=list)

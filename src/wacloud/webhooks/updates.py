@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud.webhooks import models as m
 
@@ -35,7 +35,8 @@ class Update(BaseModel):
     #: The JSON this update was parsed from (a message, a status, a change value…).
     raw: Any = None
 
-    _client: Any = PrivateAttr(default=None)
+    #: The client shortcuts use (set by :meth:`bind`; not part of the data, so never dumped or shown).
+    bound_client: Any = Field(default=None, exclude=True, repr=False)
 
     @property
     def dedup_key(self) -> str | None:
@@ -50,16 +51,16 @@ class Update(BaseModel):
     @property
     def client(self) -> Any:
         """The client shortcuts use; raises :class:`NotBoundError` when none is bound."""
-        if self._client is None:
+        if self.bound_client is None:
             raise NotBoundError(
                 f"{type(self).__name__} has no client; bind one with update.bind(client) "
                 "(the Application does this for its handlers)"
             )
-        return self._client
+        return self.bound_client
 
     def bind(self, client: Any) -> Update:
         """Attach the client the shortcuts use; returns self."""
-        self._client = client
+        self.bound_client = client
         return self
 
 
@@ -234,7 +235,7 @@ class MessageUpdate(Update):
     def media(self) -> BoundMedia | None:
         """The media of this message with ``download()``/``url()`` bound to the client."""
         info = self.media_info
-        return BoundMedia(info, self._client, self._from_number()) if info is not None else None
+        return BoundMedia(info, self.bound_client, self._from_number()) if info is not None else None
 
 
 class StatusUpdate(Update):
