@@ -14,7 +14,12 @@ for two countries, is *not* the digits of the number's E.164 form:
 - Argentina's international mobile form has a ``9`` after ``54`` (``+54 9 11 2345 6789``), which is also
   what WhatsApp reports; a number typed the domestic way (``011 15 2345-6789``) becomes that same form.
   ``+54 11 2345 6789`` (no ``9``) is a valid *landline* number, so it is kept as typed: the digits alone
-  cannot tell a mobile from a landline.
+  cannot tell a mobile from a landline. (Reports from test setups say Meta's allow-list may hold an
+  Argentine number without the ``9`` and answer 131030 to ``+549…``; that is an allow-list quirk of test
+  numbers, not a second numbering, so :func:`is_same_user` folds the ``9`` too.)
+
+Sources: the facts file (send-messages: "for Brazil and Mexico the API may rewrite the extra prefix"),
+pywa #155 and chatwoot #13932 (131030 for Mexican and Argentine numbers), BSP number-format guides.
 
 Because of these two rules, compare numbers with :func:`is_same_user` (or :attr:`PhoneNumber.key`), never
 as strings: it treats ``521…``/``52…`` and ``549…``/``54…`` as the same user.
@@ -34,7 +39,7 @@ from wacloud.errors import ValidationError
 #: What a typed phone number may contain: an optional leading ``+``, digits and common separators.
 _TYPED: Final = re.compile(r"^\+?[\d\s\-().\/]+$")
 _SEPARATORS: Final = re.compile(r"[\s\-().\/]")
-#: A business-scoped user id ("BSUID", e.g. ``US.13491208655302741918``), sent as-is.
+#: A business-scoped user id ("BSUID", e.g. ``US.13491208655302741918``): an id, never a phone number.
 _BSUID: Final = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")
 
 #: ITU-T E.164: at most 15 digits, country code included.
