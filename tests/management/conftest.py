@@ -141,3 +141,53 @@ def box(sandbox_server: Box) -> Box:
     """The module's sandbox, reset before each test."""
     sandbox_server.control.post("/_sandbox/reset").raise_for_status()
     return sandbox_server
+
+
+@dataclass
+class Gateway:
+    """A running sandbox-mode gateway: its URL, an API-key client, and the app."""
+
+    url: str
+    http: httpx.Client
+    app: Any
+
+    @property
+    def sandbox_state(self) -> Any:
+        """The embedded sandbox's state."""
+        return self.app.state.gateway.sandbox_app.state
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The gateway in sandbox mode, served by uvicorn on loopback, with one API key."""
+    import os
+
+    from wacloud.config import load_settings
+    from wacloud.sandbox.runner import ServerThread, free_port
+    from wacloud.server.app import create_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("WACLOUD_") and name not in ("WACLOUD_TEST_PG_DSN", "WACLOUD_SPEC_DIR"):
+                mp.delenv(name)
+        port = free_port()
+        db = tmp_path_factory.mktemp("gw") / "wacloud.db"
+        app = create_app(
+            load_settings(
+                database_url=f"sqlite:///{db}",
+                port=port,
+                app_secret="mgmt-secret-0123456",
+                verify_token="mgmt-verify-token",
+                workers=False,
+            )
+        )
+    _, key = app.state.gateway.keys.create("management-tests")
+    server = ServerThread(app, port=port)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=20)
+    try:
+        yield Gateway(url, http, app)
+    finally:
+        http.close()
+        server.stop()
