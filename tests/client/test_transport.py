@@ -210,3 +210,25 @@ async def test_bad_token_over_http(live: Live, caplog: pytest.LogCaptureFixture)
     assert secret not in str(info.value) and secret not in repr(client)
     assert secret not in caplog.text
     assert live.sandbox.token not in caplog.text
+
+
+MESSAGING_AND_MEDIA = [
+    "send", "send_body", "send_text", "send_image", "send_video", "send_audio", "send_document",
+    "send_sticker", "send_location", "send_contacts", "send_buttons", "send_list", "send_cta_url",
+    "send_location_request", "send_flow", "send_template", "react", "unreact", "mark_as_read", "typing",
+    "upload", "media_url", "download", "delete_media",
+]
+
+
+@pytest.mark.parametrize("name", MESSAGING_AND_MEDIA)
+def test_each_operation_is_written_once_for_both_clients(name: str) -> None:
+    import inspect
+
+    from wacloud.client.core import operation
+
+    sync_attr = inspect.getattr_static(Client, name)
+    assert isinstance(sync_attr, operation)
+    assert inspect.getattr_static(AsyncClient, name) is sync_attr  # the same generator drives both
+    assert sync_attr.__doc__ and sync_attr.__doc__.strip()
+    client = Client(token=TOKEN)
+    assert getattr(client, name).__doc__ == sync_attr.__doc__
