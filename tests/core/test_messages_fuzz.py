@@ -17,16 +17,24 @@ from hypothesis import strategies as st
 from wacloud.errors import ValidationError
 from wacloud.limits import LIMITS
 from wacloud.messages import (
+    ButtonComponent,
+    Card,
+    Catalog,
     Contact,
     Contacts,
     CtaUrl,
     Document,
+    FlowMessage,
+    HeaderComponent,
     Image,
+    ImageParameter,
     ListMessage,
     Location,
     MarkRead,
+    MediaSource,
     ProductList,
     ProductSection,
+    Reaction,
     ReplyButtons,
     Row,
     Section,
@@ -183,6 +191,16 @@ VALID = [
         ProductList(header="h", body="b", catalog_id="c",
                     sections=[ProductSection(title="s", product_items=["p"])]),
         Template("t", "en_US", body=["x", "y"]),
+        Template("t", "en_US", header=ImageParameter(image=MediaSource(link="https://e.com/i.png")),
+                 body={"name": "Ada"},
+                 buttons=[ButtonComponent.quick_reply(0, "p"), ButtonComponent.url(1, "x"),
+                          ButtonComponent.flow(2, flow_token="t", flow_action_data={"a": 1})]),
+        Template("t", "en_US", carousel=[Card(card_index=0, components=[
+            HeaderComponent(parameters=[ImageParameter(image=MediaSource(id="1"))]),
+            ButtonComponent.quick_reply(0, "p")])]),
+        FlowMessage(body="b", flow_cta="Go", flow_id="1", screen="S", data={"k": [1, "v"]}, header="h"),
+        Reaction(message_id="wamid.1", emoji="👍"),
+        Catalog(body="b", thumbnail_product_retailer_id="sku"),
     )
 ] + [MarkRead("wamid.1", typing=True).to_graph()]
 
