@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "Dispatcher": "wacloud.webhooks.receiver",
     "WebhookApp": "wacloud.webhooks.asgi",
     "create_app": "wacloud.webhooks.asgi",
+    "route": "wacloud.webhooks.asgi",
     "WSGIApp": "wacloud.webhooks.wsgi",
     "Application": "wacloud.webhooks.application",
     "StopPropagation": "wacloud.webhooks.application",
@@ -42,7 +43,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from wacloud.webhooks.application import Application, ContinuePropagation, StopPropagation
-    from wacloud.webhooks.asgi import WebhookApp, create_app
+    from wacloud.webhooks.asgi import WebhookApp, create_app, route
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.receiver import Delivery, Dispatcher, WebhookReceiver
     from wacloud.webhooks.signature import sign, verify
@@ -107,6 +108,7 @@ __all__ = [
     "WebhookReceiver",
     "create_app",
     "parse",
+    "route",
     "sign",
     "verify",
 ]
