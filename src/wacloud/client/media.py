@@ -255,7 +255,8 @@ def _name_of(file: MediaFile | str) -> str | None:
     if isinstance(file, str | Path):
         return Path(file).name
     name = getattr(file, "name", None)
-    return Path(name).name if isinstance(name, str) and name else None
+    # Pseudo-files are named like "<stdin>"; that is no file name to show a recipient.
+    return Path(name).name if isinstance(name, str) and name and not name.startswith("<") else None
 
 
 def _default_name(mime: str) -> str:
