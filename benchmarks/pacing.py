@@ -112,26 +112,39 @@ def queue_campaign(store_url: str, n: int, offset: int) -> str:
     return campaign.id
 
 
-def worker_main(store_url: str, base_url: str, mps: float, name: str) -> None:
+def worker_main(store_url: str, base_url: str, mps: float, name: str, flavour: str = "async") -> None:
     """One worker process: send until nothing is owed a send; print its RunReport as JSON."""
     import dataclasses
 
     from benchmarks._ours import open_store
-    from wacloud import AsyncClient
+    from wacloud import AsyncClient, Client
     from wacloud.delivery import Outbox
 
-    client = AsyncClient(token=h.SANDBOX_TOKEN, phone_number_id=h.SANDBOX_PHONE_ID, base_url=base_url)
+    cls = AsyncClient if flavour == "async" else Client
+    client = cls(token=h.SANDBOX_TOKEN, phone_number_id=h.SANDBOX_PHONE_ID, base_url=base_url)
     outbox = Outbox(open_store(store_url), client, mps=mps, worker_name=name)
     report = outbox.run_forever(until_idle=True)
     print(json.dumps(dataclasses.asdict(report), default=str))
 
 
-def run_workers(store_url: str, base_url: str, mps: float, count: int, log: Path) -> list[dict[str, Any]]:
+def run_workers(
+    store_url: str, base_url: str, mps: float, count: int, log: Path, flavour: str
+) -> list[dict[str, Any]]:
     """Start ``count`` worker processes at once and wait for all of them (bounded: 10 minutes)."""
     env = {**os.environ, "PYTHONPATH": f"{h.ROOT}{os.pathsep}{h.ROOT / 'src'}"}
     procs = [
         subprocess.Popen(
-            [h.PYTHON, "-m", "benchmarks.pacing", "--worker", store_url, base_url, str(mps), f"w{i}"],
+            [
+                h.PYTHON,
+                "-m",
+                "benchmarks.pacing",
+                "--worker",
+                store_url,
+                base_url,
+                str(mps),
+                f"w{i}",
+                flavour,
+            ],
             cwd=h.ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -144,12 +157,13 @@ def run_workers(store_url: str, base_url: str, mps: float, count: int, log: Path
     for proc in procs:
         out, _ = proc.communicate(timeout=600)
         if proc.returncode != 0:
-            raise RuntimeError(f"worker exited with {proc.returncode}; see {log}")
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"worker exited with {proc.returncode}: {' | '.join(tail)}")
         reports.append(json.loads(out.strip().splitlines()[-1]))
     return reports
 
 
-def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path) -> dict[str, Any]:
+def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path, flavour: str) -> dict[str, Any]:
     """One outbox campaign against a fresh sandbox."""
     if store == "sqlite":
         url = f"sqlite:///{tmp / f'pacing-{n}-{mps}.db'}"
@@ -161,7 +175,7 @@ def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path) -> dict[
         add_template(sb.base_url)
         queue_campaign(url, n, 0)
         t0 = time.perf_counter()
-        reports = run_workers(url, sb.base_url, mps, workers, tmp / "workers.log")
+        reports = run_workers(url, sb.base_url, mps, workers, tmp / "workers.log", flavour)
         wall = time.perf_counter() - t0
         figures = sandbox_figures(sb.base_url, mps)
     figures.update(
@@ -202,7 +216,7 @@ def bench_pywa(n: int, mps: float, tmp: Path) -> dict[str, Any]:
 def line(name: str, f: dict[str, Any]) -> str:
     """One row of the printed table."""
     return (
-        f"{name:17} accepted {f['accepted']:>6}/{f['attempts']:<6} achieved {h.fmt(f['achieved_mps'], 1):>7} "
+        f"{name:23} accepted {f['accepted']:>6}/{f['attempts']:<6} achieved {h.fmt(f['achieved_mps'], 1):>7} "
         f"mps  ratio {h.fmt(f['ratio'], 3)}  130429={f['e130429']}  131056={f['e131056']}  "
         f"max/recipient={f['max_accepted_per_recipient']}"
     )
@@ -211,7 +225,7 @@ def line(name: str, f: dict[str, Any]) -> str:
 def main() -> None:
     """Run every scenario; print the table and the one-line summary."""
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker_main(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5])
+        worker_main(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], sys.argv[6])
         return
     parser = h.base_parser(__doc__ or "")
     parser.add_argument("--scenarios", nargs="+", default=["2000@80", "10000@1000"], help="N@MPS")
@@ -222,6 +236,12 @@ def main() -> None:
         help="also 2 workers on PostgreSQL (WACLOUD_TEST_PG_DSN)",
     )
     parser.add_argument("--pywa", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--client",
+        choices=["async", "sync"],
+        default="async",
+        help="the client the outbox workers send with (sync runs in the outbox's threads)",
+    )
     args = parser.parse_args()
     pg = args.pg and bool(os.environ.get("WACLOUD_TEST_PG_DSN"))
     figures: dict[str, Any] = {"pg": pg or "skipped: WACLOUD_TEST_PG_DSN not set"}
@@ -232,19 +252,16 @@ def main() -> None:
             n_s, _, mps_s = scenario.partition("@")
             n, mps = int(n_s), float(mps_s)
             runs: dict[str, Any] = {}
-            plan = (
-                ["ours-1w-sqlite"]
-                + (["ours-2w-postgres"] if pg else [])
-                + (["pywa-loop"] if args.pywa else [])
-            )
+            plan = [f"ours-{c}-1w-sqlite" for c in args.clients]
+            plan += [f"ours-{c}-2w-postgres" for c in args.clients] if pg else []
+            plan += ["pywa-loop"] if args.pywa else []
             for name in plan:
                 try:
                     if name == "pywa-loop":
                         runs[name] = bench_pywa(n, mps, tmp)
-                    elif name == "ours-1w-sqlite":
-                        runs[name] = bench_ours(n, mps, "sqlite", 1, tmp)
                     else:
-                        runs[name] = bench_ours(n, mps, "postgres", 2, tmp)
+                        _, flavour, workers, store = name.split("-")
+                        runs[name] = bench_ours(n, mps, store, int(workers[0]), tmp, flavour)
                     print(f"{scenario:>11}  {line(name, runs[name])}", flush=True)
                 except Exception as exc:  # report, carry on
                     runs[name] = {"failed": f"{type(exc).__name__}: {exc}"}
