@@ -51,10 +51,10 @@ class Header(WaModel):
     def _matches_type(self) -> Self:
         given = {k for k in ("text", "image", "video", "document") if getattr(self, k) is not None}
         if self.type not in given:
-            raise ValidationError(self.type, f"is required for a {self.type} header")
+            raise ValidationError(self.type, f"is required when the header type is {self.type!r}")
         if len(given) > 1:
             extra = sorted(given - {self.type})[0]
-            raise ValidationError(extra, f"is not allowed in a {self.type} header")
+            raise ValidationError(extra, f"is not allowed when the header type is {self.type!r}")
         check_length("text", self.text, "interactive.header.text")
         check_length("sub_text", self.sub_text, "interactive.header.text")
         return self

@@ -114,7 +114,7 @@ def _parse_send(body: object) -> SendRequest:
         raise ValidationError("type", f"unknown message type {kind!r} (known: {', '.join(_KINDS)})")
     for key in obj:
         if key not in _ENVELOPE and key != kind:
-            reason = f"does not belong in a {kind} message" if key in _KINDS else "unexpected field"
+            reason = f"does not belong in a message of type {kind!r}" if key in _KINDS else "unexpected field"
             raise ValidationError(_name(key), reason)
     if kind not in obj:
         raise ValidationError(kind, f"is required for a {kind} message")
