@@ -60,7 +60,8 @@ def kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
     table.add_column(style="bold")
     table.add_column()
     for k, v in rows.items():
-        table.add_row(str(k), "" if v is None else str(v))
+        if v is not None and v != "":
+            table.add_row(str(k), str(v))
     return table
 
 

@@ -51,14 +51,25 @@ def banner(info: dict[str, Any]) -> str:
     else:
         lines.append("  API key   (already created; `wacloud keys create` makes a new one)")
     shown_key = key or "<your key>"
+    api = info["api"]
     lines += [
         "",
-        "[bold]Send a first message[/bold]:",
+        "[bold]Try it[/bold] (a template opens the conversation; the customer's answer opens the "
+        "24-hour window for free-form messages):",
         f"  export WACLOUD_GATEWAY_URL={info['base_url']} WACLOUD_API_KEY={shown_key}",
-        f'  curl -s -X POST {info["api"]}/messages -H "Authorization: Bearer $WACLOUD_API_KEY" '
-        "-H 'Content-Type: application/json' "
-        '-d \'{"to": "+15551234567", "type": "text", "text": {"body": "hello"}}\'',
-        '  wacloud send text +15551234567 "hello" --wait',
+        f'  curl -s {api}/messages -H "Authorization: Bearer $WACLOUD_API_KEY" -H \'Content-Type: '
+        'application/json\' -d \'{"to": "+15551234567", "type": "template", "template": '
+        '{"name": "hello_world", "language": {"code": "en_US"}}}\'',
+        "  wacloud send template +15551234567 hello_world --wait",
+    ]
+    if info.get("sandbox"):
+        lines.append(
+            f"  curl -s {info['sandbox']['control']}/inbound -H 'Content-Type: application/json' "
+            '-d \'{"from": "15551234567", "text": "hi!"}\'   # the customer answers'
+        )
+    lines += [
+        '  wacloud send text +15551234567 "Thanks for writing!" --wait',
+        f'  curl -s {api}/conversations/15551234567/messages -H "Authorization: Bearer $WACLOUD_API_KEY"',
     ]
     return "\n".join(lines)
 

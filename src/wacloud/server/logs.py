@@ -25,7 +25,11 @@ _PATTERNS = (
 )
 
 # Attributes every LogRecord has; anything else was passed in ``extra=`` and goes into JSON output.
-_STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
+_STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+}
 
 
 class Redactor:
@@ -130,4 +134,6 @@ def setup_logging(
         lg.propagate = True
     # httpx logs every request URL at INFO; keep it at WARNING unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # httpcore's per-socket-event lines drown everything else even when debugging the gateway.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     return redactor
