@@ -55,4 +55,20 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(module), name)
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncClient",
+    "AuthError",
+    "Client",
+    "InvalidRequest",
+    "PairRateLimited",
+    "RateLimited",
+    "RecipientOptedOut",
+    "RecipientUnavailable",
+    "ServerError",
+    "TemplateError",
+    "TransportError",
+    "ValidationError",
+    "WacloudError",
+    "WhatsAppError",
+    "WindowClosed",
+]
