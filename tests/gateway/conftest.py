@@ -45,9 +45,7 @@ class LiveGateway:
 
     def wait_job(self, job_id: str, states: set[str], timeout: float = 15.0) -> dict[str, Any]:
         """Poll the job until it reaches one of ``states``."""
-        return wait_for(
-            lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}"
-        )
+        return wait_for(lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}")
 
 
 def _job_in(http: httpx.Client, job_id: str, states: set[str]) -> dict[str, Any] | None:

@@ -89,9 +89,7 @@ def test_customer_writes_then_a_text_reply_is_delivered(live: LiveGateway) -> No
         "the inbound message to be logged",
     )
     assert convo[0]["name"] == "Ana"
-    reply = live.http.post(
-        "/v1/messages", json={"to": wa_id, "type": "text", "text": {"body": "Yes!"}}
-    ).json()
+    reply = live.http.post("/v1/messages", json={"to": wa_id, "type": "text", "text": {"body": "Yes!"}}).json()
     live.wait_job(reply["id"], {"read"})
     msgs = wait_for(
         lambda: (

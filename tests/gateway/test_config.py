@@ -65,9 +65,7 @@ def test_toml_file_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("WACLOUD_LOG_LEVEL", "loud", "WACLOUD_LOG_LEVEL"),
     ],
 )
-def test_invalid_values_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str
-) -> None:
+def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError) as info:
         load_settings()

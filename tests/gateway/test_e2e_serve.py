@@ -53,9 +53,7 @@ class Served:
         return str(self.info["base_url"])
 
     def http(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {self.info['api_key']}"}, timeout=20
-        )
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.info['api_key']}"}, timeout=20)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "WACLOUD_GATEWAY_URL": self.url, "WACLOUD_API_KEY": self.info["api_key"]}
@@ -71,9 +69,7 @@ class Served:
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WACLOUD_")}
-    env.update(
-        {"WACLOUD_APP_SECRET": APP_SECRET, "WACLOUD_VERIFY_TOKEN": VERIFY_TOKEN, "PYTHONUNBUFFERED": "1"}
-    )
+    env.update({"WACLOUD_APP_SECRET": APP_SECRET, "WACLOUD_VERIFY_TOKEN": VERIFY_TOKEN, "PYTHONUNBUFFERED": "1"})
     return env
 
 
@@ -172,16 +168,12 @@ def test_send_via_api_and_cli_then_bot_answers_customer(served: Served) -> None:
             return [
                 m
                 for m in msgs
-                if m["direction"] == "out"
-                and m["wamid"] == replies[0]["id"]
-                and m["status"] in ("delivered", "read")
+                if m["direction"] == "out" and m["wamid"] == replies[0]["id"] and m["status"] in ("delivered", "read")
             ]
 
         wait_for(logged, 20, "the bot reply's statuses in the conversation log")
         inbound = [
-            m
-            for m in http.get("/v1/conversations/15553000001/messages").json()["messages"]
-            if m["direction"] == "in"
+            m for m in http.get("/v1/conversations/15553000001/messages").json()["messages"] if m["direction"] == "in"
         ]
         assert [m["summary"] for m in inbound] == ["ping 42"]
 
@@ -190,10 +182,7 @@ def test_revoked_key_gets_401(served: Served) -> None:
     made = served.cli("keys", "create", "--name", "temp", "--json")
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)
-    assert (
-        httpx.get(f"{served.url}/v1/jobs", headers={"Authorization": f"Bearer {key['key']}"}).status_code
-        == 200
-    )
+    assert httpx.get(f"{served.url}/v1/jobs", headers={"Authorization": f"Bearer {key['key']}"}).status_code == 200
     revoked = served.cli("keys", "revoke", key["id"], "--json")
     assert revoked.returncode == 0, revoked.stderr
     after = httpx.get(f"{served.url}/v1/jobs", headers={"Authorization": f"Bearer {key['key']}"})

@@ -44,9 +44,7 @@ def test_known_secrets_and_secret_shapes_are_redacted(capture: io.StringIO) -> N
 
 def test_json_lines(capture: io.StringIO) -> None:
     setup_logging(json_lines=True, secrets=["hunter2-secret"], stream=capture)
-    logging.getLogger("wacloud.test").info(
-        "sent %s", "hunter2-secret", extra={"job_id": "j1", "code": 130429}
-    )
+    logging.getLogger("wacloud.test").info("sent %s", "hunter2-secret", extra={"job_id": "j1", "code": 130429})
     line = json.loads(capture.getvalue().strip().splitlines()[-1])
     assert line["msg"] == "sent ***"
     assert line["job_id"] == "j1" and line["code"] == 130429
