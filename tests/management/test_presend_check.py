@@ -136,9 +136,7 @@ def test_fitting_sends_pass() -> None:
     assert check_send(es, DEFS)["id"] == "112"
 
 
-def _expect(
-    send: dict[str, Any], kind: MismatchKind, code: int, field: str, defs: Any = DEFS
-) -> TemplateMismatch:
+def _expect(send: dict[str, Any], kind: MismatchKind, code: int, field: str, defs: Any = DEFS) -> TemplateMismatch:
     with pytest.raises(TemplateMismatch) as info:
         check_send(send, defs)
     err = info.value
@@ -298,9 +296,7 @@ def test_cache_follows_status_and_component_webhooks() -> None:
     with pytest.raises(TemplateMismatch) as info:
         cache.check(order_send())
     assert info.value.code == 132015
-    cache.on_status_update(
-        event="REINSTATED", message_template_name="order_update", message_template_language="en-US"
-    )
+    cache.on_status_update(event="REINSTATED", message_template_name="order_update", message_template_language="en-US")
     assert cache.check(order_send())["status"] == "APPROVED"
     es = order_send()
     es["language"] = {"code": "es"}
@@ -322,3 +318,116 @@ def test_cache_ttl_and_deleted_event() -> None:
     assert [d["language"] for d in cache.get("order_update") or []] == ["en_US"]
     now[0] = 61
     assert cache.get("order_update") is None
+
+
+@pytest.mark.parametrize("buttons", ["xyz", [1, 2], None])
+def test_malformed_definition_buttons_do_not_crash(buttons: Any) -> None:
+    definition = copy.deepcopy(ORDER)
+    definition["components"][3]["buttons"] = buttons
+    with pytest.raises(TemplateMismatch) as info:
+        check_send(order_send(), [definition])
+    assert info.value.kind is MismatchKind.BUTTON
+
+
+CAROUSEL = {
+    "id": "333",
+    "name": "carousel_deals",
+    "language": "en_US",
+    "status": "APPROVED",
+    "category": "MARKETING",
+    "components": [
+        {"type": "BODY", "text": "Deals for {{1}}!", "example": {"body_text": [["Ana"]]}},
+        {
+            "type": "CAROUSEL",
+            "cards": [
+                {
+                    "components": [
+                        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::x"]}},
+                        {"type": "BODY", "text": "Only {{1}}", "example": {"body_text": [["$5"]]}},
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Buy"}]},
+                    ]
+                }
+            ]
+            * 2,
+        },
+    ],
+}
+
+
+def carousel_send() -> dict[str, Any]:
+    """A send that fits CAROUSEL."""
+    card = {
+        "components": [
+            {"type": "header", "parameters": [{"type": "image", "image": {"id": "9"}}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "$4"}]},
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": "0",
+                "parameters": [{"type": "payload", "payload": "BUY"}],
+            },
+        ]
+    }
+    return {
+        "name": "carousel_deals",
+        "language": {"code": "en_US"},
+        "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
+            {"type": "carousel", "cards": [{**copy.deepcopy(card), "card_index": i} for i in range(2)]},
+        ],
+    }
+
+
+def test_carousel_send_checks() -> None:
+    assert check_send(carousel_send(), [CAROUSEL])["id"] == "333"
+    one_card = carousel_send()
+    one_card["components"][1]["cards"].pop()
+    _expect(one_card, MismatchKind.PARAM_COUNT, 132000, "template.components[1].cards", [CAROUSEL])
+    video = carousel_send()
+    video["components"][1]["cards"][1]["components"][0]["parameters"] = [{"type": "video", "video": {"id": "1"}}]
+    _expect(video, MismatchKind.HEADER_FORMAT, 132012, "template.components[1].cards[1].components[0]", [CAROUSEL])
+    long_body = carousel_send()
+    long_body["components"][1]["cards"][0]["components"][1]["parameters"][0]["text"] = "x" * 200
+    err = _expect(long_body, MismatchKind.TOO_LONG, 132005, "template.components[1].cards[0]", [CAROUSEL])
+    assert err.limit == 160
+    missing = carousel_send()
+    del missing["components"][1]
+    _expect(missing, MismatchKind.PARAM_COUNT, 132000, "template.components", [CAROUSEL])
+
+
+def test_limited_time_offer_needs_its_expiry() -> None:
+    lto = {
+        **copy.deepcopy(NAMED),
+        "components": [
+            {"type": "LIMITED_TIME_OFFER", "limited_time_offer": {"text": "Ends soon", "has_expiration": True}},
+            {"type": "BODY", "text": "A deal"},
+        ],
+    }
+    send: dict[str, Any] = {"name": "welcome_named", "language": {"code": "en_US"}, "components": []}
+    _expect(send, MismatchKind.PARAM_COUNT, 132000, "template.components", [lto])
+    send["components"] = [
+        {
+            "type": "limited_time_offer",
+            "parameters": [
+                {"type": "limited_time_offer", "limited_time_offer": {"expiration_time_ms": 1_800_000_000_000}}
+            ],
+        }
+    ]
+    assert check_send(send, [lto])["id"] == "222"
+
+
+def test_location_header() -> None:
+    definition = {
+        **copy.deepcopy(NAMED),
+        "components": [{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Here we are"}],
+    }
+    send = {
+        "name": "welcome_named",
+        "language": {"code": "en_US"},
+        "components": [
+            {"type": "header", "parameters": [{"type": "location", "location": {"latitude": 1.0, "longitude": 2.0}}]}
+        ],
+    }
+    assert check_send(send, [definition])
+    send["components"][0]["parameters"][0]["location"] = {"name": "HQ"}
+    _expect(send, MismatchKind.PARAM_TYPE, 132012, "template.components[0].parameters[0].location", [definition])

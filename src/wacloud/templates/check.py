@@ -150,6 +150,13 @@ def check_send(
     return definition
 
 
+def _objects(value: object) -> list[Mapping[str, Any]]:
+    """The objects of a definition's list (a malformed definition yields an empty or shorter list)."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return []
+    return [v for v in value if isinstance(v, Mapping)]
+
+
 def _params(comp: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
     params = comp.get("parameters") or []
     if (
@@ -385,7 +392,7 @@ def _button_needs_param(button: Mapping[str, Any]) -> bool:
 def _check_buttons(
     definition: Mapping[str, Any] | None, sent: list[tuple[int, Mapping[str, Any]]], base: str
 ) -> None:
-    buttons = list((definition or {}).get("buttons") or [])
+    buttons = _objects((definition or {}).get("buttons"))
     seen: set[int] = set()
     for ci, comp in sent:
         field = f"{base}[{ci}]"
@@ -510,7 +517,7 @@ def _check_carousel(
                 132000,
             )
         return
-    def_cards = list(definition.get("cards") or [])
+    def_cards = _objects(definition.get("cards"))
     if not sent:
         raise _mismatch(
             "template.components",

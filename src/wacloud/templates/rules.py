@@ -203,7 +203,9 @@ def _check_examples(
             f"example values are required for {len(names)} variable(s)",
             subcode,
         )
-    if len(samples) != len(names) or not all(isinstance(s, str) and s for s in samples):
+    if not all(isinstance(s, str) and s for s in samples):
+        raise _fail(f"{where}.example.{kind}_text", "example values must be non-empty strings", subcode)
+    if len(samples) != len(names):
         raise _fail(
             f"{where}.example.{kind}_text",
             f"{len(names)} variable(s) but {len(samples)} example value(s)",
