@@ -226,3 +226,15 @@ def test_wsgi_handshake_and_dispatch_after_the_answer(wsgi_server: tuple[str, Se
         raw = p.body(p.statuses(status))
         assert client.post("/", content=raw, headers=p.signed_headers(raw)).status_code == 200
     assert wait_for(lambda: any(u.dedup_key == f"{status['id']}:read" for u in seen))
+
+
+def test_asgi_backlog_is_bounded_by_processing_before_answering() -> None:
+    seen: Seen = []
+    app = WebhookApp(_receiver(seen), max_background=0)  # every delivery counts as an overload
+    with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        message = p.msg("text", {"body": "x"})
+        raw = p.body(p.inbound(message))
+        assert client.post("/", content=raw, headers=p.signed_headers(raw)).status_code == 200
+        # Processed before the answer: the handler has already run when the 200 arrives.
+        assert [u.dedup_key for u in seen] == [message["id"]]
+        assert app.backlog == 0

@@ -2,8 +2,11 @@
 
 ``WebhookApp(receiver_or_application)`` answers GET (verification) and POST (updates) on whatever
 path it is mounted at. A POST is answered as soon as it is checked (and stored, in durable mode);
-its updates are dispatched after the response has been sent, in the same task, so concurrency stays
-bounded by the server's connections. Oversized bodies are refused from ``Content-Length`` or while
+its updates are dispatched after the response has been sent, in the same task. Servers read the
+next request of a connection while that task still runs, so at most ``max_background`` deliveries
+are processed after their answer; beyond that a delivery is processed *before* its answer, which
+slows the sender down instead of letting a backlog (and memory) grow without bound. Oversized
+bodies are refused from ``Content-Length`` or while
 streaming, before they are buffered whole. Stored payloads left by a crash are processed at startup
 (lifespan) or, when mounted where no lifespan reaches it, before the first request.
 """
@@ -41,8 +44,10 @@ def receiver_of(target: Any) -> WebhookReceiver:
 class WebhookApp:
     """ASGI application serving one webhook endpoint."""
 
-    def __init__(self, target: Any, *, resume: bool = True) -> None:
+    def __init__(self, target: Any, *, resume: bool = True, max_background: int = 64) -> None:
         self.receiver = receiver_of(target)
+        self.max_background = max_background
+        self._background = 0  # only touched from the event loop's thread
         self._resume_pending = resume and self.receiver.inbox is not None
         self._resume_lock: asyncio.Lock | None = None
 
@@ -103,9 +108,25 @@ class WebhookApp:
         if self._resume_pending:
             await self.startup()
         status, answer, delivery = self.receiver.accept(body, headers)
-        await _respond(send, status, answer, _JSON)
-        if delivery is not None:
+        if delivery is None:
+            await _respond(send, status, answer, _JSON)
+            return
+        if self._background >= self.max_background:
+            # Overloaded: back-pressure on the sender rather than an unbounded queue of work.
             await self.receiver.process(delivery)
+            await _respond(send, status, answer, _JSON)
+            return
+        self._background += 1
+        try:
+            await _respond(send, status, answer, _JSON)
+            await self.receiver.process(delivery)
+        finally:
+            self._background -= 1
+
+    @property
+    def backlog(self) -> int:
+        """Deliveries answered but not yet processed."""
+        return self._background
 
 
 async def _read_body(receive: Receive, cap: int) -> bytes | None:
