@@ -13,9 +13,7 @@ WA_ID = "16505551234"
 
 
 def _send(sandbox: SandboxHandle, body: dict[str, object]) -> httpx.Response:
-    return sandbox.http.post(
-        f"/{sandbox.phone_number_id}/messages", json={"messaging_product": "whatsapp", **body}
-    )
+    return sandbox.http.post(f"/{sandbox.phone_number_id}/messages", json={"messaging_product": "whatsapp", **body})
 
 
 def test_template_send_answers_like_meta(sandbox: SandboxHandle) -> None:
@@ -35,10 +33,7 @@ def test_template_send_answers_like_meta(sandbox: SandboxHandle) -> None:
 
 def test_wamids_are_unique(sandbox: SandboxHandle) -> None:
     sandbox.inject(WA_ID, text="hi")
-    ids = {
-        _send(sandbox, {"to": WA_ID, "text": {"body": f"m{i}"}}).json()["messages"][0]["id"]
-        for i in range(30)
-    }
+    ids = {_send(sandbox, {"to": WA_ID, "text": {"body": f"m{i}"}}).json()["messages"][0]["id"] for i in range(30)}
     assert len(ids) == 30
 
 
@@ -77,9 +72,7 @@ def test_versions(sandbox: SandboxHandle) -> None:
 
 
 def test_unknown_phone_number_id(sandbox: SandboxHandle) -> None:
-    r = sandbox.http.post(
-        "/999/messages", json={"messaging_product": "whatsapp", "to": WA_ID, "text": {"body": "x"}}
-    )
+    r = sandbox.http.post("/999/messages", json={"messaging_product": "whatsapp", "to": WA_ID, "text": {"body": "x"}})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == 100 and r.json()["error"]["error_subcode"] == 33
 

@@ -31,6 +31,7 @@ class _Item:
     attempt: int = 0
     log_entry: dict[str, Any] | None = None
     generation: int = 0
+    duplicate: bool = False
 
 
 class Dispatcher:
@@ -176,9 +177,9 @@ class Dispatcher:
         if status == 200:
             entry["state"] = "delivered"
             state.webhook_stats["delivered"] += 1
-            if cfg.duplicate_rate and state.rng.random() < cfg.duplicate_rate:
+            if not item.duplicate and cfg.duplicate_rate and state.rng.random() < cfg.duplicate_rate:
                 state.webhook_stats["duplicates"] += 1
-                dup = _Item(item.field, item.value, body=item.body, generation=item.generation)
+                dup = _Item(item.field, item.value, body=item.body, generation=item.generation, duplicate=True)
                 state.scheduler.after(state.rng.uniform(0.0, 0.05), lambda: self._requeue(dup))
             return
         state.webhook_stats["failed_attempts"] += 1

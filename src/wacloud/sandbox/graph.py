@@ -79,9 +79,7 @@ class GraphRoutes:
             try:
                 form = await request.form(max_files=1, max_fields=10)
             except Exception:
-                raise param(
-                    "The upload must be multipart/form-data with file, type and messaging_product."
-                ) from None
+                raise param("The upload must be multipart/form-data with file, type and messaging_product.") from None
             try:
                 product = form.get("messaging_product")
                 if product is None:
@@ -170,9 +168,9 @@ class GraphRoutes:
         )
         if media is None or not valid:
             return JSONResponse(
-                GraphError(
-                    100, "The media URL is invalid or has expired; GET the media id again for a new URL."
-                ).body(self.state.ids.fbtrace_id()),
+                GraphError(100, "The media URL is invalid or has expired; GET the media id again for a new URL.").body(
+                    self.state.ids.fbtrace_id()
+                ),
                 status_code=404,
             )
         return Response(
@@ -269,9 +267,7 @@ class GraphRoutes:
                 raise param(f"Disabled template {tpl.name} can't be deleted.")
         for tpl in victims:
             del state.templates[tpl.id]
-            state.dispatcher.emit(
-                tpl.id, "message_template_status_update", _deleted_value(tpl), with_time=True
-            )
+            state.dispatcher.emit(tpl.id, "message_template_status_update", _deleted_value(tpl), with_time=True)
         return JSONResponse(_SUCCESS)
 
 

@@ -120,9 +120,7 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
         message["button"] = _template_button(data, replied)
     elif mtype == "interactive":
         message["interactive"] = (
-            data["interactive"]
-            if isinstance(data.get("interactive"), dict)
-            else _interactive_reply(data, replied)
+            data["interactive"] if isinstance(data.get("interactive"), dict) else _interactive_reply(data, replied)
         )
     elif mtype == "system":
         message["system"] = _system(state, customer, _need_obj(data, "system"))

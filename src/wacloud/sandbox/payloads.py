@@ -21,9 +21,7 @@ def metadata(state: SandboxState) -> dict[str, str]:
     }
 
 
-def envelope(
-    state: SandboxState, field: str, value: dict[str, Any], *, with_time: bool = False
-) -> dict[str, Any]:
+def envelope(state: SandboxState, field: str, value: dict[str, Any], *, with_time: bool = False) -> dict[str, Any]:
     """``{"object": "whatsapp_business_account", "entry": [...]}`` around one change."""
     entry: dict[str, Any] = {"id": state.config.waba_id, "changes": [{"value": value, "field": field}]}
     if with_time:

@@ -179,9 +179,7 @@ def _check_media(state: SandboxState, req: SendRequest) -> tuple[int, str] | Non
             if media is None or now - media.uploaded_at > limits.MEDIA_TTL_S:
                 raise GraphError(131053, f"{ref.path}: media id {ref.id} does not exist or has expired.")
             kind = limits.media_kind_for_mime(media.mime_type)
-            if kind is None or (
-                kind.value != ref.kind and not (ref.kind == "image" and kind.value == "sticker")
-            ):
+            if kind is None or (kind.value != ref.kind and not (ref.kind == "image" and kind.value == "sticker")):
                 raise GraphError(
                     131053,
                     f"{ref.path}: media {ref.id} is {media.mime_type}, which a {ref.kind} can't carry.",

@@ -125,9 +125,7 @@ def analyse(components: Any, category: str, parameter_format: str) -> dict[str, 
                 if not isinstance(text, str) or not text:
                     raise _tpl_error(2388047, "A TEXT header needs text.")
                 if len(text) > LIMITS["template.header.text"].max:
-                    raise _tpl_error(
-                        2388040, f"Header text is longer than {LIMITS['template.header.text'].max}."
-                    )
+                    raise _tpl_error(2388040, f"Header text is longer than {LIMITS['template.header.text'].max}.")
                 out["header_vars"] = _vars(text, named, "header")
                 if len(out["header_vars"]) > 1:
                     raise _tpl_error(2388047, "A header may have at most one variable.")
@@ -283,9 +281,7 @@ def find_for_send(state: SandboxState, name: str, language: str) -> Template:
     if match.status == "DISABLED":
         raise GraphError(132016, f"Template {name} is disabled.")
     if match.status != "APPROVED":
-        raise GraphError(
-            132001, f"template name ({name}) is not approved in {language} (status {match.status})"
-        )
+        raise GraphError(132001, f"template name ({name}) is not approved in {language} (status {match.status})")
     return match
 
 
@@ -322,16 +318,14 @@ def check_send(tpl: Template, req: SendRequest, version: tuple[int, int]) -> str
         if missing_names or extra:
             raise GraphError(
                 132000,
-                f"body: named parameters {sorted(values)} do not match the template's "
-                f"{sorted(tpl.body_vars)}",
+                f"body: named parameters {sorted(values)} do not match the template's {sorted(tpl.body_vars)}",
             )
     else:
         for i, p in enumerate(body_params):
             if p.name is not None:
                 raise GraphError(
                     132012,
-                    f"body: parameter {p.path} has a parameter_name but the template "
-                    "uses POSITIONAL parameters",
+                    f"body: parameter {p.path} has a parameter_name but the template uses POSITIONAL parameters",
                 )
             values[str(i + 1)] = _text_of(p)
     for p in header_params + body_params:
@@ -353,8 +347,7 @@ def check_send(tpl: Template, req: SendRequest, version: tuple[int, int]) -> str
         if button["type"] not in _SUB_TYPES.get(comp.sub_type or "", set()):
             raise GraphError(
                 132012,
-                f"{comp.path}: sub_type {comp.sub_type} does not match the template's "
-                f"{button['type']} button",
+                f"{comp.path}: sub_type {comp.sub_type} does not match the template's {button['type']} button",
             )
         needs = 1 if button["dynamic"] or button["type"] in ("OTP", "COPY_CODE") else 0
         if needs and len(comp.params) != needs:
@@ -375,8 +368,7 @@ def check_send(tpl: Template, req: SendRequest, version: tuple[int, int]) -> str
     if len(text) > LIMITS["template.body.text"].max:
         raise GraphError(
             132005,
-            f"body: the hydrated text has {len(text)} characters, more than "
-            f"{LIMITS['template.body.text'].max}",
+            f"body: the hydrated text has {len(text)} characters, more than {LIMITS['template.body.text'].max}",
         )
     if fmt == "TEXT" and header_params:
         htext = _VAR.sub(lambda m: _text_of(header_params[0]), tpl.header_text)

@@ -154,9 +154,7 @@ class SandboxHandle:
 
     def put_template(self, template: dict[str, Any], status: str = "APPROVED") -> dict[str, Any]:
         """Create or replace a template directly (approved unless told otherwise)."""
-        result: dict[str, Any] = self._ok(
-            self.control.post("/templates", json={**template, "status": status})
-        )
+        result: dict[str, Any] = self._ok(self.control.post("/templates", json={**template, "status": status}))
         return result
 
     def wait_idle(self, timeout: float = 10.0) -> None:

@@ -53,9 +53,7 @@ INTERACTIVE_TYPES = frozenset(
         "voice_call",
     }
 )
-_ENVELOPE_KEYS = frozenset(
-    {"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data"}
-)
+_ENVELOPE_KEYS = frozenset({"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data"})
 _STATUS_KEYS = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
 _TO_STRIP = str.maketrans("", "", "+-() ")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -232,7 +230,12 @@ def validate_send(body: Any) -> SendRequest:
         raise invalid("recipient_type", "groups are not emulated by the sandbox")
     _enum(rtype if isinstance(rtype, str) else "?", {"individual"}, "recipient_type")
     to, wa_id = normalize_to(body.get("to"))
-    mtype = body.get("type", "text")  # Meta defaults a missing type to text
+    mtype = body.get("type")
+    if mtype is None:
+        # Meta defaults a missing type to text; a body carrying exactly one other content object (the
+        # spec's "Send Reply to List Message" example) is taken as that type.
+        present = [k for k in body if k in MESSAGE_TYPES]
+        mtype = present[0] if len(present) == 1 else "text"
     if not isinstance(mtype, str):
         raise param("Param type must be a string.")
     if mtype not in MESSAGE_TYPES:
@@ -244,9 +247,7 @@ def validate_send(body: Any) -> SendRequest:
         context = _obj(context, "context")
         _keys(context, {"message_id"}, "context")
         req.context_id = _str(context, "message_id", "context", required=True, min_len=1)
-    req.biz_opaque_callback_data = _str(
-        body, "biz_opaque_callback_data", "", limit="biz_opaque_callback_data"
-    )
+    req.biz_opaque_callback_data = _str(body, "biz_opaque_callback_data", "", limit="biz_opaque_callback_data")
     content = body.get(mtype)
     if content is None:
         raise missing(mtype)
@@ -667,9 +668,7 @@ _ACTIONS: dict[str, Any] = {
 
 # --- template (structure only; the match against the stored template is in templates.py) ------
 
-_COMPONENT_TYPES = frozenset(
-    {"header", "body", "button", "carousel", "limited_time_offer", "footer", "order_status"}
-)
+_COMPONENT_TYPES = frozenset({"header", "body", "button", "carousel", "limited_time_offer", "footer", "order_status"})
 _PARAM_TYPES = frozenset(
     {
         "text",
@@ -697,9 +696,7 @@ def _validate_template(obj: dict[str, Any], req: SendRequest) -> None:
     assert language is not None
     _keys(language, {"code", "policy"}, "template['language']")
     req.template_language = _str(language, "code", "template['language']", required=True, min_len=1)
-    _enum(
-        _str(language, "policy", "template['language']"), {"deterministic"}, "template['language']['policy']"
-    )
+    _enum(_str(language, "policy", "template['language']"), {"deterministic"}, "template['language']['policy']")
     components = obj.get("components")
     if components is None:
         return
