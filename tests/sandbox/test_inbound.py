@@ -133,7 +133,7 @@ def test_every_inbound_type(sandbox: SandboxHandle, webhook_sink: WebhookSink, v
         {"type": "unsupported"},
         {"system": {"type": "user_changed_number", "wa_id": "16505559999"}},
     ]
-    ids = [first] + [sandbox.inject(WA_ID if "system" not in s else WA_ID, **s)["id"] for s in shots]
+    ids = [first] + [sandbox.inject(WA_ID, **s)["id"] for s in shots]
     webhook_sink.wait_for(lambda s: len(s.messages()) == len(ids))
     sandbox.wait_idle()
     got = {m["id"]: m for m in webhook_sink.messages()}
