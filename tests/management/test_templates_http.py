@@ -169,7 +169,11 @@ def test_presend_check_against_the_sandbox(box: Any) -> None:
     wa_id = "15550001234"
     assert client.validate_template_send(ORDER_SEND)["status"] == "APPROVED"
     sent = client.send_template_checked(wa_id, ORDER_SEND)
-    assert sent["messages"][0]["id"].startswith("wamid.")
+    assert sent.wamid.startswith("wamid.") and sent.wa_id == wa_id
+    from wacloud.messages import Template
+
+    typed = Template("order_ready", "en_US", components=copy.deepcopy(ORDER_SEND["components"]))
+    assert client.send_template_checked(wa_id, typed).wamid.startswith("wamid.")
     attempts = box.state.attempt_seq
     wrong = copy.deepcopy(ORDER_SEND)
     del wrong["components"][1]["parameters"][1]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+from wacloud.client.models import SentMessage
 from wacloud.limits import limit
 from wacloud.templates import TemplateCache, TemplateDefinition, check_definition, check_send
 
@@ -201,9 +202,7 @@ class TemplatesApi(ApiConfig):
             if template_id:
                 params["hsm_id"] = template_id
         else:
-            raise errors.ValidationError(
-                "name", "give a template name (optionally with template_id) or hsm_ids"
-            )
+            raise errors.ValidationError("name", "give a template name (optionally with template_id) or hsm_ids")
         answer = yield from call(Request("DELETE", f"{waba}/message_templates", params=params))
         return success(answer)
 
@@ -219,18 +218,14 @@ class TemplatesApi(ApiConfig):
         """Upload a header sample with the resumable upload API; return its handle for ``header_handle``."""
         app = app_id or self.app_id
         if not app:
-            raise errors.ValidationError(
-                "app_id", "the resumable upload API needs the app id (Client(app_id=...))"
-            )
+            raise errors.ValidationError("app_id", "the resumable upload API needs the app id (Client(app_id=...))")
         if isinstance(file, Path):
             data, name = file.read_bytes(), filename or file.name
         else:
             data, name = bytes(file), filename or "sample"
         mime = mime_type or mimetypes.guess_type(name)[0]
         if not mime:
-            raise errors.ValidationError(
-                "mime_type", f"cannot tell the MIME type of {name!r}; pass mime_type"
-            )
+            raise errors.ValidationError("mime_type", f"cannot tell the MIME type of {name!r}; pass mime_type")
         if not data:
             raise errors.ValidationError("file", "the file is empty")
         session = yield from call(
@@ -264,9 +259,7 @@ class TemplatesApi(ApiConfig):
         defs = None if refresh else cache.get(name)
         if defs is None:
             waba = self.require_waba(waba_id)
-            body = yield from call(
-                Request("GET", f"{waba}/message_templates", params={"name": name, "limit": 100})
-            )
+            body = yield from call(Request("GET", f"{waba}/message_templates", params={"name": name, "limit": 100}))
             page = Page.model_validate(body or {})
             cache.put(name, page.data)
             defs = cache.get(name) or []
@@ -276,13 +269,20 @@ class TemplatesApi(ApiConfig):
     def send_template_checked(
         self,
         to: str,
-        template: Mapping[str, Any],
+        template: Mapping[str, Any] | Any,
         *,
         reply_to: str | None = None,
         biz_opaque_callback_data: str | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[dict[str, Any]]:
-        """Validate ``template`` against its definition, then send it; returns Meta's send answer."""
+    ) -> Flow[SentMessage]:
+        """Check ``template`` (a Graph ``template`` object or a ``messages.Template``) against its
+        definition, then send it; a mismatch raises before any send request is made."""
+        from wacloud.client.messaging import MessagingApi
+
+        if hasattr(template, "to_graph"):
+            template = template.to_graph()["template"]
+        if not isinstance(template, Mapping):
+            raise errors.ValidationError("template", "must be a template object or a messages.Template")
         yield from TemplatesApi.validate_template_send.flow(self, template)
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
@@ -295,10 +295,7 @@ class TemplatesApi(ApiConfig):
             body["context"] = {"message_id": reply_to}
         if biz_opaque_callback_data:
             body["biz_opaque_callback_data"] = biz_opaque_callback_data
-        answer = yield from call(
-            Request("POST", f"{self.require_phone(phone_number_id)}/messages", json=body)
-        )
-        return dict(answer or {})
+        return (yield from MessagingApi.send_body.flow(self, body, phone_number_id=phone_number_id))
 
 
 def _id(value: str, field: str) -> str:
