@@ -43,6 +43,18 @@ class LiveGateway:
         data: dict[str, Any] = resp.json()
         return data
 
+    def template(self, name: str, text: str, *, named: list[str] | None = None, positional: int = 0) -> None:
+        """Make an APPROVED template in the sandbox (control API), with named or positional variables."""
+        body: dict[str, Any] = {"type": "BODY", "text": text}
+        tpl: dict[str, Any] = {"name": name, "language": "en_US", "category": "UTILITY", "components": [body]}
+        if named:
+            tpl["parameter_format"] = "NAMED"
+            body["example"] = {"body_text_named_params": [{"param_name": n, "example": "x"} for n in named]}
+        elif positional:
+            body["example"] = {"body_text": [["x"] * positional]}
+        resp = httpx.post(f"{self.sandbox}/_sandbox/templates", json=tpl, timeout=10)
+        assert resp.status_code == 200, resp.text
+
     def wait_job(self, job_id: str, states: set[str], timeout: float = 15.0) -> dict[str, Any]:
         """Poll the job until it reaches one of ``states``."""
         return wait_for(lambda: _job_in(self.http, job_id, states), timeout, f"job {job_id} to reach {states}")
