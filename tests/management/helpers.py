@@ -52,6 +52,9 @@ BROKEN_FOR_SANDBOX: list[tuple[str, list[Any], Any, int | None]] = [
         [{"type": "QUICK_REPLY", "text": f"b{i}"} for i in range(11)],
         2388039,
     ),
+    ("footer too long", ["components", 2, "text"], "f" * 61, 2388040),
+    ("variable gap", ["components", 1, "text"], "Shop through {{1}} with code {{3}} today.", 2388072),
+    ("unknown button type", ["components", 3, "buttons", 0, "type"], "TELEPORT", 2388039),
     ("upper-case name", ["name"], "Seasonal_Promo", None),
     ("bad category", ["category"], "PROMO", None),
 ]
