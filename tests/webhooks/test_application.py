@@ -304,3 +304,15 @@ def test_async_handler_under_sync_dispatch() -> None:
 
     _deliver(app, p.inbound(p.msg("text", {"body": "x"})))
     assert [c[0] for c in client.calls] == ["react"]
+
+
+def test_an_application_used_only_as_a_dispatcher_needs_no_secret() -> None:
+    app = Application(client=RecordingClient())  # e.g. handed to the gateway, which verifies itself
+    got: list[str] = []
+    app.on_message()(lambda upd: got.append(upd.update_id))
+    message = p.msg("text", {"body": "x"})
+    for upd in parse(p.inbound(message)):
+        app.dispatch_sync(upd)
+    assert got == [message["id"]]
+    with pytest.raises(ValueError, match="allow_unsigned"):
+        app.asgi()  # serving it needs the secret (or the explicit opt-out)

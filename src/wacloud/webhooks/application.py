@@ -125,18 +125,36 @@ class Application:
                 raise TypeError(f"store {type(store).__name__} implements neither DedupStore nor InboxStore")
         self.client = client
         self.sync_handlers_in_thread = sync_handlers_in_thread
-        self.receiver = WebhookReceiver(
+        self._receiver_args: dict[str, Any] = dict(
             app_secret=app_secret, verify_token=verify_token, allow_unsigned=allow_unsigned,
-            max_body_bytes=max_body_bytes, dedup=dedup, inbox=inbox, on_update=self,
+            max_body_bytes=max_body_bytes, dedup=dedup, inbox=inbox,
         )
+        self._receiver: WebhookReceiver | None = None
+        if app_secret or allow_unsigned:
+            self._receiver = self._make_receiver()
         self._groups: dict[int, list[Handler]] = {}
         self._order: list[list[Handler]] = []
         self._asgi: Any = None
         self._wsgi: Any = None
 
+    def _make_receiver(self) -> WebhookReceiver:
+        return WebhookReceiver(on_update=self, **self._receiver_args)
+
+    @property
+    def receiver(self) -> WebhookReceiver:
+        """The webhook receiver serving this application.
+
+        Built at construction when an app secret (or ``allow_unsigned=True``) is given; otherwise on
+        first use, which raises then. An application used only as a dispatcher (the gateway checks
+        the webhooks itself and calls :meth:`dispatch`) needs no secret.
+        """
+        if self._receiver is None:
+            self._receiver = self._make_receiver()
+        return self._receiver
+
     def __repr__(self) -> str:
         count = sum(len(h) for h in self._groups.values())
-        return f"Application(handlers={count}, receiver={self.receiver!r})"
+        return f"Application(handlers={count}, receiver={self._receiver!r})"
 
     # --- registration --------------------------------------------------------------------------
 
