@@ -111,9 +111,7 @@ def test_register_deregister_pin_and_verification(box: Any) -> None:
         client.register("12345")
     with pytest.raises(errors.ValidationError):
         client.set_two_step_pin("abcdef")
-    bad = box.graph(
-        "POST", f"{box.cfg.phone_number_id}/register", json={"messaging_product": "whatsapp", "pin": "1"}
-    )
+    bad = box.graph("POST", f"{box.cfg.phone_number_id}/register", json={"messaging_product": "whatsapp", "pin": "1"})
     assert bad.json()["error"]["code"] == 100
 
 
@@ -202,9 +200,7 @@ def test_qr_codes(box: Any) -> None:
     assert info.value.limit == 140
     with pytest.raises(errors.ValidationError):
         client.delete_qr("lowercase")
-    resp = box.graph(
-        "POST", f"{box.cfg.phone_number_id}/message_qrdls", json={"prefilled_message": "x" * 141}
-    )
+    resp = box.graph("POST", f"{box.cfg.phone_number_id}/message_qrdls", json={"prefilled_message": "x" * 141})
     assert resp.status_code == 400 and "140" in resp.json()["error"]["error_data"]["details"]
 
 
@@ -241,11 +237,7 @@ def test_management_rate_limit_80007_and_usage_header(box: Any) -> None:
     assert info.value.code == 80007
     resp = box.graph("GET", f"{box.cfg.waba_id}/phone_numbers")
     usage = json.loads(resp.headers["X-Business-Use-Case-Usage"])[box.cfg.waba_id][0]
-    assert (
-        resp.status_code == 400
-        and usage["call_count"] == 100
-        and usage["estimated_time_to_regain_access"] > 0
-    )
+    assert resp.status_code == 400 and usage["call_count"] == 100 and usage["estimated_time_to_regain_access"] > 0
     box.control.post("/_sandbox/clock/advance", json={"seconds": 3600}).raise_for_status()
     assert box.graph("GET", f"{box.cfg.waba_id}/phone_numbers").status_code == 200
 
@@ -266,3 +258,19 @@ async def test_async_account_calls(box: Any) -> None:
         qr = await client.create_qr("Hi!")
         assert (await client.get_qr(qr.code)).prefilled_message == "Hi!"
         assert [n.id for n in await client.list_phone_numbers()] == [box.cfg.phone_number_id]
+
+
+def test_phone_number_webhook_override(box: Any) -> None:
+    client = box.client()
+    assert client.set_webhook_override("https://numbers.example/hook", "vt-1") is True
+    assert box.cfg.webhook_url == "https://numbers.example/hook"
+    number = client.get_phone_number(fields=["webhook_configuration"])
+    assert number.model_extra and number.model_extra["webhook_configuration"]["phone_number"] == (
+        "https://numbers.example/hook"
+    )
+    with pytest.raises(errors.ValidationError):
+        client.set_webhook_override("numbers.example", "vt")
+    bad = box.graph("POST", box.cfg.phone_number_id, json={"webhook_configuration": {"override_callback_uri": "x"}})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
+    unknown = box.graph("POST", box.cfg.phone_number_id, json={"colour": "red"})
+    assert unknown.status_code == 400

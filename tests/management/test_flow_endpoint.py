@@ -133,9 +133,7 @@ def test_endpoint_documented_error_statuses() -> None:
     assert _post(ep, {"action": "ping"}, secret="wrong")[0] == SIGNATURE_INVALID == 432
     assert _post(ep, {"action": "ping"})[0] == SIGNATURE_INVALID
     status, body, _, _ = _post(ep, {"action": "INIT", "flow_token": "expired"}, secret="s3cret")
-    assert status == FLOW_TOKEN_INVALID == 427 and json.loads(body) == {
-        "error_msg": "This booking link has expired"
-    }
+    assert status == FLOW_TOKEN_INVALID == 427 and json.loads(body) == {"error_msg": "This booking link has expired"}
     assert ep.handle(b"not json", signature.sign(b"not json", "s3cret")).status == 421
 
     def broken(request: FlowRequest) -> dict[str, Any]:
@@ -151,9 +149,7 @@ def served() -> Iterator[str]:
     async def ahandler(request: FlowRequest) -> dict[str, Any]:
         return handler(request)
 
-    config = uvicorn.Config(
-        FlowEndpoint(KEY, ahandler).asgi("/flow"), host="127.0.0.1", port=0, log_level="error"
-    )
+    config = uvicorn.Config(FlowEndpoint(KEY, ahandler).asgi("/flow"), host="127.0.0.1", port=0, log_level="error")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

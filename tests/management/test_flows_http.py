@@ -41,9 +41,7 @@ def test_flow_lifecycle(box: Any) -> None:
     assert ok.success and ok.validation_errors == []
     assets = client.flow_assets(fid)
     assert assets[0]["asset_type"] == "FLOW_JSON"
-    download = httpx.get(
-        assets[0]["download_url"], headers={"Authorization": f"Bearer {box.cfg.access_token}"}
-    )
+    download = httpx.get(assets[0]["download_url"], headers={"Authorization": f"Bearer {box.cfg.access_token}"})
     assert download.json() == FLOW_JSON
     assert client.publish_flow(fid) is True
     assert client.get_flow(fid)["status"] == "PUBLISHED"

@@ -60,9 +60,7 @@ def test_template_builder_body_through_the_gateway(gateway: Any) -> None:
 
 def test_profile(gateway: Any) -> None:
     http = gateway.http
-    assert http.patch("/v1/profile", json={"about": "Gateway bakery", "vertical": "RETAIL"}).json() == {
-        "success": True
-    }
+    assert http.patch("/v1/profile", json={"about": "Gateway bakery", "vertical": "RETAIL"}).json() == {"success": True}
     profile = http.get("/v1/profile").json()
     assert (profile["about"], profile["vertical"]) == ("Gateway bakery", "RETAIL")
     too_long = http.patch("/v1/profile", json={"about": "a" * 140})
@@ -77,10 +75,7 @@ def test_qr_codes(gateway: Any) -> None:
     assert qr.status_code == 201 and qr.json()["qr_image_url"]
     code = qr.json()["code"]
     assert code in [q["code"] for q in http.get("/v1/qr").json()["data"]]
-    assert (
-        http.patch(f"/v1/qr/{code}", json={"prefilled_message": "Menu!"}).json()["prefilled_message"]
-        == "Menu!"
-    )
+    assert http.patch(f"/v1/qr/{code}", json={"prefilled_message": "Menu!"}).json()["prefilled_message"] == "Menu!"
     assert http.delete(f"/v1/qr/{code}").json() == {"success": True}
     gone = http.delete(f"/v1/qr/{code}")
     assert gone.status_code == 400 and gone.json()["error"]["code"] == 100
@@ -111,8 +106,5 @@ def test_management_routes_need_an_api_key(gateway: Any) -> None:
     ):
         assert httpx.request(method, f"{gateway.url}{path}").status_code == 401
         assert (
-            httpx.request(
-                method, f"{gateway.url}{path}", headers={"Authorization": "Bearer wrong"}
-            ).status_code
-            == 401
+            httpx.request(method, f"{gateway.url}{path}", headers={"Authorization": "Bearer wrong"}).status_code == 401
         )

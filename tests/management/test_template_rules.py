@@ -217,15 +217,8 @@ def test_250_per_waba() -> None:
 
 def test_media_header_needs_a_sample_handle() -> None:
     with pytest.raises(TemplateDefinitionError, match="sample media handle"):
-        TemplateBuilder("receipt", "en_US", "UTILITY").header_media("DOCUMENT", "").body(
-            "Your receipt."
-        ).build()
-    ok = (
-        TemplateBuilder("receipt", "en_US", "UTILITY")
-        .header_media("DOCUMENT", HANDLE)
-        .body("Your receipt.")
-        .build()
-    )
+        TemplateBuilder("receipt", "en_US", "UTILITY").header_media("DOCUMENT", "").body("Your receipt.").build()
+    ok = TemplateBuilder("receipt", "en_US", "UTILITY").header_media("DOCUMENT", HANDLE).body("Your receipt.").build()
     assert ok.to_graph()["components"][0] == {
         "type": "HEADER",
         "format": "DOCUMENT",
@@ -254,9 +247,7 @@ def test_named_parameters_need_named_examples() -> None:
             .build()
         )
     with pytest.raises(TemplateDefinitionError, match="parameter_format NAMED"):
-        TemplateBuilder("x_named", "en_US", "UTILITY", parameter_format="NAMED").body(
-            "Hi {{1}} there", "a"
-        ).build()
+        TemplateBuilder("x_named", "en_US", "UTILITY", parameter_format="NAMED").body("Hi {{1}} there", "a").build()
 
 
 def test_copy_code_flow_otp_rules() -> None:
@@ -276,11 +267,7 @@ def test_copy_code_flow_otp_rules() -> None:
 def test_carousel_rules() -> None:
     def card() -> CardBuilder:
         return (
-            CardBuilder()
-            .image(HANDLE)
-            .body("Only {{1}} today", "$5")
-            .quick_reply("Buy")
-            .url("See", "https://e.com/p")
+            CardBuilder().image(HANDLE).body("Only {{1}} today", "$5").quick_reply("Buy").url("See", "https://e.com/p")
         )
 
     built = (
@@ -293,24 +280,12 @@ def test_carousel_rules() -> None:
     carousel = built["components"][1]
     assert carousel["type"] == "CAROUSEL" and len(carousel["cards"]) == 2
     with pytest.raises(TemplateDefinitionError, match="2–10 cards"):
-        TemplateBuilder("carousel_x", "en_US", "MARKETING").body("Pick one, {{1}}!", "Ana").carousel(
-            card()
-        ).build()
-    odd = (
-        CardBuilder()
-        .video(HANDLE)
-        .body("Only {{1}} today", "$5")
-        .quick_reply("Buy")
-        .url("See", "https://e.com")
-    )
+        TemplateBuilder("carousel_x", "en_US", "MARKETING").body("Pick one, {{1}}!", "Ana").carousel(card()).build()
+    odd = CardBuilder().video(HANDLE).body("Only {{1}} today", "$5").quick_reply("Buy").url("See", "https://e.com")
     with pytest.raises(TemplateDefinitionError, match="same header format"):
-        TemplateBuilder("carousel_x", "en_US", "MARKETING").body("Pick, {{1}}!", "Ana").carousel(
-            card(), odd
-        ).build()
+        TemplateBuilder("carousel_x", "en_US", "MARKETING").body("Pick, {{1}}!", "Ana").carousel(card(), odd).build()
     with pytest.raises(TemplateDefinitionError, match="MARKETING"):
-        TemplateBuilder("carousel_x", "en_US", "UTILITY").body("Pick, {{1}}!", "Ana").carousel(
-            card(), card()
-        ).build()
+        TemplateBuilder("carousel_x", "en_US", "UTILITY").body("Pick, {{1}}!", "Ana").carousel(card(), card()).build()
 
 
 def test_limited_time_offer_rules() -> None:
@@ -329,10 +304,6 @@ def test_limited_time_offer_rules() -> None:
         "limited_time_offer": {"text": "Expiring offer!", "has_expiration": True},
     }
     with pytest.raises(TemplateDefinitionError, match="at most 16"):
-        TemplateBuilder("lto_deal", "en_US", "MARKETING").limited_time_offer("x" * 17).body(
-            "Deal now"
-        ).build()
+        TemplateBuilder("lto_deal", "en_US", "MARKETING").limited_time_offer("x" * 17).body("Deal now").build()
     with pytest.raises(TemplateDefinitionError, match="footer"):
-        TemplateBuilder("lto_deal", "en_US", "MARKETING").limited_time_offer("Soon").body("Deal").footer(
-            "f"
-        ).build()
+        TemplateBuilder("lto_deal", "en_US", "MARKETING").limited_time_offer("Soon").body("Deal").footer("f").build()

@@ -14,9 +14,7 @@ from wacloud import errors
 from wacloud.templates import TemplateBuilder, TemplateDefinitionError, TemplateMismatch, check_definition
 
 
-def test_spec_examples_are_accepted_by_the_sandbox(
-    box: Any, template_examples: dict[str, dict[str, Any]]
-) -> None:
+def test_spec_examples_are_accepted_by_the_sandbox(box: Any, template_examples: dict[str, dict[str, Any]]) -> None:
     client = box.client()
     seen: set[tuple[str, str]] = set()
     for name, body in template_examples.items():
@@ -68,34 +66,24 @@ def test_list_paging_filters_get_edit_delete(box: Any) -> None:
     client = box.client()
     ids = []
     for i in range(5):
-        body = (
-            TemplateBuilder(f"bulk_{i}", "en_US", "UTILITY")
-            .body(f"Order {i} for {{{{1}}}} shipped.", "Ana")
-            .build()
-        )
+        body = TemplateBuilder(f"bulk_{i}", "en_US", "UTILITY").body(f"Order {i} for {{{{1}}}} shipped.", "Ana").build()
         ids.append(client.create_template(body).id)
     page = client.list_templates(limit=2, category="UTILITY")
     assert len(page.data) == 2 and page.after
     # Following the cursors two at a time gives exactly what one big page gives.
     everything = client.all_templates(category="UTILITY", page_size=2)
-    assert [t["id"] for t in everything] == [
-        t["id"] for t in client.list_templates(category="UTILITY", limit=500).data
-    ]
+    assert [t["id"] for t in everything] == [t["id"] for t in client.list_templates(category="UTILITY", limit=500).data]
     assert {f"bulk_{i}" for i in range(5)} <= {t["name"] for t in everything}
     assert [t["id"] for t in client.list_templates(name="bulk_0").data] == [ids[0]]
     assert client.get_template(ids[0], fields=["name", "status"])["name"] == "bulk_0"
     box.control.post(f"/_sandbox/templates/{ids[1]}/status", json={"status": "APPROVED"}).raise_for_status()
-    new_body = [
-        {"type": "BODY", "text": "Order for {{1}} is on its way.", "example": {"body_text": [["Ana"]]}}
-    ]
+    new_body = [{"type": "BODY", "text": "Order for {{1}} is on its way.", "example": {"body_text": [["Ana"]]}}]
     assert client.edit_template(ids[1], components=new_body) is True
     assert client.get_template(ids[1])["components"][0]["text"] == "Order for {{1}} is on its way."
     assert client.delete_template("bulk_2") is True
     assert client.delete_template("bulk_3", template_id=ids[3]) is True
     assert client.delete_template(hsm_ids=[ids[4]]) is True
-    left = sorted(
-        t["name"] for t in client.all_templates(category="UTILITY") if t["name"].startswith("bulk_")
-    )
+    left = sorted(t["name"] for t in client.all_templates(category="UTILITY") if t["name"].startswith("bulk_"))
     assert left == ["bulk_0", "bulk_1"]
     with pytest.raises(errors.ValidationError):
         client.delete_template()

@@ -139,9 +139,7 @@ def profile_update_body(
         body["websites"] = sites
     if vertical is not None:
         if vertical not in PROFILE_VERTICALS:
-            raise errors.ValidationError(
-                "vertical", f"{vertical!r} is not one of {sorted(PROFILE_VERTICALS)}"
-            )
+            raise errors.ValidationError("vertical", f"{vertical!r} is not one of {sorted(PROFILE_VERTICALS)}")
         body["vertical"] = vertical
     if profile_picture_handle is not None:
         if not profile_picture_handle:
@@ -203,9 +201,7 @@ class AccountApi(ApiConfig):
     ) -> Flow[BusinessProfile]:
         """The business profile of the phone number."""
         pid = self.require_phone(phone_number_id)
-        body = yield from call(
-            Request("GET", f"{pid}/whatsapp_business_profile", params={"fields": ",".join(fields)})
-        )
+        body = yield from call(Request("GET", f"{pid}/whatsapp_business_profile", params={"fields": ",".join(fields)}))
         data = (body or {}).get("data") or [{}]
         item = data[0] if isinstance(data, list) and data else {}
         # The spec's example nests the profile in ``business_profile``; the live API does not.
@@ -262,9 +258,7 @@ class AccountApi(ApiConfig):
     ) -> Flow[PhoneNumber]:
         """One phone number (quality, throughput level, messaging limit…)."""
         pid = self.require_phone(phone_number_id)
-        body = yield from call(
-            Request("GET", pid, params=list_params(fields=list(fields) if fields else None) or None)
-        )
+        body = yield from call(Request("GET", pid, params=list_params(fields=list(fields) if fields else None) or None))
         return PhoneNumber.model_validate(body or {})
 
     @operation
@@ -319,6 +313,20 @@ class AccountApi(ApiConfig):
         answer = yield from call(Request("POST", pid, json={"pin": _pin(pin)}))
         return success(answer)
 
+    @operation
+    def set_webhook_override(
+        self, override_callback_uri: str, verify_token: str, *, phone_number_id: str | None = None
+    ) -> Flow[bool]:
+        """Send this number's webhooks to ``override_callback_uri`` instead of the app's callback URL."""
+        pid = self.require_phone(phone_number_id)
+        if not override_callback_uri.startswith(("https://", "http://")):
+            raise errors.ValidationError("override_callback_uri", "must be an http(s) URL")
+        if not verify_token:
+            raise errors.ValidationError("verify_token", "is required")
+        body = {"webhook_configuration": {"override_callback_uri": override_callback_uri, "verify_token": verify_token}}
+        answer = yield from call(Request("POST", pid, json=body))
+        return success(answer)
+
     # --- block users -----------------------------------------------------------------------------
     @operation
     def block_users(self, users: Sequence[str], *, phone_number_id: str | None = None) -> Flow[BlockResult]:
@@ -367,9 +375,7 @@ class AccountApi(ApiConfig):
         return QrCode.model_validate(answer)
 
     @operation
-    def update_qr(
-        self, code: str, prefilled_message: str, *, phone_number_id: str | None = None
-    ) -> Flow[QrCode]:
+    def update_qr(self, code: str, prefilled_message: str, *, phone_number_id: str | None = None) -> Flow[QrCode]:
         """Change a QR code's prefilled message."""
         pid = self.require_phone(phone_number_id)
         body = {"code": _qr(code), "prefilled_message": _prefilled(prefilled_message)}
@@ -425,9 +431,7 @@ class AccountApi(ApiConfig):
         waba = self.require_waba(waba_id)
         body: dict[str, Any] = {}
         if override_callback_uri is not None:
-            if not override_callback_uri.startswith("https://") and not override_callback_uri.startswith(
-                "http://"
-            ):
+            if not override_callback_uri.startswith("https://") and not override_callback_uri.startswith("http://"):
                 raise errors.ValidationError("override_callback_uri", "must be an http(s) URL")
             if not verify_token:
                 raise errors.ValidationError("verify_token", "is required with override_callback_uri")

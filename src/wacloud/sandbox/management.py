@@ -94,6 +94,7 @@ class PhoneState:
         }
     )
     qr_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_override: str | None = None
 
 
 @dataclass(slots=True)
@@ -230,13 +231,9 @@ def _answer(
                 headers = mgmt.charge(state, _require_waba(state, request))
             result = await handler(request, mgmt)
         except _RateLimited as exc:
-            return JSONResponse(
-                exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=exc.headers
-            )
+            return JSONResponse(exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=exc.headers)
         except GraphError as exc:
-            return JSONResponse(
-                exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=headers
-            )
+            return JSONResponse(exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=headers)
         if isinstance(result, Response):
             result.headers.update(headers)
             return result
@@ -290,9 +287,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 async def _form_or_json(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Fields and files of a multipart/urlencoded form, or the fields of a JSON body."""
-    if request.headers.get("content-type", "").startswith(
-        ("multipart/form-data", "application/x-www-form-urlencoded")
-    ):
+    if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
         fields: dict[str, Any] = {}
         files: dict[str, bytes] = {}
@@ -334,9 +329,7 @@ def _wa_id(user: str) -> str:
 class NodeRoute(Route):
     """A ``/{node_id}…`` route that matches only the ids ``owns(node_id)`` accepts."""
 
-    def __init__(
-        self, path: str, endpoint: Handler, *, methods: list[str], owns: Callable[[str], bool]
-    ) -> None:
+    def __init__(self, path: str, endpoint: Handler, *, methods: list[str], owns: Callable[[str], bool]) -> None:
         super().__init__(path, endpoint, methods=methods)
         self._owns = owns
 
@@ -406,9 +399,7 @@ def _profile_routes(state: SandboxState) -> list[BaseRoute]:
             session = mgmt.handles.get(handle)
             if session is None or not session.file_type.startswith("image/"):
                 raise _param("The profile picture handle is invalid or expired")
-            update["profile_picture_url"] = (
-                f"https://pps.whatsapp.net/v/sandbox/{session.id.split(':', 1)[1]}.jpg"
-            )
+            update["profile_picture_url"] = f"https://pps.whatsapp.net/v/sandbox/{session.id.split(':', 1)[1]}.jpg"
         phone.profile.update(update)
         return {"success": True}
 
@@ -439,6 +430,10 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
         "whatsapp_business_manager_messaging_limit": "TIER_250",
         "messaging_limit_tier": "TIER_250",
         "is_pin_enabled": phone.pin is not None,
+        "webhook_configuration": {
+            "application": state.config.webhook_url or "",
+            **({"phone_number": phone.webhook_override} if phone.webhook_override else {}),
+        },
     }
 
 
@@ -491,11 +486,24 @@ def _phone_routes(state: SandboxState) -> list[BaseRoute]:
     async def post_number(request: Request, mgmt: ManagementState) -> Any:
         pid = _require_phone(state, request)
         body = await _json_body(request)
-        if set(body) - {"pin"}:
+        unknown = set(body) - {"pin", "webhook_configuration"}
+        if unknown or not body:
             raise _param(
-                f"Param(s) {sorted(set(body) - {'pin'})} are not supported by the sandbox on this node."
+                f"Param(s) {sorted(unknown) or '(none)'} are not supported by the sandbox on this node; "
+                "use pin or webhook_configuration."
             )
-        mgmt.phones[pid].pin = _pin_of(body)
+        if "pin" in body:
+            mgmt.phones[pid].pin = _pin_of(body)
+        if "webhook_configuration" in body:
+            conf = body["webhook_configuration"]
+            uri = conf.get("override_callback_uri") if isinstance(conf, dict) else None
+            if not isinstance(uri, str) or not re.match(r"^https?://[^\s/]+", uri):
+                raise _param("Invalid parameter: webhook_configuration.override_callback_uri must be a URL")
+            if not isinstance(conf.get("verify_token"), str) or not conf["verify_token"]:
+                raise GraphError(131008, "The parameter webhook_configuration.verify_token is required.")
+            # A number-level override wins over the WABA's and the app's callback for this number.
+            mgmt.phones[pid].webhook_override = uri
+            state.config.webhook_url = uri
         return {"success": True}
 
     async def register(request: Request, mgmt: ManagementState) -> Any:
@@ -587,16 +595,12 @@ def _block_routes(state: SandboxState) -> list[BaseRoute]:
         return {
             "input": user,
             "wa_id": _wa_id(user),
-            "errors": [
-                {"message": "(#139100) Bulk block failed", "code": 139100, "error_data": {"details": details}}
-            ],
+            "errors": [{"message": "(#139100) Bulk block failed", "code": 139100, "error_data": {"details": details}}],
         }
 
     async def list_blocked(request: Request, mgmt: ManagementState) -> Any:
         _require_phone(state, request)
-        data = [
-            {"messaging_product": "whatsapp", "wa_id": c.wa_id} for c in state.customers.values() if c.blocked
-        ]
+        data = [{"messaging_product": "whatsapp", "wa_id": c.wa_id} for c in state.customers.values() if c.blocked]
         try:
             limit = int(request.query_params.get("limit", "100"))
             offset = int(request.query_params.get("after", "0") or 0)
@@ -619,9 +623,7 @@ def _block_routes(state: SandboxState) -> list[BaseRoute]:
             customer = state.customers.get(_wa_id(user))
             if customer is None or not customer.window_open(now):
                 # Meta: only users who messaged the business in the last 24 hours can be blocked.
-                failures.append(
-                    failed(user, "Only users who messaged you in the last 24 hours can be blocked.")
-                )
+                failures.append(failed(user, "Only users who messaged you in the last 24 hours can be blocked."))
                 continue
             if not customer.blocked:
                 if total >= cap:
@@ -850,9 +852,7 @@ def _flow_routes(state: SandboxState) -> list[BaseRoute]:
 
     async def list_flows(request: Request, mgmt: ManagementState) -> Any:
         return {
-            "data": [
-                {k: v for k, v in f.to_graph().items() if k != "json_version"} for f in mgmt.flows.values()
-            ],
+            "data": [{k: v for k, v in f.to_graph().items() if k != "json_version"} for f in mgmt.flows.values()],
             "paging": {"cursors": {"before": "QVFIU0", "after": "QVFIU0"}},
         }
 
@@ -897,9 +897,7 @@ def _flow_routes(state: SandboxState) -> list[BaseRoute]:
                 "metric": {
                     "name": name,
                     "granularity": granularity,
-                    "data_points": [
-                        {"timestamp": "2026-01-01T08:00:00+0000", "data": [{"key": "value", "value": 0}]}
-                    ],
+                    "data_points": [{"timestamp": "2026-01-01T08:00:00+0000", "data": [{"key": "value", "value": 0}]}],
                 },
             }
         view = flow.to_graph()
@@ -917,9 +915,7 @@ def _flow_routes(state: SandboxState) -> list[BaseRoute]:
         flow = flow_of(request, mgmt)
         body, _ = await _form_or_json(request)
         if flow.status != "DRAFT" and set(body) - {"endpoint_uri", "application_id"}:
-            raise GraphError(
-                139001, "A published or deprecated flow's name and categories cannot be changed."
-            )
+            raise GraphError(139001, "A published or deprecated flow's name and categories cannot be changed.")
         name = _text(body, "name")
         if name is not None:
             _length("name", "flow.name", name)
@@ -986,9 +982,7 @@ def _flow_routes(state: SandboxState) -> list[BaseRoute]:
         flow.status = "DEPRECATED"
         return {"success": True}
 
-    def node(
-        path: str, handler: Callable[[Request, ManagementState], Awaitable[Any]], method: str
-    ) -> NodeRoute:
+    def node(path: str, handler: Callable[[Request, ManagementState], Awaitable[Any]], method: str) -> NodeRoute:
         return NodeRoute(path, _answer(state, handler), methods=[method], owns=owns_flow)
 
     return [
