@@ -206,3 +206,47 @@ async def test_async_client_templates(box: Any) -> None:
         page = await client.list_templates(name="seasonal_promo")
         assert [t["id"] for t in page.data] == [created.id]
         assert await client.delete_template("seasonal_promo") is True
+
+
+def test_cache_follows_the_sandboxs_signed_status_webhooks(box: Any) -> None:
+    """End to end: the sandbox pauses a template, its signed webhook reaches a receiver, the cache follows."""
+    import threading
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from wacloud import webhooks
+    from wacloud.sandbox.runner import ServerThread
+    from wacloud.webhooks import signature
+    from wacloud.webhooks.updates import TemplateStatusUpdate
+
+    client = box.client()
+    seen = threading.Event()
+
+    async def hook(request: Request) -> Response:
+        raw = await request.body()
+        if not signature.verify(raw, request.headers.get(signature.HEADER), box.cfg.app_secret):
+            return Response(status_code=403)
+        for update in webhooks.parse(raw):
+            if isinstance(update, TemplateStatusUpdate):
+                client.template_cache.on_status_update(**update.value.model_dump())
+                if update.value.event == "PAUSED":
+                    seen.set()
+        return Response("ok")
+
+    receiver = ServerThread(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+    receiver.start()
+    try:
+        box.control.post("/_sandbox/config", json={"webhook_url": f"{receiver.base_url}/hook"}).raise_for_status()
+        tpl = _approved(box, ORDER)
+        client.validate_template_send(ORDER_SEND)  # cached as APPROVED
+        box.control.post(f"/_sandbox/templates/{tpl['id']}/status", json={"status": "PAUSED"}).raise_for_status()
+        assert seen.wait(10), "the sandbox's template webhook never arrived"
+        with pytest.raises(TemplateMismatch) as info:
+            client.validate_template_send(ORDER_SEND)
+        assert info.value.code == 132015
+    finally:
+        box.control.post("/_sandbox/config", json={"webhook_url": None})
+        receiver.stop()
