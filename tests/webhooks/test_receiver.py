@@ -7,6 +7,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import MessageUpdate, StatusUpdate, Update
@@ -136,6 +138,19 @@ def test_duplicates_are_suppressed_by_message_id_and_status_pair() -> None:
     assert isinstance(seen[0], MessageUpdate) and isinstance(seen[2], StatusUpdate)
 
 
+def test_account_level_events_are_deduplicated_too() -> None:
+    rec, seen = _rec()
+    for _ in range(2):
+        _post(rec, p.envelope(p.TEMPLATE_STATUS, time=1751247548))
+        _post(rec, p.envelope(p.USER_PREFERENCES))
+        _post(rec, p.envelope(p.PHONE_QUALITY, time=1751247548))
+    _post(rec, p.envelope(p.TEMPLATE_STATUS, time=1751247549))  # a later event with the same content
+    _post(rec, p.envelope(p.TEMPLATE_PAUSED, time=1751247548))  # another event at the same second
+    assert [type(u).__name__ for u in seen] == [
+        "TemplateStatusUpdate", "UserPreferencesUpdate", "PhoneNumberQualityUpdate", "TemplateStatusUpdate",
+        "TemplateStatusUpdate"]
+
+
 def test_duplicates_inside_one_payload_are_suppressed() -> None:
     rec, seen = _rec()
     message = p.msg("text", {"body": "hi"})
@@ -263,3 +278,39 @@ def test_memory_inbox_orders_and_limits() -> None:
     assert [i for i, _ in inbox.pending(2)] == ids[:2]
     inbox.done(ids[0])
     assert [i for i, _ in inbox.pending(10)] == ids[1:]
+
+
+# --- fuzzing the whole POST path ------------------------------------------------------------------
+
+_fuzz_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+    | st.sampled_from(["whatsapp_business_account", "messages", "statuses", "text", "1749416383"]),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+        st.sampled_from(["object", "entry", "changes", "field", "value", "messages", "statuses", "id",
+                         "type", "text", "from", "timestamp", "errors", "contacts", "body"]) | st.text(max_size=5),
+        kids, max_size=5),
+    max_leaves=50,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_fuzz_json.map(lambda v: json.dumps(v).encode()), st.binary(max_size=300)))
+def test_hypothesis_signed_posts_never_crash_and_get_a_known_status(raw: bytes) -> None:
+    rec = WebhookReceiver(app_secret=p.SECRET, inbox=MemoryInboxStore(), on_update=lambda u: None)
+    status, body = rec.handle_post(raw, p.signed_headers(raw))
+    assert status in (200, 400) and json.loads(body)
+    assert len(rec.inbox) == 0  # type: ignore[arg-type]  # processed or refused, never left behind
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"object":"whatsapp_business_account","object":"whatsapp_business_account","entry":[]}',
+    b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":'
+    b'{"messages":[{"from":"1","id":"w1","timestamp":"1","type":"image","type":"text","text":{"body":"dup"}}]}}]}]}',
+    b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":'
+    b'{"messages":[{"from":"1","id":"w2","timestamp":"1","type":"text","text":{"body":"' + b"x" * 200_000
+    + b'"}}]}}]}]}',
+])
+def test_duplicate_keys_and_huge_strings_are_handled(raw: bytes) -> None:
+    rec, seen = _rec()
+    assert rec.handle_post(raw, p.signed_headers(raw))[0] == 200
+    assert all(isinstance(u, Update) for u in seen)

@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
         for name in (
             "Update", "MessageUpdate", "StatusUpdate", "ErrorUpdate", "TemplateStatusUpdate",
             "TemplateQualityUpdate", "TemplateCategoryUpdate", "AccountUpdate", "PhoneNumberQualityUpdate",
-            "UserPreferencesUpdate", "MessageEchoUpdate", "GroupUpdate", "RawUpdate", "BoundMedia",
+            "UserPreferencesUpdate", "MessageEchoUpdate", "GroupUpdate", "RawUpdate", "BoundMedia", "ValueUpdate",
             "NotBoundError",
         )
     },
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         TemplateStatusUpdate,
         Update,
         UserPreferencesUpdate,
+        ValueUpdate,
     )
     from wacloud.webhooks.wsgi import WSGIApp
 
@@ -103,6 +104,7 @@ __all__ = [
     "TemplateStatusUpdate",
     "Update",
     "UserPreferencesUpdate",
+    "ValueUpdate",
     "WSGIApp",
     "WebhookApp",
     "WebhookReceiver",

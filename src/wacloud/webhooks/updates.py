@@ -9,6 +9,8 @@ With a :class:`~wacloud.Client` they return results; with an :class:`~wacloud.As
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -267,31 +269,48 @@ class ErrorUpdate(Update):
     metadata: m.Metadata | None = None
 
 
-class TemplateStatusUpdate(Update):
+class ValueUpdate(Update):
+    """An update whose whole change ``value`` is one event (template, account, number quality)."""
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"{field}:{waba_id}:{entry time}:{digest of the value}"``; None without an entry time.
+
+        Meta redelivers these like any webhook; the same event of the same account at the same
+        second with the same content is the same event.
+        """
+        if self.time is None:
+            return None
+        digest = hashlib.blake2b(json.dumps(self.raw, sort_keys=True, default=str).encode(),
+                                 digest_size=8).hexdigest()
+        return f"{self.field}:{self.waba_id}:{int(self.time.timestamp())}:{digest}"
+
+
+class TemplateStatusUpdate(ValueUpdate):
     """``message_template_status_update``."""
 
     value: m.TemplateStatus
 
 
-class TemplateQualityUpdate(Update):
+class TemplateQualityUpdate(ValueUpdate):
     """``message_template_quality_update``."""
 
     value: m.TemplateQuality
 
 
-class TemplateCategoryUpdate(Update):
+class TemplateCategoryUpdate(ValueUpdate):
     """``template_category_update``."""
 
     value: m.TemplateCategory
 
 
-class AccountUpdate(Update):
+class AccountUpdate(ValueUpdate):
     """``account_update``."""
 
     value: m.AccountEvent
 
 
-class PhoneNumberQualityUpdate(Update):
+class PhoneNumberQualityUpdate(ValueUpdate):
     """``phone_number_quality_update``."""
 
     value: m.PhoneNumberQuality
@@ -308,6 +327,14 @@ class UserPreferencesUpdate(Update):
     def opted_out(self) -> bool:
         """True when the user stopped marketing messages."""
         return self.preference.value.lower() == "stop"
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"pref:{wa_id}:{category}:{value}:{timestamp}"`` (None without a timestamp)."""
+        pref = self.preference
+        if pref.timestamp is None:
+            return None
+        return f"pref:{pref.wa_id}:{pref.category}:{pref.value}:{int(pref.timestamp.timestamp())}"
 
 
 class MessageEchoUpdate(Update):
@@ -327,6 +354,12 @@ class GroupUpdate(Update):
 
     group: m.GroupEvent
     metadata: m.Metadata | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"group:{group_id}:{type}:{request_id}"`` (None without a request id)."""
+        g = self.group
+        return f"group:{g.group_id}:{g.type}:{g.request_id}" if g.request_id else None
 
 
 class RawUpdate(Update):
