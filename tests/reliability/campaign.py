@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from benchmarks import _harness as h
 
 TEMPLATE = "winter_sale"

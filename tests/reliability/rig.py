@@ -29,6 +29,7 @@ def fast_policy() -> Any:
 def outbox(store_url: str, client: Any = None, **kwargs: Any) -> Any:
     """An outbox on ``store_url`` for the sandbox's number, with the fast policy."""
     from benchmarks._ours import open_store
+
     from wacloud.delivery import Outbox
 
     return Outbox(open_store(store_url), client, phone_number_id=h.SANDBOX_PHONE_ID, policy=fast_policy(),
@@ -48,6 +49,7 @@ def worker(store_url: str, base_url: str, mps: float, name: str, forever: bool) 
 def hooks_app(store_url: str) -> Any:
     """The durable receiver feeding ``Outbox.handle``."""
     from benchmarks._ours import open_store
+
     from wacloud.webhooks import WebhookApp, WebhookReceiver
 
     box = outbox(store_url)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from benchmarks import _harness as h
+
 from reliability import campaign
 from reliability.support import scaled
 
@@ -34,7 +34,7 @@ def test_campaign_under_faults_ends_with_every_job_final_and_explained(tmp_path:
             rig = campaign.Rig(store, sb, hooks, tmp_path)
             campaign.queue(rig, n)
             worker = rig.start_worker(mps=1000)
-            out, _ = worker.communicate(timeout=240)
+            worker.communicate(timeout=240)
             assert worker.returncode == 0, (tmp_path / "worker-w0.log").read_text()[-3000:]
             rig.wait_quiet()
             figures = campaign.check(rig, n, expected_codes=expected_codes)
