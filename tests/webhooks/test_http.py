@@ -238,3 +238,22 @@ def test_asgi_backlog_is_bounded_by_processing_before_answering() -> None:
         # Processed before the answer: the handler has already run when the 200 arrives.
         assert [u.dedup_key for u in seen] == [message["id"]]
         assert app.backlog == 0
+
+
+async def test_asgi_client_gone_mid_body_gets_no_answer_and_nothing_is_accepted() -> None:
+    seen: Seen = []
+    app = WebhookApp(_receiver(seen))
+    incoming: list[dict[str, Any]] = [{"type": "http.request", "body": b'{"object"', "more_body": True},
+                                      {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "query_string": b"",
+             "headers": [(b"content-type", b"application/json")]}
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent == [] and seen == []

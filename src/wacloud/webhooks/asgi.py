@@ -102,6 +102,8 @@ class WebhookApp:
             await _respond(send, 413, _error(f"body is larger than {cap} bytes"), _JSON)
             return
         body = await _read_body(receive, cap)
+        if body is _DISCONNECTED:
+            return  # the sender went away mid-body: nothing to answer, nothing accepted
         if body is None:
             await _respond(send, 413, _error(f"body is larger than {cap} bytes"), _JSON)
             return
@@ -129,9 +131,14 @@ class WebhookApp:
         return self._background
 
 
+_DISCONNECTED = b"<disconnected>"
+
+
 async def _read_body(receive: Receive, cap: int) -> bytes | None:
-    """The request body, or None as soon as it grows past ``cap``."""
+    """The request body; None as soon as it grows past ``cap``; ``_DISCONNECTED`` if the client left."""
     message = await receive()
+    if message["type"] == "http.disconnect":
+        return _DISCONNECTED
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         return body if len(body) <= cap else None
@@ -140,7 +147,7 @@ async def _read_body(receive: Receive, cap: int) -> bytes | None:
     while message.get("more_body", False):
         message = await receive()
         if message["type"] == "http.disconnect":
-            return b""
+            return _DISCONNECTED
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
