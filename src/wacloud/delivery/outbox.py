@@ -263,7 +263,7 @@ class Outbox:
                                           has_fallback=job.fallback is not None,
                                           used_fallback=job.used_fallback, title=error_title)
         failure = Failure(error_code, error_title, error_details, fbtrace_id)
-        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_interval_s,
+        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_spacing_s,
                                     pair_burst=self.pacing.pair_burst, called=False, expect=AFTER_ACCEPT)
         apply_effects(self.store, self.phone_number_id, settlement.effects)
         self.store.settle([settlement.outcome])

@@ -33,6 +33,9 @@ class Pacing:
     utilisation: float = 0.995
     pair_interval_s: float = PAIR_RATE_INTERVAL_S
     pair_burst: int = DEFAULT_PAIR_BURST
+    #: Added to the pair interval: Meta measures arrival times, so a message paced at exactly the
+    #: interval can arrive a hair early (network and loop jitter) and hit 131056.
+    pair_slack_s: float = 0.05
 
     def __post_init__(self) -> None:
         if not 0 < self.mps <= UPGRADED_MPS:
@@ -45,6 +48,13 @@ class Pacing:
                                   limit=PAIR_RATE_BURST)
         if self.pair_interval_s <= 0:
             raise ValidationError("pair_interval_s", "must be positive")
+        if self.pair_slack_s < 0:
+            raise ValidationError("pair_slack_s", "must not be negative")
+
+    @property
+    def pair_spacing_s(self) -> float:
+        """Seconds between two messages to one recipient, slack included."""
+        return self.pair_interval_s + self.pair_slack_s
 
     @property
     def interval_s(self) -> float:

@@ -186,7 +186,7 @@ class Worker:
                 continue
             try:
                 jobs = await self.db(self.store.claim, self.phone, self.batch, now, lease_s=self.ob.lease_s,
-                                     worker=self.worker_id, pair_interval_s=self.ob.pacing.pair_interval_s,
+                                     worker=self.worker_id, pair_interval_s=self.ob.pacing.pair_spacing_s,
                                      pair_burst=self.ob.pacing.pair_burst)
             except StoreError as exc:
                 log.warning("claim failed (%s); retrying", exc)
@@ -255,7 +255,7 @@ class Worker:
 
     def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
         self.report.local_failures += 1
-        self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_interval_s,
+        self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
                                   pair_burst=self.ob.pacing.pair_burst, called=False))
 
     async def _schedule(self, jobs: list[Job]) -> None:
@@ -330,11 +330,13 @@ class Worker:
                 wamid = await self.ob.send_body(job.body)
             except errors.WhatsAppError as exc:
                 d = exc.detail
+                row = errors.lookup(exc.code)
+                title = d.title or (row.title if row is not None else None) or d.message or None
                 decision = self.ob.policy.decide(exc.code, exc.http_status, failures=job.failures,
                                                  throttles=job.throttles, pair_retries=job.pair_retries,
                                                  has_fallback=job.fallback is not None,
-                                                 used_fallback=job.used_fallback, title=d.title or d.message)
-                failure = Failure(exc.code, d.title or d.message or None, d.details, exc.fbtrace_id)
+                                                 used_fallback=job.used_fallback, title=title)
+                failure = Failure(exc.code, title, d.details or d.message or None, exc.fbtrace_id)
                 self._after_error(job, decision, failure)
                 return
             except errors.TransportError as exc:
@@ -362,7 +364,7 @@ class Worker:
     def _after_error(self, job: Job, decision: Decision, failure: Failure) -> None:
         now = self.ob.clock()
         settlement = settle_failure(job, decision, failure, now,
-                                    pair_interval_s=self.ob.pacing.pair_interval_s,
+                                    pair_interval_s=self.ob.pacing.pair_spacing_s,
                                     pair_burst=self.ob.pacing.pair_burst)
         if decision.action in (Action.FAIL, Action.DEAD, Action.UNCERTAIN):
             self.report.failed += 1

@@ -1,0 +1,182 @@
+"""The outbox against the sandbox over real HTTP, on SQLite and PostgreSQL: campaigns, pacing, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from pathlib import Path
+
+from wacloud.delivery import DeliveryEvent, JobState, RetryPolicy
+from wacloud.delivery.model import FINAL_STATES
+
+from .conftest import FAST_POLICY, Rig
+
+ORDER = {"name": "delivery_order", "language": {"code": "en_US"}}
+ORDER_DEFINITION = {
+    "name": "delivery_order", "language": "en_US", "category": "UTILITY", "parameter_format": "NAMED",
+    "components": [{"type": "BODY", "text": "Hi {{first_name}}, your order {{order_id}} is confirmed.",
+                    "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Pablo"},
+                                                           {"param_name": "order_id", "example": "86"}]}}],
+}
+HELLO = {"name": "hello_world", "language": {"code": "en_US"}}
+
+
+def numbers(n: int, prefix: str = "1650555") -> list[str]:
+    return [f"+{prefix}{i:04d}" for i in range(n)]
+
+
+async def test_campaign_from_csv_is_sent_delivered_and_summarised(rig: Rig, tmp_path: Path) -> None:
+    csv = tmp_path / "r.csv"
+    rows = ["phone,first_name,order_id"] + [f"+1650555{i:04d},Ana{i},A-{i}" for i in range(40)]
+    rows.append("not-a-number,Bad,X")
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rig.sandbox.put_template(ORDER_DEFINITION)
+    ob = rig.outbox(mps=400)
+    progress: list[int] = []
+    campaign = ob.broadcast(ORDER, csv, category="utility", campaign="spring", chunk=16,
+                            on_progress=progress.append)
+    assert (campaign.queued, campaign.duplicates) == (40, 0)
+    assert [row for row, _ in campaign.invalid] == [41]
+    assert progress[-1] == 40
+    again = ob.broadcast(ORDER, csv, category="utility", campaign="spring")  # a re-run queues nobody twice
+    assert (again.queued, again.duplicates) == (0, 40)
+
+    report = await ob.run(until_idle=True)
+    assert report.accepted == 40
+    rig.wait(lambda: ob.summary("spring").delivered == 40, what="delivered statuses")
+    summary = ob.summary("spring")
+    assert summary.total == 40 and summary.accepted == 40 and summary.failed == 0 and summary.done
+    assert "delivered 40" in str(summary)
+
+    attempts = rig.attempts()
+    assert Counter(a["code"] for a in attempts) == {0: 40}
+    assert len({a["wa_id"] for a in attempts}) == 40  # one message per recipient
+    job = ob.jobs(campaign="spring", limit=1)[0]
+    params = job.body["template"]["components"][0]["parameters"]
+    assert {p["parameter_name"] for p in params} == {"first_name", "order_id"}
+    assert job.wamid and job.delivered_at is not None and job.attempts == 1
+
+
+async def test_watch_reports_progress_until_done(rig: Rig) -> None:
+    ob = rig.outbox()
+    ob.broadcast(HELLO, numbers(10), category="utility", campaign="c1")
+    seen = []
+    runner = asyncio.create_task(ob.run(until_idle=True))
+    async for summary in ob.watch("c1", interval_s=0.05):
+        seen.append(summary)
+    await runner
+    assert seen[-1].done and seen[-1].accepted == 10 and seen[-1].total == 10
+
+
+async def test_several_messages_to_one_recipient_are_spread_by_the_pair_rate(rig: Rig) -> None:
+    rig.sandbox.configure(pair_rate_interval_s=0.3, pair_rate_burst=1)
+    ob = rig.outbox(pair_interval_s=0.3)
+    for i in range(4):
+        ob.enqueue("+16505550100", {"type": "template", "template": HELLO}, key=f"k{i}")
+    ob.broadcast(HELLO, numbers(6, "1650666"), category="utility")
+    await ob.run(until_idle=True)
+    attempts = rig.attempts()
+    assert [a["code"] for a in attempts].count(0) == 10 and all(a["code"] == 0 for a in attempts)
+    same = sorted(a["at"] for a in attempts if a["wa_id"] == "16505550100")
+    assert len(same) == 4
+    assert all(b - a >= 0.3 * 0.95 for a, b in itertools.pairwise(same))
+
+
+async def test_a_pair_rate_error_delays_only_that_recipient(rig: Rig) -> None:
+    # The outbox is told a looser pair rate than the sandbox applies: the sandbox answers 131056,
+    # and the policy holds that recipient (4^n s) while the others go on.
+    rig.sandbox.configure(pair_rate_interval_s=1.0, pair_rate_burst=1)
+    policy = RetryPolicy(**{**FAST_POLICY, "pair_base_s": 1.5})  # type: ignore[arg-type]
+    ob = rig.outbox(pair_interval_s=0.01, policy=policy)
+    for i in range(2):
+        ob.enqueue("+16505550200", {"type": "template", "template": HELLO}, key=f"p{i}")
+    ob.broadcast(HELLO, numbers(5, "1650777"), category="utility")
+    await ob.run(until_idle=True)
+    attempts = rig.attempts()
+    assert any(a["code"] == 131056 for a in attempts)
+    assert all(a["code"] == 0 for a in attempts if a["wa_id"] != "16505550200")
+    jobs = ob.jobs(to="16505550200")
+    assert len(jobs) == 2 and all(j.accepted_at is not None for j in jobs)
+    assert max(j.pair_retries for j in jobs) >= 1
+    assert ob.summary().accepted == 7
+
+
+async def test_transient_faults_are_retried_and_nothing_is_sent_twice(rig: Rig) -> None:
+    rig.sandbox.set_faults(error_500_rate=0.15, error_503_rate=0.05, drop_rate=0.05,
+                           drop_after_accept_rate=0.05, codes={131000: 0.1, 130429: 0.05, 131016: 0.05})
+    ob = rig.outbox(policy=RetryPolicy(**{**FAST_POLICY, "max_failures": 12}))  # type: ignore[arg-type]
+    ob.broadcast(HELLO, numbers(80), category="utility", campaign="faulty")
+    report = await ob.run(until_idle=True)
+    summary = ob.summary("faulty")
+    # A dropped connection may or may not have been sent: at_most_once marks it uncertain, never resends.
+    assert summary.done and summary.accepted + summary.uncertain == 80 and summary.uncertain > 0, summary
+    assert report.retried > 0
+    codes = Counter(a["code"] for a in rig.attempts())
+    assert set(codes) - {0} <= {500, 503, 131000, 130429, 131016, 1, 2}
+    assert rig.sandbox.stats()["max_accepted_per_recipient"] == 1
+    retried = [j for j in ob.jobs(campaign="faulty", limit=100) if j.attempts > 1 and j.accepted_at]
+    assert retried and all(j.failures + j.throttles == j.attempts - 1 for j in retried)
+    assert all(j.error_title for j in ob.jobs(state=JobState.UNCERTAIN))
+
+
+async def test_at_least_once_resends_dropped_calls(rig: Rig) -> None:
+    rig.sandbox.set_faults(drop_rate=0.2)  # dropped before processing: a resend cannot duplicate
+    ob = rig.outbox(delivery="at_least_once")
+    ob.broadcast(HELLO, numbers(40), category="utility", campaign="resend")
+    await ob.run(until_idle=True)
+    summary = ob.summary("resend")
+    assert summary.accepted == 40 and summary.uncertain == 0
+    assert rig.sandbox.stats()["max_accepted_per_recipient"] == 1
+    assert any(j.attempts > 1 for j in ob.jobs(campaign="resend"))
+
+
+async def test_retries_end_in_the_dead_letter_with_the_reason(rig: Rig) -> None:
+    rig.sandbox.set_faults(codes={131000: 1.0})
+    ob = rig.outbox(policy=RetryPolicy(**{**FAST_POLICY, "max_failures": 3}))  # type: ignore[arg-type]
+    job_id = ob.enqueue("+16505550300", {"type": "template", "template": HELLO})
+    await ob.run(until_idle=True)
+    job = ob.job(job_id)
+    assert job is not None and job.state is JobState.DEAD and job.attempts == 3
+    assert job.error_code == 131000 and job.fbtrace_id and job.finished_at
+    assert ob.summary().failed_by_code == {131000: 1}
+
+
+async def test_final_errors_fail_at_once_with_the_code(rig: Rig) -> None:
+    rig.sandbox.configure(unknown_recipients="undeliverable", failure_channels={131026: "sync"})
+    ob = rig.outbox()
+    job_id = ob.enqueue("+16505550400", {"type": "template", "template": HELLO})
+    await ob.run(until_idle=True)
+    job = ob.job(job_id)
+    assert job is not None and job.state is JobState.FAILED and job.error_code == 131026 and job.attempts == 1
+
+
+async def test_an_auth_error_pauses_the_number_without_burning_attempts(rig: Rig) -> None:
+    events: list[DeliveryEvent] = []
+    bad = rig.sandbox.async_client(token="expired-token")
+    ob = rig.outbox(client=bad, on_event=events.append)
+    ids = [ob.enqueue(n, {"type": "template", "template": HELLO}) for n in numbers(3, "1650888")]
+    stop = asyncio.Event()
+    runner = asyncio.create_task(ob.run(stop=stop))
+    for _ in range(200):
+        if events:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await runner
+    assert events and events[0].kind == "auth_paused" and events[0].code == 190
+    jobs = [ob.job(i) for i in ids]
+    assert all(j is not None and j.state is JobState.QUEUED and j.failures == 0 for j in jobs), jobs
+    assert ob.store.paused(ob.phone_number_id, ob.clock()) is not None
+    # The token is fixed: resume, and everything goes.
+    good = rig.outbox()
+    good.resume()
+    await good.run(until_idle=True)
+    assert all(good.job(i).accepted_at is not None for i in ids)  # type: ignore[union-attr]
+
+
+async def test_sync_client_works_too(rig: Rig) -> None:
+    ob = rig.outbox(client=rig.sandbox.client())
+    ob.broadcast(HELLO, numbers(5), category="utility")
+    report = await ob.run(until_idle=True)
+    assert report.accepted == 5 and all(j.state in FINAL_STATES for j in ob.jobs())
