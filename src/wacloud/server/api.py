@@ -170,9 +170,7 @@ async def send_message(
     return job
 
 
-@router.get(
-    "/jobs/{job_id}", response_model=JobOut, tags=["messages"], summary="A job and its status history"
-)
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["messages"], summary="A job and its status history")
 async def get_job(request: Request, _: Authenticated, job_id: JobId) -> dict[str, Any]:
     """The job's state, wamid, error and history."""
     return await _job_or_404(gateway(request), job_id)

@@ -157,9 +157,7 @@ def _pacing_tokens(gw: Gateway) -> float:
     outbox = gw.outbox
     rate = float(outbox.pacing.mps * outbox.pacing.utilisation)
     try:
-        rows = gw.db.execute(
-            "SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (outbox.phone_number_id,)
-        )
+        rows = gw.db.execute("SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (outbox.phone_number_id,))
     except Exception:
         return float(rate)
     tat = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
@@ -193,9 +191,7 @@ async def _stop_workers(gw: Gateway, task: asyncio.Task[None]) -> None:
             await task
 
 
-def create_app(
-    settings: Settings, *, base_url: str | None = None, bot: Any = None, engines: bool = True
-) -> FastAPI:
+def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = None, engines: bool = True) -> FastAPI:
     """The gateway app. ``base_url`` is where it is reached (default ``http://host:port``); ``bot`` an
     ``Application`` (else ``settings.app``); ``engines=False`` builds only the gateway's own parts."""
     gw = open_gateway(settings, base_url=base_url or f"http://{settings.host}:{settings.port}")

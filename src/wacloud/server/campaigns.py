@@ -38,9 +38,7 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
     campaign_id = campaign.id or "cmp_" + secrets.token_hex(6)
-    recipients = [
-        Recipient(r.to, dict(r.named) if r.named else list(r.parameters)) for r in campaign.recipients
-    ]
+    recipients = [Recipient(r.to, dict(r.named) if r.named else list(r.parameters)) for r in campaign.recipients]
     kwargs: dict[str, Any] = {"language": campaign.language, "campaign": campaign_id, "strict": True}
     if campaign.category is not None:
         kwargs["category"] = campaign.category
@@ -49,8 +47,7 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
         result = await call(outbox.broadcast, template, recipients, **kwargs)
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field.replace("[", ".").replace("]", "")) from None
-    for wa_job in await call(_jobs_of, gw, result.job_ids):
-        await call(gw.history.record_outbound, wa_job.to, wa_job.id, dict(wa_job.body))
+    await call(_log_new_jobs, gw, campaign_id, set(result.job_ids))
     gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
     found = await progress(gw, campaign_id)
     assert found is not None
@@ -58,8 +55,15 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     return found
 
 
-def _jobs_of(gw: Gateway, job_ids: list[str]) -> list[Any]:
-    return [job for job in (gw.outbox.job(j) for j in job_ids) if job is not None]
+def _log_new_jobs(gw: Gateway, campaign_id: str, new_ids: set[str]) -> None:
+    """Write the campaign's newly queued jobs to the conversation log, a page at a time."""
+    after: str | None = None
+    while True:
+        page = gw.outbox.jobs(campaign=campaign_id, after=after, limit=1000)
+        if not page:
+            return
+        gw.history.record_outbound_many([(j.to, j.id, dict(j.body)) for j in page if j.id in new_ids])
+        after = page[-1].id
 
 
 async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:

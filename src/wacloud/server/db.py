@@ -47,6 +47,26 @@ class Database:
         finally:
             conn.close()
 
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run one statement for many parameter rows, in a single transaction."""
+        if not rows:
+            return
+        if self.is_postgres:
+            import psycopg
+
+            with self._lock:
+                if self._pg is None or self._pg.closed:
+                    self._pg = psycopg.connect(self.url, autocommit=True)
+                with self._pg.transaction(), self._pg.cursor() as cur:
+                    cur.executemany(sql.replace("?", "%s"), rows)
+            return
+        conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
+        try:
+            with conn:
+                conn.executemany(sql, rows)
+        finally:
+            conn.close()
+
     def _execute_pg(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         import psycopg
 

@@ -8,6 +8,7 @@ job's state; this log answers "show me my conversation with +52…".
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,10 @@ from typing import Any
 from wacloud.server.db import Database
 
 _EXISTS = "SELECT 1 FROM wacloud_gw_messages"
-_STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+_STATUS_RANK = {"queued": 0, "accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+_RANK_SQL = (
+    "CASE COALESCE(status, '') " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _STATUS_RANK.items()) + " ELSE -1 END"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +100,13 @@ class History:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._lock = threading.Lock()
         db.execute(f"""CREATE TABLE IF NOT EXISTS wacloud_gw_messages (
             id {db.serial}, wa_id TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
             wamid TEXT, job_id TEXT, status TEXT, summary TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
             body TEXT, name TEXT)""")
         db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_wa ON wacloud_gw_messages (wa_id, ts)")
-        db.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)"
-        )
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)")
         db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_job ON wacloud_gw_messages (job_id)")
 
     def record_inbound(
@@ -124,19 +127,45 @@ class History:
         kind, text = summarize(body)
         self._insert(wa_id, "out", kind, None, job_id, "queued", text, None, body, None)
 
+    def record_outbound_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Log many queued messages (wa_id, job_id, body) at once (a campaign)."""
+        now = time.time()
+        rows = []
+        for wa_id, job_id, body in items:
+            kind, text = summarize(body)
+            rows.append((wa_id, "out", kind, None, job_id, "queued", text, now, json.dumps(body), None))
+        self.db.executemany(
+            "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, "
+            "ts, body, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
     def record_status(
         self, wa_id: str, wamid: str, status: str, *, job_id: str | None = None, ts: float | None = None
     ) -> None:
         """Apply a status webhook: update the message (never backwards) or log an unseen outbound one."""
+        # Webhooks for one wamid arrive concurrently (Meta, and the sandbox, post in parallel): one writer
+        # per process, and a retry for the cross-process race on the unique wamid index.
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    self._record_status(wa_id, wamid, status, job_id=job_id, ts=ts)
+                    return
+                except Exception as exc:
+                    if attempt == 2 or "unique" not in str(exc).lower():
+                        raise
+
+    def _record_status(self, wa_id: str, wamid: str, status: str, *, job_id: str | None, ts: float | None) -> None:
         if job_id is not None:
             self._attach(job_id, wamid)
-        rows = self.db.execute("SELECT status FROM wacloud_gw_messages WHERE wamid = ?", (wamid,))
-        if not rows:
+        if not self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
             self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None)
             return
-        current = rows[0][0]
-        if _STATUS_RANK.get(status, -1) > _STATUS_RANK.get(current or "", -1):
-            self.db.execute("UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ?", (status, wamid))
+        # Forward only, decided inside the UPDATE so a concurrent writer cannot move it back.
+        self.db.execute(
+            f"UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ? AND {_RANK_SQL} < ?",
+            (status, wamid, _STATUS_RANK.get(status, -1)),
+        )
 
     def _attach(self, job_id: str, wamid: str) -> None:
         """Give the API's row for ``job_id`` its wamid, folding in a row an earlier status made for it."""
@@ -145,8 +174,10 @@ class History:
         )
         if not own:
             return
+        # A status may have been logged before the API's row existed (a campaign's first sends race
+        # its logging), with or without the job id: fold every such row into the API's one.
         stray = self.db.execute(
-            "SELECT id, status FROM wacloud_gw_messages WHERE wamid = ? AND job_id IS NULL", (wamid,)
+            "SELECT id, status FROM wacloud_gw_messages WHERE wamid = ? AND id <> ?", (wamid, own[0][0])
         )
         status = own[0][1]
         for row_id, stray_status in stray:
@@ -154,9 +185,7 @@ class History:
             if _STATUS_RANK.get(stray_status or "", -1) > _STATUS_RANK.get(status or "", -1):
                 status = stray_status
             self.db.execute("DELETE FROM wacloud_gw_messages WHERE id = ?", (row_id,))
-        self.db.execute(
-            "UPDATE wacloud_gw_messages SET wamid = ?, status = ? WHERE id = ?", (wamid, status, own[0][0])
-        )
+        self.db.execute("UPDATE wacloud_gw_messages SET wamid = ?, status = ? WHERE id = ?", (wamid, status, own[0][0]))
 
     def _insert(
         self,

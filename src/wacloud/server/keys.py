@@ -68,9 +68,7 @@ class KeyStore:
     def __init__(self, db: Database, static_keys: Iterable[str] = ()) -> None:
         self.db = db
         self._static = {
-            k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k)
-            for k in static_keys
-            if k
+            k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k) for k in static_keys if k
         }
         self._execute(_SCHEMA)
 

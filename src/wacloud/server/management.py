@@ -21,9 +21,7 @@ from wacloud.templates import TemplateDefinitionError, TemplateMismatch
 router = APIRouter(prefix="/v1", responses=_ERRORS, tags=["management"])
 
 _QR = Annotated[str, Path(pattern=r"^[A-Z2-7]{14}$", description="The 14-character QR code id")]
-_TEMPLATE_NAME = Annotated[
-    str, Path(min_length=1, max_length=limit("template.name").max, pattern=r"^[a-z0-9_]+$")
-]
+_TEMPLATE_NAME = Annotated[str, Path(min_length=1, max_length=limit("template.name").max, pattern=r"^[a-z0-9_]+$")]
 _PHONE = r"^\+?[0-9][0-9 ()\-]{4,24}$"
 
 
@@ -191,9 +189,7 @@ async def list_templates(
 ) -> dict[str, Any]:
     """One page of the WABA's templates (Meta's filters)."""
     page = await _run(
-        client.list_templates(
-            name=name, status=status, category=category, language=language, limit=limit_, after=after
-        )
+        client.list_templates(name=name, status=status, category=category, language=language, limit=limit_, after=after)
     )
     return {"data": page.data, "after": page.after}
 

@@ -31,16 +31,12 @@ class Metrics:
             ["outcome", "code"],
             registry=r,
         )
-        self.retries = Counter(
-            "wacloud_retries", "Sends scheduled for retry, by error code", ["code"], registry=r
-        )
+        self.retries = Counter("wacloud_retries", "Sends scheduled for retry, by error code", ["code"], registry=r)
         self.jobs = Gauge("wacloud_jobs", "Outbox jobs by state", ["state"], registry=r)
         self.failed_jobs = Gauge(
             "wacloud_failed_jobs", "Outbox jobs that ended failed, by error code", ["code"], registry=r
         )
-        self.queue_depth = Gauge(
-            "wacloud_queue_depth", "Jobs waiting to be sent (queued or retrying)", registry=r
-        )
+        self.queue_depth = Gauge("wacloud_queue_depth", "Jobs waiting to be sent (queued or retrying)", registry=r)
         self.pacing_tokens = Gauge(
             "wacloud_pacing_tokens", "Tokens left in the throughput bucket", ["phone_number_id"], registry=r
         )

@@ -54,9 +54,7 @@ def credentials_for(settings: Settings, *, base_url: str) -> Credentials:
             token="sbx_" + secrets.token_urlsafe(18),
             phone_number_id=settings.phone_number_id or SANDBOX_PHONE_NUMBER_ID,
             waba_id=settings.waba_id or SANDBOX_WABA_ID,
-            app_secret=(
-                settings.app_secret.get_secret_value() if settings.app_secret else secrets.token_hex(16)
-            ),
+            app_secret=(settings.app_secret.get_secret_value() if settings.app_secret else secrets.token_hex(16)),
             verify_token=settings.verify_token.get_secret_value()
             if settings.verify_token
             else secrets.token_urlsafe(12),

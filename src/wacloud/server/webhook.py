@@ -82,9 +82,7 @@ class GatewayDispatcher:
             st = update.status
             if st.recipient_id:
                 job_id = job_id_for_wamid(self.gw, st.id)
-                history.record_status(
-                    st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp()
-                )
+                history.record_status(st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp())
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
                 self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
