@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
@@ -139,7 +140,8 @@ class GraphRoutes:
 
     def media_info(self, media: Media, request: Request) -> Response:
         """``GET /{media-id}``: a download URL valid for ``MEDIA_URL_TTL_S`` on the sandbox clock."""
-        expires = int(self.state.clock.now() + limits.MEDIA_URL_TTL_S)
+        # Rounded up to whole seconds (like Meta's ``ext``), so a URL never dies early.
+        expires = math.ceil(self.state.clock.now() + limits.MEDIA_URL_TTL_S)
         base = str(request.base_url).rstrip("/")
         url = f"{base}{DOWNLOAD_PATH}?mid={media.id}&ext={expires}&hash={self._url_hash(media.id, expires)}"
         return JSONResponse(

@@ -1,0 +1,97 @@
+"""The control API: customers, records, config, clock, reset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sandbox.helpers import WA_ID, open_window, send
+from wacloud.sandbox.testing import SandboxHandle, run_sandbox
+
+
+def test_customers_crud(sandbox: SandboxHandle) -> None:
+    created = sandbox.add_customer("447700900001", profile_name="Ana", marketing_opt_out=True)
+    assert created == {
+        "wa_id": "447700900001",
+        "profile_name": "Ana",
+        "on_whatsapp": True,
+        "marketing_opt_out": True,
+        "blocked": False,
+        "read_receipts": True,
+        "last_inbound_at": None,
+        "window_open": False,
+    }
+    bulk = sandbox.control.post(
+        "/customers", json={"customers": [{"wa_id": "447700900002"}, {"wa_id": "447700900003"}]}
+    ).json()
+    assert [c["wa_id"] for c in bulk["customers"]] == ["447700900002", "447700900003"]
+    assert sandbox.update_customer("447700900001", blocked=True)["blocked"] is True
+    listed = sandbox.control.get("/customers").json()["customers"]
+    assert {c["wa_id"] for c in listed} == {"447700900001", "447700900002", "447700900003"}
+    assert sandbox.control.delete("/customers/447700900002").json() == {"success": True}
+    assert sandbox.control.get("/customers/447700900002").status_code == 404
+
+
+def test_bad_customer_data_is_refused(sandbox: SandboxHandle) -> None:
+    for body in (
+        {"wa_id": "abc"},
+        {"wa_id": "447700900001", "blocked": "yes"},
+        {"wa_id": "447700900001", "shoe_size": 44},
+        [1, 2],
+    ):
+        r = sandbox.control.post("/customers", json=body)
+        assert r.status_code == 400 and r.json()["error"], body
+
+
+def test_customer_record_shows_what_was_received(sandbox: SandboxHandle) -> None:
+    inbound = open_window(sandbox)
+    wamid = send(sandbox, {"to": WA_ID, "text": {"body": "thanks"}}).json()["messages"][0]["id"]
+    sandbox.wait_idle()
+    record = sandbox.control.get(f"/customers/{WA_ID}/messages").json()
+    [received] = record["received"]
+    assert received["id"] == wamid and received["body"]["text"] == {"body": "thanks"}
+    assert received["status"] == "read"
+    assert [s["status"] for s in received["statuses"]] == ["sent", "delivered", "read"]
+    assert [m["id"] for m in record["sent"]] == [inbound]
+    assert sandbox.control.get("/messages", params={"wa_id": WA_ID}).json()["messages"][0]["id"] == wamid
+
+
+def test_config_changes_and_reset(sandbox: SandboxHandle) -> None:
+    cfg = sandbox.configure(mps=1000, delivered_after_s=None)
+    assert cfg["mps"] == 1000 and cfg["delivered_after_s"] is None
+    assert "access_token" not in cfg and "app_secret" not in cfg
+    r = sandbox.control.post("/config", json={"phone_number_id": "1"})
+    assert r.status_code == 400
+    sandbox.add_customer("447700900001")
+    sandbox.reset()
+    assert sandbox.control.get("/config").json()["mps"] == 80
+    assert sandbox.control.get("/customers").json()["customers"] == []
+    assert sandbox.stats()["attempts"] == 0
+
+
+def test_clock(sandbox: SandboxHandle) -> None:
+    before = sandbox.control.get("/clock").json()
+    assert before["frozen"] is False
+    sandbox.freeze()
+    now = sandbox.control.get("/clock").json()["now"]
+    sandbox.advance(3600)
+    assert sandbox.control.get("/clock").json()["now"] == now + 3600
+    assert sandbox.control.post("/clock/advance", json={"seconds": -1}).status_code == 400
+    assert sandbox.control.post("/clock/unfreeze").json()["frozen"] is False
+
+
+def test_customers_seeded_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "customers.json"
+    path.write_text(json.dumps({"customers": [{"wa_id": "447700900009", "profile_name": "Zoe", "on_whatsapp": False}]}))
+    with run_sandbox(customers_file=str(path), customers=[{"wa_id": "447700900010"}]) as sb:
+        listed = {c["wa_id"]: c for c in sb.control.get("/customers").json()["customers"]}
+        assert listed["447700900009"]["profile_name"] == "Zoe" and listed["447700900009"]["on_whatsapp"] is False
+        assert "447700900010" in listed
+        sb.reset()  # a reset seeds them again
+        assert len(sb.control.get("/customers").json()["customers"]) == 2
+
+
+def test_unknown_paths_answer_like_graph(sandbox: SandboxHandle) -> None:
+    r = sandbox.http.get("/123456/no_such_edge")
+    assert r.status_code == 400 and r.json()["error"]["code"] == 100
+    assert sandbox.control.get("/no_such").status_code == 404
