@@ -204,8 +204,10 @@ def test_authentication_templates_are_approved_at_once(sandbox: SandboxHandle) -
     ok = _send_tpl(
         sandbox,
         "login_code",
-        _body("123456")
-        + [{"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "123456"}]}],
+        [
+            *_body("123456"),
+            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "123456"}]},
+        ],
     )
     assert ok.status_code == 200, ok.text
 
