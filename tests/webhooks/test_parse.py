@@ -411,3 +411,20 @@ def test_hypothesis_webhook_shaped_json_never_raises(data: Any) -> None:
     envelope = data if isinstance(data, dict) else {"object": "whatsapp_business_account", "entry": [data]}
     updates = parse(json.dumps(envelope).encode())
     assert all(isinstance(u, Update) for u in updates)
+
+
+def test_business_scoped_user_ids() -> None:
+    contact = {"profile": {"name": "Ana"}, "wa_id": p.USER, "user_id": "US.1349", "parent_user_id": "US.1"}
+    message = p.msg("text", {"body": "hi"}, from_user_id="US.1349")
+    upd = _one(p.envelope(p.change("messages", p.messages_value(message, contacts=[contact]))))
+    assert isinstance(upd, MessageUpdate) and upd.contact is not None
+    assert (upd.contact.user_id, upd.contact.parent_user_id, upd.message.from_user_id) == (
+        "US.1349", "US.1", "US.1349")
+    status_value = {"messaging_product": "whatsapp", "metadata": p.METADATA,
+                    "contacts": [{"wa_id": p.USER, "user_id": "US.1349"}], "statuses": [p.status("read")]}
+    st_ = _one(p.envelope(p.change("messages", status_value)))
+    assert isinstance(st_, StatusUpdate) and st_.contact is not None and st_.contact.user_id == "US.1349"
+    echoes = json.loads(json.dumps(p.ECHOES))
+    echoes["value"]["contacts"] = [{"wa_id": p.USER, "user_id": "US.1349"}]
+    echo = _one(p.envelope(echoes))
+    assert isinstance(echo, MessageEchoUpdate) and echo.contact is not None and echo.contact.user_id == "US.1349"

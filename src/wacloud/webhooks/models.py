@@ -46,6 +46,9 @@ class Contact(WebhookModel):
     wa_id: str | None = None
     profile: Profile | None = None
     identity_key_hash: str | None = None
+    #: Business-scoped user id (BSUID era), and the parent id for linked accounts.
+    user_id: str | None = None
+    parent_user_id: str | None = None
 
 
 class ErrorData(WebhookModel):
@@ -311,6 +314,8 @@ class IncomingMessage(WebhookModel):
     context: Context | None = None
     referral: Referral | None = None
     errors: list[WebhookError] = Field(default_factory=list)
+    #: The sender's business-scoped user id, when Meta sends one.
+    from_user_id: str | None = None
 
 
 class TextMessage(IncomingMessage):

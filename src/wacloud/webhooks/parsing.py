@@ -168,7 +168,8 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
     statuses = _items(ctx, "statuses", out)
     if statuses is not None:
         known = True
-        for st in statuses:
+        contacts = _contacts(value.get("contacts")) if messages is None else []
+        for index, st in enumerate(statuses):
             if not isinstance(st, dict):
                 out.append(ctx.raw(st, "status is not an object"))
                 continue
@@ -177,8 +178,9 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
             except ValidationError as exc:
                 out.append(ctx.raw(st, f"status: {_why(exc)}"))
                 continue
+            contact = _contact_for(contacts, status.recipient_id or "", index, len(statuses))
             out.append(u.StatusUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=st,
-                                      status=status, metadata=metadata))
+                                      status=status, metadata=metadata, contact=contact))
     errors = _items(ctx, "errors", out)
     if errors is not None:
         known = True
@@ -225,14 +227,16 @@ def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(ctx.value, "smb_message_echoes change without message_echoes"))
         return
     metadata = ctx.metadata()
-    for echo in echoes:
+    contacts = _contacts(ctx.value.get("contacts"))
+    for index, echo in enumerate(echoes):
         try:
             message = m.MessageEcho.model_validate(echo)
         except ValidationError as exc:
             out.append(ctx.raw(echo, f"message echo: {_why(exc)}"))
             continue
+        contact = _contact_for(contacts, message.to or "", index, len(echoes))
         out.append(u.MessageEchoUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=echo,
-                                       message=message, metadata=metadata))
+                                       message=message, metadata=metadata, contact=contact))
 
 
 def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:

@@ -245,6 +245,8 @@ class StatusUpdate(Update):
 
     status: m.Status
     metadata: m.Metadata | None = None
+    #: The recipient, when the payload carries ``contacts`` (BSUID-era statuses do).
+    contact: m.Contact | None = None
 
     @property
     def dedup_key(self) -> str | None:
@@ -342,6 +344,8 @@ class MessageEchoUpdate(Update):
 
     message: m.MessageEcho
     metadata: m.Metadata | None = None
+    #: The customer the business wrote to, when the payload carries ``contacts``.
+    contact: m.Contact | None = None
 
     @property
     def dedup_key(self) -> str | None:
