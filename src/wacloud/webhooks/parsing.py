@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from wacloud.webhooks import models as m
 from wacloud.webhooks import updates as u
@@ -196,9 +196,16 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
+_CONTACTS: TypeAdapter[list[m.Contact]] = TypeAdapter(list[m.Contact])
+
+
 def _contacts(raw: Any) -> list[m.Contact]:
     if not isinstance(raw, list):
         return []
+    try:
+        return _CONTACTS.validate_python(raw)  # one call for the usual, well-formed list
+    except ValidationError:
+        pass
     contacts: list[m.Contact] = []
     for item in raw:
         try:
