@@ -375,6 +375,11 @@ def test_garbage_never_raises_and_yields_only_raw_updates(body: bytes) -> None:
     assert updates and all(isinstance(u, RawUpdate) and u.reason for u in updates)
 
 
+def test_invalid_json_comes_back_as_raw_with_the_original_body() -> None:
+    (upd,) = parse(b'{"broken": ')
+    assert isinstance(upd, RawUpdate) and upd.raw == b'{"broken": ' and "not valid JSON" in upd.reason
+
+
 def test_parse_accepts_dict_str_and_bytes_alike() -> None:
     payload = p.inbound(p.msg("text", {"body": "é \U0001f600"}))
     from_bytes, from_str, from_dict = parse(p.body(payload)), parse(p.body(payload).decode()), parse(payload)

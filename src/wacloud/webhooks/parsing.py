@@ -45,7 +45,7 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         try:
             payload = loads(body)
         except ValueError as exc:
-            return [_raw(None, None, f"body is not valid JSON: {exc}", None)]
+            return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
     else:
         payload = body
     if not isinstance(payload, dict):
