@@ -71,11 +71,17 @@ class Stats:
         }
 
 
+#: Idle keep-alive connections older than this are not reused: uvicorn closes them after 5 s, and a
+#: request written to a socket the server is closing fails without ever reaching it.
+MAX_IDLE_S = 2.0
+
+
 class Conn:
     """One keep-alive connection."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.perf_counter()
 
     @classmethod
     async def open(cls, host: str, port: int) -> Conn:
@@ -107,6 +113,7 @@ class Conn:
             await self.reader.readexactly(length)
         if b"connection: close" in head.lower():
             raise ConnectionResetError("server closed the connection")
+        self.last_used = time.perf_counter()
         return status
 
     def close(self) -> None:
@@ -148,6 +155,9 @@ async def closed_loop(
                     conn.close()
                 conn = None
             stats.done += 1
+            if conn is not None and time.perf_counter() - conn.last_used > MAX_IDLE_S:
+                conn.close()
+                conn = None
         if conn:
             conn.close()
 
@@ -172,6 +182,10 @@ async def open_loop(
         nonlocal open_conns
         async with slots:
             conn = idle.pop() if idle else None
+            while conn is not None and time.perf_counter() - conn.last_used > MAX_IDLE_S:
+                conn.close()
+                open_conns -= 1
+                conn = idle.pop() if idle else None
             try:
                 if conn is None:
                     conn = await Conn.open(host, port)
