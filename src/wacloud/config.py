@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     def _db_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// (e.g. sqlite:///wacloud.db) or postgresql://")
+        if value.startswith("sqlite:///:memory:"):
+            raise ValueError("an in-memory SQLite database is not shared between connections; use a file")
         return value
 
     @field_validator("api_version")
@@ -138,9 +140,7 @@ class Settings(BaseSettings):
         if not (major.isdigit() and (minor or "0").isdigit()):
             raise ValueError(f"not a Graph API version: {value!r} (e.g. {DEFAULT_API_VERSION})")
         if (int(major), int(minor or "0")) < MIN_API_VERSION:
-            raise ValueError(
-                f"v{major}.{minor or 0} is no longer served; use v{MIN_API_VERSION[0]}.0 or later"
-            )
+            raise ValueError(f"v{major}.{minor or 0} is no longer served; use v{MIN_API_VERSION[0]}.0 or later")
         return f"v{int(major)}.{int(minor or '0')}"
 
     @field_validator("graph_url", "public_url")
@@ -203,9 +203,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for the log redaction filter (never print these)."""
         values = [s.get_secret_value() for s in (self.access_token, self.app_secret, self.verify_token) if s]
-        values += [
-            k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")
-        ]
+        values += [k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")]
         password = urlsplit(self.database_url).password
         if password:
             values.append(password)
@@ -228,9 +226,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-def load_settings(
-    config_file: str | Path | None = None, *, for_serve: bool = False, **overrides: Any
-) -> Settings:
+def load_settings(config_file: str | Path | None = None, *, for_serve: bool = False, **overrides: Any) -> Settings:
     """Read the settings, or raise :class:`ConfigError` naming what to set.
 
     ``config_file`` (else ``$WACLOUD_CONFIG``) is a TOML file with the same names as the fields

@@ -181,3 +181,25 @@ def test_webhook_endpoint_checks_signature_and_handshake(live: LiveGateway) -> N
         headers={"Content-Type": "application/json", signature.HEADER: signature.sign(body, APP_SECRET)},
     )
     assert signed.status_code == 200
+
+
+def test_no_secret_in_any_answer(live: LiveGateway) -> None:
+    secrets = [APP_SECRET, VERIFY_TOKEN, live.key, live.gw.creds.token]
+    answers = [
+        httpx.get(f"{live.url}/healthz"),
+        httpx.get(f"{live.url}/readyz"),
+        httpx.get(f"{live.url}/metrics"),
+        httpx.get(f"{live.url}/openapi.json"),
+        httpx.get(f"{live.url}/docs"),
+        httpx.get(f"{live.url}/v1/jobs", headers={"Authorization": f"Bearer {live.key}x"}),
+        live.http.get("/v1/jobs"),
+        live.http.get("/v1/keys"),
+        live.http.get("/v1/conversations"),
+        live.http.post("/v1/messages", json={"to": "+1555", "type": "text"}),
+        live.http.get("/v1/media/123"),
+        httpx.get(f"{live.sandbox}/_sandbox/config"),
+        httpx.post(f"{live.url}/webhook", content=b"{}", headers={"Content-Type": "application/json"}),
+    ]
+    for resp in answers:
+        for secret in secrets:
+            assert secret not in resp.text, (resp.request.url, secret[:4])

@@ -228,3 +228,35 @@ def test_direct_send_needs_credentials(live: LiveGateway) -> None:
     direct = run(None, "send", "text", "+15556300001", "direct hi", "--direct", "--json", **env)
     assert direct.exit_code == 0, direct.output
     assert json.loads(direct.output)["wamid"].startswith("wamid.")
+
+
+@pytest.fixture
+def restore_logging() -> Any:
+    """``serve`` configures the root logger; give the next tests theirs back."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path) -> None:
+    res = run(None, "serve", "--port", "0", WACLOUD_ACCESS_TOKEN="EAAG-secret-live-token", WACLOUD_PHONE_NUMBER_ID="1")
+    assert res.exit_code == Exit.USAGE
+    assert "WACLOUD_APP_SECRET" in res.output and "WACLOUD_VERIFY_TOKEN" in res.output
+    assert "EAAG-secret-live-token" not in res.output
+    bad = run(None, "serve", "--json", WACLOUD_DATABASE_URL="mysql://nope")
+    assert bad.exit_code == Exit.USAGE and "WACLOUD_DATABASE_URL" in json.loads(bad.output)["error"]
+    missing_bot = run(
+        None,
+        "serve",
+        "--port",
+        "0",
+        "--app",
+        "no_such_module_xyz:app",
+        WACLOUD_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
+    )
+    assert missing_bot.exit_code == Exit.USAGE and "no_such_module_xyz" in missing_bot.output

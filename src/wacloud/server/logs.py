@@ -107,6 +107,16 @@ class _PlainFormatter(logging.Formatter):
         return line + (" " + " ".join(extras) if extras else "")
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at write time (it may be swapped after logging is set up)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def setup_logging(
     *,
     level: str = "INFO",
@@ -116,7 +126,7 @@ def setup_logging(
 ) -> Redactor:
     """Configure the root logger (uvicorn's loggers propagate to it) and return the redactor in use."""
     redactor = Redactor(secrets)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or _Stderr())
     handler.addFilter(RedactingFilter(redactor))
     handler.setFormatter(
         JsonFormatter() if json_lines else _PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
