@@ -118,3 +118,65 @@ def test_oversized_declared_length_is_refused_before_the_body_is_read(durable_re
     assert resp.status_code == 413
     _assert_reason(resp)
     assert server.proc.poll() is None
+
+
+# --- the sandbox, fed invalid requests ---------------------------------------------------------------
+
+def _sandbox_hostile_bodies() -> list[tuple[str, bytes]]:
+    good = {"messaging_product": "whatsapp", "to": "+16505550123", "type": "text", "text": {"body": "hi"}}
+
+    def variant(**changes: object) -> bytes:
+        import json
+
+        return json.dumps({**good, **changes}).encode()
+
+    out = [(name, body) for name, body, _ in hostile.bodies() if name not in ("empty object",)]
+    out += [
+        ("to is a number", variant(to=16505550123)),
+        ("to is junk", variant(to="call me")),
+        ("to is huge", variant(to="1" * 100_000)),
+        ("type is a list", variant(type=["text"])),
+        ("unknown type", variant(type="hologram", hologram={})),
+        ("text is a string", variant(text="hi")),
+        ("body is a number", variant(text={"body": 5})),
+        ("body too long", variant(text={"body": "x" * 5000})),
+        ("messaging_product wrong", variant(messaging_product="sms")),
+        ("template junk", variant(type="template", template={"name": 5, "language": "en"})),
+        ("interactive junk", variant(type="interactive", interactive={"type": "button", "action": []})),
+        ("image without media", variant(type="image", image={})),
+        ("context junk", variant(context={"message_id": {"x": 1}})),
+        ("recipient_type junk", variant(recipient_type=7)),
+    ]
+    return out
+
+
+def test_sandbox_answers_invalid_sends_with_meta_errors_never_5xx(tmp_path: Path) -> None:
+    from benchmarks import _harness as h
+
+    with h.sandbox(log=tmp_path / "sandbox.log") as sb, httpx.Client(timeout=30) as client:
+        url = f"{sb.base_url}/v23.0/{h.SANDBOX_PHONE_ID}/messages"
+        auth = {"Authorization": f"Bearer {h.SANDBOX_TOKEN}"}
+        wrong: list[str] = []
+        for name, body in _sandbox_hostile_bodies():
+            resp = client.post(url, content=body, headers={**JSON, **auth})
+            assert sb.proc.poll() is None, f"sandbox died on {name!r}"
+            if not 400 <= resp.status_code < 500:
+                wrong.append(f"{name}: {resp.status_code} {resp.text[:120]}")
+                continue
+            err = resp.json()["error"]
+            if not (isinstance(err["code"], int) and err["message"] and err.get("fbtrace_id")):
+                wrong.append(f"{name}: not a Meta error object: {err}")
+        assert not wrong, "\n".join(wrong)
+        no_token = client.post(url, json={"messaging_product": "whatsapp", "to": "+16505550123", "type": "text",
+                                          "text": {"body": "hi"}})
+        assert no_token.status_code == 401 and no_token.json()["error"]["code"] == 190
+        bad_media = client.post(f"{sb.base_url}/v23.0/{h.SANDBOX_PHONE_ID}/media", headers=auth,
+                                content=b"--x\r\nnot really multipart", )
+        assert 400 <= bad_media.status_code < 500, bad_media.text[:200]
+        for path, body in (("/_sandbox/faults", b"[1,2]"), ("/_sandbox/customers", b"{bad json"),
+                           ("/_sandbox/inbound", b'{"from": 5}'), ("/_sandbox/clock/advance", b'{"seconds": "x"}')):
+            resp = client.post(sb.base_url + path, content=body, headers=JSON)
+            assert 400 <= resp.status_code < 500, f"{path}: {resp.status_code} {resp.text[:200]}"
+        stats = client.get(sb.base_url + "/_sandbox/stats").json()
+        assert stats["accepted"] == 0
+    assert "Traceback" not in (tmp_path / "sandbox.log").read_text(errors="replace")

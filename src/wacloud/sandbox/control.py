@@ -34,7 +34,7 @@ async def _body(request: Request) -> Any:
         return {}
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile deep nesting
         raise ControlError("the body is not valid JSON") from None
 
 

@@ -47,7 +47,7 @@ def process(
     try:
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: hostile deep nesting
             raise GraphError(100, "The request body is not valid JSON.") from None
         if isinstance(body, dict):
             raw_to = body.get("to")
