@@ -76,6 +76,9 @@ def test_profile_picture_from_a_resumable_upload(box: Any) -> None:
     handle = client.upload_sample(b"\xff\xd8\xff" + b"\0" * 64, "image/jpeg", filename="logo.jpg")
     assert client.update_business_profile(profile_picture_handle=handle) is True
     assert client.get_business_profile().profile_picture_url
+    before = client.get_business_profile().profile_picture_url
+    assert client.update_profile_picture(b"\x89PNG\r\n\x1a\n" + b"\0" * 32, "image/png") is True
+    assert client.get_business_profile().profile_picture_url not in ("", before)
 
 
 def test_phone_numbers(box: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -233,6 +234,24 @@ class AccountApi(ApiConfig):
             vertical=vertical,
             profile_picture_handle=profile_picture_handle,
         )
+        answer = yield from call(Request("POST", f"{pid}/whatsapp_business_profile", json=body))
+        return success(answer)
+
+    @operation
+    def update_profile_picture(
+        self,
+        file: Path | bytes,
+        mime_type: str | None = None,
+        *,
+        filename: str | None = None,
+        phone_number_id: str | None = None,
+    ) -> Flow[bool]:
+        """Upload an image with the resumable upload API and make it the profile picture."""
+        from wacloud.client.templates import TemplatesApi
+
+        handle = yield from TemplatesApi.upload_sample.flow(self, file, mime_type, filename=filename)
+        pid = self.require_phone(phone_number_id)
+        body = profile_update_body(profile_picture_handle=handle)
         answer = yield from call(Request("POST", f"{pid}/whatsapp_business_profile", json=body))
         return success(answer)
 
