@@ -108,7 +108,7 @@ class Box:
 
     def graph(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """A raw Graph call (bypassing our client's local checks)."""
-        headers = {"Authorization": f"Bearer {self.cfg.access_token}"}
+        headers = {"Authorization": f"Bearer {self.cfg.access_token}", **kw.pop("headers", {})}
         return httpx.request(method, f"{self.base_url}/v23.0/{path.lstrip('/')}", headers=headers, **kw)
 
     def open_window(self, wa_id: str) -> None:

@@ -250,3 +250,27 @@ def test_cache_follows_the_sandboxs_signed_status_webhooks(box: Any) -> None:
     finally:
         box.control.post("/_sandbox/config", json={"webhook_url": None})
         receiver.stop()
+
+
+def test_resumable_upload_protocol_errors(box: Any) -> None:
+    start = box.graph(
+        "POST", f"{SANDBOX_APP}/uploads", params={"file_name": "a.png", "file_length": 4, "file_type": "image/png"}
+    )
+    upload_id = start.json()["id"]
+    too_much = box.graph("POST", upload_id, content=b"12345", headers={"file_offset": "0"})
+    assert too_much.status_code == 400 and "file_length" in too_much.json()["error"]["error_data"]["details"]
+    wrong_offset = box.graph("POST", upload_id, content=b"12", headers={"file_offset": "3"})
+    assert wrong_offset.status_code == 400
+    half = box.graph("POST", upload_id, content=b"12", headers={"file_offset": "0"})
+    assert half.json() == {"id": upload_id, "file_offset": 2}
+    assert box.graph("GET", upload_id).json()["file_offset"] == 2
+    done = box.graph("POST", upload_id, content=b"34", headers={"file_offset": "2"})
+    assert done.json()["h"].startswith("4::")
+    huge = box.graph(
+        "POST", f"{SANDBOX_APP}/uploads", params={"file_name": "a.png", "file_length": 10**10, "file_type": "image/png"}
+    )
+    assert huge.status_code == 400
+    assert box.graph("POST", f"{SANDBOX_APP}/uploads", params={"file_name": "a"}).status_code == 400
+
+
+SANDBOX_APP = "1000000000000001"

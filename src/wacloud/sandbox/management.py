@@ -53,6 +53,8 @@ _FLOW_CATEGORIES = frozenset(
         "OTHER",
     }
 )
+#: The largest sample the resumable upload accepts (the largest media kind's limit).
+_UPLOAD_MAX_BYTES = max(rule.max_bytes for rule in limits.MEDIA_RULES.values())
 _UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4", "application/pdf", "image/webp"})
 _PROFILE_KEYS = frozenset(
     {
@@ -1013,6 +1015,8 @@ def _upload_routes(state: SandboxState) -> list[BaseRoute]:
             raise GraphError(131008, "The parameter file_name is required.")
         if not length or not length.isdigit() or int(length) <= 0:
             raise _param("Param file_length must be a positive integer.")
+        if int(length) > _UPLOAD_MAX_BYTES:
+            raise _param(f"Param file_length must be at most {_UPLOAD_MAX_BYTES} bytes.")
         if ftype not in _UPLOAD_TYPES:
             raise _param(f"Param file_type must be one of {sorted(_UPLOAD_TYPES)}.")
         session = UploadSession(f"upload:{state.ids.token(24)}", name, int(length), str(ftype))
@@ -1024,10 +1028,13 @@ def _upload_routes(state: SandboxState) -> list[BaseRoute]:
         offset_raw = request.headers.get("file_offset", "0")
         if not offset_raw.isdigit() or int(offset_raw) != len(session.data):
             raise _param(f"file_offset must be {len(session.data)} (the bytes received so far).")
-        chunk = await request.body()
-        if len(session.data) + len(chunk) > session.file_length:
-            raise _param(f"More bytes than the declared file_length {session.file_length}.")
-        session.data.extend(chunk)
+        received = bytearray()
+        # Read as a stream and stop at the declared length, so a client can't make the sandbox buffer more.
+        async for piece in request.stream():
+            received.extend(piece)
+            if len(session.data) + len(received) > session.file_length:
+                raise _param(f"More bytes than the declared file_length {session.file_length}.")
+        session.data.extend(received)
         if len(session.data) < session.file_length:
             return {"id": session.id, "file_offset": len(session.data)}
         if session.handle is None:
