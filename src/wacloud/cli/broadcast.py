@@ -33,9 +33,7 @@ def read_recipients(path: Path) -> list[dict[str, Any]]:
             fields = [c.strip() for c in reader.fieldnames or []]
             to_col = next((c for c in fields if c.lower() in _TO_COLUMNS), None)
             if to_col is None:
-                raise CliError(
-                    f"{path}: no recipient column (name one of: {', '.join(_TO_COLUMNS)})", Exit.USAGE
-                )
+                raise CliError(f"{path}: no recipient column (name one of: {', '.join(_TO_COLUMNS)})", Exit.USAGE)
             positional = sorted((int(m.group(1)), c) for c in fields if (m := _POSITIONAL.match(c)))
             named = [c for c in fields if c != to_col and not _POSITIONAL.match(c)]
             out = []
@@ -119,13 +117,12 @@ _REACHED = {
 _ENDED = {"failed", "dead", "uncertain"}
 
 
-def _follow(
-    gw: GatewayClient, p: dict[str, Any], *, until: str, timeout: float, quiet: bool
-) -> dict[str, Any]:
+def _follow(gw: GatewayClient, p: dict[str, Any], *, until: str, timeout: float, quiet: bool) -> dict[str, Any]:
     goal = _REACHED[until] | _ENDED
     deadline = time.monotonic() + timeout
 
     def reached(progress: dict[str, Any]) -> int:
+        """Messages that got as far as the goal (or ended)."""
         return sum(n for s, n in progress["states"].items() if s in goal)
 
     with Progress(

@@ -113,8 +113,7 @@ def doctor(
                 (
                     "webhook",
                     SKIP,
-                    "sandbox mode generates the verify token at start; set "
-                    "WACLOUD_VERIFY_TOKEN to check the handshake",
+                    "sandbox mode generates the verify token at start; set WACLOUD_VERIFY_TOKEN to check the handshake",
                 )
             )
         else:
@@ -122,9 +121,7 @@ def doctor(
             checks.append(("webhook", OK if ok else FAIL, why))
     failed = [c for c in checks if c[1] == FAIL]
     if json_out:
-        emit_json(
-            {"ok": not failed, "checks": [{"name": n, "state": st, "detail": d} for n, st, d in checks]}
-        )
+        emit_json({"ok": not failed, "checks": [{"name": n, "state": st, "detail": d} for n, st, d in checks]})
     else:
         table = Table("check", "", "detail")
         marks = {OK: "[green]✓[/green]", FAIL: "[red]✗[/red]", SKIP: "[dim]–[/dim]"}

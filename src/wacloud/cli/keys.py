@@ -17,9 +17,7 @@ from wacloud.server.keys import KeyStore
 app = typer.Typer(
     help="Create, list and revoke the gateway's API keys (in WACLOUD_DATABASE_URL).", no_args_is_help=True
 )
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides WACLOUD_DATABASE_URL.")]
 
 

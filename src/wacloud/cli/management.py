@@ -17,19 +17,13 @@ from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 from wacloud.templates import TemplateDefinitionError, check_definition
 
-templates_app = typer.Typer(
-    name="templates", help="List, create and delete message templates.", no_args_is_help=True
-)
+templates_app = typer.Typer(name="templates", help="List, create and delete message templates.", no_args_is_help=True)
 profile_app = typer.Typer(name="profile", help="Show and change the business profile.", no_args_is_help=True)
-qr_app = typer.Typer(
-    name="qr", help="QR codes and short links with a prefilled message.", no_args_is_help=True
-)
+qr_app = typer.Typer(name="qr", help="QR codes and short links with a prefilled message.", no_args_is_help=True)
 block_app = typer.Typer(name="block", help="Block and unblock users.", no_args_is_help=True)
 
 
-def _call(
-    gateway: str | None, api_key: str | None, json_out: bool, method: str, path: str, **kwargs: Any
-) -> Any:
+def _call(gateway: str | None, api_key: str | None, json_out: bool, method: str, path: str, **kwargs: Any) -> Any:
     """One gateway call; on failure, report and exit with the error's code."""
     try:
         with GatewayClient(gateway, api_key) as gw:
@@ -61,9 +55,7 @@ def _ok(json_out: bool, data: Any, message: str) -> None:
 def templates_list(
     name: Annotated[str | None, typer.Option("--name", help="Only this template name.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="APPROVED, PENDING, REJECTED…")] = None,
-    category: Annotated[
-        str | None, typer.Option("--category", help="MARKETING, UTILITY or AUTHENTICATION.")
-    ] = None,
+    category: Annotated[str | None, typer.Option("--category", help="MARKETING, UTILITY or AUTHENTICATION.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Page size.")] = 100,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -71,9 +63,7 @@ def templates_list(
 ) -> None:
     """List the account's templates."""
     params = {
-        k: v
-        for k, v in {"name": name, "status": status, "category": category, "limit": limit}.items()
-        if v is not None
+        k: v for k, v in {"name": name, "status": status, "category": category, "limit": limit}.items() if v is not None
     }
     page = _call(gateway, api_key, json_out, "GET", "/v1/templates", params=params)
     if json_out:
@@ -84,9 +74,7 @@ def templates_list(
 
 @templates_app.command("create")
 def templates_create(
-    file: Annotated[
-        Path, typer.Argument(help="A JSON file with Meta's create body.", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, typer.Argument(help="A JSON file with Meta's create body.", exists=True, dir_okay=False)],
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -132,9 +120,7 @@ def profile_get(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out:
     if json_out:
         emit_json(out)
     else:
-        console.print(
-            kv_table({**out, "websites": ", ".join(out.get("websites") or [])}, title="business profile")
-        )
+        console.print(kv_table({**out, "websites": ", ".join(out.get("websites") or [])}, title="business profile"))
 
 
 @profile_app.command("set")
@@ -143,9 +129,7 @@ def profile_set(
     address: Annotated[str | None, typer.Option("--address")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
-    website: Annotated[
-        list[str] | None, typer.Option("--website", help="Up to two; repeat the option.")
-    ] = None,
+    website: Annotated[list[str] | None, typer.Option("--website", help="Up to two; repeat the option.")] = None,
     vertical: Annotated[str | None, typer.Option("--vertical", help="RETAIL, RESTAURANT, OTHER…")] = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -247,9 +231,7 @@ def block_list(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: 
 
 
 @block_app.command("add")
-def block_add(
-    users: Users, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False
-) -> None:
+def block_add(users: Users, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """Block users (only those who messaged in the last 24 hours can be blocked)."""
     out = _call(gateway, api_key, json_out, "POST", "/v1/blocked", json={"users": users})
     _block_report(out, "added_users", "blocked", json_out)

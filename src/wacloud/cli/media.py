@@ -18,9 +18,7 @@ MediaId = Annotated[str, typer.Argument(help="A media id.")]
 @app.command("upload")
 def upload(
     file: Annotated[Path, typer.Argument(help="The file to upload.", exists=True, dir_okay=False)],
-    mime_type: Annotated[
-        str | None, typer.Option("--type", help="MIME type (guessed from the name).")
-    ] = None,
+    mime_type: Annotated[str | None, typer.Option("--type", help="MIME type (guessed from the name).")] = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -28,9 +26,7 @@ def upload(
     """Upload a file; prints its media id (use it with `send image --id`)."""
     mime = mime_type or mimetypes.guess_type(file.name)[0]
     if not mime:
-        fail(
-            CliError(f"cannot guess the MIME type of {file.name}; pass --type", Exit.USAGE), as_json=json_out
-        )
+        fail(CliError(f"cannot guess the MIME type of {file.name}; pass --type", Exit.USAGE), as_json=json_out)
     try:
         with GatewayClient(gateway, api_key, timeout=120) as gw:
             out = gw.request(
@@ -45,9 +41,7 @@ def upload(
 
 
 @app.command("info")
-def info(
-    media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False
-) -> None:
+def info(media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """Show a media object's MIME type, size and sha256."""
     try:
         with GatewayClient(gateway, api_key) as gw:
@@ -85,9 +79,7 @@ def download(
 
 
 @app.command("delete")
-def delete(
-    media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False
-) -> None:
+def delete(media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """Delete uploaded media."""
     try:
         with GatewayClient(gateway, api_key) as gw:

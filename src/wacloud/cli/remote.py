@@ -43,9 +43,7 @@ class GatewayClient:
                 "`wacloud keys create` makes another)",
                 Exit.USAGE,
             )
-        self._http = httpx.Client(
-            base_url=self.url, timeout=timeout, headers={"Authorization": f"Bearer {api_key}"}
-        )
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, headers={"Authorization": f"Bearer {api_key}"})
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the API; the decoded JSON answer, or a CliError naming the reason."""

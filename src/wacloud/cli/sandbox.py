@@ -10,13 +10,9 @@ import typer
 def sandbox(
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to bind.")] = 8089,
-    webhook_url: Annotated[
-        str | None, typer.Option("--webhook-url", help="Where to POST signed webhooks.")
-    ] = None,
+    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="Where to POST signed webhooks.")] = None,
     app_secret: Annotated[str | None, typer.Option("--app-secret", help="Signs the webhooks.")] = None,
-    access_token: Annotated[
-        str | None, typer.Option("--access-token", help="The Bearer token to accept.")
-    ] = None,
+    access_token: Annotated[str | None, typer.Option("--access-token", help="The Bearer token to accept.")] = None,
     phone_number_id: Annotated[str | None, typer.Option("--phone-number-id")] = None,
     waba_id: Annotated[str | None, typer.Option("--waba-id")] = None,
     mps: Annotated[float | None, typer.Option("--mps", help="Messages per second (20, 80, 1000…).")] = None,

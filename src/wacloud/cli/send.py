@@ -25,9 +25,7 @@ KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the 
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait until the message is delivered, read or failed.")]
 DirectOpt = Annotated[bool, typer.Option("--direct", help="Call the Cloud API now instead of the gateway.")]
 ReplyOpt = Annotated[str | None, typer.Option("--reply-to", help="wamid of the message this replies to.")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")]
 
 #: States after which --wait stops.
 _DONE = {"delivered", "read", "failed", "dead", "uncertain"}
@@ -83,9 +81,7 @@ def show_job(job: dict[str, Any], *, as_json: bool) -> None:
     console.print(kv_table({k: v for k, v in rows.items() if v is not None}))
     for ev in job.get("history") or []:
         at = time.strftime("%H:%M:%S", time.localtime(ev["at"])) if ev.get("at") else "--:--:--"
-        console.print(
-            f"  {at}  {styled_state(ev['state'])}" + (f"  code {ev['code']}" if ev.get("code") else "")
-        )
+        console.print(f"  {at}  {styled_state(ev['state'])}" + (f"  code {ev['code']}" if ev.get("code") else ""))
 
 
 def _direct(body: dict[str, Any], *, as_json: bool, config: Path | None) -> None:
@@ -170,12 +166,8 @@ def _media_command(kind: str, with_caption: bool = True, with_filename: bool = F
         to: To,
         media_id: Annotated[str | None, typer.Option("--id", help="A media id from `media upload`.")] = None,
         link: Annotated[str | None, typer.Option("--link", help="A public https URL of the file.")] = None,
-        caption: Annotated[
-            str | None, typer.Option("--caption", help="Caption (image, video, document).")
-        ] = None,
-        filename: Annotated[
-            str | None, typer.Option("--filename", help="File name shown (document).")
-        ] = None,
+        caption: Annotated[str | None, typer.Option("--caption", help="Caption (image, video, document).")] = None,
+        filename: Annotated[str | None, typer.Option("--filename", help="File name shown (document).")] = None,
         reply_to: ReplyOpt = None,
         key: KeyOpt = None,
         wait: WaitOpt = False,
@@ -255,8 +247,8 @@ def template(
 @app.command("location")
 def location(
     to: To,
-    latitude: Annotated[float, typer.Argument()],
-    longitude: Annotated[float, typer.Argument()],
+    latitude: Annotated[float, typer.Argument(help="Latitude (put -- before negative numbers).")],
+    longitude: Annotated[float, typer.Argument(help="Longitude.")],
     name: Annotated[str | None, typer.Option("--name")] = None,
     address: Annotated[str | None, typer.Option("--address")] = None,
     reply_to: ReplyOpt = None,
@@ -268,7 +260,7 @@ def location(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Send a location pin."""
+    """Send a location pin (negative coordinates: `wacloud send location TO -- -12.04 -77.03`)."""
     loc: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
     if name:
         loc["name"] = name

@@ -81,9 +81,7 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (WACLOUD_PORT; default 8080; 0 = any free port).")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
-    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")] = None,
     database_url: Annotated[
         str | None,
         typer.Option("--database-url", help="sqlite:///path or postgresql://… (WACLOUD_DATABASE_URL)."),
@@ -106,9 +104,7 @@ def serve(
     ] = None,
     log_json: Annotated[bool | None, typer.Option("--log-json/--log-text", help="JSON log lines.")] = None,
     log_level: Annotated[str | None, typer.Option("--log-level")] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the start-up info as one JSON line.")
-    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the start-up info as one JSON line.")] = False,
 ) -> None:
     """Run the gateway. With no Meta credentials it embeds the sandbox and needs no setup at all."""
     try:

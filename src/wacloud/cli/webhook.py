@@ -13,9 +13,7 @@ from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import settings
 
 app = typer.Typer(help="Check and exercise a webhook endpoint.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")
-]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")]
 
 
 def verify_url(url: str, verify_token: str, *, timeout: float = 10.0) -> tuple[bool, str]:
@@ -99,9 +97,7 @@ def replay(
         secret = s.app_secret.get_secret_value() if s.app_secret else None
         if secret is None:
             fail(
-                CliError(
-                    "no app secret: pass --app-secret, set WACLOUD_APP_SECRET, or --unsigned", Exit.USAGE
-                ),
+                CliError("no app secret: pass --app-secret, set WACLOUD_APP_SECRET, or --unsigned", Exit.USAGE),
                 as_json=json_out,
             )
     results: list[dict[str, Any]] = []

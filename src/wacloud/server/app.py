@@ -56,6 +56,7 @@ class _Observe:
         status = 500
 
         async def observe(message: Message) -> None:
+            """Note the status, pass the message on."""
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
@@ -82,6 +83,7 @@ async def asgi_lifespan(app: ASGIApp) -> AsyncIterator[None]:
     scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
 
     async def run() -> None:
+        """Drive the app's lifespan coroutine."""
         try:
             await app(scope, to_app.get, from_app.put)
         except Exception as exc:  # an app without lifespan support may raise on the scope type
@@ -134,6 +136,7 @@ def refresh_gauges(gw: Gateway) -> Any:
     from wacloud.server.metrics import Metrics
 
     def refresh(m: Metrics) -> None:
+        """Set the gauges from the store."""
         outbox = gw.outbox
         summary = outbox.summary()
         m.jobs.clear()
@@ -200,6 +203,7 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Start the mounted apps and the workers; stop them in reverse order."""
         async with contextlib.AsyncExitStack() as stack:
             for sub in (gw.sandbox_app, gw.extras.get("webhook_app")):
                 if sub is not None:

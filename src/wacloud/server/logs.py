@@ -102,6 +102,7 @@ class _PlainFormatter(logging.Formatter):
     """``time level logger: message key=value…`` for people."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The standard line plus the ``extra=`` fields."""
         line = super().format(record)
         extras = [f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")]
         return line + (" " + " ".join(extras) if extras else "")
@@ -111,9 +112,11 @@ class _Stderr:
     """Whatever ``sys.stderr`` is at write time (it may be swapped after logging is set up)."""
 
     def write(self, text: str) -> int:
+        """Write to the current stderr."""
         return sys.stderr.write(text)
 
     def flush(self) -> None:
+        """Flush the current stderr."""
         sys.stderr.flush()
 
 

@@ -167,6 +167,7 @@ def instrumented_client(metrics: Metrics) -> type[Any]:
         """Counts sends (``wacloud_sends``) and retryable failures (``wacloud_retries``)."""
 
         async def send_body(self, body: dict[str, Any], **kwargs: Any) -> Any:  # type: ignore[override]
+            """Send, counting the outcome."""
             try:
                 result = await super().send_body(body, **kwargs)
             except errors.WhatsAppError as exc:
