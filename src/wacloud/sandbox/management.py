@@ -150,7 +150,9 @@ class ManagementState:
         self.unsubscribed_webhook_url: str | None = None
         self.calls: dict[str, deque[float]] = {}
         #: Rolling-hour budget of WABA-level management calls (Meta: 200, or 5,000 for active WABAs).
-        self.calls_per_hour: int = limits.MANAGEMENT_CALLS_PER_HOUR
+        # A ``management_calls_per_hour`` setting in SandboxConfig (when the app adds one) is honoured.
+        self.calls_per_hour: int = int(getattr(state.config, "management_calls_per_hour",
+                                               limits.MANAGEMENT_CALLS_PER_HOUR))
         #: The code ``request_code`` "sends"; ``verify_code`` expects it.
         self.verification_code = "123456"
         # Held (not its id) so a reset's new dict can never be mistaken for this one.
@@ -183,7 +185,7 @@ class ManagementState:
             )
         }
         if over:
-            raise _RateLimited(header)
+            raise ManagementRateLimited(header)
         return header
 
     def is_registered(self, phone_number_id: str) -> bool:
@@ -192,7 +194,9 @@ class ManagementState:
         return phone is None or phone.registered
 
 
-class _RateLimited(GraphError):
+class ManagementRateLimited(GraphError):
+    """80007: the WABA's management budget is spent; ``headers`` carries the usage header to answer with."""
+
     def __init__(self, headers: dict[str, str]) -> None:
         super().__init__(
             80007,
@@ -232,7 +236,7 @@ def _answer(
             if waba_level:
                 headers = mgmt.charge(state, _require_waba(state, request))
             result = await handler(request, mgmt)
-        except _RateLimited as exc:
+        except ManagementRateLimited as exc:
             return JSONResponse(exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=exc.headers)
         except GraphError as exc:
             return JSONResponse(exc.body(state.ids.fbtrace_id()), status_code=exc.http_status, headers=headers)
