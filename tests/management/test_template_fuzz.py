@@ -78,7 +78,7 @@ json_values = st.recursive(
     ),
     max_leaves=25,
 )
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _walk(data: st.DataObject, obj: Any) -> list[Any]:
@@ -153,3 +153,12 @@ def test_presend_check_never_crashes_on_mutated_sends_and_definitions(data: st.D
 def test_presend_check_never_crashes_on_random_json(send: Any, definition: Any) -> None:
     with contextlib.suppress(TemplateMismatch):
         check_send(send, [definition] if isinstance(definition, dict) else [])
+
+
+@FUZZ
+@given(data=st.data())
+def test_typed_parse_never_crashes(data: st.DataObject) -> None:
+    from wacloud.templates import TemplateDefinition
+
+    with contextlib.suppress(TemplateDefinitionError):
+        TemplateDefinition.from_graph(_mutated(data, good_definition()))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
-from wacloud.client.templates import Page, list_params, success
+from wacloud.client.templates import Page, list_params, parse_answer, success
 from wacloud.limits import PROFILE_VERTICALS, limit
 
 _PIN_RE = re.compile(r"^[0-9]{6}$")
@@ -189,7 +189,7 @@ def _prefilled(message: str) -> str:
 
 def _block_result(body: Any) -> BlockResult:
     inner = body.get("block_users") if isinstance(body, Mapping) else None
-    return BlockResult.model_validate(inner if isinstance(inner, Mapping) else {})
+    return parse_answer(BlockResult, inner if isinstance(inner, Mapping) else {})
 
 
 class AccountApi(ApiConfig):
@@ -208,7 +208,7 @@ class AccountApi(ApiConfig):
         # The spec's example nests the profile in ``business_profile``; the live API does not.
         if isinstance(item, Mapping) and isinstance(item.get("business_profile"), Mapping):
             item = item["business_profile"]
-        return BusinessProfile.model_validate(item)
+        return parse_answer(BusinessProfile, item)
 
     @operation
     def update_business_profile(
@@ -269,7 +269,7 @@ class AccountApi(ApiConfig):
                 params=list_params(fields=list(fields) if fields else None) or None,
             )
         )
-        return [PhoneNumber.model_validate(item) for item in Page.model_validate(body or {}).data]
+        return [parse_answer(PhoneNumber, item) for item in parse_answer(Page, body or {}).data]
 
     @operation
     def get_phone_number(
@@ -278,7 +278,7 @@ class AccountApi(ApiConfig):
         """One phone number (quality, throughput level, messaging limit…)."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", pid, params=list_params(fields=list(fields) if fields else None) or None))
-        return PhoneNumber.model_validate(body or {})
+        return parse_answer(PhoneNumber, body or {})
 
     @operation
     def register(
@@ -372,7 +372,7 @@ class AccountApi(ApiConfig):
         body = yield from call(
             Request("GET", f"{pid}/block_users", params=list_params(limit=limit, after=after) or None)
         )
-        return Page.model_validate(body or {})
+        return parse_answer(Page, body or {})
 
     # --- QR codes --------------------------------------------------------------------------------
     @operation
@@ -391,7 +391,7 @@ class AccountApi(ApiConfig):
                 raise errors.ValidationError("generate_qr_image", "must be SVG or PNG")
             body["generate_qr_image"] = generate_qr_image
         answer = yield from call(Request("POST", f"{pid}/message_qrdls", json=body))
-        return QrCode.model_validate(answer)
+        return parse_answer(QrCode, answer)
 
     @operation
     def update_qr(self, code: str, prefilled_message: str, *, phone_number_id: str | None = None) -> Flow[QrCode]:
@@ -399,7 +399,7 @@ class AccountApi(ApiConfig):
         pid = self.require_phone(phone_number_id)
         body = {"code": _qr(code), "prefilled_message": _prefilled(prefilled_message)}
         answer = yield from call(Request("POST", f"{pid}/message_qrdls", json=body))
-        return QrCode.model_validate(answer)
+        return parse_answer(QrCode, answer)
 
     @operation
     def list_qr(
@@ -411,17 +411,17 @@ class AccountApi(ApiConfig):
             f",qr_image_url.format({generate_qr_image})" if generate_qr_image else ""
         )
         body = yield from call(Request("GET", f"{pid}/message_qrdls", params={"fields": fields}))
-        return [QrCode.model_validate(item) for item in Page.model_validate(body or {}).data]
+        return [parse_answer(QrCode, item) for item in parse_answer(Page, body or {}).data]
 
     @operation
     def get_qr(self, code: str, *, phone_number_id: str | None = None) -> Flow[QrCode]:
         """One QR code."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", f"{pid}/message_qrdls/{_qr(code)}"))
-        data = Page.model_validate(body or {}).data
+        data = parse_answer(Page, body or {}).data
         if not data:
             raise errors.ValidationError("code", f"no QR code {code!r}")
-        return QrCode.model_validate(data[0])
+        return parse_answer(QrCode, data[0])
 
     @operation
     def delete_qr(self, code: str, *, phone_number_id: str | None = None) -> Flow[bool]:
@@ -436,7 +436,7 @@ class AccountApi(ApiConfig):
         """Apps subscribed to the WABA's webhooks."""
         waba = self.require_waba(waba_id)
         body = yield from call(Request("GET", f"{waba}/subscribed_apps"))
-        return [SubscribedApp.model_validate(item) for item in Page.model_validate(body or {}).data]
+        return [parse_answer(SubscribedApp, item) for item in parse_answer(Page, body or {}).data]
 
     @operation
     def subscribe_app(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
-from wacloud.client.templates import Page, list_params, success
+from wacloud.client.templates import Page, list_params, parse_answer, success
 from wacloud.limits import limit
 
 #: Flow categories Meta accepts.
@@ -111,7 +111,7 @@ class FlowsApi(ApiConfig):
         if clone_flow_id:
             form["clone_flow_id"] = _flow_id(clone_flow_id)
         answer = yield from call(Request("POST", f"{waba}/flows", data=form))
-        return FlowResult.model_validate(answer or {})
+        return parse_answer(FlowResult, answer or {})
 
     @operation
     def update_flow_metadata(
@@ -150,7 +150,7 @@ class FlowsApi(ApiConfig):
                 files={"file": ("flow.json", data, "application/json")},
             )
         )
-        return FlowResult.model_validate(answer or {})
+        return parse_answer(FlowResult, answer or {})
 
     @operation
     def publish_flow(self, flow_id: str) -> Flow[bool]:
@@ -183,16 +183,14 @@ class FlowsApi(ApiConfig):
     ) -> Flow[Page]:
         """One page of the WABA's flows."""
         waba = self.require_waba(waba_id)
-        body = yield from call(
-            Request("GET", f"{waba}/flows", params=list_params(limit=limit, after=after) or None)
-        )
-        return Page.model_validate(body or {})
+        body = yield from call(Request("GET", f"{waba}/flows", params=list_params(limit=limit, after=after) or None))
+        return parse_answer(Page, body or {})
 
     @operation
     def flow_assets(self, flow_id: str) -> Flow[list[dict[str, Any]]]:
         """The flow's assets (``asset_type``, ``name``, ``download_url`` of the Flow JSON)."""
         body = yield from call(Request("GET", f"{_flow_id(flow_id)}/assets"))
-        return Page.model_validate(body or {}).data
+        return parse_answer(Page, body or {}).data
 
     @operation
     def flow_metrics(

@@ -7,13 +7,14 @@ import json
 import mimetypes
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
-from wacloud.client.models import SentMessage
+from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.limits import limit
 from wacloud.templates import TemplateCache, TemplateDefinition, check_definition, check_send
 
@@ -66,6 +67,17 @@ def list_params(**values: object) -> dict[str, str | int]:
     return out
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_answer(model: type[M], body: Any) -> M:
+    """Type a 2xx answer; a body that does not fit is an :class:`UnexpectedResponse`, not a crash."""
+    try:
+        return model.model_validate(body if body is not None else {})
+    except PydanticValidationError as exc:
+        raise UnexpectedResponse(f"unexpected {model.__name__} answer: {str(body)[:200]}") from exc
+
+
 def success(body: Any) -> bool:
     """True for Graph's ``{"success": true}`` answers."""
     return bool(isinstance(body, Mapping) and body.get("success") is True)
@@ -110,7 +122,7 @@ class TemplatesApi(ApiConfig):
             before=before,
         )
         body = yield from call(Request("GET", f"{waba}/message_templates", params=params))
-        return Page.model_validate(body or {})
+        return parse_answer(Page, body or {})
 
     @operation
     def all_templates(
@@ -132,7 +144,7 @@ class TemplatesApi(ApiConfig):
                 name=name, status=status, category=category, language=language, limit=page_size, after=after
             )
             body = yield from call(Request("GET", f"{waba}/message_templates", params=params))
-            page = Page.model_validate(body or {})
+            page = parse_answer(Page, body or {})
             out.extend(page.data)
             after = page.after
             if not after or not page.data:
@@ -154,7 +166,7 @@ class TemplatesApi(ApiConfig):
         body = definition.to_graph() if isinstance(definition, TemplateDefinition) else dict(definition)
         check_definition(body)
         answer = yield from call(Request("POST", f"{waba}/message_templates", json=body))
-        return CreatedTemplate.model_validate(answer)
+        return parse_answer(CreatedTemplate, answer)
 
     @operation
     def edit_template(
@@ -260,7 +272,7 @@ class TemplatesApi(ApiConfig):
         if defs is None:
             waba = self.require_waba(waba_id)
             body = yield from call(Request("GET", f"{waba}/message_templates", params={"name": name, "limit": 100}))
-            page = Page.model_validate(body or {})
+            page = parse_answer(Page, body or {})
             cache.put(name, page.data)
             defs = cache.get(name) or []
         return check_send(template, defs)

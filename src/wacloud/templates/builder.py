@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import ValidationError as PydanticValidationError
 
+from wacloud.templates.exceptions import TemplateDefinitionError
 from wacloud.templates.rules import check_definition
 from wacloud.templates.variables import ParameterFormat, distinct, variables
 
@@ -117,7 +119,12 @@ class TemplateDefinition(_Model):
     def from_graph(cls, body: Mapping[str, Any], *, existing_count: int | None = None) -> TemplateDefinition:
         """Check a plain create body against Meta's rules and type it."""
         check_definition(body, existing_count=existing_count)
-        return cls.model_validate(dict(body))
+        try:
+            return cls.model_validate(dict(body))
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "template"
+            raise TemplateDefinitionError(where, str(first.get("msg", "invalid value"))) from None
 
     def check(self, *, existing_count: int | None = None) -> TemplateDefinition:
         """Raise :class:`~wacloud.templates.exceptions.TemplateDefinitionError` if Meta would refuse it."""
@@ -154,23 +161,17 @@ class CardBuilder:
 
     def image(self, handle: str) -> CardBuilder:
         """An IMAGE header with a sample handle from the resumable upload API."""
-        self._header = Component(
-            type="HEADER", format="IMAGE", example=ComponentExample(header_handle=[handle])
-        )
+        self._header = Component(type="HEADER", format="IMAGE", example=ComponentExample(header_handle=[handle]))
         return self
 
     def video(self, handle: str) -> CardBuilder:
         """A VIDEO header with a sample handle."""
-        self._header = Component(
-            type="HEADER", format="VIDEO", example=ComponentExample(header_handle=[handle])
-        )
+        self._header = Component(type="HEADER", format="VIDEO", example=ComponentExample(header_handle=[handle]))
         return self
 
     def body(self, text: str, *examples: str, **named: str) -> CardBuilder:
         """The card's body text with an example per variable."""
-        self._body = Component(
-            type="BODY", text=text, example=_example_for("body", text, self._fmt, examples, named)
-        )
+        self._body = Component(type="BODY", text=text, example=_example_for("body", text, self._fmt, examples, named))
         return self
 
     def quick_reply(self, text: str) -> CardBuilder:
@@ -215,9 +216,7 @@ class TemplateBuilder:
         self.name = name
         self.language = language
         self.category = category.upper()
-        self._fmt = (
-            ParameterFormat(parameter_format.upper()) if parameter_format else ParameterFormat.POSITIONAL
-        )
+        self._fmt = ParameterFormat(parameter_format.upper()) if parameter_format else ParameterFormat.POSITIONAL
         self._explicit_fmt = parameter_format is not None
         self._allow = allow_category_change
         self._header: Component | None = None
@@ -237,13 +236,9 @@ class TemplateBuilder:
         )
         return self
 
-    def header_media(
-        self, format: Literal["IMAGE", "VIDEO", "DOCUMENT", "GIF"], handle: str
-    ) -> TemplateBuilder:
+    def header_media(self, format: Literal["IMAGE", "VIDEO", "DOCUMENT", "GIF"], handle: str) -> TemplateBuilder:
         """A media header with its sample handle (from :meth:`~wacloud.Client.upload_sample`)."""
-        self._header = Component(
-            type="HEADER", format=format.upper(), example=ComponentExample(header_handle=[handle])
-        )
+        self._header = Component(type="HEADER", format=format.upper(), example=ComponentExample(header_handle=[handle]))
         return self
 
     def header_location(self) -> TemplateBuilder:
@@ -254,9 +249,7 @@ class TemplateBuilder:
     # -- body and footer -------------------------------------------------------------------------
     def body(self, text: str, *examples: str, **named: str) -> TemplateBuilder:
         """The body text with one example value per variable (positional args or ``name=value``)."""
-        self._body = Component(
-            type="BODY", text=text, example=_example_for("body", text, self._fmt, examples, named)
-        )
+        self._body = Component(type="BODY", text=text, example=_example_for("body", text, self._fmt, examples, named))
         return self
 
     def auth_body(self, *, add_security_recommendation: bool = True) -> TemplateBuilder:

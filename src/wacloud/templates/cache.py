@@ -86,9 +86,7 @@ class TemplateCache:
         with self._lock:
             for name, entry in list(self._entries.items()):
                 for d in entry.definitions:
-                    if not _matches(
-                        d, name, message_template_name, message_template_language, message_template_id
-                    ):
+                    if not _matches(d, name, message_template_name, message_template_language, message_template_id):
                         continue
                     if status in ("DELETED",):
                         entry.definitions.remove(d)

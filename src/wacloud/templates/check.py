@@ -49,18 +49,12 @@ def normalize_language(code: str) -> str:
 
 def _components(obj: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
     comps = obj.get("components") or []
-    if (
-        not isinstance(comps, Sequence)
-        or isinstance(comps, str)
-        or not all(isinstance(c, Mapping) for c in comps)
-    ):
+    if not isinstance(comps, Sequence) or isinstance(comps, str) or not all(isinstance(c, Mapping) for c in comps):
         raise _mismatch(field, "must be a list of component objects", MismatchKind.MALFORMED, 131009)
     return list(comps)
 
 
-def select_definition(
-    template: Mapping[str, Any], definitions: Sequence[Mapping[str, Any]]
-) -> Mapping[str, Any]:
+def select_definition(template: Mapping[str, Any], definitions: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The definition a send refers to (by name and language), or :class:`TemplateMismatch` (132001)."""
     if not isinstance(template, Mapping):
         raise _mismatch("template", "must be an object", MismatchKind.MALFORMED, 131009)
@@ -73,9 +67,7 @@ def select_definition(
         raise _mismatch("template.language.code", "is required", MismatchKind.MALFORMED, 131008)
     same_name = [d for d in definitions if d.get("name") == name]
     if not same_name:
-        raise _mismatch(
-            "template.name", f"no template named {name!r} on this account", MismatchKind.NOT_FOUND, 132001
-        )
+        raise _mismatch("template.name", f"no template named {name!r} on this account", MismatchKind.NOT_FOUND, 132001)
     wanted = normalize_language(code)
     for d in same_name:
         if normalize_language(str(d.get("language", ""))) == wanted:
@@ -159,14 +151,8 @@ def _objects(value: object) -> list[Mapping[str, Any]]:
 
 def _params(comp: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
     params = comp.get("parameters") or []
-    if (
-        not isinstance(params, Sequence)
-        or isinstance(params, str)
-        or not all(isinstance(p, Mapping) for p in params)
-    ):
-        raise _mismatch(
-            f"{field}.parameters", "must be a list of parameter objects", MismatchKind.MALFORMED, 131009
-        )
+    if not isinstance(params, Sequence) or isinstance(params, str) or not all(isinstance(p, Mapping) for p in params):
+        raise _mismatch(f"{field}.parameters", "must be a list of parameter objects", MismatchKind.MALFORMED, 131009)
     return list(params)
 
 
@@ -234,14 +220,10 @@ def _check_value(param: Mapping[str, Any], field: str) -> None:
     ptype = param.get("type")
     if ptype == "text":
         if not isinstance(param.get("text"), str) or not param.get("text"):
-            raise _mismatch(
-                f"{field}.text", "a text parameter needs a non-empty text", MismatchKind.PARAM_TYPE, 132012
-            )
+            raise _mismatch(f"{field}.text", "a text parameter needs a non-empty text", MismatchKind.PARAM_TYPE, 132012)
     elif ptype == "currency":
         cur = param.get("currency")
-        if not isinstance(cur, Mapping) or not all(
-            k in cur for k in ("fallback_value", "code", "amount_1000")
-        ):
+        if not isinstance(cur, Mapping) or not all(k in cur for k in ("fallback_value", "code", "amount_1000")):
             raise _mismatch(
                 f"{field}.currency",
                 "needs fallback_value, code and amount_1000",
@@ -301,8 +283,7 @@ def _check_header(
     if len(params) != 1:
         raise _mismatch(
             f"{field}.parameters",
-            f"the template has a {hfmt} header: give exactly one {expected} "
-            f"header parameter (got {len(params)})",
+            f"the template has a {hfmt} header: give exactly one {expected} header parameter (got {len(params)})",
             MismatchKind.PARAM_COUNT,
             132000,
             size=len(params),
@@ -328,9 +309,7 @@ def _check_header(
                 132012,
             )
     elif not (media.get("id") or media.get("link")):
-        raise _mismatch(
-            f"{field}.parameters[0].{expected}", "needs an id or a link", MismatchKind.PARAM_TYPE, 132012
-        )
+        raise _mismatch(f"{field}.parameters[0].{expected}", "needs an id or a link", MismatchKind.PARAM_TYPE, 132012)
 
 
 def _check_body(
@@ -389,9 +368,7 @@ def _button_needs_param(button: Mapping[str, Any]) -> bool:
     return btype in ("OTP", "COPY_CODE")
 
 
-def _check_buttons(
-    definition: Mapping[str, Any] | None, sent: list[tuple[int, Mapping[str, Any]]], base: str
-) -> None:
+def _check_buttons(definition: Mapping[str, Any] | None, sent: list[tuple[int, Mapping[str, Any]]], base: str) -> None:
     buttons = _objects((definition or {}).get("buttons"))
     seen: set[int] = set()
     for ci, comp in sent:
@@ -462,9 +439,7 @@ def _check_buttons(
                 132012,
             )
         if expected[1] != "action" and not params[0].get(expected[1]):
-            raise _mismatch(
-                f"{field}.parameters[0].{expected[1]}", "is required", MismatchKind.PARAM_TYPE, 132012
-            )
+            raise _mismatch(f"{field}.parameters[0].{expected[1]}", "is required", MismatchKind.PARAM_TYPE, 132012)
     for index, button in enumerate(buttons):
         if index not in seen and _button_needs_param(button):
             raise _mismatch(
@@ -549,9 +524,7 @@ def _check_carousel(
                 MismatchKind.PARAM_COUNT,
                 132000,
             )
-        def_parts = {
-            str(c.get("type", "")).upper(): c for c in _components(def_cards[index], "definition.cards")
-        }
+        def_parts = {str(c.get("type", "")).upper(): c for c in _components(def_cards[index], "definition.cards")}
         parts: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
         for j, part in enumerate(_components(card, f"{cfield}.components")):
             parts.setdefault(str(part.get("type", "")).lower(), []).append((j, part))

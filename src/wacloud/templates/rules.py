@@ -253,24 +253,19 @@ def _check_header(comp: Mapping[str, Any], fmt: ParameterFormat, where: str, *, 
             )
 
 
-def _check_body(
-    comp: Mapping[str, Any], category: str, fmt: ParameterFormat, where: str, *, card: bool
-) -> None:
+def _check_body(comp: Mapping[str, Any], category: str, fmt: ParameterFormat, where: str, *, card: bool) -> None:
     text = comp.get("text")
     if category == "AUTHENTICATION" and not card:
         if text is not None:
             raise _fail(
                 f"{where}.text",
-                "authentication templates have a fixed body: give "
-                "add_security_recommendation instead of text",
+                "authentication templates have a fixed body: give add_security_recommendation instead of text",
                 _BODY,
             )
         return
     if not isinstance(text, str) or not text.strip():
         raise _fail(f"{where}.text", "the body needs text", _BODY)
-    _length(
-        f"{where}.text", "template.carousel.card.body.text" if card else "template.body.text", text, _TOO_LONG
-    )
+    _length(f"{where}.text", "template.carousel.card.body.text" if card else "template.body.text", text, _TOO_LONG)
     stripped = text.strip()
     if stripped.startswith("{{") or stripped.endswith("}}"):
         raise _fail(f"{where}.text", "a variable may not be at the start or the end of the body", _EDGE)
@@ -283,9 +278,7 @@ def _check_footer(comp: Mapping[str, Any], category: str, where: str) -> None:
         if minutes is not None:
             lim = limit("template.otp.code_expiration_minutes")
             if not isinstance(minutes, int) or isinstance(minutes, bool) or not lim.min <= minutes <= lim.max:
-                raise _fail(
-                    f"{where}.code_expiration_minutes", f"must be {lim.min}–{lim.max} minutes", _FOOTER
-                )
+                raise _fail(f"{where}.code_expiration_minutes", f"must be {lim.min}–{lim.max} minutes", _FOOTER)
         return
     text = comp.get("text")
     if not isinstance(text, str) or not text:
@@ -335,9 +328,7 @@ def _check_buttons(comp: Mapping[str, Any], category: str, where: str, *, card: 
                 limit=cap,
             )
     if category == "AUTHENTICATION" and counts.get("OTP", 0) != 1:
-        raise _fail(
-            f"{where}.buttons", "an authentication template needs exactly one OTP button", _COMPONENTS
-        )
+        raise _fail(f"{where}.buttons", "an authentication template needs exactly one OTP button", _COMPONENTS)
     if category != "AUTHENTICATION" and counts.get("OTP"):
         raise _fail(f"{where}.buttons", "OTP buttons are for AUTHENTICATION templates only", _COMPONENTS)
 
@@ -380,17 +371,13 @@ def _check_button(button: Mapping[str, Any], btype: str, category: str, bw: str)
     elif btype == "OTP":
         otp = _upper(button.get("otp_type"))
         if otp not in OTP_TYPES:
-            raise _fail(
-                f"{bw}.otp_type", f"{button.get('otp_type')!r} is not one of {sorted(OTP_TYPES)}", _COMPONENTS
-            )
+            raise _fail(f"{bw}.otp_type", f"{button.get('otp_type')!r} is not one of {sorted(OTP_TYPES)}", _COMPONENTS)
         if (
             otp in ("ONE_TAP", "ZERO_TAP")
             and not button.get("supported_apps")
             and not (button.get("package_name") and button.get("signature_hash"))
         ):
-            raise _fail(
-                bw, f"a {otp} button needs package_name and signature_hash (or supported_apps)", _COMPONENTS
-            )
+            raise _fail(bw, f"a {otp} button needs package_name and signature_hash (or supported_apps)", _COMPONENTS)
 
 
 def _check_carousel(comp: Mapping[str, Any], category: str, fmt: ParameterFormat, where: str) -> None:
@@ -419,15 +406,11 @@ def _check_carousel(comp: Mapping[str, Any], category: str, fmt: ParameterFormat
             raise _fail(f"{cw}.components", "a card needs an IMAGE or VIDEO header", _HEADER)
         header_fmt = _upper(by_type["HEADER"].get("format"))
         button_types = tuple(
-            _upper(b.get("type"))
-            for b in (by_type.get("BUTTONS") or {}).get("buttons") or []
-            if isinstance(b, Mapping)
+            _upper(b.get("type")) for b in (by_type.get("BUTTONS") or {}).get("buttons") or [] if isinstance(b, Mapping)
         )
         shapes.append((header_fmt, button_types))
     if len(set(shapes)) > 1:
-        raise _fail(
-            f"{where}.cards", "every card must have the same header format and the same buttons", _COMPONENTS
-        )
+        raise _fail(f"{where}.cards", "every card must have the same header format and the same buttons", _COMPONENTS)
 
 
 def _check_lto(comp: Mapping[str, Any], category: str, where: str, *, has_footer: bool) -> None:
