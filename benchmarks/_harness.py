@@ -161,35 +161,34 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def spawn(
-    module: str,
-    args: Sequence[str],
-    *,
-    ready_path: str = "/",
-    env: dict[str, str] | None = None,
-    port: int | None = None,
-    log: Path | None = None,
-    timeout: float = 30.0,
-) -> Server:
-    """Run ``python -m module --port P *args`` and wait until ``http://127.0.0.1:P{ready_path}`` answers."""
-    port = port or free_port()
+def spawn(module: str, args: Sequence[str], *, ready_path: str = "/", env: dict[str, str] | None = None,
+          port: int | None = None, log: Path | None = None, timeout: float = 30.0) -> Server:
+    """Run ``python -m module --port P *args`` and wait until ``http://127.0.0.1:P{ready_path}`` answers.
+
+    A free port can be taken by someone else between our probe and the server's bind (parallel test
+    runs): when the server exits before answering, it is started again on another port (3 tries).
+    """
     full_env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}", **(env or {})}
-    out = log.open("ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [PYTHON, "-m", module, "--port", str(port), *args],
-        cwd=ROOT,
-        env=full_env,
-        stdout=out,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(base + ready_path, timeout=timeout, proc=proc)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return Server(proc, base)
+    for attempt in range(3):
+        use_port = port or free_port()
+        out = log.open("ab") if log else subprocess.DEVNULL
+        proc = subprocess.Popen([PYTHON, "-m", module, "--port", str(use_port), *args], cwd=ROOT, env=full_env,
+                                stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{use_port}"
+        try:
+            wait_http(base + ready_path, timeout=timeout, proc=proc)
+        except RuntimeError:
+            proc.kill()
+            proc.wait()
+            if port is not None or attempt == 2 or proc.returncode not in (1, 3, -9):
+                raise
+            continue
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        return Server(proc, base)
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -237,10 +237,11 @@ def main() -> None:
     )
     parser.add_argument("--pywa", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
-        "--client",
+        "--clients",
+        nargs="+",
         choices=["async", "sync"],
-        default="async",
-        help="the client the outbox workers send with (sync runs in the outbox's threads)",
+        default=["async", "sync"],
+        help="the clients the outbox workers send with (sync runs in the outbox's threads)",
     )
     args = parser.parse_args()
     pg = args.pg and bool(os.environ.get("WACLOUD_TEST_PG_DSN"))
