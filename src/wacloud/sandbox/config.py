@@ -93,8 +93,10 @@ class SandboxConfig:
     webhook_retry_delays_s: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
     webhook_timeout_s: float = 5.0
     webhook_concurrency: int = 4
-    #: Statuses ready at the same moment may share one POST, up to this many (1 disables batching).
-    webhook_batch_max: int = 1
+    #: Statuses ready at the same moment share one POST, up to this many (1 disables batching), after
+    #: waiting ``webhook_linger_s`` for more (Meta batches statuses under load too).
+    webhook_batch_max: int = 100
+    webhook_linger_s: float = 0.005
     webhook_queue_max: int = 200_000
     #: Probability that a delivered webhook is delivered a second time.
     duplicate_rate: float = 0.0
@@ -163,6 +165,7 @@ MUTABLE_SETTINGS: frozenset[str] = frozenset(
         "webhook_retry_delays_s",
         "webhook_timeout_s",
         "webhook_batch_max",
+        "webhook_linger_s",
         "duplicate_rate",
         "reorder_rate",
         "reorder_window_s",

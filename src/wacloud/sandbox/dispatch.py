@@ -9,9 +9,8 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from wacloud.sandbox import payloads
+from wacloud.sandbox.http11 import Http11Connection, WebhookHTTPError
 from wacloud.webhooks.signature import HEADER, sign
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ class Dispatcher:
         self._state = state
         self._queues: list[asyncio.Queue[_Item]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._running = False
         self._seq = 0
         self.generation = 0
 
@@ -84,10 +83,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Start the workers (from the app's lifespan)."""
         cfg = self._state.config
-        self._client = httpx.AsyncClient(
-            timeout=cfg.webhook_timeout_s,
-            limits=httpx.Limits(max_connections=max(4, cfg.webhook_concurrency * 2)),
-        )
+        self._running = True
         self._queues = [
             asyncio.Queue(maxsize=max(1, cfg.webhook_queue_max // max(1, cfg.webhook_concurrency)))
             for _ in range(max(1, cfg.webhook_concurrency))
@@ -95,15 +91,13 @@ class Dispatcher:
         self._tasks = [asyncio.create_task(self._worker(q)) for q in self._queues]
 
     async def stop(self) -> None:
-        """Stop the workers and close the HTTP client."""
+        """Stop the workers (closing their connections)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         self._queues = []
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        self._running = False
 
     def pending(self) -> int:
         """Webhooks waiting in the queues."""
@@ -112,6 +106,13 @@ class Dispatcher:
     # --- workers -------------------------------------------------------------------------------
 
     async def _worker(self, queue: asyncio.Queue[_Item]) -> None:
+        conn = Http11Connection(self._state.config.webhook_timeout_s)
+        try:
+            await self._work(queue, conn)
+        finally:
+            await conn.close()
+
+    async def _work(self, queue: asyncio.Queue[_Item], conn: Http11Connection) -> None:
         carry: _Item | None = None
         while True:
             item = carry if carry is not None else await queue.get()
@@ -120,9 +121,16 @@ class Dispatcher:
                 continue
             if item.body is None:
                 batch = [item]
-                limit = self._state.config.webhook_batch_max
+                cfg = self._state.config
+                limit = cfg.webhook_batch_max
+                if limit > 1 and cfg.webhook_linger_s > 0:
+                    # Wait a moment for more statuses: under load this turns thousands of POSTs per
+                    # second into a few dozen batched ones, as Meta does.
+                    await asyncio.sleep(cfg.webhook_linger_s)
                 while len(batch) < limit and not queue.empty():
                     nxt = queue.get_nowait()
+                    if nxt.generation != self.generation:
+                        continue
                     if nxt.body is not None:
                         carry = nxt
                         break
@@ -135,16 +143,16 @@ class Dispatcher:
                     generation=item.generation,
                 )
             try:
-                await self._deliver(item)
+                await self._deliver(item, conn)
             except Exception:  # a bug in one delivery must not stop the worker
                 log.exception("sandbox webhook delivery failed")
 
-    async def _deliver(self, item: _Item) -> None:
+    async def _deliver(self, item: _Item, conn: Http11Connection) -> None:
         state = self._state
         cfg = state.config
         url = cfg.webhook_url
         assert item.body is not None
-        if not url or self._client is None:
+        if not url or not self._running:
             state.webhook_stats["not_configured"] += 1
             return
         if item.log_entry is None:
@@ -166,11 +174,11 @@ class Dispatcher:
             "User-Agent": "facebookexternalua",
         }
         status: int | None = None
+        conn.timeout = cfg.webhook_timeout_s
         try:
-            response = await self._client.post(url, content=item.body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            entry["error"] = type(exc).__name__
+            status = await conn.post(url, item.body, headers)
+        except WebhookHTTPError as exc:
+            entry["error"] = str(exc)
         entry["http_status"] = status
         if item.generation != self.generation:
             return
