@@ -8,6 +8,7 @@ webhook worker keeps one raw asyncio connection and writes/parses HTTP/1.1 itsel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from urllib.parse import urlsplit
 
@@ -102,7 +103,5 @@ class Http11Connection:
         self._reader = self._writer = None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(OSError, ssl.SSLError):
                 await writer.wait_closed()
-            except (OSError, ssl.SSLError):
-                pass
