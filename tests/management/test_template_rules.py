@@ -212,7 +212,7 @@ def test_250_per_waba() -> None:
     check_definition(_good(), existing_count=249)
     with pytest.raises(TemplateDefinitionError) as info:
         check_definition(_good(), existing_count=250)
-    assert info.value.subcode == 2388019 and info.value.limit == 250
+    assert info.value.code == 2388019 and info.value.limit == 250
 
 
 def test_media_header_needs_a_sample_handle() -> None:

@@ -274,3 +274,26 @@ def test_resumable_upload_protocol_errors(box: Any) -> None:
 
 
 SANDBOX_APP = "1000000000000001"
+
+
+def test_quota_checked_locally(box: Any) -> None:
+    from wacloud.limits import limit
+
+    client = box.client()
+    have = len(client.all_templates())
+    cap = limit("template.per_waba").max
+    for i in range(cap - have):
+        box.control.post(
+            "/_sandbox/templates",
+            json={
+                "name": f"filler_{i}",
+                "language": "en_US",
+                "category": "UTILITY",
+                "components": [{"type": "BODY", "text": "Filler"}],
+            },
+        ).raise_for_status()
+    with pytest.raises(TemplateDefinitionError) as info:
+        client.create_template(good_definition(), check_quota=True)
+    assert info.value.code == 2388019 and info.value.limit == cap
+    remote = box.graph("POST", f"{box.cfg.waba_id}/message_templates", json=good_definition())
+    assert remote.status_code == 400 and remote.json()["error"]["code"] == info.value.code

@@ -159,12 +159,25 @@ class TemplatesApi(ApiConfig):
 
     @operation
     def create_template(
-        self, definition: TemplateDefinition | Mapping[str, Any], *, waba_id: str | None = None
+        self,
+        definition: TemplateDefinition | Mapping[str, Any],
+        *,
+        check_quota: bool = False,
+        waba_id: str | None = None,
     ) -> Flow[CreatedTemplate]:
-        """Create a template from the builder or a plain create body, checked against Meta's rules first."""
+        """Create a template from the builder or a plain create body, checked against Meta's rules first.
+
+        ``check_quota`` first counts the WABA's templates (one more call per 100 templates) so the
+        250-template cap is reported locally instead of as Meta's 2388019.
+        """
         waba = self.require_waba(waba_id)
+        if not isinstance(definition, TemplateDefinition | Mapping):
+            raise errors.ValidationError("template", "must be a TemplateDefinition or a create body object")
         body = definition.to_graph() if isinstance(definition, TemplateDefinition) else dict(definition)
         check_definition(body)
+        if check_quota:
+            existing = yield from TemplatesApi.all_templates.flow(self, waba_id=waba)
+            check_definition(body, existing_count=len(existing))
         answer = yield from call(Request("POST", f"{waba}/message_templates", json=body))
         return parse_answer(CreatedTemplate, answer)
 

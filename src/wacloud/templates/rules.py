@@ -91,10 +91,11 @@ def check_definition(body: Mapping[str, Any], *, existing_count: int | None = No
     fmt = ParameterFormat(_upper(fmt_raw))
     cap = limit("template.per_waba").max
     if existing_count is not None and existing_count >= cap:
-        raise _fail(
+        # The error table lists the cap as its own code (2388019), as the sandbox answers it.
+        raise TemplateDefinitionError(
             "name",
             f"the WABA already has {existing_count} templates, at most {cap} allowed",
-            _LIMIT_REACHED,
+            code=_LIMIT_REACHED,
             size=existing_count + 1,
             limit=cap,
         )
