@@ -76,7 +76,7 @@ class Worker:
     """One run of the send loop for one outbox (one business number)."""
 
     def __init__(self, outbox: Outbox, *, concurrency: int, until_idle: bool, stop: asyncio.Event,
-                 lookahead_s: float = 0.5, poll_s: float = 0.25, max_lag_s: float = 0.25) -> None:
+                 lookahead_s: float = 0.5, poll_s: float = 0.25, max_lag_s: float | None = None) -> None:
         self.ob = outbox
         self.store = outbox.store
         self.phone = outbox.phone_number_id
@@ -85,9 +85,10 @@ class Worker:
         self.stop = stop
         self.lookahead_s = lookahead_s
         self.poll_s = poll_s
-        self.max_lag_s = max_lag_s
         self.worker_id = f"{outbox.worker_name}:{uuid.uuid4().hex[:8]}"
         self.interval = outbox.pacing.interval_s
+        # A job this late gets a fresh slot instead of going out in a catch-up burst.
+        self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.02, 2 * self.interval)
         self.batch = max(1, min(500, math.ceil(lookahead_s / self.interval / 2)))
         self.report = RunReport()
         self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store")
@@ -103,6 +104,7 @@ class Worker:
         self._paused_until = 0.0
         self._slots_end = 0.0
         self._producing_done = asyncio.Event()
+        self._closing = False
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -146,10 +148,11 @@ class Worker:
                 # Finish the calls in flight (their answers must be recorded), then flush outcomes.
                 if self._in_flight:
                     await asyncio.gather(*self._in_flight, return_exceptions=True)
+                # Never cancel the writer: a cancelled store call may never run, losing an outcome.
+                self._closing = True
+                self._pending_event.set()
+                await writer
                 await self._flush()
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writer
                 await self._release_unsent()
                 self._exec.shutdown(wait=True)
                 self.report.finished_at = time.time()
@@ -387,6 +390,8 @@ class Worker:
             await self._pending_event.wait()
             self._pending_event.clear()
             await self._flush()
+            if self._closing:
+                return
 
     async def _flush(self) -> None:
         while self._pending:
