@@ -173,3 +173,49 @@ def test_no_webhook_url_still_records_statuses(sandbox: SandboxHandle) -> None:
     sandbox.advance(1)
     assert [s["status"] for s in sandbox.message(wamid)["statuses"]] == ["sent", "delivered", "read"]
     assert sandbox.stats()["webhooks"]["not_configured"] == 3
+
+
+def test_unreachable_receiver_is_retried_then_given_up(sandbox: SandboxHandle) -> None:
+    from wacloud.sandbox.runner import free_port
+
+    sandbox.configure(webhook_url=f"http://127.0.0.1:{free_port()}/hook", webhook_retry_delays_s=[0.01, 0.01],
+                      delivered_after_s=None)
+    _hello(sandbox)
+    sandbox.wait_idle()
+    stats = sandbox.stats()["webhooks"]
+    assert stats["failed_attempts"] == 3 and stats["given_up"] == 1
+    [entry] = sandbox.control.get("/webhooks").json()["deliveries"]
+    assert entry["state"] == "given_up" and entry["http_status"] is None and entry["error"]
+
+
+def test_keep_alive_receiver_gets_every_webhook(sandbox: SandboxHandle) -> None:
+    """A real HTTP/1.1 keep-alive server (uvicorn), chunked answers included."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from wacloud.sandbox.runner import ServerThread
+    from wacloud.webhooks.signature import verify
+
+    seen: list[bool] = []
+
+    async def hook(request: Request) -> StreamingResponse:
+        seen.append(verify(await request.body(), request.headers.get(HEADER), sandbox.app_secret))
+
+        async def chunks() -> Any:
+            yield b"ok"
+
+        return StreamingResponse(chunks())
+
+    server = ServerThread(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
+    server.start()
+    try:
+        sandbox.configure(webhook_url=f"{server.base_url}/hook", webhook_batch_max=1)
+        for i in range(5):
+            _hello(sandbox, f"1650555{i:04d}")
+        sandbox.wait_idle()
+        deadline_ok = sandbox.stats()["webhooks"].get("delivered", 0)
+        assert deadline_ok == 15 and len(seen) == 15 and all(seen)
+    finally:
+        server.stop()

@@ -105,6 +105,8 @@ class SandboxConfig:
     reorder_window_s: float = 0.2
     #: Records kept for the control API (counters stay exact beyond this).
     log_max: int = 1_000_000
+    #: Rolling-hour budget of WABA-level management calls (read by the management routes).
+    management_calls_per_hour: int = limits.MANAGEMENT_CALLS_PER_HOUR
     customers: list[dict[str, Any]] = field(default_factory=list)
     customers_file: str | None = None
     faults: Faults = field(default_factory=Faults)

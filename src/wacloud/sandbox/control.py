@@ -87,6 +87,8 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             "messages": len(state.messages),
             "templates": len(state.templates),
             "pending_callbacks": state.scheduler.pending(),
+            "due_callbacks": state.scheduler.due(),
+            "due_soon_callbacks": state.scheduler.due(within=2.0),
             "pending_webhooks": state.dispatcher.pending(),
         }
 

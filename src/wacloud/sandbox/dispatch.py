@@ -42,6 +42,7 @@ class Dispatcher:
         self._queues: list[asyncio.Queue[_Item]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
+        self._busy = 0
         self._seq = 0
         self.generation = 0
 
@@ -100,8 +101,8 @@ class Dispatcher:
         self._running = False
 
     def pending(self) -> int:
-        """Webhooks waiting in the queues."""
-        return sum(q.qsize() for q in self._queues)
+        """Webhooks waiting in the queues or being delivered."""
+        return sum(q.qsize() for q in self._queues) + self._busy
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -119,33 +120,43 @@ class Dispatcher:
             carry = None
             if item.generation != self.generation:
                 continue
-            if item.body is None:
-                batch = [item]
-                cfg = self._state.config
-                limit = cfg.webhook_batch_max
-                if limit > 1 and cfg.webhook_linger_s > 0:
-                    # Wait a moment for more statuses: under load this turns thousands of POSTs per
-                    # second into a few dozen batched ones, as Meta does.
-                    await asyncio.sleep(cfg.webhook_linger_s)
-                while len(batch) < limit and not queue.empty():
-                    nxt = queue.get_nowait()
-                    if nxt.generation != self.generation:
-                        continue
-                    if nxt.body is not None:
-                        carry = nxt
-                        break
-                    batch.append(nxt)
-                value = payloads.statuses_value(self._state, [b.status for b in batch if b.status])
-                item = _Item(
-                    "messages",
-                    value,
-                    body=json.dumps(payloads.envelope(self._state, "messages", value)).encode(),
-                    generation=item.generation,
-                )
+            self._busy += 1
             try:
-                await self._deliver(item, conn)
-            except Exception:  # a bug in one delivery must not stop the worker
-                log.exception("sandbox webhook delivery failed")
+                carry = await self._handle(queue, conn, item)
+            finally:
+                self._busy -= 1
+
+    async def _handle(self, queue: asyncio.Queue[_Item], conn: Http11Connection, item: _Item) -> _Item | None:
+        """Deliver ``item`` (batched with ready statuses); returns a taken item that could not join."""
+        carry: _Item | None = None
+        if item.body is None:
+            batch = [item]
+            cfg = self._state.config
+            limit = cfg.webhook_batch_max
+            if limit > 1 and cfg.webhook_linger_s > 0:
+                # Wait a moment for more statuses: under load this turns thousands of POSTs per
+                # second into a few dozen batched ones, as Meta does.
+                await asyncio.sleep(cfg.webhook_linger_s)
+            while len(batch) < limit and not queue.empty():
+                nxt = queue.get_nowait()
+                if nxt.generation != self.generation:
+                    continue
+                if nxt.body is not None:
+                    carry = nxt
+                    break
+                batch.append(nxt)
+            value = payloads.statuses_value(self._state, [b.status for b in batch if b.status])
+            item = _Item(
+                "messages",
+                value,
+                body=json.dumps(payloads.envelope(self._state, "messages", value)).encode(),
+                generation=item.generation,
+            )
+        try:
+            await self._deliver(item, conn)
+        except Exception:  # a bug in one delivery must not stop the worker
+            log.exception("sandbox webhook delivery failed")
+        return carry
 
     async def _deliver(self, item: _Item, conn: Http11Connection) -> None:
         state = self._state

@@ -48,6 +48,11 @@ class Scheduler:
         """How many callbacks wait."""
         return len(self._heap)
 
+    def due(self, within: float = 0.0) -> int:
+        """How many callbacks are due now (or within ``within`` seconds) and have not run yet."""
+        limit = self._clock.now() + within
+        return sum(1 for when, _, _ in self._heap if when <= limit)
+
     def run_due(self) -> int:
         """Run every callback that is due now; returns how many ran."""
         now = self._clock.now()
