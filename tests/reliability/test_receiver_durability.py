@@ -70,3 +70,48 @@ def test_sigkill_after_200_loses_nothing(receiver, tmp_path: Path) -> None:  # t
     print(f"unprocessed at each kill: {unprocessed_at_kill}; redelivered: {redelivered}")
     assert sum(n - 1 for n in redelivered.values()) <= rounds, (redelivered, unprocessed_at_kill)
     server.kill()
+
+
+def test_gateway_sigkilled_after_200_processes_every_update(tmp_path: Path) -> None:
+    """The same through ``wacloud serve``: its webhook goes to the outbox, the conversation log and a bot."""
+    from benchmarks import _harness as h
+
+    rounds, per_round = 3, scaled(150, minimum=30)
+    bodies = corpus.bodies(rounds * per_round, kinds=["text", "image", "button_reply", "status_read"], seed=77)
+    expected = [u.dedup_key for b in bodies for u in parse(b)]
+    effects = tmp_path / "bot.log"
+    env = {"WACLOUD_ACCESS_TOKEN": h.SANDBOX_TOKEN, "WACLOUD_PHONE_NUMBER_ID": corpus.PHONE_NUMBER_ID,
+           "WACLOUD_WABA_ID": corpus.WABA_ID, "WACLOUD_APP_SECRET": corpus.APP_SECRET,
+           "WACLOUD_VERIFY_TOKEN": "gw-verify", "WACLOUD_GRAPH_URL": "http://127.0.0.1:9",
+           "WACLOUD_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "WACLOUD_LOG_LEVEL": "WARNING",
+           "WACLOUD_TEST_EFFECTS": str(effects), "WACLOUD_TEST_DELAY_MS": "15"}
+
+    def start() -> h.Server:
+        return h.spawn("tests.reliability.gateway_bot", [], ready_path="/healthz", env=env,
+                       log=tmp_path / "gateway.log", timeout=60)
+
+    unprocessed = []
+    for r in range(rounds):
+        gw = start()
+        try:
+            stats = _send_all(int(gw.base_url.rsplit(":", 1)[1]), bodies[r * per_round:(r + 1) * per_round])
+        finally:
+            gw.kill()  # SIGKILL right after the last 200
+        assert stats.ok == per_round, (stats.as_dict(), (tmp_path / "gateway.log").read_text()[-2000:])
+        unprocessed.append((r + 1) * per_round - len(set(_effects(effects))))
+    assert max(unprocessed) > 0, unprocessed
+
+    gw = start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(set(_effects(effects))) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        seen = Counter(_effects(effects))
+        missing = set(expected) - set(seen)
+        assert not missing, f"{len(missing)} updates answered 200 never reached the bot"
+        assert sum(n - 1 for n in seen.values() if n > 1) <= rounds, (seen.most_common(3), unprocessed)
+        print(f"gateway: unprocessed at each kill {unprocessed}; redelivered "
+              f"{ {k: n for k, n in seen.items() if n > 1} }")
+    finally:
+        gw.kill()
