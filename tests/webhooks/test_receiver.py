@@ -138,17 +138,13 @@ def test_duplicates_are_suppressed_by_message_id_and_status_pair() -> None:
     assert isinstance(seen[0], MessageUpdate) and isinstance(seen[2], StatusUpdate)
 
 
-def test_account_level_events_are_deduplicated_too() -> None:
+def test_preferences_are_deduplicated_and_account_events_are_not() -> None:
     rec, seen = _rec()
     for _ in range(2):
-        _post(rec, p.envelope(p.TEMPLATE_STATUS, time=1751247548))
         _post(rec, p.envelope(p.USER_PREFERENCES))
-        _post(rec, p.envelope(p.PHONE_QUALITY, time=1751247548))
-    _post(rec, p.envelope(p.TEMPLATE_STATUS, time=1751247549))  # a later event with the same content
-    _post(rec, p.envelope(p.TEMPLATE_PAUSED, time=1751247548))  # another event at the same second
+        _post(rec, p.envelope(p.PHONE_QUALITY, time=1751247548))  # no event id: every one is handed on
     assert [type(u).__name__ for u in seen] == [
-        "TemplateStatusUpdate", "UserPreferencesUpdate", "PhoneNumberQualityUpdate", "TemplateStatusUpdate",
-        "TemplateStatusUpdate"]
+        "UserPreferencesUpdate", "PhoneNumberQualityUpdate", "PhoneNumberQualityUpdate"]
 
 
 def test_duplicates_inside_one_payload_are_suppressed() -> None:

@@ -9,8 +9,6 @@ With a :class:`~wacloud.Client` they return results; with an :class:`~wacloud.As
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -272,20 +270,12 @@ class ErrorUpdate(Update):
 
 
 class ValueUpdate(Update):
-    """An update whose whole change ``value`` is one event (template, account, number quality)."""
+    """An update whose whole change ``value`` is one event (template, account, number quality).
 
-    @property
-    def dedup_key(self) -> str | None:
-        """``"{field}:{waba_id}:{entry time}:{digest of the value}"``; None without an entry time.
-
-        Meta redelivers these like any webhook; the same event of the same account at the same
-        second with the same content is the same event.
-        """
-        if self.time is None:
-            return None
-        digest = hashlib.blake2b(json.dumps(self.raw, sort_keys=True, default=str).encode(),
-                                 digest_size=8).hexdigest()
-        return f"{self.field}:{self.waba_id}:{int(self.time.timestamp())}:{digest}"
+    These carry no event id, so they are not de-duplicated (``dedup_key`` is None): two identical
+    events in the same second cannot be told from a redelivery, and handlers of these events are
+    naturally idempotent (they record a state).
+    """
 
 
 class TemplateStatusUpdate(ValueUpdate):
