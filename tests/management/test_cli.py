@@ -90,3 +90,15 @@ def test_missing_api_key_and_unreachable_gateway(gateway: Any) -> None:
     assert unreachable.exit_code == 3
     wrong = runner.invoke(app, ["qr", "list", "--gateway", gateway.url, "--api-key", "wrong"])
     assert wrong.exit_code == 4
+
+
+def test_templates_check_offline(tmp_path: Path) -> None:
+    good, bad, junk = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "junk.json"
+    good.write_text(json.dumps(good_definition()))
+    bad.write_text(json.dumps(mutate(good_definition(), ["components", 1, "text"], "Shop {{1}} {{3}} now")))
+    junk.write_text("{nope")
+    ok = runner.invoke(app, ["templates", "check", str(good)])
+    assert ok.exit_code == 0 and "looks valid" in ok.output
+    refused = runner.invoke(app, ["templates", "check", str(bad), "--json"])
+    assert refused.exit_code == 2 and json.loads(refused.output)["field"] == "components[1].text"
+    assert runner.invoke(app, ["templates", "check", str(junk)]).exit_code == 2

@@ -17,7 +17,9 @@ from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 from wacloud.templates import TemplateDefinitionError, check_definition
 
-templates_app = typer.Typer(name="templates", help="List, create and delete message templates.", no_args_is_help=True)
+templates_app = typer.Typer(
+    name="templates", help="List, check, create and delete message templates.", no_args_is_help=True
+)
 profile_app = typer.Typer(name="profile", help="Show and change the business profile.", no_args_is_help=True)
 qr_app = typer.Typer(name="qr", help="QR codes and short links with a prefilled message.", no_args_is_help=True)
 block_app = typer.Typer(name="block", help="Block and unblock users.", no_args_is_help=True)
@@ -51,6 +53,21 @@ def _ok(json_out: bool, data: Any, message: str) -> None:
 # --- templates ----------------------------------------------------------------------------------
 
 
+def _load_body(file: Path, json_out: bool) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(CliError(f"{file} is not JSON: {exc}", Exit.USAGE), as_json=json_out)
+
+
+def _check_or_fail(body: Any, json_out: bool) -> None:
+    try:
+        check_definition(body)
+    except TemplateDefinitionError as exc:
+        data = {"field": exc.field, "code": exc.code, "subcode": exc.subcode}
+        fail(CliError(str(exc), Exit.USAGE, data=data), as_json=json_out)
+
+
 @templates_app.command("list")
 def templates_list(
     name: Annotated[str | None, typer.Option("--name", help="Only this template name.")] = None,
@@ -80,20 +97,24 @@ def templates_create(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a template from a JSON create body, checked against Meta's rules before it is sent."""
-    try:
-        body = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        fail(CliError(f"{file} is not JSON: {exc}", Exit.USAGE), as_json=json_out)
-    try:
-        check_definition(body)
-    except TemplateDefinitionError as exc:
-        data = {"field": exc.field, "code": exc.code, "subcode": exc.subcode}
-        fail(CliError(str(exc), Exit.USAGE, data=data), as_json=json_out)
+    body = _load_body(file, json_out)
+    _check_or_fail(body, json_out)
     created = _call(gateway, api_key, json_out, "POST", "/v1/templates", json=body)
     if json_out:
         emit_json(created)
     else:
         console.print(kv_table(created, title=f"template {body['name']} created"))
+
+
+@templates_app.command("check")
+def templates_check(
+    file: Annotated[Path, typer.Argument(help="A JSON file with Meta's create body.", exists=True, dir_okay=False)],
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a create body against Meta's template rules, offline (exit 2 when Meta would refuse it)."""
+    body = _load_body(file, json_out)
+    _check_or_fail(body, json_out)
+    _ok(json_out, {"ok": True, "name": body.get("name")}, f"{file}: template {body.get('name')!r} looks valid")
 
 
 @templates_app.command("delete")
