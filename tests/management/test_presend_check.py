@@ -431,3 +431,41 @@ def test_location_header() -> None:
     assert check_send(send, [definition])
     send["components"][0]["parameters"][0]["location"] = {"name": "HQ"}
     _expect(send, MismatchKind.PARAM_TYPE, 132012, "template.components[0].parameters[0].location", [definition])
+
+
+def test_authentication_code_send() -> None:
+    auth = {
+        "id": "444",
+        "name": "login_code",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "AUTHENTICATION",
+        "components": [
+            {"type": "BODY", "text": "*{{1}}* is your verification code.", "add_security_recommendation": True},
+            {"type": "FOOTER", "text": "This code expires in 10 minutes."},
+            {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]},
+        ],
+    }
+    send: dict[str, Any] = {
+        "name": "login_code",
+        "language": {"code": "en_US"},
+        "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "123456"}]},
+            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "123456"}]},
+        ],
+    }
+    assert check_send(send, [auth])["id"] == "444"
+    send["components"][1] = {
+        "type": "button",
+        "sub_type": "copy_code",
+        "index": "0",
+        "parameters": [{"type": "coupon_code", "coupon_code": "123456"}],
+    }
+    assert check_send(send, [auth])["id"] == "444"
+    del send["components"][1]
+    _expect(send, MismatchKind.PARAM_COUNT, 132000, "template.components", [auth])
+    send["components"].append(
+        {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload", "payload": "x"}]}
+    )
+    err = _expect(send, MismatchKind.BUTTON, 132012, "template.components[1].sub_type", [auth])
+    assert "'url' or 'copy_code'" in str(err)

@@ -297,3 +297,23 @@ def test_quota_checked_locally(box: Any) -> None:
     assert info.value.code == 2388019 and info.value.limit == cap
     remote = box.graph("POST", f"{box.cfg.waba_id}/message_templates", json=good_definition())
     assert remote.status_code == 400 and remote.json()["error"]["code"] == info.value.code
+
+
+def test_precheck_and_sandbox_agree_on_an_authentication_send(
+    box: Any, template_examples: dict[str, dict[str, Any]]
+) -> None:
+    auth = template_examples["Create authentication template w/ OTP copy code button"]
+    _approved(box, auth)
+    client = box.client()
+    code = [
+        {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "482913"}]},
+    ]
+    send = {"name": auth["name"], "language": {"code": "en_US"}, "components": code}
+    assert client.send_template_checked("15550004321", send).wamid
+    without_button = {**send, "components": code[:1]}
+    with pytest.raises(TemplateMismatch) as info:
+        client.validate_template_send(without_button)
+    raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": without_button}
+    remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
+    assert remote.status_code == 400 and remote.json()["error"]["code"] == info.value.code == 132000

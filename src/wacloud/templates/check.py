@@ -18,15 +18,17 @@ from wacloud.templates.exceptions import MismatchKind, TemplateMismatch
 from wacloud.templates.variables import ParameterFormat, distinct, substitute, variables
 
 #: Which send ``sub_type`` answers each definition button type, and the parameter type it takes.
-_BUTTON_SEND: Final[Mapping[str, tuple[str, str]]] = {
-    "QUICK_REPLY": ("quick_reply", "payload"),
-    "URL": ("url", "text"),
-    "OTP": ("url", "text"),  # authentication codes are sent as a url-button text parameter
-    "COPY_CODE": ("copy_code", "coupon_code"),
-    "FLOW": ("flow", "action"),
-    "CATALOG": ("catalog", "action"),
-    "MPM": ("mpm", "action"),
-    "SPM": ("spm", "action"),
+_BUTTON_SEND: Final[Mapping[str, Mapping[str, str]]] = {
+    "QUICK_REPLY": {"quick_reply": "payload"},
+    "URL": {"url": "text"},
+    # Authentication codes go in a url-button text parameter (Meta's examples, pywa); copy_code with a
+    # coupon_code is accepted too, as the sandbox does, so the pre-check never refuses a working send.
+    "OTP": {"url": "text", "copy_code": "coupon_code"},
+    "COPY_CODE": {"copy_code": "coupon_code"},
+    "FLOW": {"flow": "action"},
+    "CATALOG": {"catalog": "action"},
+    "MPM": {"mpm": "action"},
+    "SPM": {"spm": "action"},
 }
 _MEDIA_PARAM: Final[Mapping[str, str]] = {
     "IMAGE": "image",
@@ -403,13 +405,15 @@ def _check_buttons(definition: Mapping[str, Any] | None, sent: list[tuple[int, M
                 MismatchKind.BUTTON,
                 132000,
             )
-        if sub_type != expected[0]:
+        if sub_type not in expected:
+            wanted = " or ".join(repr(k) for k in expected)
             raise _mismatch(
                 f"{field}.sub_type",
-                f"button {index} is a {btype} button: sub_type must be {expected[0]!r}, got {sub_type!r}",
+                f"button {index} is a {btype} button: sub_type must be {wanted}, got {sub_type!r}",
                 MismatchKind.BUTTON,
                 132012,
             )
+        param_type = expected[sub_type]
         params = _params(comp, field)
         if btype == "URL" and not _button_needs_param(button):
             if params:
@@ -431,15 +435,15 @@ def _check_buttons(definition: Mapping[str, Any] | None, sent: list[tuple[int, M
                 size=len(params),
                 limit=1,
             )
-        if params[0].get("type") != expected[1]:
+        if params[0].get("type") != param_type:
             raise _mismatch(
                 f"{field}.parameters[0].type",
-                f"button {index} ({btype}) takes a {expected[1]!r} parameter, got {params[0].get('type')!r}",
+                f"button {index} ({btype}) takes a {param_type!r} parameter, got {params[0].get('type')!r}",
                 MismatchKind.PARAM_TYPE,
                 132012,
             )
-        if expected[1] != "action" and not params[0].get(expected[1]):
-            raise _mismatch(f"{field}.parameters[0].{expected[1]}", "is required", MismatchKind.PARAM_TYPE, 132012)
+        if param_type != "action" and not params[0].get(param_type):
+            raise _mismatch(f"{field}.parameters[0].{param_type}", "is required", MismatchKind.PARAM_TYPE, 132012)
     for index, button in enumerate(buttons):
         if index not in seen and _button_needs_param(button):
             raise _mismatch(
