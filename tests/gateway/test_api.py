@@ -52,6 +52,9 @@ def test_idempotency_key_sends_once(live: LiveGateway) -> None:
     second = live.http.post("/v1/messages", json=body, headers={"Idempotency-Key": "order-77"}).json()
     assert first["id"] == second["id"]
     live.wait_job(first["id"], {"delivered", "read"})
+    other = {**body, "template": {"name": "hello_world", "language": {"code": "en_GB"}}}
+    reused = live.http.post("/v1/messages", json=other, headers={"Idempotency-Key": "order-77"})
+    assert reused.status_code == 409 and reused.json()["error"]["field"] == "Idempotency-Key"
     received = httpx.get(f"{live.sandbox}/_sandbox/customers/15551230002/messages").json()["received"]
     assert len(received) == 1
 

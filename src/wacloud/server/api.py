@@ -36,6 +36,7 @@ log = logging.getLogger("wacloud.server.api")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut},
+    409: {"model": ErrorOut},
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
     422: {"model": ErrorOut},
@@ -81,6 +82,16 @@ async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 async def enqueue(outbox: Any, parsed: Any, **kwargs: Any) -> str:
     """Queue a parsed :class:`~wacloud.messages.SendRequest`; returns the job id."""
     return str(await call(outbox.enqueue, parsed.to, parsed, **kwargs))
+
+
+def _reused_for_other_message(outbox: Any, job_id: str, wa_id: str, parsed: Any) -> bool:
+    """True when the job an idempotency key points at carries another message than this request's."""
+    from wacloud.delivery.outbox import graph_body
+
+    stored = outbox.job(job_id)
+    if stored is None or getattr(stored, "used_fallback", False):
+        return False
+    return dict(stored.body) != graph_body(wa_id, parsed)
 
 
 def _need(obj: Any, what: str) -> Any:
@@ -162,6 +173,8 @@ async def send_message(
         raise ApiError(422, exc.reason, field=exc.field) from None
     except errors.WhatsAppError as exc:
         raise whatsapp_error(exc) from None
+    if idempotency_key is not None and await call(_reused_for_other_message, outbox, job_id, wa_id, parsed):
+        raise ApiError(409, "this Idempotency-Key was already used for a different message", field="Idempotency-Key")
     job = await _job_or_404(gw, str(job_id))
     if not await call(gw.history.has_job, job["id"]):
         await call(gw.history.record_outbound, wa_id, job["id"], graph)
