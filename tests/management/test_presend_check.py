@@ -176,7 +176,10 @@ def test_body_param_count() -> None:
 def test_header_param_count() -> None:
     send = order_send()
     del send["components"][0]
-    _expect(send, MismatchKind.PARAM_COUNT, 132000, "template.components")
+    _expect(send, MismatchKind.HEADER_FORMAT, 132012, "template.components")  # Meta: "received UNKNOWN"
+    send = order_send()
+    send["components"][0]["parameters"].append({"type": "image", "image": {"id": "2"}})
+    _expect(send, MismatchKind.PARAM_COUNT, 132000, "template.components[0].parameters")
 
 
 def test_header_params_for_a_template_without_header() -> None:
@@ -234,7 +237,7 @@ def test_text_header_given_media() -> None:
 def test_button_index_out_of_range() -> None:
     send = order_send()
     send["components"][3]["index"] = "7"
-    _expect(send, MismatchKind.BUTTON, 132000, "template.components[3].index")
+    _expect(send, MismatchKind.BUTTON, 131009, "template.components[3].index")
 
 
 def test_button_sub_type_mismatch() -> None:

@@ -317,3 +317,47 @@ def test_precheck_and_sandbox_agree_on_an_authentication_send(
     raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": without_button}
     remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
     assert remote.status_code == 400 and remote.json()["error"]["code"] == info.value.code == 132000
+
+
+def _variant(edit: Any) -> dict[str, Any]:
+    send = copy.deepcopy(ORDER_SEND)
+    edit(send)
+    return send
+
+
+SEND_MISMATCHES: list[tuple[str, Any]] = [
+    ("body count", lambda s: s["components"][1]["parameters"].pop()),
+    ("no header", lambda s: s["components"].pop(0)),
+    ("header video", lambda s: s["components"][0].update(parameters=[{"type": "video", "video": {"id": "1"}}])),
+    ("body image", lambda s: s["components"][1]["parameters"].__setitem__(0, {"type": "image", "image": {"id": "1"}})),
+    ("named on positional", lambda s: s["components"][1]["parameters"][0].update(parameter_name="x")),
+    ("button index", lambda s: s["components"][2].update(index="5")),
+    ("sub_type", lambda s: s["components"][2].update(sub_type="quick_reply")),
+    ("no url button", lambda s: s["components"].pop(2)),
+    ("language", lambda s: s.update(language={"code": "pt_BR"})),
+    ("name", lambda s: s.update(name="nope")),
+    ("too long", lambda s: s["components"][1]["parameters"][0].update(text="x" * 1100)),
+]
+
+
+@pytest.mark.parametrize(("what", "edit"), SEND_MISMATCHES, ids=[m[0] for m in SEND_MISMATCHES])
+def test_precheck_and_sandbox_give_the_same_code(box: Any, what: str, edit: Any) -> None:
+    _approved(box, ORDER)
+    send = _variant(edit)
+    with pytest.raises(TemplateMismatch) as local:
+        box.client().validate_template_send(send)
+    raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": send}
+    remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
+    assert remote.status_code >= 400, what
+    assert remote.json()["error"]["code"] == local.value.code, (what, remote.json(), str(local.value))
+
+
+@pytest.mark.parametrize("status", ["PAUSED", "DISABLED", "PENDING", "REJECTED"])
+def test_precheck_and_sandbox_agree_on_status(box: Any, status: str) -> None:
+    tpl = _approved(box, ORDER)
+    box.control.post(f"/_sandbox/templates/{tpl['id']}/status", json={"status": status}).raise_for_status()
+    with pytest.raises(TemplateMismatch) as local:
+        box.client().validate_template_send(ORDER_SEND)
+    raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": ORDER_SEND}
+    remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
+    assert remote.json()["error"]["code"] == local.value.code

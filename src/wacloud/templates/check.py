@@ -282,6 +282,14 @@ def _check_header(
     expected = _MEDIA_PARAM.get(hfmt)
     if expected is None:  # PRODUCT headers etc.: nothing we can verify locally
         return
+    if not params:
+        # Meta reports a missing media header as a format mismatch ("expected IMAGE, received UNKNOWN").
+        raise _mismatch(
+            f"{field}.parameters",
+            f"the template has a {hfmt} header: give one {expected} header parameter (got none)",
+            MismatchKind.HEADER_FORMAT,
+            132012,
+        )
     if len(params) != 1:
         raise _mismatch(
             f"{field}.parameters",
@@ -387,7 +395,7 @@ def _check_buttons(definition: Mapping[str, Any] | None, sent: list[tuple[int, M
                 f"{field}.index",
                 f"the template has {len(buttons)} button(s); index {index} does not exist",
                 MismatchKind.BUTTON,
-                132000,
+                131009,
                 size=index,
                 limit=len(buttons) - 1,
             )

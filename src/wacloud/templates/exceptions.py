@@ -48,7 +48,7 @@ class TemplateMismatch(ValidationError):
     """A template send does not fit the template's definition; raised before the request.
 
     ``code`` is the Cloud API error Meta would have answered with (132000, 132001, 132005, 132012,
-    132015, 132016), ``kind`` says which rule broke.
+    132015, 132016, or 131008/131009 for a malformed send), ``kind`` says which rule broke.
     """
 
     def __init__(
