@@ -305,3 +305,36 @@ def test_sqlite_url_forms(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> 
     absolute = open_store(f"sqlite:///{tmp_path}/abs.db")
     assert absolute.path == f"{tmp_path}/abs.db"  # type: ignore[attr-defined]
     absolute.close()
+
+
+def test_old_dedup_keys_and_unclaimed_early_statuses_are_pruned(store: Store) -> None:
+    now = time.time()
+    assert store.first_seen("old")
+    store.apply_status("wamid.not-ours", "delivered", now, now=now - 100)
+    assert store.prune(now + 10, dedup_ttl_s=5, early_ttl_s=50) == 2
+    assert store.first_seen("old")  # forgotten, so new again
+    assert store.prune(now, dedup_ttl_s=5, early_ttl_s=50) == 0
+
+
+def test_postgres_reconnects_after_losing_its_connection(store: Store, store_url: str) -> None:
+    if not store_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only")
+    import psycopg
+
+    from .conftest import pg_dsn
+
+    store.add([new("1")], time.time())
+    pid = store._conn.info.backend_pid  # type: ignore[attr-defined]
+    with psycopg.connect(pg_dsn() or "", autocommit=True) as admin:  # what a server restart does
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(StoreError):
+        store.find()
+    assert len(store.find()) == 1  # the next call reconnects
+
+
+def test_store_errors_never_show_the_password() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as info:
+        open_store("postgresql://app:s3cret-pw@127.0.0.1:1/wacloud")
+    assert "s3cret-pw" not in str(info.value) and "127.0.0.1:1/wacloud" in str(info.value)
+    assert "s3cret-pw" not in repr(info.value.__cause__)

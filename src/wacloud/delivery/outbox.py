@@ -150,8 +150,8 @@ class Outbox:
         return job_id
 
     def _new_job(self, to: str, message: Any, *, key: str | None, not_before: Any, category: str | None,
-                 fallback_template: Any, campaign: str | None) -> NewJob:
-        wa_id = _wa_id(to)
+                 fallback_template: Any, campaign: str | None, normalized: bool = False) -> NewJob:
+        wa_id = to if normalized else _wa_id(to)
         body = graph_body(wa_id, message)
         if category is not None and category not in CATEGORIES:
             raise ValidationError("category", f"must be one of {', '.join(sorted(CATEGORIES))}")
@@ -207,7 +207,7 @@ class Outbox:
                 wa_id = _wa_id(rcpt.to)
                 job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
                                     not_before=not_before, category=category, fallback_template=None,
-                                    campaign=result.id)
+                                    campaign=result.id, normalized=True)
             except ValidationError as exc:
                 if strict:
                     raise ValidationError(f"recipients[{row}].{exc.field}", exc.reason) from None

@@ -113,6 +113,11 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             received_at {REAL} NOT NULL
         )""",
     )),
+    # 2: pruning old dedup keys and unclaimed early statuses without a full scan.
+    (2, (
+        "CREATE INDEX webhook_dedup_seen ON webhook_dedup (seen_at)",
+        "CREATE INDEX early_statuses_received ON early_statuses (received_at)",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -584,6 +589,13 @@ class SqlStore(ABC):
             rows = tx.rows(f"SELECT wa_id, last_inbound, marketing_opt_out FROM contacts "
                            f"WHERE phone_number_id = ? AND {test}", [phone_number_id, *params])
         return {r[0]: Contact(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+
+    def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
+        """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
+        with self._tx() as tx:
+            n = tx.run("DELETE FROM webhook_dedup WHERE seen_at < ?", (now - dedup_ttl_s,))
+            n += tx.run("DELETE FROM early_statuses WHERE received_at < ?", (now - early_ttl_s,))
+        return n
 
     # --- webhook receiver protocols -------------------------------------------------------------------
     def first_seen(self, key: str) -> bool:

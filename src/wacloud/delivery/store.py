@@ -101,6 +101,9 @@ class Store(Protocol):
     def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, Contact]:
         """What is known about these customers."""
 
+    def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
+        """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
+
     # --- webhook receiver protocols (wacloud.webhooks.store) --------------------------------------
     def first_seen(self, key: str) -> bool:
         """Atomically record ``key``; True only the first time."""

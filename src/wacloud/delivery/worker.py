@@ -35,6 +35,7 @@ from wacloud.delivery.outcomes import Failure, Settlement, apply_effects, settle
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
 from wacloud.delivery.store import StoreError
 from wacloud.limits import SERVICE_WINDOW_S
+from wacloud.webhooks.store import DEDUP_TTL_S
 
 if TYPE_CHECKING:
     from wacloud.delivery.outbox import Outbox
@@ -46,6 +47,12 @@ T = TypeVar("T")
 _SAFE_TRANSPORT = (
     "ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "LocalProtocolError",
 )
+
+
+#: How often a worker forgets old webhook dedup keys and unmatched early statuses.
+PRUNE_EVERY_S = 600.0
+#: Statuses for wamids we never sent (a bot's direct replies) are kept this long, then dropped.
+EARLY_STATUS_TTL_S = 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -105,6 +112,7 @@ class Worker:
         self._slots_end = 0.0
         self._producing_done = asyncio.Event()
         self._closing = False
+        self._next_prune = 0.0
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -159,6 +167,13 @@ class Worker:
         return self.report
 
     async def _recover(self) -> None:
+        now = self.ob.clock()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            try:
+                await self.db(self.store.prune, now, dedup_ttl_s=DEDUP_TTL_S, early_ttl_s=EARLY_STATUS_TTL_S)
+            except StoreError as exc:
+                log.warning("pruning old webhook keys failed: %s", exc)
         rec = await self.db_retry(self.store.recover, self.phone, self.ob.clock(), self.ob.policy.in_flight)
         if rec.released or rec.uncertain or rec.resent:
             r = self.report.recovered
