@@ -250,6 +250,15 @@ def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path)
     assert "EAAG-secret-live-token" not in res.output
     bad = run(None, "serve", "--json", WACLOUD_DATABASE_URL="mysql://nope")
     assert bad.exit_code == Exit.USAGE and "WACLOUD_DATABASE_URL" in json.loads(bad.output)["error"]
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = run(
+            None, "serve", "--port", str(busy.getsockname()[1]), WACLOUD_DATABASE_URL=f"sqlite:///{tmp_path / 'y.db'}"
+        )
+    assert taken.exit_code == Exit.USAGE and "already in use" in taken.output
     missing_bot = run(
         None,
         "serve",
@@ -260,3 +269,55 @@ def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path)
         WACLOUD_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}",
     )
     assert missing_bot.exit_code == Exit.USAGE and "no_such_module_xyz" in missing_bot.output
+
+
+def test_sandbox_command_passes_its_flags(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from wacloud.sandbox.runner import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wacloud",
+            "sandbox",
+            "--port",
+            str(port),
+            "--access-token",
+            "tok-cli-123",
+            "--phone-number-id",
+            "123456789",
+            "--mps",
+            "20",
+            "--seed",
+            "7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        head = "".join(proc.stdout.readline() for _ in range(9))
+        assert f"http://127.0.0.1:{port}" in head and "tok-cli-123" in head and "123456789" in head
+        assert "20 mps, seed 7" in head
+        info = wait_for(lambda: _get(f"http://127.0.0.1:{port}/_sandbox/"), 10, "the sandbox to answer")
+        assert info["phone_number_id"] == "123456789"
+        refused = httpx.post(
+            f"http://127.0.0.1:{port}/v25.0/123456789/messages", json={}, headers={"Authorization": "Bearer wrong"}
+        )
+        assert refused.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _get(url: str) -> Any:
+    try:
+        return httpx.get(url, timeout=2).json()
+    except httpx.TransportError:
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ def free_port(host: str) -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind((host if host not in ("", "0.0.0.0") else "127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on ``host:port`` (checked by binding it for a moment)."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
+        except OSError:
+            return False
+        return True
 
 
 def _display_host(host: str) -> str:
@@ -130,6 +142,21 @@ def serve(
     redactor = setup_logging(level=s.log_level, json_lines=s.log_json, secrets=s.secret_values())
     if s.port == 0:
         s = s.model_copy(update={"port": free_port(s.host)})
+    elif not port_free(s.host, s.port):
+        fail(
+            CliError(
+                f"port {s.port} on {s.host} is already in use (another `wacloud serve`?); pass --port N "
+                "or --port 0 for any free port",
+                Exit.USAGE,
+            ),
+            as_json=json_out,
+        )
+    if s.sandbox_mode and s.host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("wacloud.server").warning(
+            "sandbox mode on %s: the sandbox's control API (/sandbox/_sandbox) needs no key; bind 127.0.0.1 "
+            "unless this network is trusted",
+            s.host,
+        )
     base_url = f"http://{_display_host(s.host)}:{s.port}"
     from wacloud.server.app import create_app
 
