@@ -199,7 +199,7 @@ def test_named_params_missing_names() -> None:
 def test_named_params_wrong_name() -> None:
     send = named_send()
     send["components"][1]["parameters"][0]["parameter_name"] = "date"
-    err = _expect(send, MismatchKind.PARAM_NAME, 132012, "template.components[1].parameters")
+    err = _expect(send, MismatchKind.PARAM_NAME, 132000, "template.components[1].parameters")
     assert "unknown ['date']" in str(err) and "missing ['day']" in str(err)
 
 

@@ -361,3 +361,58 @@ def test_precheck_and_sandbox_agree_on_status(box: Any, status: str) -> None:
     raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": ORDER_SEND}
     remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
     assert remote.json()["error"]["code"] == local.value.code
+
+
+NAMED_TPL = {
+    "name": "welcome_named",
+    "language": "en_US",
+    "category": "MARKETING",
+    "parameter_format": "NAMED",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Hi {{first_name}}, your code {{code}} works today.",
+            "example": {
+                "body_text_named_params": [
+                    {"param_name": "first_name", "example": "Ana"},
+                    {"param_name": "code", "example": "X1"},
+                ]
+            },
+        }
+    ],
+}
+NAMED_SEND = {
+    "name": "welcome_named",
+    "language": {"code": "en_US"},
+    "components": [
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "text", "parameter_name": "first_name", "text": "Ana"},
+                {"type": "text", "parameter_name": "code", "text": "X1"},
+            ],
+        }
+    ],
+}
+NAMED_MISMATCHES: list[tuple[str, Any]] = [
+    ("no names", lambda s: [p.pop("parameter_name") for p in s["components"][0]["parameters"]]),
+    ("wrong name", lambda s: s["components"][0]["parameters"][0].update(parameter_name="last_name")),
+    ("missing one", lambda s: s["components"][0]["parameters"].pop()),
+]
+
+
+def test_named_send_fits(box: Any) -> None:
+    _approved(box, NAMED_TPL)
+    assert box.client().send_template_checked("15550004321", NAMED_SEND).wamid
+
+
+@pytest.mark.parametrize(("what", "edit"), NAMED_MISMATCHES, ids=[m[0] for m in NAMED_MISMATCHES])
+def test_named_mismatches_same_code_as_the_sandbox(box: Any, what: str, edit: Any) -> None:
+    _approved(box, NAMED_TPL)
+    send = copy.deepcopy(NAMED_SEND)
+    edit(send)
+    with pytest.raises(TemplateMismatch) as local:
+        box.client().validate_template_send(send)
+    raw = {"messaging_product": "whatsapp", "to": "15550004321", "type": "template", "template": send}
+    remote = box.graph("POST", f"{box.cfg.phone_number_id}/messages", json=raw)
+    assert remote.json()["error"]["code"] == local.value.code, (what, remote.json(), str(local.value))

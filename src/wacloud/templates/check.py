@@ -185,12 +185,13 @@ def _text_values(
         unknown = sorted(set(map(str, given)) - set(names))
         missing = [n for n in names if n not in given]
         if unknown or missing:
+            # Meta counts only the parameters whose names it knows, so a misnamed one is a count mismatch.
             raise _mismatch(
                 f"{field}.parameters",
                 f"{what} parameter names do not match the template: "
                 f"unknown {unknown or 'none'}, missing {missing or 'none'}",
                 MismatchKind.PARAM_NAME,
-                132012,
+                132000,
             )
         for p in params:
             values[str(p["parameter_name"])] = _rendered(p)
