@@ -28,7 +28,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import models as m
@@ -188,47 +188,109 @@ class Application:
 
         return register
 
-    def on_update(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_update(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_update(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_update(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for every update (typed or raw)."""
         return self._decorator("update", filter, group)
 
-    def on(self, update_type: type[u.Update], filter: Filter | None = None, *, group: int = 0) -> Any:
+    def on(self, update_type: type[u.Update], filter: Filter | None = None, *,
+           group: int = 0) -> Callable[[F], F]:
         """Handler for one Update class (``app.on(TemplateQualityUpdate)``)."""
-        return self._decorator(update_type, filter, group)
+        result: Callable[[F], F] = self._decorator(update_type, filter, group)
+        return result
 
-    def on_message(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_message(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_message(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_message(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for incoming messages (not button taps, list/Flow replies or reactions)."""
         return self._decorator("message", filter, group)
 
-    def on_button(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_button(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_button(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_button(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for reply-button taps and template quick-reply taps (``update.button_id``)."""
         return self._decorator("button", filter, group)
 
-    def on_list_reply(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_list_reply(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_list_reply(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_list_reply(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for list replies (``update.list_reply``)."""
         return self._decorator("list_reply", filter, group)
 
-    def on_flow_reply(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_flow_reply(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_flow_reply(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_flow_reply(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for completed Flows (``update.flow_reply.response()``)."""
         return self._decorator("flow_reply", filter, group)
 
-    def on_reaction(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_reaction(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_reaction(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_reaction(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for reactions and reaction removals."""
         return self._decorator("reaction", filter, group)
 
-    def on_status(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_status(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_status(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_status(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for statuses of sent messages."""
         return self._decorator("status", filter, group)
 
-    def on_template_status(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_template_status(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_template_status(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_template_status(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for ``message_template_status_update``."""
         return self._decorator("template_status", filter, group)
 
-    def on_user_preferences(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_user_preferences(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_user_preferences(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_user_preferences(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for marketing opt-outs and resumes."""
         return self._decorator("user_preferences", filter, group)
 
-    def on_raw(self, filter: Filter | None = None, *, group: int = 0) -> Any:
+    @overload
+    def on_raw(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def on_raw(self, filter: F, *, group: int = 0) -> F: ...
+
+    def on_raw(self, filter: Any = None, *, group: int = 0) -> Any:
         """Handler for what the parser did not recognise (:class:`RawUpdate`)."""
         return self._decorator("raw", filter, group)
 
