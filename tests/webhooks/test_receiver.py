@@ -310,3 +310,9 @@ def test_duplicate_keys_and_huge_strings_are_handled(raw: bytes) -> None:
     rec, seen = _rec()
     assert rec.handle_post(raw, p.signed_headers(raw))[0] == 200
     assert all(isinstance(u, Update) for u in seen)
+
+
+def test_handshake_with_odd_characters_is_a_clean_403() -> None:
+    rec, _ = _rec()
+    for token in ("\ud800", "é" * 1000, "\x00"):
+        assert rec.handle_get({"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1"})[0] == 403

@@ -157,7 +157,7 @@ class WebhookReceiver:
         if self._verify_token is None:
             return 403, "no verify token is configured"
         token = params.get("hub.verify_token") or ""
-        if not hmac.compare_digest(token.encode(), self._verify_token.encode()):
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), self._verify_token.encode()):
             return 403, "hub.verify_token does not match"
         challenge = params.get("hub.challenge")
         if not challenge:
