@@ -1,14 +1,14 @@
 """Sandbox routes for the management endpoints: business profile, phone numbers, registration, two-step
 PIN, block users, QR codes, subscribed apps, flows and the resumable upload API.
 
-``routes(state)`` returns Starlette routes *relative to the version prefix* (the app mounts them under
-``/{version}`` and applies auth). Single-segment node paths (``/{phone-number-id}``, ``/{flow-id}``,
-``/upload:{id}``) use :class:`NodeRoute`, which matches only ids this module owns, so the app's other
-node routes (templates, media) can sit beside them in any order.
+``routes(state)`` returns Starlette routes with paths *after* the version prefix (the app strips the
+version, applies auth, and falls through to these routes for paths its own routes do not take).
+Single-segment node paths (``/{phone-number-id}``, ``/{flow-id}``, ``/upload:{id}``) use
+:class:`NodeRoute`, which matches only ids this module owns.
 
-Management calls on WABA-level endpoints count against a rolling-hour budget per WABA
-(``ManagementState.calls_per_hour``, default ``limits.MANAGEMENT_CALLS_PER_HOUR``); over it they answer
-80007, and every such answer carries Meta's ``X-Business-Use-Case-Usage`` header.
+WABA-level management calls count against a rolling-hour budget per WABA
+(``ManagementState.calls_per_hour``; by default Meta's 200, or 5,000 while a number is registered).
+Over it they answer 80007; every such answer carries Meta's ``X-Business-Use-Case-Usage`` header.
 The verification code the sandbox "sends" is ``ManagementState.verification_code`` ("123456").
 """
 
@@ -150,9 +150,10 @@ class ManagementState:
         self.unsubscribed_webhook_url: str | None = None
         self.calls: dict[str, deque[float]] = {}
         #: Rolling-hour budget of WABA-level management calls (Meta: 200, or 5,000 for active WABAs).
-        # A ``management_calls_per_hour`` setting in SandboxConfig (when the app adds one) is honoured.
-        self.calls_per_hour: int = int(getattr(state.config, "management_calls_per_hour",
-                                               limits.MANAGEMENT_CALLS_PER_HOUR))
+        #: Rolling-hour budget of WABA-level management calls; None follows Meta: 200, or 5,000 while the
+        #: WABA is "active" (has a registered number). A ``management_calls_per_hour`` setting in
+        #: SandboxConfig (when the app adds one) is honoured.
+        self.calls_per_hour: int | None = getattr(state.config, "management_calls_per_hour", None)
         #: The code ``request_code`` "sends"; ``verify_code`` expects it.
         self.verification_code = "123456"
         # Held (not its id) so a reset's new dict can never be mistaken for this one.
@@ -164,10 +165,11 @@ class ManagementState:
         window = self.calls.setdefault(waba_id, deque())
         while window and now - window[0] >= _HOUR:
             window.popleft()
-        over = len(window) >= self.calls_per_hour
+        budget = self.budget()
+        over = len(window) >= budget
         if not over:
             window.append(now)
-        pct = min(100, round(100 * len(window) / max(1, self.calls_per_hour)))
+        pct = min(100, round(100 * len(window) / max(1, budget)))
         regain = 0 if not over else max(1, round((_HOUR - (now - window[0])) / 60))
         header = {
             "X-Business-Use-Case-Usage": json.dumps(
@@ -187,6 +189,13 @@ class ManagementState:
         if over:
             raise ManagementRateLimited(header)
         return header
+
+    def budget(self) -> int:
+        """The hourly budget in force: the configured one, else Meta's for an active or inactive WABA."""
+        if self.calls_per_hour is not None:
+            return int(self.calls_per_hour)
+        active = any(phone.registered for phone in self.phones.values())
+        return limits.MANAGEMENT_CALLS_PER_HOUR_ACTIVE if active else limits.MANAGEMENT_CALLS_PER_HOUR
 
     def is_registered(self, phone_number_id: str) -> bool:
         """False after a deregister (sends from the number should then fail with 133010)."""
