@@ -277,3 +277,12 @@ def test_phone_number_webhook_override(box: Any) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
     unknown = box.graph("POST", box.cfg.phone_number_id, json={"colour": "red"})
     assert unknown.status_code == 400
+
+
+def test_default_budget_follows_registration(box: Any) -> None:
+    from wacloud import limits
+
+    assert box.mgmt.calls_per_hour is None
+    assert box.mgmt.budget() == limits.MANAGEMENT_CALLS_PER_HOUR_ACTIVE  # the sandbox number is registered
+    box.client().deregister()
+    assert box.mgmt.budget() == limits.MANAGEMENT_CALLS_PER_HOUR
