@@ -87,7 +87,9 @@ def _no_wacloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def start_gateway(db: Path, **overrides: Any) -> tuple[ServerThread, LiveGateway]:
+def start_gateway(
+    db: Path, *, prepare: Callable[[Any], None] | None = None, **overrides: Any
+) -> tuple[ServerThread, LiveGateway]:
     """Create and start a sandbox-mode gateway on a free loopback port."""
     port = free_port()
     settings = load_settings(
@@ -99,6 +101,8 @@ def start_gateway(db: Path, **overrides: Any) -> tuple[ServerThread, LiveGateway
     )
     app = create_app(settings)
     _, key = app.state.gateway.keys.create("tests")
+    if prepare is not None:
+        prepare(app)
     server = ServerThread(app, port=port)
     server.start()
     url = f"http://127.0.0.1:{port}"

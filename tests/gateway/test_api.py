@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
+from typing import Any
 
-from .conftest import APP_SECRET, VERIFY_TOKEN, LiveGateway, wait_for
+import httpx
+import pytest
+
+from .conftest import APP_SECRET, VERIFY_TOKEN, LiveGateway, start_gateway, wait_for
 
 CUSTOMER = "+15551230001"
 HELLO = {
@@ -206,3 +210,35 @@ def test_no_secret_in_any_answer(live: LiveGateway) -> None:
     for resp in answers:
         for secret in secrets:
             assert secret not in resp.text, (resp.request.url, secret[:4])
+
+
+def test_crashed_workers_restart_and_readiness_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wacloud.server import app as app_module
+
+    monkeypatch.setattr(app_module, "WORKER_RESTART_FIRST_S", 0.6)
+    crashes = {"left": 1}
+
+    def prepare(app: Any) -> None:
+        outbox = app.state.gateway.outbox
+        real_run = outbox.run
+
+        async def flaky_run(**kwargs: Any) -> Any:
+            # Fault injection: the first run dies as it would on a lost database connection.
+            if crashes["left"]:
+                crashes["left"] -= 1
+                raise ConnectionError("database went away")
+            return await real_run(**kwargs)
+
+        outbox.run = flaky_run
+
+    server, gw = start_gateway(tmp_path / "crash.db", prepare=prepare)
+    try:
+        first = httpx.get(f"{gw.url}/readyz")
+        assert first.status_code == 503 and first.json()["checks"]["workers"] == "restarting"
+        wait_for(lambda: httpx.get(f"{gw.url}/readyz").status_code == 200, 10, "the workers to be back")
+        assert gw.gw.extras["worker_restarts"] == 1
+        job = gw.http.post("/v1/messages", json={**HELLO, "to": "+15551239999"}).json()
+        gw.wait_job(job["id"], {"delivered", "read"})
+    finally:
+        gw.http.close()
+        server.stop()

@@ -168,18 +168,35 @@ def _pacing_tokens(gw: Gateway) -> float:
     return max(0.0, rate * (1.0 - booked))
 
 
+#: Pause before restarting crashed workers, doubling each time up to the cap.
+WORKER_RESTART_FIRST_S = 1.0
+WORKER_RESTART_MAX_S = 30.0
+
+
 async def _run_workers(gw: Gateway) -> None:
-    try:
-        await gw.outbox.run()
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("delivery workers stopped with an error")
-        raise
+    """Run the outbox workers; restart them with growing pauses if they crash (a database outage…)."""
+    delay = WORKER_RESTART_FIRST_S
+    while not gw.extras.get("stopping"):
+        started = time.monotonic()
+        gw.extras["workers_up"] = True
+        try:
+            await gw.outbox.run()
+            return  # stopped on request
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            gw.extras["workers_up"] = False
+            gw.extras["worker_restarts"] = gw.extras.get("worker_restarts", 0) + 1
+            log.exception("delivery workers stopped with an error; restarting in %.0f s", delay)
+        if time.monotonic() - started > 60:
+            delay = WORKER_RESTART_FIRST_S  # it ran fine for a while: this is a new incident
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, WORKER_RESTART_MAX_S)
 
 
 async def _stop_workers(gw: Gateway, task: asyncio.Task[None]) -> None:
     """Graceful: ask the outbox to stop (it releases in-flight claims), then cancel if it lingers."""
+    gw.extras["stopping"] = True
     stop = getattr(gw.outbox, "stop", None) or getattr(gw.outbox, "close", None)
     if stop is not None:
         with contextlib.suppress(Exception):

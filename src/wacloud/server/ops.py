@@ -34,7 +34,10 @@ async def readyz(request: Request) -> Any:
     checks["outbox"] = "ok" if gw.outbox is not None else "missing"
     if gw.settings.workers:
         task = gw.extras.get("worker_task")
-        checks["workers"] = "ok" if task is not None and not task.done() else "stopped"
+        if task is None or task.done():
+            checks["workers"] = "stopped"
+        else:
+            checks["workers"] = "ok" if gw.extras.get("workers_up") else "restarting"
     if gw.settings.sandbox_mode:
         checks["sandbox"] = "ok" if gw.sandbox_app is not None else "missing"
     checks["webhook"] = "ok" if gw.extras.get("webhook_app") is not None else "missing"
