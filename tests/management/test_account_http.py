@@ -279,10 +279,15 @@ def test_phone_number_webhook_override(box: Any) -> None:
     assert unknown.status_code == 400
 
 
-def test_default_budget_follows_registration(box: Any) -> None:
+def test_budget_override_then_setting_then_meta_default(box: Any) -> None:
     from wacloud import limits
 
-    assert box.mgmt.calls_per_hour is None
+    box.mgmt.calls_per_hour = 7
+    assert box.mgmt.budget() == 7
+    box.mgmt.calls_per_hour = None
+    box.cfg.management_calls_per_hour = 9  # the sandbox setting, read live
+    assert box.mgmt.budget() == 9
+    box.cfg.management_calls_per_hour = None  # no setting: Meta's defaults
     assert box.mgmt.budget() == limits.MANAGEMENT_CALLS_PER_HOUR_ACTIVE  # the sandbox number is registered
     box.client().deregister()
     assert box.mgmt.budget() == limits.MANAGEMENT_CALLS_PER_HOUR

@@ -150,10 +150,11 @@ class ManagementState:
         self.unsubscribed_webhook_url: str | None = None
         self.calls: dict[str, deque[float]] = {}
         #: Rolling-hour budget of WABA-level management calls (Meta: 200, or 5,000 for active WABAs).
-        #: Rolling-hour budget of WABA-level management calls; None follows Meta: 200, or 5,000 while the
-        #: WABA is "active" (has a registered number). A ``management_calls_per_hour`` setting in
-        #: SandboxConfig (when the app adds one) is honoured.
-        self.calls_per_hour: int | None = getattr(state.config, "management_calls_per_hour", None)
+        #: Rolling-hour budget of WABA-level management calls, overriding ``SandboxConfig``'s
+        #: ``management_calls_per_hour`` (read live, so the control API can change it); with neither,
+        #: Meta's: 200, or 5,000 while the WABA is "active" (has a registered number).
+        self.calls_per_hour: int | None = None
+        self._config = state.config
         #: The code ``request_code`` "sends"; ``verify_code`` expects it.
         self.verification_code = "123456"
         # Held (not its id) so a reset's new dict can never be mistaken for this one.
@@ -191,9 +192,12 @@ class ManagementState:
         return header
 
     def budget(self) -> int:
-        """The hourly budget in force: the configured one, else Meta's for an active or inactive WABA."""
+        """The hourly budget in force: this override, else the sandbox setting, else Meta's default."""
         if self.calls_per_hour is not None:
             return int(self.calls_per_hour)
+        configured = getattr(self._config, "management_calls_per_hour", None)
+        if configured is not None:
+            return int(configured)
         active = any(phone.registered for phone in self.phones.values())
         return limits.MANAGEMENT_CALLS_PER_HOUR_ACTIVE if active else limits.MANAGEMENT_CALLS_PER_HOUR
 
