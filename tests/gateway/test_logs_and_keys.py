@@ -78,3 +78,16 @@ def test_configured_keys_plain_or_hashed(tmp_path: Path) -> None:
     assert keys.verify("k2") is not None
     assert keys.verify("k3") is None
     assert keys.has_active()
+
+
+def test_sandbox_credentials_survive_a_restart(tmp_path: Path) -> None:
+    from wacloud.config import load_settings
+    from wacloud.server.runtime import open_gateway
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}")
+    first = open_gateway(settings, base_url="http://127.0.0.1:1").creds
+    again = open_gateway(settings, base_url="http://127.0.0.1:1").creds
+    assert (first.token, first.app_secret, first.verify_token) == (again.token, again.app_secret, again.verify_token)
+    other = open_gateway(load_settings(database_url=f"sqlite:///{tmp_path / 'other.db'}"), base_url="x").creds
+    assert other.token != first.token
+    assert first.token not in repr(first) and "***" in repr(first)

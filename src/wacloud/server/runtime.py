@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,17 +48,32 @@ class Credentials:
         )
 
 
-def credentials_for(settings: Settings, *, base_url: str) -> Credentials:
-    """Configured credentials, or fresh random ones for the embedded sandbox."""
+def sandbox_secret(db: Database | None, name: str, make: Callable[[], str]) -> str:
+    """A generated sandbox credential, kept in the gateway database so it survives restarts."""
+    if db is None:
+        return make()
+    db.execute("CREATE TABLE IF NOT EXISTS wacloud_gw_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO wacloud_gw_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, make()))
+    return str(db.execute("SELECT value FROM wacloud_gw_meta WHERE name = ?", (name,))[0][0])
+
+
+def credentials_for(settings: Settings, *, base_url: str, db: Database | None = None) -> Credentials:
+    """Configured credentials or, for the embedded sandbox, generated ones (stable across restarts)."""
     if settings.sandbox_mode:
         return Credentials(
-            token="sbx_" + secrets.token_urlsafe(18),
+            token=sandbox_secret(db, "sandbox_token", lambda: "sbx_" + secrets.token_urlsafe(18)),
             phone_number_id=settings.phone_number_id or SANDBOX_PHONE_NUMBER_ID,
             waba_id=settings.waba_id or SANDBOX_WABA_ID,
-            app_secret=(settings.app_secret.get_secret_value() if settings.app_secret else secrets.token_hex(16)),
-            verify_token=settings.verify_token.get_secret_value()
-            if settings.verify_token
-            else secrets.token_urlsafe(12),
+            app_secret=(
+                settings.app_secret.get_secret_value()
+                if settings.app_secret
+                else sandbox_secret(db, "sandbox_app_secret", lambda: secrets.token_hex(16))
+            ),
+            verify_token=(
+                settings.verify_token.get_secret_value()
+                if settings.verify_token
+                else sandbox_secret(db, "sandbox_verify_token", lambda: secrets.token_urlsafe(12))
+            ),
             graph_url=base_url + SANDBOX_PREFIX,
         )
     assert settings.access_token is not None and settings.phone_number_id is not None
@@ -190,7 +206,7 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
     db = Database(settings.database_url)
     return Gateway(
         settings=settings,
-        creds=credentials_for(settings, base_url=base_url),
+        creds=credentials_for(settings, base_url=base_url, db=db),
         base_url=base_url,
         db=db,
         keys=KeyStore(db, [k.get_secret_value() for k in settings.api_keys]),
