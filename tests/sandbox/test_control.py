@@ -95,3 +95,17 @@ def test_unknown_paths_answer_like_graph(sandbox: SandboxHandle) -> None:
     r = sandbox.http.get("/123456/no_such_edge")
     assert r.status_code == 400 and r.json()["error"]["code"] == 100
     assert sandbox.control.get("/no_such").status_code == 404
+
+
+def test_health_and_statuses_off(sandbox: SandboxHandle) -> None:
+    assert sandbox.control.get("/health").json() == {"status": "ok"}
+    sandbox.configure(sent_after_s=None, delivered_after_s=None, read_after_s=None, played_after_s=None)
+    open_window(sandbox)
+    wamid = send(sandbox, {"to": WA_ID, "text": {"body": "quiet"}}).json()["messages"][0]["id"]
+    sandbox.freeze()
+    sandbox.advance(10)
+    assert sandbox.message(wamid)["statuses"] == []
+    sandbox.update_customer(WA_ID, last_inbound_at=None)
+    failed = send(sandbox, {"to": WA_ID, "text": {"body": "closed window"}}).json()["messages"][0]["id"]
+    sandbox.advance(1)
+    assert sandbox.message(failed)["statuses"][0]["code"] == 131047  # failures still arrive

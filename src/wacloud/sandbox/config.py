@@ -80,7 +80,7 @@ class SandboxConfig:
     #: Version used by unversioned paths.
     default_version: str = limits.DEFAULT_API_VERSION
     #: Seconds after acceptance at which each status is emitted (None: never).
-    sent_after_s: float = 0.0
+    sent_after_s: float | None = 0.0
     delivered_after_s: float | None = 0.05
     read_after_s: float | None = 0.1
     played_after_s: float | None = 0.15

@@ -92,6 +92,9 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             "pending_webhooks": state.dispatcher.pending(),
         }
 
+    async def health(request: Request) -> Any:
+        return {"status": "ok"}
+
     async def reset(request: Request) -> Any:
         state.reset()
         return {"success": True}
@@ -242,6 +245,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         _r(f"{P}/", info, methods=["GET"]),
         _r(f"{P}", info, methods=["GET"]),
+        _r(f"{P}/health", health, methods=["GET"]),
         _r(f"{P}/reset", reset, methods=["POST"]),
         _r(f"{P}/config", config, methods=["GET", "POST"]),
         _r(f"{P}/faults", faults, methods=["GET", "POST", "DELETE"]),

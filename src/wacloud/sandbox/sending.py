@@ -261,12 +261,14 @@ def _plan_statuses(
     cfg = state.config
     sched = state.scheduler
     if failure is not None:
-        sched.at(now + cfg.sent_after_s, lambda: emit_status(state, msg, "failed", error=failure))
+        sched.at(now + (cfg.sent_after_s or 0.0), lambda: emit_status(state, msg, "failed", error=failure))
         return
     conversation = None
     if msg.version < (24, 0) or msg.pricing_type == "free_entry_point":
         conversation = {"id": state.ids.token(32), "origin": {"type": msg.category}}
-    steps = [(now + cfg.sent_after_s, "sent")]
+    steps: list[tuple[float, str]] = []
+    if cfg.sent_after_s is not None:
+        steps.append((now + cfg.sent_after_s, "sent"))
     # Reactions only ever get "sent".
     if msg.type != "reaction" and cfg.delivered_after_s is not None:
         steps.append((now + cfg.delivered_after_s, "delivered"))
@@ -274,6 +276,8 @@ def _plan_statuses(
             steps.append((now + cfg.read_after_s, "read"))
             if msg.type == "audio" and cfg.played_after_s is not None:
                 steps.append((now + cfg.played_after_s, "played"))
+    if not steps:
+        return  # every status turned off (benchmarks that measure sends only)
     steps.sort(key=lambda step: step[0])  # odd configurations (read before delivered) still run in time order
     sched.at(steps[0][0], _StatusPlan(state, msg, steps, conversation))
 
