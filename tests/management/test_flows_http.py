@@ -94,3 +94,52 @@ async def test_async_flows(box: Any) -> None:
         result = await client.update_flow_json(created.id, FLOW_JSON)
         assert result.validation_errors == []
         assert await client.publish_flow(created.id) is True
+
+
+def test_send_a_flow_both_ways_and_parse_its_completion(box: Any) -> None:
+    import json as _json
+
+    from wacloud.flows import parse_nfm_reply
+
+    client = box.client()
+    flow = client.create_flow("booking_flow", ["APPOINTMENT_BOOKING"], flow_json=FLOW_JSON, publish=True)
+    wa_id = "15550005555"
+    box.open_window(wa_id)
+    navigate = client.send_flow(
+        wa_id,
+        "Book a table",
+        "Book now",
+        flow_id=flow.id,
+        flow_token="tok-1",
+        flow_action="navigate",
+        screen="WELCOME",
+        data={"party": 2},
+    )
+    exchange = client.send_flow(
+        wa_id, "Book a table", "Book now", flow_id=flow.id, flow_token="tok-2", flow_action="data_exchange"
+    )
+    assert navigate.wamid != exchange.wamid
+    sent = box.control.get(f"/_sandbox/customers/{wa_id}/messages").json()["received"]
+    actions = [m["body"]["interactive"]["action"]["parameters"] for m in sent if m["type"] == "interactive"]
+    assert [a.get("flow_action") for a in actions] == ["navigate", "data_exchange"]
+    assert actions[0]["flow_action_payload"] == {"screen": "WELCOME", "data": {"party": 2}}
+    # The customer finishes the flow: WhatsApp sends an nfm_reply with the flow's response_json.
+    reply = box.control.post(
+        "/_sandbox/inbound",
+        json={
+            "from": wa_id,
+            "interactive": {
+                "type": "nfm_reply",
+                "nfm_reply": {
+                    "name": "flow",
+                    "body": "Sent",
+                    "response_json": _json.dumps({"flow_token": "tok-1", "time": "19:00"}),
+                },
+            },
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    payload = reply.json()
+    message = payload["payload"]["entry"][0]["changes"][0]["value"]["messages"][0]
+    done = parse_nfm_reply(message)
+    assert (done.flow_token, done.response) == ("tok-1", {"time": "19:00"})
