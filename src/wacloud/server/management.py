@@ -56,6 +56,8 @@ async def _run(coro: Any) -> Any:
         raise whatsapp_error(exc) from None
     except errors.TransportError as exc:
         raise ApiError(502, f"the Cloud API could not be reached: {exc}") from None
+    except errors.WacloudError as exc:  # e.g. an unexpected 2xx answer: Meta's side, not the caller's
+        raise ApiError(502, f"unexpected answer from the Cloud API: {exc}"[:500]) from None
 
 
 # --- schemas ------------------------------------------------------------------------------------
