@@ -111,8 +111,13 @@ def jobs(store_url: str) -> list[Any]:
     return out
 
 
-def check(rig: Rig, n: int, *, expected_codes: dict[str, int] | None = None) -> dict[str, Any]:
-    """The campaign invariants; returns the figures for the test to print."""
+def check(rig: Rig, n: int, *, expected_codes: dict[str, int] | None = None,
+          allow_behind: bool = False) -> dict[str, Any]:
+    """The campaign invariants; returns the figures for the test to print.
+
+    ``allow_behind`` returns the jobs whose state is behind the sandbox's (``figures["behind"]``)
+    instead of failing on them, for a test that reports that one known problem separately.
+    """
     all_jobs = jobs(rig.store_url)
     states = Counter(str(j.state) for j in all_jobs)
     # None lost: one job per recipient, every one in a final state.
@@ -148,11 +153,11 @@ def check(rig: Rig, n: int, *, expected_codes: dict[str, int] | None = None) -> 
     rank = {"accepted": 1, "sent": 2, "delivered": 3, "read": 4, "played": 4}
     behind = [j.id for j in all_jobs if j.wamid and str(j.state) in rank
               and rank[str(j.state)] < rank.get(accepted_by_sandbox.get(j.wamid, {}).get("status", ""), 0)]
-    assert not behind, f"{len(behind)} jobs behind the sandbox's status"
+    assert allow_behind or not behind, f"{len(behind)} jobs behind the sandbox's status"
     codes = Counter(j.error_code for j in all_jobs if str(j.state) in FAILURES)
     return {"states": dict(states), "failure_codes": {str(k): v for k, v in codes.items()},
             "sandbox_errors": stats["errors"], "attempts": stats["attempts"], "accepted": stats["accepted"],
-            "webhooks": stats.get("webhooks")}
+            "webhooks": stats.get("webhooks"), "behind": behind}
 
 
 def sandbox_args(faults: dict[str, Any], customers: list[dict[str, Any]], **settings: Any) -> list[str]:
