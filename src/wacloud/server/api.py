@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, File, Form, Header, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Body, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from wacloud import errors
@@ -416,4 +416,4 @@ def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"error": {k: v for k, v in body.items() if v is not None}}, status_code=status)
 
 
-__all__ = ["ApiError", "HTTPException", "call", "error_response", "router"]
+__all__ = ["ApiError", "call", "error_response", "router", "whatsapp_error"]

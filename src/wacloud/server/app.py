@@ -305,6 +305,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         return api.error_response(422, {"reason": reasons or "invalid request", "field": field})
 
+    from wacloud.delivery import StoreError
+
+    @app.exception_handler(StoreError)
+    async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+        response = api.error_response(503, {"reason": "the database is unavailable; retry shortly"})
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
