@@ -56,5 +56,6 @@ BROKEN_FOR_SANDBOX: list[tuple[str, list[Any], Any, int | None]] = [
     ("variable gap", ["components", 1, "text"], "Shop through {{1}} with code {{3}} today.", 2388072),
     ("unknown button type", ["components", 3, "buttons", 0, "type"], "TELEPORT", 2388039),
     ("upper-case name", ["name"], "Seasonal_Promo", None),
+    ("name too long", ["name"], "a" * 513, None),
     ("bad category", ["category"], "PROMO", None),
 ]
