@@ -242,3 +242,32 @@ def test_crashed_workers_restart_and_readiness_says_so(tmp_path: Path, monkeypat
     finally:
         gw.http.close()
         server.stop()
+
+
+def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
+    from wacloud.delivery import StoreError
+
+    outage = {"left": 3}
+
+    def prepare(app: Any) -> None:
+        outbox = app.state.gateway.outbox
+        real_handle = outbox.handle
+
+        def flaky_handle(update: Any) -> Any:
+            # Fault injection: the database is down for the first few status updates.
+            if type(update).__name__ == "StatusUpdate" and outage["left"]:
+                outage["left"] -= 1
+                raise StoreError("connection refused")
+            return real_handle(update)
+
+        outbox.handle = flaky_handle
+
+    server, gw = start_gateway(tmp_path / "outage.db", prepare=prepare)
+    try:
+        job = gw.http.post("/v1/messages", json={**HELLO, "to": "+15551238888"}).json()
+        done = gw.wait_job(job["id"], {"read"})
+        assert outage["left"] == 0
+        assert [e["state"] for e in done["history"]][-1] == "read"
+    finally:
+        gw.http.close()
+        server.stop()

@@ -12,13 +12,18 @@ processes (when it is a dedup store). Every new update is then handed, in order,
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import time
 from typing import Any
 
 from wacloud.server.runtime import Gateway
 
 log = logging.getLogger("wacloud.server.webhook")
+
+#: How long a status waits for the outbox's database to come back before it is given up (and logged).
+OUTBOX_RETRY_WINDOW_S = 60.0
 
 #: Outbox methods that take a whole update, in order of preference (first found is used).
 _OUTBOX_HOOKS = ("handle", "handle_update", "on_update")
@@ -35,18 +40,12 @@ class GatewayDispatcher:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
-        outbox = gw.outbox
-        self._outbox_hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
 
     async def dispatch(self, update: Any) -> None:
         """Handle one update in the event loop; each consumer's failure is logged and isolated."""
         from wacloud.server.api import call
 
-        if self._outbox_hook is not None:
-            try:
-                await call(self._outbox_hook, update)
-            except Exception:
-                log.exception("outbox failed on update %s", update.update_id)
+        await self._to_outbox(update)
         try:
             await call(self._log, update)
         except Exception:
@@ -63,6 +62,40 @@ class GatewayDispatcher:
                     await _maybe_await(bot(update))
             except Exception:
                 log.exception("bot failed on update %s", update.update_id)
+
+    async def _to_outbox(self, update: Any) -> None:
+        """Apply the update to the outbox, riding out a database outage for a while.
+
+        The receiver marks a payload done once dispatched, so giving up at the first error would lose
+        this status for good; a short outage (a PostgreSQL restart) is waited out instead.
+        """
+        from wacloud.delivery import StoreError
+        from wacloud.server.api import call
+
+        outbox = self.gw.outbox
+        hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
+        if hook is None:
+            return
+        delay, deadline = 0.1, time.monotonic() + OUTBOX_RETRY_WINDOW_S
+        while True:
+            try:
+                await call(hook, update)
+                return
+            except StoreError as exc:
+                if time.monotonic() + delay > deadline:
+                    log.error(
+                        "outbox unavailable for update %s; giving up after %.0f s: %s",
+                        update.update_id,
+                        OUTBOX_RETRY_WINDOW_S,
+                        exc,
+                    )
+                    return
+                log.warning("outbox unavailable for update %s, retrying in %.1f s: %s", update.update_id, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception:
+                log.exception("outbox failed on update %s", update.update_id)
+                return
 
     def dispatch_sync(self, update: Any) -> None:  # pragma: no cover - the gateway is ASGI only
         """Not used: the gateway serves ASGI."""
