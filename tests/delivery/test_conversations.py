@@ -163,3 +163,6 @@ def test_enqueue_is_idempotent_and_shows_state(rig: Rig) -> None:
     assert job is not None and job.state is JobState.QUEUED and job.to == "16505551008"
     assert job.body["to"] == "16505551008" and job.body["messaging_product"] == "whatsapp"
     assert ob.job("999999") is None and ob.job("nope") is None
+    c = ob.enqueue("16505551009", TEXT)
+    assert [j.id for j in ob.jobs(newest_first=True)] == [c, a]
+    assert [j.id for j in ob.jobs(after=a)] == [c] and [j.id for j in ob.jobs(newest_first=True, after=c)] == [a]

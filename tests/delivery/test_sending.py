@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -180,3 +181,37 @@ async def test_sync_client_works_too(rig: Rig) -> None:
     ob.broadcast(HELLO, numbers(5), category="utility")
     report = await ob.run(until_idle=True)
     assert report.accepted == 5 and all(j.state in FINAL_STATES for j in ob.jobs())
+
+
+async def test_after_an_auth_pause_one_job_probes_before_the_rest(rig: Rig) -> None:
+    seen: list[float] = []  # one auth_paused event per call that got 190
+    bad = rig.sandbox.async_client(token="expired-token")
+    ob = rig.outbox(client=bad, on_event=lambda e: seen.append(time.monotonic()))
+    for n in numbers(5, "1650889"):
+        ob.enqueue(n, {"type": "template", "template": HELLO})
+    stop = asyncio.Event()
+    runner = asyncio.create_task(ob.run(stop=stop))
+    for _ in range(500):
+        if len(seen) >= 8:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await runner
+    assert len(seen) >= 8
+    # The first round sent the batch; after that, one probe per pause, not the whole queue again.
+    later = seen[5:]
+    assert all(b - a >= 0.3 * 0.9 for a, b in itertools.pairwise(later)), later
+    assert all(j.failures == 0 and j.state is JobState.QUEUED for j in ob.jobs())
+
+
+async def test_throughput_errors_slow_the_worker_down_instead_of_storming(rig: Rig) -> None:
+    # The number really allows 30 mps but the outbox was told 90: it must adapt, not dead-letter.
+    rig.sandbox.configure(mps=30, burst=5)
+    ob = rig.outbox(mps=90)
+    ob.broadcast(HELLO, numbers(60), category="utility", campaign="adapt")
+    await ob.run(until_idle=True)
+    summary = ob.summary("adapt")
+    assert summary.accepted == 60 and summary.failed == 0, summary
+    codes = Counter(a["code"] for a in rig.attempts())
+    assert codes[0] == 60 and set(codes) <= {0, 130429}
+    assert codes[130429] < 30, codes  # far fewer than one error per message

@@ -137,6 +137,7 @@ class Outbox:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
+        self._running = False
 
     # --- queueing --------------------------------------------------------------------------------
     def enqueue(self, to: str, message: Any, *, key: str | None = None,
@@ -172,8 +173,8 @@ class Outbox:
         return self.store.get(str(job_id))
 
     def jobs(self, *, state: JobState | str | None = None, campaign: str | None = None, to: str | None = None,
-             after: str | None = None, limit: int = 100) -> list[Job]:
-        """This number's jobs, filtered, in id order."""
+             after: str | None = None, limit: int = 100, newest_first: bool = False) -> list[Job]:
+        """This number's jobs, filtered, in id order (``after`` pages on; ``newest_first`` reverses)."""
         try:
             st = JobState(state) if state is not None else None
         except ValueError:
@@ -182,7 +183,7 @@ class Outbox:
         if not 0 <= int(limit) <= 10_000:
             raise ValidationError("limit", "must be between 0 and 10000")
         return self.store.find(phone_number_id=self.phone_number_id, state=st, campaign=campaign,
-                               to=to, after=after, limit=limit)
+                               to=to, after=after, limit=limit, newest_first=newest_first)
 
     def summary(self, campaign: str | None = None) -> Summary:
         """Counts by state and failures by code, for one campaign or the whole number."""
@@ -234,12 +235,18 @@ class Outbox:
             on_progress(result.queued + result.duplicates)
 
     async def watch(self, campaign: str | None = None, *, interval_s: float = 1.0,
-                    until_delivered: bool = False) -> AsyncIterator[Summary]:
-        """Yield the summary every ``interval_s`` until nothing is owed a send (or all are delivered)."""
+                    until_delivered: bool = False, timeout_s: float | None = None) -> AsyncIterator[Summary]:
+        """Yield the summary every ``interval_s`` until nothing is owed a send (or all are delivered).
+
+        ``timeout_s`` bounds the wait (a status webhook may never come for some messages).
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             summary = await asyncio.to_thread(self.summary, campaign)
             yield summary
             if summary.done and (not until_delivered or summary.accepted == summary.delivered):
+                return
+            if deadline is not None and time.monotonic() >= deadline:
                 return
             await asyncio.sleep(interval_s)
 
@@ -344,6 +351,15 @@ class Outbox:
         """Send until :meth:`stop` (or, with ``until_idle``, until no job is owed a send)."""
         if self.client is None:
             raise ValidationError("client", "the outbox needs a client to send")
+        if self._running:
+            raise RuntimeError("this Outbox is already running; use another Outbox object for more workers")
+        self._running = True
+        try:
+            return await self._run(until_idle=until_idle, concurrency=concurrency, stop=stop)
+        finally:
+            self._running = False
+
+    async def _run(self, *, until_idle: bool, concurrency: int | None, stop: asyncio.Event | None) -> RunReport:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._stop = stop or asyncio.Event()

@@ -275,8 +275,11 @@ class SqlStore(ABC):
 
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
-             limit: int = 100) -> list[Job]:
-        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``."""
+             limit: int = 100, newest_first: bool = False) -> list[Job]:
+        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``.
+
+        ``newest_first`` reverses the order (and ``after`` then pages towards older ids).
+        """
         where: list[str] = ["1 = 1"]
         params: list[Any] = []
         filters = (("phone_number_id", phone_number_id), ("campaign", campaign), ("recipient", to))
@@ -289,12 +292,13 @@ class SqlStore(ABC):
             params.append(JobState(state).value)
         if after is not None:
             after_ids = _int_ids([after])
-            where.append("id > ?")
+            where.append("id < ?" if newest_first else "id > ?")
             params.append(after_ids[0] if after_ids else 0)
         params.append(max(0, int(limit)))
         with self._tx(write=False) as tx:
-            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-                           params)
+            order = "DESC" if newest_first else "ASC"
+            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} "
+                           f"ORDER BY id {order} LIMIT ?", params)
         return [_job(r) for r in rows]
 
     def summary(self, *, phone_number_id: str | None = None, campaign: str | None = None) -> Summary:

@@ -45,8 +45,11 @@ class Store(Protocol):
 
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
-             limit: int = 100) -> list[Job]:
-        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``."""
+             limit: int = 100, newest_first: bool = False) -> list[Job]:
+        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``.
+
+        ``newest_first`` reverses the order (and ``after`` then pages towards older ids).
+        """
 
     def summary(self, *, phone_number_id: str | None = None, campaign: str | None = None) -> Summary:
         """Counts by state and failures by code."""

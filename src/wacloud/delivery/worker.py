@@ -49,6 +49,11 @@ _SAFE_TRANSPORT = (
 )
 
 
+#: Adaptive rate after a 130429: multiply by this, never below the floor, then add back per second.
+RATE_DECREASE = 0.7
+MIN_RATE_FACTOR = 0.05
+RATE_INCREASE = 0.05
+
 #: How often a worker forgets old webhook dedup keys and unmatched early statuses.
 PRUNE_EVERY_S = 600.0
 #: Statuses for wamids we never sent (a bot's direct replies) are kept this long, then dropped.
@@ -93,10 +98,14 @@ class Worker:
         self.lookahead_s = lookahead_s
         self.poll_s = poll_s
         self.worker_id = f"{outbox.worker_name}:{uuid.uuid4().hex[:8]}"
-        self.interval = outbox.pacing.interval_s
+        self.base_interval = outbox.pacing.interval_s
+        # Adaptive share of the configured rate: a 130429 despite pacing means the number's real
+        # limit is lower (another sender, a coexistence number): slow down, then creep back up.
+        self._rate_factor = 1.0
+        self._rate_checked = time.monotonic()
         # A job this late gets a fresh slot instead of going out in a catch-up burst.
-        self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.02, 2 * self.interval)
-        self.batch = max(1, min(500, math.ceil(lookahead_s / self.interval / 2)))
+        self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.02, 2 * self.base_interval)
+        self.batch = max(1, min(500, math.ceil(lookahead_s / self.base_interval / 2)))
         self.report = RunReport()
         self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store")
         self._ready: deque[tuple[float, Job]] = deque()
@@ -109,6 +118,8 @@ class Worker:
         self._writer_idle = asyncio.Event()
         self._writer_idle.set()
         self._paused_until = 0.0
+        #: After a pause, send one job and wait for its answer before sending the rest.
+        self._probe = False
         self._slots_end = 0.0
         self._producing_done = asyncio.Event()
         self._closing = False
@@ -198,12 +209,16 @@ class Worker:
             if self._paused_until > now:
                 await self._sleep(min(self._paused_until - now, self.poll_s * 4))
                 continue
+            if self._probe and (self._ready or self._in_flight or not self._writer_idle.is_set()):
+                await self._sleep(0.01)  # the probe's answer decides whether the rest may go
+                continue
             if self._reslot:
                 jobs, self._reslot = self._reslot, []
                 await self._schedule(jobs)
                 continue
             try:
-                jobs = await self.db(self.store.claim, self.phone, self.batch, now, lease_s=self.ob.lease_s,
+                jobs = await self.db(self.store.claim, self.phone, 1 if self._probe else self.batch, now,
+                                     lease_s=self.ob.lease_s,
                                      worker=self.worker_id, pair_interval_s=self.ob.pacing.pair_spacing_s,
                                      pair_burst=self.ob.pacing.pair_burst)
             except StoreError as exc:
@@ -223,6 +238,7 @@ class Worker:
         paused = await self.db_retry(self.store.paused, self.phone, now)
         if paused is not None:
             self._paused_until = paused[0]
+            self._probe = True
             return False
         owed, next_at = await self.db_retry(self.store.backlog, self.phone)
         if (self.until_idle and owed == 0 and not self._ready and not self._reslot and not self._in_flight
@@ -276,7 +292,25 @@ class Worker:
         self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
                                   pair_burst=self.ob.pacing.pair_burst, called=False))
 
+    @property
+    def interval(self) -> float:
+        """Seconds between this worker's slots, slowed down after throttling errors."""
+        return self.base_interval / self._rate_factor
+
+    def _throttled(self) -> None:
+        self._rate_factor = max(MIN_RATE_FACTOR, self._rate_factor * RATE_DECREASE)
+        self._rate_checked = time.monotonic()
+        log.warning("throughput error despite pacing: sending at %.0f%% of %s mps for now",
+                    self._rate_factor * 100, self.ob.pacing.mps)
+
+    def _recover_rate(self) -> None:
+        now = time.monotonic()
+        if self._rate_factor < 1.0 and now - self._rate_checked >= 1.0:
+            self._rate_factor = min(1.0, self._rate_factor + RATE_INCREASE * (now - self._rate_checked))
+            self._rate_checked = now
+
     async def _schedule(self, jobs: list[Job]) -> None:
+        self._recover_rate()
         try:
             start = await self.db(self.store.reserve, self.phone, len(jobs), self.ob.clock(), self.interval)
         except StoreError as exc:
@@ -284,10 +318,11 @@ class Worker:
             self._reslot.extend(jobs)
             await self._sleep(0.5)
             return
+        interval = self.interval
         for i, job in enumerate(jobs):
-            self._ready.append((start + i * self.interval, job))
+            self._ready.append((start + i * interval, job))
         self._ready_event.set()
-        self._slots_end = max(self._slots_end, start + len(jobs) * self.interval)
+        self._slots_end = max(self._slots_end, start + len(jobs) * interval)
 
     # --- dispatcher -------------------------------------------------------------------------------
     async def _dispatcher(self) -> None:
@@ -373,6 +408,7 @@ class Worker:
                 self._after_error(job, decision, Failure(None, type(exc).__name__, str(exc)[:500]))
                 return
             self.report.accepted += 1
+            self._probe = False
             self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, self.ob.clock(), wamid=wamid,
                                           body=job.body if job.used_fallback else None)))
             log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
@@ -388,6 +424,10 @@ class Worker:
             self.report.failed += 1
         else:
             self.report.retried += 1
+        if decision.counter == "throttles":
+            self._throttled()
+        # Any answer but an auth error ends a probe: the number can send again.
+        self._probe = decision.action is Action.PAUSE
         if decision.action is Action.PAUSE:
             self._paused_until = now + decision.delay_s
             self.ob.emit(DeliveryEvent("auth_paused", self.phone, decision.reason, code=failure.code,
