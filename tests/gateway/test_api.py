@@ -271,3 +271,21 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
     finally:
         gw.http.close()
         server.stop()
+
+
+def test_gateway_database_unreachable_is_503_not_500(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    home.mkdir()
+    server, gw = start_gateway(home / "gw.db")
+    try:
+        assert gw.http.get("/v1/keys").status_code == 200
+        # The directory disappears under the running gateway (a lost volume): SQLite cannot open the file.
+        home.rename(tmp_path / "moved")
+        home.write_text("not a directory")
+        resp = gw.http.get("/v1/keys")
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "5"
+        assert "database is unavailable" in resp.json()["error"]["reason"]
+        assert httpx.get(f"{gw.url}/readyz").status_code == 503
+    finally:
+        gw.http.close()
+        server.stop()

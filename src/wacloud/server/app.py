@@ -306,8 +306,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return api.error_response(422, {"reason": reasons or "invalid request", "field": field})
 
     from wacloud.delivery import StoreError
+    from wacloud.server.db import DatabaseUnavailable
 
     @app.exception_handler(StoreError)
+    @app.exception_handler(DatabaseUnavailable)
     async def _store_down(request: Request, exc: Exception) -> JSONResponse:
         log.error("store error on %s %s: %s", request.method, request.url.path, exc)
         response = api.error_response(503, {"reason": "the database is unavailable; retry shortly"})

@@ -11,6 +11,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from wacloud.errors import WacloudError
+
+
+class DatabaseUnavailable(WacloudError):
+    """The gateway's database did not answer (down, unreachable, locked for too long)."""
+
 
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///path`` URL (``sqlite:////abs`` is absolute)."""
@@ -40,12 +46,15 @@ class Database:
         if self.is_postgres:
             return self._execute_pg(sql.replace("?", "%s"), params)
         # A connection per statement: SQLite connections are cheap and must not cross threads.
-        conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
         try:
-            with conn:
-                return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
+            try:
+                with conn:
+                    return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run one statement for many parameter rows, in a single transaction."""
@@ -55,17 +64,24 @@ class Database:
             import psycopg
 
             with self._lock:
-                if self._pg is None or self._pg.closed:
-                    self._pg = psycopg.connect(self.url, autocommit=True)
-                with self._pg.transaction(), self._pg.cursor() as cur:
-                    cur.executemany(sql.replace("?", "%s"), rows)
+                try:
+                    if self._pg is None or self._pg.closed:
+                        self._pg = psycopg.connect(self.url, autocommit=True)
+                    with self._pg.transaction(), self._pg.cursor() as cur:
+                        cur.executemany(sql.replace("?", "%s"), rows)
+                except psycopg.OperationalError as exc:
+                    self._pg = None
+                    raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
             return
-        conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
         try:
-            with conn:
-                conn.executemany(sql, rows)
-        finally:
-            conn.close()
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
+            try:
+                with conn:
+                    conn.executemany(sql, rows)
+            finally:
+                conn.close()
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
 
     def _execute_pg(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         import psycopg
@@ -77,11 +93,11 @@ class Database:
                         self._pg = psycopg.connect(self.url, autocommit=True)
                     cur = self._pg.execute(sql, params)
                     return list(cur.fetchall()) if cur.description else []
-                except psycopg.OperationalError:
+                except psycopg.OperationalError as exc:
                     # The server restarted or the connection dropped: reconnect once.
                     self._pg = None
                     if attempt == 2:
-                        raise
+                        raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def ping(self) -> bool:
