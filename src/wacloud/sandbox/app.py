@@ -165,7 +165,7 @@ class SandboxApp:
         send: Send,
     ) -> None:
         state = self.state
-        if phone_number_id != state.config.phone_number_id:
+        if phone_number_id not in state.config.numbers:
             err = GraphError(
                 100,
                 f"Unsupported post request. Object with ID '{phone_number_id}' does not "

@@ -63,6 +63,8 @@ class SandboxConfig:
     phone_number_id: str = "106540352242922"
     display_phone_number: str = "15550783881"
     waba_id: str = "102290129340398"
+    #: More business numbers of the same WABA: ``[{"phone_number_id": ..., "display_phone_number": ...}]``.
+    extra_phone_numbers: list[dict[str, str]] = field(default_factory=list)
     app_secret: str = "sandbox-app-secret"
     #: Where webhooks are POSTed; None keeps them in the sandbox's records only.
     webhook_url: str | None = None
@@ -117,8 +119,17 @@ class SandboxConfig:
             self,
             failure_channels=dict(self.failure_channels),
             customers=[dict(c) for c in self.customers],
+            extra_phone_numbers=[dict(n) for n in self.extra_phone_numbers],
             faults=replace(self.faults, codes=dict(self.faults.codes)),
         )
+
+    @property
+    def numbers(self) -> dict[str, str]:
+        """Every business number: phone number id → display phone number."""
+        out = {self.phone_number_id: self.display_phone_number}
+        for number in self.extra_phone_numbers:
+            out[str(number["phone_number_id"])] = str(number["display_phone_number"])
+        return out
 
     @property
     def bucket_capacity(self) -> float:

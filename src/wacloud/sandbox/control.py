@@ -80,6 +80,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             "phone_number_id": cfg.phone_number_id,
             "display_phone_number": cfg.display_phone_number,
             "waba_id": cfg.waba_id,
+            "phone_numbers": cfg.numbers,
             "version": cfg.default_version,
             "now": state.clock.now(),
             "frozen": state.clock.frozen,

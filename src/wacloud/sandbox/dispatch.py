@@ -31,6 +31,7 @@ class _Item:
     log_entry: dict[str, Any] | None = None
     generation: int = 0
     duplicate: bool = False
+    phone_number_id: str | None = None
 
 
 class Dispatcher:
@@ -48,9 +49,9 @@ class Dispatcher:
 
     # --- producers (called from the event loop) ---------------------------------------------------
 
-    def emit_status(self, shard: str, status: dict[str, Any]) -> None:
+    def emit_status(self, shard: str, status: dict[str, Any], phone_number_id: str | None = None) -> None:
         """Queue one status object (may be batched with others ready at the same moment)."""
-        self._put(shard, _Item("messages", None, status=status))
+        self._put(shard, _Item("messages", None, status=status, phone_number_id=phone_number_id))
 
     def emit(self, shard: str, field: str, value: dict[str, Any], *, with_time: bool = False) -> None:
         """Queue one change as its own webhook."""
@@ -141,11 +142,11 @@ class Dispatcher:
                 nxt = queue.get_nowait()
                 if nxt.generation != self.generation:
                     continue
-                if nxt.body is not None:
-                    carry = nxt
+                if nxt.body is not None or nxt.phone_number_id != item.phone_number_id:
+                    carry = nxt  # a whole payload, or another business number: its own POST
                     break
                 batch.append(nxt)
-            value = payloads.statuses_value(self._state, [b.status for b in batch if b.status])
+            value = payloads.statuses_value(self._state, [b.status for b in batch if b.status], item.phone_number_id)
             item = _Item(
                 "messages",
                 value,

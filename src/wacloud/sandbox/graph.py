@@ -75,7 +75,7 @@ class GraphRoutes:
         state = self.state
         try:
             phone = request.path_params["phone_number_id"]
-            if phone != state.config.phone_number_id:
+            if phone not in state.config.numbers:
                 raise no_object(phone, "post")
             try:
                 form = await request.form(max_files=1, max_fields=10)

@@ -92,15 +92,19 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
     )
     if mtype == "interactive" and "interactive" not in data:
         replied = _replied(state, data, wa_id, required=True)
+    # Which business number the customer writes to: "to", else the one that sent reply_to, else the main one.
+    phone = data.get("to") or (replied.phone_number_id if replied is not None else state.config.phone_number_id)
+    if phone not in state.config.numbers:
+        raise ControlError(f"to must be one of the business numbers {sorted(state.config.numbers)}")
     if replied is not None:
-        message["context"] = {"from": state.config.display_phone_number, "id": replied.id}
+        message["context"] = {"from": state.config.numbers[phone], "id": replied.id}
     elif isinstance(data.get("context"), dict):
         message["context"] = data["context"]
     if mtype == "text":
         text = data.get("text")
         message["text"] = {"body": text} if isinstance(text, str) else _need_obj(data, "text")
     elif mtype in _MEDIA_DEFAULT_MIME:
-        message[mtype] = _media(state, mtype, data.get(mtype) or {}, now)
+        message[mtype] = _media(state, mtype, data.get(mtype) or {}, now, phone)
     elif mtype in _SIMPLE:
         message[mtype] = data.get(mtype)
         if message[mtype] is None:
@@ -140,7 +144,7 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
         # Any customer message opens (or renews) the 24-hour customer-service window.
         customer.last_inbound_at = now
     state.inbound[wamid] = InboundMessage(wamid, wa_id, mtype, now, message)
-    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": payloads.metadata(state)}
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": payloads.metadata(state, phone)}
     if mtype != "system":
         value["contacts"] = [{"profile": {"name": customer.profile_name}, "wa_id": customer.wa_id}]
     value["messages"] = [message]
@@ -155,7 +159,7 @@ def _need_obj(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _media(state: SandboxState, kind: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
+def _media(state: SandboxState, kind: str, spec: dict[str, Any], now: float, phone: str) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise ControlError(f"{kind} must be an object")
     mime = str(spec.get("mime_type", _MEDIA_DEFAULT_MIME[kind]))
@@ -168,7 +172,7 @@ def _media(state: SandboxState, kind: str, spec: dict[str, Any], now: float) -> 
         data = f"sandbox {kind} from the customer {state.ids.token(8)}".encode()
     media = Media(
         id=state.ids.object_id(),
-        phone_number_id=state.config.phone_number_id,
+        phone_number_id=phone,
         mime_type=mime.split(";")[0].strip(),
         data=data,
         sha256_hex=hashlib.sha256(data).hexdigest(),

@@ -13,12 +13,11 @@ if TYPE_CHECKING:
 ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
 
 
-def metadata(state: SandboxState) -> dict[str, str]:
-    """``value.metadata`` for the business number."""
-    return {
-        "display_phone_number": state.config.display_phone_number,
-        "phone_number_id": state.config.phone_number_id,
-    }
+def metadata(state: SandboxState, phone_number_id: str | None = None) -> dict[str, str]:
+    """``value.metadata`` for a business number (the main one by default)."""
+    phone = phone_number_id or state.config.phone_number_id
+    display = state.config.numbers.get(phone, state.config.display_phone_number)
+    return {"display_phone_number": display, "phone_number_id": phone}
 
 
 def envelope(state: SandboxState, field: str, value: dict[str, Any], *, with_time: bool = False) -> dict[str, Any]:
@@ -76,9 +75,11 @@ def status_object(
     return obj
 
 
-def statuses_value(state: SandboxState, statuses: list[dict[str, Any]]) -> dict[str, Any]:
+def statuses_value(
+    state: SandboxState, statuses: list[dict[str, Any]], phone_number_id: str | None = None
+) -> dict[str, Any]:
     """``value`` of a ``messages`` change carrying statuses."""
-    return {"messaging_product": "whatsapp", "metadata": metadata(state), "statuses": statuses}
+    return {"messaging_product": "whatsapp", "metadata": metadata(state, phone_number_id), "statuses": statuses}
 
 
 def template_status_value(tpl: Template, event: str, reason: str | None) -> dict[str, Any]:

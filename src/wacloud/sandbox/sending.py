@@ -97,7 +97,7 @@ def _send(
 ) -> SendResult:
     cfg = state.config
     now = state.clock.now()
-    if req.wa_id == cfg.display_phone_number:
+    if req.wa_id in cfg.numbers.values():
         raise GraphError(131021, "The recipient is the business phone number itself.")
     template = None
     if req.type == "template":
@@ -309,9 +309,10 @@ def emit_status(
         state, msg, status, ts, pricing=status in ("sent", "delivered"), conversation=conv, error=error
     )
     cfg = state.config
+    phone = msg.phone_number_id
     if cfg.reorder_rate and state.rng.random() < cfg.reorder_rate:
         state.scheduler.after(
-            state.rng.uniform(0.0, cfg.reorder_window_s), lambda: state.dispatcher.emit_status(msg.wa_id, obj)
+            state.rng.uniform(0.0, cfg.reorder_window_s), lambda: state.dispatcher.emit_status(msg.wa_id, obj, phone)
         )
     else:
-        state.dispatcher.emit_status(msg.wa_id, obj)
+        state.dispatcher.emit_status(msg.wa_id, obj, phone)
