@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sandbox.helpers import WA_ID, error_code
 
+from sandbox.helpers import WA_ID, error_code
 from wacloud.sandbox.testing import SandboxHandle, WebhookSink, run_sandbox
 
 SECOND = {"phone_number_id": "106540352242999", "display_phone_number": "15550783999"}
