@@ -85,6 +85,14 @@ def test_customer_writes_then_a_text_reply_is_delivered(live: LiveGateway) -> No
     early = live.http.post("/v1/messages", json={"to": wa_id, "type": "text", "text": {"body": "hi?"}}).json()
     failed = live.wait_job(early["id"], {"failed"})
     assert failed["error"]["code"] == 131047
+    # With a fallback template, the same text goes out as that template instead.
+    rescued = live.http.post(
+        "/v1/messages",
+        params={"fallback_template": "hello_world"},
+        json={"to": wa_id, "type": "text", "text": {"body": "hi?"}},
+    ).json()
+    sent = live.wait_job(rescued["id"], {"delivered", "read"})
+    assert sent["type"] == "template"
     live.inject(wa_id, text="Hello, is my order ready?", profile_name="Ana")
     convo = wait_for(
         lambda: [

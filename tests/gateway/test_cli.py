@@ -85,6 +85,10 @@ def test_failed_job_exits_1(live: LiveGateway) -> None:
     res = run(live, "send", "text", "+15556000003", "nobody wrote to us", "--wait", "--json")
     assert res.exit_code == Exit.FAILED
     assert json.loads(res.output)["error"]["code"] == 131047
+    rescued = run(
+        live, "send", "text", "+15556000004", "nobody wrote", "--fallback-template", "hello_world", "--wait", "--json"
+    )
+    assert rescued.exit_code == 0 and json.loads(rescued.output)["type"] == "template"
 
 
 def test_broadcast_csv_with_progress_and_outcomes(live: LiveGateway, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def deliver(
     as_json: bool,
     config: Path | None = None,
     timeout: float = 60.0,
+    params: dict[str, str] | None = None,
 ) -> None:
     """Send ``body`` (a Graph send body) and print the job or the wamid; exit non-zero on failure."""
     body = {"messaging_product": "whatsapp", **body}
@@ -51,7 +52,7 @@ def deliver(
             return
         with GatewayClient(gateway, api_key) as gw:
             headers = {"Idempotency-Key": key} if key else {}
-            job = gw.request("POST", "/v1/messages", json=body, headers=headers)
+            job = gw.request("POST", "/v1/messages", json=body, headers=headers, params=params or {})
             if wait:
                 deadline = time.monotonic() + timeout
                 while job["state"] not in _DONE and time.monotonic() < deadline:
@@ -136,6 +137,10 @@ def text(
     to: To,
     body: Annotated[str, typer.Argument(help="The text (up to 4096 characters).")],
     preview_url: Annotated[bool, typer.Option("--preview-url", help="Show a link preview.")] = False,
+    fallback_template: Annotated[
+        str | None,
+        typer.Option("--fallback-template", help="Template to send instead if the 24-hour window is closed."),
+    ] = None,
     reply_to: ReplyOpt = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
@@ -158,6 +163,7 @@ def text(
         direct=direct,
         as_json=json_out,
         config=config,
+        params={"fallback_template": fallback_template} if fallback_template else None,
     )
 
 

@@ -144,6 +144,16 @@ async def send_message(
     not_before: Annotated[
         float | None, Query(ge=0, le=32503680000, description="unix time; do not send before")
     ] = None,
+    fallback_template: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=512,
+            pattern=r"^[a-z0-9_]+$",
+            description="template (no parameters) to send instead if the 24-hour window is closed",
+        ),
+    ] = None,
+    fallback_language: Annotated[str, Query(min_length=2, max_length=15)] = "en_US",
 ) -> dict[str, Any]:
     """Validate the body, queue it in the outbox (once per Idempotency-Key) and return the job."""
     gw = gateway(request)
@@ -163,6 +173,8 @@ async def send_message(
     kwargs: dict[str, Any] = {"key": idempotency_key}
     if category is not None:
         kwargs["category"] = category
+    if fallback_template is not None:
+        kwargs["fallback_template"] = {"name": fallback_template, "language": {"code": fallback_language}}
     if not_before is not None:
         from datetime import UTC, datetime
 
