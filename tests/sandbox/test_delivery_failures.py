@@ -127,3 +127,21 @@ def test_free_entry_point_after_an_ad(sandbox: SandboxHandle, webhook_sink: Webh
     sent = webhook_sink.wait_statuses(wamid, "sent")[0]
     assert sent["pricing"]["type"] == "free_entry_point"
     assert sent["conversation"]["origin"]["type"] == "referral_conversion"
+
+
+def test_opt_out_change_sends_user_preferences(sandbox: SandboxHandle, webhook_sink: WebhookSink) -> None:
+    from wacloud.webhooks import parse
+
+    sandbox.connect(webhook_sink)
+    sandbox.add_customer(WA_ID, profile_name="Ana")
+    sandbox.update_customer(WA_ID, marketing_opt_out=True)
+    sandbox.update_customer(WA_ID, profile_name="Ana L.")  # no preference change, no webhook
+    sandbox.update_customer(WA_ID, marketing_opt_out=False)
+    webhook_sink.wait_for(lambda s: len(s.changes("user_preferences")) == 2)
+    sandbox.wait_idle()
+    first, second = webhook_sink.changes("user_preferences")
+    assert first["user_preferences"][0]["value"] == "stop" and first["user_preferences"][0]["wa_id"] == WA_ID
+    assert first["contacts"] == [{"profile": {"name": "Ana"}, "wa_id": WA_ID}]
+    assert second["user_preferences"][0]["value"] == "resume"
+    updates = [u for d in webhook_sink.deliveries for u in parse(d.body)]
+    assert [type(u).__name__ for u in updates] == ["UserPreferencesUpdate", "UserPreferencesUpdate"]

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from wacloud.sandbox import payloads
 from wacloud.sandbox.config import MUTABLE_SETTINGS
 from wacloud.sandbox.errors import GraphError
 from wacloud.sandbox.templates import STATUSES, make_template, set_status
@@ -168,7 +169,12 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             del state.customers[wa_id]
             return {"success": True}
         if request.method in ("PATCH", "POST"):
+            before = found.marketing_opt_out
             found.update(_obj(await _body(request)))
+            if found.marketing_opt_out != before:
+                # The user tapped "stop promotions" (or resumed): Meta tells the business.
+                value = payloads.user_preferences_value(state, found, state.clock.now())
+                state.dispatcher.emit(found.wa_id, "user_preferences", value)
         return found.to_dict(state.clock.now())
 
     async def customer_messages(request: Request) -> Any:

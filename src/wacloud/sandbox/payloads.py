@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from wacloud import errors
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState, SentMessage
+    from wacloud.sandbox.state import Customer, SandboxState, SentMessage
     from wacloud.sandbox.templates import Template
 
 ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
@@ -105,3 +105,22 @@ def template_status_value(tpl: Template, event: str, reason: str | None) -> dict
             "recommendation": "Check the variables and the format of the template.",
         }
     return value
+
+
+def user_preferences_value(state: SandboxState, customer: Customer, now: float) -> dict[str, Any]:
+    """``value`` of a ``user_preferences`` change: the customer stopped or resumed marketing messages."""
+    stop = customer.marketing_opt_out
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": metadata(state),
+        "contacts": [{"profile": {"name": customer.profile_name}, "wa_id": customer.wa_id}],
+        "user_preferences": [
+            {
+                "wa_id": customer.wa_id,
+                "detail": "User requested to stop marketing messages" if stop else "User resumed marketing messages",
+                "category": "marketing_messages",
+                "value": "stop" if stop else "resume",
+                "timestamp": int(now),
+            }
+        ],
+    }
