@@ -16,26 +16,35 @@ from wacloud.cli.output import CliError, Exit, console, fail
 from wacloud.cli.settings import settings
 
 
+def _socket(host: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.socket(family, socket.SOCK_STREAM)
+
+
 def free_port(host: str) -> int:
     """A port the OS says is free on ``host`` right now."""
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind((host if host not in ("", "0.0.0.0") else "127.0.0.1", 0))
+    with contextlib.closing(_socket(host)) as sock:
+        sock.bind((host or "0.0.0.0", 0))
         return int(sock.getsockname()[1])
 
 
 def port_free(host: str, port: int) -> bool:
     """True when nothing listens on ``host:port`` (checked by binding it for a moment)."""
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+    with contextlib.closing(_socket(host)) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
+            sock.bind((host or "0.0.0.0", port))
         except OSError:
             return False
         return True
 
 
 def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if ":" in host:
+        return "[::1]" if host == "::" else f"[{host}]"
+    return host
 
 
 def banner(info: dict[str, Any]) -> str:
