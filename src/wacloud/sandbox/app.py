@@ -45,6 +45,7 @@ class SandboxApp:
         state = self.state
 
         async def unknown(scope: Scope, receive: Receive, send: Send) -> None:
+            """A path nobody serves: Graph error 100."""
             err = GraphError(100, f"Unknown path components: {scope['path']}")
             await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
 

@@ -56,7 +56,10 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
     """The control routes bound to ``state``."""
 
     def handler(fn: Any) -> Any:
+        """Wrap an endpoint: control errors become 400/404 with a reason."""
+
         async def endpoint(request: Request) -> Response:
+            """The wrapped endpoint."""
             try:
                 result = await fn(request)
             except ControlError as exc:
@@ -70,12 +73,14 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return endpoint
 
     def customer(wa_id: str) -> Any:
+        """The customer ``wa_id`` or a 404."""
         found = state.customers.get(wa_id)
         if found is None:
             raise ControlError(f"no customer {wa_id}", 404)
         return found
 
     async def info(request: Request) -> Any:
+        """GET /_sandbox/: ids, clock and counts."""
         cfg = state.config
         return {
             "phone_number_id": cfg.phone_number_id,
@@ -95,13 +100,16 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         }
 
     async def health(request: Request) -> Any:
+        """GET /_sandbox/health."""
         return {"status": "ok"}
 
     async def reset(request: Request) -> Any:
+        """POST /_sandbox/reset."""
         state.reset()
         return {"success": True}
 
     async def config(request: Request) -> Any:
+        """GET/POST /_sandbox/config."""
         if request.method == "POST":
             data = _obj(await _body(request))
             from wacloud.sandbox.runner import build_config
@@ -116,6 +124,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return state.config.public_dict()
 
     async def faults(request: Request) -> Any:
+        """GET/POST/DELETE /_sandbox/faults."""
         if request.method == "POST":
             data = _obj(await _body(request))
             try:
@@ -129,9 +138,11 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return state.config.faults.as_dict()
 
     async def clock(request: Request) -> Any:
+        """GET /_sandbox/clock."""
         return {"now": state.clock.now(), "frozen": state.clock.frozen}
 
     async def clock_advance(request: Request) -> Any:
+        """POST /_sandbox/clock/advance."""
         data = _obj(await _body(request))
         seconds = data.get("seconds", 0)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
@@ -141,14 +152,17 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return {"now": state.clock.now(), "frozen": state.clock.frozen}
 
     async def clock_freeze(request: Request) -> Any:
+        """POST /_sandbox/clock/freeze."""
         state.clock.freeze()
         return {"now": state.clock.now(), "frozen": True}
 
     async def clock_unfreeze(request: Request) -> Any:
+        """POST /_sandbox/clock/unfreeze."""
         state.clock.unfreeze()
         return {"now": state.clock.now(), "frozen": False}
 
     async def customers(request: Request) -> Any:
+        """GET/POST /_sandbox/customers."""
         now = state.clock.now()
         if request.method == "POST":
             data = await _body(request)
@@ -163,6 +177,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return {"customers": [c.to_dict(now) for c in state.customers.values()]}
 
     async def one_customer(request: Request) -> Any:
+        """GET/PATCH/POST/DELETE /_sandbox/customers/{wa_id}."""
         wa_id = request.path_params["wa_id"]
         found = customer(wa_id)
         if request.method == "DELETE":
@@ -178,6 +193,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return found.to_dict(state.clock.now())
 
     async def customer_messages(request: Request) -> Any:
+        """GET /_sandbox/customers/{wa_id}/messages."""
         wa_id = request.path_params["wa_id"]
         ids = state.by_customer.get(wa_id, [])
         received = [state.messages[i].to_dict() for i in ids if i in state.messages]
@@ -189,27 +205,32 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return {"wa_id": wa_id, "received": received, "sent": sent}
 
     async def messages(request: Request) -> Any:
+        """GET /_sandbox/messages."""
         limit = _int(request, "limit", 1000)
         wa_id = request.query_params.get("wa_id")
         items = [m for m in state.messages.values() if wa_id is None or m.wa_id == wa_id]
         return {"messages": [m.to_dict() for m in items[-limit:]]}
 
     async def one_message(request: Request) -> Any:
+        """GET /_sandbox/messages/{wamid}."""
         msg = state.messages.get(request.path_params["wamid"])
         if msg is None:
             raise ControlError("no such message", 404)
         return msg.to_dict()
 
     async def log(request: Request) -> Any:
+        """GET /_sandbox/log."""
         since = _int(request, "since", 0)
         limit = _int(request, "limit", 100_000)
         items = [a.to_dict() for a in state.attempts if a.seq > since]
         return {"attempts": items[:limit], "last_seq": state.attempt_seq}
 
     async def stats(request: Request) -> Any:
+        """GET /_sandbox/stats."""
         return state.stats()
 
     async def webhooks(request: Request) -> Any:
+        """GET /_sandbox/webhooks."""
         since = _int(request, "since", 0)
         return {
             "deliveries": [d for d in state.webhook_log if d["id"] > since],
@@ -218,6 +239,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         }
 
     async def templates(request: Request) -> Any:
+        """GET/POST /_sandbox/templates."""
         if request.method == "POST":
             data = _obj(await _body(request))
             status = str(data.pop("status", "APPROVED")).upper()
@@ -231,6 +253,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return {"templates": [t.to_graph() for t in state.templates.values()]}
 
     async def template_status(request: Request) -> Any:
+        """POST /_sandbox/templates/{template_id}/status."""
         tpl = state.templates.get(request.path_params["template_id"])
         if tpl is None:
             raise ControlError("no such template", 404)
@@ -242,6 +265,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return tpl.to_graph()
 
     async def inbound(request: Request) -> Any:
+        """POST /_sandbox/inbound."""
         from wacloud.sandbox.inbound import inject
 
         return inject(state, _obj(await _body(request)))

@@ -539,6 +539,7 @@ def schedule_review(state: SandboxState, tpl: Template) -> None:
     edits = tpl.edits
 
     def review() -> None:
+        """Approve now if nothing changed since the review was planned."""
         if state.templates.get(tpl.id) is tpl and tpl.status == "PENDING" and tpl.edits == edits:
             set_status(state, tpl, "APPROVED")
 

@@ -207,18 +207,21 @@ class Delivery:
 class WebhookSink:
     """A loopback HTTP server that records signed webhook POSTs and checks their signatures."""
 
-    app_secret: str = SandboxConfig().app_secret
-    deliveries: list[Delivery] = field(default_factory=list)
-    _answers: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    app_secret: str = field(default=SandboxConfig().app_secret, repr=False)
+    deliveries: list[Delivery] = field(default_factory=list, repr=False)
+    _answers: list[int] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def start(self) -> None:
         """Listen on a free loopback port."""
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
+            """Answers POSTs (scripted statuses, 200 by default)."""
+
             def do_POST(self) -> None:
+                """Record one webhook."""
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 ok = verify(body, self.headers.get(HEADER), sink.app_secret)
@@ -234,6 +237,7 @@ class WebhookSink:
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
+                """Stay quiet."""
                 return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -642,6 +642,7 @@ def _action_catalog(action: dict[str, Any]) -> None:
 
 def _generic_named(name: str) -> Any:
     def check(action: dict[str, Any]) -> None:
+        """Check a named action."""
         path = "interactive['action']"
         _enum(_str(action, "name", path, required=True), {name}, f"{path}['name']")
         if action.get("parameters") is not None:
