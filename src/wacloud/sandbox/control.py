@@ -106,6 +106,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
     async def reset(request: Request) -> Any:
         """POST /_sandbox/reset."""
         state.reset()
+        await state.dispatcher.settle()
         return {"success": True}
 
     async def config(request: Request) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import zlib
@@ -44,6 +45,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._busy = 0
+        self._idle: asyncio.Event | None = None
         self._seq = 0
         self.generation = 0
 
@@ -86,6 +88,8 @@ class Dispatcher:
         """Start the workers (from the app's lifespan)."""
         cfg = self._state.config
         self._running = True
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._queues = [
             asyncio.Queue(maxsize=max(1, cfg.webhook_queue_max // max(1, cfg.webhook_concurrency)))
             for _ in range(max(1, cfg.webhook_concurrency))
@@ -100,6 +104,13 @@ class Dispatcher:
         self._tasks = []
         self._queues = []
         self._running = False
+
+    async def settle(self) -> None:
+        """Wait (a bounded time) for deliveries in flight, so none lands after a reset."""
+        if self._busy and self._idle is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._state.config.webhook_timeout_s):
+                    await self._idle.wait()
 
     def pending(self) -> int:
         """Webhooks waiting in the queues or being delivered."""
@@ -122,10 +133,14 @@ class Dispatcher:
             if item.generation != self.generation:
                 continue
             self._busy += 1
+            if self._idle is not None:
+                self._idle.clear()
             try:
                 carry = await self._handle(queue, conn, item)
             finally:
                 self._busy -= 1
+                if not self._busy and self._idle is not None:
+                    self._idle.set()
 
     async def _handle(self, queue: asyncio.Queue[_Item], conn: Http11Connection, item: _Item) -> _Item | None:
         """Deliver ``item`` (batched with ready statuses); returns a taken item that could not join."""

@@ -326,9 +326,12 @@ def _wacloud_sandbox_server() -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def sandbox(_wacloud_sandbox_server: SandboxHandle) -> Iterator[SandboxHandle]:
+def sandbox(_wacloud_sandbox_server: SandboxHandle, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
     """A running sandbox with fresh state (one server per session, reset before each test)."""
     _wacloud_sandbox_server.reset()
+    if "webhook_sink" in request.fixturenames:
+        # Whatever order the fixtures ran in, the sink starts empty after the reset.
+        request.getfixturevalue("webhook_sink").clear()
     yield _wacloud_sandbox_server
 
 
