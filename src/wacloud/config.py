@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
     public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
     workers: bool = Field(default=True, description="run delivery workers in this process")
+    api: bool = Field(default=True, description="serve the HTTP API and /webhook (off: a worker-only process)")
     mps: int = Field(default=DEFAULT_MPS, ge=1, le=UPGRADED_MPS, description="messages per second per number")
     concurrency: int = Field(default=8, ge=1, le=1024, description="sends in flight per worker process")
     app: str | None = Field(default=None, description="bot Application to run, as module:attribute")
@@ -158,6 +159,17 @@ class Settings(BaseSettings):
         if value is not None and (":" not in value or value.startswith(":") or value.endswith(":")):
             raise ValueError("must be module:attribute, e.g. mybot:app")
         return value
+
+    @model_validator(mode="after")
+    def _roles(self) -> Settings:
+        if not self.api and not self.workers:
+            raise ValueError(f"{env_name('api')}=false and {env_name('workers')}=false leave nothing to run")
+        if not self.api and self.access_token is None:
+            raise ValueError(
+                f"a worker-only process ({env_name('api')}=false) needs Meta credentials and a "
+                "database shared with an API process; sandbox mode runs in one process"
+            )
+        return self
 
     @model_validator(mode="after")
     def _live_needs(self) -> Settings:

@@ -114,3 +114,13 @@ def test_secret_values_and_url_redaction(monkeypatch: pytest.MonkeyPatch) -> Non
     assert s.database_display == "postgresql://app:***@db.internal/wacloud"
     assert "pw-12345" in s.secret_values()
     assert redact_url("sqlite:///wacloud.db") == "sqlite:///wacloud.db"
+
+
+def test_process_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="nothing to run"):
+        load_settings(api=False, workers=False)
+    with pytest.raises(ConfigError, match="sandbox mode runs in one process"):
+        load_settings(api=False)
+    monkeypatch.setenv("WACLOUD_ACCESS_TOKEN", SECRET)
+    monkeypatch.setenv("WACLOUD_PHONE_NUMBER_ID", "1234")
+    assert not load_settings(api=False).api

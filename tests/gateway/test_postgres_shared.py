@@ -1,6 +1,7 @@
 """Two gateway processes' worth of parts on one PostgreSQL database, in live mode against a sandbox.
 
-Gateway A serves the API and receives the webhooks (``--no-workers``); gateway B only runs workers.
+Gateway A serves the API and receives the webhooks (``--no-workers``); gateway B only runs workers
+(``--no-api``).
 Jobs queued through A are sent by B, statuses reaching A move them to read, API keys are shared.
 """
 
@@ -57,7 +58,7 @@ def test_api_process_and_worker_process_share_one_postgres(pg_url: str, monkeypa
     try:
         urls = []
         apps = []
-        for workers in (False, True):
+        for workers, api in ((False, True), (True, False)):
             port = free_port()
             settings = load_settings(
                 access_token="pg-shared-token",
@@ -69,6 +70,7 @@ def test_api_process_and_worker_process_share_one_postgres(pg_url: str, monkeypa
                 database_url=pg_url,
                 port=port,
                 workers=workers,
+                api=api,
             )
             app = create_app(settings)
             server = ServerThread(app, port=port)
@@ -81,7 +83,11 @@ def test_api_process_and_worker_process_share_one_postgres(pg_url: str, monkeypa
         httpx.post(f"{sandbox.base_url}/_sandbox/config", json={"webhook_url": f"{api_url}/webhook"}).raise_for_status()
         _, key = apps[0].state.gateway.keys.create("shared")
         headers = {"Authorization": f"Bearer {key}"}
-        assert httpx.get(f"{worker_url}/v1/jobs", headers=headers).status_code == 200  # keys are shared
+        assert apps[1].state.gateway.keys.verify(key) is not None  # keys are shared through the database
+        # The worker-only process serves no API and no webhook, only operations endpoints.
+        assert httpx.get(f"{worker_url}/v1/jobs", headers=headers).status_code == 404
+        assert httpx.post(f"{worker_url}/webhook", content=b"{}").status_code == 404
+        assert httpx.get(f"{worker_url}/readyz").json()["checks"] == {"database": "ok", "outbox": "ok", "workers": "ok"}
         recipients = [{"to": f"+1555400{i:04d}"} for i in range(30)]
         started = httpx.post(
             f"{api_url}/v1/campaigns",

@@ -114,6 +114,10 @@ def serve(
             help="Run delivery workers in this process (off: API and webhooks only).",
         ),
     ] = None,
+    api: Annotated[
+        bool | None,
+        typer.Option("--api/--no-api", help="Serve the HTTP API and /webhook (off: a worker-only process)."),
+    ] = None,
     app_ref: Annotated[
         str | None,
         typer.Option("--app", help="A bot Application to run on incoming updates, as module:attribute."),
@@ -136,6 +140,7 @@ def serve(
             port=port,
             database_url=database_url,
             workers=workers,
+            api=api,
             app=app_ref,
             mps=mps,
             public_url=public_url,

@@ -256,10 +256,11 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     app.state.gateway = gw
     _install_error_handlers(app)
     app.include_router(ops.router)
-    app.include_router(api.router)
-    _include_management(app)
+    if settings.api:
+        app.include_router(api.router)
+        _include_management(app)
     webhook_app = gw.extras.get("webhook_app")
-    if webhook_app is not None:
+    if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
         for path in ("/webhook", "/webhook/"):
             app.router.routes.append(Route(path, webhook_app, include_in_schema=False))

@@ -40,7 +40,8 @@ async def readyz(request: Request) -> Any:
             checks["workers"] = "ok" if gw.extras.get("workers_up") else "restarting"
     if gw.settings.sandbox_mode:
         checks["sandbox"] = "ok" if gw.sandbox_app is not None else "missing"
-    checks["webhook"] = "ok" if gw.extras.get("webhook_app") is not None else "missing"
+    if gw.settings.api:
+        checks["webhook"] = "ok" if gw.extras.get("webhook_app") is not None else "missing"
     ok = all(v == "ok" for v in checks.values()) and not gw.extras.get("stopping")
     body = {
         "status": "ok" if ok else "unavailable",
