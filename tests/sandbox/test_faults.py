@@ -100,3 +100,21 @@ def test_faults_are_seeded(sandbox: SandboxHandle) -> None:
 def test_unknown_fault_is_refused(sandbox: SandboxHandle) -> None:
     r = sandbox.control.post("/faults", json={"lightning": 1})
     assert r.status_code == 400 and "lightning" in r.json()["error"]
+
+
+async def test_dropped_connection_in_process() -> None:
+    """Through httpx's ASGI transport (the gateway embeds the sandbox that way) a drop is a transport error."""
+    from wacloud.sandbox import create_app
+
+    app = create_app(None, faults={"drop_rate": 1.0})
+    await app.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:
+            with pytest.raises(httpx.TransportError):
+                await client.post(
+                    f"/v25.0/{app.state.config.phone_number_id}/messages",
+                    headers={"Authorization": f"Bearer {app.state.config.access_token}"},
+                    json={"messaging_product": "whatsapp", **HELLO},
+                )
+    finally:
+        await app.stop()

@@ -261,13 +261,16 @@ async def _drop(send: Send, receive: Receive) -> None:
     """Close the TCP connection without any answer.
 
     ASGI has no "abort" event; uvicorn's ``send`` is a bound method of its request cycle, which holds
-    the transport, so closing that transport drops the connection. Elsewhere we fall back to raising,
-    which servers turn into a reset or a 500.
+    the transport, so closing that transport drops the connection. Elsewhere we fall back to raising.
     """
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None:
-        raise ConnectionAbortedError("sandbox fault: drop the connection")
+        # In-process (httpx.ASGITransport re-raises app exceptions) this reads as a dropped connection to
+        # the caller; other servers answer it with a 500.
+        import httpx
+
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response (sandbox fault).")
     transport.close()
     try:
         async with asyncio.timeout(1.0):
