@@ -21,12 +21,7 @@ def pg_dsn() -> str | None:
     return dsn
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """A fresh, empty store URL: a SQLite file, or a private PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/wacloud.db"
-        return
+def _pg_schema_url() -> Iterator[str]:
     dsn = pg_dsn()
     assert dsn is not None
     import psycopg
@@ -38,6 +33,21 @@ def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]
     yield f"{dsn}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A fresh, empty store URL: a SQLite file, or a private PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/wacloud.db"
+        return
+    yield from _pg_schema_url()
+
+
+@pytest.fixture
+def pg_store_url() -> Iterator[str]:
+    """A fresh PostgreSQL store URL, for the tests about PostgreSQL itself."""
+    yield from _pg_schema_url()
 
 
 @pytest.fixture

@@ -166,3 +166,34 @@ def test_enqueue_is_idempotent_and_shows_state(rig: Rig) -> None:
     c = ob.enqueue("16505551009", TEXT)
     assert [j.id for j in ob.jobs(newest_first=True)] == [c, a]
     assert [j.id for j in ob.jobs(after=a)] == [c] and [j.id for j in ob.jobs(newest_first=True, after=c)] == [a]
+
+
+def status_payload(wamid: str, status: str, ts: int, phone_number_id: str) -> dict[str, object]:
+    return {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "statuses": [{"id": wamid, "status": status, "timestamp": str(ts), "recipient_id": "16505551010"}]}}]}]}
+
+
+def test_a_status_survives_a_database_restart(pg_store_url: str) -> None:
+    import psycopg
+
+    from wacloud.delivery import Outbox, open_store
+    from wacloud.delivery.model import Outcome
+
+    from .conftest import pg_dsn
+
+    store = open_store(pg_store_url)
+    ob = Outbox(store, phone_number_id="106540352242922")
+    job_id = ob.enqueue("+16505551010", {"type": "template", "template": HELLO})
+    now = time.time()
+    store.claim(ob.phone_number_id, 1, now, lease_s=60, worker="w", pair_interval_s=6, pair_burst=1)
+    store.mark_sending([job_id], now, lease_s=60, worker="w")
+    store.settle([Outcome(job_id, JobState.ACCEPTED, now, wamid="wamid.R")])
+    with psycopg.connect(pg_dsn() or "", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (store._conn.info.backend_pid,))  # type: ignore[attr-defined]
+    (update,) = webhooks.parse(status_payload("wamid.R", "delivered", int(now), ob.phone_number_id))
+    assert ob.handle(update)  # the first try fails on the dead connection; the retry reconnects
+    assert ob.job(job_id).state is JobState.DELIVERED  # type: ignore[union-attr]
+    store.close()

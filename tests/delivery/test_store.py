@@ -316,13 +316,12 @@ def test_old_dedup_keys_and_unclaimed_early_statuses_are_pruned(store: Store) ->
     assert store.prune(now, dedup_ttl_s=5, early_ttl_s=50) == 0
 
 
-def test_postgres_reconnects_after_losing_its_connection(store: Store, store_url: str) -> None:
-    if not store_url.startswith("postgres"):
-        pytest.skip("PostgreSQL only")
+def test_postgres_reconnects_after_losing_its_connection(pg_store_url: str) -> None:
     import psycopg
 
     from .conftest import pg_dsn
 
+    store = open_store(pg_store_url)
     store.add([new("1")], time.time())
     pid = store._conn.info.backend_pid  # type: ignore[attr-defined]
     with psycopg.connect(pg_dsn() or "", autocommit=True) as admin:  # what a server restart does
@@ -330,6 +329,7 @@ def test_postgres_reconnects_after_losing_its_connection(store: Store, store_url
     with pytest.raises(StoreError):
         store.find()
     assert len(store.find()) == 1  # the next call reconnects
+    store.close()
 
 
 def test_store_errors_never_show_the_password() -> None:

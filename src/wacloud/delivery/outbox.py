@@ -36,7 +36,7 @@ from wacloud.delivery.model import (
 from wacloud.delivery.outcomes import Failure, apply_effects, settle_failure
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store, open_store
+from wacloud.delivery.store import Store, StoreError, open_store
 from wacloud.delivery.worker import RunReport, Worker
 from wacloud.errors import ValidationError
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
@@ -134,6 +134,7 @@ class Outbox:
         self.on_event = on_event
         self.clock = clock
         self.worker_name = worker_name
+        self.handle_retry_s = 10.0
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
@@ -305,10 +306,23 @@ class Outbox:
         self.store.set_marketing(self.phone_number_id, _wa_id(wa_id), opted_out, ts)
 
     def handle(self, update: Any) -> bool:
-        """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used."""
+        """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
+
+        While the store is unreachable (a database restart) it retries for up to ``handle_retry_s``
+        before raising :class:`StoreError`, so a status is not dropped over a short outage.
+        """
         from wacloud.delivery.statuses import handle_update
 
-        return handle_update(self, update)
+        deadline = time.monotonic() + self.handle_retry_s
+        delay = 0.05
+        while True:
+            try:
+                return handle_update(self, update)
+            except StoreError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(1.0, delay * 2)
 
     # --- control ---------------------------------------------------------------------------------
     def pause(self, seconds: float, reason: str = "paused by the operator") -> None:
