@@ -118,6 +118,13 @@ def test_customer_writes_then_a_text_reply_is_delivered(live: LiveGateway) -> No
         10,
         "the reply's read status in the conversation log",
     )
+    inbound_wamid = next(m["wamid"] for m in msgs if m["direction"] == "in")
+    marked = live.http.post(f"/v1/messages/{inbound_wamid}/read", params={"typing": "true"})
+    assert marked.status_code == 200 and marked.json() == {"success": True}
+    seen = httpx.get(f"{live.sandbox}/_sandbox/customers/{wa_id}/messages").json()["sent"]
+    assert [m["read"] for m in seen if m["id"] == inbound_wamid] == [True]
+    too_long = live.http.post(f"/v1/messages/{'w' * 300}/read")
+    assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "wamid"
     summaries = [(m["direction"], m["summary"]) for m in msgs]
     assert ("in", "Hello, is my order ready?") in summaries and ("out", "Yes!") in summaries
 

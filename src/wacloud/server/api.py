@@ -27,6 +27,7 @@ from wacloud.server.schemas import (
     KeyIn,
     KeyList,
     KeyOut,
+    MarkedRead,
     MediaOut,
     MessageList,
     NewKeyOut,
@@ -246,6 +247,28 @@ async def get_by_wamid(
     if job_id is None:
         raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
     return await _job_or_404(gw, job_id)
+
+
+@router.post(
+    "/messages/{wamid}/read",
+    response_model=MarkedRead,
+    tags=["messages"],
+    summary="Mark a customer's message read (blue ticks), optionally with a typing indicator",
+)
+async def mark_read(
+    request: Request,
+    _: Authenticated,
+    wamid: Annotated[str, Path(min_length=1, max_length=256)],
+    typing: Annotated[bool, Query(description="also show a typing indicator (up to 25 s)")] = False,
+) -> dict[str, Any]:
+    """Mark an incoming message read, now (not through the outbox: it is not a message)."""
+    client = _need(gateway(request).client, "the Cloud API client")
+    try:
+        return {"success": bool(await client.mark_as_read(wamid, typing=typing))}
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field=exc.field) from None
+    except errors.WhatsAppError as exc:
+        raise whatsapp_error(exc) from None
 
 
 # --- conversations --------------------------------------------------------------------------------

@@ -153,6 +153,12 @@ class MediaOut(BaseModel):
     file_size: int | None = None
 
 
+class MarkedRead(BaseModel):
+    """The result of marking a message read."""
+
+    success: bool
+
+
 class Deleted(BaseModel):
     """The result of a delete."""
 
