@@ -55,6 +55,7 @@ def process(
             raw_type = body.get("type", "text")
             mtype = raw_type if isinstance(raw_type, str) else None
         req = validate_send(body)
+        mtype = req.type or mtype
         if req.kind == "read":
             _mark_read(state, req)
             return SendResult(200, _SUCCESS)
