@@ -178,8 +178,9 @@ def test_no_webhook_url_still_records_statuses(sandbox: SandboxHandle) -> None:
 def test_unreachable_receiver_is_retried_then_given_up(sandbox: SandboxHandle) -> None:
     from wacloud.sandbox.runner import free_port
 
-    sandbox.configure(webhook_url=f"http://127.0.0.1:{free_port()}/hook", webhook_retry_delays_s=[0.01, 0.01],
-                      delivered_after_s=None)
+    sandbox.configure(
+        webhook_url=f"http://127.0.0.1:{free_port()}/hook", webhook_retry_delays_s=[0.01, 0.01], delivered_after_s=None
+    )
     _hello(sandbox)
     sandbox.wait_idle()
     stats = sandbox.stats()["webhooks"]
@@ -217,5 +218,44 @@ def test_keep_alive_receiver_gets_every_webhook(sandbox: SandboxHandle) -> None:
         sandbox.wait_idle()
         deadline_ok = sandbox.stats()["webhooks"].get("delivered", 0)
         assert deadline_ok == 15 and len(seen) == 15 and all(seen)
+    finally:
+        server.stop()
+
+
+def test_out_of_band_errors_webhook(sandbox: SandboxHandle, webhook_sink: WebhookSink, validator: Any) -> None:
+    from wacloud.webhooks import parse
+
+    sandbox.connect(webhook_sink)
+    r = sandbox.control.post("/errors", json={"code": 130429, "details": "Throughput reached"})
+    assert r.status_code == 200
+    webhook_sink.wait_for(lambda s: len(s.deliveries) == 1)
+    [value] = webhook_sink.changes()
+    assert value["errors"][0]["code"] == 130429 and value["errors"][0]["error_data"]["details"] == "Throughput reached"
+    assert [type(u).__name__ for u in parse(webhook_sink.deliveries[0].body)] == ["ErrorUpdate"]
+    assert sandbox.control.post("/errors", json={"code": "x"}).status_code == 400
+
+
+def test_verify_webhook_handshake(sandbox: SandboxHandle) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from wacloud.sandbox.runner import ServerThread
+
+    async def verify(request: Request) -> PlainTextResponse:
+        q = request.query_params
+        if q.get("hub.mode") == "subscribe" and q.get("hub.verify_token") == "secret-v":
+            return PlainTextResponse(q["hub.challenge"])
+        return PlainTextResponse("no", status_code=403)
+
+    server = ServerThread(Starlette(routes=[Route("/hook", verify)]))
+    server.start()
+    try:
+        sandbox.configure(webhook_url=f"{server.base_url}/hook")
+        good = sandbox.control.post("/verify-webhook", json={"verify_token": "secret-v"}).json()
+        assert good["ok"] is True and good["status"] == 200
+        bad = sandbox.control.post("/verify-webhook", json={"verify_token": "wrong"}).json()
+        assert bad["ok"] is False and bad["status"] == 403
     finally:
         server.stop()

@@ -271,6 +271,44 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
 
         return inject(state, _obj(await _body(request)))
 
+    async def system_error(request: Request) -> Any:
+        """POST /_sandbox/errors: an out-of-band ``errors`` webhook (system, app or account problems)."""
+        data = _obj(await _body(request))
+        code = data.get("code")
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ControlError("code (an integer error code) is required")
+        details = data.get("details")
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": payloads.metadata(state),
+            "errors": [payloads.error_item(code, details if isinstance(details, str) else None)],
+        }
+        state.dispatcher.emit("errors", "messages", value)
+        return {"payload": payloads.envelope(state, "messages", value)}
+
+    async def verify_webhook(request: Request) -> Any:
+        """POST /_sandbox/verify-webhook: Meta's GET handshake against the webhook URL."""
+        import httpx
+
+        data = _obj(await _body(request))
+        url = data.get("url") or state.config.webhook_url
+        token = data.get("verify_token")
+        if not isinstance(url, str) or not isinstance(token, str):
+            raise ControlError("verify_token is required, and a url unless webhook_url is set")
+        challenge = state.ids.token(10)
+        params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token}
+        try:
+            async with httpx.AsyncClient(timeout=state.config.webhook_timeout_s) as client:
+                answer = await client.get(url, params=params)
+        except httpx.HTTPError as exc:
+            return {"ok": False, "error": type(exc).__name__}
+        return {
+            "ok": answer.status_code == 200 and answer.text == challenge,
+            "status": answer.status_code,
+            "body": answer.text[:200],
+            "challenge": challenge,
+        }
+
     def _r(path: str, fn: Any, methods: list[str]) -> BaseRoute:
         return Route(path, handler(fn), methods=methods)
 
@@ -296,5 +334,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         _r(f"{P}/templates", templates, methods=["GET", "POST"]),
         _r(f"{P}/templates/{{template_id}}/status", template_status, methods=["POST"]),
         _r(f"{P}/inbound", inbound, methods=["POST"]),
+        _r(f"{P}/errors", system_error, methods=["POST"]),
+        _r(f"{P}/verify-webhook", verify_webhook, methods=["POST"]),
     ]
     return routes
