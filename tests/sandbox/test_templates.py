@@ -135,7 +135,15 @@ def test_list_get_edit_delete(sandbox: SandboxHandle) -> None:
     fields = sandbox.http.get(f"/{sandbox.waba_id}/message_templates", params={"fields": "name,status"}).json()
     assert set(fields["data"][0]) == {"name", "status", "id"}
     # PENDING can't be edited; APPROVED can, and goes back to review.
-    new = {"components": [{"type": "BODY", "text": "Hello {{1}}, parcel {{2}} is on its way."}]}
+    new = {
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, parcel {{2}} is on its way.",
+                "example": {"body_text": [["Ana", "ZX81"]]},
+            }
+        ]
+    }
     assert error_code(sandbox.http.post(f"/{created['id']}", json=new)) == 100
     sandbox.set_template_status(created["id"], "APPROVED")
     assert sandbox.http.post(f"/{created['id']}", json=new).json() == {"success": True}

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wacloud import limits
 from wacloud.sandbox.errors import GraphError, param
+from wacloud.sandbox.management import ManagementRateLimited, management_state
 from wacloud.sandbox.state import Media
 from wacloud.sandbox.templates import edit_template, make_template, schedule_review, set_status
 
@@ -186,22 +187,31 @@ class GraphRoutes:
     async def templates(self, request: Request) -> Response:
         """``GET/POST/DELETE /{waba-id}/message_templates``."""
         state = self.state
+        usage: dict[str, str] = {}
         try:
             waba = request.path_params["waba_id"]
             if waba != state.config.waba_id:
                 raise no_object(waba, request.method)
+            # Template management counts against the WABA's management budget like the other WABA calls.
+            usage = management_state(state).charge(state, waba)
             if request.method == "GET":
-                return self._list_templates(request)
-            if request.method == "POST":
+                response = self._list_templates(request)
+            elif request.method == "POST":
                 data = await _json(request)
-                tpl = make_template(state, data)
+                tpl = make_template(state, data, strict=True)
                 schedule_review(state, tpl)
                 if tpl.status == "APPROVED":
                     set_status(state, tpl, "APPROVED")
-                return JSONResponse({"id": tpl.id, "status": tpl.status, "category": tpl.category})
-            return self._delete_templates(request)
+                response = JSONResponse({"id": tpl.id, "status": tpl.status, "category": tpl.category})
+            else:
+                response = self._delete_templates(request)
+        except ManagementRateLimited as err:
+            response = graph_error(state, err)
+            usage = err.headers
         except GraphError as err:
-            return graph_error(state, err)
+            response = graph_error(state, err)
+        response.headers.update(usage)
+        return response
 
     def _list_templates(self, request: Request) -> Response:
         q = request.query_params
@@ -292,6 +302,7 @@ class _ObjectDispatch:
         request = Request(scope, receive)
         method = request.method
         response: Response
+        usage: dict[str, str] = {}
         try:
             if object_id in state.media:
                 media = graph._live_media(object_id, request, method)
@@ -304,10 +315,11 @@ class _ObjectDispatch:
                     raise no_object(object_id, method)
             elif object_id in state.templates:
                 tpl = state.templates[object_id]
+                usage = management_state(state).charge(state, state.config.waba_id)
                 if method == "GET":
                     response = JSONResponse(tpl.to_graph())
                 elif method == "POST":
-                    edit_template(tpl, await _json(request))
+                    edit_template(tpl, await _json(request), strict=True)
                     # An edited template goes through review again.
                     tpl.status = "PENDING"
                     schedule_review(state, tpl)
@@ -317,6 +329,10 @@ class _ObjectDispatch:
             else:
                 await graph.fallthrough(scope, receive, send)
                 return
+        except ManagementRateLimited as err:
+            response = graph_error(state, err)
+            usage = err.headers
         except GraphError as err:
             response = graph_error(state, err)
+        response.headers.update(usage)
         await response(scope, receive, send)

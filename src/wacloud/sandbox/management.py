@@ -149,16 +149,13 @@ class ManagementState:
         self.subscribed: list[dict[str, Any]] = [{"whatsapp_business_api_data": dict(SANDBOX_APP)}]
         self.unsubscribed_webhook_url: str | None = None
         self.calls: dict[str, deque[float]] = {}
-        #: Rolling-hour budget of WABA-level management calls (Meta: 200, or 5,000 for active WABAs).
         #: Rolling-hour budget of WABA-level management calls, overriding ``SandboxConfig``'s
         #: ``management_calls_per_hour`` (read live, so the control API can change it); with neither,
         #: Meta's: 200, or 5,000 while the WABA is "active" (has a registered number).
         self.calls_per_hour: int | None = None
-        self._config = state.config
+        self._state = state
         #: The code ``request_code`` "sends"; ``verify_code`` expects it.
         self.verification_code = "123456"
-        # Held (not its id) so a reset's new dict can never be mistaken for this one.
-        self._run_marker: object = state.customers
 
     def charge(self, state: SandboxState, waba_id: str) -> dict[str, str]:
         """Count one WABA-level call; return the usage header, or raise 80007 when over the budget."""
@@ -195,7 +192,7 @@ class ManagementState:
         """The hourly budget in force: this override, else the sandbox setting, else Meta's default."""
         if self.calls_per_hour is not None:
             return int(self.calls_per_hour)
-        configured = getattr(self._config, "management_calls_per_hour", None)
+        configured = getattr(self._state.config, "management_calls_per_hour", None)
         if configured is not None:
             return int(configured)
         active = any(phone.registered for phone in self.phones.values())
@@ -220,12 +217,16 @@ class ManagementRateLimited(GraphError):
 
 
 def management_state(state: SandboxState) -> ManagementState:
-    """The management state of ``state``, created on first use and renewed after a sandbox reset."""
-    current = getattr(state, "management", None)
-    # A reset rebuilds the run state (new customers dict): start the management state afresh too.
-    if not isinstance(current, ManagementState) or current._run_marker is not state.customers:
-        current = ManagementState(state)
-        state.management = current  # type: ignore[attr-defined]
+    """The management state of ``state``, created on first use and renewed by every sandbox reset."""
+    current = state.management
+    if current is None:
+        current = state.management = ManagementState(state)
+
+        def renew() -> None:
+            """A reset forgets registrations, flows, uploads and budgets like the rest of the state."""
+            state.management = ManagementState(state)
+
+        state.on_reset(renew)
     return current
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from wacloud import errors, limits
 from wacloud.sandbox import faults, payloads
 from wacloud.sandbox.errors import GraphError
+from wacloud.sandbox.management import management_state
 from wacloud.sandbox.state import SentMessage
 from wacloud.sandbox.templates import check_send, find_for_send
 from wacloud.sandbox.validate import SendRequest, validate_send
@@ -54,6 +55,11 @@ def process(
             to = raw_to if isinstance(raw_to, str) else None
             raw_type = body.get("type", "text")
             mtype = raw_type if isinstance(raw_type, str) else None
+        if not management_state(state).is_registered(phone_number_id):
+            # A deregistered number can't send anything until it registers again (Meta's 133010).
+            raise GraphError(
+                133010, f"Phone number {phone_number_id} is not registered on the WhatsApp Business Platform."
+            )
         req = validate_send(body)
         mtype = req.type or mtype
         if req.kind == "read":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from wacloud.sandbox.ratelimit import RateLimiter
 from wacloud.sandbox.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from wacloud.sandbox.management import ManagementState
     from wacloud.sandbox.templates import Template
 
 _CUSTOMER_FIELDS = (
@@ -185,6 +187,10 @@ class SandboxState:
         self.ids = IdFactory(config.seed)
         self.scheduler = Scheduler(self.clock)
         self.dispatcher = Dispatcher(self)
+        #: Callbacks run after every reset, so parts that keep their own run state start afresh too.
+        self._reset_hooks: list[Callable[[], None]] = []
+        #: The management half of the state (``wacloud.sandbox.management.management_state``).
+        self.management: ManagementState | None = None
         self._init_run_state()
 
     def _init_run_state(self) -> None:
@@ -224,6 +230,12 @@ class SandboxState:
         self.dispatcher.clear()
         self.clock.reset()
         self._init_run_state()
+        for hook in list(self._reset_hooks):
+            hook()
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every :meth:`reset` (once per registration, in registration order)."""
+        self._reset_hooks.append(hook)
 
     def reconfigure_limits(self) -> None:
         """Apply changed rate settings."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wacloud.limits import LIMITS
+from wacloud.sandbox import template_rules
 from wacloud.sandbox.errors import GraphError, param
 from wacloud.sandbox.validate import SendRequest, TemplateComponentSend
 
@@ -33,10 +34,8 @@ STATUSES = frozenset(
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _VAR = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _NAMED_VAR = re.compile(r"^[a-z_][a-z0-9_]*$")
-_HEADER_FORMATS = frozenset({"TEXT", "IMAGE", "VIDEO", "DOCUMENT", "LOCATION"})
-_BUTTON_TYPES = frozenset(
-    {"QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE", "FLOW", "OTP", "CATALOG", "MPM", "VOICE_CALL", "SPM"}
-)
+_HEADER_FORMATS = template_rules.HEADER_FORMATS
+_BUTTON_TYPES = template_rules.BUTTON_TYPES
 #: Which send ``sub_type`` fits which button type of the template.
 _SUB_TYPES = {
     "quick_reply": {"QUICK_REPLY"},
@@ -170,7 +169,7 @@ def analyse(components: Any, category: str, parameter_format: str) -> dict[str, 
                         "dynamic": btype == "URL" and isinstance(url, str) and bool(_VAR.search(url)),
                     }
                 )
-        elif ctype != "CAROUSEL":
+        elif ctype not in ("CAROUSEL", "LIMITED_TIME_OFFER"):
             raise _tpl_error(2388039, f"Invalid component type {comp['type']!r}.")
     if "BODY" not in seen and category != "AUTHENTICATION":
         raise _tpl_error(2388039, "A template needs a BODY component.")
@@ -193,8 +192,12 @@ def _vars(text: str, named: bool, where: str) -> list[str]:
     return [str(n) for n in numbers]
 
 
-def make_template(state: SandboxState, data: Any, *, status: str | None = None) -> Template:
-    """Validate a ``POST /{waba}/message_templates`` body and store the new template."""
+def make_template(state: SandboxState, data: Any, *, status: str | None = None, strict: bool = False) -> Template:
+    """Validate a ``POST /{waba}/message_templates`` body and store the new template.
+
+    ``strict`` applies every creation rule of Meta's (``template_rules``: locale, examples, button
+    rules…), as the Graph route does; the control API and the seeds store looser test fixtures.
+    """
     if not isinstance(data, dict):
         raise param("The request body must be a JSON object.")
     name = data.get("name")
@@ -208,6 +211,8 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None) 
     language = data.get("language")
     if not isinstance(language, str) or not language:
         raise param("The parameter language is required.")
+    if strict:
+        template_rules.check_language(language)
     category = data.get("category")
     if not isinstance(category, str) or category.upper() not in CATEGORIES:
         raise param("Param category must be one of {AUTHENTICATION, MARKETING, UTILITY}.")
@@ -215,6 +220,8 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None) 
     parameter_format = str(data.get("parameter_format", "POSITIONAL")).upper()
     if parameter_format not in ("POSITIONAL", "NAMED"):
         raise param("Param parameter_format must be one of {NAMED, POSITIONAL}.")
+    if strict:
+        template_rules.check_components(data.get("components"), category, parameter_format)
     derived = analyse(data.get("components"), category, parameter_format)
     for tpl in state.templates.values():
         if tpl.name == name and tpl.language == language:
@@ -239,8 +246,8 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None) 
     return tpl
 
 
-def edit_template(tpl: Template, data: Any) -> None:
-    """``POST /{template-id}``: replace the components and/or the category."""
+def edit_template(tpl: Template, data: Any, *, strict: bool = False) -> None:
+    """``POST /{template-id}``: replace the components and/or the category (``strict`` as in creation)."""
     if not isinstance(data, dict):
         raise param("The request body must be a JSON object.")
     if tpl.status not in ("APPROVED", "REJECTED", "PAUSED"):
@@ -257,7 +264,11 @@ def edit_template(tpl: Template, data: Any) -> None:
             raise param("The category of an approved template can't be edited.")
         category = new
     parameter_format = str(data.get("parameter_format", tpl.parameter_format)).upper()
+    if parameter_format not in ("POSITIONAL", "NAMED"):
+        raise param("Param parameter_format must be one of {NAMED, POSITIONAL}.")
     components = data.get("components", tpl.components)
+    if strict and "components" in data:
+        template_rules.check_components(components, category, parameter_format)
     derived = analyse(components, category, parameter_format)
     tpl.components = components
     tpl.category = category
