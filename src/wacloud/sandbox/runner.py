@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from dataclasses import fields
@@ -106,4 +107,8 @@ def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     print(f"  webhook URL:           {cfg.webhook_url or '(none: set one with POST /_sandbox/config)'}")
     print(f"  throughput:            {cfg.mps:g} mps, seed {cfg.seed}")
     print(f"  control API:           {base}/_sandbox/")
+    active = {k: v for k, v in cfg.faults.as_dict().items() if v and k != "timeout_s"}
+    if active:
+        # After the fixed lines, so scripts reading the banner keep working.
+        print(f"  faults:                {json.dumps(active, sort_keys=True)}")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
