@@ -91,6 +91,10 @@ class SandboxConfig:
     failure_channels: dict[int, Channel] = field(default_factory=lambda: dict(DEFAULT_FAILURE_CHANNELS))
     #: Seconds a new template stays PENDING before it is APPROVED (None: only the control API decides).
     template_review_s: float | None = 1.0
+    #: Template pacing: a paced template answers ``accepted`` for this many sends, then holds the rest.
+    template_pacing_threshold: int = 3
+    #: Pace every marketing/utility template created through the Graph API (Meta paces new ones).
+    pace_new_templates: bool = False
     #: Webhook delivery: retry delays after a non-200 (compressed time), then the delivery is given up.
     webhook_retry_delays_s: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
     webhook_timeout_s: float = 5.0
@@ -175,6 +179,8 @@ MUTABLE_SETTINGS: frozenset[str] = frozenset(
         "played_after_s",
         "unknown_recipients",
         "template_review_s",
+        "template_pacing_threshold",
+        "pace_new_templates",
         "webhook_retry_delays_s",
         "webhook_timeout_s",
         "webhook_batch_max",

@@ -52,6 +52,12 @@ def _int(request: Request, name: str, default: int) -> int:
         raise ControlError(f"query parameter {name} must be an integer") from None
 
 
+def _threshold(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ControlError("the pacing threshold must be a whole number of sends (0 or more) or null")
+    return value if value is None else int(value)
+
+
 def control_routes(state: SandboxState) -> list[BaseRoute]:
     """The control routes bound to ``state``."""
 
@@ -246,11 +252,20 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             status = str(data.pop("status", "APPROVED")).upper()
             if status not in STATUSES:
                 raise ControlError(f"status must be one of {sorted(STATUSES)}")
+            paced = data.pop("pacing", False)
+            threshold = data.pop("pacing_threshold", None)
+            if not isinstance(paced, bool):
+                raise ControlError("pacing must be true or false")
+            _threshold(threshold)
             # Upsert: replace any template with the same name and language.
             for tpl_id, tpl in list(state.templates.items()):
                 if tpl.name == data.get("name") and tpl.language == data.get("language"):
                     del state.templates[tpl_id]
-            return make_template(state, data, status=status).to_graph()
+            created = make_template(state, data, status=status)
+            created.pacing.threshold = threshold
+            if paced:
+                created.pacing.start()
+            return created.to_graph()
         return {"templates": [t.to_graph() for t in state.templates.values()]}
 
     async def template_status(request: Request) -> Any:
@@ -264,6 +279,37 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             raise ControlError("status is required")
         set_status(state, tpl, status, data.get("reason"))
         return tpl.to_graph()
+
+    async def template_pacing(request: Request) -> Any:
+        """GET/POST /_sandbox/templates/{template_id}/pacing: pace a template, or give its quality signal."""
+        from wacloud.sandbox import pacing
+
+        tpl = state.templates.get(request.path_params["template_id"])
+        if tpl is None:
+            raise ControlError("no such template", 404)
+        if request.method == "GET":
+            return tpl.pacing.view(state)
+        data = _obj(await _body(request))
+        unknown = set(data) - {"pacing", "threshold", "assessment"}
+        if unknown:
+            raise ControlError(f"unknown key(s) {sorted(unknown)}; use pacing, threshold, assessment")
+        if "threshold" in data:
+            tpl.pacing.threshold = _threshold(data["threshold"])
+        if "pacing" in data:
+            if not isinstance(data["pacing"], bool):
+                raise ControlError("pacing must be true or false")
+            if data["pacing"]:
+                tpl.pacing.start()
+            else:
+                tpl.pacing.enabled = False
+        assessment = data.get("assessment")
+        if assessment == "good":
+            pacing.release(state, tpl)
+        elif assessment == "bad":
+            set_status(state, tpl, "PAUSED", "LOW_QUALITY")  # drops the held messages with 132015
+        elif assessment is not None:
+            raise ControlError('assessment must be "good" or "bad"')
+        return tpl.pacing.view(state)
 
     async def inbound(request: Request) -> Any:
         """POST /_sandbox/inbound."""
@@ -333,6 +379,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         _r(f"{P}/webhooks", webhooks, methods=["GET"]),
         _r(f"{P}/templates", templates, methods=["GET", "POST"]),
         _r(f"{P}/templates/{{template_id}}/status", template_status, methods=["POST"]),
+        _r(f"{P}/templates/{{template_id}}/pacing", template_pacing, methods=["GET", "POST"]),
         _r(f"{P}/inbound", inbound, methods=["POST"]),
         _r(f"{P}/errors", system_error, methods=["POST"]),
         _r(f"{P}/verify-webhook", verify_webhook, methods=["POST"]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud import errors, limits
-from wacloud.sandbox import faults, payloads
+from wacloud.sandbox import faults, pacing, payloads
 from wacloud.sandbox.errors import GraphError
 from wacloud.sandbox.management import management_state
 from wacloud.sandbox.state import SentMessage
@@ -158,11 +158,13 @@ def _send(
         outcome=outcome,
         wamid=wamid,
     )
-    if not never:
-        _plan_statuses(state, msg, customer, failure, now)
     item: dict[str, Any] = {"id": wamid}
     if template is not None:
-        item["message_status"] = "accepted"
+        item["message_status"] = pacing.message_status(state, template)
+    if template is not None and item["message_status"] == pacing.HELD and not never:
+        pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
+    elif not never:
+        plan_statuses(state, msg, customer, failure, now)
     result = SendResult(
         200,
         {
@@ -258,13 +260,14 @@ class _StatusPlan:
             self.state.scheduler.at(self.steps[0][0], self)
 
 
-def _plan_statuses(
+def plan_statuses(
     state: SandboxState,
     msg: SentMessage,
     customer: Customer | None,
     failure: tuple[int, str] | None,
     now: float,
 ) -> None:
+    """Schedule the statuses of an accepted message (or its ``failed`` status) from ``now`` on."""
     cfg = state.config
     sched = state.scheduler
     if failure is not None:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wacloud.limits import LIMITS
-from wacloud.sandbox import template_rules
+from wacloud.sandbox import pacing, template_rules
 from wacloud.sandbox.errors import GraphError, param
+from wacloud.sandbox.pacing import Pacing
 from wacloud.sandbox.validate import SendRequest, TemplateComponentSend
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class Template:
     body_text: str = ""
     body_vars: list[str] = field(default_factory=list)
     buttons: list[dict[str, Any]] = field(default_factory=list)
+    #: Template pacing (``wacloud.sandbox.pacing``); not part of what Graph shows.
+    pacing: Pacing = field(default_factory=Pacing)
 
     def to_graph(self) -> dict[str, Any]:
         """The template as ``GET /{template-id}`` returns it."""
@@ -242,6 +245,8 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None, 
         created_at=state.clock.now(),
         **derived,
     )
+    if strict and state.config.pace_new_templates and category in pacing.PACED_CATEGORIES:
+        tpl.pacing.start()  # Meta paces newly created marketing and utility templates
     state.templates[tpl.id] = tpl
     return tpl
 
@@ -533,7 +538,8 @@ def set_status(state: SandboxState, tpl: Template, status: str, reason: str | No
     status = status.upper()
     if status not in STATUSES:
         raise param(f"Param status must be one of {{{', '.join(sorted(STATUSES))}}}.")
-    tpl.status = status
+    old, tpl.status = tpl.status, status
+    pacing.on_status_change(state, tpl, old, status)
     if status == "REJECTED":
         tpl.rejected_reason = reason or "INVALID_FORMAT"
     event_reason = reason if reason is not None else ("INVALID_FORMAT" if status == "REJECTED" else "NONE")
