@@ -75,12 +75,14 @@ def test_concurrent_posts_each_update_handled_once(store_url: str) -> None:
 
 def test_restart_resumes_from_the_store(store_url: str) -> None:
     raw = p.body(p.inbound(p.msg("text", {"body": "a"}), p.msg("text", {"body": "b"})))
-    first = Application(app_secret=p.SECRET, store=delivery.open_store(store_url))
+    first = Application(app_secret=p.SECRET, store=delivery.open_store(store_url), lease_s=0.2)
     status, _, accepted = first.receiver.accept(raw, p.signed_headers(raw))
     assert status == 200 and accepted is not None  # answered, then "crashed" before processing
     again = Application(app_secret=p.SECRET, store=delivery.open_store(store_url))
     got: list[str] = []
     again.on_update()(lambda upd: got.append(upd.update_id))
+    assert again.receiver.resume_sync() == 0  # leased to the first process until its lease lapses
+    time.sleep(0.3)
     assert again.receiver.resume_sync() == 1 and len(got) == 2
     assert again.receiver.resume_sync() == 0
 

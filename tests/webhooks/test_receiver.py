@@ -218,8 +218,23 @@ def test_a_store_failure_answers_503_so_meta_retries() -> None:
     assert status == 503 and b"retry" in body and seen == []
 
 
+class Clock:
+    """A settable clock for the inbox's leases."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _crashed_inbox() -> tuple[MemoryInboxStore, Clock]:
+    clock = Clock()
+    return MemoryInboxStore(clock=clock), clock
+
+
 def test_resume_processes_what_a_crash_left_and_only_once() -> None:
-    inbox, dedup = MemoryInboxStore(), MemoryDedupStore()
+    (inbox, clock), dedup = _crashed_inbox(), MemoryDedupStore()
     crashed, seen_before = _rec(inbox=inbox, dedup=dedup)
     m1, m2 = p.msg("text", {"body": "1"}), p.msg("text", {"body": "2"})
     raw = p.body(p.inbound(m1, m2))
@@ -227,6 +242,8 @@ def test_resume_processes_what_a_crash_left_and_only_once() -> None:
     assert crashed.accept(raw, p.signed_headers(raw))[0] == 200
     assert seen_before == [] and len(inbox) == 1
     restarted, seen = _rec(inbox=inbox, dedup=dedup)
+    assert restarted.resume_sync() == 0  # still leased to the process that answered it
+    clock.now += restarted.lease_s  # that process is gone: its lease lapses
     assert restarted.resume_sync() == 1
     assert [u.dedup_key for u in seen] == [m1["id"], m2["id"]] and len(inbox) == 0
     assert restarted.resume_sync() == 0
@@ -235,7 +252,7 @@ def test_resume_processes_what_a_crash_left_and_only_once() -> None:
 
 
 def test_resume_finishes_an_update_claimed_but_not_completed_before_the_crash() -> None:
-    inbox, dedup = MemoryInboxStore(), MemoryDedupStore()
+    (inbox, clock), dedup = _crashed_inbox(), MemoryDedupStore()
     m1, m2 = p.msg("text", {"body": "1"}), p.msg("text", {"body": "2"})
 
     def die_on_second(update: Update) -> None:
@@ -246,6 +263,7 @@ def test_resume_finishes_an_update_claimed_but_not_completed_before_the_crash() 
     raw = p.body(p.inbound(m1, m2))
     with pytest.raises(SystemExit):
         crashed.handle_post(raw, p.signed_headers(raw))
+    clock.now += crashed.lease_s
     restarted, seen = _rec(inbox=inbox, dedup=dedup)
     restarted.resume_sync()
     # m1 was completed before the crash and is not run again; m2 was claimed but never finished.
@@ -253,7 +271,7 @@ def test_resume_finishes_an_update_claimed_but_not_completed_before_the_crash() 
 
 
 async def test_async_resume_and_process() -> None:
-    inbox = MemoryInboxStore()
+    inbox, clock = _crashed_inbox()
     got: list[Update] = []
 
     async def handler(update: Update) -> None:
@@ -262,6 +280,7 @@ async def test_async_resume_and_process() -> None:
     first = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=handler)
     raw = p.body(p.statuses(p.status("delivered")))
     first.accept(raw, p.signed_headers(raw))
+    clock.now += first.lease_s
     second = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=handler)
     assert await second.resume() == 1
     assert len(got) == 1 and isinstance(got[0], StatusUpdate)

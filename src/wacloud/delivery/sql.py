@@ -118,6 +118,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX webhook_dedup_seen ON webhook_dedup (seen_at)",
         "CREATE INDEX early_statuses_received ON early_statuses (received_at)",
     )),
+    # 3: webhook payloads leased to one receiver at a time, retried with a delay, or set aside.
+    (3, (
+        "ALTER TABLE webhook_inbox ADD COLUMN lease_until {REAL}",
+        "ALTER TABLE webhook_inbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE webhook_inbox ADD COLUMN last_error TEXT",
+        "ALTER TABLE webhook_inbox ADD COLUMN dead_at {REAL}",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -610,25 +617,76 @@ class SqlStore(ABC):
             return tx.run("INSERT INTO webhook_dedup (key, seen_at) VALUES (?, ?) "
                           "ON CONFLICT (key) DO NOTHING", (key, time.time())) == 1
 
-    def put(self, raw: bytes, headers_json: str) -> int:
-        """Durably store a raw webhook delivery; returns its id."""
+    def seen(self, key: str) -> bool:
+        """True if ``key`` was recorded (read only)."""
+        with self._tx(write=False) as tx:
+            return bool(tx.rows("SELECT 1 FROM webhook_dedup WHERE key = ?", (key,)))
+
+    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
+        """Durably store a raw webhook delivery (leased to the caller for ``lease_s``); returns its id."""
         import time
 
+        now = time.time()
+        lease = now + lease_s if lease_s is not None else None
         with self._tx() as tx:
-            rows = tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at) "
-                           "VALUES (?, ?, ?) RETURNING id", (bytes(raw), headers_json, time.time()))
+            rows = tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) "
+                           "VALUES (?, ?, ?, ?) RETURNING id", (bytes(raw), headers_json, now, lease))
         return int(rows[0][0])
 
     def pending(self, limit: int = 100) -> list[tuple[int, bytes]]:
-        """Stored deliveries not yet processed, oldest first."""
+        """Stored deliveries not yet processed (nor set aside), oldest first."""
         with self._tx(write=False) as tx:
-            rows = tx.rows("SELECT id, raw FROM webhook_inbox ORDER BY id LIMIT ?", (max(0, int(limit)),))
+            rows = tx.rows("SELECT id, raw FROM webhook_inbox WHERE dead_at IS NULL ORDER BY id LIMIT ?",
+                           (max(0, int(limit)),))
         return [(int(r[0]), bytes(r[1])) for r in rows]
 
     def done(self, id: int) -> None:
         """Mark a stored delivery processed (it is removed)."""
         with self._tx() as tx:
             tx.run("DELETE FROM webhook_inbox WHERE id = ?", (int(id),))
+
+    def inbox_claim(self, limit: int, lease_s: float) -> list[tuple[int, bytes, int]]:
+        """Lease up to ``limit`` due deliveries (not leased, not set aside): (id, raw, failures)."""
+        import time
+
+        now = time.time()
+        with self._tx() as tx:
+            ids = [int(r[0]) for r in tx.rows(
+                "SELECT id FROM webhook_inbox WHERE dead_at IS NULL AND (lease_until IS NULL OR "
+                f"lease_until <= ?) ORDER BY id LIMIT ?{self.CLAIM_LOCK}", (now, max(0, int(limit))))]
+            if not ids:
+                return []
+            test, params = self._in("id", ids)
+            rows = tx.rows(f"UPDATE webhook_inbox SET lease_until = ? WHERE {test} RETURNING id, raw, failures",
+                           [now + lease_s, *params])
+        return sorted((int(r[0]), bytes(r[1]), int(r[2])) for r in rows)
+
+    def inbox_extend(self, ids: Sequence[int], lease_s: float) -> None:
+        """Extend the leases of deliveries still being processed."""
+        import time
+
+        if not ids:
+            return
+        test, params = self._in("id", [int(i) for i in ids])
+        with self._tx() as tx:
+            tx.run(f"UPDATE webhook_inbox SET lease_until = ? WHERE dead_at IS NULL AND {test}",
+                   [time.time() + lease_s, *params])
+
+    def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+        """Count a failed attempt; the delivery is due again in ``delay_s``."""
+        import time
+
+        with self._tx() as tx:
+            tx.run("UPDATE webhook_inbox SET lease_until = ?, failures = failures + 1, last_error = ? "
+                   "WHERE id = ?", (time.time() + delay_s, reason[:1000], int(id)))
+
+    def inbox_dead_letter(self, id: int, reason: str) -> None:
+        """Set a delivery aside for good (kept, with the reason, no longer pending)."""
+        import time
+
+        with self._tx() as tx:
+            tx.run("UPDATE webhook_inbox SET dead_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+                   (time.time(), reason[:1000], int(id)))
 
 
 class _Locked(AbstractContextManager[Tx]):

@@ -14,7 +14,15 @@ tried. Raise :class:`StopPropagation` to stop there, or :class:`ContinuePropagat
 handler of the same group try too. Handlers may be sync or async; a sync handler runs in a worker
 thread when the application serves ASGI (so a blocking :class:`~wacloud.Client` call does not stall
 the event loop), and an awaitable it returns (an :class:`~wacloud.AsyncClient` shortcut) is awaited.
-A handler that raises is logged with the update id; Meta still gets its 200.
+A handler that raises is logged with the update id and the update counts as handled: Meta still
+gets its 200 and the payload is not retried (a buggy handler must not loop). Failures below the
+handlers (the store, the gateway's outbox) are the receiver's to retry.
+
+Secrets: an application *served* as the webhook endpoint (``app.asgi()``, ``app.wsgi()``, ``uvicorn
+module:app``, :meth:`handle_post`) checks signatures with ``app_secret`` and refuses to start without
+one unless ``allow_unsigned=True`` (development; a warning is logged then). An application used only
+as a dispatcher -- ``wacloud serve --app module:app``, where the gateway checks the signatures, or
+:meth:`dispatch` called by your own receiver -- needs neither: ``Application()``.
 
 Kinds: ``on_message`` gets every incoming message except those with their own decorator (button
 taps, list replies, Flow replies, reactions); ``on_update`` gets everything; ``on_raw`` gets what the
@@ -114,6 +122,8 @@ class Application:
         allow_unsigned: bool = False,
         max_body_bytes: int = WEBHOOK_MAX_BODY_BYTES,
         sync_handlers_in_thread: bool = True,
+        max_attempts: int | None = None,
+        lease_s: float | None = None,
     ) -> None:
         # One durable store (wacloud.delivery) can serve as both the dedup store and the inbox.
         if store is not None:
@@ -129,8 +139,15 @@ class Application:
             app_secret=app_secret, verify_token=verify_token, allow_unsigned=allow_unsigned,
             max_body_bytes=max_body_bytes, dedup=dedup, inbox=inbox,
         )
+        # Receiver tuning (see WebhookReceiver); unset ones keep the receiver's defaults.
+        if max_attempts is not None:
+            self._receiver_args["max_attempts"] = max_attempts
+        if lease_s is not None:
+            self._receiver_args["lease_s"] = lease_s
         self._receiver: WebhookReceiver | None = None
-        if app_secret or allow_unsigned:
+        if app_secret:
+            # Built now so a bad argument fails here. Without a secret it is built only when the
+            # application is served: a pure dispatcher (the gateway's bot) never warns nor refuses.
             self._receiver = self._make_receiver()
         self._groups: dict[int, list[Handler]] = {}
         self._order: list[list[Handler]] = []
@@ -142,15 +159,20 @@ class Application:
 
     @property
     def receiver(self) -> WebhookReceiver:
-        """The webhook receiver serving this application.
+        """The webhook receiver serving this application (built when it is first served).
 
-        Built at construction when an app secret (or ``allow_unsigned=True``) is given; otherwise on
-        first use, which raises then. An application used only as a dispatcher (the gateway checks
-        the webhooks itself and calls :meth:`dispatch`) needs no secret.
+        Without an app secret, building it raises ``ValueError`` unless ``allow_unsigned=True`` (and
+        then logs the "signature checking is OFF" warning). An application used only as a dispatcher
+        (the gateway checks the webhooks itself and calls :meth:`dispatch`) never builds it.
         """
         if self._receiver is None:
             self._receiver = self._make_receiver()
         return self._receiver
+
+    @property
+    def served(self) -> bool:
+        """True once the application has a receiver of its own (it is, or was, served)."""
+        return self._receiver is not None
 
     def __repr__(self) -> str:
         count = sum(len(h) for h in self._groups.values())

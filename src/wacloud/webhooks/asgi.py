@@ -8,12 +8,15 @@ are processed after their answer; beyond that a delivery is processed *before* i
 slows the sender down instead of letting a backlog (and memory) grow without bound. Oversized
 bodies are refused from ``Content-Length`` or while
 streaming, before they are buffered whole. Stored payloads left by a crash are processed at startup
-(lifespan) or, when mounted where no lifespan reaches it, before the first request.
+(lifespan) or, when mounted where no lifespan reaches it, before the first request; from then on a
+background task runs the receiver's due retries (and payloads whose lease lapsed) every
+``retry_poll_s``, until shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -50,6 +53,7 @@ class WebhookApp:
         self._background = 0  # only touched from the event loop's thread
         self._resume_pending = resume and self.receiver.inbox is not None
         self._resume_lock: asyncio.Lock | None = None
+        self._retry_task: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -59,17 +63,39 @@ class WebhookApp:
             await self._lifespan(receive, send)
 
     async def startup(self) -> None:
-        """Process payloads stored before a crash (once)."""
-        if not self._resume_pending:
-            return
-        if self._resume_lock is None:
-            self._resume_lock = asyncio.Lock()
-        async with self._resume_lock:
-            if self._resume_pending:
-                try:
-                    await self.receiver.resume()
-                finally:
-                    self._resume_pending = False
+        """Process payloads stored before a crash (once), then start the retry task."""
+        if self._resume_pending:
+            if self._resume_lock is None:
+                self._resume_lock = asyncio.Lock()
+            async with self._resume_lock:
+                if self._resume_pending:
+                    try:
+                        await self.receiver.resume()
+                    finally:
+                        self._resume_pending = False
+        self._start_retries()
+
+    def _start_retries(self) -> None:
+        if self._retry_task is None or self._retry_task.done():
+            self._retry_task = asyncio.get_running_loop().create_task(self._retry_loop(),
+                                                                      name="wacloud-webhook-retries")
+
+    async def _retry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.receiver.retry_poll_s)
+            try:
+                await self.receiver.run_due()
+            except Exception:
+                logger.exception("running due webhook retries failed")
+
+    async def shutdown(self) -> None:
+        """Stop the retry task and the lease renewals (what is unfinished is taken over later)."""
+        task, self._retry_task = self._retry_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.receiver.close()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -83,6 +109,7 @@ class WebhookApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -107,8 +134,8 @@ class WebhookApp:
         if body is None:
             await _respond(send, 413, _error(f"body is larger than {cap} bytes"), _JSON)
             return
-        if self._resume_pending:
-            await self.startup()
+        if self._resume_pending or self._retry_task is None:
+            await self.startup()  # mounted where no lifespan reaches it
         status, answer, delivery = self.receiver.accept(body, headers)
         if delivery is None:
             await _respond(send, status, answer, _JSON)
@@ -174,7 +201,10 @@ def create_app(target: Any, *, path: str = "/webhook") -> Any:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         await hook.startup()
-        yield
+        try:
+            yield
+        finally:
+            await hook.shutdown()
 
     return Starlette(routes=[route(hook, path)], lifespan=lifespan)
 

@@ -4,29 +4,54 @@
 checks the size cap, the ``X-Hub-Signature-256`` of the exact raw bytes (constant time), the content
 type and the JSON envelope; only then is the payload stored (when an inbox is configured: before the
 200) and its updates dispatched. Duplicates (by message id, by status id and status) are dropped
-through a :class:`~wacloud.webhooks.store.DedupStore`. A handler's failure is logged and never turns
-into a non-200, because Meta would redeliver the whole payload for days.
+through a :class:`~wacloud.webhooks.store.DedupStore`.
+
+Failures never turn into a non-200 (Meta would redeliver the whole payload for days); what happens
+to the payload depends on whose failure it is:
+
+* a *bot handler* (user code in :class:`~wacloud.webhooks.Application`) that raises is logged with the
+  update id by the application, and the update counts as handled (no loop on a buggy handler);
+* an exception out of the dispatcher itself (the gateway's outbox or conversation log, a plain
+  ``on_update`` callable, the dedup store) means the update was *not* handled: the payload stays
+  pending and is retried in this process with exponential backoff (``retry_first_s`` doubling up to
+  ``retry_max_s``); after ``max_attempts`` failed attempts it is set aside (dead-lettered with the
+  reason, logged, counted in :attr:`WebhookReceiver.stats`) instead of being retried forever.
+
+A retried payload re-runs only the updates not yet completed: each completed update leaves a
+``done:<key>`` mark in the dedup store. With a :class:`~wacloud.webhooks.store.LeasedInboxStore` (the
+delivery engine's SQLite and PostgreSQL stores) each payload is leased to one process at a time: the
+one that answered it (the lease is renewed while it is processed), or whoever claims it once it is
+due (a retry, or a payload left by a process that died: due when its lease lapses, ``lease_s``), so
+several processes sharing one inbox never process one payload twice.
 
 Adapters split the POST in two to ack fast: :meth:`WebhookReceiver.accept` (checks + store, then
-answer) and :meth:`WebhookReceiver.process` / :meth:`process_sync` (after the answer is sent).
+answer) and :meth:`WebhookReceiver.process` / :meth:`process_sync` (after the answer is sent); due
+retries run from :meth:`WebhookReceiver.run_due` (the ASGI app calls it every ``retry_poll_s``) or
+:meth:`WebhookReceiver.tick_sync` (the sync adapters call it after requests).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import hmac
 import inspect
+import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import signature
 from wacloud.webhooks.parsing import loads, parse
-from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore
+from wacloud.webhooks.store import DedupLookup, DedupStore, InboxStore, LeasedInboxStore, MemoryDedupStore
 from wacloud.webhooks.updates import Update
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -35,6 +60,18 @@ _OK = b'{"ok":true}'
 _SIG = signature.HEADER.lower()
 #: How many stored payloads a resume reads at a time.
 RESUME_BATCH = 100
+#: Failed attempts after which a payload is set aside (dead-lettered) instead of retried.
+MAX_ATTEMPTS = 8
+#: Delay before the first retry of a failed payload; it doubles each time up to ``RETRY_MAX_S``.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 300.0
+#: How long a payload stays leased to its process without a renewal (renewed every third of it):
+#: the longest a payload left by a dead process waits before another process takes it.
+LEASE_S = 5.0
+#: How often the ASGI app looks for due retries (and payloads whose lease lapsed).
+RETRY_POLL_S = 1.0
+#: Dead letters kept in memory when the inbox cannot keep them (no inbox, or one without leases).
+DEAD_LETTERS_KEPT = 100
 
 
 def _error(reason: str) -> bytes:
@@ -43,11 +80,80 @@ def _error(reason: str) -> bytes:
 
 @dataclass(slots=True)
 class Delivery:
-    """An accepted POST: its decoded payload and, in durable mode, its inbox id."""
+    """An accepted POST: its decoded payload and, in durable mode, its inbox id.
+
+    ``resumed`` marks a second or later attempt (a retry, or a payload left by a crash): its updates
+    that were claimed before but never completed are run again. ``failures`` counts failed attempts.
+    """
 
     payload: Any
     inbox_id: int | None = None
     resumed: bool = False
+    failures: int = 0
+    #: Indexes of the updates already completed (kept for in-process retries).
+    completed: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class ReceiverStats:
+    """Counters of one receiver (the gateway exports them as metrics)."""
+
+    #: Payloads whose every update was handled.
+    processed: int = 0
+    #: Failed attempts that were scheduled for a retry.
+    retried: int = 0
+    #: Payloads set aside after ``max_attempts`` failed attempts (or unreadable ones).
+    dead_lettered: int = 0
+
+
+class _LeaseKeeper:
+    """A daemon thread renewing the leases of the payloads this process is processing.
+
+    A thread, not a task: a handler blocking the event loop must not let a lease lapse (another
+    process would then take the payload and handle it a second time).
+    """
+
+    def __init__(self, inbox: LeasedInboxStore, lease_s: float) -> None:
+        self.inbox = inbox
+        self.lease_s = lease_s
+        self.ids: dict[int, int] = {}  # inbox id → how many holders (claim, processing)
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, id: int) -> None:
+        with self.lock:
+            self.ids[id] = self.ids.get(id, 0) + 1
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="wacloud-webhook-leases", daemon=True)
+                self._thread.start()
+
+    def release(self, id: int) -> None:
+        with self.lock:
+            n = self.ids.get(id, 0) - 1
+            if n > 0:
+                self.ids[id] = n
+            else:
+                self.ids.pop(id, None)
+
+    def holds(self, id: int) -> bool:
+        with self.lock:
+            return id in self.ids
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            with self.lock:
+                ids = sorted(self.ids)
+            if not ids:
+                continue
+            try:
+                self.inbox.inbox_extend(ids, self.lease_s)
+            except Exception:
+                logger.warning("could not renew the leases of %d webhook payload(s)", len(ids), exc_info=True)
 
 
 @runtime_checkable
@@ -112,7 +218,16 @@ class WebhookReceiver:
         dedup: DedupStore | None = None,
         inbox: InboxStore | None = None,
         on_update: Dispatcher | Callable[[Update], Any] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_first_s: float = RETRY_FIRST_S,
+        retry_max_s: float = RETRY_MAX_S,
+        lease_s: float = LEASE_S,
+        retry_poll_s: float = RETRY_POLL_S,
     ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if lease_s <= 0 or retry_first_s < 0 or retry_max_s < retry_first_s or retry_poll_s <= 0:
+            raise ValueError("lease_s and retry_poll_s must be positive, 0 <= retry_first_s <= retry_max_s")
         if not app_secret and not allow_unsigned:
             raise ValueError(
                 "an app_secret is required to check X-Hub-Signature-256; "
@@ -125,6 +240,25 @@ class WebhookReceiver:
         self.inbox = inbox
         self.dispatcher: Dispatcher | None = None
         self.set_handler(on_update)
+        self.max_attempts = max_attempts
+        self.retry_first_s = retry_first_s
+        self.retry_max_s = retry_max_s
+        self.lease_s = lease_s
+        self.retry_poll_s = retry_poll_s
+        self.stats = ReceiverStats()
+        #: Payloads set aside that the inbox could not keep: (payload, reason), newest last.
+        self.dead_letters: deque[tuple[Any, str]] = deque(maxlen=DEAD_LETTERS_KEPT)
+        self._leased: LeasedInboxStore | None = inbox if isinstance(inbox, LeasedInboxStore) else None
+        self._keeper: _LeaseKeeper | None = None
+        if self._leased is not None:
+            self._keeper = _LeaseKeeper(self._leased, lease_s)
+            weakref.finalize(self, self._keeper.stop)
+        # In-process retries of deliveries no leased inbox keeps for us: (due, seq, delivery).
+        self._retries: list[tuple[float, int, Delivery]] = []
+        self._retry_ids: set[int] = set()
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._last_tick = 0.0
         if self._secret is None:
             logger.warning("webhook signature checking is OFF (allow_unsigned=True and no app secret): "
                            "anyone who can reach this endpoint can inject updates")
@@ -190,10 +324,13 @@ class WebhookReceiver:
             return 400, _error(problem), None
         delivery = Delivery(payload)
         if self.inbox is not None:
+            stored_headers = json.dumps({"content-type": content_type, _SIG: sig})
             try:
-                delivery.inbox_id = self.inbox.put(
-                    bytes(raw_body), json.dumps({"content-type": content_type, _SIG: sig})
-                )
+                if self._leased is not None:
+                    # Leased to us from the first instant, so no other process claims it meanwhile.
+                    delivery.inbox_id = self._leased.put(bytes(raw_body), stored_headers, lease_s=self.lease_s)
+                else:
+                    delivery.inbox_id = self.inbox.put(bytes(raw_body), stored_headers)
             except Exception:
                 # Without the stored copy a 200 could lose the payload; let Meta redeliver instead.
                 logger.exception("could not store the webhook payload; answering 503 so Meta retries")
@@ -205,65 +342,120 @@ class WebhookReceiver:
         status, body, delivery = self.accept(raw_body, headers)
         if delivery is not None:
             self.process_sync(delivery)
+        self.tick_sync()
         return status, body
 
     # --- processing ------------------------------------------------------------------------------
 
     def updates(self, delivery: Delivery) -> list[Update]:
-        """The updates of a delivery that were not seen before."""
-        return [upd for upd in parse(delivery.payload) if self._fresh(upd, delivery.resumed)]
+        """The updates of a delivery that were not seen before (claims them, as processing does)."""
+        return [upd for i, upd in enumerate(parse(delivery.payload)) if self._claim(delivery, i, upd)]
 
     def process_sync(self, delivery: Delivery) -> int:
         """Dispatch the new updates of ``delivery`` in this thread; returns how many were dispatched."""
-        updates = self.updates(delivery)
-        dispatcher = self.dispatcher
-        for upd in updates:
-            if dispatcher is not None:
+        self._hold(delivery)
+        try:
+            dispatcher = self.dispatcher
+            handled = 0
+            for i, upd in enumerate(parse(delivery.payload)):
                 try:
-                    dispatcher.dispatch_sync(upd)
-                except Exception:
-                    logger.exception("webhook handler failed for update %s", upd.update_id)
-            self._completed(upd)
-        self._done(delivery)
-        return len(updates)
+                    if not self._claim(delivery, i, upd):
+                        continue
+                    if dispatcher is not None:
+                        dispatcher.dispatch_sync(upd)
+                except Exception as exc:
+                    self._failed(delivery, upd, exc)
+                    return handled
+                self._completed(delivery, i, upd)
+                handled += 1
+            self._done(delivery)
+            return handled
+        finally:
+            self._release(delivery)
 
     async def process(self, delivery: Delivery) -> int:
         """Dispatch the new updates of ``delivery`` in the event loop; returns how many were dispatched."""
-        updates = self.updates(delivery)
-        dispatcher = self.dispatcher
-        for upd in updates:
-            if dispatcher is not None:
+        self._hold(delivery)
+        try:
+            dispatcher = self.dispatcher
+            handled = 0
+            for i, upd in enumerate(parse(delivery.payload)):
                 try:
-                    await dispatcher.dispatch(upd)
-                except Exception:
-                    logger.exception("webhook handler failed for update %s", upd.update_id)
-            self._completed(upd)
-        self._done(delivery)
-        return len(updates)
+                    if not self._claim(delivery, i, upd):
+                        continue
+                    if dispatcher is not None:
+                        await dispatcher.dispatch(upd)
+                except Exception as exc:
+                    self._failed(delivery, upd, exc)
+                    return handled
+                self._completed(delivery, i, upd)
+                handled += 1
+            self._done(delivery)
+            return handled
+        finally:
+            self._release(delivery)
 
-    def pending(self) -> list[Delivery]:
-        """One batch of stored payloads not yet processed (after a crash), oldest first."""
-        if self.inbox is None:
-            return []
+    # --- retries and resume ----------------------------------------------------------------------
+
+    def due(self) -> list[Delivery]:
+        """Deliveries to process now: due in-process retries, then stored payloads due (claimed)."""
+        now = time.monotonic()
         out: list[Delivery] = []
-        for inbox_id, raw in self.inbox.pending(RESUME_BATCH):
-            try:
-                payload = loads(raw)
-            except ValueError:
-                logger.error("stored webhook payload %s is not JSON; dropping it", inbox_id)
-                self.inbox.done(inbox_id)
-                continue
-            out.append(Delivery(payload, inbox_id, resumed=True))
+        with self._lock:
+            while self._retries and self._retries[0][0] <= now:
+                delivery = heapq.heappop(self._retries)[2]
+                if delivery.inbox_id is not None:
+                    self._retry_ids.discard(delivery.inbox_id)
+                out.append(delivery)
+        if self._leased is not None and self._keeper is not None:
+            for inbox_id, raw, failures in self._leased.inbox_claim(RESUME_BATCH, self.lease_s):
+                if self._keeper.holds(inbox_id):
+                    continue  # ours, still being processed: the claim only renewed its lease
+                stored = self._stored(inbox_id, raw, failures)
+                if stored is not None:
+                    self._keeper.hold(inbox_id)  # held from the claim on, however long the batch takes
+                    out.append(stored)
         return out
 
-    def resume_sync(self) -> int:
-        """Process every stored payload left pending (call at start); returns how many payloads."""
-        count = 0
+    def pending(self) -> list[Delivery]:
+        """One batch of stored payloads to resume (claimed, with a leased inbox), oldest first."""
+        if self.inbox is None:
+            return []
+        if self._leased is not None:
+            return [d for d in self.due() if d.inbox_id is not None]
+        out: list[Delivery] = []
+        for inbox_id, raw in self.inbox.pending(RESUME_BATCH):
+            with self._lock:
+                if inbox_id in self._retry_ids:
+                    continue  # waiting for its retry in this process
+            delivery = self._stored(inbox_id, raw, 0)
+            if delivery is not None:
+                out.append(delivery)
+        return out
+
+    def _stored(self, inbox_id: int, raw: bytes, failures: int) -> Delivery | None:
+        try:
+            payload = loads(raw)
+        except ValueError:
+            self._dead_letter(Delivery(raw, inbox_id, True, failures), "the stored payload is not JSON")
+            return None
+        return Delivery(payload, inbox_id, resumed=True, failures=failures)
+
+    def _batches(self) -> Iterable[list[Delivery]]:
         seen: set[int] = set()
         while batch := [d for d in self.pending() if d.inbox_id not in seen]:
+            seen.update(d.inbox_id or 0 for d in batch)
+            yield batch
+
+    def resume_sync(self) -> int:
+        """Process every stored payload that is due (call at start); returns how many payloads."""
+        count = 0
+        for batch in self._batches():
             for delivery in batch:
-                seen.add(delivery.inbox_id or 0)
-                self.process_sync(delivery)
+                try:
+                    self.process_sync(delivery)
+                finally:
+                    self._release(delivery)  # the claim's hold
                 count += 1
         if count:
             logger.info("resumed %d stored webhook payload(s)", count)
@@ -272,43 +464,156 @@ class WebhookReceiver:
     async def resume(self) -> int:
         """Async :meth:`resume_sync`."""
         count = 0
-        seen: set[int] = set()
-        while batch := [d for d in self.pending() if d.inbox_id not in seen]:
+        for batch in self._batches():
             for delivery in batch:
-                seen.add(delivery.inbox_id or 0)
-                await self.process(delivery)
+                try:
+                    await self.process(delivery)
+                finally:
+                    self._release(delivery)
                 count += 1
         if count:
             logger.info("resumed %d stored webhook payload(s)", count)
         return count
 
-    # --- dedup -----------------------------------------------------------------------------------
+    async def run_due(self) -> int:
+        """Process what is due now (retries, lapsed leases); returns how many deliveries."""
+        batch = self.due()
+        for delivery in batch:
+            try:
+                await self.process(delivery)
+            finally:
+                self._release(delivery)
+        return len(batch)
 
-    def _fresh(self, update: Update, resumed: bool) -> bool:
-        key = update.dedup_key
-        if key is None or self.dedup is None:
-            return True
+    def run_due_sync(self) -> int:
+        """Sync :meth:`run_due`."""
+        batch = self.due()
+        for delivery in batch:
+            try:
+                self.process_sync(delivery)
+            finally:
+                self._release(delivery)
+        return len(batch)
+
+    def tick_sync(self) -> int:
+        """:meth:`run_due_sync`, at most once every ``retry_poll_s`` (the sync adapters call it)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_tick < self.retry_poll_s:
+                return 0
+            self._last_tick = now
         try:
-            if self.dedup.first_seen(key):
-                return True
-            # A resumed payload may hold updates claimed before the crash but never finished:
-            # those have no completion mark yet, true duplicates (finished elsewhere) have one.
-            return resumed and self.dedup.first_seen("done:" + key)
+            return self.run_due_sync()
         except Exception:
-            logger.exception("dedup store failed for update %s; processing it (at least once)", key)
-            return True
+            logger.exception("running due webhook retries failed")
+            return 0
 
-    def _completed(self, update: Update) -> None:
-        # Completion marks only matter for resuming from a durable inbox.
+    @property
+    def retries_waiting(self) -> int:
+        """Deliveries waiting in this process for a retry (a leased inbox keeps its own)."""
+        return len(self._retries)
+
+    def close(self) -> None:
+        """Stop renewing leases (at shutdown); what is unfinished is taken over once they lapse."""
+        if self._keeper is not None:
+            self._keeper.stop()
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+
+    def _hold(self, delivery: Delivery) -> None:
+        if self._keeper is not None and delivery.inbox_id is not None:
+            self._keeper.hold(delivery.inbox_id)
+
+    def _release(self, delivery: Delivery) -> None:
+        if self._keeper is not None and delivery.inbox_id is not None:
+            self._keeper.release(delivery.inbox_id)
+
+    def _mark(self, delivery: Delivery, index: int, update: Update) -> str | None:
+        """The completion mark of an update: by its key, or by its place in a stored payload."""
+        if update.dedup_key is not None:
+            return "done:" + update.dedup_key
+        if delivery.inbox_id is not None:
+            return f"done:inbox:{delivery.inbox_id}:{index}"
+        return None
+
+    def _claim(self, delivery: Delivery, index: int, update: Update) -> bool:
+        """True if this update is ours to dispatch now. Raises when the dedup store fails."""
+        if index in delivery.completed:
+            return False
+        dedup = self.dedup
+        if dedup is None:
+            return True
         key = update.dedup_key
-        if self.inbox is None or key is None or self.dedup is None:
+        mark = self._mark(delivery, index, update)
+        lookup = dedup if isinstance(dedup, DedupLookup) else None
+        if delivery.resumed and mark is not None and lookup is not None and lookup.seen(mark):
+            return False  # completed by an earlier attempt (or by a duplicate payload)
+        if key is None:
+            return True
+        if dedup.first_seen(key):
+            return True
+        if not delivery.resumed:
+            return False  # a duplicate: Meta's redelivery of an update claimed before
+        if lookup is not None:
+            return True  # claimed by an earlier attempt of this payload and never completed
+        # A store without lookups: claim the completion mark itself (at most once, not exactly once).
+        return dedup.first_seen("done:" + key)
+
+    def _completed(self, delivery: Delivery, index: int, update: Update) -> None:
+        delivery.completed.add(index)
+        # Completion marks only matter when another process (or a restart) may retry the payload.
+        mark = self._mark(delivery, index, update)
+        if self.inbox is None or mark is None or self.dedup is None:
             return
         try:
-            self.dedup.first_seen("done:" + key)
+            self.dedup.first_seen(mark)
         except Exception:
-            logger.exception("dedup store failed to mark update %s done", key)
+            logger.exception("dedup store failed to mark update %s done", update.update_id)
+
+    def _failed(self, delivery: Delivery, update: Update, exc: Exception) -> None:
+        """A system failure: keep the payload pending for a retry, or set it aside after the last try."""
+        delivery.failures += 1
+        delivery.resumed = True
+        reason = f"update {update.update_id}: {type(exc).__name__}: {exc}"[:500]
+        where = f"stored payload {delivery.inbox_id}" if delivery.inbox_id is not None else "payload"
+        if delivery.failures >= self.max_attempts:
+            logger.error("webhook dispatch failed for update %s (attempt %d of %d); %s is dead-lettered",
+                         update.update_id, delivery.failures, self.max_attempts, where, exc_info=exc)
+            self._dead_letter(delivery, reason)
+            return
+        delay = min(self.retry_max_s, self.retry_first_s * 2 ** (delivery.failures - 1))
+        logger.warning("webhook dispatch failed for update %s (attempt %d of %d); %s is retried in %.1f s: %s",
+                       update.update_id, delivery.failures, self.max_attempts, where, delay, reason, exc_info=exc)
+        self.stats.retried += 1
+        if self._leased is not None and delivery.inbox_id is not None:
+            try:
+                self._leased.inbox_retry_later(delivery.inbox_id, delay, reason)
+                return
+            except Exception:
+                # The store is down too: the lease lapses and the payload is claimed again then.
+                logger.warning("could not schedule the retry of %s in the store", where, exc_info=True)
+                return
+        with self._lock:
+            heapq.heappush(self._retries, (time.monotonic() + delay, next(self._seq), delivery))
+            if delivery.inbox_id is not None:
+                self._retry_ids.add(delivery.inbox_id)
+
+    def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self.stats.dead_lettered += 1
+        logger.error("webhook payload %s set aside: %s",
+                     delivery.inbox_id if delivery.inbox_id is not None else "(not stored)", reason)
+        try:
+            if self._leased is not None and delivery.inbox_id is not None:
+                self._leased.inbox_dead_letter(delivery.inbox_id, reason)
+                return
+            self.dead_letters.append((delivery.payload, reason))
+            if self.inbox is not None and delivery.inbox_id is not None:
+                self.inbox.done(delivery.inbox_id)
+        except Exception:
+            logger.exception("could not set webhook payload %s aside", delivery.inbox_id)
 
     def _done(self, delivery: Delivery) -> None:
+        self.stats.processed += 1
         if self.inbox is not None and delivery.inbox_id is not None:
             try:
                 self.inbox.done(delivery.inbox_id)

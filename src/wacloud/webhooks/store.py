@@ -4,6 +4,15 @@ The protocols are what the receiver needs; the in-memory classes are the default
 ``wacloud.delivery`` implements both durably on SQLite and PostgreSQL, so duplicates are caught across
 processes and restarts and a payload answered with 200 survives a crash. Implementations must be
 safe to call from several threads.
+
+Two optional capabilities make the receiver exact under failures and with several processes:
+
+* :class:`DedupLookup` (``seen``): a read that records nothing, so a retried payload can skip the
+  updates that were completed and re-run the one that failed.
+* :class:`LeasedInboxStore`: payloads are *leased* to one receiver at a time (``put`` leases the new
+  payload to the process that answered it; ``inbox_claim`` leases due ones to whoever asks), a failed
+  payload is put back with a delay (``inbox_retry_later``) and a hopeless one is set aside
+  (``inbox_dead_letter``). Without it, two processes resuming one inbox would both process it.
 """
 
 from __future__ import annotations
@@ -11,7 +20,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 # Meta retries a webhook for up to 7 days, so a key must be remembered that long to catch the
@@ -30,6 +40,15 @@ class DedupStore(Protocol):
 
 
 @runtime_checkable
+class DedupLookup(Protocol):
+    """A dedup store that can also tell whether a key was recorded, without recording it."""
+
+    def seen(self, key: str) -> bool:
+        """True if ``key`` was recorded (and not forgotten since)."""
+        ...
+
+
+@runtime_checkable
 class InboxStore(Protocol):
     """Raw webhook payloads kept from before the 200 until they are processed."""
 
@@ -43,6 +62,35 @@ class InboxStore(Protocol):
 
     def done(self, id: int) -> None:
         """Mark a payload processed."""
+        ...
+
+
+@runtime_checkable
+class LeasedInboxStore(InboxStore, Protocol):
+    """An inbox whose payloads are leased to one receiver at a time, retried later, or set aside.
+
+    ``put(raw, headers_json, lease_s=...)`` must accept ``lease_s``: the new payload is then leased to
+    the caller for that long, so no other process claims it while it is processed after the 200.
+    """
+
+    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
+        """Store a payload durably, leased to the caller for ``lease_s`` (if given); returns its id."""
+        ...
+
+    def inbox_claim(self, limit: int, lease_s: float) -> list[tuple[int, bytes, int]]:
+        """Lease up to ``limit`` due payloads (not leased, not set aside): (id, raw, failures so far)."""
+        ...
+
+    def inbox_extend(self, ids: Sequence[int], lease_s: float) -> None:
+        """Extend the leases of payloads still being processed to ``lease_s`` from now."""
+        ...
+
+    def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+        """Count a failure and release the payload: it is due again in ``delay_s``."""
+        ...
+
+    def inbox_dead_letter(self, id: int, reason: str) -> None:
+        """Set a payload aside for good (no longer pending), keeping it and the reason."""
         ...
 
 
@@ -77,38 +125,101 @@ class MemoryDedupStore:
                     break
             return True
 
+    def seen(self, key: str) -> bool:
+        """True if ``key`` was recorded within the TTL (and not evicted since); records nothing."""
+        with self._lock:
+            seen_at = self._seen.get(key)
+            return seen_at is not None and self._clock() - seen_at < self.ttl_s
+
     def __len__(self) -> int:
         return len(self._seen)
 
 
-class MemoryInboxStore:
-    """In-process inbox: survives nothing, but lets the same code path run without a database."""
+@dataclass(slots=True)
+class _Stored:
+    raw: bytes
+    headers: str
+    lease_until: float | None = None
+    failures: int = 0
+    reason: str | None = None
 
-    def __init__(self) -> None:
-        self._items: dict[int, bytes] = {}
-        self._headers: dict[int, str] = {}
+
+class MemoryInboxStore:
+    """In-process inbox: survives nothing, but lets the same code path run without a database.
+
+    It implements :class:`LeasedInboxStore`; payloads set aside are kept in :attr:`dead_letters`.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._items: dict[int, _Stored] = {}
+        #: Payloads set aside: id → (raw, reason).
+        self.dead_letters: dict[int, tuple[bytes, str]] = {}
         self._next = 1
+        self._clock = clock
         self._lock = threading.Lock()
 
-    def put(self, raw: bytes, headers_json: str) -> int:
-        """Keep a payload; returns its id."""
+    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
+        """Keep a payload (leased to the caller for ``lease_s``, if given); returns its id."""
         with self._lock:
             id = self._next
             self._next += 1
-            self._items[id] = bytes(raw)
-            self._headers[id] = headers_json
+            lease = self._clock() + lease_s if lease_s is not None else None
+            self._items[id] = _Stored(bytes(raw), headers_json, lease)
             return id
 
     def pending(self, limit: int) -> list[tuple[int, bytes]]:
         """Up to ``limit`` payloads not done, oldest first."""
         with self._lock:
-            return [(id, self._items[id]) for id in sorted(self._items)[:limit]]
+            return [(id, self._items[id].raw) for id in sorted(self._items)[:limit]]
 
     def done(self, id: int) -> None:
         """Forget a processed payload."""
         with self._lock:
             self._items.pop(id, None)
-            self._headers.pop(id, None)
+
+    def inbox_claim(self, limit: int, lease_s: float) -> list[tuple[int, bytes, int]]:
+        """Lease up to ``limit`` due payloads, oldest first: (id, raw, failures so far)."""
+        with self._lock:
+            now = self._clock()
+            out: list[tuple[int, bytes, int]] = []
+            for id in sorted(self._items):
+                if len(out) >= limit:
+                    break
+                item = self._items[id]
+                if item.lease_until is None or item.lease_until <= now:
+                    item.lease_until = now + lease_s
+                    out.append((id, item.raw, item.failures))
+            return out
+
+    def inbox_extend(self, ids: Sequence[int], lease_s: float) -> None:
+        """Extend the leases of payloads still being processed."""
+        with self._lock:
+            until = self._clock() + lease_s
+            for id in ids:
+                if id in self._items:
+                    self._items[id].lease_until = until
+
+    def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+        """Count a failure; the payload is due again in ``delay_s``."""
+        with self._lock:
+            item = self._items.get(id)
+            if item is not None:
+                item.failures += 1
+                item.reason = reason
+                item.lease_until = self._clock() + delay_s
+
+    def inbox_dead_letter(self, id: int, reason: str) -> None:
+        """Move a payload to :attr:`dead_letters`."""
+        with self._lock:
+            item = self._items.pop(id, None)
+            if item is not None:
+                self.dead_letters[id] = (item.raw, reason)
+
+    def failures(self, id: int) -> int:
+        """How many failed attempts a pending payload has had (0 if unknown)."""
+        with self._lock:
+            item = self._items.get(id)
+            return item.failures if item is not None else 0
 
     def __len__(self) -> int:
         return len(self._items)

@@ -2,7 +2,9 @@
 
 The answer is written first; the updates are dispatched from the response iterable's ``close()``,
 which every WSGI server calls once the body has been sent, so Meta gets its 200 before the handlers
-run. The body size is checked from ``Content-Length`` before anything is read.
+run. The body size is checked from ``Content-Length`` before anything is read. Due retries of
+failed payloads run after a request's answer, at most once every ``retry_poll_s`` (call
+``receiver.run_due_sync()`` from a timer if traffic is sparse).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class _AfterResponse:
                 self._receiver.process_sync(delivery)
             except Exception:
                 logger.exception("processing a webhook delivery failed")
+        # No background task in WSGI: due retries run after requests (at most once a poll interval).
+        self._receiver.tick_sync()
 
 
 class WSGIApp:
