@@ -215,3 +215,22 @@ async def test_throughput_errors_slow_the_worker_down_instead_of_storming(rig: R
     codes = Counter(a["code"] for a in rig.attempts())
     assert codes[0] == 60 and set(codes) <= {0, 130429}
     assert codes[130429] < 30, codes  # far fewer than one error per message
+
+
+async def test_one_unstorable_outcome_does_not_block_the_others(rig: Rig) -> None:
+    # No real server answers two sends with one wamid, so this client (a subclass of the real
+    # one) does, to prove the writer isolates the clash instead of retrying it forever.
+    from wacloud.client import AsyncClient
+
+    class SameWamid(AsyncClient):
+        async def send_body(self, body: dict[str, object], **kw: object) -> str:  # type: ignore[override]
+            return "wamid.same"
+
+    sb = rig.sandbox
+    ob = rig.outbox(client=SameWamid(token=sb.token, phone_number_id=sb.phone_number_id, base_url=sb.base_url))
+    ob.broadcast(HELLO, numbers(5), category="utility")
+    report = await ob.run(until_idle=True)
+    assert report.accepted == 5
+    jobs = ob.jobs()
+    assert all(j.accepted_at is not None for j in jobs)
+    assert [j.wamid for j in jobs].count("wamid.same") == 1

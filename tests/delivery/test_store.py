@@ -338,3 +338,15 @@ def test_store_errors_never_show_the_password() -> None:
         open_store("postgresql://app:s3cret-pw@127.0.0.1:1/wacloud")
     assert "s3cret-pw" not in str(info.value) and "127.0.0.1:1/wacloud" in str(info.value)
     assert "s3cret-pw" not in repr(info.value.__cause__)
+
+
+def test_a_constraint_violation_is_not_transient(store: Store) -> None:
+    now = time.time()
+    store.add([new("1"), new("2")], now)
+    a, b = claim(store, 10, now)
+    store.mark_sending([a, b], now, lease_s=60, worker="w")
+    store.settle([Outcome(a, JobState.ACCEPTED, now, wamid="wamid.same")])
+    with pytest.raises(StoreError) as info:
+        store.settle([Outcome(b, JobState.ACCEPTED, now, wamid="wamid.same")])
+    assert info.value.transient is False
+    assert store.get(b).state is JobState.SENDING  # type: ignore[union-attr]  # rolled back whole

@@ -98,7 +98,8 @@ class PostgresStore(SqlStore):
                 self._conn = None
             raise StoreError(f"PostgreSQL store at {self._where()}: {type(exc).__name__}: {exc}") from exc
         except self._psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL store at {self._where()}: {type(exc).__name__}: {exc}") from exc
+            raise StoreError(f"PostgreSQL store at {self._where()}: {type(exc).__name__}: {exc}",
+                             transient=False) from exc
 
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
         return self._begin(write)

@@ -65,7 +65,9 @@ class SqliteStore(SqlStore):
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
+            # Locked/busy/I-O errors may pass; constraint and data errors will not.
+            transient = isinstance(exc, sqlite3.OperationalError)
+            raise StoreError(f"SQLite store {self.path!r}: {exc}", transient=transient) from exc
         except BaseException:
             self._rollback()
             raise

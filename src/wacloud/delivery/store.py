@@ -26,7 +26,15 @@ from wacloud.errors import ValidationError, WacloudError
 
 
 class StoreError(WacloudError):
-    """The store could not do what was asked (database down, bad URL…)."""
+    """The store could not do what was asked (database down, bad URL…).
+
+    ``transient`` is True when trying again may work (connection lost, database locked, deadlock),
+    False when the same call will fail again (a constraint violation, bad data).
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @runtime_checkable

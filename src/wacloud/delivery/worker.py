@@ -138,6 +138,8 @@ class Worker:
             try:
                 return await self.db(fn, *args, **kwargs)
             except StoreError as exc:
+                if not exc.transient:
+                    raise
                 log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
@@ -451,10 +453,37 @@ class Worker:
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            early = await self.db_retry(self._write, batch)
+            try:
+                early = await self.db_retry(self._write, batch)
+            except StoreError:
+                # One bad outcome must not block the others: write them one at a time.
+                early = []
+                for settlement in batch:
+                    early += await self._write_one(settlement)
             for status in early:
-                await self.db_retry(self.ob._replay_early, status)
+                try:
+                    await self.db_retry(self.ob._replay_early, status)
+                except StoreError as exc:
+                    log.error("early status %s for %s not applied: %s", status.status, status.wamid, exc)
         self._writer_idle.set()
+
+    async def _write_one(self, settlement: Settlement) -> list[EarlyStatus]:
+        try:
+            return await self.db_retry(self._write, [settlement])
+        except StoreError as exc:
+            o = settlement.outcome
+            log.error("job %s: outcome %s could not be stored (%s)", o.job_id, o.state.value, exc,
+                      extra={"job_id": o.job_id})
+        if settlement.outcome.state is not JobState.ACCEPTED:
+            return []  # the job stays in flight; its lease turns it uncertain, never resent
+        # Accepted but the wamid clashes (a server answered a wamid twice): keep the fact, drop the id.
+        o = settlement.outcome
+        degraded = dataclasses.replace(o, wamid=None, body=o.body)
+        try:
+            await self.db_retry(self.store.settle, [degraded])
+        except StoreError as exc:
+            log.error("job %s: accepted but not recorded (%s)", o.job_id, exc, extra={"job_id": o.job_id})
+        return []
 
     def _write(self, batch: list[Settlement]) -> list[EarlyStatus]:
         effects = [e for s in batch for e in s.effects]
