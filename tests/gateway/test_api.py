@@ -276,6 +276,9 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
             return real_handle(update)
 
         outbox.handle = flaky_handle
+        # The receiver retries the payload (it stays pending meanwhile); quick retries for the test.
+        receiver = app.state.gateway.extras["webhook_app"].receiver
+        receiver.retry_first_s, receiver.retry_poll_s = 0.05, 0.05
 
     server, gw = start_gateway(tmp_path / "outage.db", prepare=prepare)
     try:
@@ -283,6 +286,7 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
         done = gw.wait_job(job["id"], {"read"})
         assert outage["left"] == 0
         assert [e["state"] for e in done["history"]][-1] == "read"
+        assert gw.gw.extras["webhook_app"].receiver.stats.retried >= 3
     finally:
         gw.http.close()
         server.stop()

@@ -135,3 +135,107 @@ def test_sigkill_after_the_200_loses_nothing_and_duplicates_nothing(tmp_path: Pa
         proc.terminate()
         proc.wait(10)
     assert sorted(log.read_text().split()) == expected
+
+
+# --- several processes on one inbox ----------------------------------------------------------------
+
+def _pending_payloads(store_url: str, n: int) -> tuple[list[bytes], list[str]]:
+    """``n`` stored payloads of two messages each, left pending (as by a process that died)."""
+    store = delivery.open_store(store_url)
+    bodies, expected = [], []
+    for i in range(n):
+        m1, m2 = p.msg("text", {"body": f"{i}a"}), p.msg("text", {"body": f"{i}b"})
+        raw = p.body(p.inbound(m1, m2))
+        store.put(raw, "{}")  # no lease: due at once
+        bodies.append(raw)
+        expected += [m1["id"], m2["id"]]
+    store.close()
+    return bodies, expected
+
+
+def test_two_receivers_resuming_one_inbox_handle_each_update_once(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wacloud.webhooks import receiver as receiver_module
+
+    monkeypatch.setattr(receiver_module, "RESUME_BATCH", 3)  # small claims, so the two interleave
+    _, expected = _pending_payloads(store_url, 24)
+    handled: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(2)
+
+    def gateway(name: str) -> Application:
+        app = Application(app_secret=p.SECRET, store=delivery.open_store(store_url))
+
+        @app.on_update()
+        def record(update: Update) -> None:
+            time.sleep(0.002)  # a real handler takes a while: the other process is claiming meanwhile
+            with lock:
+                handled.append((name, update.update_id))
+
+        return app
+
+    apps = {name: gateway(name) for name in ("a", "b")}
+    counts: dict[str, int] = {}
+
+    def resume(name: str) -> None:
+        start.wait()
+        counts[name] = apps[name].receiver.resume_sync()
+
+    threads = [threading.Thread(target=resume, args=(name,)) for name in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ids = [upd for _, upd in handled]
+    assert sorted(ids) == sorted(expected), "an update was handled twice or not at all"
+    assert counts["a"] + counts["b"] == 24  # every payload processed by exactly one of them
+    assert not delivery.open_store(store_url).pending(10)
+
+
+def test_a_resuming_receiver_leaves_alone_what_a_live_one_is_processing(store_url: str) -> None:
+    live = Application(app_secret=p.SECRET, store=delivery.open_store(store_url), lease_s=0.3)
+    other = Application(app_secret=p.SECRET, store=delivery.open_store(store_url))
+    handled: list[str] = []
+    go = threading.Event()
+    live.on_update()(lambda upd: (go.wait(10), handled.append(upd.update_id)))
+    other.on_update()(lambda upd: handled.append(upd.update_id))
+    message = p.msg("text", {"body": "slow"})
+    raw = p.body(p.inbound(message))
+    status, _, accepted = live.receiver.accept(raw, p.signed_headers(raw))
+    assert status == 200 and accepted is not None
+    worker = threading.Thread(target=live.receiver.process_sync, args=(accepted,))
+    worker.start()
+    # The live process's handler runs for several of its leases; the lease is renewed meanwhile.
+    deadline = time.monotonic() + 1.2
+    resumed = 0
+    while time.monotonic() < deadline:
+        resumed += other.receiver.resume_sync()
+        time.sleep(0.05)
+    go.set()
+    worker.join(10)
+    assert resumed == 0 and handled == [message["id"]]
+    assert other.receiver.resume_sync() == 0 and not delivery.open_store(store_url).pending(10)
+
+
+def test_a_failed_payload_waits_for_its_retry_in_the_store_then_any_process_takes_it(store_url: str) -> None:
+    message = p.msg("text", {"body": "x"})
+    calls: list[str] = []
+
+    def down(update: Update) -> None:
+        calls.append("a")
+        raise ConnectionError("outbox down")
+
+    from wacloud.webhooks import WebhookReceiver
+
+    a = WebhookReceiver(app_secret=p.SECRET, dedup=(s := delivery.open_store(store_url)), inbox=s, on_update=down,
+                        retry_first_s=0.4)
+    raw = p.body(p.inbound(message))
+    assert a.handle_post(raw, p.signed_headers(raw))[0] == 200
+    assert calls == ["a"] and s.pending(10)  # kept, for a retry
+    b_store = delivery.open_store(store_url)
+    b = WebhookReceiver(app_secret=p.SECRET, dedup=b_store, inbox=b_store,
+                        on_update=lambda upd: calls.append("b:" + upd.update_id))
+    assert b.run_due_sync() == 0  # not due yet
+    time.sleep(0.5)
+    assert b.run_due_sync() == 1
+    assert calls == ["a", "b:" + message["id"]] and not s.pending(10)

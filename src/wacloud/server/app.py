@@ -148,6 +148,12 @@ def refresh_gauges(gw: Gateway) -> Any:
         depth, _ = gw.store.backlog(outbox.phone_number_id)
         m.queue_depth.set(depth)
         m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(_pacing_tokens(gw))
+        receiver = getattr(gw.extras.get("webhook_app"), "receiver", None)
+        if receiver is not None:
+            stats = receiver.stats
+            m.webhook_payloads.labels(outcome="processed").set(stats.processed)
+            m.webhook_payloads.labels(outcome="retried").set(stats.retried)
+            m.webhook_payloads.labels(outcome="dead_lettered").set(stats.dead_lettered)
 
     return refresh
 

@@ -47,6 +47,12 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
         )
+        self.webhook_payloads = Gauge(
+            "wacloud_webhook_payloads",
+            "Webhook payloads of this process: processed, failed attempts retried, dead-lettered",
+            ["outcome"],
+            registry=r,
+        )
         self.api_requests = Counter(
             "wacloud_api_requests",
             "HTTP API requests by route and status",

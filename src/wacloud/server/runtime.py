@@ -87,27 +87,13 @@ def credentials_for(settings: Settings, *, base_url: str, db: Database | None = 
     )
 
 
-class _DropUnsignedWarning(logging.Filter):
-    """Drops the webhook receiver's "signature checking is OFF" warning."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """False for that one warning."""
-        return "signature checking is OFF" not in record.getMessage()
-
-
 def load_object(ref: str) -> Any:
     """Import ``module:attribute`` (e.g. a bot ``Application``), with a clear error."""
     module_name, _, attr = ref.partition(":")
-    # A bot's own Application(allow_unsigned=True) warns that its receiver checks no signatures; in the
-    # gateway that receiver is never used (ours checks them), so the warning would only mislead.
-    quiet = _DropUnsignedWarning()
-    logging.getLogger("wacloud.webhooks").addFilter(quiet)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise RuntimeError(f"cannot import {module_name!r} (from --app {ref}): {exc}") from exc
-    finally:
-        logging.getLogger("wacloud.webhooks").removeFilter(quiet)
     obj: Any = module
     for part in attr.split("."):
         try:

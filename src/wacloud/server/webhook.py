@@ -8,22 +8,22 @@ processes (when it is a dedup store). Every new update is then handed, in order,
    the 24-hour window, ``user_preferences`` record opt-outs);
 2. the conversation log;
 3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client).
+
+Steps 1 and 2 are the system: when one fails (the database is down), the exception goes back to the
+receiver, which keeps the payload pending and retries it with backoff (then dead-letters it after its
+last attempt); the bot is not run for an update the system has not recorded. Step 3 is user code: a
+bot that raises is logged with the update id and the update counts as handled.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
-import time
 from typing import Any
 
 from wacloud.server.runtime import Gateway
 
 log = logging.getLogger("wacloud.server.webhook")
-
-#: How long a status waits for the outbox's database to come back before it is given up (and logged).
-OUTBOX_RETRY_WINDOW_S = 60.0
 
 #: Outbox methods that take a whole update, in order of preference (first found is used).
 _OUTBOX_HOOKS = ("handle", "handle_update", "on_update")
@@ -42,60 +42,34 @@ class GatewayDispatcher:
         self.gw = gw
 
     async def dispatch(self, update: Any) -> None:
-        """Handle one update in the event loop; each consumer's failure is logged and isolated."""
+        """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
         from wacloud.server.api import call
 
         await self._to_outbox(update)
-        try:
-            await call(self._log, update)
-        except Exception:
-            log.exception("conversation log failed on update %s", update.update_id)
+        await call(self._log, update)
         bot = self.gw.bot
-        if bot is not None:
-            try:
-                if hasattr(bot, "dispatch"):
-                    if getattr(bot, "client", True) is None:
-                        bot.client = self.gw.client
-                    await bot.dispatch(update)
-                else:
-                    update.bind(self.gw.client)
-                    await _maybe_await(bot(update))
-            except Exception:
-                log.exception("bot failed on update %s", update.update_id)
+        if bot is None:
+            return
+        try:
+            if hasattr(bot, "dispatch"):
+                if getattr(bot, "client", True) is None:
+                    bot.client = self.gw.client
+                await bot.dispatch(update)
+            else:
+                update.bind(self.gw.client)
+                await _maybe_await(bot(update))
+        except Exception:
+            # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
+            log.exception("bot failed on update %s", update.update_id)
 
     async def _to_outbox(self, update: Any) -> None:
-        """Apply the update to the outbox, riding out a database outage for a while.
-
-        The receiver marks a payload done once dispatched, so giving up at the first error would lose
-        this status for good; a short outage (a PostgreSQL restart) is waited out instead.
-        """
-        from wacloud.delivery import StoreError
+        """Apply the update to the outbox (which rides out a short outage itself); errors propagate."""
         from wacloud.server.api import call
 
         outbox = self.gw.outbox
         hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
-        if hook is None:
-            return
-        delay, deadline = 0.1, time.monotonic() + OUTBOX_RETRY_WINDOW_S
-        while True:
-            try:
-                await call(hook, update)
-                return
-            except StoreError as exc:
-                if time.monotonic() + delay > deadline:
-                    log.error(
-                        "outbox unavailable for update %s; giving up after %.0f s: %s",
-                        update.update_id,
-                        OUTBOX_RETRY_WINDOW_S,
-                        exc,
-                    )
-                    return
-                log.warning("outbox unavailable for update %s, retrying in %.1f s: %s", update.update_id, delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            except Exception:
-                log.exception("outbox failed on update %s", update.update_id)
-                return
+        if hook is not None:
+            await call(hook, update)
 
     def dispatch_sync(self, update: Any) -> None:  # pragma: no cover - the gateway is ASGI only
         """Not used: the gateway serves ASGI."""
