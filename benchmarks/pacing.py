@@ -155,7 +155,7 @@ def run_workers(
     ]
     reports = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=600)
+        out, _ = proc.communicate(timeout=float(os.environ.get("PACING_WORKER_TIMEOUT", "600")))
         if proc.returncode != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             raise RuntimeError(f"worker exited with {proc.returncode}: {' | '.join(tail)}")
@@ -166,7 +166,7 @@ def run_workers(
 def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path, flavour: str) -> dict[str, Any]:
     """One outbox campaign against a fresh sandbox."""
     if store == "sqlite":
-        url = f"sqlite:///{tmp / f'pacing-{n}-{mps}.db'}"
+        url = f"sqlite:///{tmp / f'pacing-{n}-{mps}-{flavour}-{time.time_ns()}.db'}"
     else:
         from benchmarks.scale import pg_scratch_dsn
 
