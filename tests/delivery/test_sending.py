@@ -234,3 +234,13 @@ async def test_one_unstorable_outcome_does_not_block_the_others(rig: Rig) -> Non
     jobs = ob.jobs()
     assert all(j.accepted_at is not None for j in jobs)
     assert [j.wamid for j in jobs].count("wamid.same") == 1
+
+
+async def test_retries_after_an_error_answer_do_not_wait_for_the_pair_rate(rig: Rig) -> None:
+    rig.sandbox.set_faults(codes={131000: 1.0})
+    ob = rig.outbox(pair_interval_s=6.0, policy=RetryPolicy(**{**FAST_POLICY, "max_failures": 3}))  # type: ignore[arg-type]
+    job_id = ob.enqueue("+16505550500", {"type": "template", "template": HELLO})
+    await ob.run(until_idle=True)
+    assert ob.job(job_id).state is JobState.DEAD  # type: ignore[union-attr]
+    times = sorted(a["at"] for a in rig.attempts())
+    assert len(times) == 3 and times[-1] - times[0] < 6.0  # the refused calls' pair tokens came back

@@ -350,3 +350,15 @@ def test_a_constraint_violation_is_not_transient(store: Store) -> None:
         store.settle([Outcome(b, JobState.ACCEPTED, now, wamid="wamid.same")])
     assert info.value.transient is False
     assert store.get(b).state is JobState.SENDING  # type: ignore[union-attr]  # rolled back whole
+
+
+def test_a_refused_calls_pair_token_is_given_back(store: Store) -> None:
+    now = time.time()
+    store.add([new("111")], now)
+    assert len(claim(store, 10, now)) == 1
+    store.add([new("111")], now)
+    assert claim(store, 10, now) == []  # the token is spent: this one waits an interval
+    store.refund_recipient(P, "111", 6.0, now)
+    # The waiting job was rescheduled for the next token; a new one can go at once now.
+    store.add([new("111")], now)
+    assert len(claim(store, 10, now)) == 1

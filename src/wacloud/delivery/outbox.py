@@ -394,6 +394,7 @@ class Outbox:
     def run_forever(self, *, concurrency: int | None = None, until_idle: bool = False) -> RunReport:
         """Blocking ``run()``; SIGTERM and SIGINT stop it gracefully."""
         async def main() -> RunReport:
+            """``run()`` with SIGTERM/SIGINT wired to a graceful stop."""
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             installed = []

@@ -23,10 +23,11 @@ log = logging.getLogger("wacloud.delivery")
 class Effect:
     """A change beyond the job itself: hold a recipient, pause the number, record an opt-out."""
 
-    kind: str  #: "hold" | "pause" | "opt_out"
+    kind: str  #: "hold" | "pause" | "opt_out" | "refund"
     to: str = ""
     until: float = 0.0
     reason: str = ""
+    interval_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -55,6 +56,7 @@ def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *
     effects: list[Effect] = []
 
     def make(state: JobState, not_before: float | None = None, body: Job | None = None) -> Outcome:
+        """The outcome in ``state``, carrying the failure (``body``: swap in that job's fallback)."""
         return Outcome(job.id, state, now, not_before=not_before, error_code=failure.code,
                        error_title=failure.title, error_details=failure.details,
                        fbtrace_id=failure.fbtrace_id,
@@ -100,3 +102,5 @@ def apply_effects(store: Store, phone_number_id: str, effects: Sequence[Effect])
             store.pause(phone_number_id, e.until, e.reason)
         elif e.kind == "opt_out":
             store.set_marketing(phone_number_id, e.to, True, e.until)
+        elif e.kind == "refund":
+            store.refund_recipient(phone_number_id, e.to, e.interval_s, e.until)

@@ -499,6 +499,12 @@ class SqlStore(ABC):
                    "ON CONFLICT (phone_number_id, recipient) DO UPDATE SET "
                    f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (phone_number_id, to, tat))
 
+    def refund_recipient(self, phone_number_id: str, to: str, interval_s: float, now: float) -> None:
+        """Give back the pair token of a call Meta refused (nothing reached the user)."""
+        with self._tx() as tx:
+            tx.run(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat - ?, ?) "
+                   "WHERE phone_number_id = ? AND recipient = ?", (interval_s, now, phone_number_id, to))
+
     def pause(self, phone_number_id: str, until: float, reason: str) -> None:
         """Pause all sending from a number until ``until``."""
         with self._tx() as tx:

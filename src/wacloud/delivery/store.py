@@ -85,6 +85,9 @@ class Store(Protocol):
     def hold_recipient(self, phone_number_id: str, to: str, tat: float) -> None:
         """Push a recipient's pair bucket forward (after a 131056)."""
 
+    def refund_recipient(self, phone_number_id: str, to: str, interval_s: float, now: float) -> None:
+        """Give back the pair token of a call Meta refused (nothing reached the user)."""
+
     def pause(self, phone_number_id: str, until: float, reason: str) -> None:
         """Pause all sending from a number until ``until``."""
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from wacloud import errors
 from wacloud.delivery.model import DeliveryEvent, EarlyStatus, Job, JobState, Outcome, Recovery
-from wacloud.delivery.outcomes import Failure, Settlement, apply_effects, settle_failure
+from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
 from wacloud.delivery.store import StoreError
 from wacloud.limits import SERVICE_WINDOW_S
@@ -392,12 +392,15 @@ class Worker:
                                                  has_fallback=job.fallback is not None,
                                                  used_fallback=job.used_fallback, title=title)
                 failure = Failure(exc.code, title, d.details or d.message or None, exc.fbtrace_id)
-                self._after_error(job, decision, failure)
+                # An error answer means nothing reached the user, so the pair token goes back
+                # (except for 131056 itself, which holds the recipient instead).
+                self._after_error(job, decision, failure, refund=decision.action is not Action.RETRY_RECIPIENT)
                 return
             except errors.TransportError as exc:
-                decision = self.ob.policy.transport(ambiguous=is_ambiguous(exc), failures=job.failures,
-                                                    reason=str(exc))
-                self._after_error(job, decision, Failure(None, "transport error", str(exc)[:500]))
+                ambiguous = is_ambiguous(exc)
+                decision = self.ob.policy.transport(ambiguous=ambiguous, failures=job.failures, reason=str(exc))
+                self._after_error(job, decision, Failure(None, "transport error", str(exc)[:500]),
+                                  refund=not ambiguous)
                 return
             except errors.ValidationError as exc:
                 decision = Decision(Action.FAIL, f"invalid message: {exc}")
@@ -417,11 +420,14 @@ class Worker:
         finally:
             self._free.release()
 
-    def _after_error(self, job: Job, decision: Decision, failure: Failure) -> None:
+    def _after_error(self, job: Job, decision: Decision, failure: Failure, *, refund: bool = False) -> None:
         now = self.ob.clock()
         settlement = settle_failure(job, decision, failure, now,
                                     pair_interval_s=self.ob.pacing.pair_spacing_s,
                                     pair_burst=self.ob.pacing.pair_burst)
+        if refund:
+            settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
+                                                interval_s=self.ob.pacing.pair_spacing_s))
         if decision.action in (Action.FAIL, Action.DEAD, Action.UNCERTAIN):
             self.report.failed += 1
         else:
