@@ -8,8 +8,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from wacloud.delivery import DeliveryEvent, JobState, RetryPolicy
 from wacloud.delivery.model import FINAL_STATES
+from wacloud.errors import ValidationError
 
 from .conftest import FAST_POLICY, Rig
 
@@ -244,3 +247,16 @@ async def test_retries_after_an_error_answer_do_not_wait_for_the_pair_rate(rig: 
     assert ob.job(job_id).state is JobState.DEAD  # type: ignore[union-attr]
     times = sorted(a["at"] for a in rig.attempts())
     assert len(times) == 3 and times[-1] - times[0] < 6.0  # the refused calls' pair tokens came back
+
+
+async def test_a_one_off_message_does_not_wait_behind_a_campaign(rig: Rig) -> None:
+    ob = rig.outbox(mps=200)
+    ob.broadcast(HELLO, numbers(40), category="utility", campaign="big")
+    otp = ob.enqueue("+16505550600", {"type": "template", "template": HELLO}, category="authentication")
+    late = ob.broadcast(HELLO, ["+16505550601"], category="utility", priority=1)
+    await ob.run(until_idle=True)
+    order = [a["wa_id"] for a in sorted(rig.attempts(), key=lambda a: a["seq"])]
+    assert order[:2] == ["16505550600", "16505550601"] and len(order) == 42
+    assert ob.job(otp).priority == 1 and ob.job(late.job_ids[0]).priority == 1  # type: ignore[union-attr]
+    with pytest.raises(ValidationError):
+        ob.enqueue("+16505550602", {"type": "template", "template": HELLO}, priority=5)

@@ -278,15 +278,20 @@ def test_durable_inbox_keeps_payloads_until_done(store_url: str) -> None:
 
 def test_claim_reads_the_ready_index(store: Store, store_url: str) -> None:
     store.add([new(f"1{i}") for i in range(50)], time.time())
-    sql = ("SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
-           "AND not_before <= ? ORDER BY not_before, id LIMIT ?")
-    with store._tx() as tx:  # type: ignore[attr-defined]
-        if store_url.startswith("sqlite"):
-            plan = " ".join(str(r) for r in tx.rows("EXPLAIN QUERY PLAN " + sql, (P, time.time(), 10)))
-        else:
-            tx.run("SET LOCAL enable_seqscan = off")
-            plan = " ".join(str(r) for r in tx.rows("EXPLAIN " + sql, (P, time.time(), 10)))
-    assert "jobs_ready" in plan
+    lanes = {
+        "jobs_ready_first": "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                            "AND priority > 0 AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+        "jobs_ready": "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                      "AND not_before <= ? AND priority = 0 ORDER BY not_before, id LIMIT ?",
+    }
+    for index, sql in lanes.items():
+        with store._tx() as tx:  # type: ignore[attr-defined]
+            if store_url.startswith("sqlite"):
+                plan = " ".join(str(r) for r in tx.rows("EXPLAIN QUERY PLAN " + sql, (P, time.time(), 10)))
+            else:
+                tx.run("SET LOCAL enable_seqscan = off")
+                plan = " ".join(str(r) for r in tx.rows("EXPLAIN " + sql, (P, time.time(), 10)))
+        assert f"{index} " in plan + " " or f"{index})" in plan, plan
 
 
 @pytest.mark.parametrize("url", ["", "mysql://x", "redis://y"])
@@ -362,3 +367,11 @@ def test_a_refused_calls_pair_token_is_given_back(store: Store) -> None:
     # The waiting job was rescheduled for the next token; a new one can go at once now.
     store.add([new("111")], now)
     assert len(claim(store, 10, now)) == 1
+
+
+def test_the_priority_lane_goes_before_the_campaign(store: Store) -> None:
+    now = time.time()
+    store.add([new(f"1{i}", campaign="big") for i in range(5)], now)
+    store.add([NewJob(P, "999", TEXT, False, priority=1)], now + 1)
+    first = store.claim(P, 2, now + 2, lease_s=60, worker="w", pair_interval_s=6.0, pair_burst=1)
+    assert [j.to for j in first] == ["999", "10"] and first[0].priority == 1

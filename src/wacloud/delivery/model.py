@@ -61,6 +61,8 @@ class NewJob:
     category: str | None = None
     fallback: Mapping[str, Any] | None = None
     campaign: str | None = None
+    #: 1: claimed before every priority-0 job (one-off messages); 0: campaigns.
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class Job:
     delivered_at: float | None
     read_at: float | None
     finished_at: float | None
+    priority: int = 0
 
     @property
     def final(self) -> bool:

@@ -143,16 +143,23 @@ class Outbox:
     # --- queueing --------------------------------------------------------------------------------
     def enqueue(self, to: str, message: Any, *, key: str | None = None,
                 not_before: datetime | float | timedelta | None = None, category: str | None = None,
-                fallback_template: Any = None, campaign: str | None = None) -> str:
-        """Validate and store a message; returns the job id at once. The same ``key`` never makes two jobs."""
+                fallback_template: Any = None, campaign: str | None = None, priority: int = 1) -> str:
+        """Validate and store a message; returns the job id at once. The same ``key`` never makes two jobs.
+
+        ``priority`` 1 (the default) goes ahead of campaign jobs (priority 0), so a one-off message
+        does not wait behind a long broadcast.
+        """
         job = self._new_job(to, message, key=key, not_before=not_before, category=category,
-                            fallback_template=fallback_template, campaign=campaign)
+                            fallback_template=fallback_template, campaign=campaign, priority=priority)
         job_id = self.store.add([job], self.clock())[0][0]
         self._wake()
         return job_id
 
     def _new_job(self, to: str, message: Any, *, key: str | None, not_before: Any, category: str | None,
-                 fallback_template: Any, campaign: str | None, normalized: bool = False) -> NewJob:
+                 fallback_template: Any, campaign: str | None, normalized: bool = False,
+                 priority: int = 0) -> NewJob:
+        if priority not in (0, 1):
+            raise ValidationError("priority", "must be 1 (ahead of campaigns) or 0 (campaign lane)")
         wa_id = to if normalized else _wa_id(to)
         body = graph_body(wa_id, message)
         if category is not None and category not in CATEGORIES:
@@ -167,7 +174,7 @@ class Outbox:
         return NewJob(phone_number_id=self.phone_number_id, to=wa_id, body=body,
                       is_template=body["type"] == "template", key=key,
                       not_before=_epoch(not_before, now) or 0.0, category=category, fallback=fallback,
-                      campaign=campaign)
+                      campaign=campaign, priority=priority)
 
     def job(self, job_id: str) -> Job | None:
         """The job with this id (None when there is none)."""
@@ -194,7 +201,8 @@ class Outbox:
     def broadcast(self, template: Any, recipients: Iterable[Any] | str | Path, *, language: str | None = None,
                   campaign: str | None = None, category: str | None = "marketing",
                   not_before: datetime | float | timedelta | None = None, strict: bool = False,
-                  chunk: int = 500, on_progress: Callable[[int], None] | None = None) -> Campaign:
+                  chunk: int = 500, on_progress: Callable[[int], None] | None = None,
+                  priority: int = 0) -> Campaign:
         """Queue ``template`` to every recipient (iterable or CSV) with their parameters.
 
         Re-running with the same ``campaign`` id queues nobody twice. Invalid rows are listed in
@@ -209,7 +217,7 @@ class Outbox:
                 wa_id = _wa_id(rcpt.to)
                 job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
                                     not_before=not_before, category=category, fallback_template=None,
-                                    campaign=result.id, normalized=True)
+                                    campaign=result.id, normalized=True, priority=priority)
             except ValidationError as exc:
                 if strict:
                     raise ValidationError(f"recipients[{row}].{exc.field}", exc.reason) from None

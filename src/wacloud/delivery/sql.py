@@ -125,6 +125,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "ALTER TABLE webhook_inbox ADD COLUMN last_error TEXT",
         "ALTER TABLE webhook_inbox ADD COLUMN dead_at {REAL}",
     )),
+    # 4: a priority lane, so a one-off message (an OTP) does not wait behind a campaign. Its own
+    # small partial index keeps both claim queries on an index.
+    (4, (
+        "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX jobs_ready_first ON jobs (phone_number_id, not_before, id) "
+        "WHERE state = 'queued' AND priority > 0",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -133,7 +140,7 @@ _JOB_COLUMNS = (
     "id, phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, campaign, "
     "not_before, attempts, failures, throttles, pair_retries, used_fallback, wamid, error_code, "
     "error_title, error_details, fbtrace_id, created_at, updated_at, accepted_at, sent_at, delivered_at, "
-    "read_at, finished_at"
+    "read_at, finished_at, priority"
 )
 
 #: Webhook status → the job state it moves to.
@@ -163,7 +170,7 @@ def _job(row: Sequence[Any]) -> Job:
         pair_retries=row[14], used_fallback=bool(row[15]), wamid=row[16], error_code=row[17],
         error_title=row[18], error_details=row[19], fbtrace_id=row[20], created_at=float(row[21]),
         updated_at=float(row[22]), accepted_at=row[23], sent_at=row[24], delivered_at=row[25],
-        read_at=row[26], finished_at=row[27],
+        read_at=row[26], finished_at=row[27], priority=row[28],
     )
 
 
@@ -256,13 +263,13 @@ class SqlStore(ABC):
             for job in jobs:
                 rows = tx.rows(
                     "INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, "
-                    "category, fallback, campaign, not_before, created_at, updated_at) "
-                    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "category, fallback, campaign, not_before, created_at, updated_at, priority) "
+                    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (idem_key) DO NOTHING RETURNING id",
                     (job.phone_number_id, job.to, json.dumps(job.body, separators=(",", ":")),
                      int(job.is_template), job.key, job.category,
                      json.dumps(job.fallback, separators=(",", ":")) if job.fallback is not None else None,
-                     job.campaign, job.not_before, now, now),
+                     job.campaign, job.not_before, now, now, job.priority),
                 )
                 if rows:
                     out.append((str(rows[0][0]), True))
@@ -340,11 +347,18 @@ class SqlStore(ABC):
                             (phone_number_id,))
             if pause and pause[0][0] is not None and pause[0][0] > now:
                 return []
+            # The priority lane first, then the rest (each query reads its own partial index).
             candidates = tx.rows(
                 "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
-                f"AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                f"AND priority > 0 AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
                 (phone_number_id, now, limit),
             )
+            if len(candidates) < limit:
+                candidates += tx.rows(
+                    "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                    f"AND not_before <= ? AND priority = 0 ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                    (phone_number_id, now, limit - len(candidates)),
+                )
             if not candidates:
                 return []
             recipients = sorted({r for _, r in candidates})
