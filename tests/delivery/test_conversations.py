@@ -8,7 +8,7 @@ import pytest
 
 from wacloud import webhooks
 from wacloud.delivery import JobState
-from wacloud.errors import ValidationError
+from wacloud.errors import ValidationError, WindowClosed
 
 from .conftest import Rig
 
@@ -45,6 +45,7 @@ async def test_free_form_outside_the_window_fails_locally_without_a_call(rig: Ri
     job = ob.job(job_id)
     assert job is not None and job.state is JobState.FAILED and job.error_code == 131047
     assert job.attempts == 0 and report.local_failures == 1
+    assert isinstance(job.error(), WindowClosed) and "24 hours" in str(job.error())
     assert rig.attempts() == []
 
 

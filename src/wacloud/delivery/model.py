@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from wacloud.errors import ErrorDetail, WhatsAppError, exception_class
+
 
 class JobState(StrEnum):
     """Where a job is. ``queued → claimed → sending → accepted → sent → delivered → read``, or an end."""
@@ -103,6 +105,14 @@ class Job:
     def final(self) -> bool:
         """True once no worker will send this job again."""
         return self.state in FINAL_STATES
+
+    def error(self) -> WhatsAppError | None:
+        """The failure as the exception the client would raise (``WindowClosed`` for 131047…), if any."""
+        if self.state not in (JobState.FAILED, JobState.DEAD) or self.error_code is None:
+            return None
+        detail = ErrorDetail(code=self.error_code, message=self.error_title or "", title=self.error_title,
+                             details=self.error_details, fbtrace_id=self.fbtrace_id)
+        return exception_class(self.error_code)(detail)
 
 
 Counter = Literal["failures", "throttles", "pair_retries"]
