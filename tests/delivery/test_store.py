@@ -375,3 +375,28 @@ def test_the_priority_lane_goes_before_the_campaign(store: Store) -> None:
     store.add([NewJob(P, "999", TEXT, False, priority=1)], now + 1)
     first = store.claim(P, 2, now + 2, lease_s=60, worker="w", pair_interval_s=6.0, pair_burst=1)
     assert [j.to for j in first] == ["999", "10"] and first[0].priority == 1
+
+
+def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
+    from wacloud.delivery.sql import MIGRATIONS
+
+    s = open_store(store_url)
+    with s._tx() as tx:  # type: ignore[attr-defined]
+        # Rebuild the store as version 1 left it, with a job in it.
+        for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "early_statuses", "webhook_dedup",
+                      "webhook_inbox", "schema_version"):
+            tx.run(f"DROP TABLE {table}")
+        tx.run("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[0][1]:
+            tx.run(statement.format(**s.TYPES))  # type: ignore[attr-defined]
+        tx.run("INSERT INTO schema_version (version) VALUES (1)")
+        tx.run("INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, not_before, created_at, "
+               "updated_at) VALUES (?, '1', 'queued', '{}', 0, 0, 0, 0)", (P,))
+    s.close()
+    upgraded = open_store(store_url)
+    (job,) = upgraded.find()
+    assert job.priority == 0 and job.state is JobState.QUEUED
+    with upgraded._tx() as tx:  # type: ignore[attr-defined]
+        assert [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")] == \
+            list(range(1, LATEST_VERSION + 1))
+    upgraded.close()
