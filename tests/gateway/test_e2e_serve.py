@@ -29,8 +29,8 @@ VERIFY_TOKEN = "e2e-verify-token-1a2b3c"
 BOT = """
 from wacloud.webhooks import Application, filters
 
-# The gateway checks webhook signatures before it hands updates to the bot.
-app = Application(allow_unsigned=True)
+# No app secret here: the gateway checks webhook signatures and hands the bot verified updates.
+app = Application()
 
 
 @app.on_message(filters.text)

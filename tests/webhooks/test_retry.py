@@ -195,3 +195,21 @@ def test_a_lease_is_renewed_while_a_slow_handler_runs() -> None:
     rec = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=slow, lease_s=0.2)
     _post(rec, p.msg("text", {"body": "slow"}))
     assert taken and not any(taken) and len(inbox) == 0
+
+
+def test_when_the_store_cannot_schedule_the_retry_it_is_retried_from_memory_and_kept_leased() -> None:
+    class NoSchedule(MemoryInboxStore):
+        def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+            raise OSError("store unreachable")
+
+    inbox = NoSchedule()
+    message = p.msg("text", {"body": "x"})
+    flaky = Flaky(fail_on=message["id"])
+    rec = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=flaky, lease_s=0.2, retry_first_s=0.0)
+    _post(rec, message)
+    assert rec.retries_waiting == 1 and len(inbox) == 1
+    other = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=flaky)
+    time.sleep(0.5)  # several leases long: still renewed, because this process still holds it
+    assert other.pending() == []
+    assert rec.run_due_sync() == 1 and flaky.seen == [message["id"]] and len(inbox) == 0
+    assert rec._keeper is not None and not rec._keeper.holds(1)

@@ -590,9 +590,11 @@ class WebhookReceiver:
                 self._leased.inbox_retry_later(delivery.inbox_id, delay, reason)
                 return
             except Exception:
-                # The store is down too: the lease lapses and the payload is claimed again then.
-                logger.warning("could not schedule the retry of %s in the store", where, exc_info=True)
-                return
+                # The store is down too: keep the payload leased to us (renewals resume with the store)
+                # and retry it from memory; if we die meanwhile, the lease lapses and another takes it.
+                logger.warning("could not schedule the retry of %s in the store; retrying it from memory",
+                               where, exc_info=True)
+                self._hold(delivery)  # released by run_due once the retry has run
         with self._lock:
             heapq.heappush(self._retries, (time.monotonic() + delay, next(self._seq), delivery))
             if delivery.inbox_id is not None:
