@@ -155,6 +155,27 @@ async def test_final_errors_fail_at_once_with_the_code(rig: Rig) -> None:
     assert job is not None and job.state is JobState.FAILED and job.error_code == 131026 and job.attempts == 1
 
 
+async def test_a_wrong_request_fails_at_once(rig: Rig) -> None:
+    ob = rig.outbox()
+    job_id = ob.enqueue("+16505550401", {"type": "template",
+                                          "template": {"name": "no_such_template", "language": {"code": "en_US"}}})
+    await ob.run(until_idle=True)
+    job = ob.job(job_id)
+    assert job is not None and job.state is JobState.FAILED and job.error_code == 132001 and job.attempts == 1
+    assert job.fbtrace_id and "no_such_template" in (job.error_details or "")
+
+
+async def test_read_timeouts_are_resent_under_at_least_once(rig: Rig) -> None:
+    rig.sandbox.set_faults(timeout_rate=0.3, timeout_s=1.0)  # held, then closed unanswered (not processed)
+    client = rig.sandbox.async_client(timeout=0.3)
+    ob = rig.outbox(client=client, delivery="at_least_once")
+    ob.broadcast(HELLO, numbers(20), category="utility", campaign="slow")
+    await ob.run(until_idle=True)
+    jobs = ob.jobs(campaign="slow")
+    assert all(j.accepted_at is not None for j in jobs) and any(j.failures for j in jobs)
+    assert rig.sandbox.stats()["max_accepted_per_recipient"] == 1
+
+
 async def test_an_auth_error_pauses_the_number_without_burning_attempts(rig: Rig) -> None:
     events: list[DeliveryEvent] = []
     bad = rig.sandbox.async_client(token="expired-token")
