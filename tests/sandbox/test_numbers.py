@@ -50,3 +50,19 @@ def test_each_number_has_its_own_bucket_and_metadata(two_numbers: SandboxHandle,
     assert payload["entry"][0]["changes"][0]["value"]["metadata"] == SECOND
     assert sandbox.control.post("/inbound", json={"from": WA_ID, "text": "x", "to": "1"}).status_code == 400
     assert _hello(sandbox, sandbox.phone_number_id, SECOND["display_phone_number"]) == 131021
+
+
+def test_each_number_registers_on_its_own(two_numbers: SandboxHandle) -> None:
+    sandbox = two_numbers
+    sandbox.reset()
+    sandbox.freeze()
+    second = SECOND["phone_number_id"]
+    listed = sandbox.http.get(f"/{sandbox.waba_id}/phone_numbers").json()["data"]
+    assert {n["id"] for n in listed} == {sandbox.phone_number_id, second}
+    one = sandbox.http.get(f"/{second}", params={"fields": "display_phone_number,status"}).json()
+    assert one == {"id": second, "display_phone_number": "+1 555-078-3999", "status": "CONNECTED"}
+    assert sandbox.http.post(f"/{second}/deregister").json() == {"success": True}
+    assert _hello(sandbox, second) == 133010
+    assert _hello(sandbox, sandbox.phone_number_id) == 200  # the other number is unaffected
+    sandbox.reset()
+    assert _hello(sandbox, second) == 200  # a reset registers it again

@@ -8,7 +8,10 @@ Single-segment node paths (``/{phone-number-id}``, ``/{flow-id}``, ``/upload:{id
 
 WABA-level management calls count against a rolling-hour budget per WABA
 (``ManagementState.calls_per_hour``; by default Meta's 200, or 5,000 while a number is registered).
-Over it they answer 80007; every such answer carries Meta's ``X-Business-Use-Case-Usage`` header.
+Over it they answer 80007; every such answer carries Meta's ``X-Business-Use-Case-Usage`` header. The
+template routes of ``wacloud.sandbox.graph`` charge the same budget (``ManagementState.charge``), and
+sends from a deregistered number answer 133010 (``ManagementState.is_registered``, read by ``sending``).
+A sandbox reset renews this state through ``SandboxState.on_reset``.
 The verification code the sandbox "sends" is ``ManagementState.verification_code`` ("123456").
 """
 
@@ -142,7 +145,8 @@ class ManagementState:
     """The management half of the sandbox state (attached to ``SandboxState`` as ``.management``)."""
 
     def __init__(self, state: SandboxState) -> None:
-        self.phones: dict[str, PhoneState] = {state.config.phone_number_id: PhoneState()}
+        # Every business number of the WABA (extra_phone_numbers too), each registered on its own.
+        self.phones: dict[str, PhoneState] = {pid: PhoneState() for pid in state.config.numbers}
         self.flows: dict[str, FlowRecord] = {}
         self.uploads: dict[str, UploadSession] = {}
         self.handles: dict[str, UploadSession] = {}
@@ -434,7 +438,7 @@ def _profile_routes(state: SandboxState) -> list[BaseRoute]:
 
 def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, Any]:
     cfg = state.config
-    digits = cfg.display_phone_number
+    digits = cfg.numbers.get(pid, cfg.display_phone_number)
     return {
         "id": pid,
         "display_phone_number": f"+{digits[:1]} {digits[1:4]}-{digits[4:7]}-{digits[7:]}"
