@@ -213,3 +213,40 @@ def test_when_the_store_cannot_schedule_the_retry_it_is_retried_from_memory_and_
     assert other.pending() == []
     assert rec.run_due_sync() == 1 and flaky.seen == [message["id"]] and len(inbox) == 0
     assert rec._keeper is not None and not rec._keeper.holds(1)
+
+
+def test_a_retry_does_not_take_over_a_duplicate_that_another_payload_owns() -> None:
+    clock = [0.0]
+    inbox, dedup = MemoryInboxStore(clock=lambda: clock[0]), MemoryDedupStore()
+    owned, other = p.msg("text", {"body": "owned elsewhere"}), p.msg("text", {"body": "fails once"})
+    assert dedup.first_seen(owned["id"])  # another stored copy claimed it and is still handling it
+    flaky = Flaky(fail_on=other["id"])
+    a = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, dedup=dedup, on_update=flaky)
+    _post(a, owned, other)  # Meta's redelivery plus a new message, in one payload
+    assert flaky.calls == [other["id"]] and len(inbox) == 1
+    clock[0] += 1000  # process a is gone; b takes the payload over from the store
+    b_flaky = Flaky()
+    b = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, dedup=dedup, on_update=b_flaky)
+    assert b.run_due_sync() == 1
+    assert b_flaky.seen == [other["id"]] and len(inbox) == 0  # the owned one is left to its owner
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # uvicorn exits
+def test_serving_an_application_without_a_secret_refuses_to_start() -> None:
+    with pytest.raises(RuntimeError, match="did not start"), serve_asgi(Application()):
+        pass
+
+
+async def test_the_refusal_says_what_to_set() -> None:
+    inbox: list[dict[str, Any]] = [{"type": "lifespan.startup"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await Application()({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert "app_secret" in sent[0]["message"] and "allow_unsigned=True" in sent[0]["message"]

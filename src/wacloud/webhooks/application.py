@@ -390,7 +390,16 @@ class Application:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """ASGI entry point, so ``uvicorn module:app`` serves the webhook on every path."""
-        await self.asgi()(scope, receive, send)
+        try:
+            app = self.asgi()
+        except ValueError as exc:
+            if scope.get("type") != "lifespan":
+                raise
+            # Served without a secret (and without allow_unsigned=True): refuse to start, saying why.
+            await receive()
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        await app(scope, receive, send)
 
 
 def _run(awaitable: Any) -> Any:

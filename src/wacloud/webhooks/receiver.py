@@ -533,7 +533,7 @@ class WebhookReceiver:
         if update.dedup_key is not None:
             return "done:" + update.dedup_key
         if delivery.inbox_id is not None:
-            return f"done:inbox:{delivery.inbox_id}:{index}"
+            return _slot_mark(delivery.inbox_id, index)
         return None
 
     def _claim(self, delivery: Delivery, index: int, update: Update) -> bool:
@@ -544,20 +544,35 @@ class WebhookReceiver:
         if dedup is None:
             return True
         key = update.dedup_key
-        mark = self._mark(delivery, index, update)
-        lookup = dedup if isinstance(dedup, DedupLookup) else None
-        if delivery.resumed and mark is not None and lookup is not None and lookup.seen(mark):
-            return False  # completed by an earlier attempt (or by a duplicate payload)
+        lookup = None
+        if delivery.resumed:
+            lookup = dedup if isinstance(dedup, DedupLookup) else None
+            if lookup is not None and delivery.inbox_id is not None:
+                marks = [_slot_mark(delivery.inbox_id, index)] + (["done:" + key] if key else [])
+                if any(lookup.seen(m) for m in marks):
+                    return False  # completed (or skipped as a duplicate) by an earlier attempt
         if key is None:
             return True
         if dedup.first_seen(key):
             return True
         if not delivery.resumed:
-            return False  # a duplicate: Meta's redelivery of an update claimed before
+            # A duplicate (Meta's redelivery of an update another payload claimed): the owner handles
+            # it. Remember the skip, so a later retry of *this* payload does not take it for its own.
+            self._skipped(delivery, index)
+            return False
         if lookup is not None:
             return True  # claimed by an earlier attempt of this payload and never completed
         # A store without lookups: claim the completion mark itself (at most once, not exactly once).
         return dedup.first_seen("done:" + key)
+
+    def _skipped(self, delivery: Delivery, index: int) -> None:
+        delivery.completed.add(index)
+        if self.inbox is None or delivery.inbox_id is None or self.dedup is None:
+            return
+        try:
+            self.dedup.first_seen(_slot_mark(delivery.inbox_id, index))
+        except Exception:
+            logger.exception("dedup store failed to record a skipped duplicate of payload %s", delivery.inbox_id)
 
     def _completed(self, delivery: Delivery, index: int, update: Update) -> None:
         delivery.completed.add(index)
@@ -621,6 +636,11 @@ class WebhookReceiver:
                 self.inbox.done(delivery.inbox_id)
             except Exception:
                 logger.exception("could not mark stored webhook payload %s done", delivery.inbox_id)
+
+
+def _slot_mark(inbox_id: int, index: int) -> str:
+    """The mark of the ``index``-th update of stored payload ``inbox_id`` (done, or skipped)."""
+    return f"done:inbox:{inbox_id}:{index}"
 
 
 def _query(query: Mapping[str, Any] | str) -> dict[str, str]:
