@@ -113,6 +113,19 @@ def pywa_async(
 # --- subprocess servers ----------------------------------------------------------------------------------
 
 
+def die_with_parent() -> None:
+    """``preexec_fn`` for children: the kernel SIGKILLs them when this process dies (Linux).
+
+    A benchmark or test killed by a timeout must not leave servers or workers running, where they would
+    hold ports and claim the next run's jobs.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
@@ -173,7 +186,8 @@ def spawn(module: str, args: Sequence[str], *, ready_path: str = "/", env: dict[
         use_port = port or free_port()
         out = log.open("ab") if log else subprocess.DEVNULL
         proc = subprocess.Popen([PYTHON, "-m", module, "--port", str(use_port), *args], cwd=ROOT, env=full_env,
-                                stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
+                                stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                                preexec_fn=die_with_parent)
         base = f"http://127.0.0.1:{use_port}"
         try:
             wait_http(base + ready_path, timeout=timeout, proc=proc)

@@ -149,17 +149,25 @@ def run_workers(
             env=env,
             stdout=subprocess.PIPE,
             stderr=log.open("ab"),
+            preexec_fn=h.die_with_parent,
             text=True,
         )
         for i in range(count)
     ]
     reports = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=float(os.environ.get("PACING_WORKER_TIMEOUT", "600")))
-        if proc.returncode != 0:
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"worker exited with {proc.returncode}: {' | '.join(tail)}")
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    timeout = float(os.environ.get("PACING_WORKER_TIMEOUT", "600"))
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=timeout)
+            if proc.returncode != 0:
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"worker exited with {proc.returncode}: {' | '.join(tail)}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:  # never leave a worker behind to steal the next run's jobs
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return reports
 
 

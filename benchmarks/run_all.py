@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks._harness import PYTHON, ROOT
+from benchmarks._harness import PYTHON, ROOT, die_with_parent
 
 PLAN: dict[str, tuple[list[str], list[str]]] = {
     # name: (default flags, --quick flags)
@@ -43,7 +43,8 @@ def main() -> None:
         cmd = [PYTHON, "-m", f"benchmarks.{name}", *flags, "--json", str(out_dir / f"{name}.json")]
         print(f"$ {' '.join(cmd[1:])}   (load average {os.getloadavg()[0]:.2f})", flush=True)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+                              preexec_fn=die_with_parent)
         (out_dir / f"{name}.log").write_text(proc.stdout + proc.stderr)
         summary = [line for line in proc.stdout.splitlines() if line.startswith("SUMMARY")]
         print(f"  ({time.perf_counter() - t0:.0f}s) " + (summary[-1] if summary else f"FAILED rc={proc.returncode}"),

@@ -169,6 +169,7 @@ def measure(side: str, base_url: str, n: int, concurrency: int, offset: int) -> 
         text=True,
         timeout=900,
         env={**os.environ, "PYTHONPATH": f"{h.ROOT}:{h.ROOT / 'src'}"},
+        preexec_fn=h.die_with_parent,
     )
     if proc.returncode != 0:
         return {"failed": proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]}

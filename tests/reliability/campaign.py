@@ -45,9 +45,17 @@ class Rig:
         if forever:
             args.append("--forever")
         log = (self.tmp / f"worker-{name}.log").open("ab")
-        proc = subprocess.Popen(args, cwd=h.ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+        proc = subprocess.Popen(args, cwd=h.ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                                preexec_fn=h.die_with_parent)
         self.workers.append(proc)
         return proc
+
+    def stop_workers(self) -> None:
+        """SIGKILL every worker still running (a failed test must not leave one behind)."""
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def control(self, path: str, **params: Any) -> Any:
         """GET a sandbox control endpoint."""

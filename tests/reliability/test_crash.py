@@ -49,20 +49,23 @@ def test_worker_sigkilled_at_random_points_loses_and_duplicates_nothing(tmp_path
         with h.sandbox(mps=1000, webhook_url=hooks.base_url + "/webhook", extra_args=args,
                        log=tmp_path / "sandbox.log") as sb:
             rig = campaign.Rig(store, sb, hooks, tmp_path)
-            campaign.queue(rig, n)
-            killed_at = []
-            for k in range(kills):
-                before = _sent_so_far(rig)
-                worker = rig.start_worker(mps=1000, forever=True, name=f"k{k}")
-                deadline = time.monotonic() + 30
-                while _sent_so_far(rig) == before and time.monotonic() < deadline:
-                    time.sleep(0.02)  # wait until this worker is really sending
-                time.sleep(rng.uniform(0.0, 0.4))
-                worker.send_signal(signal.SIGKILL)
-                worker.wait(timeout=10)
-                killed_at.append(_sent_so_far(rig))
-            assert killed_at[-1] < n, f"the campaign ended before the last kill: {killed_at}"
-            figures = _finish(rig, n, tmp_path)
+            try:
+                campaign.queue(rig, n)
+                killed_at = []
+                for k in range(kills):
+                    before = _sent_so_far(rig)
+                    worker = rig.start_worker(mps=1000, forever=True, name=f"k{k}")
+                    deadline = time.monotonic() + 30
+                    while _sent_so_far(rig) == before and time.monotonic() < deadline:
+                        time.sleep(0.02)  # wait until this worker is really sending
+                    time.sleep(rng.uniform(0.0, 0.4))
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait(timeout=10)
+                    killed_at.append(_sent_so_far(rig))
+                assert killed_at[-1] < n, f"the campaign ended before the last kill: {killed_at}"
+                figures = _finish(rig, n, tmp_path)
+            finally:
+                rig.stop_workers()
     print(f"killed after {killed_at} attempts; {figures}")
 
 
@@ -133,21 +136,24 @@ def test_postgres_restart_mid_campaign_workers_reconnect(private_postgres: tuple
         with h.sandbox(mps=300, webhook_url=hooks.base_url + "/webhook", extra_args=args,
                        log=tmp_path / "sandbox.log") as sb:
             rig = campaign.Rig(dsn, sb, hooks, tmp_path)
-            campaign.queue(rig, n)
-            worker = rig.start_worker(mps=300)
-            deadline = time.monotonic() + 30
-            while _sent_so_far(rig) < n // 5 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            restarted_at = _sent_so_far(rig)
-            subprocess.run(_as_pg([str(bindir / "pg_ctl"), "-D", data, "-l", data + ".log", "-m", "fast", "-w",
-                                   "restart"]),
-                           check=True, capture_output=True, timeout=120)
-            assert restarted_at < n, "the campaign ended before the restart"
-            worker.communicate(timeout=240)
-            assert worker.returncode == 0, (tmp_path / "worker-w0.log").read_text()[-3000:]
-            rig.wait_quiet()
-            _wait_inbox_drained(dsn)
-            figures = campaign.check(rig, n, allow_behind=True)
+            try:
+                campaign.queue(rig, n)
+                worker = rig.start_worker(mps=300)
+                deadline = time.monotonic() + 30
+                while _sent_so_far(rig) < n // 5 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                restarted_at = _sent_so_far(rig)
+                subprocess.run(_as_pg([str(bindir / "pg_ctl"), "-D", data, "-l", data + ".log", "-m", "fast", "-w",
+                                       "restart"]),
+                               check=True, capture_output=True, timeout=120)
+                assert restarted_at < n, "the campaign ended before the restart"
+                worker.communicate(timeout=240)
+                assert worker.returncode == 0, (tmp_path / "worker-w0.log").read_text()[-3000:]
+                rig.wait_quiet()
+                _wait_inbox_drained(dsn)
+                figures = campaign.check(rig, n, allow_behind=True)
+            finally:
+                rig.stop_workers()
     print(f"PostgreSQL restarted after {restarted_at} attempts; {figures}")
     # A stored status whose processing hits the restart stays pending and is retried: none is lost.
     assert not figures["behind"], f"{len(figures['behind'])} jobs missed a status whose processing hit the restart"

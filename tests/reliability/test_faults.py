@@ -32,12 +32,15 @@ def test_campaign_under_faults_ends_with_every_job_final_and_explained(tmp_path:
         with h.sandbox(mps=1000, webhook_url=hooks.base_url + "/webhook", extra_args=args,
                        log=tmp_path / "sandbox.log") as sb:
             rig = campaign.Rig(store, sb, hooks, tmp_path)
-            campaign.queue(rig, n)
-            worker = rig.start_worker(mps=1000)
-            worker.communicate(timeout=240)
-            assert worker.returncode == 0, (tmp_path / "worker-w0.log").read_text()[-3000:]
-            rig.wait_quiet()
-            figures = campaign.check(rig, n, expected_codes=expected_codes)
+            try:
+                campaign.queue(rig, n)
+                worker = rig.start_worker(mps=1000)
+                worker.communicate(timeout=240)
+                assert worker.returncode == 0, (tmp_path / "worker-w0.log").read_text()[-3000:]
+                rig.wait_quiet()
+                figures = campaign.check(rig, n, expected_codes=expected_codes)
+            finally:
+                rig.stop_workers()
     print(figures)
     errors = figures["sandbox_errors"]
     # The faults really happened (or the test proves nothing).
