@@ -283,6 +283,8 @@ def machine() -> dict[str, Any]:
         "nproc": os.cpu_count(),
         "python": sys.version.split()[0],
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        # Other work on the machine skews every figure; the load average says how much there was.
+        "loadavg_1_5_15": os.getloadavg(),
     }
 
 

@@ -219,8 +219,8 @@ def main() -> None:
                         )
     for key, items in runs.items():
         ok = sorted((r for r in items if "failed" not in r), key=lambda r: r["cpu_us_per_msg"])
-        results[key] = ok[len(ok) // 2] if ok else items[0]  # the median round by CPU per message
-        results[key]["rounds"] = items
+        median = ok[len(ok) // 2] if ok else items[0]  # the median round by CPU per message
+        results[key] = {**median, "rounds": [dict(r) for r in items]}
     print("median of the rounds:")
     for key, r in results.items():
         if "failed" not in r:
