@@ -250,3 +250,19 @@ async def test_the_refusal_says_what_to_set() -> None:
     await Application()({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
     assert sent[0]["type"] == "lifespan.startup.failed"
     assert "app_secret" in sent[0]["message"] and "allow_unsigned=True" in sent[0]["message"]
+
+
+def test_an_unreachable_store_does_not_lose_the_retries_kept_in_memory() -> None:
+    class Down(MemoryInboxStore):
+        def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+            raise OSError("store unreachable")
+
+        def inbox_claim(self, limit: int, lease_s: float) -> list[tuple[int, bytes, int]]:
+            raise OSError("store unreachable")
+
+    inbox = Down()
+    message = p.msg("text", {"body": "x"})
+    flaky = Flaky(fail_on=message["id"])
+    rec = WebhookReceiver(app_secret=p.SECRET, inbox=inbox, on_update=flaky, retry_first_s=0.0)
+    _post(rec, message)
+    assert rec.run_due_sync() == 1 and flaky.seen == [message["id"]] and len(inbox) == 0

@@ -408,7 +408,13 @@ class WebhookReceiver:
                     self._retry_ids.discard(delivery.inbox_id)
                 out.append(delivery)
         if self._leased is not None and self._keeper is not None:
-            for inbox_id, raw, failures in self._leased.inbox_claim(RESUME_BATCH, self.lease_s):
+            try:
+                claimed = self._leased.inbox_claim(RESUME_BATCH, self.lease_s)
+            except Exception as exc:
+                # The store is down: what it holds waits for the next poll (no traceback each second).
+                logger.warning("could not claim due webhook payloads: %s: %s", type(exc).__name__, exc)
+                claimed = []
+            for inbox_id, raw, failures in claimed:
                 if self._keeper.holds(inbox_id):
                     continue  # ours, still being processed: the claim only renewed its lease
                 stored = self._stored(inbox_id, raw, failures)
@@ -418,11 +424,11 @@ class WebhookReceiver:
         return out
 
     def pending(self) -> list[Delivery]:
-        """One batch of stored payloads to resume (claimed, with a leased inbox), oldest first."""
+        """One batch to resume, oldest first: with a leased inbox, what :meth:`due` claims; else ``pending``."""
         if self.inbox is None:
             return []
         if self._leased is not None:
-            return [d for d in self.due() if d.inbox_id is not None]
+            return self.due()
         out: list[Delivery] = []
         for inbox_id, raw in self.inbox.pending(RESUME_BATCH):
             with self._lock:
