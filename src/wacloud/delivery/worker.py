@@ -53,6 +53,7 @@ _SAFE_TRANSPORT = (
 RATE_DECREASE = 0.7
 MIN_RATE_FACTOR = 0.05
 RATE_INCREASE = 0.05
+RATE_DECREASE_WINDOW_S = 0.5
 
 #: How often a worker forgets old webhook dedup keys and unmatched early statuses.
 PRUNE_EVERY_S = 600.0
@@ -103,6 +104,7 @@ class Worker:
         # limit is lower (another sender, a coexistence number): slow down, then creep back up.
         self._rate_factor = 1.0
         self._rate_checked = time.monotonic()
+        self._last_decrease = -1e9
         # A job this late gets a fresh slot instead of going out in a catch-up burst.
         self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.02, 2 * self.base_interval)
         self.batch = max(1, min(500, math.ceil(lookahead_s / self.base_interval / 2)))
@@ -300,8 +302,14 @@ class Worker:
         return self.base_interval / self._rate_factor
 
     def _throttled(self) -> None:
+        now = time.monotonic()
+        # One decrease per window: the calls already in flight were sent at the old rate, and
+        # counting each of their errors would collapse the rate far below the real limit.
+        if now - self._last_decrease < RATE_DECREASE_WINDOW_S:
+            return
+        self._last_decrease = now
         self._rate_factor = max(MIN_RATE_FACTOR, self._rate_factor * RATE_DECREASE)
-        self._rate_checked = time.monotonic()
+        self._rate_checked = now
         log.warning("throughput error despite pacing: sending at %.0f%% of %s mps for now",
                     self._rate_factor * 100, self.ob.pacing.mps)
 
