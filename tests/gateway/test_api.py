@@ -308,3 +308,28 @@ def test_gateway_database_unreachable_is_503_not_500(tmp_path: Path) -> None:
     finally:
         gw.http.close()
         server.stop()
+
+
+def test_a_restarted_gateway_gets_new_wamids_from_its_embedded_sandbox(tmp_path: Path) -> None:
+    # The sandbox's id counters restart with the process; the store keeps the old wamids, so a
+    # repeated wamid would send the new message's statuses (and log entry) to the old job.
+    db = tmp_path / "restart.db"
+    jobs = []
+    for _ in range(2):
+        server, gw = start_gateway(db)
+        try:
+            job = gw.http.post("/v1/messages", json={**HELLO, "to": "+15551230077"}).json()
+            jobs.append(gw.wait_job(job["id"], {"read"}))
+        finally:
+            gw.http.close()
+            server.stop()
+    first, second = jobs
+    assert first["wamid"] != second["wamid"]
+    assert [e["state"] for e in second["history"]] == ["queued", "accepted", "sent", "delivered", "read"]
+    server, gw = start_gateway(db)
+    try:
+        # The first job kept its own history: no status of the second send landed on it.
+        assert gw.http.get(f"/v1/jobs/{first['id']}").json()["history"] == first["history"]
+    finally:
+        gw.http.close()
+        server.stop()

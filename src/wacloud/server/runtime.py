@@ -150,7 +150,10 @@ class Gateway:
             "app_secret": c.app_secret,
             "webhook_url": self.base_url + "/webhook",
             "mps": s.mps,
-            "seed": s.sandbox_seed,
+            # Unseeded, each start draws a fresh seed: the sandbox's id counters restart with the process,
+            # and a fixed seed would hand out the wamids of the previous run again (the gateway's store
+            # keeps those, so statuses and the conversation log would land on the old messages).
+            "seed": s.sandbox_seed if s.sandbox_seed is not None else secrets.randbits(32),
         }
         self.sandbox_app = create_app(None, **{k: v for k, v in options.items() if v is not None})
         return self.sandbox_app
