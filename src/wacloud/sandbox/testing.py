@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import pytest
 
 from wacloud.sandbox.app import SandboxApp, create_app
 from wacloud.sandbox.config import SandboxConfig
@@ -317,34 +316,39 @@ def run_webhook_sink(app_secret: str | None = None) -> Iterator[WebhookSink]:
 
 
 # --- pytest fixtures --------------------------------------------------------------------------------
+# Only with pytest installed: run_sandbox() and the sink also serve plain scripts on a base install.
+try:
+    import pytest
+except ImportError:
+    _HAVE_PYTEST = False
+else:
+    _HAVE_PYTEST = True
 
+if _HAVE_PYTEST:
 
-@pytest.fixture(scope="session")
-def _wacloud_sandbox_server() -> Iterator[SandboxHandle]:
-    with run_sandbox() as handle:
-        yield handle
+    @pytest.fixture(scope="session")
+    def _wacloud_sandbox_server() -> Iterator[SandboxHandle]:
+        with run_sandbox() as handle:
+            yield handle
 
+    @pytest.fixture
+    def sandbox(_wacloud_sandbox_server: SandboxHandle, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
+        """A running sandbox with fresh state (one server per session, reset before each test)."""
+        _wacloud_sandbox_server.reset()
+        if "webhook_sink" in request.fixturenames:
+            # Whatever order the fixtures ran in, the sink starts empty after the reset.
+            request.getfixturevalue("webhook_sink").clear()
+        yield _wacloud_sandbox_server
 
-@pytest.fixture
-def sandbox(_wacloud_sandbox_server: SandboxHandle, request: pytest.FixtureRequest) -> Iterator[SandboxHandle]:
-    """A running sandbox with fresh state (one server per session, reset before each test)."""
-    _wacloud_sandbox_server.reset()
-    if "webhook_sink" in request.fixturenames:
-        # Whatever order the fixtures ran in, the sink starts empty after the reset.
-        request.getfixturevalue("webhook_sink").clear()
-    yield _wacloud_sandbox_server
+    @pytest.fixture(scope="session")
+    def _wacloud_webhook_sink_server() -> Iterator[WebhookSink]:
+        with run_webhook_sink() as sink:
+            yield sink
 
-
-@pytest.fixture(scope="session")
-def _wacloud_webhook_sink_server() -> Iterator[WebhookSink]:
-    with run_webhook_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def webhook_sink(_wacloud_webhook_sink_server: WebhookSink) -> Iterator[WebhookSink]:
-    """A loopback webhook receiver (signatures checked with the sandbox's default app secret), emptied
-    before each test; ``sandbox.connect(webhook_sink)`` points the sandbox at it."""
-    _wacloud_webhook_sink_server.clear()
-    _wacloud_webhook_sink_server.app_secret = SandboxConfig().app_secret
-    yield _wacloud_webhook_sink_server
+    @pytest.fixture
+    def webhook_sink(_wacloud_webhook_sink_server: WebhookSink) -> Iterator[WebhookSink]:
+        """A loopback webhook receiver (signatures checked with the sandbox's default app secret), emptied
+        before each test; ``sandbox.connect(webhook_sink)`` points the sandbox at it."""
+        _wacloud_webhook_sink_server.clear()
+        _wacloud_webhook_sink_server.app_secret = SandboxConfig().app_secret
+        yield _wacloud_webhook_sink_server
