@@ -120,6 +120,9 @@ Counter = Literal["failures", "throttles", "pair_retries"]
 #: The states a worker's outcome may overwrite: the job is still in its hands (or was swept as
 #: uncertain while its call was still running, and the real answer has now come back).
 IN_HAND: frozenset[JobState] = frozenset({JobState.SENDING, JobState.CLAIMED, JobState.UNCERTAIN})
+#: The states a worker's *accepted* answer may overwrite: the message went out, so it lands even
+#: when the lease expired and the job was queued (or taken) again, which stops a needless resend.
+BEFORE_ACCEPT: frozenset[JobState] = IN_HAND | {JobState.QUEUED}
 #: The states a ``failed`` status webhook may overwrite.
 AFTER_ACCEPT: frozenset[JobState] = frozenset({JobState.ACCEPTED, JobState.SENT})
 
@@ -146,6 +149,9 @@ class Outcome:
     body: Mapping[str, Any] | None = None
     #: Only settle when the job is in one of these states (compare-and-set against races).
     expect: frozenset[JobState] = IN_HAND
+    #: The worker whose call this answers: its error outcome only lands while the job is still its
+    #: own (or was swept as uncertain), never on a job another worker took after the lease expired.
+    worker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

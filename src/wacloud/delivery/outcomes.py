@@ -51,7 +51,7 @@ class Failure:
 
 def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *, pair_interval_s: float,
                    pair_burst: int, called: bool = True,
-                   expect: frozenset[JobState] | None = None) -> Settlement:
+                   expect: frozenset[JobState] | None = None, worker: str | None = None) -> Settlement:
     """The outcome (and effects) for ``decision`` about ``job``; logs the decision."""
     effects: list[Effect] = []
 
@@ -62,7 +62,7 @@ def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *
                        fbtrace_id=failure.fbtrace_id,
                        counter=decision.counter, count_attempt=called,
                        body=body.fallback if body is not None else None,
-                       expect=expect if expect is not None else IN_HAND)
+                       expect=expect if expect is not None else IN_HAND, worker=worker)
 
     a = decision.action
     if a is Action.RETRY:

@@ -454,6 +454,10 @@ class SqlStore(ABC):
                     params.append(o.at)
                 expect = sorted(s.value for s in o.expect)
                 test, expect_params = self._in("state", expect)
+                if o.worker is not None and o.state is not JobState.ACCEPTED:
+                    # A late answer must not touch a job another worker claimed after the lease expired.
+                    test += " AND (worker = ? OR state = 'uncertain')"
+                    expect_params.append(o.worker)
                 changed = tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test}",
                                  [*params, ids[0], *expect_params])
                 if changed and o.state is JobState.ACCEPTED and o.wamid:

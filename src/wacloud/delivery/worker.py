@@ -30,7 +30,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wacloud import errors
-from wacloud.delivery.model import DeliveryEvent, EarlyStatus, Job, JobState, Outcome, Recovery
+from wacloud.delivery.model import BEFORE_ACCEPT, DeliveryEvent, EarlyStatus, Job, JobState, Outcome, Recovery
 from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
 from wacloud.delivery.store import StoreError
@@ -294,7 +294,7 @@ class Worker:
     def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
         self.report.local_failures += 1
         self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                  pair_burst=self.ob.pacing.pair_burst, called=False))
+                                  pair_burst=self.ob.pacing.pair_burst, called=False, worker=self.worker_id))
 
     @property
     def interval(self) -> float:
@@ -423,7 +423,8 @@ class Worker:
             self.report.accepted += 1
             self._probe = False
             self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, self.ob.clock(), wamid=wamid,
-                                          body=job.body if job.used_fallback else None)))
+                                          body=job.body if job.used_fallback else None,
+                                          expect=BEFORE_ACCEPT, worker=self.worker_id)))
             log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
         finally:
             self._free.release()
@@ -432,7 +433,7 @@ class Worker:
         now = self.ob.clock()
         settlement = settle_failure(job, decision, failure, now,
                                     pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                    pair_burst=self.ob.pacing.pair_burst)
+                                    pair_burst=self.ob.pacing.pair_burst, worker=self.worker_id)
         if refund:
             settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
                                                 interval_s=self.ob.pacing.pair_spacing_s))
