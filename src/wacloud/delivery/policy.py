@@ -67,12 +67,13 @@ class RetryPolicy:
 
     def backoff(self, n: int) -> float:
         """The n-th (0-based) exponential backoff with jitter: about 1, 2, 4 … capped."""
-        nominal = min(self.backoff_cap_s, self.backoff_base_s * (2.0 ** max(0, n)))
+        # The exponent is bounded: 2.0 ** n overflows (OverflowError) past n = 1023.
+        nominal = min(self.backoff_cap_s, self.backoff_base_s * (2.0 ** min(max(0, n), 1000)))
         return nominal * (1.0 - self.jitter * self.rng.random())
 
     def pair_delay(self, n: int) -> float:
         """Meta's advice for 131056: wait 4^n s (n = 0, 1, 2 …), capped."""
-        return float(min(self.pair_cap_s, self.pair_base_s ** max(0, n)))
+        return float(min(self.pair_cap_s, self.pair_base_s ** min(max(0, n), 500)))
 
     def decide(self, code: int, http_status: int | None, *, failures: int = 0, throttles: int = 0,
                pair_retries: int = 0, has_fallback: bool = False, used_fallback: bool = False,
