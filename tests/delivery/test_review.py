@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import time
+from pathlib import Path
 
-from wacloud.delivery import InFlightPolicy, JobState, Store
+import pytest
+
+from wacloud.delivery import InFlightPolicy, JobState, Outbox, RetryPolicy, Store
+from wacloud.delivery.campaign import recipients_from
 from wacloud.delivery.model import BEFORE_ACCEPT, Outcome
+from wacloud.errors import ValidationError
 
 from .test_store import P, claim, new
 
@@ -46,3 +52,36 @@ def test_a_late_accepted_answer_stops_the_resend(store: Store) -> None:
     job = store.get(job_id)
     assert job is not None and job.state is JobState.ACCEPTED and job.wamid == "wamid.A"
     assert claim(store, now=later + 2, worker="B") == []
+
+
+def test_a_csv_row_without_a_phone_is_listed_not_fatal(store_url: str, tmp_path: Path) -> None:
+    csv = tmp_path / "r.csv"
+    csv.write_text("phone,name\n+16505550001,Ana\n,NoPhone\n+16505550002,Bo\n", encoding="utf-8")
+    ob = Outbox(store_url, phone_number_id=P)
+    try:
+        campaign = ob.broadcast("hello_world", csv, campaign="c")
+        assert campaign.queued == 2  # the rows around the bad one are all queued
+        assert [row for row, _ in campaign.invalid] == [2]
+        # An iterable with a bad item: the same, the bad item is listed by its position.
+        again = ob.broadcast("hello_world", ["+16505550003", object(), "+16505550004"], campaign="d")
+        assert again.queued == 2 and [row for row, _ in again.invalid] == [2]
+    finally:
+        ob.close()
+
+
+def test_backoff_never_overflows_with_a_large_retry_budget() -> None:
+    policy = RetryPolicy(max_failures=100_000, max_throttles=100_000, max_pair_retries=100_000)
+    assert 30.0 <= policy.backoff(5000) <= 60.0
+    assert policy.pair_delay(5000) == policy.pair_cap_s
+    assert policy.decide(131000, 500, failures=5000).delay_s <= 60.0
+
+
+def test_an_undecodable_or_broken_csv_gets_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(b"phone,name\n+16505550001,Jos\xe9\n")
+    with pytest.raises(ValidationError, match=r"latin1\.csv"):
+        list(recipients_from(bad))
+    nul = tmp_path / "huge.csv"
+    nul.write_text("phone,name\n+16505550001,\"" + "x" * (csv.field_size_limit() + 1) + "\"\n")
+    with pytest.raises(ValidationError, match=r"huge\.csv"):
+        list(recipients_from(nul))

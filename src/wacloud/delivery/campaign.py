@@ -43,11 +43,25 @@ def recipients_from(source: Iterable[Any] | str | Path) -> Iterator[Recipient]:
     In a CSV (or a dict), the phone column is one of :data:`PHONE_COLUMNS`; the other columns are
     template parameters: named ones, or positional when their names are ``1``, ``2``…
     """
+    for item in recipients_or_errors(source):
+        if isinstance(item, ValidationError):
+            raise item
+        yield item
+
+
+def recipients_or_errors(source: Iterable[Any] | str | Path) -> Iterator[Recipient | ValidationError]:
+    """Like :func:`recipients_from`, but a bad row yields its error and the rows after it still come.
+
+    An unreadable file or a header without a phone column still raises: no row can be read.
+    """
     if isinstance(source, str | Path):
         yield from _from_csv(Path(source))
         return
     for item in source:
-        yield _one(item)
+        try:
+            yield _one(item)
+        except ValidationError as exc:
+            yield exc
 
 
 def _one(item: Any) -> Recipient:
@@ -81,18 +95,25 @@ def _from_row(row: Mapping[str, Any]) -> Recipient:
     return Recipient(str(row[phone_col]), rest, key)
 
 
-def _from_csv(path: Path) -> Iterator[Recipient]:
+def _from_csv(path: Path) -> Iterator[Recipient | ValidationError]:
     try:
         f = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ValidationError("recipients", f"cannot read {path}: {exc.strerror}") from exc
     with f:
         reader = csv.DictReader(f)
-        if not reader.fieldnames or not any(c in reader.fieldnames for c in PHONE_COLUMNS):
-            raise ValidationError("recipients", f"{path}: the header needs a phone column "
-                                                f"({', '.join(PHONE_COLUMNS)})")
-        for row in reader:
-            yield _from_row({k: v for k, v in row.items() if k is not None})
+        try:
+            if not reader.fieldnames or not any(c in reader.fieldnames for c in PHONE_COLUMNS):
+                raise ValidationError("recipients", f"{path}: the header needs a phone column "
+                                                    f"({', '.join(PHONE_COLUMNS)})")
+            for row in reader:
+                try:
+                    yield _from_row({k: v for k, v in row.items() if k is not None})
+                except ValidationError as exc:
+                    yield exc
+        except (csv.Error, UnicodeDecodeError) as exc:
+            # Not UTF-8, a NUL byte, a field over the csv limit: the file itself is unreadable.
+            raise ValidationError("recipients", f"{path}: line {reader.line_num}: {exc}") from None
 
 
 def template_object(template: Any, language: str | None) -> dict[str, Any]:

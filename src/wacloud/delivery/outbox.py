@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from wacloud.delivery.campaign import Campaign, recipients_from, template_object, with_params
+from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
 from wacloud.delivery.model import (
     AFTER_ACCEPT,
     CATEGORIES,
@@ -211,8 +211,10 @@ class Outbox:
         base = template_object(template, language)
         result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
         batch: list[NewJob] = []
-        for row, rcpt in enumerate(recipients_from(recipients), start=1):
+        for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
             try:
+                if isinstance(rcpt, ValidationError):
+                    raise rcpt
                 body = {"type": "template", "template": with_params(base, rcpt.params)}
                 wa_id = _wa_id(rcpt.to)
                 job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
