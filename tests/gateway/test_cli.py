@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,20 @@ def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path)
     )
     assert missing_bot.exit_code == Exit.USAGE and "no_such_module_xyz" in missing_bot.output
 
+
+
+def test_serve_with_an_unusable_database_says_so_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wacloud.sandbox.runner import free_port
+
+    url = f"postgresql://gw:hunter2-secret@127.0.0.1:{free_port()}/wacloud"  # nothing listens there
+    down = run(None, "serve", "--port", "0", WACLOUD_DATABASE_URL=url)
+    assert down.exit_code == Exit.UNREACHABLE
+    assert "WACLOUD_DATABASE_URL" in down.output and "Traceback" not in down.output
+    assert "hunter2-secret" not in down.output
+    # A base install has no psycopg (it is the postgres extra): the error says what to install.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    missing = run(None, "serve", "--port", "0", WACLOUD_DATABASE_URL=url)
+    assert missing.exit_code == Exit.UNREACHABLE and "wacloud[postgres]" in missing.output
 
 def test_sandbox_command_passes_its_flags(tmp_path: Path) -> None:
     import subprocess

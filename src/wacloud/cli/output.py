@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -50,7 +51,8 @@ def fail(error: CliError, *, as_json: bool) -> NoReturn:
     if as_json:
         emit_json({"ok": False, "error": error.message, **error.data})
     else:
-        err_console.print(f"[red]error:[/red] {error.message}", markup=True, highlight=False)
+        # The message is text, not markup: "[postgres]" or a JSON body must come out as written.
+        err_console.print(f"[red]error:[/red] {escape(error.message)}", markup=True, highlight=False)
     raise typer.Exit(int(error.code))
 
 

@@ -18,6 +18,15 @@ class DatabaseUnavailable(WacloudError):
     """The gateway's database did not answer (down, unreachable, locked for too long)."""
 
 
+def _psycopg() -> Any:
+    """The psycopg module, or a clear error: it comes with the ``postgres`` extra, not the base install."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise DatabaseUnavailable("PostgreSQL needs psycopg: pip install 'wacloud[postgres]'") from exc
+    return psycopg
+
+
 def sqlite_path(url: str) -> str:
     """The file path of a ``sqlite:///path`` URL (``sqlite:////abs`` is absolute)."""
     return url.removeprefix("sqlite:///") or "wacloud.db"
@@ -61,7 +70,7 @@ class Database:
         if not rows:
             return
         if self.is_postgres:
-            import psycopg
+            psycopg = _psycopg()
 
             with self._lock:
                 try:
@@ -84,7 +93,7 @@ class Database:
             raise DatabaseUnavailable(f"SQLite: {exc}") from exc
 
     def _execute_pg(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        import psycopg
+        psycopg = _psycopg()
 
         with self._lock:
             for attempt in (1, 2):
