@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from wacloud.delivery import InFlightPolicy, JobState, Outbox, RetryPolicy, Store
+from wacloud.delivery import InFlightPolicy, JobState, Outbox, RetryPolicy, Store, open_store
 from wacloud.delivery.campaign import recipients_from
-from wacloud.delivery.model import BEFORE_ACCEPT, Outcome
+from wacloud.delivery.model import BEFORE_ACCEPT, EarlyStatus, Outcome
 from wacloud.errors import ValidationError
 
 from .test_store import P, claim, new
@@ -85,3 +86,36 @@ def test_an_undecodable_or_broken_csv_gets_a_clear_error(tmp_path: Path) -> None
     nul.write_text("phone,name\n+16505550001,\"" + "x" * (csv.field_size_limit() + 1) + "\"\n")
     with pytest.raises(ValidationError, match=r"huge\.csv"):
         list(recipients_from(nul))
+
+
+def test_a_status_racing_its_send_answer_is_never_stranded(store_url: str) -> None:
+    # The webhook (one connection) and the worker's accepted answer (another) for the same wamid
+    # at the same moment: the status must reach the job, directly or as an early status replayed.
+    hooks, writer = open_store(store_url), open_store(store_url)
+    n = 150
+    now = time.time()
+    ids = [i for i, _ in writer.add([new(f"1650555{i:04d}") for i in range(n)], now)]
+    for _ in range(0, n, 50):
+        got = claim(writer, 50, now, worker="w")
+        writer.mark_sending(got, now, lease_s=60, worker="w")
+    barrier = threading.Barrier(2)
+    early: list[EarlyStatus] = []
+
+    def webhooks() -> None:
+        for k in range(n):
+            barrier.wait()
+            hooks.apply_status(f"wamid.R{k}", "sent", now, now=now)
+
+    t = threading.Thread(target=webhooks)
+    t.start()
+    for k, job_id in enumerate(ids):
+        barrier.wait()
+        early += writer.settle([Outcome(job_id, JobState.ACCEPTED, now, wamid=f"wamid.R{k}", worker="w")])
+    t.join()
+    for status in early:  # what the worker does with the early statuses settle hands back
+        writer.apply_status(status.wamid, status.status, status.ts or now, now=now)
+    states = {j.state for j in writer.find(limit=n)}
+    stranded = writer.prune(now + 10**6, dedup_ttl_s=10**7, early_ttl_s=0)
+    hooks.close()
+    writer.close()
+    assert (states, stranded) == ({JobState.SENT}, 0)

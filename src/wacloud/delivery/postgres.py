@@ -15,6 +15,8 @@ from wacloud.delivery.store import StoreError
 
 #: Any constant: the key of the advisory lock that serialises migrations across processes.
 _MIGRATION_LOCK_KEY = 0x7761636C
+#: The first key of the (int, int) advisory locks that pair a status with its send's answer.
+_WAMID_LOCK_CLASS = 0x77616D69
 
 
 def _pg(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate memo
@@ -106,6 +108,10 @@ class PostgresStore(SqlStore):
 
     def _lock_schema(self, tx: Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
+
+    def _lock_wamid(self, tx: Tx, wamid: str) -> None:
+        # Held to the end of the transaction; hashtext collisions only serialise two unrelated wamids.
+        tx.rows("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_WAMID_LOCK_CLASS, wamid))
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]

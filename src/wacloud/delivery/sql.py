@@ -255,6 +255,9 @@ class SqlStore(ABC):
     def _lock_schema(self, tx: Tx) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
         """Serialise concurrent migrations (PostgreSQL takes an advisory lock)."""
 
+    def _lock_wamid(self, tx: Tx, wamid: str) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
+        """Serialise a status for ``wamid`` with the send answer that records it (SQLite: BEGIN IMMEDIATE)."""
+
     # --- jobs ------------------------------------------------------------------------------------
     def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
         """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
@@ -452,6 +455,8 @@ class SqlStore(ABC):
                 elif o.state is not JobState.ACCEPTED:
                     sets.append("finished_at = ?")
                     params.append(o.at)
+                if o.state is JobState.ACCEPTED and o.wamid:
+                    self._lock_wamid(tx, o.wamid)  # before the job row, in the order apply_status takes them
                 expect = sorted(s.value for s in o.expect)
                 test, expect_params = self._in("state", expect)
                 if o.worker is not None and o.state is not JobState.ACCEPTED:
@@ -563,6 +568,9 @@ class SqlStore(ABC):
         """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
         status = status.lower()
         with self._tx() as tx:
+            # Without it a status can miss the job (not yet recorded) and be kept as early just
+            # after settle looked for early ones: stranded, never applied.
+            self._lock_wamid(tx, wamid)
             rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE wamid = ?{self.LOCK}", (wamid,))
             if not rows:
                 # The webhook can beat the send's answer into the store: keep it, replay it on accept.
