@@ -51,6 +51,15 @@ def test_json_lines(capture: io.StringIO) -> None:
     assert line["level"] == "INFO" and line["logger"] == "wacloud.test"
 
 
+
+def test_plain_lines_do_not_repeat_fields_the_message_spells_out(capture: io.StringIO) -> None:
+    setup_logging(stream=capture)
+    logging.getLogger("wacloud.test").warning(
+        "job %s: fail code=%s", "7", 131047, extra={"job_id": "7", "code": 131047, "action": "fail"}
+    )
+    line = capture.getvalue().strip().splitlines()[-1]
+    assert line.endswith("job 7: fail code=131047 job_id=7 action=fail")
+
 def test_keys_are_stored_hashed_and_revocable(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'gw.db'}"
     keys = KeyStore(Database(url))

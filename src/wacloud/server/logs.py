@@ -105,6 +105,8 @@ class _PlainFormatter(logging.Formatter):
         """The standard line plus the ``extra=`` fields."""
         line = super().format(record)
         extras = [f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")]
+        # A field the message already spells out (``code=131047``) is not repeated after it.
+        extras = [kv for kv in extras if kv not in line]
         return line + (" " + " ".join(extras) if extras else "")
 
 
