@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from wacloud.cli import app
@@ -30,6 +31,12 @@ def test_version_and_help() -> None:
     out = run(None, "--help").output
     for command in ("serve", "send", "broadcast", "status", "media", "keys", "webhook", "doctor", "sandbox"):
         assert command in out
+    send_help = run(None, "send", "--help").output
+    assert "Send an image message" in send_help and "Send a sticker message" in send_help
+    # Every option of serve and sandbox says what it is for.
+    for command in ("serve", "sandbox"):
+        params = typer.main.get_command(app).commands[command].params  # type: ignore[attr-defined]
+        assert [p.name for p in params if not getattr(p, "help", None) and p.name != "help"] == []
 
 
 def test_send_every_simple_type_and_status(live: LiveGateway) -> None:

@@ -36,8 +36,8 @@ def sandbox(
     webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="Where to POST signed webhooks.")] = None,
     app_secret: Annotated[str | None, typer.Option("--app-secret", help="Signs the webhooks.")] = None,
     access_token: Annotated[str | None, typer.Option("--access-token", help="The Bearer token to accept.")] = None,
-    phone_number_id: Annotated[str | None, typer.Option("--phone-number-id")] = None,
-    waba_id: Annotated[str | None, typer.Option("--waba-id")] = None,
+    phone_number_id: Annotated[str | None, typer.Option("--phone-number-id", help="Phone number id to use.")] = None,
+    waba_id: Annotated[str | None, typer.Option("--waba-id", help="WABA id to use.")] = None,
     mps: Annotated[float | None, typer.Option("--mps", help="Messages per second (20, 80, 1000…).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for ids and fault injection.")] = None,
     fail_rate: Annotated[

@@ -199,7 +199,7 @@ def _media_command(kind: str, with_caption: bool = True, with_filename: bool = F
             config=config,
         )
 
-    command.__doc__ = f"Send a {kind} (by media id or link)."
+    command.__doc__ = f"Send {'an' if kind[0] in 'aeiou' else 'a'} {kind} message (by media id or link)."
     app.command(kind)(command)
 
 

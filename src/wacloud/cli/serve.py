@@ -135,7 +135,7 @@ def serve(
         typer.Option("--public-url", help="URL the world reaches this gateway at (for Meta's webhook)."),
     ] = None,
     log_json: Annotated[bool | None, typer.Option("--log-json/--log-text", help="JSON log lines.")] = None,
-    log_level: Annotated[str | None, typer.Option("--log-level")] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the start-up info as one JSON line.")] = False,
 ) -> None:
     """Run the gateway. With no Meta credentials it embeds the sandbox and needs no setup at all."""
