@@ -119,3 +119,16 @@ def test_a_status_racing_its_send_answer_is_never_stranded(store_url: str) -> No
     hooks.close()
     writer.close()
     assert (states, stranded) == ({JobState.SENT}, 0)
+
+
+@pytest.mark.parametrize("when", [float("nan"), float("inf"), "nan"])
+def test_a_non_finite_not_before_is_refused(store_url: str, when: object) -> None:
+    # NaN broke the NOT NULL column (SQLite) or was stored and never came due (PostgreSQL), so
+    # run(until_idle=True) never ended.
+    ob = Outbox(store_url, phone_number_id=P)
+    try:
+        with pytest.raises(ValidationError, match="not a time"):
+            ob.enqueue("+16505550001", {"type": "text", "text": {"body": "hi"}}, not_before=when)  # type: ignore[arg-type]
+        assert ob.jobs() == []
+    finally:
+        ob.close()

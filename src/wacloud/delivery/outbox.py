@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 import signal
 import time
@@ -52,9 +53,13 @@ def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -
     if isinstance(value, timedelta):
         return now + value.total_seconds()
     try:
-        return float(value)
+        out = float(value)
     except (TypeError, ValueError):
         raise ValidationError("timestamp", f"not a time: {value!r}") from None
+    if not math.isfinite(out):
+        # NaN is never due (or breaks a NOT NULL column): a job that could never be sent.
+        raise ValidationError("timestamp", f"not a time: {value!r}")
+    return out
 
 
 def _wa_id(to: str) -> str:
