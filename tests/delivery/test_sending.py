@@ -282,3 +282,30 @@ async def test_a_one_off_message_does_not_wait_behind_a_campaign(rig: Rig) -> No
     assert ob.job(otp).priority == 1 and ob.job(late.job_ids[0]).priority == 1  # type: ignore[union-attr]
     with pytest.raises(ValidationError):
         ob.enqueue("+16505550602", {"type": "template", "template": HELLO}, priority=5)
+
+
+async def test_after_an_auth_pause_the_held_back_jobs_do_not_all_go_at_once(rig: Rig) -> None:
+    # Few calls at a time, so most of the batch is still waiting (claimed, in memory) when the
+    # first 190 pauses the number: after the pause one of them probes, not the whole lot.
+    seen: list[float] = []
+    bad = rig.sandbox.async_client(token="expired-token")
+    ob = rig.outbox(client=bad, concurrency=2, on_event=lambda e: seen.append(time.monotonic()))
+    for n in numbers(20, "1650887"):
+        ob.enqueue(n, {"type": "template", "template": HELLO})
+    stop = asyncio.Event()
+    runner = asyncio.create_task(ob.run(stop=stop))
+    for _ in range(500):
+        if len(seen) >= 8:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await runner
+    assert len(seen) >= 8
+    # Rounds are the pause (0.3 s) apart; the first round is the calls already in flight.
+    rounds: list[list[float]] = [[seen[0]]]
+    for a, b in itertools.pairwise(seen):
+        if b - a >= 0.3 * 0.9:
+            rounds.append([])
+        rounds[-1].append(b)
+    assert len(rounds) >= 3 and all(len(r) == 1 for r in rounds[1:]), [len(r) for r in rounds]
+    assert all(j.failures == 0 and j.state is JobState.QUEUED for j in ob.jobs())

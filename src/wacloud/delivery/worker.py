@@ -217,7 +217,9 @@ class Worker:
                 await self._sleep(0.01)  # the probe's answer decides whether the rest may go
                 continue
             if self._reslot:
-                jobs, self._reslot = self._reslot, []
+                # After a pause only one job goes (the probe); the rest wait for its answer.
+                take = 1 if self._probe else len(self._reslot)
+                jobs, self._reslot = self._reslot[:take], self._reslot[take:]
                 await self._schedule(jobs)
                 continue
             try:
@@ -370,6 +372,12 @@ class Worker:
     async def _fire(self, due: list[Job]) -> None:
         for _ in due:
             await self._free.acquire()
+        if self._paused_until > self.ob.clock():
+            # An answer that came while we waited for a free call paused the number: hold these.
+            for _ in due:
+                self._free.release()
+            self._reslot.extend(due)
+            return
         try:
             mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ob.clock(),
                                            lease_s=self.ob.lease_s, worker=self.worker_id))
