@@ -309,3 +309,21 @@ async def test_after_an_auth_pause_the_held_back_jobs_do_not_all_go_at_once(rig:
         rounds[-1].append(b)
     assert len(rounds) >= 3 and all(len(r) == 1 for r in rounds[1:]), [len(r) for r in rounds]
     assert all(j.failures == 0 and j.state is JobState.QUEUED for j in ob.jobs())
+
+
+async def test_a_job_held_twice_in_memory_is_sent_once(rig: Rig) -> None:
+    # A claim that expired while held back (a long pause) is re-claimed by the same worker, so
+    # the job can be due twice in one dispatch: mark_sending answers its id once; send it once.
+    from wacloud.delivery.worker import Worker
+
+    ob = rig.outbox()
+    job_id = ob.enqueue("+16505550190", {"type": "template", "template": HELLO})
+    worker = Worker(ob, concurrency=4, until_idle=True, stop=asyncio.Event())
+    (job,) = ob.store.claim(ob.phone_number_id, 1, ob.clock(), lease_s=60, worker=worker.worker_id,
+                            pair_interval_s=0.05, pair_burst=1)
+    await worker._fire([job, job])
+    await asyncio.gather(*worker._in_flight)
+    await worker._flush()
+    worker._exec.shutdown(wait=True)
+    assert [a["wa_id"] for a in rig.attempts()] == ["16505550190"]
+    assert ob.job(job_id).state is not JobState.SENDING  # type: ignore[union-attr]

@@ -370,6 +370,8 @@ class Worker:
             await self._fire(due)
 
     async def _fire(self, due: list[Job]) -> None:
+        # One job twice in memory (a stale held copy and its re-claim) must go out once.
+        due = list({job.id: job for job in due}.values())
         for _ in due:
             await self._free.acquire()
         if self._paused_until > self.ob.clock():
