@@ -109,3 +109,42 @@ def test_health_and_statuses_off(sandbox: SandboxHandle) -> None:
     failed = send(sandbox, {"to": WA_ID, "text": {"body": "closed window"}}).json()["messages"][0]["id"]
     sandbox.advance(1)
     assert sandbox.message(failed)["statuses"][0]["code"] == 131047  # failures still arrive
+
+
+def test_bad_config_and_fault_values_are_refused_naming_the_setting(sandbox: SandboxHandle) -> None:
+    before_cfg = sandbox.control.get("/config").json()
+    for body, named in [
+        ({"mps": "lots"}, "mps"),
+        ({"mps": -5}, "mps"),
+        ({"mps": 0}, "mps"),
+        ({"webhook_url": 5}, "webhook_url"),
+        ({"sent_after_s": "soon"}, "sent_after_s"),
+        ({"pair_rate_burst": 1.5}, "pair_rate_burst"),
+        ({"pace_new_templates": "yes"}, "pace_new_templates"),
+        ({"failure_channels": {"131047": "bogus"}}, "failure_channels"),
+        ({"failure_channels": {"100": "sync"}}, "failure_channels"),
+        ({"unknown_recipients": "maybe"}, "unknown_recipients"),
+        ({"duplicate_rate": 2}, "duplicate_rate"),
+        ({"throttle_http_status": 200}, "throttle_http_status"),
+    ]:
+        r = sandbox.control.post("/config", json=body)
+        assert r.status_code == 400 and named in r.json()["error"], (body, r.text)
+    assert sandbox.control.get("/config").json() == before_cfg
+    for body, named in [
+        ({"error_500_rate": "x"}, "error_500_rate"),
+        ({"error_500_rate": 5}, "error_500_rate"),
+        ({"latency_s": -1}, "latency_s"),
+        ({"codes": {"abc": 0.1}}, "codes"),
+        ({"codes": {"999999": 0.5}}, "999999"),
+        ({"codes": {"131000": 1.5}}, "codes.131000"),
+        ({"drop_rate": 0.5, "timeout_rate": 7}, "timeout_rate"),
+    ]:
+        r = sandbox.control.post("/faults", json=body)
+        assert r.status_code == 400 and named in r.json()["error"], (body, r.text)
+        assert not r.json()["error"].startswith("ValueError")
+    # Nothing of a refused update was applied (drop_rate came before the bad timeout_rate).
+    assert sandbox.control.get("/faults").json()["drop_rate"] == 0.0
+    good = sandbox.control.post("/faults", json={"codes": {"131000": 0.5}, "latency_s": 0.01})
+    assert good.status_code == 200 and good.json()["codes"] == {"131000": 0.5}
+    ok = sandbox.configure(mps=20, webhook_url=None, failure_channels={"131047": "sync"}, sent_after_s=None)
+    assert ok["mps"] == 20 and ok["sent_after_s"] is None

@@ -19,6 +19,29 @@ DEFAULT_FAILURE_CHANNELS: dict[int, Channel] = {
 }
 
 
+def _number(name: str, value: Any, most: float | None) -> float:
+    """``value`` as a float between 0 and ``most`` (no upper bound when None), else a ``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name}: must be a number, got {value!r}")
+    if not 0 <= value <= (most if most is not None else float("inf")):
+        raise ValueError(f"{name}: must be between 0 and {most:g}, got {value!r}" if most is not None
+                         else f"{name}: must be 0 or more, got {value!r}")
+    return float(value)
+
+
+def _fault_code(key: Any) -> int:
+    """A Cloud API error code from a JSON key, else a ``ValueError``."""
+    from wacloud import errors
+
+    try:
+        code = int(key)
+    except (TypeError, ValueError):
+        raise ValueError(f"codes: {key!r} is not an error code") from None
+    if code not in errors.ERROR_CODES:
+        raise ValueError(f"codes: {code} is not a Cloud API error code")
+    return code
+
+
 @dataclass(slots=True)
 class Faults:
     """Fault injection; every ``*_rate`` is a probability per request, drawn from the seeded RNG."""
@@ -40,12 +63,22 @@ class Faults:
     never_deliver_rate: float = 0.0
 
     def update(self, data: dict[str, Any]) -> None:
-        """Apply a partial update from JSON (unknown keys raise ``KeyError``)."""
+        """Apply a partial update from JSON (unknown keys raise ``KeyError``, bad values ``ValueError``).
+
+        Nothing is applied unless every value is valid: a rate is 0–1, a duration 0 or more, a code one
+        of the Cloud API's (the same rules as ``wacloud sandbox``'s fault flags)."""
         known = {f.name for f in fields(self)}
+        checked: dict[str, Any] = {}
         for key, value in data.items():
             if key not in known:
                 raise KeyError(key)
-            value = {int(k): float(v) for k, v in dict(value).items()} if key == "codes" else float(value)
+            if key == "codes":
+                if not isinstance(value, dict):
+                    raise ValueError('codes: must be an object of {"<code>": <rate>}')
+                checked[key] = {_fault_code(k): _number(f"codes.{k}", v, 1.0) for k, v in value.items()}
+            else:
+                checked[key] = _number(key, value, 1.0 if key.endswith("_rate") else None)
+        for key, value in checked.items():
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:
@@ -193,3 +226,46 @@ MUTABLE_SETTINGS: frozenset[str] = frozenset(
         "app_secret",
     }
 )
+
+#: Run-time settings that must be more than zero (a rate of 0 mps would never send).
+_POSITIVE = frozenset({"mps", "burst", "pair_rate_burst", "webhook_timeout_s", "webhook_batch_max"})
+
+
+def check_setting(name: str, value: Any) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` fits that run-time setting (POST /_sandbox/config)."""
+    kind = {f.name: str(f.type) for f in fields(SandboxConfig)}[name]
+    if value is None and kind.endswith("| None"):
+        return
+    if name == "webhook_url":
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise ValueError(f"webhook_url: must be an http:// or https:// URL (or null), got {value!r}")
+    elif name == "app_secret":
+        if not isinstance(value, str) or not value:
+            raise ValueError("app_secret: must be a non-empty string")
+    elif name == "unknown_recipients":
+        if value not in ("auto", "undeliverable"):
+            raise ValueError(f'unknown_recipients: must be "auto" or "undeliverable", got {value!r}')
+    elif name == "failure_channels":
+        if not isinstance(value, dict):
+            raise ValueError('failure_channels: must be an object of {"<code>": "sync" or "webhook"}')
+        for code, channel in value.items():
+            if str(code) not in {str(c) for c in DEFAULT_FAILURE_CHANNELS}:
+                raise ValueError(f"failure_channels: {code!r} is not one of {sorted(DEFAULT_FAILURE_CHANNELS)}")
+            if channel not in ("sync", "webhook"):
+                raise ValueError(f'failure_channels.{code}: must be "sync" or "webhook", got {channel!r}')
+    elif name == "webhook_retry_delays_s":
+        if not isinstance(value, list | tuple):
+            raise ValueError("webhook_retry_delays_s: must be a list of seconds")
+        for delay in value:
+            _number(name, delay, None)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: must be true or false, got {value!r}")
+    else:
+        if kind.startswith("int") and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise ValueError(f"{name}: must be a whole number, got {value!r}")
+        _number(name, value, 1.0 if name.endswith("_rate") else None)
+        if name in _POSITIVE and value == 0:
+            raise ValueError(f"{name}: must be more than 0")
+        if name == "throttle_http_status" and not 400 <= value <= 599:
+            raise ValueError(f"throttle_http_status: must be an HTTP error status (400–599), got {value!r}")

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from wacloud.sandbox import payloads
-from wacloud.sandbox.config import MUTABLE_SETTINGS
+from wacloud.sandbox.config import MUTABLE_SETTINGS, check_setting
 from wacloud.sandbox.errors import GraphError
 from wacloud.sandbox.templates import STATUSES, make_template, set_status
 
@@ -124,6 +124,11 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             bad = sorted(set(data) - MUTABLE_SETTINGS)
             if bad:
                 raise ControlError(f"settings that can't be changed at run time: {bad}")
+            try:
+                for key, value in data.items():
+                    check_setting(key, value)
+            except ValueError as exc:
+                raise ControlError(str(exc)) from None
             new = build_config(state.config, **data)
             for key in data:
                 setattr(state.config, key, getattr(new, key))
@@ -138,6 +143,8 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
                 state.config.faults.update(data)
             except KeyError as exc:
                 raise ControlError(f"unknown fault {exc.args[0]!r}") from None
+            except ValueError as exc:
+                raise ControlError(str(exc)) from None
         elif request.method == "DELETE":
             from wacloud.sandbox.config import Faults
 
