@@ -327,3 +327,19 @@ async def test_a_job_held_twice_in_memory_is_sent_once(rig: Rig) -> None:
     worker._exec.shutdown(wait=True)
     assert [a["wa_id"] for a in rig.attempts()] == ["16505550190"]
     assert ob.job(job_id).state is not JobState.SENDING  # type: ignore[union-attr]
+
+
+async def test_the_pair_gap_holds_when_the_first_message_waited_for_its_slot(rig: Rig) -> None:
+    # The first message to R is claimed behind a full lookahead of slots (sent ~0.7 s after its
+    # claim); the second comes due when the queue is empty (sent at once). The pair gap is
+    # measured between sends, so it must count from the first one's send, not its claim.
+    rig.sandbox.configure(pair_rate_interval_s=1.0, pair_rate_burst=1)
+    ob = rig.outbox(mps=100, pair_interval_s=1.0)
+    ob.broadcast(HELLO, numbers(60, "1650444"), category="utility", campaign="fill")
+    for i in range(2):
+        ob.enqueue("+16505550300", {"type": "template", "template": HELLO}, key=f"gap{i}", priority=0)
+    await ob.run(until_idle=True)
+    attempts = rig.attempts()
+    assert Counter(a["code"] for a in attempts) == {0: 62}
+    same = sorted(a["at"] for a in attempts if a["wa_id"] == "16505550300")
+    assert len(same) == 2 and same[1] - same[0] >= 1.0 * 0.95

@@ -409,8 +409,12 @@ class SqlStore(ABC):
                        f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
         return {r: float(t) for r, t in rows}
 
-    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str) -> list[str]:
-        """Mark claimed jobs as in flight just before their call; returns the ids still ours."""
+    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
+                     pair_interval_s: float | None = None) -> list[str]:
+        """Mark claimed jobs as in flight just before their call; returns the ids still ours.
+
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        """
         ids = _int_ids(job_ids)
         if not ids:
             return []
@@ -418,9 +422,17 @@ class SqlStore(ABC):
         with self._tx() as tx:
             rows = tx.rows(
                 f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
-                "AND state = 'claimed' AND worker = ? RETURNING id",
+                "AND state = 'claimed' AND worker = ? RETURNING id, phone_number_id, recipient",
                 [now + lease_s, now, *params, worker],
             )
+            if pair_interval_s is not None and rows:
+                # The claim took the pair token, but the send can come well after it (a full
+                # lookahead of slots, a pause): Meta measures the gap between sends, so the next
+                # token counts from this one. Sorted: the lock order claim uses.
+                pairs = sorted({(str(r[1]), str(r[2])) for r in rows})
+                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
+                        "WHERE phone_number_id = ? AND recipient = ?",
+                        [(now + pair_interval_s, p, r) for p, r in pairs])
         return [str(r[0]) for r in rows]
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:

@@ -67,8 +67,12 @@ class Store(Protocol):
               pair_interval_s: float, pair_burst: int) -> list[Job]:
         """Lease up to ``limit`` ready jobs whose recipient has a pair token; defer the others."""
 
-    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str) -> list[str]:
-        """Mark claimed jobs as in flight just before their call; returns the ids still ours."""
+    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
+                     pair_interval_s: float | None = None) -> list[str]:
+        """Mark claimed jobs as in flight just before their call; returns the ids still ours.
+
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        """
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""

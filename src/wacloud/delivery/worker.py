@@ -382,7 +382,8 @@ class Worker:
             return
         try:
             mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ob.clock(),
-                                           lease_s=self.ob.lease_s, worker=self.worker_id))
+                                           lease_s=self.ob.lease_s, worker=self.worker_id,
+                                           pair_interval_s=self.ob.pacing.pair_spacing_s))
         except BaseException:
             for _ in due:
                 self._free.release()
