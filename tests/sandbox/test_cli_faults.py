@@ -95,6 +95,8 @@ def test_bad_fault_flags_are_usage_errors() -> None:
         (["--fault-code", "999999=0.1"], "999999"),
         (["--fail-rate", "1.5"], "--fail-rate"),
         (["--latency-ms", "-1"], "--latency-ms"),
+        (["--mps", "-3"], "--mps"),
+        (["--mps", "0"], "--mps"),
     ):
         result = runner.invoke(app, ["sandbox", *args])
         assert result.exit_code == 2, (args, result.output)

@@ -90,6 +90,9 @@ def sandbox(
         "never_deliver_rate": never_deliver_rate,
         "codes": _fault_codes(fault_code or []),
     }
+    if mps is not None and mps <= 0:
+        # Zero or less would refuse every send with 130429: surely a typo, not a test setup.
+        raise typer.BadParameter(f"must be more than 0, got {mps:g}", param_hint="--mps")
     options: dict[str, Any] = {
         "webhook_url": webhook_url,
         "app_secret": app_secret,
