@@ -271,6 +271,11 @@ def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path)
             None, "serve", "--port", str(busy.getsockname()[1]), WACLOUD_DATABASE_URL=f"sqlite:///{tmp_path / 'y.db'}"
         )
     assert taken.exit_code == Exit.USAGE and "already in use" in taken.output
+    for port in ("8080", "0"):  # 192.0.2.0/24 is TEST-NET: never an address of this machine
+        elsewhere = run(None, "serve", "--host", "192.0.2.55", "--port", port,
+                        WACLOUD_DATABASE_URL=f"sqlite:///{tmp_path / 'z.db'}")
+        assert elsewhere.exit_code == Exit.USAGE and "WACLOUD_HOST" in elsewhere.output
+        assert "already in use" not in elsewhere.output
     missing_bot = run(
         None,
         "serve",

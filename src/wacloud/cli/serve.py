@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import socket
@@ -30,13 +31,22 @@ def free_port(host: str) -> int:
 
 def port_free(host: str, port: int) -> bool:
     """True when nothing listens on ``host:port`` (checked by binding it for a moment)."""
-    with contextlib.closing(_socket(host)) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+    return bind_problem(host, port) is None
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (port 0: any port), or None when it can."""
+    try:
+        with contextlib.closing(_socket(host)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host or "0.0.0.0", port))
-        except OSError:
-            return False
-        return True
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (f"port {port} on {host} is already in use (another `wacloud serve`?); pass --port N "
+                    "or --port 0 for any free port")
+        # A mistyped --host / WACLOUD_HOST: not an address, or not one of this machine's.
+        return f"cannot listen on {host} (--host or WACLOUD_HOST): {exc.strerror or exc}"
+    return None
 
 
 def _display_host(host: str) -> str:
@@ -161,17 +171,11 @@ def serve(
     from wacloud.server.logs import setup_logging
 
     redactor = setup_logging(level=s.log_level, json_lines=s.log_json, secrets=s.secret_values())
+    problem = bind_problem(s.host, s.port)
+    if problem is not None:
+        fail(CliError(problem, Exit.USAGE), as_json=json_out)
     if s.port == 0:
         s = s.model_copy(update={"port": free_port(s.host)})
-    elif not port_free(s.host, s.port):
-        fail(
-            CliError(
-                f"port {s.port} on {s.host} is already in use (another `wacloud serve`?); pass --port N "
-                "or --port 0 for any free port",
-                Exit.USAGE,
-            ),
-            as_json=json_out,
-        )
     if s.sandbox_mode and s.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("wacloud.server").warning(
             "sandbox mode on %s: the sandbox's control API (/sandbox/_sandbox) needs no key; bind 127.0.0.1 "
