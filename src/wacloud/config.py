@@ -64,6 +64,11 @@ def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
+def _is_sha256_hex(text: str) -> bool:
+    """True for 64 hex digits."""
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 def _split_csv(value: Any) -> Any:
     """Accept ``a,b`` (environment) as well as a list (TOML) for list settings."""
     if isinstance(value, str):
@@ -118,6 +123,16 @@ class Settings(BaseSettings):
     @classmethod
     def _keys_csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for key in value:
+            hashed = key.get_secret_value()
+            # A malformed hash would be kept and match no key at all: say so at start instead.
+            if hashed.startswith("sha256:") and not _is_sha256_hex(hashed.removeprefix("sha256:")):
+                raise ValueError("a sha256: key must be followed by 64 hex digits (the key's SHA-256)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -63,6 +63,7 @@ def test_toml_file_and_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("WACLOUD_API_VERSION", "v19.0", "v21.0 or later"),
         ("WACLOUD_APP", "nocolon", "module:attribute"),
         ("WACLOUD_LOG_LEVEL", "loud", "WACLOUD_LOG_LEVEL"),
+        ("WACLOUD_API_KEYS", "wk_plain,sha256:not-hex", "64 hex digits"),
     ],
 )
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str) -> None:
