@@ -114,6 +114,7 @@ def test_a_status_racing_its_send_answer_is_never_stranded(store_url: str) -> No
     t.join()
     for status in early:  # what the worker does with the early statuses settle hands back
         writer.apply_status(status.wamid, status.status, status.ts or now, now=now)
+        writer.forget_early(status.wamid, status.status)
     states = {j.state for j in writer.find(limit=n)}
     stranded = writer.prune(now + 10**6, dedup_ttl_s=10**7, early_ttl_s=0)
     hooks.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wacloud.delivery import DeliveryEvent, JobState, RetryPolicy
-from wacloud.delivery.model import FINAL_STATES
+from wacloud.delivery.model import FINAL_STATES, Outcome
 from wacloud.errors import ValidationError
 
 from .conftest import FAST_POLICY, Rig
@@ -343,3 +343,21 @@ async def test_the_pair_gap_holds_when_the_first_message_waited_for_its_slot(rig
     assert Counter(a["code"] for a in attempts) == {0: 62}
     same = sorted(a["at"] for a in attempts if a["wa_id"] == "16505550300")
     assert len(same) == 2 and same[1] - same[0] >= 1.0 * 0.95
+
+
+async def test_an_early_failed_status_survives_a_crash_right_after_the_accept(rig: Rig) -> None:
+    # The failed status beat the send's answer (kept as early); the worker stored the answer and
+    # died before replaying it. The next run must still apply it (here: 131026, fail the job).
+    ob = rig.outbox()
+    job_id = ob.enqueue("+16505550400", {"type": "template", "template": HELLO})
+    now = ob.clock()
+    (job,) = ob.store.claim(ob.phone_number_id, 1, now, lease_s=60, worker="dead",
+                            pair_interval_s=0.05, pair_burst=1)
+    ob.store.mark_sending([job.id], now, lease_s=60, worker="dead")
+    ob.apply_status("wamid.CRASH", "failed", now, error_code=131026, error_title="Message undeliverable")
+    ob.store.settle([Outcome(job.id, JobState.ACCEPTED, now, wamid="wamid.CRASH", worker="dead")])
+    # ... kill -9 here: the early status is not replayed by that worker.
+    await ob.run(until_idle=True)
+    got = ob.job(job_id)
+    assert got is not None and got.state is JobState.FAILED and got.error_code == 131026
+    assert rig.attempts() == []  # nothing was sent: the job was already accepted

@@ -298,9 +298,11 @@ class Outbox:
         return StatusChange(self.store.get(job.id), True, decision.reason)
 
     def _replay_early(self, early: EarlyStatus) -> StatusChange:
-        """Apply a status that arrived before its send was recorded."""
-        return self.apply_status(early.wamid, early.status, early.ts, error_code=early.error_code,
-                                 error_title=early.error_title, error_details=early.error_details)
+        """Apply a status that arrived before its send was recorded, then forget it (replays are harmless)."""
+        change = self.apply_status(early.wamid, early.status, early.ts, error_code=early.error_code,
+                                   error_title=early.error_title, error_details=early.error_details)
+        self.store.forget_early(early.wamid, early.status)
+        return change
 
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
         """A customer wrote to us: their 24-hour window is open from ``timestamp``."""

@@ -478,8 +478,10 @@ class SqlStore(ABC):
                 changed = tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test}",
                                  [*params, ids[0], *expect_params])
                 if changed and o.state is JobState.ACCEPTED and o.wamid:
-                    rows = tx.rows("DELETE FROM early_statuses WHERE wamid = ? "
-                                   "RETURNING status, ts, error_code, error_title, error_details", (o.wamid,))
+                    # Read, not deleted: each is forgotten once applied, so a crash before the
+                    # replay leaves it for the next run's sweep (early_for_jobs).
+                    rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
+                                   "FROM early_statuses WHERE wamid = ?", (o.wamid,))
                     early += [EarlyStatus(o.wamid, *r) for r in rows]
         return early
 
@@ -644,6 +646,20 @@ class SqlStore(ABC):
             rows = tx.rows(f"SELECT wa_id, last_inbound, marketing_opt_out FROM contacts "
                            f"WHERE phone_number_id = ? AND {test}", [phone_number_id, *params])
         return {r[0]: Contact(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+
+    def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:
+        """Early statuses whose send is now recorded but that were not replayed yet (a crash)."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT e.wamid, e.status, e.ts, e.error_code, e.error_title, e.error_details "
+                           "FROM early_statuses e JOIN jobs j ON j.wamid = e.wamid "
+                           "WHERE j.phone_number_id = ? ORDER BY e.received_at LIMIT ?",
+                           (phone_number_id, max(0, int(limit))))
+        return [EarlyStatus(*r) for r in rows]
+
+    def forget_early(self, wamid: str, status: str) -> None:
+        """Drop an early status once it has been applied."""
+        with self._tx() as tx:
+            tx.run("DELETE FROM early_statuses WHERE wamid = ? AND status = ?", (wamid, status))
 
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
         """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""

@@ -122,6 +122,12 @@ class Store(Protocol):
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
         """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
 
+    def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:
+        """Early statuses whose send is now recorded but that were not replayed yet (a crash)."""
+
+    def forget_early(self, wamid: str, status: str) -> None:
+        """Drop an early status once it has been applied."""
+
     # --- webhook receiver protocols (wacloud.webhooks.store) --------------------------------------
     def first_seen(self, key: str) -> bool:
         """Atomically record ``key``; True only the first time."""

@@ -198,6 +198,13 @@ class Worker:
                         "%d queued to resend", rec.released, rec.uncertain, rec.resent)
             what = f"{rec.released} released, {rec.uncertain} uncertain, {rec.resent} resent"
             self.ob.emit(DeliveryEvent("recovered", self.phone, what))
+        # Statuses that beat their send's answer and were not replayed (the worker died after
+        # storing the answer): apply them now.
+        for status in await self.db_retry(self.store.early_for_jobs, self.phone):
+            try:
+                await self.db_retry(self.ob._replay_early, status)
+            except StoreError as exc:
+                log.error("early status %s for %s not applied: %s", status.status, status.wamid, exc)
 
     # --- producer ---------------------------------------------------------------------------------
     async def _producer(self) -> None:
