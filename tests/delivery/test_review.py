@@ -133,3 +133,24 @@ def test_a_non_finite_not_before_is_refused(store_url: str, when: object) -> Non
         assert ob.jobs() == []
     finally:
         ob.close()
+
+
+def test_a_failed_status_applies_its_effects_to_the_jobs_own_number(store_url: str) -> None:
+    # One receiver feeding one outbox, but the store holds a job of another business number
+    # (statuses are matched by wamid only): the opt-out belongs to that job's number.
+    other = "222222222222222"
+    a, b = Outbox(store_url, phone_number_id=P), Outbox(store_url, phone_number_id=other)
+    try:
+        job_id = b.enqueue("+16505550500", {"type": "template", "template": {
+            "name": "hello_world", "language": {"code": "en_US"}}}, category="marketing")
+        now = time.time()
+        (job,) = b.store.claim(other, 1, now, lease_s=60, worker="w", pair_interval_s=6.0, pair_burst=1)
+        b.store.mark_sending([job.id], now, lease_s=60, worker="w")
+        b.store.settle([Outcome(job_id, JobState.ACCEPTED, now, wamid="wamid.OTHER")])
+        a.apply_status("wamid.OTHER", "failed", now, error_code=131050)
+        assert b.job(job_id).state is JobState.FAILED  # type: ignore[union-attr]
+        assert b.store.contacts(other, ["16505550500"])["16505550500"].marketing_opt_out
+        assert a.store.contacts(P, ["16505550500"]) == {}
+    finally:
+        a.close()
+        b.close()

@@ -288,10 +288,11 @@ class Outbox:
         failure = Failure(error_code, error_title, error_details, fbtrace_id)
         settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_spacing_s,
                                     pair_burst=self.pacing.pair_burst, called=False, expect=AFTER_ACCEPT)
-        apply_effects(self.store, self.phone_number_id, settlement.effects)
+        # Statuses are matched by wamid alone: the job may belong to another number in this store.
+        apply_effects(self.store, job.phone_number_id, settlement.effects)
         self.store.settle([settlement.outcome])
         if decision.action is Action.PAUSE:
-            self.emit(DeliveryEvent("auth_paused", self.phone_number_id, decision.reason, code=error_code,
+            self.emit(DeliveryEvent("auth_paused", job.phone_number_id, decision.reason, code=error_code,
                                     fbtrace_id=fbtrace_id, until=now + decision.delay_s))
         if settlement.outcome.state is JobState.QUEUED:
             self._wake()
