@@ -154,3 +154,17 @@ def test_a_failed_status_applies_its_effects_to_the_jobs_own_number(store_url: s
     finally:
         a.close()
         b.close()
+
+
+def test_mark_sending_retried_after_a_lost_commit_answer_still_sends(store: Store) -> None:
+    # PostgreSQL committed mark_sending but the connection dropped before the answer; db_retry
+    # calls it again with the same arguments. It must answer the same ids (else the jobs sit in
+    # 'sending', never sent, and the sweep reports them uncertain); a later call (another
+    # dispatch, a stale copy of the job) must not.
+    now = time.time()
+    (job_id, _), = store.add([new()], now)
+    claim(store, now=now, worker="A")
+    assert store.mark_sending([job_id], now, lease_s=60, worker="A") == [job_id]
+    assert store.mark_sending([job_id], now, lease_s=60, worker="A") == [job_id]
+    assert store.mark_sending([job_id], now + 1, lease_s=60, worker="A") == []
+    assert store.mark_sending([job_id], now, lease_s=60, worker="B") == []

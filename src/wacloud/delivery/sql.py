@@ -420,10 +420,13 @@ class SqlStore(ABC):
             return []
         test, params = self._in("id", ids)
         with self._tx() as tx:
+            # 'sending' at this very ``now`` by this worker: this same call retried after its commit's
+            # answer was lost (db_retry passes the same arguments); any other call finds it taken.
             rows = tx.rows(
                 f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
-                "AND state = 'claimed' AND worker = ? RETURNING id, phone_number_id, recipient",
-                [now + lease_s, now, *params, worker],
+                "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
+                "RETURNING id, phone_number_id, recipient",
+                [now + lease_s, now, *params, worker, now],
             )
             if pair_interval_s is not None and rows:
                 # The claim took the pair token, but the send can come well after it (a full
