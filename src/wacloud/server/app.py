@@ -244,10 +244,10 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
             finally:
                 gw.extras["stopping"] = True
                 log.info("gateway stopping")
-        client = gw.client
-        if client is not None and hasattr(client, "aclose"):
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        for client in (gw.client, gw.bot_client):
+            if client is not None and hasattr(client, "aclose"):
+                with contextlib.suppress(Exception):
+                    await client.aclose()
         gw.db.close()
 
     app = FastAPI(

@@ -127,6 +127,17 @@ class History:
         kind, text = summarize(body)
         self._insert(wa_id, "out", kind, None, job_id, "queued", text, None, body, None)
 
+    def record_sent(self, wa_id: str, wamid: str, body: dict[str, Any]) -> None:
+        """Log a message sent outside the outbox (a bot's reply), with its wamid and what it said."""
+        kind, text = summarize(body)
+        with self._lock:
+            self._insert(wa_id, "out", kind, wamid, None, "accepted", text, None, body, None)
+            # A status webhook may have beaten the send's answer and logged the wamid with no content.
+            self.db.execute(
+                "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? WHERE wamid = ? AND body IS NULL",
+                (kind, text, json.dumps(body), wamid),
+            )
+
     def record_outbound_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Log many queued messages (wa_id, job_id, body) at once (a campaign)."""
         now = time.time()

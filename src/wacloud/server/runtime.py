@@ -128,6 +128,7 @@ class Gateway:
     metrics: Metrics
     sandbox_app: Any = None
     client: Any = None
+    bot_client: Any = None
     store: Any = None
     outbox: Any = None
     bot: Any = None
@@ -166,14 +167,17 @@ class Gateway:
             # In-process: no socket, and it works before uvicorn has bound its port.
             transport = httpx.ASGITransport(app=self.sandbox_app)
             base = "http://sandbox.local"
-        self.client = instrumented_client(self.metrics)(
-            token=self.creds.token,
-            phone_number_id=self.creds.phone_number_id,
-            waba_id=self.creds.waba_id,
-            base_url=base,
-            version=self.settings.api_version,
-            transport=transport,
-        )
+        options: dict[str, Any] = {
+            "token": self.creds.token,
+            "phone_number_id": self.creds.phone_number_id,
+            "waba_id": self.creds.waba_id,
+            "base_url": base,
+            "version": self.settings.api_version,
+            "transport": transport,
+        }
+        self.client = instrumented_client(self.metrics)(**options)
+        # The bot's sends bypass the outbox: this client logs them in the conversation log itself.
+        self.bot_client = logging_client(self.history)(**options)
         return self.client
 
 
@@ -202,6 +206,34 @@ def instrumented_client(metrics: Metrics) -> type[Any]:
             return result
 
     return InstrumentedAsyncClient
+
+
+def logging_client(history: History) -> type[Any]:
+    """An :class:`~wacloud.AsyncClient` subclass that logs every message it sends in ``history``."""
+    from wacloud.client import AsyncClient
+    from wacloud.client.core import Request, Response
+
+    class LoggingAsyncClient(AsyncClient):
+        """Logs each accepted send (wamid, recipient, body); a failing log never fails the send."""
+
+        async def _send(self, request: Request) -> Response:
+            """Send, then log an accepted message."""
+            resp = await super()._send(request)
+            body = request.json
+            if request.method == "POST" and request.path.endswith("/messages") and resp.status_code == 200 \
+                    and isinstance(body, dict) and "to" in body:
+                answer = resp.json() or {}
+                try:
+                    wamid = answer["messages"][0]["id"]
+                    wa_id = (answer.get("contacts") or [{}])[0].get("wa_id") or str(body["to"]).lstrip("+")
+                    from wacloud.server.api import call
+
+                    await call(history.record_sent, wa_id, wamid, body)
+                except Exception:
+                    log.warning("could not log a bot's message in the conversation log", exc_info=True)
+            return resp
+
+    return LoggingAsyncClient
 
 
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:

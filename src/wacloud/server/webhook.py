@@ -53,10 +53,10 @@ class GatewayDispatcher:
         try:
             if hasattr(bot, "dispatch"):
                 if getattr(bot, "client", True) is None:
-                    bot.client = self.gw.client
+                    bot.client = self.gw.bot_client or self.gw.client
                 await bot.dispatch(update)
             else:
-                update.bind(self.gw.client)
+                update.bind(self.gw.bot_client or self.gw.client)
                 await _maybe_await(bot(update))
         except Exception:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
