@@ -152,6 +152,9 @@ class Outcome:
     #: The worker whose call this answers: its error outcome only lands while the job is still its
     #: own (or was swept as uncertain), never on a job another worker took after the lease expired.
     worker: str | None = None
+    #: Accepted: the recipient's next pair token no sooner than this (answer time + interval: Meta
+    #: saw the message at the latest when it answered, so the gap counts from there).
+    pair_tat: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

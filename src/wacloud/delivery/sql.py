@@ -441,6 +441,7 @@ class SqlStore(ABC):
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
         early: list[EarlyStatus] = []
+        pair_tats: dict[int, float] = {}
         with self._tx() as tx:
             for o in outcomes:
                 ids = _int_ids([o.job_id])
@@ -480,12 +481,25 @@ class SqlStore(ABC):
                     expect_params.append(o.worker)
                 changed = tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test}",
                                  [*params, ids[0], *expect_params])
+                if changed and o.pair_tat is not None:
+                    pair_tats[ids[0]] = o.pair_tat
                 if changed and o.state is JobState.ACCEPTED and o.wamid:
                     # Read, not deleted: each is forgotten once applied, so a crash before the
                     # replay leaves it for the next run's sweep (early_for_jobs).
                     rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
                                    "FROM early_statuses WHERE wamid = ?", (o.wamid,))
                     early += [EarlyStatus(o.wamid, *r) for r in rows]
+            if pair_tats:
+                test, params = self._in("id", sorted(pair_tats))
+                owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)
+                bumps: dict[tuple[str, str], float] = {}
+                for job_id, phone, recipient in owners:
+                    key = (str(phone), str(recipient))
+                    bumps[key] = max(bumps.get(key, 0.0), pair_tats[int(job_id)])
+                # Sorted: the lock order claim and mark_sending use (no deadlock between workers).
+                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
+                        "WHERE phone_number_id = ? AND recipient = ?",
+                        [(tat, p, r) for (p, r), tat in sorted(bumps.items())])
         return early
 
     def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:

@@ -440,9 +440,11 @@ class Worker:
                 return
             self.report.accepted += 1
             self._probe = False
-            self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, self.ob.clock(), wamid=wamid,
+            answered = self.ob.clock()
+            self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, answered, wamid=wamid,
                                           body=job.body if job.used_fallback else None,
-                                          expect=BEFORE_ACCEPT, worker=self.worker_id)))
+                                          expect=BEFORE_ACCEPT, worker=self.worker_id,
+                                          pair_tat=answered + self.ob.pacing.pair_spacing_s)))
             log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
         finally:
             self._free.release()
