@@ -168,3 +168,27 @@ def test_mark_sending_retried_after_a_lost_commit_answer_still_sends(store: Stor
     assert store.mark_sending([job_id], now, lease_s=60, worker="A") == [job_id]
     assert store.mark_sending([job_id], now + 1, lease_s=60, worker="A") == []
     assert store.mark_sending([job_id], now, lease_s=60, worker="B") == []
+
+
+def test_many_processes_opening_a_fresh_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+    # at once (no busy wait) to a connection that would deadlock: a worker failed to start.
+    for round_ in range(30):
+        url = f"sqlite:///{tmp_path}/fresh{round_}.db"
+        barrier = threading.Barrier(16)
+        failures: list[BaseException] = []
+
+        def open_one(url: str = url, barrier: threading.Barrier = barrier,
+                     failures: list[BaseException] = failures) -> None:
+            barrier.wait()
+            try:
+                open_store(url).close()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -37,20 +38,40 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | Path = "wacloud.db", *, busy_timeout_s: float = 30.0) -> None:
         super().__init__()
         self.path = str(path)
+        deadline = time.monotonic() + busy_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                mode = self._open(busy_timeout_s)
+                break
+            except sqlite3.OperationalError as exc:
+                # Switching a new file to WAL takes an exclusive lock, and SQLite answers "locked"
+                # at once (no busy wait) while other processes open it too: wait our turn.
+                if time.monotonic() + delay > deadline or ("locked" not in str(exc) and "busy" not in str(exc)):
+                    raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+                time.sleep(delay)
+                delay = min(0.2, delay * 2)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+        if self.path != ":memory:" and str(mode).lower() != "wal":
+            raise StoreError(f"SQLite store {self.path!r} could not switch to WAL mode (got {mode!r})")
+        self.migrate()
+
+    def _open(self, busy_timeout_s: float) -> str:
+        """Connect and set the pragmas; returns the journal mode now in force."""
+        # isolation_level=None: we issue BEGIN ourselves, so transactions are exactly ours.
+        self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
+                                     check_same_thread=False)
         try:
-            # isolation_level=None: we issue BEGIN ourselves, so transactions are exactly ours.
-            self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
-                                         check_same_thread=False)
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            mode = str(self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
             # NORMAL in WAL: a commit survives a process crash (kill -9); only power loss can drop
             # the last commits, never corrupt the file.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
-        if self.path != ":memory:" and str(mode).lower() != "wal":
-            raise StoreError(f"SQLite store {self.path!r} could not switch to WAL mode (got {mode!r})")
-        self.migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+        return mode
 
     @contextmanager
     def _begin(self, write: bool) -> Iterator[Tx]:
