@@ -129,8 +129,13 @@ def main() -> None:
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     try:
+        # Rounds interleave the sides, so a slow moment of the machine hits both alike; best round kept.
+        for _ in range(args.rounds):
+            for name, (parse, typed) in sides.items():
+                run = time_parser(parse, bodies, 1, typed)
+                if name not in figures or run["seconds"] < figures[name]["seconds"]:
+                    figures[name] = run
         for name, (parse, typed) in sides.items():
-            figures[name] = time_parser(parse, bodies, args.rounds, typed)
             figures[name]["coverage"] = coverage(parse, typed)
             classic = coverage(parse, typed, bsuid=False)
             figures[name]["typed_kinds"] = sum(
