@@ -27,8 +27,8 @@ def _n(x: Any, digits: int = 0) -> str:
 def _head(d: dict[str, Any], cmd: str) -> list[str]:
     load = d.get("loadavg_1_5_15") or ["?"]
     return [
-        f"`{cmd}` -- {d['date_utc']} UTC, nproc {d['nproc']}, Python {d['python']}, "
-        f"load average {_n(load[0], 2) if isinstance(load[0], float) else load[0]} at start",
+        f"`{cmd}` -- finished {d['date_utc']} UTC, nproc {d['nproc']}, Python {d['python']}, "
+        f"load average {_n(load[0], 2) if isinstance(load[0], float) else load[0]} when it finished",
         "",
     ]
 
