@@ -31,9 +31,8 @@ def webhook_app(*, app_secret: str, verify_token: str, path: str, store_url: str
                 on_update: Callable[[Any], Any]) -> Any:
     """Our receiver as a standalone ASGI app: in-memory dedup, or the durable store (dedup + inbox).
 
-    ``WebhookApp`` itself (it serves any path and runs the startup resume from the lifespan): the
-    ``create_app`` helper mounts it under ``path`` with Starlette's ``Mount``, which answers a POST to
-    the bare path with a 307 redirect to ``path + "/"``.
+    ``WebhookApp`` itself: it serves any path and runs the startup resume from the lifespan, so no
+    router sits in front of the measured code.
     """
     from wacloud.webhooks import WebhookApp, WebhookReceiver
 
