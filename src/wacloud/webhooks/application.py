@@ -107,6 +107,43 @@ class Handler:
         return getattr(self.fn, "__qualname__", repr(self.fn))
 
 
+
+class _Registrar:
+    """``app.on_<kind>`` bound to one application: use it bare (``@app.on_message``) or called
+    (``@app.on_message(filters.text, group=1)``)."""
+
+    __slots__ = ("_app", "_kind")
+
+    def __init__(self, app: Application, kind: str) -> None:
+        self._app = app
+        self._kind = kind
+
+    @overload
+    def __call__(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+
+    @overload
+    def __call__(self, filter: F, *, group: int = 0) -> F: ...
+
+    def __call__(self, filter: Any = None, *, group: int = 0) -> Any:
+        return self._app._decorator(self._kind, filter, group)
+
+
+class _On:
+    """Declares one handler decorator of :class:`Application` (one line per update kind, not three)."""
+
+    def __init__(self, kind: str, doc: str) -> None:
+        self.kind = kind
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, app: None, owner: type[Application]) -> _On: ...
+
+    @overload
+    def __get__(self, app: Application, owner: type[Application]) -> _Registrar: ...
+
+    def __get__(self, app: Application | None, owner: type[Application]) -> _On | _Registrar:
+        return self if app is None else _Registrar(app, self.kind)
+
 class Application:
     """Decorator-based bot on top of :class:`WebhookReceiver`; also an ASGI app itself."""
 
@@ -210,15 +247,7 @@ class Application:
 
         return register
 
-    @overload
-    def on_update(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_update(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_update(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for every update (typed or raw)."""
-        return self._decorator("update", filter, group)
+    on_update = _On("update", "Handler for every update (typed or raw).")
 
     def on(self, update_type: type[u.Update], filter: Filter | None = None, *,
            group: int = 0) -> Callable[[F], F]:
@@ -226,95 +255,23 @@ class Application:
         result: Callable[[F], F] = self._decorator(update_type, filter, group)
         return result
 
-    @overload
-    def on_message(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+    on_message = _On("message", "Handler for incoming messages (not button taps, list/Flow replies or reactions).")
 
-    @overload
-    def on_message(self, filter: F, *, group: int = 0) -> F: ...
+    on_button = _On("button", "Handler for reply-button taps and template quick-reply taps (``update.button_id``).")
 
-    def on_message(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for incoming messages (not button taps, list/Flow replies or reactions)."""
-        return self._decorator("message", filter, group)
+    on_list_reply = _On("list_reply", "Handler for list replies (``update.list_reply``).")
 
-    @overload
-    def on_button(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+    on_flow_reply = _On("flow_reply", "Handler for completed Flows (``update.flow_reply.response()``).")
 
-    @overload
-    def on_button(self, filter: F, *, group: int = 0) -> F: ...
+    on_reaction = _On("reaction", "Handler for reactions and reaction removals.")
 
-    def on_button(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for reply-button taps and template quick-reply taps (``update.button_id``)."""
-        return self._decorator("button", filter, group)
+    on_status = _On("status", "Handler for statuses of sent messages.")
 
-    @overload
-    def on_list_reply(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
+    on_template_status = _On("template_status", "Handler for ``message_template_status_update``.")
 
-    @overload
-    def on_list_reply(self, filter: F, *, group: int = 0) -> F: ...
+    on_user_preferences = _On("user_preferences", "Handler for marketing opt-outs and resumes.")
 
-    def on_list_reply(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for list replies (``update.list_reply``)."""
-        return self._decorator("list_reply", filter, group)
-
-    @overload
-    def on_flow_reply(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_flow_reply(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_flow_reply(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for completed Flows (``update.flow_reply.response()``)."""
-        return self._decorator("flow_reply", filter, group)
-
-    @overload
-    def on_reaction(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_reaction(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_reaction(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for reactions and reaction removals."""
-        return self._decorator("reaction", filter, group)
-
-    @overload
-    def on_status(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_status(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_status(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for statuses of sent messages."""
-        return self._decorator("status", filter, group)
-
-    @overload
-    def on_template_status(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_template_status(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_template_status(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for ``message_template_status_update``."""
-        return self._decorator("template_status", filter, group)
-
-    @overload
-    def on_user_preferences(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_user_preferences(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_user_preferences(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for marketing opt-outs and resumes."""
-        return self._decorator("user_preferences", filter, group)
-
-    @overload
-    def on_raw(self, filter: Filter | None = None, *, group: int = 0) -> Callable[[F], F]: ...
-
-    @overload
-    def on_raw(self, filter: F, *, group: int = 0) -> F: ...
-
-    def on_raw(self, filter: Any = None, *, group: int = 0) -> Any:
-        """Handler for what the parser did not recognise (:class:`RawUpdate`)."""
-        return self._decorator("raw", filter, group)
+    on_raw = _On("raw", "Handler for what the parser did not recognise (:class:`RawUpdate`).")
 
     # --- dispatch (the receiver's Dispatcher protocol) -----------------------------------------
 
