@@ -24,6 +24,7 @@ from starlette.routing import Route
 from wacloud import __version__
 from wacloud.config import Settings
 from wacloud.server import api, ops
+from wacloud.server.docs import mount_docs
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
 
 log = logging.getLogger("wacloud.server")
@@ -255,11 +256,12 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by mount_docs, from the installed Swagger UI rather than a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.gateway = gw
+    mount_docs(app)
     _install_error_handlers(app)
     app.include_router(ops.router)
     if settings.api:
