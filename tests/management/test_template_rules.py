@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from management.helpers import DELETE, good_definition, mutate
 from wacloud.templates import (
     CardBuilder,
     TemplateBuilder,
@@ -81,32 +81,6 @@ def test_every_spec_example_is_valid_and_expressible_with_the_builder(
         assert TemplateDefinition.from_graph(ex).to_graph()["name"] == ex["name"]
 
 
-def _good() -> dict[str, Any]:
-    return (
-        TemplateBuilder("seasonal_promo", "en_US", "MARKETING")
-        .header_text("Our {{1}} is on!", "Summer Sale")
-        .body("Shop through {{1}} with code {{2}} today.", "August", "25OFF")
-        .footer("Reply STOP to opt out")
-        .quick_reply("Unsubscribe")
-        .url("Shop", "https://example.com/shop?c={{1}}", "https://example.com/shop?c=25OFF")
-        .build()
-        .to_graph()
-    )
-
-
-def _mutate(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
-    body = copy.deepcopy(body)
-    node = body
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return body
-
-
-_DELETE = object()
 
 #: (description, path, new value, expected field prefix, subcode)
 BROKEN: list[tuple[str, list[Any], Any, str, int | None]] = [
@@ -116,7 +90,7 @@ BROKEN: list[tuple[str, list[Any], Any, str, int | None]] = [
     ("bad language", ["language"], "english", "language", None),
     ("header text too long", ["components", 0, "text"], "x" * 61, "components[0].text", 2388040),
     ("two header variables", ["components", 0, "text"], "{{1}} and {{2}}", "components[0]", 2388047),
-    ("header example missing", ["components", 0, "example"], _DELETE, "components[0].example", 2388047),
+    ("header example missing", ["components", 0, "example"], DELETE, "components[0].example", 2388047),
     (
         "body example count wrong",
         ["components", 1, "example", "body_text"],
@@ -124,7 +98,7 @@ BROKEN: list[tuple[str, list[Any], Any, str, int | None]] = [
         "components[1].example",
         2388072,
     ),
-    ("body example missing", ["components", 1, "example"], _DELETE, "components[1].example", 2388072),
+    ("body example missing", ["components", 1, "example"], DELETE, "components[1].example", 2388072),
     (
         "variable gap",
         ["components", 1, "text"],
@@ -152,7 +126,7 @@ BROKEN: list[tuple[str, list[Any], Any, str, int | None]] = [
     (
         "dynamic url without example",
         ["components", 3, "buttons", 1, "example"],
-        _DELETE,
+        DELETE,
         "components[3].buttons[1].example",
         2388039,
     ),
@@ -200,7 +174,7 @@ BROKEN: list[tuple[str, list[Any], Any, str, int | None]] = [
 def test_broken_definitions_are_refused(
     what: str, path: list[Any], value: Any, field: str, subcode: int | None
 ) -> None:
-    body = _mutate(_good(), path, value)
+    body = mutate(good_definition(), path, value)
     with pytest.raises(TemplateDefinitionError) as info:
         check_definition(body)
     assert info.value.field.startswith(field), (what, info.value)
@@ -209,9 +183,9 @@ def test_broken_definitions_are_refused(
 
 
 def test_250_per_waba() -> None:
-    check_definition(_good(), existing_count=249)
+    check_definition(good_definition(), existing_count=249)
     with pytest.raises(TemplateDefinitionError) as info:
-        check_definition(_good(), existing_count=250)
+        check_definition(good_definition(), existing_count=250)
     assert info.value.code == 2388019 and info.value.limit == 250
 
 
