@@ -54,6 +54,20 @@ def test_wrong_and_missing_token_give_190(sandbox: SandboxHandle) -> None:
         assert sandbox.token not in r.text
 
 
+def test_token_error_message_agrees_with_its_details(sandbox: SandboxHandle) -> None:
+    """A wrong token is not an "expired" one, and a missing token is neither: message and details agree."""
+    url = f"{sandbox.graph_url}/{sandbox.phone_number_id}/messages"
+    body = {"messaging_product": "whatsapp", "to": WA_ID, "text": {"body": "x"}}
+    wrong = httpx.post(url, json=body, headers={"Authorization": "Bearer nope"}).json()["error"]
+    missing = httpx.post(url, json=body).json()["error"]
+    for err in (wrong, missing):
+        details = err["error_data"]["details"]
+        assert "expired" not in err["message"].lower() and "expired" not in details.lower()
+        assert err["message"] == f"(#{err['code']}) {details}"
+    assert "invalid" in wrong["message"].lower()
+    assert "required" in missing["message"].lower()
+
+
 def test_missing_token_code_is_configurable(sandbox: SandboxHandle) -> None:
     sandbox.configure(missing_token_code=104)
     r = httpx.get(f"{sandbox.graph_url}/{sandbox.waba_id}/message_templates")

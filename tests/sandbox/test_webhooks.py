@@ -259,3 +259,31 @@ def test_verify_webhook_handshake(sandbox: SandboxHandle) -> None:
         assert bad["ok"] is False and bad["status"] == 403
     finally:
         server.stop()
+
+
+def test_verify_webhook_never_returns_the_fetched_body(sandbox: SandboxHandle) -> None:
+    """The handshake reports its outcome only: it is no proxy for reading arbitrary URLs (SSRF)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from wacloud.sandbox.runner import ServerThread
+
+    async def secret(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("internal-secret-document-0xC0FFEE")
+
+    server = ServerThread(Starlette(routes=[Route("/admin", secret)]))
+    server.start()
+    try:
+        r = sandbox.control.post("/verify-webhook", json={"verify_token": "t", "url": f"{server.base_url}/admin"})
+        assert r.status_code == 200
+        answer = r.json()
+        assert "0xC0FFEE" not in r.text and "internal-secret" not in r.text
+        assert answer["ok"] is False and answer["status"] == 200 and answer["challenge_matched"] is False
+        assert "body" not in answer
+        for bad in ("file:///etc/passwd", "gopher://x", 5):
+            refused = sandbox.control.post("/verify-webhook", json={"verify_token": "t", "url": bad})
+            assert refused.status_code == 400 and "url" in refused.json()["error"]
+    finally:
+        server.stop()

@@ -151,9 +151,9 @@ class SandboxApp:
                     token = part[len("access_token=") :]
         if token is None:
             code = self.state.config.missing_token_code
-            return GraphError(code, "An access token is required to request this resource.", http_status=401)
+            return _token_error(code, "An access token is required to request this resource.")
         if not hmac.compare_digest(token.encode(), self.state.config.access_token.encode()):
-            return GraphError(190, "Invalid OAuth access token - Cannot parse access token", http_status=401)
+            return _token_error(190, "Invalid OAuth access token - Cannot parse access token")
         return None
 
     async def _messages(
@@ -227,6 +227,11 @@ class SandboxApp:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.state.dispatcher.stop()
+
+
+def _token_error(code: int, details: str) -> GraphError:
+    """A 401 whose message says what its details say (not the code's generic "Access token has expired")."""
+    return GraphError(code, details, http_status=401, message=f"(#{code}) {details}")
 
 
 _FAULT_CODES = {"http500": 1, "http503": 2, "drop": 0, "timeout": 0}

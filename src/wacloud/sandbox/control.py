@@ -340,27 +340,34 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return {"payload": payloads.envelope(state, "messages", value)}
 
     async def verify_webhook(request: Request) -> Any:
-        """POST /_sandbox/verify-webhook: Meta's GET handshake against the webhook URL."""
+        """POST /_sandbox/verify-webhook: Meta's GET handshake against the webhook URL.
+
+        The answer is the outcome only (status, whether the challenge came back), never the fetched
+        body: the control API must not become a way to read arbitrary URLs from the sandbox's host."""
         import httpx
 
         data = _obj(await _body(request))
         url = data.get("url") or state.config.webhook_url
         token = data.get("verify_token")
-        if not isinstance(url, str) or not isinstance(token, str):
-            raise ControlError("verify_token is required, and a url unless webhook_url is set")
+        if not isinstance(token, str):
+            raise ControlError("verify_token is required (a string)")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ControlError("url must be an http:// or https:// URL (or leave it out to use webhook_url)")
         challenge = state.ids.token(10)
         params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": token}
         try:
-            async with httpx.AsyncClient(timeout=state.config.webhook_timeout_s) as client:
-                answer = await client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            return {"ok": False, "error": type(exc).__name__}
-        return {
-            "ok": answer.status_code == 200 and answer.text == challenge,
-            "status": answer.status_code,
-            "body": answer.text[:200],
-            "challenge": challenge,
-        }
+            async with httpx.AsyncClient(timeout=state.config.webhook_timeout_s) as client, \
+                    client.stream("GET", url, params=params) as answer:
+                # Only as much as an echoed challenge can be: a huge answer is read no further.
+                head = b""
+                async for chunk in answer.aiter_bytes():
+                    head += chunk
+                    if len(head) > len(challenge):
+                        break
+        except (httpx.HTTPError, ValueError) as exc:  # ValueError: a URL httpx cannot use
+            return {"ok": False, "status": None, "challenge_matched": False, "error": type(exc).__name__}
+        matched = answer.status_code == 200 and head == challenge.encode()
+        return {"ok": matched, "status": answer.status_code, "challenge_matched": matched}
 
     def _r(path: str, fn: Any, methods: list[str]) -> BaseRoute:
         return Route(path, handler(fn), methods=methods)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 import threading
 from dataclasses import fields
@@ -95,6 +96,10 @@ def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     """Run the sandbox in the foreground (blocking), printing the base URL, the token and the ids."""
     from wacloud.sandbox.app import create_app
 
+    if config.get("seed") is None:
+        # Unseeded, each run draws its own seed: the id counters restart with the process, and a fixed
+        # seed would mint the previous run's wamids again, which a receiver's durable dedup store drops.
+        config["seed"] = secrets.randbits(32)
     app: SandboxApp = create_app(None, **config)
     cfg = app.state.config
     base = f"http://{host}:{port}"
@@ -105,7 +110,7 @@ def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     print(f"  WABA id:               {cfg.waba_id}")
     print(f"  app secret:            {cfg.app_secret}")
     print(f"  webhook URL:           {cfg.webhook_url or '(none: set one with POST /_sandbox/config)'}")
-    print(f"  throughput:            {cfg.mps:g} mps, seed {cfg.seed}")
+    print(f"  throughput:            {cfg.mps:g} mps, seed {cfg.seed} (--seed {cfg.seed} repeats this run)")
     print(f"  control API:           {base}/_sandbox/")
     active = {k: v for k, v in cfg.faults.as_dict().items() if v and k != "timeout_s"}
     if active:
