@@ -36,9 +36,15 @@ class LiveGateway:
     def sandbox(self) -> str:
         return f"{self.url}/sandbox"
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The embedded sandbox's control API needs the gateway's API key."""
+        return {"Authorization": f"Bearer {self.key}"}
+
     def inject(self, wa_id: str, **message: Any) -> dict[str, Any]:
         """The customer ``wa_id`` sends a message (through the sandbox's control API)."""
-        resp = httpx.post(f"{self.sandbox}/_sandbox/inbound", json={"from": wa_id, **message}, timeout=10)
+        resp = httpx.post(f"{self.sandbox}/_sandbox/inbound", json={"from": wa_id, **message}, timeout=10,
+                          headers=self.control_headers)
         assert resp.status_code == 200, resp.text
         data: dict[str, Any] = resp.json()
         return data
@@ -52,7 +58,7 @@ class LiveGateway:
             body["example"] = {"body_text_named_params": [{"param_name": n, "example": "x"} for n in named]}
         elif positional:
             body["example"] = {"body_text": [["x"] * positional]}
-        resp = httpx.post(f"{self.sandbox}/_sandbox/templates", json=tpl, timeout=10)
+        resp = httpx.post(f"{self.sandbox}/_sandbox/templates", json=tpl, timeout=10, headers=self.control_headers)
         assert resp.status_code == 200, resp.text
 
     def wait_job(self, job_id: str, states: set[str], timeout: float = 15.0) -> dict[str, Any]:

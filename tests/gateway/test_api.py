@@ -46,7 +46,7 @@ def test_send_template_follow_it_to_read(live: LiveGateway) -> None:
     by_wamid = live.http.get(f"/v1/messages/{job['wamid']}").json()
     assert by_wamid["id"] == job["id"]
     # The sandbox's record agrees: the customer received it once.
-    got = httpx.get(f"{live.sandbox}/_sandbox/customers/{CUSTOMER[1:]}/messages").json()["received"]
+    got = live.http.get(f"/sandbox/_sandbox/customers/{CUSTOMER[1:]}/messages").json()["received"]
     assert [m["id"] for m in got].count(job["wamid"]) == 1
 
 
@@ -59,7 +59,7 @@ def test_idempotency_key_sends_once(live: LiveGateway) -> None:
     other = {**body, "template": {"name": "hello_world", "language": {"code": "en_GB"}}}
     reused = live.http.post("/v1/messages", json=other, headers={"Idempotency-Key": "order-77"})
     assert reused.status_code == 409 and reused.json()["error"]["field"] == "Idempotency-Key"
-    received = httpx.get(f"{live.sandbox}/_sandbox/customers/15551230002/messages").json()["received"]
+    received = live.http.get("/sandbox/_sandbox/customers/15551230002/messages").json()["received"]
     assert len(received) == 1
 
 
@@ -121,7 +121,7 @@ def test_customer_writes_then_a_text_reply_is_delivered(live: LiveGateway) -> No
     inbound_wamid = next(m["wamid"] for m in msgs if m["direction"] == "in")
     marked = live.http.post(f"/v1/messages/{inbound_wamid}/read", params={"typing": "true"})
     assert marked.status_code == 200 and marked.json() == {"success": True}
-    seen = httpx.get(f"{live.sandbox}/_sandbox/customers/{wa_id}/messages").json()["sent"]
+    seen = live.http.get(f"/sandbox/_sandbox/customers/{wa_id}/messages").json()["sent"]
     assert [m["read"] for m in seen if m["id"] == inbound_wamid] == [True]
     too_long = live.http.post(f"/v1/messages/{'w' * 300}/read")
     assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "wamid"
@@ -219,7 +219,7 @@ def test_no_secret_in_any_answer(live: LiveGateway) -> None:
         live.http.get("/v1/conversations"),
         live.http.post("/v1/messages", json={"to": "+1555", "type": "text"}),
         live.http.get("/v1/media/123"),
-        httpx.get(f"{live.sandbox}/_sandbox/config"),
+        live.http.get("/sandbox/_sandbox/config"),
         httpx.post(f"{live.url}/webhook", content=b"{}", headers={"Content-Type": "application/json"}),
     ]
     for resp in answers:

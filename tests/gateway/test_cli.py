@@ -231,7 +231,7 @@ def test_direct_send_needs_credentials(live: LiveGateway) -> None:
     res = run(None, "send", "text", "+15550000000", "hi", "--direct", "--json")
     assert res.exit_code == Exit.USAGE and "WACLOUD_ACCESS_TOKEN" in res.output
     gw = live.gw
-    httpx.post(f"{live.sandbox}/_sandbox/inbound", json={"from": "15556300001", "text": "hey"}).raise_for_status()
+    live.inject("15556300001", text="hey")
     env = {
         "WACLOUD_ACCESS_TOKEN": gw.creds.token,
         "WACLOUD_PHONE_NUMBER_ID": gw.creds.phone_number_id,

@@ -152,11 +152,12 @@ def test_send_via_api_and_cli_then_bot_answers_customer(served: Served) -> None:
     assert status.returncode == 0 and json.loads(status.stdout)["id"] == cli_job["id"]
     # The customer answers; the bot (--app echobot:app) replies through the gateway's client.
     control = served.info["sandbox"]["control"]
-    sent = httpx.post(f"{control}/inbound", json={"from": "15553000001", "text": "ping 42"}, timeout=10)
+    key = {"Authorization": f"Bearer {served.info['api_key']}"}  # the control API is the gateway's
+    sent = httpx.post(f"{control}/inbound", json={"from": "15553000001", "text": "ping 42"}, timeout=10, headers=key)
     assert sent.status_code == 200, sent.text
 
     def bot_reply() -> list[dict[str, Any]]:
-        got = httpx.get(f"{control}/customers/15553000001/messages", timeout=10).json()["received"]
+        got = httpx.get(f"{control}/customers/15553000001/messages", timeout=10, headers=key).json()["received"]
         return [m for m in got if json.dumps(m).count("echo: ping 42")]
 
     replies = wait_for(bot_reply, 20, "the bot's echo to reach the customer")

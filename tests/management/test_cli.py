@@ -74,7 +74,7 @@ def test_qr_commands(gateway: Any) -> None:
 
 
 def test_block_commands(gateway: Any) -> None:
-    httpx.post(f"{gateway.url}/sandbox/_sandbox/inbound", json={"from": "15550007777", "text": "hi"})
+    gateway.http.post("/sandbox/_sandbox/inbound", json={"from": "15550007777", "text": "hi"})
     added = run(gateway, "block", "add", "15550007777")
     assert added.exit_code == 0 and "15550007777" in added.output
     assert "15550007777" in run(gateway, "block", "list").output

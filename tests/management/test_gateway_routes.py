@@ -84,7 +84,7 @@ def test_qr_codes(gateway: Any) -> None:
 
 def test_blocked_users(gateway: Any) -> None:
     http = gateway.http
-    resp = httpx.post(f"{gateway.url}/sandbox/_sandbox/inbound", json={"from": "15550009999", "text": "hi"})
+    resp = http.post("/sandbox/_sandbox/inbound", json={"from": "15550009999", "text": "hi"})
     assert resp.status_code == 200
     result = http.post("/v1/blocked", json={"users": ["+1 555 000 9999", "15550008888"]}).json()
     assert [u["wa_id"] for u in result["added_users"]] == ["15550009999"]

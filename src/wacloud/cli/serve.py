@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import logging
+import shlex
+import shutil
 import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from rich.markup import escape
 
 from wacloud.cli.output import CliError, Exit, console, fail
 from wacloud.cli.settings import settings
@@ -57,6 +60,20 @@ def _display_host(host: str) -> str:
     return host
 
 
+def cli_command() -> str:
+    """This CLI as the user can run it again: ``wacloud`` when the shell finds this one by that name, else
+    the path it was started by (a ``.venv`` not on PATH), or ``python -m wacloud``."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    name = Path(argv0).name
+    if not argv0 or name in ("__main__.py", "-c", "-m") or name.endswith(".py"):
+        return f"{shlex.quote(sys.executable)} -m wacloud"
+    found = shutil.which(name)
+    with contextlib.suppress(OSError):
+        if found and Path(found).resolve() == Path(argv0).resolve():
+            return name
+    return shlex.quote(argv0)
+
+
 def banner(info: dict[str, Any]) -> str:
     """What ``wacloud serve`` prints at start: URLs, the key (once), and how to send a first message."""
     if not info.get("api_enabled", True):
@@ -66,6 +83,7 @@ def banner(info: dict[str, Any]) -> str:
                 f"  Metrics   {info['metrics']}   health: {info['health']}   ready: {info['base_url']}/readyz",
             ]
         )
+    cmd = escape(str(info.get("command") or "wacloud"))
     lines = [
         f"[bold]wacloud gateway[/bold] {info['mode']} mode"
         + (" (no Meta account: messages go to the embedded sandbox)" if info["mode"] == "sandbox" else ""),
@@ -80,14 +98,18 @@ def banner(info: dict[str, Any]) -> str:
             f"  Sandbox   {sb['base_url']}   token {sb['access_token']}   phone number id "
             f"{sb['phone_number_id']}   waba id {sb['waba_id']}"
         )
-        lines.append(f"            control API: {sb['control']}")
+        lines.append(f"            control API: {sb['control']}   (needs the API key)")
+        lines.append(
+            f"            webhook verify token {escape(sb['verify_token'])}   app secret {escape(sb['app_secret'])}"
+            f"   (for `{cmd} webhook verify-url|replay`)"
+        )
     if info.get("bot"):
         lines.append(f"  Bot       {info['bot']}")
     key = info.get("api_key")
     if key:
-        lines.append(f"  API key   [bold]{key}[/bold]   (shown once; `wacloud keys create` makes more)")
+        lines.append(f"  API key   [bold]{key}[/bold]   (shown once; `{cmd} keys create` makes more)")
     else:
-        lines.append("  API key   (already created; `wacloud keys create` makes a new one)")
+        lines.append(f"  API key   (already created; `{cmd} keys create` makes a new one)")
     shown_key = key or "<your key>"
     api = info["api"]
     lines += [
@@ -98,15 +120,16 @@ def banner(info: dict[str, Any]) -> str:
         f'  curl -s {api}/messages -H "Authorization: Bearer $WACLOUD_API_KEY" -H \'Content-Type: '
         'application/json\' -d \'{"to": "+15551234567", "type": "template", "template": '
         '{"name": "hello_world", "language": {"code": "en_US"}}}\'',
-        "  wacloud send template +15551234567 hello_world --wait",
+        f"  {cmd} send template +15551234567 hello_world --wait",
     ]
     if info.get("sandbox"):
         lines.append(
-            f"  curl -s {info['sandbox']['control']}/inbound -H 'Content-Type: application/json' "
+            f"  curl -s {info['sandbox']['control']}/inbound -H \"Authorization: Bearer $WACLOUD_API_KEY\" "
+            "-H 'Content-Type: application/json' "
             '-d \'{"from": "15551234567", "text": "hi!"}\'   # the customer answers'
         )
     lines += [
-        '  wacloud send text +15551234567 "Thanks for writing!" --wait',
+        f'  {cmd} send text +15551234567 "Thanks for writing!" --wait',
         f'  curl -s {api}/conversations/15551234567/messages -H "Authorization: Bearer $WACLOUD_API_KEY"',
     ]
     return "\n".join(lines)
@@ -176,12 +199,6 @@ def serve(
         fail(CliError(problem, Exit.USAGE), as_json=json_out)
     if s.port == 0:
         s = s.model_copy(update={"port": free_port(s.host)})
-    if s.sandbox_mode and s.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("wacloud.server").warning(
-            "sandbox mode on %s: the sandbox's control API (/sandbox/_sandbox) needs no key; bind 127.0.0.1 "
-            "unless this network is trusted",
-            s.host,
-        )
     base_url = f"http://{_display_host(s.host)}:{s.port}"
     from wacloud.delivery.store import StoreError
     from wacloud.server.app import create_app
@@ -243,6 +260,7 @@ def startup_info(gw: Any, key: str | None) -> dict[str, Any]:
         "api_enabled": gw.settings.api,
         "api_key": key,
         "bot": gw.settings.app,
+        "command": cli_command(),
     }
     if gw.sandbox_app is not None:
         info["sandbox"] = {
@@ -251,5 +269,8 @@ def startup_info(gw: Any, key: str | None) -> dict[str, Any]:
             "phone_number_id": gw.creds.phone_number_id,
             "waba_id": gw.creds.waba_id,
             "control": f"{gw.creds.graph_url}/_sandbox",
+            # Printed (never logged) so `wacloud webhook verify-url|replay` can be used against the gateway.
+            "verify_token": gw.creds.verify_token,
+            "app_secret": gw.creds.app_secret,
         }
     return info

@@ -36,6 +36,20 @@ def _parse_version(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def relative_path(scope: Scope) -> str:
+    """The request path below the mount point (the gateway mounts us at /sandbox): what we route on."""
+    root: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        path = path[len(root) :] or "/"
+    return path
+
+
+def is_control(scope: Scope) -> bool:
+    """True when this request goes to the control API (``/_sandbox…``), so a host can guard exactly that."""
+    return relative_path(scope).startswith(CONTROL_PREFIX)
+
+
 class SandboxApp:
     """The ASGI application; ``state`` is the sandbox's memory."""
 
@@ -82,11 +96,8 @@ class SandboxApp:
             return
         if kind != "http":
             return
-        # Mounted under a prefix (the gateway mounts us at /sandbox), route on the path below it.
         root: str = scope.get("root_path", "")
-        path: str = scope["path"]
-        if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
-            path = path[len(root) :] or "/"
+        path = relative_path(scope)
         if path.startswith(CONTROL_PREFIX):
             await self.control(scope, receive, send)
             return

@@ -59,6 +59,17 @@ class Clock:
         self._frozen_at = None
         self._notify()
 
+    def position(self) -> dict[str, float | None]:
+        """The offset from wall time and the frozen instant (JSON-ready, for :meth:`resume`)."""
+        return {"offset": self._offset, "frozen_at": self._frozen_at}
+
+    def resume(self, position: dict[str, float | None]) -> None:
+        """Continue from a saved :meth:`position` (after a restart: same sandbox time, wall time moved on)."""
+        offset, frozen_at = position.get("offset"), position.get("frozen_at")
+        self._offset = float(offset) if offset is not None else 0.0
+        self._frozen_at = float(frozen_at) if frozen_at is not None else None
+        self._notify()
+
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever the clock jumps (the scheduler re-plans its sleep)."""
         self._listeners.append(listener)

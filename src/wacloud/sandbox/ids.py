@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import random
 import string
 
@@ -15,13 +14,24 @@ class IdFactory:
 
     def __init__(self, seed: int) -> None:
         self._rng = random.Random(f"ids:{seed}")
-        # The counter is never reset (not even by a sandbox reset), so ids stay unique per process.
-        self._counter = itertools.count(1)
-        self._object = itertools.count(1)
+        # The counters are never reset (not even by a sandbox reset), so ids stay unique per process;
+        # a restored sandbox resumes them (``position``/``resume``), so they stay unique across restarts.
+        self._counter = 0
+        self._object = 0
+
+    def position(self) -> dict[str, int]:
+        """How many message and object ids were minted (JSON-ready, for :meth:`resume`)."""
+        return {"messages": self._counter, "objects": self._object}
+
+    def resume(self, position: dict[str, int]) -> None:
+        """Continue after a saved :meth:`position` (never moving back)."""
+        self._counter = max(self._counter, int(position.get("messages", 0)))
+        self._object = max(self._object, int(position.get("objects", 0)))
 
     def wamid(self, wa_id: str, *, inbound: bool = False) -> str:
         """A message id: base64 of the recipient and a unique hex key, like Meta's ``wamid.HBgL…``."""
-        n = next(self._counter)
+        self._counter += 1
+        n = self._counter
         key = f"{n:010X}{self._rng.getrandbits(40):010X}"
         number = wa_id.encode()[:255]
         raw = (
@@ -36,7 +46,8 @@ class IdFactory:
 
     def object_id(self) -> str:
         """A numeric Graph object id (media, template), 16 digits like Meta's."""
-        n = next(self._object)
+        self._object += 1
+        n = self._object
         return str(1_000_000_000_000_000 + n * 7919 + self._rng.randrange(7919))
 
     def fbtrace_id(self) -> str:

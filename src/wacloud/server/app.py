@@ -232,6 +232,10 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
             for sub in (gw.sandbox_app, gw.extras.get("webhook_app")):
                 if sub is not None:
                     await stack.enter_async_context(asgi_lifespan(sub))
+            persistence = gw.extras.get("sandbox_persistence")
+            if persistence is not None:
+                saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
+                stack.push_async_callback(persistence.stop, saving)
             if settings.workers and gw.outbox is not None:
                 task = asyncio.create_task(_run_workers(gw), name="wacloud-workers")
                 gw.extras["worker_task"] = task
@@ -273,7 +277,9 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
         for path in ("/webhook", "/webhook/"):
             app.router.routes.append(Route(path, webhook_app, include_in_schema=False))
     if gw.sandbox_app is not None:
-        app.mount(SANDBOX_PREFIX, gw.sandbox_app)
+        from wacloud.server.sandbox_mount import ControlGuard
+
+        app.mount(SANDBOX_PREFIX, ControlGuard(gw.sandbox_app, gw.keys))
     app.add_middleware(_Observe, gw=gw)
     return app
 

@@ -157,6 +157,12 @@ class Gateway:
             "seed": s.sandbox_seed if s.sandbox_seed is not None else secrets.randbits(32),
         }
         self.sandbox_app = create_app(None, **{k: v for k, v in options.items() if v is not None})
+        from wacloud.server.sandbox_mount import SandboxPersistence
+
+        # Its state lives in our database, so a restart finds the same customers, windows and media.
+        persistence = SandboxPersistence(self.db, self.sandbox_app.state)
+        persistence.load()
+        self.extras["sandbox_persistence"] = persistence
         return self.sandbox_app
 
     def build_client(self) -> Any:
