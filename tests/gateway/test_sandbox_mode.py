@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 import wacloud
-
 from gateway.conftest import LiveGateway, start_gateway
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
 from rich.markup import escape
 
 from wacloud.cli.output import CliError, Exit, console, fail
