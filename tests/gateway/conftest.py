@@ -99,7 +99,7 @@ def start_gateway(
     """Create and start a sandbox-mode gateway on a free loopback port."""
     port = free_port()
     settings = load_settings(
-        database_url=f"sqlite:///{db}",
+        database_url=overrides.pop("database_url", f"sqlite:///{db}"),
         port=port,
         app_secret=APP_SECRET,
         verify_token=VERIFY_TOKEN,

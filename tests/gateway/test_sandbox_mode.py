@@ -4,7 +4,10 @@ restart of the gateway (kept in the gateway's database)."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -52,10 +55,29 @@ def _graph(live: LiveGateway) -> httpx.Client:
                         timeout=10)
 
 
-def test_sandbox_state_survives_a_gateway_restart(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A real SQLite file, or a fresh schema of the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wacloud.db'}"
+        return
+    dsn = os.environ.get("WACLOUD_TEST_PG_DSN")
+    if not dsn:
+        pytest.skip('WACLOUD_TEST_PG_DSN is not set (run: eval "$(bash .ci/postgres.sh)")')
+    import psycopg
+
+    schema = "sbx_" + secrets.token_hex(6)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_sandbox_state_survives_a_gateway_restart(tmp_path: Path, database_url: str) -> None:
     db = tmp_path / "wacloud.db"
     customer = "15557770001"
-    server, live = start_gateway(db)
+    server, live = start_gateway(db, database_url=database_url)
     try:
         pnid = live.gw.creds.phone_number_id
         live.inject(customer, text="hi, I wrote five minutes ago")
@@ -76,7 +98,7 @@ def test_sandbox_state_survives_a_gateway_restart(tmp_path: Path) -> None:
         live.http.close()
         server.stop()
 
-    server, live = start_gateway(db)  # a new app on the same database file: the restart
+    server, live = start_gateway(db, database_url=database_url)  # a new app on the same database: the restart
     try:
         sent = live.http.post("/v1/messages", json={"to": f"+{customer}", "type": "text",
                                                     "text": {"body": "Thanks for writing!"}})
