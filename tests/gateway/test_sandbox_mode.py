@@ -145,3 +145,20 @@ def test_banner_shows_webhook_secrets_and_a_command_the_user_can_run(
     # Shown on the terminal, never in the log.
     for record in caplog.records:
         assert creds.verify_token not in record.getMessage() and creds.app_secret not in record.getMessage()
+
+
+def test_unreadable_saved_sandbox_state_is_set_aside_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from wacloud.config import load_settings
+    from wacloud.server.app import create_app
+
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'wacloud.db'}", port=8080)
+    db = create_app(settings).state.gateway.db
+    db.execute("INSERT INTO wacloud_gw_sandbox (name, value) VALUES ('core', '{damaged')")
+    caplog.set_level(logging.ERROR, logger="wacloud.server")
+    app = create_app(settings)  # the restart: it starts, with a fresh sandbox
+    assert app.state.gateway.sandbox_app.state.customers == {}
+    assert any("was not restored" in r.getMessage() for r in caplog.records)
+    names = [row[0] for row in db.execute("SELECT name FROM wacloud_gw_sandbox")]
+    assert any(n.startswith("unreadable-") and n.endswith(":core") for n in names) and "core" not in names

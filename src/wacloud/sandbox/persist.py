@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,12 @@ FORMAT = 1
 CORE = "core"
 MEDIA_PREFIX = "media/"
 #: Messages kept per direction: enough for any conversation still going on, bounded under load.
-MESSAGES_KEPT = 5_000
+MESSAGES_KEPT = 1_000
+
+
+#: Customers are rows (one list per customer) under these column names: thousands of them are cheap to save.
+_CUSTOMER_COLUMNS = tuple(f.name for f in fields(Customer))
+_customer_row = operator.attrgetter(*_CUSTOMER_COLUMNS)
 
 
 class SnapshotError(ValueError):
@@ -62,7 +68,8 @@ def _core(state: SandboxState) -> dict[str, Any]:
         "format": FORMAT,
         "clock": state.clock.position(),
         "ids": state.ids.position(),
-        "customers": [_plain(c) for c in state.customers.values()],
+        "customer_columns": list(_CUSTOMER_COLUMNS),
+        "customers": [_customer_row(c) for c in state.customers.values()],
         "templates": templates,
         "messages": [{**_plain(m), "version": list(m.version)} for m in sent],
         "inbound": [_plain(m) for m in inbound],
@@ -102,7 +109,7 @@ def _media_record(media: Media) -> str:
 
 def snapshot(state: SandboxState) -> dict[str, str]:
     """The state as records: ``core`` (JSON of everything but media) and one ``media/<id>`` per file."""
-    records = {CORE: json.dumps(_core(state), separators=(",", ":"), sort_keys=True)}
+    records = {CORE: json.dumps(_core(state), separators=(",", ":"))}
     for media_id, media in state.media.items():
         records[MEDIA_PREFIX + media_id] = _media_record(media)
     return records
@@ -118,7 +125,11 @@ def restore(state: SandboxState, records: Mapping[str, str]) -> None:
         core = json.loads(records[CORE])
         if not isinstance(core, dict) or core.get("format") != FORMAT:
             raise SnapshotError(f"saved sandbox state has format {core.get('format')!r}, not {FORMAT}")
-        customers = {c["wa_id"]: Customer(**c) for c in core["customers"]}
+        columns = core["customer_columns"]
+        customers = {}
+        for row in core["customers"]:
+            customer = Customer(**dict(zip(columns, row, strict=True)))
+            customers[customer.wa_id] = customer
         templates = {}
         for item in core["templates"]:
             pacing = dict(item.pop("pacing"))
@@ -189,7 +200,7 @@ class Snapshotter:
         Media files never change once stored, so only new ones are encoded."""
         state = self.state
         upserts: dict[str, str] = {}
-        core = json.dumps(_core(state), separators=(",", ":"), sort_keys=True)
+        core = json.dumps(_core(state), separators=(",", ":"))
         if core != self._core:
             upserts[CORE] = core
         current = {MEDIA_PREFIX + media_id for media_id in state.media}
