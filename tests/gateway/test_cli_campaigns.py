@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 from typer.testing import CliRunner
 
 from wacloud.cli import app
@@ -72,7 +71,7 @@ def test_broadcast_fills_header_buttons_and_named_params_and_ignores_extra_colum
     assert out["failed_by_code"] == {} and out["total"] == 2
     assert any("'email'" in w for w in out["warnings"])  # the CRM column is ignored, with a warning
     (job,) = [j for j in jobs_of(live, "rich-1") if j["to"] == "15557100001"]
-    body = live.http.get(f"/v1/conversations/15557100001/messages").json()["messages"][-1]["body"]
+    body = live.http.get("/v1/conversations/15557100001/messages").json()["messages"][-1]["body"]
     comps = {c["type"] + str(c.get("index", "")): c for c in body["template"]["components"]}
     assert comps["header"]["parameters"] == [{"type": "image", "image": {"link": "https://example.com/banner.png"}}]
     assert comps["body"]["parameters"] == [{"type": "text", "parameter_name": "first_name", "text": "Ana"}]
@@ -137,5 +136,19 @@ def test_send_wait_times_out_with_a_message_and_broadcast_notices_a_stall(live: 
         res = run(live, "send", "text", "+15557400001", "no status ever", "--wait", "--timeout", "1")
         assert res.exit_code == Exit.TIMEOUT, res.output
         assert "waited 1 s and the message is still" in res.output
+    finally:
+        control(live, "config", {"sent_after_s": 0.0, "delivered_after_s": 0.05, "read_after_s": 0.1})
+
+
+def test_status_watch_that_times_out_says_so(live: LiveGateway) -> None:
+    live.inject("15557500001", text="hi")
+    control(live, "config", {"sent_after_s": None, "delivered_after_s": None, "read_after_s": None})
+    try:
+        sent = run(live, "send", "text", "+15557500001", "quiet", "--json")
+        job = json.loads(sent.output)
+        res = run(live, "status", job["id"], "--watch", "--timeout", "1", "--json")
+        assert res.exit_code == Exit.TIMEOUT, res.output
+        out = json.loads(res.output)
+        assert out["ok"] is False and "watched 1 s" in out["error"] and out["job"]["id"] == job["id"]
     finally:
         control(live, "config", {"sent_after_s": 0.0, "delivered_after_s": 0.05, "read_after_s": 0.1})

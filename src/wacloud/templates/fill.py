@@ -94,9 +94,7 @@ def slots(definition: Mapping[str, Any]) -> list[Slot]:
             out.append(Slot(var, "body", "text", variable=var, aliases=(f"body.{var}",)))
     for index, button in enumerate(_objects((comps.get("BUTTONS") or {}).get("buttons"))):
         btype = str(button.get("type", "")).upper()
-        if btype == "URL" and _button_needs_param(button):
-            out.append(Slot(f"button.{index}", "button", "url", index=index))
-        elif btype == "OTP":
+        if (btype == "URL" and _button_needs_param(button)) or btype == "OTP":
             out.append(Slot(f"button.{index}", "button", "url", index=index))
         elif btype == "COPY_CODE":
             out.append(Slot(f"button.{index}", "button", "copy_code", index=index))
