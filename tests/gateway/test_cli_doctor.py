@@ -77,3 +77,18 @@ def test_webhook_replay_uses_the_gateway_url_and_gateway_urls_are_forgiving(
         assert got.exit_code == Exit.NOT_FOUND, (url, got.output)
     odd = run("status", "x", "--json", WACLOUD_GATEWAY_URL="ftp://host/x", WACLOUD_API_KEY=live.key)
     assert odd.exit_code == Exit.USAGE and "http" in odd.output
+
+
+def test_doctor_with_a_live_configuration_does_not_pass_a_sandbox_gateway(live: LiveGateway, tmp_path: Path) -> None:
+    cfg = tmp_path / "live.toml"
+    cfg.write_text(
+        f'access_token = "{live.gw.creds.token}"\nphone_number_id = "{live.gw.creds.phone_number_id}"\n'
+        f'graph_url = "{live.sandbox}"\napp_secret = "{APP_SECRET}"\nverify_token = "x-verify"\n'
+        f'database_url = "{live.gw.settings.database_url}"\n'
+    )
+    doc = run("doctor", "--config", str(cfg), "--gateway", live.url, "--json", WACLOUD_API_KEY=live.key)
+    checks = checks_of(doc.output)
+    assert checks["configuration"] == ("ok", "valid, live mode")
+    state, detail = checks["gateway"]
+    assert state == "fail" and "sandbox mode" in detail, checks
+    assert doc.exit_code == Exit.FAILED
