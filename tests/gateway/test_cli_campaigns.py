@@ -67,7 +67,7 @@ def test_broadcast_fills_header_buttons_and_named_params_and_ignores_extra_colum
     res = run(live, "broadcast", "-t", "cmp_rich", "-r", str(f), "--id", "rich-1",
               "--param", "header.image=https://example.com/banner.png", "--until", "delivered", "--json")
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert out["failed_by_code"] == {} and out["total"] == 2
     assert any("'email'" in w for w in out["warnings"])  # the CRM column is ignored, with a warning
     (job,) = [j for j in jobs_of(live, "rich-1") if j["to"] == "15557100001"]
@@ -130,7 +130,7 @@ def test_send_wait_times_out_with_a_message_and_broadcast_notices_a_stall(live: 
     f.write_text("to\n+15557400001\n")
     res = run(live, "broadcast", "-t", "cmp_plain", "-r", str(f), "--until", "read", "--stall", "1", "--json")
     assert res.exit_code == Exit.TIMEOUT, res.output
-    assert "stalled" in json.loads(res.output)["stopped"]
+    assert "stalled" in json.loads(res.stdout)["stopped"]
     control(live, "config", {"sent_after_s": None, "delivered_after_s": None, "read_after_s": None})
     try:
         res = run(live, "send", "text", "+15557400001", "no status ever", "--wait", "--timeout", "1")
@@ -145,10 +145,10 @@ def test_status_watch_that_times_out_says_so(live: LiveGateway) -> None:
     control(live, "config", {"sent_after_s": None, "delivered_after_s": None, "read_after_s": None})
     try:
         sent = run(live, "send", "text", "+15557500001", "quiet", "--json")
-        job = json.loads(sent.output)
+        job = json.loads(sent.stdout)
         res = run(live, "status", job["id"], "--watch", "--timeout", "1", "--json")
         assert res.exit_code == Exit.TIMEOUT, res.output
-        out = json.loads(res.output)
+        out = json.loads(res.stdout)
         assert out["ok"] is False and "watched 1 s" in out["error"] and out["job"]["id"] == job["id"]
     finally:
         control(live, "config", {"sent_after_s": 0.0, "delivered_after_s": 0.05, "read_after_s": 0.1})

@@ -35,7 +35,7 @@ def test_keys_and_doctor_in_another_directory_create_no_database(
     assert "no database" in res.output and str(tmp_path / "wacloud.db") in res.output
     assert run("keys", "list").exit_code == Exit.USAGE
     doc = run("doctor", "--gateway", "http://127.0.0.1:9", "--json")
-    assert checks_of(doc.output)["store"][0] == "skip"
+    assert checks_of(doc.stdout)["store"][0] == "skip"
     assert not (tmp_path / "wacloud.db").exists()
     cfg = tmp_path / "wacloud.toml"
     cfg.write_text('database_url = "sqlite:///data/gw.db"\n')
@@ -48,11 +48,11 @@ def test_doctor_checks_the_api_key_and_that_the_store_is_the_running_gateways(
 ) -> None:
     db = live.gw.settings.database_url
     good = run("doctor", "--gateway", live.url, "--json", WACLOUD_DATABASE_URL=db, WACLOUD_API_KEY=live.key)
-    assert checks_of(good.output)["api key"][0] == "ok", good.output
+    assert checks_of(good.stdout)["api key"][0] == "ok", good.output
     assert good.exit_code == 0, good.output
     bad = run("doctor", "--gateway", live.url, "--json", WACLOUD_DATABASE_URL=db, WACLOUD_API_KEY="wk_wrong")
     assert bad.exit_code == Exit.FAILED
-    state, detail = checks_of(bad.output)["api key"]
+    state, detail = checks_of(bad.stdout)["api key"]
     assert state == "fail" and "refused" in detail and "wk_wrong" not in bad.output
     # A config whose database is not there, while a gateway answers: not "ok" on both counts.
     monkeypatch.chdir(tmp_path)
@@ -60,7 +60,7 @@ def test_doctor_checks_the_api_key_and_that_the_store_is_the_running_gateways(
     cfg.write_text('database_url = "sqlite:///elsewhere/gw.db"\n')
     odd = run("doctor", "--config", str(cfg), "--gateway", live.url, "--json", WACLOUD_API_KEY=live.key)
     assert odd.exit_code == Exit.FAILED
-    assert checks_of(odd.output)["store"][0] == "fail"
+    assert checks_of(odd.stdout)["store"][0] == "fail"
     assert not (tmp_path / "elsewhere").exists()
 
 
@@ -87,7 +87,7 @@ def test_doctor_with_a_live_configuration_does_not_pass_a_sandbox_gateway(live: 
         f'database_url = "{live.gw.settings.database_url}"\n'
     )
     doc = run("doctor", "--config", str(cfg), "--gateway", live.url, "--json", WACLOUD_API_KEY=live.key)
-    checks = checks_of(doc.output)
+    checks = checks_of(doc.stdout)
     assert checks["configuration"] == ("ok", "valid, live mode")
     state, detail = checks["gateway"]
     assert state == "fail" and "sandbox mode" in detail, checks
