@@ -1,4 +1,8 @@
-"""Echo bot. Terminal 1: ``wacloud sandbox --webhook-url http://127.0.0.1:8000/``; terminal 2: this file."""
+"""Echo bot. Terminal 1: ``wacloud sandbox --webhook-url http://127.0.0.1:8000/``; terminal 2: this file.
+
+It listens on ``$PORT`` (default 8000) and reaches the sandbox at ``$WACLOUD_BASE_URL`` (default
+``http://127.0.0.1:8089``, where ``wacloud sandbox`` listens).
+"""
 
 import os
 
@@ -20,4 +24,4 @@ def echo(msg):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=8000)
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))

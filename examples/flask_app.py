@@ -1,7 +1,7 @@
 """The webhook in a Flask app (``pip install flask``), answered before the handlers run.
 
     wacloud sandbox --webhook-url http://127.0.0.1:5000/webhook
-    python examples/flask_app.py
+    python examples/flask_app.py             # PORT=9000 python … to listen elsewhere
 
 ``bot.wsgi()`` is a WSGI app; werkzeug's DispatcherMiddleware (Flask depends on werkzeug) serves it
 at ``/webhook`` beside the Flask routes. Its handlers run after Meta got its 200.
@@ -41,4 +41,4 @@ def index() -> str:
 app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/webhook": bot.wsgi()})  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    app.run(port=5000)
+    app.run(port=int(os.environ.get("PORT", "5000")))

@@ -1,7 +1,7 @@
 """The framework-free receiver under the standard library's HTTP server (no dependencies).
 
     wacloud sandbox --webhook-url http://127.0.0.1:8000/
-    python examples/plain_server.py
+    python examples/plain_server.py          # PORT=9000 python … to listen elsewhere
 
 Shows the two plain functions any framework can call: ``handle_get(query)`` and
 ``handle_post(raw_body, headers)``, both returning ``(status, body)``.
@@ -52,4 +52,4 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", 8000), Handler).serve_forever()
+    ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8000"))), Handler).serve_forever()

@@ -92,3 +92,37 @@ def test_django_example_is_importable_when_django_is_installed() -> None:
         settings.configure()
     ns = _load("django_view.py")
     assert callable(ns["whatsapp_webhook"])
+
+
+@pytest.mark.parametrize("name", ["echo_bot.py", "plain_server.py", "flask_app.py"])
+def test_examples_listen_on_the_port_given_in_port(name: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from wacloud.sandbox.runner import free_port
+
+    if name == "flask_app.py":
+        pytest.importorskip("flask")
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WACLOUD_STORE": f"sqlite:///{tmp_path / 'ex.db'}"}
+    proc = subprocess.Popen([sys.executable, str(EXAMPLES / name)], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = "/webhook" if name == "flask_app.py" else "/"
+
+    def answers() -> bool:
+        try:
+            resp = httpx.get(f"http://127.0.0.1:{port}{path}", params={"hub.mode": "subscribe",
+                             "hub.verify_token": "wrong", "hub.challenge": "1"}, timeout=1)
+        except httpx.TransportError:
+            return proc.poll() is not None  # stop waiting if it died
+        return resp.status_code == 403
+
+    try:
+        assert wait_for(answers, 30), f"{name} does not answer on PORT={port}"
+        assert proc.poll() is None, f"{name} exited instead of listening on PORT={port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -9,9 +9,9 @@ import httpx
 import typer
 from rich.table import Table
 
-from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json
-from wacloud.cli.remote import DEFAULT_GATEWAY, GatewayOpt
-from wacloud.cli.settings import settings
+from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
+from wacloud.cli.remote import DEFAULT_GATEWAY, ApiKeyOpt, GatewayOpt, base_url
+from wacloud.cli.settings import missing_sqlite_file, settings
 from wacloud.cli.webhook import verify_url
 from wacloud.config import GRAPH_URL, Settings
 
@@ -43,9 +43,16 @@ def _check_token(s: Settings) -> tuple[str, str]:
     return FAIL, f"Graph API refused the token or id: {err}"
 
 
-def _check_store(s: Settings) -> tuple[str, str]:
+def _check_store(s: Settings, *, gateway_up: bool) -> tuple[str, str]:
     from wacloud.server.db import Database
 
+    missing = missing_sqlite_file(s.database_url)
+    if missing is not None:
+        # Opening it would create an empty database: from another directory that is never the gateway's.
+        where = f"no database at {missing} ({s.database_display}, relative to {Path.cwd()})"
+        if gateway_up:
+            return FAIL, f"{where}, yet a gateway answers: it uses another database (run doctor where it runs)"
+        return SKIP, f"{where} yet; `wacloud serve` creates it"
     db = Database(s.database_url)
     try:
         db.execute("SELECT 1")
@@ -75,9 +82,26 @@ def _check_gateway(url: str) -> tuple[str, str, dict[str, Any] | None]:
     return FAIL, f"{url} is not ready: {bad}", data
 
 
+def _check_api_key(url: str, api_key: str | None) -> tuple[str, str]:
+    """Does the gateway accept the key the other commands will send?"""
+    if not api_key:
+        return SKIP, "no API key given (--api-key or WACLOUD_API_KEY); send, broadcast, status… need one"
+    try:
+        resp = httpx.get(f"{url}/v1/jobs", params={"limit": 1}, headers={"Authorization": f"Bearer {api_key}"},
+                         timeout=5)
+    except httpx.TransportError as exc:
+        return FAIL, f"cannot reach {url}: {type(exc).__name__}"
+    if resp.status_code in (401, 403):
+        return FAIL, f"the gateway refused the API key ({resp.status_code}): check WACLOUD_API_KEY / --api-key"
+    if resp.status_code != 200:
+        return FAIL, f"{url}/v1/jobs answered {resp.status_code} to the API key"
+    return OK, "the gateway accepts the API key"
+
+
 def doctor(
     config: Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG")] = None,
     gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check everything a gateway needs; exit 1 if any check fails."""
@@ -89,9 +113,6 @@ def doctor(
     except CliError as exc:
         checks.append(("configuration", FAIL, exc.message))
         s = None
-    if s is not None:
-        checks.append(("token", *_check_token(s)))
-        checks.append(("store", *_check_store(s)))
     url = (
         gateway
         or (
@@ -99,9 +120,24 @@ def doctor(
             if s is not None
             else DEFAULT_GATEWAY
         )
-    ).rstrip("/")
-    state, detail, _ = _check_gateway(url)
+    )
+    try:
+        url = base_url(url)
+    except CliError as exc:
+        fail(exc, as_json=json_out)
+    state, detail, ready = _check_gateway(url)
+    if s is not None:
+        checks.append(("token", *_check_token(s)))
+        checks.append(("store", *_check_store(s, gateway_up=ready is not None)))
+    if s is not None and ready is not None and ready.get("mode") not in (None, "sandbox" if s.sandbox_mode else "live"):
+        # The configuration and the gateway disagree: the checks would describe two different setups.
+        state, detail = FAIL, (
+            f"{url} runs in {ready.get('mode')} mode but this configuration is "
+            f"{'sandbox' if s.sandbox_mode else 'live'}: is it the gateway of this configuration?"
+        )
     checks.append(("gateway", state, detail))
+    if ready is not None:
+        checks.append(("api key", *_check_api_key(url, api_key)))
     if s is not None:
         hook_base = s.public_url or (url if state == OK else None)
         if hook_base is None:

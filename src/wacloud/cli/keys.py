@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
-from wacloud.cli.settings import settings
+from wacloud.cli.settings import existing_database, settings
 from wacloud.server.db import Database
 from wacloud.server.keys import KeyStore
 
@@ -23,7 +23,7 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides WAC
 
 def _store(config: Path | None, database_url: str | None) -> KeyStore:
     s = settings(config, database_url=database_url)
-    return KeyStore(Database(s.database_url))
+    return KeyStore(Database(existing_database(s)))
 
 
 @app.command("create")

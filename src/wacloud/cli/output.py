@@ -22,6 +22,7 @@ class Exit(IntEnum):
     UNREACHABLE = 3  #: the gateway or the API could not be reached
     AUTH = 4  #: the API key or token was refused
     NOT_FOUND = 5  #: no such job, media or template
+    TIMEOUT = 6  #: waited for an outcome (--wait, --until) that did not come in time
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (for scripts).")]

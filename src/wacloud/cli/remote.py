@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Annotated, Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 import typer
@@ -32,11 +33,38 @@ ApiKeyOpt = Annotated[
 ]
 
 
+def base_url(url: str | None) -> str:
+    """The gateway's base URL as the CLI calls it: ``host:8080`` gets ``http://``; a trailing ``/v1`` goes.
+
+    Anything else than http(s) is a CliError (exit 2) saying what is expected.
+    """
+    text = (url or os.environ.get("WACLOUD_GATEWAY_URL") or DEFAULT_GATEWAY).strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+        raise CliError(
+            f"--gateway / WACLOUD_GATEWAY_URL {url!r} is not a gateway URL: give http(s)://host:port, "
+            f"as `wacloud serve` prints it (e.g. {DEFAULT_GATEWAY})",
+            Exit.USAGE,
+        )
+    path = parts.path.rstrip("/").removesuffix("/v1").rstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - reading it validates it ("host:abc" raises)
+    except ValueError:
+        return False
+    return True
+
+
 class GatewayClient:
     """Blocking calls to the gateway's ``/v1`` API that raise :class:`CliError` with the right exit code."""
 
     def __init__(self, url: str | None, api_key: str | None, *, timeout: float = 30.0) -> None:
-        self.url = (url or os.environ.get("WACLOUD_GATEWAY_URL") or DEFAULT_GATEWAY).rstrip("/")
+        self.url = base_url(url)
         if not api_key:
             raise CliError(
                 "no API key: pass --api-key or set WACLOUD_API_KEY (`wacloud serve` prints one; "

@@ -7,6 +7,7 @@ Cloud API at once with the configured credentials instead (``WACLOUD_ACCESS_TOKE
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -15,7 +16,17 @@ from typing import Annotated, Any
 
 import typer
 
-from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail, kv_table, styled_state
+from wacloud.cli.output import (
+    CliError,
+    Exit,
+    JsonOpt,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    kv_table,
+    styled_state,
+)
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 
 app = typer.Typer(help="Send a message (through the gateway's outbox, or --direct).", no_args_is_help=True)
@@ -23,6 +34,9 @@ app = typer.Typer(help="Send a message (through the gateway's outbox, or --direc
 To = Annotated[str, typer.Argument(help="Recipient phone number, e.g. +15551234567.")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key never sends twice.")]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait until the message is delivered, read or failed.")]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0, help="Seconds --wait waits at most (then exit 6, saying so).")
+]
 DirectOpt = Annotated[bool, typer.Option("--direct", help="Call the Cloud API now instead of the gateway.")]
 ReplyOpt = Annotated[str | None, typer.Option("--reply-to", help="wamid of the message this replies to.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", envvar="WACLOUD_CONFIG", help="TOML config file.")]
@@ -54,15 +68,35 @@ def deliver(
             headers = {"Idempotency-Key": key} if key else {}
             job = gw.request("POST", "/v1/messages", json=body, headers=headers, params=params or {})
             if wait:
-                deadline = time.monotonic() + timeout
-                while job["state"] not in _DONE and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    job = gw.request("GET", f"/v1/jobs/{job['id']}")
-        show_job(job, as_json=as_json)
+                job = _wait(gw, job, timeout, as_json=as_json)
+        timed_out = wait and job["state"] not in _DONE
+        if not (timed_out and as_json):  # with --json the error document below carries the job
+            show_job(job, as_json=as_json)
         if job["state"] in ("failed", "dead"):
             raise typer.Exit(int(Exit.FAILED))
+        if timed_out:
+            raise CliError(
+                f"waited {timeout:g} s and the message is still {job['state']!r}: no delivery status came "
+                "(statuses arrive by webhook: is the gateway's /webhook reachable from Meta?); "
+                f"`wacloud status {job['id']}` shows it later",
+                Exit.TIMEOUT,
+                data={"job": job},
+            )
     except CliError as exc:
         fail(exc, as_json=as_json)
+
+
+def _wait(gw: GatewayClient, job: dict[str, Any], timeout: float, *, as_json: bool) -> dict[str, Any]:
+    """Poll the job until it is delivered, read or failed, or ``timeout`` seconds passed; the last job."""
+    if job["state"] in _DONE:
+        return job
+    deadline = time.monotonic() + timeout
+    status = err_console.status(f"waiting up to {timeout:g} s for a delivery status…")
+    with contextlib.nullcontext() if as_json else status:
+        while job["state"] not in _DONE and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = gw.request("GET", f"/v1/jobs/{job['id']}")
+    return job
 
 
 def show_job(job: dict[str, Any], *, as_json: bool) -> None:
@@ -144,6 +178,7 @@ def text(
     reply_to: ReplyOpt = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
+    timeout: TimeoutOpt = 60.0,
     direct: DirectOpt = False,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -160,6 +195,7 @@ def text(
         api_key=api_key,
         key=key,
         wait=wait,
+        timeout=timeout,
         direct=direct,
         as_json=json_out,
         config=config,
@@ -177,6 +213,7 @@ def _media_command(kind: str, with_caption: bool = True, with_filename: bool = F
         reply_to: ReplyOpt = None,
         key: KeyOpt = None,
         wait: WaitOpt = False,
+        timeout: TimeoutOpt = 60.0,
         direct: DirectOpt = False,
         gateway: GatewayOpt = None,
         api_key: ApiKeyOpt = None,
@@ -194,6 +231,7 @@ def _media_command(kind: str, with_caption: bool = True, with_filename: bool = F
             api_key=api_key,
             key=key,
             wait=wait,
+            timeout=timeout,
             direct=direct,
             as_json=json_out,
             config=config,
@@ -221,6 +259,7 @@ def template(
     ] = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
+    timeout: TimeoutOpt = 60.0,
     direct: DirectOpt = False,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -244,6 +283,7 @@ def template(
         api_key=api_key,
         key=key,
         wait=wait,
+        timeout=timeout,
         direct=direct,
         as_json=json_out,
         config=config,
@@ -260,6 +300,7 @@ def location(
     reply_to: ReplyOpt = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
+    timeout: TimeoutOpt = 60.0,
     direct: DirectOpt = False,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -278,6 +319,7 @@ def location(
         api_key=api_key,
         key=key,
         wait=wait,
+        timeout=timeout,
         direct=direct,
         as_json=json_out,
         config=config,
@@ -319,6 +361,7 @@ def buttons(
     reply_to: ReplyOpt = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
+    timeout: TimeoutOpt = 60.0,
     direct: DirectOpt = False,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -343,6 +386,7 @@ def buttons(
         api_key=api_key,
         key=key,
         wait=wait,
+        timeout=timeout,
         direct=direct,
         as_json=json_out,
         config=config,
@@ -355,6 +399,7 @@ def raw(
     to: Annotated[str | None, typer.Option("--to", help="Override the body's recipient.")] = None,
     key: KeyOpt = None,
     wait: WaitOpt = False,
+    timeout: TimeoutOpt = 60.0,
     direct: DirectOpt = False,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
@@ -377,6 +422,7 @@ def raw(
         api_key=api_key,
         key=key,
         wait=wait,
+        timeout=timeout,
         direct=direct,
         as_json=json_out,
         config=config,

@@ -36,3 +36,33 @@ def direct_client(config: Path | None = None) -> Any:
         base_url=s.graph_url or GRAPH_URL,
         version=s.api_version,
     )
+
+
+def missing_sqlite_file(database_url: str) -> Path | None:
+    """The absolute path of a SQLite database file that does not exist (None for PostgreSQL or a file)."""
+    from wacloud.server.db import sqlite_path
+
+    if not database_url.startswith("sqlite:"):
+        return None
+    path = sqlite_path(database_url)
+    if path == ":memory:":
+        return None
+    full = Path(path).resolve()
+    return None if full.is_file() else full
+
+
+def existing_database(s: Settings) -> str:
+    """The configured database URL, or a CliError when its SQLite file does not exist.
+
+    Commands that manage a gateway's data (``keys``) must not create a new, empty database: from
+    another directory, the default ``sqlite:///wacloud.db`` names a different file than the gateway's.
+    """
+    missing = missing_sqlite_file(s.database_url)
+    if missing is not None:
+        raise CliError(
+            f"no database at {missing} ({s.database_display}, relative to the current directory "
+            f"{Path.cwd()}): run this where `wacloud serve` runs, or pass the gateway's database with "
+            "--database-url / WACLOUD_DATABASE_URL / --config (`wacloud serve` creates it)",
+            Exit.USAGE,
+        )
+    return s.database_url

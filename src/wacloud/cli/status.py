@@ -20,7 +20,7 @@ def status(
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show a job's state, wamid, error and history. Exit 1 if it failed, 5 if unknown."""
+    """Show a job's state, wamid, error and history. Exit 1 if it failed, 5 if unknown, 6 if --watch timed out."""
     path = f"/v1/messages/{ref}" if ref.startswith("wamid.") else f"/v1/jobs/{ref}"
     try:
         with GatewayClient(gateway, api_key) as gw:
@@ -31,6 +31,11 @@ def status(
                 job = gw.request("GET", f"/v1/jobs/{job['id']}")
     except CliError as exc:
         fail(exc, as_json=json_out)
-    show_job(job, as_json=json_out)
+    timed_out = watch and job["state"] not in _DONE
+    if not (timed_out and json_out):  # with --json the error document carries the job
+        show_job(job, as_json=json_out)
     if job["state"] in ("failed", "dead"):
         raise typer.Exit(int(Exit.FAILED))
+    if timed_out:
+        fail(CliError(f"watched {timeout:g} s and the message is still {job['state']!r}: no delivery status came",
+                      Exit.TIMEOUT, data={"job": job}), as_json=json_out)

@@ -10,6 +10,7 @@ import httpx
 import typer
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
+from wacloud.cli.remote import GatewayOpt, base_url
 from wacloud.cli.settings import settings
 
 app = typer.Typer(help="Check and exercise a webhook endpoint.", no_args_is_help=True)
@@ -76,7 +77,10 @@ def replay(
         list[Path],
         typer.Argument(help="JSON files (or .jsonl, one body per line).", exists=True, dir_okay=False),
     ],
-    url: Annotated[str, typer.Option("--url", help="Where to POST.")] = "http://127.0.0.1:8080/webhook",
+    url: Annotated[
+        str | None, typer.Option("--url", help="Where to POST (default: the gateway's /webhook).")
+    ] = None,
+    gateway: GatewayOpt = None,
     app_secret: Annotated[
         str | None,
         typer.Option("--app-secret", help="Signs X-Hub-Signature-256; defaults to WACLOUD_APP_SECRET."),
@@ -88,6 +92,10 @@ def replay(
     """POST recorded webhook payloads to URL, signed like Meta does. Exit 1 if any is refused."""
     from wacloud.webhooks import signature
 
+    try:
+        url = url or base_url(gateway) + "/webhook"
+    except CliError as exc:
+        fail(exc, as_json=json_out)
     secret = app_secret
     if secret is None and not unsigned:
         try:

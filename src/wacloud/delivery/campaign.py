@@ -19,11 +19,14 @@ class Recipient:
     """One campaign recipient and the template parameters for them.
 
     ``params`` is a list (positional ``{{1}}``, ``{{2}}``…) or a mapping (named parameters).
+    ``components``, when given, are the template's whole ``components`` for this recipient (header,
+    body and buttons, as :func:`wacloud.templates.fill.fill` builds them) and ``params`` is not used.
     """
 
     to: str
     params: Sequence[str] | Mapping[str, str] = ()
     key: str | None = None
+    components: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -137,9 +140,16 @@ def template_object(template: Any, language: str | None) -> dict[str, Any]:
     return out
 
 
-def with_params(template: Mapping[str, Any], params: Sequence[str] | Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``template`` whose body component carries ``params`` (positional or named)."""
+def with_params(template: Mapping[str, Any], params: Sequence[str] | Mapping[str, str],
+                components: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """A copy of ``template`` whose body component carries ``params`` (positional or named).
+
+    With ``components`` (a recipient's filled header, body and buttons), those replace the template's.
+    """
     out = dict(template)
+    if components is not None:
+        out["components"] = [dict(c) for c in components]
+        return out
     if not params:
         return out
     if isinstance(params, Mapping):

@@ -220,7 +220,7 @@ class Outbox:
             try:
                 if isinstance(rcpt, ValidationError):
                     raise rcpt
-                body = {"type": "template", "template": with_params(base, rcpt.params)}
+                body = {"type": "template", "template": with_params(base, rcpt.params, rcpt.components)}
                 wa_id = _wa_id(rcpt.to)
                 job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
                                     not_before=not_before, category=category, fallback_template=None,

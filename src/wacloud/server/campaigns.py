@@ -30,7 +30,12 @@ def summary_dict(campaign_id: str, summary: Any) -> dict[str, Any]:
 
 
 async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
-    """Queue the template to every recipient (all validated first) and return the first progress."""
+    """Check the campaign against its template, queue it to every valid recipient, return the progress.
+
+    An unknown template or a parameter no value gives refuses the whole campaign (422, nothing queued);
+    values that fill no parameter are ignored with a warning; a bad recipient refuses the campaign
+    too unless ``skip_invalid``, when it is listed in ``invalid`` and the others are queued.
+    """
     from wacloud.delivery import Recipient
     from wacloud.server.api import ApiError, call
 
@@ -38,21 +43,81 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
     campaign_id = campaign.id or "cmp_" + secrets.token_hex(6)
-    recipients = [Recipient(r.to, dict(r.named) if r.named else list(r.parameters)) for r in campaign.recipients]
-    kwargs: dict[str, Any] = {"language": campaign.language, "campaign": campaign_id, "strict": True}
+    rows = [_values(r) for r in campaign.recipients]
+    invalid: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    prepared = await _prepare(gw, campaign, rows, warnings)
+    recipients: list[Recipient] = []
+    positions: list[int] = []  # the campaign index of each recipient handed to the outbox
+    for i, r in enumerate(campaign.recipients):
+        if prepared is None:
+            recipients.append(Recipient(r.to, dict(r.named) if r.named else list(r.parameters)))
+        elif prepared.components[i] is None:
+            continue
+        else:
+            recipients.append(Recipient(r.to, components=prepared.components[i]))
+        positions.append(i)
+    if prepared is not None:
+        invalid += [{"index": i, "field": f"recipients.{i}.{column}", "reason": why}
+                    for i, column, why in prepared.invalid]
+    if invalid and not campaign.skip_invalid:
+        first = invalid[0]
+        raise ApiError(422, first["reason"], field=first["field"])
+    kwargs: dict[str, Any] = {"language": campaign.language, "campaign": campaign_id,
+                              "strict": not campaign.skip_invalid}
     if campaign.category is not None:
         kwargs["category"] = campaign.category
-    template: Any = campaign.template
     try:
-        result = await call(outbox.broadcast, template, recipients, **kwargs)
+        result = await call(outbox.broadcast, campaign.template, recipients, **kwargs) if recipients else None
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field.replace("[", ".").replace("]", "")) from None
-    await call(_log_new_jobs, gw, campaign_id, set(result.job_ids))
-    gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
+    if result is not None:
+        for row, why in result.invalid:
+            # The outbox numbers the rows it was given from 1; map them back to the campaign's index.
+            i = positions[row - 1]
+            field, _, reason = why.partition(": ")
+            invalid.append({"index": i, "field": f"recipients.{i}.{field}", "reason": reason or why})
+        await call(_log_new_jobs, gw, campaign_id, set(result.job_ids))
+        gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
     found = await progress(gw, campaign_id)
-    assert found is not None
-    found["duplicates"] = result.duplicates
+    if found is None:  # nobody was queued: every recipient was invalid
+        found = {"id": campaign_id, "total": 0, "states": {}, "failed_by_code": {}, "done": True}
+    found["duplicates"] = result.duplicates if result is not None else 0
+    found["warnings"] = warnings
+    found["invalid"] = sorted(invalid, key=lambda d: int(d["index"]))
     return found
+
+
+def _values(r: Any) -> dict[str, str]:
+    """A recipient's parameters by column name: ``parameters`` are ``1``, ``2``…, then ``named``, ``values``."""
+    return {**{str(n): v for n, v in enumerate(r.parameters, start=1)}, **r.named, **r.values}
+
+
+async def _prepare(gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]], warnings: list[str]) -> Any:
+    """Fill and check every recipient against the template's definition (None when it cannot be fetched)."""
+    from wacloud.server.api import ApiError, call
+    from wacloud.templates import TemplateMismatch
+    from wacloud.templates.fill import prepare
+
+    client = gw.client
+    if client is None or not getattr(client, "waba_id", None):
+        warnings.append("the template was not checked before queueing: set WACLOUD_WABA_ID to check it")
+        return None
+    try:
+        page = await client.list_templates(name=campaign.template, limit=100)
+    except errors.TransportError as exc:
+        raise ApiError(502, f"could not fetch template {campaign.template!r} to check it: {exc}") from None
+    except errors.WhatsAppError as exc:
+        raise ApiError(502, f"could not fetch template {campaign.template!r} to check it: {exc}",
+                       code=exc.code) from None
+    template = {"name": campaign.template, "language": {"code": campaign.language}}
+    try:
+        prepared = await call(prepare, template, page.data, rows, campaign.values)
+    except TemplateMismatch as exc:
+        field = {"template.name": "template", "template.language.code": "language"}.get(exc.field)
+        raise ApiError(422, exc.reason, field=field or f"values.{exc.field}", code=exc.code) from None
+    warnings.extend(prepared.warnings)
+    return prepared
 
 
 def _log_new_jobs(gw: Gateway, campaign_id: str, new_ids: set[str]) -> None:

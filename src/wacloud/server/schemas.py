@@ -109,6 +109,12 @@ class Recipient(BaseModel):
         default_factory=list, max_length=100, description="body parameters {{1}}, {{2}}… in order"
     )
     named: dict[str, str] = Field(default_factory=dict, description="named body parameters")
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="template parameters by column name: 1, first_name, header.1, header.image, button.0 "
+        "(the CSV naming of the README's campaign section)",
+    )
 
 
 class CampaignIn(BaseModel):
@@ -127,6 +133,23 @@ class CampaignIn(BaseModel):
         pattern=r"^[A-Za-z0-9_.:\-]+$",
         description="campaign id (default: generated); starting the same id again queues nobody twice",
     )
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="parameters for every recipient, by column name (a recipient's own value wins)",
+    )
+    skip_invalid: bool = Field(
+        default=False,
+        description="queue the valid recipients and list the invalid ones (default: refuse the campaign)",
+    )
+
+
+class InvalidRecipient(BaseModel):
+    """A recipient left out of a campaign: its index in ``recipients`` (from 0) and why."""
+
+    index: int
+    field: str
+    reason: str
 
 
 class CampaignOut(BaseModel):
@@ -139,6 +162,8 @@ class CampaignOut(BaseModel):
     states: dict[str, int] = Field(default_factory=dict)
     failed_by_code: dict[str, int] = Field(default_factory=dict)
     done: bool = False
+    warnings: list[str] = Field(default_factory=list, description="e.g. values that fill no parameter")
+    invalid: list[InvalidRecipient] = Field(default_factory=list, description="recipients not queued (skip_invalid)")
 
 
 class MediaOut(BaseModel):
