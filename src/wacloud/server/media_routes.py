@@ -24,7 +24,7 @@ from wacloud.server.schemas import Deleted, ErrorOut, MediaOut
 router = APIRouter(
     prefix="/v1",
     tags=["media"],
-    responses={s: {"model": ErrorOut} for s in (401, 404, 413, 422, 502, 503)},
+    responses={s: {"model": ErrorOut} for s in (400, 401, 404, 409, 413, 422, 502, 503)},
 )
 
 #: Graph media ids are numeric (Meta's are 15-17 digits).
