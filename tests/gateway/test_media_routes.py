@@ -150,3 +150,20 @@ def test_a_large_upload_within_its_cap_and_a_type_after_the_file(live: LiveGatew
     assert missing.status_code == 422 and _error(missing)["field"] == "file"
     not_form = live.http.post("/v1/media", content=PNG, headers={"Content-Type": "image/png"})
     assert not_form.status_code == 422 and _error(not_form)["field"] == "file"
+
+
+def test_upstream_failures_are_502_with_a_reason(live: LiveGateway) -> None:
+    up = live.http.post("/v1/media", files={"file": ("p.png", PNG + b"\0" * 32, "image/png")})
+    media_id = up.json()["id"]
+    try:
+        for fault in ({"error_500_rate": 1.0}, {"drop_rate": 1.0}):
+            # With the key: the control API may require the gateway's key.
+            assert live.http.post("/sandbox/_sandbox/faults", json=fault).status_code == 200
+            for resp in (live.http.get(f"/v1/media/{media_id}"), live.http.get(f"/v1/media/{media_id}/content"),
+                         live.http.delete(f"/v1/media/{media_id}")):
+                assert resp.status_code == 502, (fault, resp.request.method, resp.text)
+                assert _error(resp)["reason"]
+            live.http.delete("/sandbox/_sandbox/faults")
+    finally:
+        live.http.delete("/sandbox/_sandbox/faults")
+    assert live.http.get(f"/v1/media/{media_id}").status_code == 200  # nothing was deleted
