@@ -198,3 +198,18 @@ def test_a_status_survives_a_database_restart(pg_store_url: str) -> None:
     assert ob.handle(update)  # the first try fails on the dead connection; the retry reconnects
     assert ob.job(job_id).state is JobState.DELIVERED  # type: ignore[union-attr]
     store.close()
+
+
+async def test_a_local_window_failure_gives_its_pair_token_back(rig: Rig) -> None:
+    # A long pair interval: had the locally failed job kept its token, the template would wait 10 min.
+    ob = rig.outbox(pair_interval_s=600)
+    failed = ob.enqueue("+16505551010", TEXT)
+    await ob.run(until_idle=True)
+    assert state(rig, ob, failed) is JobState.FAILED and rig.attempts() == []
+    template = ob.enqueue("+16505551010", {"type": "template", "template": HELLO})
+    import asyncio
+
+    await asyncio.wait_for(ob.run(until_idle=True), timeout=30)
+    job = ob.job(template)
+    assert job is not None and job.accepted_at is not None
+    assert [a["type"] for a in rig.attempts()] == ["template"]

@@ -110,13 +110,16 @@ def show_job(job: dict[str, Any], *, as_json: bool) -> None:
         "state": styled_state(job["state"]),
         "wamid": job.get("wamid"),
     }
+    if job.get("fallback_template"):
+        rows["sent as"] = f"fallback template {job['fallback_template']} (the 24-hour window was closed)"
     err = job.get("error")
     if err:
         rows["error"] = f"{err.get('code')}: {err.get('reason')}"
     console.print(kv_table({k: v for k, v in rows.items() if v is not None}))
     for ev in job.get("history") or []:
         at = time.strftime("%H:%M:%S", time.localtime(ev["at"])) if ev.get("at") else "--:--:--"
-        console.print(f"  {at}  {styled_state(ev['state'])}" + (f"  code {ev['code']}" if ev.get("code") else ""))
+        line = f"  {at}  {styled_state(ev['state'])}" + (f"  code {ev['code']}" if ev.get("code") else "")
+        console.print(line + (f"  {ev['detail']}" if ev.get("detail") else ""), soft_wrap=True)
 
 
 def _direct(body: dict[str, Any], *, as_json: bool, config: Path | None) -> None:

@@ -302,8 +302,12 @@ class Worker:
 
     def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
         self.report.local_failures += 1
-        self._push(settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                  pair_burst=self.ob.pacing.pair_burst, called=False, worker=self.worker_id))
+        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
+                                    pair_burst=self.ob.pacing.pair_burst, called=False, worker=self.worker_id)
+        # The claim took a pair token, but no call was made: nothing reached the user, so give it back.
+        settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
+                                            interval_s=self.ob.pacing.pair_spacing_s))
+        self._push(settlement)
 
     @property
     def interval(self) -> float:

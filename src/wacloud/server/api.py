@@ -1,4 +1,4 @@
-"""The HTTP API under ``/v1``: send, jobs, conversations, campaigns, media, templates, keys."""
+"""The HTTP API under ``/v1``: send, jobs, conversations, campaigns, keys (media: ``media_routes``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, File, Form, Header, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from wacloud import errors
 from wacloud.server.auth import Authenticated
@@ -20,7 +20,6 @@ from wacloud.server.schemas import (
     CampaignIn,
     CampaignOut,
     ConversationList,
-    Deleted,
     ErrorOut,
     JobList,
     JobOut,
@@ -28,7 +27,6 @@ from wacloud.server.schemas import (
     KeyList,
     KeyOut,
     MarkedRead,
-    MediaOut,
     MessageList,
     NewKeyOut,
 )
@@ -52,7 +50,6 @@ _SEND_EXAMPLE = {"to": "+15551234567", "type": "text", "text": {"body": "Hello f
 
 JobId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 WaId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^\+?[0-9]{1,20}$")]
-MediaId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
 class ApiError(Exception):
@@ -341,78 +338,6 @@ async def campaign_progress(request: Request, _: Authenticated, campaign_id: Job
     if found is None:
         raise ApiError(404, f"no campaign {campaign_id!r}", field="campaign_id")
     return found
-
-
-# --- media ----------------------------------------------------------------------------------------
-
-
-@router.post("/media", status_code=201, response_model=MediaOut, tags=["media"], summary="Upload media")
-async def upload_media(
-    request: Request,
-    _: Authenticated,
-    file: Annotated[UploadFile, File()],
-    type: Annotated[str | None, Form(max_length=255)] = None,
-) -> dict[str, Any]:
-    """Upload a file (its MIME type and size are checked) and return the media id."""
-    client = _need(gateway(request).client, "the Cloud API client")
-    mime = type or file.content_type or "application/octet-stream"
-    data = await file.read()
-    try:
-        media_id = await client.upload(data, mime, filename=file.filename or "upload")
-    except errors.ValidationError as exc:
-        field = "file" if exc.field in ("file", "media") else exc.field
-        raise ApiError(422, exc.reason, field=field) from None
-    except errors.WhatsAppError as exc:
-        raise whatsapp_error(exc) from None
-    return {"id": str(media_id), "mime_type": mime, "file_size": len(data)}
-
-
-@router.get("/media/{media_id}", response_model=MediaOut, tags=["media"], summary="Media info")
-async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
-    """URL (short-lived), MIME type, sha256 and size."""
-    client = _need(gateway(request).client, "the Cloud API client")
-    try:
-        info = await client.media_url(media_id)
-    except errors.WhatsAppError as exc:
-        raise whatsapp_error(exc) from None
-    return job_dict_like(info)
-
-
-@router.get(
-    "/media/{media_id}/content",
-    tags=["media"],
-    summary="Download media",
-    responses={200: {"content": {"application/octet-stream": {}}}},
-)
-async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
-    """The media bytes (sha256 checked)."""
-    client = _need(gateway(request).client, "the Cloud API client")
-    try:
-        info = await client.media_url(media_id)
-        data = await client.download(info)
-    except errors.WhatsAppError as exc:
-        raise whatsapp_error(exc) from None
-    return Response(content=data, media_type=getattr(info, "mime_type", None) or "application/octet-stream")
-
-
-@router.delete("/media/{media_id}", response_model=Deleted, tags=["media"], summary="Delete media")
-async def delete_media(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
-    """Delete uploaded media."""
-    client = _need(gateway(request).client, "the Cloud API client")
-    try:
-        return {"deleted": bool(await client.delete_media(media_id))}
-    except errors.WhatsAppError as exc:
-        raise whatsapp_error(exc) from None
-
-
-def job_dict_like(info: Any) -> dict[str, Any]:
-    """A media info object as a dict."""
-    from wacloud.server.jobs import _plain
-
-    plain = _plain(info)
-    data: dict[str, Any] = dict(plain) if isinstance(plain, dict) else {"id": str(info)}
-    data["id"] = str(data.get("id"))
-    return data
 
 
 # --- API keys -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from wacloud import __version__
 from wacloud.config import Settings
-from wacloud.server import api, ops
+from wacloud.server import api, media_routes, ops
 from wacloud.server.docs import mount_docs
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
 
@@ -270,6 +270,7 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     app.include_router(ops.router)
     if settings.api:
         app.include_router(api.router)
+        app.include_router(media_routes.router)
         _include_management(app)
     webhook_app = gw.extras.get("webhook_app")
     if webhook_app is not None and settings.api:

@@ -152,19 +152,37 @@ class History:
         )
 
     def record_status(
-        self, wa_id: str, wamid: str, status: str, *, job_id: str | None = None, ts: float | None = None
+        self,
+        wa_id: str,
+        wamid: str,
+        status: str,
+        *,
+        job_id: str | None = None,
+        ts: float | None = None,
+        sent: dict[str, Any] | None = None,
     ) -> None:
-        """Apply a status webhook: update the message (never backwards) or log an unseen outbound one."""
+        """Apply a status webhook: update the message (never backwards) or log an unseen outbound one.
+
+        ``sent``: the body that actually went out as ``wamid`` when it differs from the one queued (the
+        job's fallback template); the logged message then shows it.
+        """
         # Webhooks for one wamid arrive concurrently (Meta, and the sandbox, post in parallel): one writer
         # per process, and a retry for the cross-process race on the unique wamid index.
         with self._lock:
             for attempt in (1, 2):
                 try:
                     self._record_status(wa_id, wamid, status, job_id=job_id, ts=ts)
-                    return
+                    break
                 except Exception as exc:
                     if attempt == 2 or "unique" not in str(exc).lower():
                         raise
+            if sent is not None:
+                kind, text = summarize(sent)
+                self.db.execute(
+                    "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? "
+                    "WHERE wamid = ? AND direction = 'out'",
+                    (kind, text, json.dumps(sent), wamid),
+                )
 
     def _record_status(self, wa_id: str, wamid: str, status: str, *, job_id: str | None, ts: float | None) -> None:
         if job_id is not None:

@@ -138,5 +138,27 @@ def job_dict(job: Any) -> dict[str, Any]:
         "campaign_id": _first(data, "campaign_id", "campaign", "broadcast_id"),
         "phone_number_id": data.get("phone_number_id"),
         "category": data.get("category"),
-        "history": _history(data) or _stamped_history(data),
+        "history": _with_fallback(data, _history(data) or _stamped_history(data)),
+        "fallback_template": _fallback_name(data),
     }
+
+
+def _fallback_name(data: Mapping[str, Any]) -> str | None:
+    """The template a job went out as instead of its own body (the window was closed), else None."""
+    if not data.get("used_fallback"):
+        return None
+    body = data.get("body")
+    template = body.get("template") if isinstance(body, Mapping) else None
+    name = template.get("name") if isinstance(template, Mapping) else None
+    return str(name) if name else "?"
+
+
+def _with_fallback(data: Mapping[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with a "fallback" step before the send, when the job used its fallback template."""
+    name = _fallback_name(data)
+    if name is None:
+        return history
+    step = {"state": "fallback", "at": None, "code": 131047,
+            "detail": f"window closed → sent fallback template {name}"}
+    sent = next((i for i, e in enumerate(history) if e["state"] != "queued"), len(history))
+    return [*history[:sent], step, *history[sent:]]

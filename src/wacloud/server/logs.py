@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from wacloud.webhooks.accesslog import install_access_log_redaction
+
 REDACTED = "***"
 
 # Shapes of secrets that may reach a log line even when their value is not known in advance:
@@ -146,6 +148,8 @@ def setup_logging(
         lg = logging.getLogger(name)
         lg.handlers.clear()
         lg.propagate = True
+    # Also on the loggers themselves: records reaching a handler other than ours stay clean too.
+    install_access_log_redaction()
     # httpx logs every request URL at INFO; keep it at WARNING unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     # httpcore's per-socket-event lines drown everything else even when debugging the gateway.

@@ -51,6 +51,8 @@ class JobOut(BaseModel):
     updated_at: float | None = None
     campaign_id: str | None = None
     history: list[JobEvent] = Field(default_factory=list)
+    #: The template sent instead of the job's message because the 24-hour window was closed.
+    fallback_template: str | None = None
 
 
 class JobList(BaseModel):

@@ -89,12 +89,27 @@ class GatewayDispatcher:
             st = update.status
             if st.recipient_id:
                 job_id = job_id_for_wamid(self.gw, st.id)
-                history.record_status(st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp())
+                sent = _fallback_sent(self.gw, job_id, st.id) if job_id is not None else None
+                history.record_status(
+                    st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp(), sent=sent
+                )
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
                 self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
             elif st.status in ("delivered", "read"):
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+
+
+def _fallback_sent(gw: Gateway, job_id: str, wamid: str) -> dict[str, Any] | None:
+    """The fallback template a job went out as ``wamid`` (the log queued its original body), else None."""
+    job = gw.outbox.job(job_id) if gw.outbox is not None else None
+    if job is None or not getattr(job, "used_fallback", False) or getattr(job, "wamid", None) != wamid:
+        return None
+    # Requeued with its fallback after Meta refused the original (131047): ``wamid`` is still the
+    # refused original's until the template is accepted.
+    if str(getattr(job, "state", "")) in ("queued", "claimed", "sending"):
+        return None
+    return dict(job.body)
 
 
 def job_id_for_wamid(gw: Gateway, wamid: str) -> str | None:

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from wacloud.webhooks.accesslog import install_access_log_redaction
 from wacloud.webhooks.receiver import WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -49,6 +50,8 @@ class WebhookApp:
 
     def __init__(self, target: Any, *, resume: bool = True, max_background: int = 64) -> None:
         self.receiver = receiver_of(target)
+        # The handshake's query string carries the verify token: keep it out of the access log.
+        install_access_log_redaction()
         self.max_background = max_background
         self._background = 0  # only touched from the event loop's thread
         self._resume_pending = resume and self.receiver.inbox is not None

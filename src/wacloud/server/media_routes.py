@@ -1,0 +1,158 @@
+"""The media routes under ``/v1/media``: upload (streamed, capped), info, download, delete.
+
+The business token can read and delete far more than media, so these routes act on media ids only:
+a media id is numeric, the gateway's own phone number and WABA are refused, and an id whose Graph
+object is not media (no download ``url``) is answered 404 without being deleted. Whatever the Graph
+API answers unexpectedly becomes a 502 with a reason, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from wacloud import errors
+from wacloud.client.models import UnexpectedResponse
+from wacloud.server.api import ApiError, gateway, whatsapp_error
+from wacloud.server.auth import Authenticated
+from wacloud.server.jobs import _plain
+from wacloud.server.media_upload import UploadRejected, read_upload
+from wacloud.server.schemas import Deleted, ErrorOut, MediaOut
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["media"],
+    responses={s: {"model": ErrorOut} for s in (400, 401, 404, 409, 413, 422, 502, 503)},
+)
+
+#: Graph media ids are numeric (Meta's are 15-17 digits).
+MediaId = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=r"^[0-9]+$", description="a media id (digits only)")
+]
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "type": {
+                        "type": "string",
+                        "maxLength": 255,
+                        "description": "MIME type (defaults to the file part's); put it before the file",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _client(request: Request) -> Any:
+    client = gateway(request).client
+    if client is None:
+        raise ApiError(503, "the Cloud API client is not available in this process")
+    return client
+
+
+def _upstream(exc: Exception) -> ApiError:
+    """An answer from the Graph API that makes no sense here, or no answer at all: 502 with a reason."""
+    if isinstance(exc, errors.WhatsAppError):
+        return whatsapp_error(exc)
+    if isinstance(exc, errors.TransportError):
+        return ApiError(502, f"the Cloud API could not be reached: {exc}"[:300])
+    return ApiError(502, f"unexpected answer from the Cloud API: {exc}"[:300])
+
+
+async def _media_info(request: Request, media_id: str) -> Any:
+    """The Graph media object for ``media_id``; 404 when the id names anything but media."""
+    creds = gateway(request).creds
+    if media_id in (creds.phone_number_id, creds.waba_id):
+        raise ApiError(404, f"{media_id} is this gateway's phone number or WABA, not media", field="media_id")
+    client = _client(request)
+    try:
+        return await client.media_url(media_id)
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field="media_id") from None
+    except errors.WacloudError as exc:
+        # A Graph object without a download url is not media (a template, a user, ...); a url that is
+        # there but malformed is the Graph API's surprise (502). from_graph chains only the latter.
+        if isinstance(exc, UnexpectedResponse) and exc.__cause__ is None:
+            raise ApiError(404, f"no media {media_id}: that Graph object is not media", field="media_id") from None
+        raise _upstream(exc) from None
+
+
+@router.post(
+    "/media",
+    status_code=201,
+    response_model=MediaOut,
+    summary="Upload media",
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+)
+async def upload_media(request: Request, _: Authenticated) -> dict[str, Any]:
+    """Upload a file (multipart ``file``, optional ``type``); refused as soon as it passes its size cap."""
+    client = _client(request)
+    try:
+        upload = await read_upload(request.headers, request.stream())
+    except UploadRejected as exc:
+        raise ApiError(exc.status, exc.reason, field=exc.field, **exc.extra) from None
+    try:
+        mime = upload.mime
+        content: Any = upload.file if upload.size > 1024 * 1024 else upload.file.read()
+        try:
+            media_id = await client.upload(content, mime, filename=upload.filename or "upload")
+        except errors.ValidationError as exc:
+            field = "file" if exc.field in ("file", "media") else exc.field
+            if field == "mime_type" and upload.type is not None:
+                field = "type"
+            raise ApiError(422, exc.reason, field=field) from None
+        except errors.WacloudError as exc:
+            raise _upstream(exc) from None
+    finally:
+        upload.close()
+    return {"id": str(media_id), "mime_type": mime, "file_size": upload.size}
+
+
+@router.get("/media/{media_id}", response_model=MediaOut, summary="Media info")
+async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
+    """URL (short-lived), MIME type, sha256 and size."""
+    info = await _media_info(request, media_id)
+    plain = _plain(info)
+    data: dict[str, Any] = dict(plain) if isinstance(plain, dict) else {"id": media_id}
+    data["id"] = str(data.get("id") or media_id)
+    return data
+
+
+@router.get(
+    "/media/{media_id}/content",
+    summary="Download media",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
+    """The media bytes (sha256 checked)."""
+    info = await _media_info(request, media_id)
+    try:
+        data = await _client(request).download(info)
+    except errors.WacloudError as exc:
+        raise _upstream(exc) from None
+    return Response(content=data, media_type=getattr(info, "mime_type", None) or "application/octet-stream")
+
+
+@router.delete("/media/{media_id}", response_model=Deleted, summary="Delete media")
+async def delete_media(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
+    """Delete uploaded media (only once the Graph API confirms the id is media)."""
+    await _media_info(request, media_id)
+    try:
+        return {"deleted": bool(await _client(request).delete_media(media_id))}
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field="media_id") from None
+    except errors.WacloudError as exc:
+        raise _upstream(exc) from None
+
+
+__all__ = ["router"]
