@@ -26,7 +26,7 @@ def spawn(rig: Rig, *extra: str, mps: float = 100, lease: float = 1.0) -> subpro
     cmd = [sys.executable, "-m", "tests.delivery.worker_main", "--store", rig.store_url,
            "--base-url", sb.base_url, "--token", sb.token, "--phone", sb.phone_number_id,
            "--mps", str(mps), "--lease", str(lease), *extra]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}  # this tree's wacloud
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
