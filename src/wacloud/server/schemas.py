@@ -138,6 +138,11 @@ class CampaignOut(BaseModel):
     total: int
     states: dict[str, int] = Field(default_factory=dict)
     failed_by_code: dict[str, int] = Field(default_factory=dict)
+    recovered: dict[str, int] = Field(
+        default_factory=dict,
+        description="jobs taken back from a worker that was lost (a crash): `released` (put back in the queue), "
+        "`uncertain` (the call was in flight: maybe sent, never repeated), `resent` (at_least_once only)",
+    )
     done: bool = False
 
 
