@@ -356,6 +356,12 @@ class Outbox:
         """Sweep expired leases now (each run does this at start and periodically)."""
         return self.store.recover(self.phone_number_id, self.clock(), self.policy.in_flight)
 
+    def recovered(self, campaign: str | None = None) -> dict[str, int]:
+        """Jobs taken back from lost workers (a kill -9), by kind: ``released`` (claims put back in the
+        queue), ``uncertain`` (in flight: maybe sent, never repeated), ``resent`` (``at_least_once``)."""
+        fn = getattr(self.store, "recovered", None)
+        return dict(fn(campaign=campaign, phone_number_id=self.phone_number_id)) if fn is not None else {}
+
     def emit(self, event: DeliveryEvent) -> None:
         """Tell the operator (log, and the ``on_event`` callback)."""
         level = logging.ERROR if event.kind == "auth_paused" else logging.WARNING

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from wacloud.delivery import pacing
+from wacloud.delivery import pacing, recovery
 from wacloud.delivery.model import (
     STATUS_RANK,
     Contact,
@@ -132,6 +132,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX jobs_ready_first ON jobs (phone_number_id, not_before, id) "
         "WHERE state = 'queued' AND priority > 0",
     )),
+    recovery.MIGRATION,  # 5: which jobs were taken back from lost workers
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -516,24 +517,22 @@ class SqlStore(ABC):
     def recover(self, phone_number_id: str, now: float, policy: InFlightPolicy) -> Recovery:
         """Sweep expired leases: claims go back to the queue; in-flight calls become uncertain or resend."""
         with self._tx() as tx:
-            released = tx.run(
-                "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, updated_at = ? "
-                "WHERE phone_number_id = ? AND state = 'claimed' AND lease_until < ?",
-                (now, phone_number_id, now))
-            if InFlightPolicy(policy) is InFlightPolicy.AT_LEAST_ONCE:
-                resent = tx.run(
-                    "UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
-                    "attempts = attempts + 1, updated_at = ? "
-                    "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ?",
-                    (now, now, phone_number_id, now))
-                return Recovery(released=released, resent=resent)
-            uncertain = tx.run(
-                "UPDATE jobs SET state = 'uncertain', lease_until = NULL, worker = NULL, "
-                "attempts = attempts + 1, error_title = 'worker lost during the call', "
-                "updated_at = ?, finished_at = ? "
-                "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ?",
-                (now, now, phone_number_id, now))
-            return Recovery(released=released, uncertain=uncertain)
+            return recovery.sweep(tx, phone_number_id, now, InFlightPolicy(policy))
+
+    def lease_holders(self, phone_number_id: str, now: float) -> list[tuple[str, int, float]]:
+        """(worker, jobs held, latest lease end) of the unexpired leases on a number."""
+        with self._tx(write=False) as tx:
+            return recovery.holders(tx, phone_number_id, now)
+
+    def expire_leases(self, phone_number_id: str, workers: Sequence[str], now: float, states: Sequence[str]) -> int:
+        """End now the leases ``workers`` (known to be gone, at least one) hold on jobs in ``states``."""
+        with self._tx() as tx:
+            return recovery.expire(tx, phone_number_id, self._in("worker", list(workers)), now, states)
+
+    def recovered(self, *, campaign: str | None = None, phone_number_id: str | None = None) -> dict[str, int]:
+        """Jobs taken back from lost workers, by kind (``released``, ``uncertain``, ``resent``)."""
+        with self._tx(write=False) as tx:
+            return recovery.counts(tx, campaign, phone_number_id)
 
     def reserve(self, phone_number_id: str, n: int, now: float, interval_s: float) -> float:
         """Reserve ``n`` send slots ``interval_s`` apart; returns the first slot's time."""

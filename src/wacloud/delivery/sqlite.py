@@ -105,6 +105,11 @@ class SqliteStore(SqlStore):
             return f"{column} IN ({','.join(str(int(v)) for v in values)})", []
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a transaction waits for another connection's lock before failing (transient)."""
+        with self._lock:
+            self._conn.execute(f"PRAGMA busy_timeout={max(0, int(seconds * 1000))}")
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

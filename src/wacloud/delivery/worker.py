@@ -21,7 +21,6 @@ import dataclasses
 import logging
 import math
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wacloud import errors
-from wacloud.delivery.model import BEFORE_ACCEPT, DeliveryEvent, EarlyStatus, Job, JobState, Outcome, Recovery
+from wacloud.delivery import recovery
+from wacloud.delivery.model import (
+    BEFORE_ACCEPT,
+    DeliveryEvent,
+    EarlyStatus,
+    InFlightPolicy,
+    Job,
+    JobState,
+    Outcome,
+    Recovery,
+)
 from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
 from wacloud.delivery.store import StoreError
@@ -98,7 +107,7 @@ class Worker:
         self.stop = stop
         self.lookahead_s = lookahead_s
         self.poll_s = poll_s
-        self.worker_id = f"{outbox.worker_name}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = recovery.holder_id(outbox.worker_name)
         self.base_interval = outbox.pacing.interval_s
         # Adaptive share of the configured rate: a 130429 despite pacing means the number's real
         # limit is lower (another sender, a coexistence number): slow down, then creep back up.
@@ -161,6 +170,7 @@ class Worker:
         writer = asyncio.create_task(self._writer(), name="wacloud-outbox-writer")
         dispatcher = asyncio.create_task(self._dispatcher(), name="wacloud-outbox-dispatcher")
         try:
+            await self._take_back()
             await self._recover()
             await self._producer()
         finally:
@@ -180,6 +190,27 @@ class Worker:
                 self._exec.shutdown(wait=True)
                 self.report.finished_at = time.time()
         return self.report
+
+    async def _take_back(self) -> None:
+        """At start: end the leases of workers known to be gone (a kill -9), so the sweep that follows
+        recovers their jobs now rather than when the leases run out; say what is left to wait for."""
+        find, expire = getattr(self.store, "lease_holders", None), getattr(self.store, "expire_leases", None)
+        if find is None or expire is None:
+            return
+        held: list[tuple[str, int, float]] = await self.db_retry(find, self.phone, self.ob.clock())
+        dead = [w for w, _, _ in held if recovery.holder_is_dead(w)]
+        if dead:
+            # Under at_least_once an in-flight call would be resent: that waits for its lease, never a guess.
+            states = ["claimed"] if self.ob.policy.in_flight is InFlightPolicy.AT_LEAST_ONCE else ["claimed", "sending"]
+            n = await self.db_retry(expire, self.phone, dead, self.ob.clock(), states)
+            log.warning("%d job(s) held by %d worker(s) that are gone (%s): recovering them now",
+                        n, len(dead), ", ".join(dead))
+        others = [(w, n, until) for w, n, until in held if w not in dead]
+        if others:
+            wait = max(0.0, max(until for _, _, until in others) - self.ob.clock())
+            log.info("%d job(s) are leased by %d other worker(s) (%s); if those are gone, the jobs are "
+                     "recovered when their leases run out, within %.0f s", sum(n for _, n, _ in others),
+                     len(others), ", ".join(w for w, _, _ in others), wait)
 
     async def _recover(self) -> None:
         now = self.ob.clock()

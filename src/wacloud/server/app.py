@@ -249,6 +249,10 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
             finally:
                 gw.extras["stopping"] = True
                 log.info("gateway stopping")
+        webhook_store = gw.extras.get("webhook_store")
+        if webhook_store is not None:
+            with contextlib.suppress(Exception):
+                webhook_store.close()
         for client in (gw.client, gw.bot_client):
             if client is not None and hasattr(client, "aclose"):
                 with contextlib.suppress(Exception):

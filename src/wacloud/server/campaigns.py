@@ -140,4 +140,6 @@ async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:
     summary = await call(gw.outbox.summary, campaign_id)
     if not summary.total:
         return None
-    return summary_dict(campaign_id, summary)
+    found = summary_dict(campaign_id, summary)
+    found["recovered"] = await call(gw.outbox.recovered, campaign_id)
+    return found

@@ -6,12 +6,24 @@ The outbox's tables belong to :mod:`wacloud.delivery`; ours are prefixed ``waclo
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from wacloud.errors import WacloudError
+
+#: How long a statement waits for another process's lock on the SQLite file before failing (503): short,
+#: so an API call or a webhook answers within seconds instead of hanging while the file is locked.
+BUSY_TIMEOUT_S = 5.0
+#: The readiness probe's write waits at most this long for the lock.
+PROBE_TIMEOUT_S = 2.0
+
+_PROBE_TABLE = "CREATE TABLE IF NOT EXISTS wacloud_gw_probe (id INTEGER PRIMARY KEY, at DOUBLE PRECISION)"
+_PROBE_WRITE = ("INSERT INTO wacloud_gw_probe (id, at) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET at = excluded.at")
 
 
 class DatabaseUnavailable(WacloudError):
@@ -40,6 +52,7 @@ class Database:
         self.is_postgres = not url.startswith("sqlite:")
         self._lock = threading.Lock()
         self._pg: Any = None
+        self._probe_table = False
         if not self.is_postgres:
             path = sqlite_path(url)
             if path != ":memory:":
@@ -56,7 +69,7 @@ class Database:
             return self._execute_pg(sql.replace("?", "%s"), params)
         # A connection per statement: SQLite connections are cheap and must not cross threads.
         try:
-            conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_S)
             try:
                 with conn:
                     return conn.execute(sql, params).fetchall()
@@ -83,7 +96,7 @@ class Database:
                     raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
             return
         try:
-            conn = sqlite3.connect(sqlite_path(self.url), timeout=30)
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_S)
             try:
                 with conn:
                     conn.executemany(sql, rows)
@@ -116,6 +129,27 @@ class Database:
             return True
         except Exception:
             return False
+
+    def check_writable(self, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+        """Commit a one-row write (readiness): raises when the database is down, locked or read-only."""
+        if self.is_postgres:
+            if not self._probe_table:
+                # Two processes creating it at once may collide: the write below is what decides.
+                with contextlib.suppress(Exception):
+                    self._execute_pg(_PROBE_TABLE, ())
+                    self._probe_table = True
+            self._execute_pg(_PROBE_WRITE.replace("?", "%s"), (time.time(),))
+            return
+        try:
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=timeout_s)
+            try:
+                with conn:
+                    conn.execute(_PROBE_TABLE)
+                    conn.execute(_PROBE_WRITE, (time.time(),))
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
 
     def close(self) -> None:
         """Close the PostgreSQL connection, if any."""

@@ -163,6 +163,11 @@ class CampaignOut(BaseModel):
     total: int
     states: dict[str, int] = Field(default_factory=dict)
     failed_by_code: dict[str, int] = Field(default_factory=dict)
+    recovered: dict[str, int] = Field(
+        default_factory=dict,
+        description="jobs taken back from a worker that was lost (a crash): `released` (put back in the queue), "
+        "`uncertain` (the call was in flight: maybe sent, never repeated), `resent` (at_least_once only)",
+    )
     done: bool = False
     warnings: list[str] = Field(default_factory=list, description="e.g. values that fill no parameter")
     invalid: list[InvalidRecipient] = Field(default_factory=list, description="recipients not queued (skip_invalid)")

@@ -21,9 +21,14 @@ import inspect
 import logging
 from typing import Any
 
+from wacloud.delivery.sqlite import SqliteStore
+from wacloud.server.db import BUSY_TIMEOUT_S
 from wacloud.server.runtime import Gateway
 
 log = logging.getLogger("wacloud.server.webhook")
+
+#: How long the webhook's store calls wait for a locked SQLite file (the workers wait longer).
+WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 
 #: Outbox methods that take a whole update, in order of preference (first found is used).
 _OUTBOX_HOOKS = ("handle", "handle_update", "on_update")
@@ -125,11 +130,39 @@ def job_id_for_wamid(gw: Gateway, wamid: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+class WebhookSqliteStore(SqliteStore):
+    """The receiver's SQLite store: its own connections, short busy timeouts, and ``put`` apart.
+
+    While another process holds the file's lock, a webhook must get a 503 within seconds (Meta
+    redelivers it) rather than wait behind the workers' long waits, or behind the receiver's own
+    background calls (retry claims, lease renewals): ``put``, the one call made before the answer,
+    has a connection (and thread lock) of its own.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
+        self._front = SqliteStore(path)
+        self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
+
+    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
+        """Store a payload (on the request path's own connection); returns its id."""
+        return self._front.put(raw, headers_json, lease_s)
+
+    def close(self) -> None:
+        """Close both connections."""
+        self._front.close()
+        super().close()
+
+
 def build_webhook_app(gw: Gateway) -> Any:
     """The ASGI app mounted at ``/webhook``."""
     from wacloud.webhooks import DedupStore, InboxStore, WebhookApp, WebhookReceiver
 
     store = gw.store
+    if isinstance(store, SqliteStore):
+        store = WebhookSqliteStore(store.path)
+        gw.extras["webhook_store"] = store
     receiver = WebhookReceiver(
         app_secret=gw.creds.app_secret,
         verify_token=gw.creds.verify_token,

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from wacloud.webhooks.accesslog import install_access_log_redaction
+from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.receiver import WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -139,7 +140,8 @@ class WebhookApp:
             return
         if self._resume_pending or self._retry_task is None:
             await self.startup()  # mounted where no lifespan reaches it
-        status, answer, delivery = self.receiver.accept(body, headers)
+        # In a worker thread: storing the payload may wait on a busy database, the event loop must not.
+        status, answer, delivery = await off_loop(self.receiver.accept, body, headers)
         if delivery is None:
             await _respond(send, status, answer, _JSON)
             return

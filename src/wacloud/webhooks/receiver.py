@@ -24,10 +24,10 @@ one that answered it (the lease is renewed while it is processed), or whoever cl
 due (a retry, or a payload left by a process that died: due when its lease lapses, ``lease_s``), so
 several processes sharing one inbox never process one payload twice.
 
-Adapters split the POST in two to ack fast: :meth:`WebhookReceiver.accept` (checks + store, then
-answer) and :meth:`WebhookReceiver.process` / :meth:`process_sync` (after the answer is sent); due
-retries run from :meth:`WebhookReceiver.run_due` (the ASGI app calls it every ``retry_poll_s``) or
-:meth:`WebhookReceiver.tick_sync` (the sync adapters call it after requests).
+Adapters split the POST in two to ack fast: :meth:`~WebhookReceiver.accept` (checks + store, then answer)
+and :meth:`~WebhookReceiver.process` / :meth:`process_sync` (after the answer); due retries run from
+:meth:`~WebhookReceiver.run_due` (the ASGI app calls it every ``retry_poll_s``; the async paths make
+their store calls in worker threads) or :meth:`~WebhookReceiver.tick_sync` (sync adapters, after requests).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from urllib.parse import parse_qs
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import signature
+from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.parsing import loads, parse
 from wacloud.webhooks.store import DedupLookup, DedupStore, InboxStore, LeasedInboxStore, MemoryDedupStore
 from wacloud.webhooks.updates import Update
@@ -381,16 +382,16 @@ class WebhookReceiver:
             handled = 0
             for i, upd in enumerate(parse(delivery.payload)):
                 try:
-                    if not self._claim(delivery, i, upd):
+                    if not await off_loop(self._claim, delivery, i, upd):
                         continue
                     if dispatcher is not None:
                         await dispatcher.dispatch(upd)
                 except Exception as exc:
-                    self._failed(delivery, upd, exc)
+                    await off_loop(self._failed, delivery, upd, exc)
                     return handled
-                self._completed(delivery, i, upd)
+                await off_loop(self._completed, delivery, i, upd)
                 handled += 1
-            self._done(delivery)
+            await off_loop(self._done, delivery)
             return handled
         finally:
             self._release(delivery)
@@ -468,9 +469,9 @@ class WebhookReceiver:
         return count
 
     async def resume(self) -> int:
-        """Async :meth:`resume_sync`."""
-        count = 0
-        for batch in self._batches():
+        """Async :meth:`resume_sync` (the store is read in a worker thread)."""
+        count, batches = 0, self._batches()
+        while (batch := await off_loop(next, batches, None)) is not None:
             for delivery in batch:
                 try:
                     await self.process(delivery)
@@ -483,7 +484,7 @@ class WebhookReceiver:
 
     async def run_due(self) -> int:
         """Process what is due now (retries, lapsed leases); returns how many deliveries."""
-        batch = self.due()
+        batch = await off_loop(self.due)  # claims from the store: off the event loop
         for delivery in batch:
             try:
                 await self.process(delivery)
@@ -613,8 +614,7 @@ class WebhookReceiver:
             except Exception:
                 # The store is down too: keep the payload leased to us (renewals resume with the store)
                 # and retry it from memory; if we die meanwhile, the lease lapses and another takes it.
-                logger.warning("could not schedule the retry of %s in the store; retrying it from memory",
-                               where, exc_info=True)
+                logger.warning("could not schedule the retry of %s in the store: kept in memory", where, exc_info=True)
                 self._hold(delivery)  # released by run_due once the retry has run
         with self._lock:
             heapq.heappush(self._retries, (time.monotonic() + delay, next(self._seq), delivery))
