@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,6 +25,7 @@ from wacloud import __version__
 from wacloud.config import Settings
 from wacloud.server import api, ops
 from wacloud.server.docs import mount_docs
+from wacloud.server.strict import known_query_only
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
 
 log = logging.getLogger("wacloud.server")
@@ -265,7 +266,7 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     _install_error_handlers(app)
     app.include_router(ops.router)
     if settings.api:
-        app.include_router(api.router)
+        app.include_router(api.router, dependencies=_STRICT)
         _include_management(app)
     webhook_app = gw.extras.get("webhook_app")
     if webhook_app is not None and settings.api:
@@ -278,6 +279,10 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     return app
 
 
+#: On every ``/v1`` route: an unknown query parameter is a 422 naming it, not silently ignored.
+_STRICT = [Depends(known_query_only)]
+
+
 def _include_management(app: FastAPI) -> None:
     """The management engineer's routes (templates, profile, …), when that module exists."""
     try:
@@ -286,7 +291,7 @@ def _include_management(app: FastAPI) -> None:
         return
     router = getattr(management, "router", None)
     if router is not None:
-        app.include_router(router)
+        app.include_router(router, dependencies=_STRICT)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
