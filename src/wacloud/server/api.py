@@ -167,14 +167,14 @@ async def send_message(
     graph.setdefault("messaging_product", "whatsapp")
     try:
         parsed = messages.parse(graph)
+        if parsed.recipient_type != "individual":
+            # The outbox paces, windows and logs by customer phone number; a group has none.
+            raise errors.ValidationError("recipient_type", "the gateway queues messages to individual customers only")
         wa_id = normalize(str(graph.get("to", ""))).wa_id
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     except (TypeError, ValueError) as exc:
         raise ApiError(422, f"invalid message body: {exc}"[:500]) from None
-    if parsed.recipient_type != "individual":
-        # The outbox paces, windows and logs by customer phone number; a group has none.
-        raise ApiError(422, "the gateway queues messages to individual customers only", field="recipient_type")
     kwargs: dict[str, Any] = {"key": idempotency_key}
     if category is not None:
         kwargs["category"] = category
