@@ -482,8 +482,9 @@ def test_text_that_cannot_be_encoded_or_stored_is_refused_with_its_path(text: st
         assert info.value.field == "text.body" and why in info.value.reason
     err = refused(body("text", {"body": text}), "text.body")
     assert why in err.reason
-    buttons = {"type": "button", "body": {"text": "pick"}, "action": {"buttons": [
-        {"type": "reply", "reply": {"id": "a", "title": "ok"}}, {"type": "reply", "reply": {"id": "b", "title": text}}]}}
+    replies = [{"type": "reply", "reply": {"id": "a", "title": "ok"}},
+               {"type": "reply", "reply": {"id": "b", "title": text}}]
+    buttons = {"type": "button", "body": {"text": "pick"}, "action": {"buttons": replies}}
     refused(body("interactive", buttons), "interactive.action.buttons[1].reply.title")
     refused(body("text", {"body": "hi"}) | {"to": f"+1650555{text}"}, "to")
     refused(body("text", {"body": "hi"}) | {"biz_opaque_callback_data": text}, "biz_opaque_callback_data")

@@ -25,8 +25,8 @@ from wacloud import __version__
 from wacloud.config import Settings
 from wacloud.server import api, ops
 from wacloud.server.docs import mount_docs
-from wacloud.server.strict import known_query_only
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
+from wacloud.server.strict import known_query_only
 
 log = logging.getLogger("wacloud.server")
 

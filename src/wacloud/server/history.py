@@ -123,7 +123,7 @@ def _one_row_per_job(db: Database) -> None:
             break
         except Exception as exc:
             # An older process still running logged a duplicate between the two statements: once more.
-            if attempt == 2 or "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
+            if attempt == 2 or ("unique" not in str(exc).lower() and "duplicate" not in str(exc).lower()):
                 raise
     db.execute("DROP INDEX IF EXISTS wacloud_gw_messages_job")  # the old, non-unique index
 
