@@ -63,6 +63,16 @@ def test_a_key_name_with_nul_is_422(live: LiveGateway) -> None:
     assert all("\x00" not in k["name"] for k in live.http.get("/v1/keys").json()["keys"])
 
 
+def test_the_key_store_refuses_a_nul_in_a_key_name(tmp_path: Path) -> None:
+    from wacloud.errors import ValidationError
+    from wacloud.server.keys import KeyStore
+
+    keys = KeyStore(Database(f"sqlite:///{tmp_path / 'k.db'}"))
+    with pytest.raises(ValidationError) as info:
+        keys.create("ops\x00team")
+    assert info.value.field == "name" and keys.list() == []
+
+
 def test_a_job_id_beyond_64_bits_is_404(live: LiveGateway) -> None:
     for job_id in ("9223372036854775808", "99999999999999999999999999", "-9223372036854775809"):
         resp = live.http.get(f"/v1/jobs/{job_id}")

@@ -13,8 +13,6 @@ from fastapi.exceptions import RequestValidationError
 
 from wacloud.server.auth import Authenticated
 
-_ALLOWED: dict[int, frozenset[str]] = {}
-
 
 def _query_names(dependant: Any) -> set[str]:
     """Query parameter names of a dependant and of its sub-dependencies (declared, by alias)."""
@@ -29,10 +27,10 @@ def _allowed(route: Any) -> frozenset[str] | None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return None
-    names = _ALLOWED.get(id(route))
+    names: frozenset[str] | None = getattr(route, "_wacloud_query_names", None)
     if names is None:
         names = frozenset(_query_names(dependant))
-        _ALLOWED[id(route)] = names
+        route._wacloud_query_names = names  # computed once per route, kept with it
     return names
 
 
