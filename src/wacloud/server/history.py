@@ -114,6 +114,13 @@ def _one_row_per_job(db: Database) -> None:
 
     Before it, concurrent requests with one Idempotency-Key could each log the job (check-then-insert).
     """
+    probe = (
+        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?"
+        if db.is_postgres
+        else "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+    )
+    if db.execute(probe, ("wacloud_gw_messages_job_once",)):
+        return  # migrated already: no scan of the whole log at every start
     for attempt in (1, 2):
         try:
             db.execute(_DUPLICATE_JOB_ROWS)
