@@ -268,6 +268,10 @@ INVALID: list[tuple[str, tuple[Any, ...], dict[str, Any], str]] = [
     ("react", (TO, " ", "👍"), {}, "reaction.message_id"),
     ("mark_as_read", ("",), {}, "message_id"),
     ("send_text", (TO, "hi"), {"reply_to": " "}, "context_message_id"),
+    ("send_text", (TO, "a\ud800b"), {}, "text.body"),  # a lone surrogate cannot be encoded as UTF-8
+    ("send_text", (TO, "a\x00b"), {}, "text.body"),  # PostgreSQL refuses NUL, and no message needs one
+    ("send", (TO, Text("hi")), {"recipient_type": "group"}, "to"),  # a phone number is no group id
+    ("update_business_profile", (), {"about": "a\udc00b"}, "body"),  # no model: refused by the encoder
 ]
 
 

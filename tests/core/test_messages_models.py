@@ -470,3 +470,31 @@ def test_constructor_shortcuts_are_not_accepted_in_raw_bodies() -> None:
     # The same shortcuts keep working in Python.
     assert ReplyButtons(body="hi", buttons=[("a", "A")]).body is not None
     assert Contacts(contacts=[{"name": "Ada"}]).contacts[0].name.formatted_name == "Ada"
+
+
+@pytest.mark.parametrize(("text", "why"), [("a\ud800b", "surrogate"), ("\udfff", "surrogate"), ("a\x00b", "NUL")])
+def test_text_that_cannot_be_encoded_or_stored_is_refused_with_its_path(text: str, why: str) -> None:
+    # A lone surrogate cannot be encoded as UTF-8 (the request would fail mid-send) and PostgreSQL's
+    # text type refuses NUL: both are refused where the message is built, naming the field.
+    for built in (lambda: Text(text), lambda: SendRequest("+16505551234", Text(text))):
+        with pytest.raises(ValidationError) as info:
+            built()
+        assert info.value.field == "text.body" and why in info.value.reason
+    err = refused(body("text", {"body": text}), "text.body")
+    assert why in err.reason
+    replies = [{"type": "reply", "reply": {"id": "a", "title": "ok"}},
+               {"type": "reply", "reply": {"id": "b", "title": text}}]
+    buttons = {"type": "button", "body": {"text": "pick"}, "action": {"buttons": replies}}
+    refused(body("interactive", buttons), "interactive.action.buttons[1].reply.title")
+    refused(body("text", {"body": "hi"}) | {"to": f"+1650555{text}"}, "to")
+    refused(body("text", {"body": "hi"}) | {"biz_opaque_callback_data": text}, "biz_opaque_callback_data")
+    assert Text("emoji 😀 and accents é").body == "emoji 😀 and accents é"
+
+
+def test_a_group_send_needs_a_group_id_not_a_phone_number() -> None:
+    for to in ("+16505551234", "16505551234", "(650) 555-1234"):
+        with pytest.raises(ValidationError) as info:
+            SendRequest(to, Text("hi"), recipient_type="group")
+        assert info.value.field == "to" and "group id" in info.value.reason
+        refused(body("text", {"body": "hi"}) | {"to": to, "recipient_type": "group"}, "to")
+    assert SendRequest("120363025246125486@g.us", Text("hi"), recipient_type="group").to == "120363025246125486@g.us"

@@ -65,3 +65,27 @@ def test_template_objects_and_parameters() -> None:
     assert named["components"][0]["parameters"] == [{"type": "text", "parameter_name": "first_name",
                                                      "text": "Ana"}]
     assert with_params(base, []) == base
+
+
+def test_strict_broadcast_errors_name_campaign_fields_and_count_recipients_from_0(store_url: str) -> None:
+    from wacloud.delivery import Outbox, open_store
+
+    ob = Outbox(open_store(store_url), phone_number_id="106540352242922")
+    hello = {"name": "hello_world", "language": {"code": "en_US"}}
+    try:
+        with pytest.raises(ValidationError) as info:
+            ob.broadcast(hello, ["+16505550001", "12", "+16505550003"], strict=True)
+        assert info.value.field == "recipients[1].to"  # 0-based, like every other list path
+        # Campaign-level settings are the campaign's fault, not the first recipient's.
+        for kwargs, field in (({"category": "promo"}, "category"), ({"not_before": "soon"}, "not_before"),
+                              ({"priority": 7}, "priority")):
+            for strict in (True, False):
+                with pytest.raises(ValidationError) as info:
+                    ob.broadcast(hello, ["+16505550001", "+16505550002"], strict=strict, **kwargs)
+                assert info.value.field == field, (kwargs, strict)
+        assert ob.jobs() == []
+        # Without strict, bad rows are listed by their (1-based) row number and the rest is queued.
+        campaign = ob.broadcast(hello, ["+16505550001", "12"])
+        assert campaign.queued == 1 and [row for row, _ in campaign.invalid] == [2]
+    finally:
+        ob.close()

@@ -165,6 +165,28 @@ async def test_a_wrong_request_fails_at_once(rig: Rig) -> None:
     assert job.fbtrace_id and "no_such_template" in (job.error_details or "")
 
 
+@pytest.mark.parametrize("text", ["a\ud800b", "a\x00b"])
+async def test_a_stored_job_that_cannot_be_encoded_fails_locally_never_uncertain(rig: Rig, text: str) -> None:
+    # Queued by a version that did not check the text (enqueue refuses it now): no request can
+    # carry it, so the job is a plain local failure, and no call is made.
+    from wacloud.delivery.model import NewJob
+
+    ob = rig.outbox()
+    with pytest.raises(ValidationError):
+        ob.enqueue("+16505550402", {"type": "template", "template": {**HELLO, "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": text}]}]}})
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505550402",
+            "type": "template", "template": {**HELLO, "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": text}]}]}}
+    [(job_id, _)] = ob.store.add([NewJob(phone_number_id=ob.phone_number_id, to="16505550402", body=body,
+                                         is_template=True)], time.time())
+    await ob.run(until_idle=True)
+    job = ob.job(job_id)
+    assert job is not None and job.state is JobState.FAILED, job
+    assert job.error_code == 100 and "text" in (job.error_details or "")
+    assert rig.attempts() == []
+
+
 async def test_read_timeouts_are_resent_under_at_least_once(rig: Rig) -> None:
     rig.sandbox.set_faults(timeout_rate=0.3, timeout_s=1.0)  # held, then closed unanswered (not processed)
     client = rig.sandbox.async_client(timeout=0.3)

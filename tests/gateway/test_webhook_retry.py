@@ -159,6 +159,48 @@ def test_an_outbox_that_keeps_failing_dead_letters_the_payload(tmp_path: Path) -
         server.stop()
 
 
+def test_one_update_that_keeps_failing_does_not_hold_back_the_others_of_its_payload(tmp_path: Path) -> None:
+    # Fault injection: the conversation log refuses one message every time (as PostgreSQL refused a
+    # NUL); the message after it in the same payload must still be logged and reach the bot, once.
+    bad_wamid, raw_bad = _message(5, "first")
+    good_wamid, raw_good = _message(6, "second")
+    attempts: list[str] = []
+    bot_saw: list[str] = []
+
+    def prepare(app: Any) -> None:
+        gw = app.state.gateway
+        gw.bot = lambda update: bot_saw.append(update.message.id)
+        real = gw.history.record_inbound
+
+        def refuses_one(wa_id: str, wamid: str | None, *args: Any, **kwargs: Any) -> Any:
+            attempts.append(str(wamid))
+            if wamid == bad_wamid:
+                raise ValueError("this one cannot be stored")
+            return real(wa_id, wamid, *args, **kwargs)
+
+        gw.history.record_inbound = refuses_one
+        _fast_retries(app, max_attempts=3)
+
+    server, gw = start_gateway(tmp_path / "gw.db", prepare=prepare)
+    try:
+        payload = json.loads(raw_bad)
+        second = json.loads(raw_good)["entry"][0]["changes"][0]["value"]["messages"][0]
+        payload["entry"][0]["changes"][0]["value"]["messages"].append(second)
+        assert _post(gw, json.dumps(payload).encode()) == 200
+        receiver = gw.gw.extras["webhook_app"].receiver
+        wait_for(lambda: receiver.stats.dead_lettered == 1, 15, "the payload to be dead-lettered")
+        time.sleep(0.3)
+        assert bot_saw == [good_wamid]  # at once, and once: the retries run only the failing update
+        assert attempts == [bad_wamid, good_wamid, bad_wamid, bad_wamid]
+        logged = gw.http.get("/v1/conversations/+15551230000/messages").json()["messages"]
+        assert [m["wamid"] for m in logged] == [good_wamid]
+        [(_, _, reason, dead_at)] = _inbox(tmp_path / "gw.db")
+        assert dead_at is not None and reason and bad_wamid in reason and good_wamid not in reason
+    finally:
+        gw.http.close()
+        server.stop()
+
+
 def test_an_application_without_a_secret_is_refused_only_when_served(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     dispatcher = Application()  # fine as a plug-in: nothing logged, nothing refused

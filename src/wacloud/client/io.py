@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,7 +21,8 @@ def build(config: ApiConfig, request: Request) -> dict[str, Any]:
     if request.params:
         kwargs["params"] = dict(request.params)
     if request.json is not None:
-        kwargs["json"] = request.json
+        kwargs["content"] = encode_json(request.json)
+        headers.setdefault("Content-Type", "application/json")
     if request.data is not None:
         kwargs["data"] = dict(request.data)
     if request.files is not None:
@@ -28,6 +30,22 @@ def build(config: ApiConfig, request: Request) -> dict[str, Any]:
     if request.content is not None:
         kwargs["content"] = request.content
     return kwargs
+
+
+def encode_json(value: Any) -> bytes:
+    """A JSON body as httpx would encode it, or a ``ValidationError`` before any call is made.
+
+    Encoding here rather than inside httpx makes text that cannot be sent (a lone surrogate, NaN) a
+    plain local failure instead of an exception from somewhere inside the transport.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.ValidationError("body", f"holds text that cannot be encoded as UTF-8 "
+                                             f"(a lone surrogate at index {exc.start})") from None
+    except (TypeError, ValueError) as exc:
+        raise errors.ValidationError("body", f"cannot be encoded as JSON: {exc}") from None
 
 
 def to_response(resp: httpx.Response, content: bytes) -> Response:

@@ -214,6 +214,15 @@ class Outbox:
         ``Campaign.invalid`` (or raise, with ``strict``).
         """
         base = template_object(template, language)
+        # Campaign-level settings are checked once, up front: a bad one is no recipient's fault.
+        if category is not None and category not in CATEGORIES:
+            raise ValidationError("category", f"must be one of {', '.join(sorted(CATEGORIES))}")
+        if priority not in (0, 1):
+            raise ValidationError("priority", "must be 1 (ahead of campaigns) or 0 (campaign lane)")
+        try:
+            _epoch(not_before, self.clock())
+        except ValidationError as exc:
+            raise ValidationError("not_before", exc.reason) from None
         result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
         batch: list[NewJob] = []
         for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
@@ -227,7 +236,8 @@ class Outbox:
                                     campaign=result.id, normalized=True, priority=priority)
             except ValidationError as exc:
                 if strict:
-                    raise ValidationError(f"recipients[{row}].{exc.field}", exc.reason) from None
+                    # 0-based, like every other path into a list (``row`` counts from 1 for people).
+                    raise ValidationError(f"recipients[{row - 1}].{exc.field}", exc.reason) from None
                 result.invalid.append((row, f"{exc.field}: {exc.reason}"))
                 continue
             batch.append(job)

@@ -175,13 +175,19 @@ def _job(row: Sequence[Any]) -> Job:
     )
 
 
+#: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
+_MAX_ID = 2**63 - 1
+
+
 def _int_ids(job_ids: Iterable[str]) -> list[int]:
     out = []
     for job_id in job_ids:
         try:
-            out.append(int(job_id))
+            value = int(job_id)
         except (TypeError, ValueError):
             continue  # not one of ours: matches nothing
+        if -_MAX_ID - 1 <= value <= _MAX_ID:
+            out.append(value)  # a larger number cannot be an id either: it matches nothing
     return out
 
 

@@ -463,7 +463,8 @@ class Worker:
                 self._after_error(job, decision, Failure(None, "transport error", str(exc)[:500]),
                                   refund=not ambiguous)
                 return
-            except errors.ValidationError as exc:
+            except (errors.ValidationError, UnicodeEncodeError) as exc:
+                # Refused or unencodable before any request left: a plain local failure, never uncertain.
                 decision = Decision(Action.FAIL, f"invalid message: {exc}")
                 self._after_error(job, decision, Failure(100, "Invalid parameter", str(exc)[:500]))
                 return

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence, Sized
 from contextvars import ContextVar
 from typing import Any, ClassVar, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from wacloud.errors import ValidationError
@@ -102,6 +102,14 @@ class WaModel(BaseModel):
     #: Where this model sits in a send body ("text", "interactive"…); error fields start with it.
     graph_key: ClassVar[str] = ""
 
+    @model_validator(mode="after")
+    def _text_encodes(self) -> Self:
+        # Every string of a message ends up in a JSON request and in the stores (SQLite, PostgreSQL):
+        # a lone surrogate cannot be encoded as UTF-8 and a NUL is refused by PostgreSQL's text type.
+        for name, info in type(self).model_fields.items():
+            check_texts(info.alias or name, getattr(self, name))
+        return self
+
     def __init__(self, /, **data: Any) -> None:
         # pydantic calls a custom __init__ for nested models too, so this also runs inside parse().
         try:
@@ -135,6 +143,35 @@ class WaModel(BaseModel):
     def graph(self) -> dict[str, Any]:
         """This part as Graph API JSON, unset (None) fields omitted."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def check_text(field: str, value: str) -> None:
+    """Text must encode as UTF-8 (no lone surrogate such as ``"\\ud800"``) and hold no NUL character."""
+    if "\x00" in value:
+        raise ValidationError(field, f"must not contain a NUL character (U+0000), found at index {value.index(chr(0))}")
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            field, f"is not valid Unicode: a lone surrogate U+{ord(value[exc.start]):04X} at index {exc.start} "
+            "cannot be encoded as UTF-8"
+        ) from None
+
+
+def check_texts(field: str, value: object) -> None:
+    """:func:`check_text` on every string in ``value`` (lists and dicts, keys too; models check themselves)."""
+    if isinstance(value, str):
+        check_text(field, value)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_texts(join(field, i), item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                check_text(join(field, key), key)
+            check_texts(join(field, str(key)), item)
 
 
 def check_length(field: str, value: Sized | None, key: str) -> None:

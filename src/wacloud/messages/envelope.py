@@ -67,6 +67,9 @@ class SendRequest(WaModel):
             if not _PHONE_CHARS.match(self.to):
                 raise ValidationError("to", "must be a phone number (digits, optionally +, spaces, -, (, ))")
             check_length("to", [c for c in self.to if c.isdigit()], "to.digits")
+        elif _PHONE_CHARS.match(self.to):
+            # A phone number here would be sent as a group id: Meta refuses it, or worse, it names a group.
+            raise ValidationError("to", "recipient_type \"group\" needs a group id, not a phone number")
         check_not_blank("context_message_id", self.context_message_id)
         check_length("biz_opaque_callback_data", self.biz_opaque_callback_data, "biz_opaque_callback_data")
         return self

@@ -139,7 +139,9 @@ def _parse_send(body: object) -> SendRequest:
 
 def _name(key: object) -> str:
     """A key as an error field; an empty or non-string key is shown quoted so the field is never blank."""
-    return key if isinstance(key, str) and key else repr(key)
+    if isinstance(key, str) and key and key.isprintable() and key.encode("utf-8", "replace").decode() == key:
+        return key
+    return ascii(key)  # empty, not a string, or holding NUL/control/lone surrogates: shown escaped
 
 
 def _object(value: object, field: str = "body") -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -163,6 +164,9 @@ async def send_message(
     graph.setdefault("messaging_product", "whatsapp")
     try:
         parsed = messages.parse(graph)
+        if parsed.recipient_type != "individual":
+            # The outbox paces, windows and logs by customer phone number; a group has none.
+            raise errors.ValidationError("recipient_type", "the gateway queues messages to individual customers only")
         wa_id = normalize(str(graph.get("to", ""))).wa_id
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
@@ -186,8 +190,8 @@ async def send_message(
     if idempotency_key is not None and await call(_reused_for_other_message, outbox, job_id, wa_id, parsed):
         raise ApiError(409, "this Idempotency-Key was already used for a different message", field="Idempotency-Key")
     job = await _job_or_404(gw, str(job_id))
-    if not await call(gw.history.has_job, job["id"]):
-        await call(gw.history.record_outbound, wa_id, job["id"], graph)
+    # Once per job even when requests with one Idempotency-Key race (a unique index decides).
+    await call(gw.history.record_outbound, wa_id, job["id"], graph)
     gw.metrics.enqueued.labels(kind=str(graph.get("type", "unknown"))).inc()
     log.info("queued", extra={"job_id": job["id"], "key_id": key_info.id})
     return job
@@ -371,9 +375,17 @@ async def revoke_key(
     return info.as_dict()
 
 
+class _AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error may quote a lone surrogate from the input."""
+
+    def render(self, content: Any) -> bytes:
+        """Render as ASCII-only JSON."""
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
     """``{"error": {...}}`` with ``None`` values dropped."""
-    return JSONResponse({"error": {k: v for k, v in body.items() if v is not None}}, status_code=status)
+    return _AsciiJSON({"error": {k: v for k, v in body.items() if v is not None}}, status_code=status)
 
 
 __all__ = ["ApiError", "call", "error_response", "router", "whatsapp_error"]

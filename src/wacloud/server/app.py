@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +26,7 @@ from wacloud.config import Settings
 from wacloud.server import api, media_routes, ops
 from wacloud.server.docs import mount_docs
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
+from wacloud.server.strict import known_query_only
 
 log = logging.getLogger("wacloud.server")
 
@@ -273,8 +274,8 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     _install_error_handlers(app)
     app.include_router(ops.router)
     if settings.api:
-        app.include_router(api.router)
-        app.include_router(media_routes.router)
+        app.include_router(api.router, dependencies=_STRICT)
+        app.include_router(media_routes.router, dependencies=_STRICT)
         _include_management(app)
     webhook_app = gw.extras.get("webhook_app")
     if webhook_app is not None and settings.api:
@@ -289,6 +290,10 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     return app
 
 
+#: On every ``/v1`` route: an unknown query parameter is a 422 naming it, not silently ignored.
+_STRICT = [Depends(known_query_only)]
+
+
 def _include_management(app: FastAPI) -> None:
     """The management engineer's routes (templates, profile, …), when that module exists."""
     try:
@@ -297,7 +302,7 @@ def _include_management(app: FastAPI) -> None:
         return
     router = getattr(management, "router", None)
     if router is not None:
-        app.include_router(router)
+        app.include_router(router, dependencies=_STRICT)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,21 @@ def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _what_is_missing(authorization: str | None) -> str:
+    """Why no key was found, without ever quoting the header (it may hold the key itself)."""
+    expected = "expected Authorization: Bearer <key> (or X-API-Key: <key>)"
+    if authorization is None:
+        return f"missing API key: {expected}"
+    scheme, _, rest = authorization.strip().partition(" ")
+    if not scheme:
+        return f"empty Authorization header: {expected}"
+    if scheme.lower() == "bearer" and not rest.strip():
+        return f"the Authorization header has the Bearer scheme but no key: {expected}"
+    if rest.strip():
+        return f"unsupported Authorization scheme (not Bearer): {expected}"
+    return f"the Authorization header has no scheme: {expected}"
+
+
 def require_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -25,7 +40,7 @@ def require_key(
     """The calling key, or 401 when it is missing, unknown or revoked (the reason never echoes the key)."""
     key = bearer.credentials if bearer is not None else header_key
     if not key:
-        raise _unauthorized("missing API key: send Authorization: Bearer <key>")
+        raise _unauthorized(_what_is_missing(request.headers.get("authorization")))
     keys: KeyStore = request.app.state.gateway.keys
     info = keys.verify(key)
     if info is None:

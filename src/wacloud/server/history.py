@@ -8,6 +8,7 @@ job's state; this log answers "show me my conversation with +52…".
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,8 +16,13 @@ from typing import Any
 
 from wacloud.server.db import Database
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _EXISTS = "SELECT 1 FROM wacloud_gw_messages"
 _STATUS_RANK = {"queued": 0, "accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+_INSERT = (
+    "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, ts, body, name) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _RANK_SQL = (
     "CASE COALESCE(status, '') " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _STATUS_RANK.items()) + " ELSE -1 END"
 )
@@ -95,6 +101,46 @@ def _row(row: tuple[Any, ...]) -> LoggedMessage:
     )
 
 
+#: Among rows of one job, the one kept by the migration: the one with a wamid, else the first.
+_DUPLICATE_JOB_ROWS = """DELETE FROM wacloud_gw_messages WHERE job_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM wacloud_gw_messages o WHERE o.job_id = wacloud_gw_messages.job_id
+    AND o.id <> wacloud_gw_messages.id
+    AND ((o.wamid IS NOT NULL AND wacloud_gw_messages.wamid IS NULL)
+         OR ((o.wamid IS NULL) = (wacloud_gw_messages.wamid IS NULL) AND o.id < wacloud_gw_messages.id)))"""
+
+
+def _one_row_per_job(db: Database) -> None:
+    """A unique index on ``job_id`` (one log row per outbox job), removing duplicates older versions left.
+
+    Before it, concurrent requests with one Idempotency-Key could each log the job (check-then-insert).
+    """
+    probe = (
+        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?"
+        if db.is_postgres
+        else "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+    )
+    if db.execute(probe, ("wacloud_gw_messages_job_once",)):
+        return  # migrated already: no scan of the whole log at every start
+    for attempt in (1, 2):
+        try:
+            db.execute(_DUPLICATE_JOB_ROWS)
+            db.execute(
+                "CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_job_once ON wacloud_gw_messages (job_id)"
+            )
+            break
+        except Exception as exc:
+            # An older process still running logged a duplicate between the two statements: once more.
+            if attempt == 2 or ("unique" not in str(exc).lower() and "duplicate" not in str(exc).lower()):
+                raise
+    db.execute("DROP INDEX IF EXISTS wacloud_gw_messages_job")  # the old, non-unique index
+
+
+def storable(text: str) -> str:
+    """Text as the log can store it: NUL (PostgreSQL refuses it) and lone surrogates (UTF-8 cannot hold
+    them) replaced by U+FFFD. Inbound webhooks are what they are; the log must not fail on them."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 class History:
     """The conversation log table, in the gateway database."""
 
@@ -107,7 +153,7 @@ class History:
             body TEXT, name TEXT)""")
         db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_wa ON wacloud_gw_messages (wa_id, ts)")
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)")
-        db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_job ON wacloud_gw_messages (job_id)")
+        _one_row_per_job(db)
 
     def record_inbound(
         self,
@@ -120,35 +166,39 @@ class History:
     ) -> None:
         """Log a customer's message (a duplicate wamid is ignored)."""
         kind, text = summarize(body)
-        self._insert(wa_id, "in", kind, wamid, None, None, text, ts, body, name)
+        self._insert(wa_id, "in", kind, None if wamid is None else storable(wamid), None, None, text, ts, body, name)
 
     def record_outbound(self, wa_id: str, job_id: str, body: dict[str, Any]) -> None:
-        """Log a message the API queued (its wamid arrives later)."""
-        kind, text = summarize(body)
-        self._insert(wa_id, "out", kind, None, job_id, "queued", text, None, body, None)
+        """Log a message the API queued (its wamid arrives later); once per job, however often called."""
+        self.record_outbound_many([(wa_id, job_id, body)])
 
     def record_sent(self, wa_id: str, wamid: str, body: dict[str, Any]) -> None:
         """Log a message sent outside the outbox (a bot's reply), with its wamid and what it said."""
         kind, text = summarize(body)
         with self._lock:
-            self._insert(wa_id, "out", kind, wamid, None, "accepted", text, None, body, None)
+            self._insert(wa_id, "out", kind, storable(wamid), None, "accepted", text, None, body, None)
             # A status webhook may have beaten the send's answer and logged the wamid with no content.
             self.db.execute(
                 "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? WHERE wamid = ? AND body IS NULL",
-                (kind, text, json.dumps(body), wamid),
+                (storable(kind), storable(text), json.dumps(body), storable(wamid)),
             )
 
     def record_outbound_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Log many queued messages (wa_id, job_id, body) at once (a campaign)."""
         now = time.time()
         rows = []
+        fills = []
         for wa_id, job_id, body in items:
             kind, text = summarize(body)
-            rows.append((wa_id, "out", kind, None, job_id, "queued", text, now, json.dumps(body), None))
+            kind, text, dumped = storable(kind), storable(text), json.dumps(body)
+            rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None))
+            fills.append((kind, text, dumped, job_id))
+        # The unique index on job_id keeps one row per job (two API requests racing on one
+        # Idempotency-Key, a campaign re-run); a row a status webhook made first gets the content.
+        self.db.executemany(f"{_INSERT} ON CONFLICT DO NOTHING", rows)
         self.db.executemany(
-            "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, "
-            "ts, body, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? WHERE job_id = ? AND body IS NULL",
+            fills,
         )
 
     def record_status(
@@ -168,6 +218,7 @@ class History:
         """
         # Webhooks for one wamid arrive concurrently (Meta, and the sandbox, post in parallel): one writer
         # per process, and a retry for the cross-process race on the unique wamid index.
+        wa_id, wamid, status = storable(wa_id), storable(wamid), storable(status)
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -188,6 +239,8 @@ class History:
         if job_id is not None:
             self._attach(job_id, wamid)
         if not self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
+            if job_id is not None and self.has_job(job_id):
+                job_id = None  # the job's row holds another wamid (a resend): log this one beside it
             self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None)
             return
         # Forward only, decided inside the UPDATE so a concurrent writer cannot move it back.
@@ -231,21 +284,22 @@ class History:
     ) -> None:
         if wamid is not None and self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
             return
+        # Webhook content is stored as it came, but text the database cannot hold is replaced
+        # (json.dumps escapes it in ``body``), so one odd message never blocks its payload.
         try:
             self.db.execute(
-                "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, "
-                "ts, body, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _INSERT,
                 (
-                    wa_id,
+                    storable(wa_id),
                     direction,
-                    kind,
-                    wamid,
+                    storable(kind),
+                    None if wamid is None else storable(wamid),
                     job_id,
                     status,
-                    text,
+                    storable(text),
                     ts if ts is not None else time.time(),
                     json.dumps(body) if body is not None else None,
-                    name,
+                    None if name is None else storable(name),
                 ),
             )
         except Exception as exc:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.errors import ValidationError
 from wacloud.server.db import Database
 
 KEY_PREFIX = "wk_"
@@ -79,6 +80,8 @@ class KeyStore:
 
     def create(self, name: str = "default") -> tuple[KeyInfo, str]:
         """A new key: its info and the plain key, which is never stored nor shown again."""
+        if "\x00" in name:
+            raise ValidationError("name", "must not contain a NUL character (U+0000)")  # PostgreSQL refuses it
         key = new_key()
         info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time())
         self._execute(

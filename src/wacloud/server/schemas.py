@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def _refuse_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character (U+0000)")
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+
+
+class _Input(BaseModel):
+    """A request body: strings hold no NUL (PostgreSQL's text type refuses it; nothing needs it)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        _refuse_nul(value)
+        return value
 
 
 class ErrorInfo(BaseModel):
@@ -101,7 +124,7 @@ class ConversationList(BaseModel):
     conversations: list[ConversationOut]
 
 
-class Recipient(BaseModel):
+class Recipient(_Input):
     """One campaign recipient and their template parameters."""
 
     model_config = ConfigDict(extra="forbid")
@@ -119,7 +142,7 @@ class Recipient(BaseModel):
     )
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(_Input):
     """Start a campaign: one approved template to many recipients."""
 
     model_config = ConfigDict(extra="forbid")
@@ -213,7 +236,7 @@ class NewKeyOut(KeyOut):
     key: str
 
 
-class KeyIn(BaseModel):
+class KeyIn(_Input):
     """Create an API key."""
 
     model_config = ConfigDict(extra="forbid")

@@ -31,6 +31,21 @@ def loads(body: bytes | bytearray | str) -> Any:
     return pydantic_core.from_json(body, allow_inf_nan=False)
 
 
+def envelope_problem(payload: Any) -> str | None:
+    """What is wrong with the outer shape of a webhook payload (None when it is a usable envelope)."""
+    if not isinstance(payload, dict):
+        return "body must be a JSON object"
+    if not isinstance(payload.get("object"), str):
+        return "object must be a string"
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        return "entry must be a list"
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
+            return "every entry must be an object with a changes list"
+    return None
+
+
 def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
     """Turn a webhook body (raw bytes or decoded JSON) into typed updates; never raises."""
     try:

@@ -17,7 +17,8 @@ to the payload depends on whose failure it is:
   ``retry_max_s``); after ``max_attempts`` failed attempts it is set aside (dead-lettered with the
   reason, logged, counted in :attr:`WebhookReceiver.stats`) instead of being retried forever.
 
-A retried payload re-runs only the updates not yet completed: each completed update leaves a
+An update that fails does not stop the others of its payload; a retried payload re-runs only the
+updates not yet completed: each completed update leaves a
 ``done:<key>`` mark in the dedup store. With a :class:`~wacloud.webhooks.store.LeasedInboxStore` (the
 delivery engine's SQLite and PostgreSQL stores) each payload is leased to one process at a time: the
 one that answered it (the lease is renewed while it is processed), or whoever claims it once it is
@@ -51,7 +52,7 @@ from urllib.parse import parse_qs
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import signature
 from wacloud.webhooks.offload import off_loop
-from wacloud.webhooks.parsing import loads, parse
+from wacloud.webhooks.parsing import envelope_problem, loads, parse
 from wacloud.webhooks.store import DedupLookup, DedupStore, InboxStore, LeasedInboxStore, MemoryDedupStore
 from wacloud.webhooks.updates import Update
 
@@ -320,7 +321,7 @@ class WebhookReceiver:
             payload = loads(raw_body)
         except ValueError as exc:
             return 400, _error(f"malformed JSON: {exc}"), None
-        problem = _envelope_problem(payload)
+        problem = envelope_problem(payload)
         if problem:
             return 400, _error(problem), None
         delivery = Delivery(payload)
@@ -358,6 +359,7 @@ class WebhookReceiver:
         try:
             dispatcher = self.dispatcher
             handled = 0
+            failure: tuple[Update, Exception] | None = None
             for i, upd in enumerate(parse(delivery.payload)):
                 try:
                     if not self._claim(delivery, i, upd):
@@ -365,11 +367,11 @@ class WebhookReceiver:
                     if dispatcher is not None:
                         dispatcher.dispatch_sync(upd)
                 except Exception as exc:
-                    self._failed(delivery, upd, exc)
-                    return handled
+                    failure = failure or (upd, exc)
+                    continue  # the others of the payload still go; its retry runs what did not complete
                 self._completed(delivery, i, upd)
                 handled += 1
-            self._done(delivery)
+            self._finish(delivery, failure)
             return handled
         finally:
             self._release(delivery)
@@ -380,6 +382,7 @@ class WebhookReceiver:
         try:
             dispatcher = self.dispatcher
             handled = 0
+            failure: tuple[Update, Exception] | None = None
             for i, upd in enumerate(parse(delivery.payload)):
                 try:
                     if not await off_loop(self._claim, delivery, i, upd):
@@ -387,11 +390,11 @@ class WebhookReceiver:
                     if dispatcher is not None:
                         await dispatcher.dispatch(upd)
                 except Exception as exc:
-                    await off_loop(self._failed, delivery, upd, exc)
-                    return handled
+                    failure = failure or (upd, exc)
+                    continue  # the others of the payload still go; its retry runs what did not complete
                 await off_loop(self._completed, delivery, i, upd)
                 handled += 1
-            await off_loop(self._done, delivery)
+            await off_loop(self._finish, delivery, failure)
             return handled
         finally:
             self._release(delivery)
@@ -592,6 +595,12 @@ class WebhookReceiver:
         except Exception:
             logger.exception("dedup store failed to mark update %s done", update.update_id)
 
+    def _finish(self, delivery: Delivery, failure: tuple[Update, Exception] | None) -> None:
+        if failure is None:
+            self._done(delivery)
+        else:
+            self._failed(delivery, *failure)
+
     def _failed(self, delivery: Delivery, update: Update, exc: Exception) -> None:
         """A system failure: keep the payload pending for a retry, or set it aside after the last try."""
         delivery.failures += 1
@@ -658,17 +667,3 @@ def _query(query: Mapping[str, Any] | str) -> dict[str, str]:
             value = value[0] if value else ""
         out[str(key)] = str(value)
     return out
-
-
-def _envelope_problem(payload: Any) -> str | None:
-    if not isinstance(payload, dict):
-        return "body must be a JSON object"
-    if not isinstance(payload.get("object"), str):
-        return "object must be a string"
-    entries = payload.get("entry")
-    if not isinstance(entries, list):
-        return "entry must be a list"
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
-            return "every entry must be an object with a changes list"
-    return None
