@@ -77,7 +77,7 @@ class Box:
     @property
     def mgmt(self) -> Any:
         """The sandbox's management state (renewed after a reset)."""
-        from wacloud.sandbox.management import management_state
+        from wacloud.sandbox.state import management_state
 
         return management_state(self.app.state)
 

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from wacloud import limits
 from wacloud.sandbox import payloads
-from wacloud.sandbox.control import ControlError
-from wacloud.sandbox.state import Customer, InboundMessage, Media
+from wacloud.sandbox._model import Customer, InboundMessage, Media
+from wacloud.sandbox.errors import ControlError
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState, SentMessage
+    from wacloud.sandbox._model import SentMessage
+    from wacloud.sandbox.state import SandboxState
 
 _MEDIA_DEFAULT_MIME = {
     "image": "image/jpeg",

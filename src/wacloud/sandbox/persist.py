@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox.management import FlowRecord, management_state
-from wacloud.sandbox.pacing import Pacing
-from wacloud.sandbox.state import Customer, InboundMessage, Media, SentMessage
-from wacloud.sandbox.templates import Template, schedule_review
+from wacloud.sandbox._model import Customer, FlowRecord, InboundMessage, Media, Pacing, SentMessage, Template
+from wacloud.sandbox.state import management_state
+from wacloud.sandbox.templates import schedule_review
 
 if TYPE_CHECKING:
     from wacloud.sandbox.state import SandboxState

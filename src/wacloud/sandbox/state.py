@@ -1,4 +1,10 @@
-"""The sandbox's memory: customers, sent and received messages, media, templates, logs and counters."""
+"""The sandbox's memory: customers, sent and received messages, media, templates, logs, counters and the
+management half (numbers, flows, uploads, the management call budget).
+
+State only: it imports the plain data (``_model``) and the small infrastructure it owns (clock, ids,
+scheduler, rate limiter), never a service. The webhook dispatcher and the seed templates are attached by
+the app (``_app.new_state``), so nothing here imports what imports the state.
+"""
 
 from __future__ import annotations
 
@@ -6,175 +12,88 @@ import json
 import random
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from wacloud import limits
+from wacloud.sandbox._model import (
+    SANDBOX_APP,
+    Attempt,
+    Customer,
+    FlowRecord,
+    InboundMessage,
+    Media,
+    PhoneState,
+    SentMessage,
+    Template,
+    UploadSession,
+)
 from wacloud.sandbox.clock import Clock
 from wacloud.sandbox.config import SandboxConfig
-from wacloud.sandbox.dispatch import Dispatcher
+from wacloud.sandbox.errors import GraphError
 from wacloud.sandbox.ids import IdFactory
 from wacloud.sandbox.ratelimit import RateLimiter
 from wacloud.sandbox.scheduler import Scheduler
 
-if TYPE_CHECKING:
-    from wacloud.sandbox.management import ManagementState
-    from wacloud.sandbox.templates import Template
+__all__ = [
+    "Attempt",
+    "Customer",
+    "Deliveries",
+    "InboundMessage",
+    "ManagementRateLimited",
+    "ManagementState",
+    "Media",
+    "SandboxState",
+    "SentMessage",
+    "management_state",
+]
 
-_CUSTOMER_FIELDS = (
-    "wa_id",
-    "profile_name",
-    "on_whatsapp",
-    "marketing_opt_out",
-    "blocked",
-    "read_receipts",
-    "last_inbound_at",
-)
-
-
-@dataclass(slots=True)
-class Customer:
-    """A simulated WhatsApp user."""
-
-    wa_id: str
-    profile_name: str = "Sandbox User"
-    on_whatsapp: bool = True
-    marketing_opt_out: bool = False
-    blocked: bool = False
-    #: When False the user never sends ``read`` receipts (a WhatsApp privacy setting).
-    read_receipts: bool = True
-    #: Sandbox time of the user's last message; None means the 24 h window has never opened.
-    last_inbound_at: float | None = None
-    #: When the user last came in through an ad (free entry point window).
-    referral_at: float | None = None
-
-    def window_open(self, now: float) -> bool:
-        """True inside the customer-service window."""
-        return self.last_inbound_at is not None and now - self.last_inbound_at < limits.SERVICE_WINDOW_S
-
-    def fep_open(self, now: float) -> bool:
-        """True inside a free-entry-point window (72 h after an ad click reply)."""
-        return self.referral_at is not None and now - self.referral_at < limits.FREE_ENTRY_POINT_WINDOW_S
-
-    def to_dict(self, now: float) -> dict[str, Any]:
-        """JSON view for the control API."""
-        return {
-            "wa_id": self.wa_id,
-            "profile_name": self.profile_name,
-            "on_whatsapp": self.on_whatsapp,
-            "marketing_opt_out": self.marketing_opt_out,
-            "blocked": self.blocked,
-            "read_receipts": self.read_receipts,
-            "last_inbound_at": self.last_inbound_at,
-            "window_open": self.window_open(now),
-        }
-
-    def update(self, data: dict[str, Any]) -> None:
-        """Apply a partial update; raises ``ValueError`` on unknown keys or wrong types."""
-        for key, value in data.items():
-            if key not in _CUSTOMER_FIELDS or key == "wa_id":
-                if key == "wa_id" and value == self.wa_id:
-                    continue
-                raise ValueError(f"unknown or read-only customer field {key!r}")
-            if key == "profile_name":
-                if not isinstance(value, str) or not value:
-                    raise ValueError("profile_name must be a non-empty string")
-            elif key == "last_inbound_at":
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                    raise ValueError("last_inbound_at must be a number (sandbox epoch seconds) or null")
-            elif not isinstance(value, bool):
-                raise ValueError(f"{key} must be true or false")
-            setattr(self, key, value)
+_HOUR = 3600.0
 
 
-@dataclass(slots=True)
-class SentMessage:
-    """A message the business sent (accepted with a wamid), with its status history."""
+class Deliveries(Protocol):
+    """What the state needs of its webhook dispatcher (``_dispatch.Dispatcher``), named here so the state
+    does not import the service."""
 
-    id: str
-    phone_number_id: str
-    to: str
-    wa_id: str
-    type: str
-    body: dict[str, Any]
-    created_at: float
-    version: tuple[int, int]
-    category: str = "service"
-    pricing_type: str = "free_customer_service"
-    billable: bool = False
-    template_id: str | None = None
-    statuses: list[dict[str, Any]] = field(default_factory=list)
+    def emit(self, shard: str, field: str, value: dict[str, Any], *, with_time: bool = False) -> None: ...
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON view for the control API."""
-        return {
-            "id": self.id,
-            "to": self.to,
-            "wa_id": self.wa_id,
-            "type": self.type,
-            "category": self.category,
-            "created_at": self.created_at,
-            "status": self.statuses[-1]["status"] if self.statuses else "accepted",
-            "statuses": list(self.statuses),
-            "body": self.body,
-        }
+    def emit_status(self, shard: str, status: dict[str, Any], phone_number_id: str | None = None) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def pending(self) -> int: ...
+
+    async def settle(self) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
-@dataclass(slots=True)
-class InboundMessage:
-    """A message a customer sent (injected through the control API)."""
+class _NoDeliveries:
+    """The dispatcher of a state nobody attached one to (a bare state in a unit test): webhooks go nowhere."""
 
-    id: str
-    wa_id: str
-    type: str
-    timestamp: float
-    message: dict[str, Any]
-    read: bool = False
+    def emit(self, shard: str, field: str, value: dict[str, Any], *, with_time: bool = False) -> None:
+        """Drop the webhook."""
 
+    def emit_status(self, shard: str, status: dict[str, Any], phone_number_id: str | None = None) -> None:
+        """Drop the status webhook."""
 
-@dataclass(slots=True)
-class Media:
-    """An uploaded (or customer-sent) media file."""
+    def clear(self) -> None:
+        """Nothing queued."""
 
-    id: str
-    phone_number_id: str
-    mime_type: str
-    data: bytes
-    sha256_hex: str
-    uploaded_at: float
-    filename: str | None = None
+    def pending(self) -> int:
+        """Nothing queued."""
+        return 0
 
+    async def settle(self) -> None:
+        """Nothing to wait for."""
 
-@dataclass(slots=True)
-class Attempt:
-    """One call to ``POST /messages`` and how it ended (``code`` 0 = accepted)."""
+    async def start(self) -> None:
+        """Nothing to start."""
 
-    seq: int
-    at: float
-    phone_number_id: str
-    to: str | None
-    wa_id: str | None
-    type: str | None
-    code: int
-    http_status: int
-    outcome: str
-    wamid: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON view."""
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "phone_number_id": self.phone_number_id,
-            "to": self.to,
-            "wa_id": self.wa_id,
-            "type": self.type,
-            "code": self.code,
-            "http_status": self.http_status,
-            "outcome": self.outcome,
-            "wamid": self.wamid,
-        }
+    async def stop(self) -> None:
+        """Nothing to stop."""
 
 
 class SandboxState:
@@ -186,10 +105,11 @@ class SandboxState:
         self.config = config.copy()
         self.ids = IdFactory(config.seed)
         self.scheduler = Scheduler(self.clock)
-        self.dispatcher = Dispatcher(self)
+        #: The webhook dispatcher; the app attaches the real one (``_app.new_state``).
+        self.dispatcher: Deliveries = _NoDeliveries()
         #: Callbacks run after every reset, so parts that keep their own run state start afresh too.
         self._reset_hooks: list[Callable[[], None]] = []
-        #: The management half of the state (``wacloud.sandbox.management.management_state``).
+        #: The management half of the state (:func:`management_state`), made on first use.
         self.management: ManagementState | None = None
         self._init_run_state()
 
@@ -219,9 +139,6 @@ class SandboxState:
         self.webhook_stats: Counter[str] = Counter()
         self.template_webhooks: list[dict[str, Any]] = []
         self._seed_customers()
-        from wacloud.sandbox.templates import seed_templates
-
-        seed_templates(self)
 
     def reset(self) -> None:
         """Forget everything and restore the initial configuration (ids stay unique)."""
@@ -230,6 +147,9 @@ class SandboxState:
         self.dispatcher.clear()
         self.clock.reset()
         self._init_run_state()
+        if self.management is not None:
+            # A reset forgets registrations, flows, uploads and budgets like the rest of the state.
+            self.management = ManagementState(self)
         for hook in list(self._reset_hooks):
             hook()
 
@@ -321,3 +241,90 @@ class SandboxState:
             "max_accepted_per_recipient": max(self.accepted_by_wa_id.values(), default=0),
             "webhooks": dict(self.webhook_stats),
         }
+
+
+class ManagementState:
+    """The management half of the sandbox state (attached to ``SandboxState`` as ``.management``)."""
+
+    def __init__(self, state: SandboxState) -> None:
+        # Every business number of the WABA (extra_phone_numbers too), each registered on its own.
+        self.phones: dict[str, PhoneState] = {pid: PhoneState() for pid in state.config.numbers}
+        self.flows: dict[str, FlowRecord] = {}
+        self.uploads: dict[str, UploadSession] = {}
+        self.handles: dict[str, UploadSession] = {}
+        self.subscribed: list[dict[str, Any]] = [{"whatsapp_business_api_data": dict(SANDBOX_APP)}]
+        self.unsubscribed_webhook_url: str | None = None
+        self.calls: dict[str, deque[float]] = {}
+        #: Rolling-hour budget of WABA-level management calls, overriding ``SandboxConfig``'s
+        #: ``management_calls_per_hour`` (read live, so the control API can change it); with neither,
+        #: Meta's: 200, or 5,000 while the WABA is "active" (has a registered number).
+        self.calls_per_hour: int | None = None
+        self._state = state
+        #: The code ``request_code`` "sends"; ``verify_code`` expects it.
+        self.verification_code = "123456"
+
+    def charge(self, state: SandboxState, waba_id: str) -> dict[str, str]:
+        """Count one WABA-level call; return the usage header, or raise 80007 when over the budget."""
+        now = state.clock.now()
+        window = self.calls.setdefault(waba_id, deque())
+        while window and now - window[0] >= _HOUR:
+            window.popleft()
+        budget = self.budget()
+        over = len(window) >= budget
+        if not over:
+            window.append(now)
+        pct = min(100, round(100 * len(window) / max(1, budget)))
+        regain = 0 if not over else max(1, round((_HOUR - (now - window[0])) / 60))
+        header = {
+            "X-Business-Use-Case-Usage": json.dumps(
+                {
+                    waba_id: [
+                        {
+                            "type": "whatsapp_business_management",
+                            "call_count": pct,
+                            "total_cputime": min(pct, 100) // 4,
+                            "total_time": min(pct, 100) // 4,
+                            "estimated_time_to_regain_access": regain,
+                        }
+                    ]
+                }
+            )
+        }
+        if over:
+            raise ManagementRateLimited(header)
+        return header
+
+    def budget(self) -> int:
+        """The hourly budget in force: this override, else the sandbox setting, else Meta's default."""
+        if self.calls_per_hour is not None:
+            return int(self.calls_per_hour)
+        configured = getattr(self._state.config, "management_calls_per_hour", None)
+        if configured is not None:
+            return int(configured)
+        active = any(phone.registered for phone in self.phones.values())
+        return limits.MANAGEMENT_CALLS_PER_HOUR_ACTIVE if active else limits.MANAGEMENT_CALLS_PER_HOUR
+
+    def is_registered(self, phone_number_id: str) -> bool:
+        """False after a deregister (sends from the number should then fail with 133010)."""
+        phone = self.phones.get(phone_number_id)
+        return phone is None or phone.registered
+
+
+class ManagementRateLimited(GraphError):
+    """80007: the WABA's management budget is spent; ``headers`` carries the usage header to answer with."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__(
+            80007,
+            "Rate limit hit for management calls on this WhatsApp Business Account.",
+            message="(#80007) Rate limit issues",
+        )
+        self.headers = headers
+
+
+def management_state(state: SandboxState) -> ManagementState:
+    """The management state of ``state``, created on first use and renewed by every sandbox reset."""
+    current = state.management
+    if current is None:
+        current = state.management = ManagementState(state)
+    return current

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wacloud.limits import LIMITS
 from wacloud.sandbox import pacing, template_rules
+from wacloud.sandbox._model import Template
 from wacloud.sandbox.errors import GraphError, param
-from wacloud.sandbox.pacing import Pacing
 from wacloud.sandbox.validate import SendRequest, TemplateComponentSend
 
 if TYPE_CHECKING:
@@ -54,46 +53,6 @@ _BAD_TEXT = re.compile(r"[\n\t]| {5,}")
 
 def _tpl_error(subcode: int, details: str) -> GraphError:
     return GraphError(100, details, subcode=subcode)
-
-
-@dataclass(slots=True)
-class Template:
-    """A message template of the WABA, as created (components in Meta's creation format)."""
-
-    id: str
-    name: str
-    language: str
-    category: str
-    components: list[dict[str, Any]]
-    parameter_format: str = "POSITIONAL"
-    status: str = "PENDING"
-    rejected_reason: str = "NONE"
-    created_at: float = 0.0
-    edits: int = 0
-    # Derived from the components by ``analyse``.
-    header_format: str | None = None
-    header_vars: list[str] = field(default_factory=list)
-    header_text: str = ""
-    body_text: str = ""
-    body_vars: list[str] = field(default_factory=list)
-    buttons: list[dict[str, Any]] = field(default_factory=list)
-    #: Template pacing (``wacloud.sandbox.pacing``); not part of what Graph shows.
-    pacing: Pacing = field(default_factory=Pacing)
-
-    def to_graph(self) -> dict[str, Any]:
-        """The template as ``GET /{template-id}`` returns it."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "parameter_format": self.parameter_format,
-            "components": self.components,
-            "language": self.language,
-            "status": self.status,
-            "category": self.category,
-            "id": self.id,
-        }
-        if self.status == "REJECTED":
-            out["rejected_reason"] = self.rejected_reason
-        return out
 
 
 def analyse(components: Any, category: str, parameter_format: str) -> dict[str, Any]:
