@@ -9,11 +9,11 @@ import httpx
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import payloads
+from wacloud.sandbox import _payloads
+from wacloud.sandbox._config import MUTABLE_SETTINGS, Faults, build_config, check_setting
 from wacloud.sandbox._control_http import P, _body, _int, _obj, control_endpoint
+from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of
-from wacloud.sandbox.config import MUTABLE_SETTINGS, Faults, build_config, check_setting
-from wacloud.sandbox.errors import ControlError
 
 
 async def info(request: Request) -> Any:
@@ -155,11 +155,11 @@ async def system_error(request: Request) -> Any:
     details = data.get("details")
     value = {
         "messaging_product": "whatsapp",
-        "metadata": payloads.metadata(state),
-        "errors": [payloads.error_item(code, details if isinstance(details, str) else None)],
+        "metadata": _payloads.metadata(state),
+        "errors": [_payloads.error_item(code, details if isinstance(details, str) else None)],
     }
     state.dispatcher.emit("errors", "messages", value)
-    return {"payload": payloads.envelope(state, "messages", value)}
+    return {"payload": _payloads.envelope(state, "messages", value)}
 
 
 async def verify_webhook(request: Request) -> Any:

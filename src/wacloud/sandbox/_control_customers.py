@@ -8,11 +8,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import payloads
+from wacloud.sandbox import _payloads
 from wacloud.sandbox._control_http import P, _body, _int, _obj, control_endpoint, customer
+from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of
-from wacloud.sandbox.errors import ControlError
-from wacloud.sandbox.inbound import inject
+from wacloud.sandbox._inbound import inject
 
 
 async def customers(request: Request) -> Any:
@@ -45,7 +45,7 @@ async def one_customer(request: Request) -> Any:
         found.update(_obj(await _body(request)))
         if found.marketing_opt_out != before:
             # The user tapped "stop promotions" (or resumed): Meta tells the business.
-            value = payloads.user_preferences_value(state, found, state.clock.now())
+            value = _payloads.user_preferences_value(state, found, state.clock.now())
             state.dispatcher.emit(found.wa_id, "user_preferences", value)
     return found.to_dict(state.clock.now())
 

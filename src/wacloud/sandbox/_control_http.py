@@ -10,8 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from wacloud.sandbox.errors import ControlError, GraphError
-from wacloud.sandbox.state import SandboxState
+from wacloud.sandbox._errors import ControlError, GraphError
+from wacloud.sandbox._state import SandboxState
 
 P = "/_sandbox"
 

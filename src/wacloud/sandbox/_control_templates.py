@@ -1,4 +1,4 @@
-"""The control API's templates: loose test fixtures, status changes and pacing."""
+"""The control API's templates: loose test fixtures, status changes and _pacing."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import pacing
+from wacloud.sandbox import _pacing
 from wacloud.sandbox._control_http import P, _body, _obj, _threshold, control_endpoint
+from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of
-from wacloud.sandbox.errors import ControlError
-from wacloud.sandbox.templates import STATUSES, make_template, set_status
+from wacloud.sandbox._templates import STATUSES, make_template, set_status
 
 
 async def templates(request: Request) -> Any:
@@ -76,7 +76,7 @@ async def template_pacing(request: Request) -> Any:
             tpl.pacing.enabled = False
     assessment = data.get("assessment")
     if assessment == "good":
-        pacing.release(state, tpl)
+        _pacing.release(state, tpl)
     elif assessment == "bad":
         set_status(state, tpl, "PAUSED", "LOW_QUALITY")  # drops the held messages with 132015
     elif assessment is not None:

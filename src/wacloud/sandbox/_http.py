@@ -17,8 +17,8 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from wacloud import limits
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementRateLimited, ManagementState, SandboxState, management_state
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._state import ManagementRateLimited, ManagementState, SandboxState, management_state
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     answer,
     json_body,
@@ -16,8 +17,7 @@ from wacloud.sandbox._http import (
     text,
 )
 from wacloud.sandbox._model import SANDBOX_APP
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState
+from wacloud.sandbox._state import ManagementState
 
 
 async def list_apps(request: Request, mgmt: ManagementState) -> Any:

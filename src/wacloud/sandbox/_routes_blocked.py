@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     answer,
     json_body,
@@ -17,8 +18,7 @@ from wacloud.sandbox._http import (
     sandbox_of,
     wa_id,
 )
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState
+from wacloud.sandbox._state import ManagementState
 
 
 def users_of(body: Mapping[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     NodeRoute,
     answer,
@@ -22,8 +23,7 @@ from wacloud.sandbox._http import (
     text,
 )
 from wacloud.sandbox._model import FlowRecord
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState, SandboxState, management_state
+from wacloud.sandbox._state import ManagementState, SandboxState, management_state
 
 _FLOW_CATEGORIES = frozenset(
     {

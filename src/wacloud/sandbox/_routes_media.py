@@ -12,10 +12,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._errors import GraphError, param
 from wacloud.sandbox._http import graph_error, no_object, sandbox_of
 from wacloud.sandbox._model import Media
-from wacloud.sandbox.errors import GraphError, param
-from wacloud.sandbox.state import SandboxState
+from wacloud.sandbox._state import SandboxState
 
 DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 _SUCCESS = {"success": True}

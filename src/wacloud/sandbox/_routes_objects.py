@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from wacloud.sandbox import _routes_media, _routes_templates
 from wacloud.sandbox._http import NodeRoute, sandbox_of
-from wacloud.sandbox.state import SandboxState
+from wacloud.sandbox._state import SandboxState
 
 
 def owns_object(state: SandboxState, object_id: str) -> bool:

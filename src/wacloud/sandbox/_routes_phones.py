@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     NodeRoute,
     answer,
@@ -20,8 +21,7 @@ from wacloud.sandbox._http import (
     sandbox_of,
 )
 from wacloud.sandbox._model import PhoneState
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState, SandboxState, management_state
+from wacloud.sandbox._state import ManagementState, SandboxState, management_state
 
 _PIN = re.compile(r"^[0-9]{6}$")
 _LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")

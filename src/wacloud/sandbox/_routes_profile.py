@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     answer,
     fields,
@@ -19,8 +20,7 @@ from wacloud.sandbox._http import (
     sandbox_of,
     text,
 )
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState
+from wacloud.sandbox._state import ManagementState
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PROFILE_KEYS = frozenset(

@@ -20,7 +20,7 @@ from wacloud.sandbox._http import (
     text,
 )
 from wacloud.sandbox._model import PhoneState
-from wacloud.sandbox.state import ManagementState
+from wacloud.sandbox._state import ManagementState
 
 _QR_ALPHABET = string.ascii_uppercase + "234567"
 _QR_CODE = re.compile(r"^[A-Z2-7]{14}$")

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from wacloud.sandbox._errors import GraphError, param
 from wacloud.sandbox._http import graph_error, no_object, read_json, sandbox_of
 from wacloud.sandbox._model import Template
-from wacloud.sandbox.errors import GraphError, param
-from wacloud.sandbox.payloads import template_status_value
-from wacloud.sandbox.state import ManagementRateLimited, management_state
-from wacloud.sandbox.templates import edit_template, make_template, schedule_review, set_status
+from wacloud.sandbox._payloads import template_status_value
+from wacloud.sandbox._state import ManagementRateLimited, management_state
+from wacloud.sandbox._templates import edit_template, make_template, schedule_review, set_status
 
 _SUCCESS = {"success": True}
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     NodeRoute,
     answer,
@@ -15,8 +16,7 @@ from wacloud.sandbox._http import (
     sandbox_of,
 )
 from wacloud.sandbox._model import UploadSession
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import ManagementState, SandboxState, management_state
+from wacloud.sandbox._state import ManagementState, SandboxState, management_state
 
 _UPLOAD_MAX_BYTES = max(rule.max_bytes for rule in limits.MEDIA_RULES.values())
 _UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4", "application/pdf", "image/webp"})

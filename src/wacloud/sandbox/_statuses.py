@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wacloud import limits
-from wacloud.sandbox import payloads
+from wacloud.sandbox import _payloads
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer, SentMessage
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 
 class _StatusPlan:
@@ -89,7 +89,7 @@ def emit_status(
         conv = dict(conversation)
         if expiration:
             conv["expiration_timestamp"] = str(int(ts + limits.SERVICE_WINDOW_S))
-    obj = payloads.status_object(
+    obj = _payloads.status_object(
         state, msg, status, ts, pricing=status in ("sent", "delivered"), conversation=conv, error=error
     )
     cfg = state.config

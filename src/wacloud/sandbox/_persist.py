@@ -21,11 +21,11 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from wacloud.sandbox._model import Customer, FlowRecord, InboundMessage, Media, Pacing, SentMessage, Template
-from wacloud.sandbox.state import management_state
-from wacloud.sandbox.templates import schedule_review
+from wacloud.sandbox._state import management_state
+from wacloud.sandbox._templates import schedule_review
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 FORMAT = 1
 CORE = "core"

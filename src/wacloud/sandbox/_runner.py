@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.app import SandboxApp
+    from wacloud.sandbox._app import SandboxApp
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -69,7 +69,7 @@ class ServerThread:
 
 def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     """Run the sandbox in the foreground (blocking), printing the base URL, the token and the ids."""
-    from wacloud.sandbox.app import create_app
+    from wacloud.sandbox._app import create_app
 
     if config.get("seed") is None:
         # Unseeded, each run draws its own seed: the id counters restart with the process, and a fixed

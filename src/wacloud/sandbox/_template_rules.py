@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from wacloud import template_rules
-from wacloud.sandbox.errors import GraphError
+from wacloud.sandbox._errors import GraphError
 from wacloud.template_rules import BUTTON_TYPES, HEADER_FORMATS, TemplateRuleViolation
 
 __all__ = ["BUTTON_TYPES", "HEADER_FORMATS", "check_components", "check_language"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.limits import LIMITS, MediaKind
-from wacloud.sandbox.errors import GraphError, invalid, missing, param
+from wacloud.sandbox._errors import GraphError, invalid, missing, param
 
 MESSAGE_TYPES = frozenset(
     {

@@ -17,12 +17,12 @@ from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from wacloud import limits
-from wacloud.sandbox import _control, _management, _routes_objects, faults, sending
-from wacloud.sandbox.config import SandboxConfig, build_config
-from wacloud.sandbox.dispatch import Dispatcher
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import SandboxState
-from wacloud.sandbox.templates import seed_templates
+from wacloud.sandbox import _control, _faults, _management, _routes_objects, _sending
+from wacloud.sandbox._config import SandboxConfig, build_config
+from wacloud.sandbox._dispatch import Dispatcher
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._state import SandboxState
+from wacloud.sandbox._templates import seed_templates
 
 _VERSION = re.compile(r"^/v(\d+)\.(\d+)(/.*)?$")
 _MESSAGES = re.compile(r"^/([^/]+)/messages/?$")
@@ -139,11 +139,11 @@ class SandboxApp:
         scope["path"] = root + path
         scope["raw_path"] = (root + path).encode()
         scope["wacloud.version"] = version
-        delay = faults.latency(state)
+        delay = _faults.latency(state)
         if delay:
             await asyncio.sleep(delay)
         sends = scope["method"] == "POST" and _MESSAGES.match(path)
-        fault = faults.pick(state, send=bool(sends))
+        fault = _faults.pick(state, send=bool(sends))
         if fault is not None and fault.kind in ("drop", "timeout", "http500", "http503"):
             if sends:
                 state.log_attempt(
@@ -185,7 +185,7 @@ class SandboxApp:
         self,
         phone_number_id: str,
         version: tuple[int, int],
-        fault: faults.Fault | None,
+        fault: _faults.Fault | None,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -202,13 +202,13 @@ class SandboxApp:
             await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
             return
         raw = await _read_body(receive)
-        result = sending.process(state, phone_number_id, raw, version, fault)
+        result = _sending.process(state, phone_number_id, raw, version, fault)
         if result.fault is not None:  # accepted, then the connection is lost
             await _drop(send, receive)
             return
         await _send_json(send, result.status, result.body)
 
-    async def _act_out(self, fault: faults.Fault, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _act_out(self, fault: _faults.Fault, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         if fault.kind == "timeout":
             await asyncio.sleep(state.config.faults.timeout_s)

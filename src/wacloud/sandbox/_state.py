@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wacloud import limits
+from wacloud.sandbox._clock import Clock
+from wacloud.sandbox._config import SandboxConfig
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._ids import IdFactory
 from wacloud.sandbox._model import (
     SANDBOX_APP,
     Attempt,
@@ -28,12 +32,8 @@ from wacloud.sandbox._model import (
     Template,
     UploadSession,
 )
-from wacloud.sandbox.clock import Clock
-from wacloud.sandbox.config import SandboxConfig
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.ids import IdFactory
-from wacloud.sandbox.ratelimit import RateLimiter
-from wacloud.sandbox.scheduler import Scheduler
+from wacloud.sandbox._ratelimit import RateLimiter
+from wacloud.sandbox._scheduler import Scheduler
 
 __all__ = [
     "Attempt",

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud import errors, limits
-from wacloud.sandbox import faults, pacing
+from wacloud.sandbox import _faults, _pacing
+from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._model import SentMessage
+from wacloud.sandbox._state import management_state
 from wacloud.sandbox._statuses import plan_statuses
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import management_state
-from wacloud.sandbox.templates import check_send, find_for_send
-from wacloud.sandbox.validate import SendRequest, validate_send
+from wacloud.sandbox._templates import check_send, find_for_send
+from wacloud.sandbox._validate import SendRequest, validate_send
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 _SUCCESS = {"success": True}
 
@@ -28,7 +28,7 @@ class SendResult:
 
     status: int
     body: dict[str, Any]
-    fault: faults.Fault | None = None
+    fault: _faults.Fault | None = None
 
 
 def error_result(state: SandboxState, err: GraphError) -> SendResult:
@@ -41,7 +41,7 @@ def process(
     phone_number_id: str,
     raw: bytes,
     version: tuple[int, int],
-    fault: faults.Fault | None,
+    fault: _faults.Fault | None,
 ) -> SendResult:
     """Handle one send; every outcome is logged and counted."""
     to: str | None = None
@@ -102,7 +102,7 @@ def _send(
     req: SendRequest,
     body: dict[str, Any],
     version: tuple[int, int],
-    fault: faults.Fault | None,
+    fault: _faults.Fault | None,
 ) -> SendResult:
     cfg = state.config
     now = state.clock.now()
@@ -162,9 +162,9 @@ def _send(
     )
     item: dict[str, Any] = {"id": wamid}
     if template is not None:
-        item["message_status"] = pacing.message_status(state, template)
-    if template is not None and item["message_status"] == pacing.HELD and not never:
-        pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
+        item["message_status"] = _pacing.message_status(state, template)
+    if template is not None and item["message_status"] == _pacing.HELD and not never:
+        _pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
     elif not never:
         plan_statuses(state, msg, customer, failure, now)
     result = SendResult(

@@ -15,7 +15,7 @@ from wacloud.sandbox._statuses import emit_status, plan_statuses
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Template
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 ACCEPTED = "accepted"
 HELD = "held_for_quality_assessment"
