@@ -13,7 +13,8 @@ from wacloud.sandbox._model import SentMessage
 from wacloud.sandbox._state import management_state
 from wacloud.sandbox._statuses import plan_statuses
 from wacloud.sandbox._templates import check_send, find_for_send
-from wacloud.sandbox._validate import SendRequest, validate_send
+from wacloud.sandbox._validate import validate_send
+from wacloud.sandbox._validate_base import SendRequest
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer

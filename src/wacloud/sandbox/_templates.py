@@ -9,7 +9,7 @@ from wacloud.limits import LIMITS
 from wacloud.sandbox import _pacing, _template_rules
 from wacloud.sandbox._errors import GraphError, param
 from wacloud.sandbox._model import Template
-from wacloud.sandbox._validate import SendRequest, TemplateComponentSend
+from wacloud.sandbox._validate_base import SendRequest, TemplateComponentSend
 
 if TYPE_CHECKING:
     from wacloud.sandbox._state import SandboxState
