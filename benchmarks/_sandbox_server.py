@@ -1,7 +1,7 @@
 """Run the sandbox in its own process for a benchmark: ``python -m benchmarks._sandbox_server --port P``.
 
 A separate process keeps the emulator's CPU out of the measured client's figures. The configuration is
-``SandboxConfig`` (``wacloud.sandbox.runner.build_config``) with the benchmark credentials; any other
+``SandboxConfig`` (``wacloud.sandbox.build_config``) with the benchmark credentials; any other
 field can be set with ``--set field=<json>``.
 """
 
@@ -15,8 +15,7 @@ from benchmarks._harness import SANDBOX_APP_SECRET, SANDBOX_PHONE_ID, SANDBOX_TO
 
 def build_app(options: dict[str, Any]) -> Any:
     """The sandbox ASGI app for ``options`` (``SandboxConfig`` field names; ``faults`` may be a dict)."""
-    from wacloud.sandbox import create_app
-    from wacloud.sandbox.runner import build_config
+    from wacloud.sandbox import build_config, create_app
 
     return create_app(build_config(None, **{k: v for k, v in options.items() if v is not None}))
 

@@ -107,7 +107,7 @@ class Rig:
 @pytest.fixture
 def rig(store_url: str) -> Iterator[Rig]:
     """Sandbox (500 mps) + store + webhook receiver (signed, dedup and inbox on the store)."""
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread
     from wacloud.sandbox.testing import run_sandbox
     from wacloud.webhooks.asgi import create_app
     from wacloud.webhooks.receiver import WebhookReceiver

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from wacloud.config import load_settings
-from wacloud.sandbox.runner import ServerThread, free_port
+from wacloud.sandbox import ServerThread, free_port
 from wacloud.server.app import create_app
 
 APP_SECRET = "gw-test-app-secret-0123456789"

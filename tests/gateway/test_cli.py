@@ -299,7 +299,7 @@ def test_serve_refuses_incomplete_live_config_saying_what_to_set(tmp_path: Path)
 
 
 def test_serve_with_an_unusable_database_says_so_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wacloud.sandbox.runner import free_port
+    from wacloud.sandbox import free_port
 
     url = f"postgresql://gw:hunter2-secret@127.0.0.1:{free_port()}/wacloud"  # nothing listens there
     down = run(None, "serve", "--port", "0", WACLOUD_DATABASE_URL=url)
@@ -315,7 +315,7 @@ def test_sandbox_command_passes_its_flags(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from wacloud.sandbox.runner import free_port
+    from wacloud.sandbox import free_port
 
     port = free_port()
     proc = subprocess.Popen(

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.sandbox.runner import free_port
+from wacloud.sandbox import free_port
 
 from .conftest import wait_for
 

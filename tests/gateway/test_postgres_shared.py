@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from wacloud.config import load_settings
-from wacloud.sandbox.app import create_app as create_sandbox
-from wacloud.sandbox.runner import ServerThread, free_port
+from wacloud.sandbox import ServerThread, free_port
+from wacloud.sandbox import create_app as create_sandbox
 from wacloud.server.app import create_app
 
 from .conftest import wait_for

@@ -77,7 +77,7 @@ class Box:
     @property
     def mgmt(self) -> Any:
         """The sandbox's management state (renewed after a reset)."""
-        from wacloud.sandbox.management import management_state
+        from wacloud.sandbox._state import management_state
 
         return management_state(self.app.state)
 
@@ -122,8 +122,7 @@ SANDBOX_APP_ID = "1000000000000001"
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[Box]:
     """The sandbox app served by uvicorn on a loopback port, for the whole module."""
-    from wacloud.sandbox import create_app
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread, create_app
 
     app = create_app(template_review_s=None)
     server = ServerThread(app)
@@ -163,7 +162,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     import os
 
     from wacloud.config import load_settings
-    from wacloud.sandbox.runner import ServerThread, free_port
+    from wacloud.sandbox import ServerThread, free_port
     from wacloud.server.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:

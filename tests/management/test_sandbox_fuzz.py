@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wacloud.sandbox import create_app
-from wacloud.sandbox.management import management_state
+from wacloud.sandbox._state import management_state
 
 APP = create_app(template_review_s=None)
 CFG = APP.state.config

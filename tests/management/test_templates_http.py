@@ -218,7 +218,7 @@ def test_cache_follows_the_sandboxs_signed_status_webhooks(box: Any) -> None:
     from starlette.routing import Route
 
     from wacloud import webhooks
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread
     from wacloud.webhooks import signature
     from wacloud.webhooks.updates import TemplateStatusUpdate
 

@@ -12,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from wacloud.cli import app
-from wacloud.sandbox.runner import free_port
+from wacloud.sandbox import free_port
 
 
 def _control(port: int, path: str) -> Any:

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.helpers import WA_ID, open_window
 from wacloud import errors
-from wacloud.sandbox.runner import free_port
+from wacloud.sandbox import free_port
 from wacloud.sandbox.testing import SandboxHandle, WebhookSink
 
 

@@ -9,8 +9,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wacloud.sandbox.app import create_app
-from wacloud.sandbox.sending import process
+from wacloud.sandbox import create_app
+from wacloud.sandbox._sending import process
 from wacloud.sandbox.testing import SandboxHandle
 
 _APP = create_app(None, mps=1e9, pair_rate_burst=10**9)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sandbox.helpers import WA_ID, error_code, open_window, send
-from wacloud.sandbox.management import management_state
+from wacloud.sandbox._state import management_state
 from wacloud.sandbox.testing import SandboxHandle
 
 

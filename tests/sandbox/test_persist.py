@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.helpers import WA_ID, open_window, send, upload
-from wacloud.sandbox.app import create_app
-from wacloud.sandbox.persist import SnapshotError, Snapshotter, restore, snapshot
+from wacloud.sandbox import SnapshotError, Snapshotter, create_app, restore, snapshot
 from wacloud.sandbox.testing import SandboxHandle
 
 

@@ -243,3 +243,23 @@ def test_control_api_still_stores_loose_fixtures(sandbox: SandboxHandle) -> None
     assert error_code(_post(sandbox, loose)) == 100
     stored = sandbox.put_template(loose)
     assert stored["status"] == "APPROVED"
+
+
+#: Bodies whose refusal was worded differently by the sandbox and the client while each kept its own copy.
+WORDING: list[tuple[str, str, list[Any], Any]] = [
+    ("positional gap", "text", ["components", 1, "text"], "Shop through {{1}} with code {{3}} today."),
+    ("media header without handle", "media", ["components", 0, "example"], DELETE),
+    ("body sample short", "text", ["components", 1, "example", "body_text"], [["August"]]),
+]
+
+
+@pytest.mark.parametrize(("what", "base", "path", "value"), WORDING, ids=[w[0] for w in WORDING])
+def test_sandbox_and_precheck_give_the_same_reason(
+    sandbox: SandboxHandle, what: str, base: str, path: list[Any], value: Any
+) -> None:
+    """One rule table: the sandbox's details name the same field and reason as the pre-check."""
+    body = _mutate(GOOD[base](), path, value)
+    with pytest.raises(TemplateDefinitionError) as local:
+        check_definition(body)
+    details = _post(sandbox, body).json()["error"]["error_data"]["details"]
+    assert details == f"Invalid parameter {local.value.field}: {local.value.reason}.", what

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sandbox.test_template_create_rules import GOOD
-from wacloud.sandbox.config import SandboxConfig
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.state import SandboxState
-from wacloud.sandbox.templates import make_template
+from wacloud.sandbox import SandboxConfig
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._state import SandboxState
+from wacloud.sandbox._templates import make_template
 from wacloud.templates import TemplateDefinitionError, check_definition
 
 _VALUES = st.one_of(

@@ -176,7 +176,7 @@ def test_no_webhook_url_still_records_statuses(sandbox: SandboxHandle) -> None:
 
 
 def test_unreachable_receiver_is_retried_then_given_up(sandbox: SandboxHandle) -> None:
-    from wacloud.sandbox.runner import free_port
+    from wacloud.sandbox import free_port
 
     sandbox.configure(
         webhook_url=f"http://127.0.0.1:{free_port()}/hook", webhook_retry_delays_s=[0.01, 0.01], delivered_after_s=None
@@ -196,7 +196,7 @@ def test_keep_alive_receiver_gets_every_webhook(sandbox: SandboxHandle) -> None:
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread
     from wacloud.webhooks.signature import verify
 
     seen: list[bool] = []
@@ -241,7 +241,7 @@ def test_verify_webhook_handshake(sandbox: SandboxHandle) -> None:
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread
 
     async def verify(request: Request) -> PlainTextResponse:
         q = request.query_params
@@ -268,7 +268,7 @@ def test_verify_webhook_never_returns_the_fetched_body(sandbox: SandboxHandle) -
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
-    from wacloud.sandbox.runner import ServerThread
+    from wacloud.sandbox import ServerThread
 
     async def secret(request: Request) -> PlainTextResponse:
         return PlainTextResponse("internal-secret-document-0xC0FFEE")

@@ -1,31 +1,40 @@
 """wacloud.sandbox: a local emulator of the WhatsApp Cloud API (Graph API paths, signed webhooks, faults).
 
 ``create_app(config)`` gives the ASGI app; ``serve()`` runs it in the foreground;
-``wacloud.sandbox.testing.run_sandbox()`` runs it in a thread for tests. See docs/sandbox.md.
+``wacloud.sandbox.testing.run_sandbox()`` runs it in a thread for tests (``testing`` is the pytest plugin).
+See docs/sandbox.md. Everything else of the package is private (``_name`` modules); what a host needs is
+exported here, once, in ``__all__``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from wacloud.sandbox.config import Faults, SandboxConfig
-
-if TYPE_CHECKING:
-    from wacloud.sandbox.app import SandboxApp
-
-
-def create_app(config: SandboxConfig | None = None, **overrides: Any) -> SandboxApp:
-    """The sandbox ASGI app (see :class:`SandboxConfig` for the settings)."""
-    from wacloud.sandbox.app import create_app as _create
-
-    return _create(config, **overrides)
+from wacloud.sandbox._app import SandboxApp, create_app, is_control
+from wacloud.sandbox._config import Faults, SandboxConfig, build_config
+from wacloud.sandbox._persist import SnapshotError, Snapshotter, restore, snapshot
+from wacloud.sandbox._runner import ServerThread, free_port
 
 
 def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     """Run the sandbox in the foreground, printing the base URL, token and ids to use."""
-    from wacloud.sandbox.runner import serve as _serve
+    from wacloud.sandbox._runner import serve as _serve
 
     _serve(host, port, **config)
 
 
-__all__ = ["Faults", "SandboxConfig", "create_app", "serve"]
+__all__ = [
+    "Faults",
+    "SandboxApp",
+    "SandboxConfig",
+    "ServerThread",
+    "SnapshotError",
+    "Snapshotter",
+    "build_config",
+    "create_app",
+    "free_port",
+    "is_control",
+    "restore",
+    "serve",
+    "snapshot",
+]

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from wacloud.sandbox.app import SandboxApp, create_app
-from wacloud.sandbox.config import SandboxConfig
-from wacloud.sandbox.runner import ServerThread
+from wacloud.sandbox._app import SandboxApp, create_app
+from wacloud.sandbox._config import SandboxConfig
+from wacloud.sandbox._runner import ServerThread
 from wacloud.webhooks.signature import HEADER, verify
 
 if TYPE_CHECKING:

@@ -141,7 +141,7 @@ class Gateway:
 
     def build_sandbox(self) -> Any:
         """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
-        from wacloud.sandbox.app import create_app
+        from wacloud.sandbox import create_app
 
         s, c = self.settings, self.creds
         options: dict[str, Any] = {

@@ -14,8 +14,7 @@ from typing import Any
 
 import anyio
 
-from wacloud.sandbox.app import is_control
-from wacloud.sandbox.persist import SnapshotError, Snapshotter, restore
+from wacloud.sandbox import SnapshotError, Snapshotter, is_control, restore
 from wacloud.server.db import Database, DatabaseUnavailable
 from wacloud.server.keys import KeyStore
 

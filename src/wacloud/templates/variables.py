@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
-#: One variable: anything between double braces (validated by :func:`variables`).
-VARIABLE_RE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-NAMED_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-POSITIONAL_RE = re.compile(r"^[1-9][0-9]*$")
+# The variable patterns are part of the neutral rule table; re-exported here for the builder and checks.
+from wacloud.template_rules import NAMED_RE, POSITIONAL_RE, VARIABLE_RE
+
+__all__ = ["NAMED_RE", "POSITIONAL_RE", "VARIABLE_RE", "ParameterFormat", "distinct", "substitute", "variables"]
 
 
 class ParameterFormat(StrEnum):

@@ -20,13 +20,12 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox.management import FlowRecord, management_state
-from wacloud.sandbox.pacing import Pacing
-from wacloud.sandbox.state import Customer, InboundMessage, Media, SentMessage
-from wacloud.sandbox.templates import Template, schedule_review
+from wacloud.sandbox._model import Customer, FlowRecord, InboundMessage, Media, Pacing, SentMessage, Template
+from wacloud.sandbox._state import management_state
+from wacloud.sandbox._templates import schedule_review
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 FORMAT = 1
 CORE = "core"

@@ -7,37 +7,12 @@ import json
 import secrets
 import socket
 import threading
-from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from wacloud.sandbox.config import Faults, SandboxConfig
-
 if TYPE_CHECKING:
-    from wacloud.sandbox.app import SandboxApp
-
-_ALIASES = {"token": "access_token"}
-
-
-def build_config(config: SandboxConfig | None = None, **overrides: Any) -> SandboxConfig:
-    """``config`` (or the defaults) with keyword overrides; ``faults`` may be a dict; unknown keys raise."""
-    cfg = config.copy() if config is not None else SandboxConfig()
-    known = {f.name for f in fields(SandboxConfig)}
-    for key, value in overrides.items():
-        key = _ALIASES.get(key, key)
-        if key not in known:
-            raise TypeError(f"unknown sandbox setting {key!r}")
-        if key == "faults" and isinstance(value, dict):
-            faults = Faults()
-            faults.update(value)
-            value = faults
-        elif key == "webhook_retry_delays_s":
-            value = tuple(float(v) for v in value)
-        elif key == "failure_channels":
-            value = {**cfg.failure_channels, **{int(k): v for k, v in dict(value).items()}}
-        setattr(cfg, key, value)
-    return cfg
+    from wacloud.sandbox._app import SandboxApp
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -94,7 +69,7 @@ class ServerThread:
 
 def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     """Run the sandbox in the foreground (blocking), printing the base URL, the token and the ids."""
-    from wacloud.sandbox.app import create_app
+    from wacloud.sandbox._app import create_app
 
     if config.get("seed") is None:
         # Unseeded, each run draws its own seed: the id counters restart with the process, and a fixed

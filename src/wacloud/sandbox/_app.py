@@ -17,11 +17,12 @@ from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from wacloud import limits
-from wacloud.sandbox import faults, management, sending
-from wacloud.sandbox.config import SandboxConfig
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.graph import GraphRoutes
-from wacloud.sandbox.state import SandboxState
+from wacloud.sandbox import _control, _faults, _management, _routes_objects, _sending
+from wacloud.sandbox._config import SandboxConfig, build_config
+from wacloud.sandbox._dispatch import Dispatcher
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._state import SandboxState
+from wacloud.sandbox._templates import seed_templates
 
 _VERSION = re.compile(r"^/v(\d+)\.(\d+)(/.*)?$")
 _MESSAGES = re.compile(r"^/([^/]+)/messages/?$")
@@ -50,30 +51,43 @@ def is_control(scope: Scope) -> bool:
     return relative_path(scope).startswith(CONTROL_PREFIX)
 
 
+def new_state(config: SandboxConfig) -> SandboxState:
+    """A sandbox state with its services attached: the webhook dispatcher and the seed templates (again
+    after every reset). The state itself imports no service; this is where they meet it."""
+    state = SandboxState(config)
+    state.dispatcher = Dispatcher(state)
+    seed_templates(state)
+    state.on_reset(lambda: seed_templates(state))
+    return state
+
+
+async def _unknown(scope: Scope, receive: Receive, send: Send) -> None:
+    """A path nobody serves: Graph error 100."""
+    state: SandboxState = scope["app"].state.sandbox
+    err = GraphError(100, f"Unknown path components: {scope['path']}")
+    await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
+
+
 class SandboxApp:
-    """The ASGI application; ``state`` is the sandbox's memory."""
+    """The ASGI application; ``state`` is the sandbox's memory.
+
+    Every route is a module-level endpoint reading ``request.app.state.sandbox``: the Graph routes
+    (``_routes_objects``, falling through to the management routes of ``_management``) and the control
+    API (``_control``)."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        self.state = SandboxState(config)
+        self.state = new_state(config)
         self.default_version = _parse_version(config.default_version)
-        state = self.state
-
-        async def unknown(scope: Scope, receive: Receive, send: Send) -> None:
-            """A path nobody serves: Graph error 100."""
-            err = GraphError(100, f"Unknown path components: {scope['path']}")
-            await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
-
-        self.management = Router(routes=management.routes(state), default=unknown, redirect_slashes=False)
-        graph_routes = GraphRoutes(state, self.management)
+        self.management = Router(routes=_management.ROUTES, default=_unknown, redirect_slashes=False)
         self.graph = Starlette(
-            routes=graph_routes.routes(),
+            routes=_routes_objects.ROUTES,
             exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
         )
+        self.graph.state.sandbox = self.state
         self.graph.router.default = self.management
         self.graph.router.redirect_slashes = False
-        from wacloud.sandbox.control import control_routes
-
-        self.control = Starlette(routes=control_routes(state), exception_handlers={Exception: self._crash})
+        self.control = Starlette(routes=_control.ROUTES, exception_handlers={Exception: self._crash})
+        self.control.state.sandbox = self.state
 
     # --- error pages ----------------------------------------------------------------------------
 
@@ -125,11 +139,11 @@ class SandboxApp:
         scope["path"] = root + path
         scope["raw_path"] = (root + path).encode()
         scope["wacloud.version"] = version
-        delay = faults.latency(state)
+        delay = _faults.latency(state)
         if delay:
             await asyncio.sleep(delay)
         sends = scope["method"] == "POST" and _MESSAGES.match(path)
-        fault = faults.pick(state, send=bool(sends))
+        fault = _faults.pick(state, send=bool(sends))
         if fault is not None and fault.kind in ("drop", "timeout", "http500", "http503"):
             if sends:
                 state.log_attempt(
@@ -171,7 +185,7 @@ class SandboxApp:
         self,
         phone_number_id: str,
         version: tuple[int, int],
-        fault: faults.Fault | None,
+        fault: _faults.Fault | None,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -188,13 +202,13 @@ class SandboxApp:
             await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
             return
         raw = await _read_body(receive)
-        result = sending.process(state, phone_number_id, raw, version, fault)
+        result = _sending.process(state, phone_number_id, raw, version, fault)
         if result.fault is not None:  # accepted, then the connection is lost
             await _drop(send, receive)
             return
         await _send_json(send, result.status, result.body)
 
-    async def _act_out(self, fault: faults.Fault, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _act_out(self, fault: _faults.Fault, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
         if fault.kind == "timeout":
             await asyncio.sleep(state.config.faults.timeout_s)
@@ -298,6 +312,4 @@ async def _drop(send: Send, receive: Receive) -> None:
 
 def create_app(config: SandboxConfig | None = None, **overrides: Any) -> SandboxApp:
     """The sandbox ASGI app for ``config`` (or the defaults), with keyword overrides."""
-    from wacloud.sandbox.runner import build_config
-
     return SandboxApp(build_config(config, **overrides))

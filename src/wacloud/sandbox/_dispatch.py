@@ -10,12 +10,12 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox import payloads
-from wacloud.sandbox.http11 import Http11Connection, WebhookHTTPError
+from wacloud.sandbox import _payloads
+from wacloud.sandbox._http11 import Http11Connection, WebhookHTTPError
 from wacloud.webhooks.signature import HEADER, sign
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 log = logging.getLogger("wacloud.sandbox")
 
@@ -57,7 +57,7 @@ class Dispatcher:
 
     def emit(self, shard: str, field: str, value: dict[str, Any], *, with_time: bool = False) -> None:
         """Queue one change as its own webhook."""
-        body = json.dumps(payloads.envelope(self._state, field, value, with_time=with_time)).encode()
+        body = json.dumps(_payloads.envelope(self._state, field, value, with_time=with_time)).encode()
         self._put(shard, _Item(field, value, body=body))
 
     def _put(self, shard: str, item: _Item) -> None:
@@ -161,11 +161,11 @@ class Dispatcher:
                     carry = nxt  # a whole payload, or another business number: its own POST
                     break
                 batch.append(nxt)
-            value = payloads.statuses_value(self._state, [b.status for b in batch if b.status], item.phone_number_id)
+            value = _payloads.statuses_value(self._state, [b.status for b in batch if b.status], item.phone_number_id)
             item = _Item(
                 "messages",
                 value,
-                body=json.dumps(payloads.envelope(self._state, "messages", value)).encode(),
+                body=json.dumps(_payloads.envelope(self._state, "messages", value)).encode(),
                 generation=item.generation,
             )
         try:

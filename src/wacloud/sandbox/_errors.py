@@ -46,3 +46,12 @@ def invalid(path: str, why: str) -> GraphError:
 def param(details: str) -> GraphError:
     """100 for a Graph parameter error: wrong JSON type, unknown key, enum, length or count."""
     return GraphError(100, details)
+
+
+class ControlError(Exception):
+    """A bad control request (answered 400 with a reason, or 404)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status

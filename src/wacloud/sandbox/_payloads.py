@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from wacloud import errors
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import Customer, SandboxState, SentMessage
-    from wacloud.sandbox.templates import Template
+    from wacloud.sandbox._model import Customer, SentMessage, Template
+    from wacloud.sandbox._state import SandboxState
 
 ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
 

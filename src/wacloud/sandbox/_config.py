@@ -24,8 +24,11 @@ def _number(name: str, value: Any, most: float | None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{name}: must be a number, got {value!r}")
     if not 0 <= value <= (most if most is not None else float("inf")):
-        raise ValueError(f"{name}: must be between 0 and {most:g}, got {value!r}" if most is not None
-                         else f"{name}: must be 0 or more, got {value!r}")
+        raise ValueError(
+            f"{name}: must be between 0 and {most:g}, got {value!r}"
+            if most is not None
+            else f"{name}: must be 0 or more, got {value!r}"
+        )
     return float(value)
 
 
@@ -269,3 +272,26 @@ def check_setting(name: str, value: Any) -> None:
             raise ValueError(f"{name}: must be more than 0")
         if name == "throttle_http_status" and not 400 <= value <= 599:
             raise ValueError(f"throttle_http_status: must be an HTTP error status (400–599), got {value!r}")
+
+
+_ALIASES = {"token": "access_token"}
+
+
+def build_config(config: SandboxConfig | None = None, **overrides: Any) -> SandboxConfig:
+    """``config`` (or the defaults) with keyword overrides; ``faults`` may be a dict; unknown keys raise."""
+    cfg = config.copy() if config is not None else SandboxConfig()
+    known = {f.name for f in fields(SandboxConfig)}
+    for key, value in overrides.items():
+        key = _ALIASES.get(key, key)
+        if key not in known:
+            raise TypeError(f"unknown sandbox setting {key!r}")
+        if key == "faults" and isinstance(value, dict):
+            faults = Faults()
+            faults.update(value)
+            value = faults
+        elif key == "webhook_retry_delays_s":
+            value = tuple(float(v) for v in value)
+        elif key == "failure_channels":
+            value = {**cfg.failure_channels, **{int(k): v for k, v in dict(value).items()}}
+        setattr(cfg, key, value)
+    return cfg

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud import errors, limits
-from wacloud.sandbox import faults, pacing, payloads
-from wacloud.sandbox.errors import GraphError
-from wacloud.sandbox.management import management_state
-from wacloud.sandbox.state import SentMessage
-from wacloud.sandbox.templates import check_send, find_for_send
-from wacloud.sandbox.validate import SendRequest, validate_send
+from wacloud.sandbox import _faults, _pacing
+from wacloud.sandbox._errors import GraphError
+from wacloud.sandbox._model import SentMessage
+from wacloud.sandbox._state import management_state
+from wacloud.sandbox._statuses import plan_statuses
+from wacloud.sandbox._templates import check_send, find_for_send
+from wacloud.sandbox._validate import validate_send
+from wacloud.sandbox._validate_base import SendRequest
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import Customer, SandboxState
+    from wacloud.sandbox._model import Customer
+    from wacloud.sandbox._state import SandboxState
 
 _SUCCESS = {"success": True}
 
@@ -26,7 +29,7 @@ class SendResult:
 
     status: int
     body: dict[str, Any]
-    fault: faults.Fault | None = None
+    fault: _faults.Fault | None = None
 
 
 def error_result(state: SandboxState, err: GraphError) -> SendResult:
@@ -39,7 +42,7 @@ def process(
     phone_number_id: str,
     raw: bytes,
     version: tuple[int, int],
-    fault: faults.Fault | None,
+    fault: _faults.Fault | None,
 ) -> SendResult:
     """Handle one send; every outcome is logged and counted."""
     to: str | None = None
@@ -100,7 +103,7 @@ def _send(
     req: SendRequest,
     body: dict[str, Any],
     version: tuple[int, int],
-    fault: faults.Fault | None,
+    fault: _faults.Fault | None,
 ) -> SendResult:
     cfg = state.config
     now = state.clock.now()
@@ -160,9 +163,9 @@ def _send(
     )
     item: dict[str, Any] = {"id": wamid}
     if template is not None:
-        item["message_status"] = pacing.message_status(state, template)
-    if template is not None and item["message_status"] == pacing.HELD and not never:
-        pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
+        item["message_status"] = _pacing.message_status(state, template)
+    if template is not None and item["message_status"] == _pacing.HELD and not never:
+        _pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
     elif not never:
         plan_statuses(state, msg, customer, failure, now)
     result = SendResult(
@@ -238,91 +241,3 @@ def _price(msg: SentMessage, customer: Customer | None, template: Any, now: floa
         msg.category, msg.pricing_type, msg.billable = "utility", "free_customer_service", False
     else:
         msg.category, msg.pricing_type, msg.billable = category, "regular", True
-
-
-class _StatusPlan:
-    """The statuses still due for one message; one scheduler entry at a time (cheap at 1,000 mps)."""
-
-    __slots__ = ("conversation", "msg", "state", "steps")
-
-    def __init__(
-        self, state: SandboxState, msg: SentMessage, steps: list[tuple[float, str]], conversation: dict[str, Any] | None
-    ) -> None:
-        self.state = state
-        self.msg = msg
-        self.steps = steps
-        self.conversation = conversation
-
-    def __call__(self) -> None:
-        _, status = self.steps.pop(0)
-        emit_status(self.state, self.msg, status, conversation=self.conversation, expiration=status == "sent")
-        if self.steps and self.state.messages.get(self.msg.id) is self.msg:
-            self.state.scheduler.at(self.steps[0][0], self)
-
-
-def plan_statuses(
-    state: SandboxState,
-    msg: SentMessage,
-    customer: Customer | None,
-    failure: tuple[int, str] | None,
-    now: float,
-) -> None:
-    """Schedule the statuses of an accepted message (or its ``failed`` status) from ``now`` on."""
-    cfg = state.config
-    sched = state.scheduler
-    if failure is not None:
-        sched.at(now + (cfg.sent_after_s or 0.0), lambda: emit_status(state, msg, "failed", error=failure))
-        return
-    conversation = None
-    if msg.version < (24, 0) or msg.pricing_type == "free_entry_point":
-        conversation = {"id": state.ids.token(32), "origin": {"type": msg.category}}
-    steps: list[tuple[float, str]] = []
-    if cfg.sent_after_s is not None:
-        steps.append((now + cfg.sent_after_s, "sent"))
-    # Reactions only ever get "sent".
-    if msg.type != "reaction" and cfg.delivered_after_s is not None:
-        steps.append((now + cfg.delivered_after_s, "delivered"))
-        if cfg.read_after_s is not None and (customer is None or customer.read_receipts):
-            steps.append((now + cfg.read_after_s, "read"))
-            if msg.type == "audio" and cfg.played_after_s is not None:
-                steps.append((now + cfg.played_after_s, "played"))
-    if not steps:
-        return  # every status turned off (benchmarks that measure sends only)
-    steps.sort(key=lambda step: step[0])  # odd configurations (read before delivered) still run in time order
-    sched.at(steps[0][0], _StatusPlan(state, msg, steps, conversation))
-
-
-def emit_status(
-    state: SandboxState,
-    msg: SentMessage,
-    status: str,
-    *,
-    conversation: dict[str, Any] | None = None,
-    expiration: bool = False,
-    error: tuple[int, str] | None = None,
-) -> None:
-    """Record a status in the message's history and send its webhook."""
-    if state.messages.get(msg.id) is not msg:
-        return  # the sandbox was reset since this was planned
-    ts = state.clock.now()
-    entry: dict[str, Any] = {"status": status, "timestamp": ts}
-    if error is not None:
-        entry["code"] = error[0]
-        state.async_failures[error[0]] += 1
-    msg.statuses.append(entry)
-    conv = None
-    if conversation is not None and status in ("sent", "delivered"):
-        conv = dict(conversation)
-        if expiration:
-            conv["expiration_timestamp"] = str(int(ts + limits.SERVICE_WINDOW_S))
-    obj = payloads.status_object(
-        state, msg, status, ts, pricing=status in ("sent", "delivered"), conversation=conv, error=error
-    )
-    cfg = state.config
-    phone = msg.phone_number_id
-    if cfg.reorder_rate and state.rng.random() < cfg.reorder_rate:
-        state.scheduler.after(
-            state.rng.uniform(0.0, cfg.reorder_window_s), lambda: state.dispatcher.emit_status(msg.wa_id, obj, phone)
-        )
-    else:
-        state.dispatcher.emit_status(msg.wa_id, obj, phone)

@@ -8,12 +8,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from wacloud import limits
-from wacloud.sandbox import payloads
-from wacloud.sandbox.control import ControlError
-from wacloud.sandbox.state import Customer, InboundMessage, Media
+from wacloud.sandbox import _payloads
+from wacloud.sandbox._errors import ControlError
+from wacloud.sandbox._model import Customer, InboundMessage, Media
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState, SentMessage
+    from wacloud.sandbox._model import SentMessage
+    from wacloud.sandbox._state import SandboxState
 
 _MEDIA_DEFAULT_MIME = {
     "image": "image/jpeg",
@@ -144,12 +145,12 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
         # Any customer message opens (or renews) the 24-hour customer-service window.
         customer.last_inbound_at = now
     state.inbound[wamid] = InboundMessage(wamid, wa_id, mtype, now, message)
-    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": payloads.metadata(state, phone)}
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": _payloads.metadata(state, phone)}
     if mtype != "system":
         value["contacts"] = [{"profile": {"name": customer.profile_name}, "wa_id": customer.wa_id}]
     value["messages"] = [message]
     state.dispatcher.emit(wa_id, "messages", value)
-    return {"id": wamid, "payload": payloads.envelope(state, "messages", value)}
+    return {"id": wamid, "payload": _payloads.envelope(state, "messages", value)}
 
 
 def _need_obj(data: dict[str, Any], key: str) -> dict[str, Any]:

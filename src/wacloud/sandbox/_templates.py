@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wacloud.limits import LIMITS
-from wacloud.sandbox import pacing, template_rules
-from wacloud.sandbox.errors import GraphError, param
-from wacloud.sandbox.pacing import Pacing
-from wacloud.sandbox.validate import SendRequest, TemplateComponentSend
+from wacloud.sandbox import _pacing, _template_rules
+from wacloud.sandbox._errors import GraphError, param
+from wacloud.sandbox._model import Template
+from wacloud.sandbox._validate_base import SendRequest, TemplateComponentSend
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState
+    from wacloud.sandbox._state import SandboxState
 
 CATEGORIES = frozenset({"MARKETING", "UTILITY", "AUTHENTICATION"})
 STATUSES = frozenset(
@@ -35,8 +34,8 @@ STATUSES = frozenset(
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _VAR = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _NAMED_VAR = re.compile(r"^[a-z_][a-z0-9_]*$")
-_HEADER_FORMATS = template_rules.HEADER_FORMATS
-_BUTTON_TYPES = template_rules.BUTTON_TYPES
+_HEADER_FORMATS = _template_rules.HEADER_FORMATS
+_BUTTON_TYPES = _template_rules.BUTTON_TYPES
 #: Which send ``sub_type`` fits which button type of the template.
 _SUB_TYPES = {
     "quick_reply": {"QUICK_REPLY"},
@@ -54,46 +53,6 @@ _BAD_TEXT = re.compile(r"[\n\t]| {5,}")
 
 def _tpl_error(subcode: int, details: str) -> GraphError:
     return GraphError(100, details, subcode=subcode)
-
-
-@dataclass(slots=True)
-class Template:
-    """A message template of the WABA, as created (components in Meta's creation format)."""
-
-    id: str
-    name: str
-    language: str
-    category: str
-    components: list[dict[str, Any]]
-    parameter_format: str = "POSITIONAL"
-    status: str = "PENDING"
-    rejected_reason: str = "NONE"
-    created_at: float = 0.0
-    edits: int = 0
-    # Derived from the components by ``analyse``.
-    header_format: str | None = None
-    header_vars: list[str] = field(default_factory=list)
-    header_text: str = ""
-    body_text: str = ""
-    body_vars: list[str] = field(default_factory=list)
-    buttons: list[dict[str, Any]] = field(default_factory=list)
-    #: Template pacing (``wacloud.sandbox.pacing``); not part of what Graph shows.
-    pacing: Pacing = field(default_factory=Pacing)
-
-    def to_graph(self) -> dict[str, Any]:
-        """The template as ``GET /{template-id}`` returns it."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "parameter_format": self.parameter_format,
-            "components": self.components,
-            "language": self.language,
-            "status": self.status,
-            "category": self.category,
-            "id": self.id,
-        }
-        if self.status == "REJECTED":
-            out["rejected_reason"] = self.rejected_reason
-        return out
 
 
 def analyse(components: Any, category: str, parameter_format: str) -> dict[str, Any]:
@@ -215,7 +174,7 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None, 
     if not isinstance(language, str) or not language:
         raise param("The parameter language is required.")
     if strict:
-        template_rules.check_language(language)
+        _template_rules.check_language(language)
     category = data.get("category")
     if not isinstance(category, str) or category.upper() not in CATEGORIES:
         raise param("Param category must be one of {AUTHENTICATION, MARKETING, UTILITY}.")
@@ -224,7 +183,7 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None, 
     if parameter_format not in ("POSITIONAL", "NAMED"):
         raise param("Param parameter_format must be one of {NAMED, POSITIONAL}.")
     if strict:
-        template_rules.check_components(data.get("components"), category, parameter_format)
+        _template_rules.check_components(data.get("components"), category, parameter_format)
     derived = analyse(data.get("components"), category, parameter_format)
     for tpl in state.templates.values():
         if tpl.name == name and tpl.language == language:
@@ -245,7 +204,7 @@ def make_template(state: SandboxState, data: Any, *, status: str | None = None, 
         created_at=state.clock.now(),
         **derived,
     )
-    if strict and state.config.pace_new_templates and category in pacing.PACED_CATEGORIES:
+    if strict and state.config.pace_new_templates and category in _pacing.PACED_CATEGORIES:
         tpl.pacing.start()  # Meta paces newly created marketing and utility templates
     state.templates[tpl.id] = tpl
     return tpl
@@ -273,7 +232,7 @@ def edit_template(tpl: Template, data: Any, *, strict: bool = False) -> None:
         raise param("Param parameter_format must be one of {NAMED, POSITIONAL}.")
     components = data.get("components", tpl.components)
     if strict and "components" in data:
-        template_rules.check_components(components, category, parameter_format)
+        _template_rules.check_components(components, category, parameter_format)
     derived = analyse(components, category, parameter_format)
     tpl.components = components
     tpl.category = category
@@ -533,13 +492,13 @@ def seed_templates(state: SandboxState) -> None:
 
 def set_status(state: SandboxState, tpl: Template, status: str, reason: str | None = None) -> None:
     """Move a template to ``status`` and send the ``message_template_status_update`` webhook."""
-    from wacloud.sandbox.payloads import template_status_value
+    from wacloud.sandbox._payloads import template_status_value
 
     status = status.upper()
     if status not in STATUSES:
         raise param(f"Param status must be one of {{{', '.join(sorted(STATUSES))}}}.")
     old, tpl.status = tpl.status, status
-    pacing.on_status_change(state, tpl, old, status)
+    _pacing.on_status_change(state, tpl, old, status)
     if status == "REJECTED":
         tpl.rejected_reason = reason or "INVALID_FORMAT"
     event_reason = reason if reason is not None else ("INVALID_FORMAT" if status == "REJECTED" else "NONE")

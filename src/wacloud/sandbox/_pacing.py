@@ -9,12 +9,13 @@ a paced template answers ``accepted`` for its first ``threshold`` sends and hold
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wacloud.sandbox._statuses import emit_status, plan_statuses
 
 if TYPE_CHECKING:
-    from wacloud.sandbox.state import SandboxState
-    from wacloud.sandbox.templates import Template
+    from wacloud.sandbox._model import Template
+    from wacloud.sandbox._state import SandboxState
 
 ACCEPTED = "accepted"
 HELD = "held_for_quality_assessment"
@@ -23,46 +24,13 @@ PACED_CATEGORIES = frozenset({"MARKETING", "UTILITY"})
 _DROPPED = (132015, "Template paused after quality assessment: the held message was dropped.")
 
 
-@dataclass(slots=True)
-class Pacing:
-    """The pacing of one template: on or off, the threshold, sends counted and messages held."""
-
-    enabled: bool = False
-    #: Sends answered ``accepted`` before holding starts; None means ``SandboxConfig.template_pacing_threshold``.
-    threshold: int | None = None
-    sends: int = 0
-    #: Held messages: wamid and the delivery failure decided at send time (None: deliverable).
-    held: list[tuple[str, tuple[int, str] | None]] = field(default_factory=list)
-    #: Set once the template has been paced, so an unpause paces it again (as Meta does).
-    ever: bool = False
-
-    def view(self, state: SandboxState) -> dict[str, Any]:
-        """JSON view for the control API."""
-        return {
-            "pacing": self.enabled,
-            "threshold": self.limit(state),
-            "sends": self.sends,
-            "held": [wamid for wamid, _ in self.held],
-        }
-
-    def limit(self, state: SandboxState) -> int:
-        """The threshold in force."""
-        return self.threshold if self.threshold is not None else state.config.template_pacing_threshold
-
-    def start(self) -> None:
-        """Pace the template from now on (its count starts again)."""
-        self.enabled = True
-        self.ever = True
-        self.sends = 0
-
-
 def message_status(state: SandboxState, tpl: Template) -> str:
     """Count one accepted send of ``tpl``; ``held_for_quality_assessment`` once it is over the threshold."""
     pacing = tpl.pacing
     if not pacing.enabled:
         return ACCEPTED
     pacing.sends += 1
-    return HELD if pacing.sends > pacing.limit(state) else ACCEPTED
+    return HELD if pacing.sends > pacing.limit(state.config.template_pacing_threshold) else ACCEPTED
 
 
 def hold(tpl: Template, wamid: str, failure: tuple[int, str] | None) -> None:
@@ -72,8 +40,6 @@ def hold(tpl: Template, wamid: str, failure: tuple[int, str] | None) -> None:
 
 def release(state: SandboxState, tpl: Template) -> int:
     """A good quality signal: the held messages go out now and the template is no longer paced."""
-    from wacloud.sandbox.sending import plan_statuses
-
     now = state.clock.now()
     held, tpl.pacing.held = tpl.pacing.held, []
     tpl.pacing.enabled = False
@@ -86,8 +52,6 @@ def release(state: SandboxState, tpl: Template) -> int:
 
 def drop(state: SandboxState, tpl: Template) -> int:
     """The template was paused: every held message fails with 132015."""
-    from wacloud.sandbox.sending import emit_status
-
     held, tpl.pacing.held = tpl.pacing.held, []
     for wamid, _ in held:
         msg = state.messages.get(wamid)

@@ -9,7 +9,7 @@ import itertools
 import logging
 from collections.abc import Callable
 
-from wacloud.sandbox.clock import Clock
+from wacloud.sandbox._clock import Clock
 
 log = logging.getLogger("wacloud.sandbox")
 

@@ -1,0 +1,13 @@
+"""The control API under ``/_sandbox/…``: customers, inbound messages, records, faults, clock, reset.
+
+One module per family (``_control_core``, ``_control_customers``, ``_control_templates``); endpoints are
+module-level functions reading ``request.app.state.sandbox``.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from wacloud.sandbox import _control_core, _control_customers, _control_templates
+
+ROUTES: list[BaseRoute] = [*_control_core.ROUTES, *_control_customers.ROUTES, *_control_templates.ROUTES]

@@ -1,0 +1,321 @@
+"""The sandbox's plain data: customers, messages, media, templates, pacing, and the management records.
+
+Pure data with its JSON views; no module of the sandbox's services is imported here, so every other
+module can import these types without a circle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from wacloud import limits
+
+_CUSTOMER_FIELDS = (
+    "wa_id",
+    "profile_name",
+    "on_whatsapp",
+    "marketing_opt_out",
+    "blocked",
+    "read_receipts",
+    "last_inbound_at",
+)
+
+
+@dataclass(slots=True)
+class Customer:
+    """A simulated WhatsApp user."""
+
+    wa_id: str
+    profile_name: str = "Sandbox User"
+    on_whatsapp: bool = True
+    marketing_opt_out: bool = False
+    blocked: bool = False
+    #: When False the user never sends ``read`` receipts (a WhatsApp privacy setting).
+    read_receipts: bool = True
+    #: Sandbox time of the user's last message; None means the 24 h window has never opened.
+    last_inbound_at: float | None = None
+    #: When the user last came in through an ad (free entry point window).
+    referral_at: float | None = None
+
+    def window_open(self, now: float) -> bool:
+        """True inside the customer-service window."""
+        return self.last_inbound_at is not None and now - self.last_inbound_at < limits.SERVICE_WINDOW_S
+
+    def fep_open(self, now: float) -> bool:
+        """True inside a free-entry-point window (72 h after an ad click reply)."""
+        return self.referral_at is not None and now - self.referral_at < limits.FREE_ENTRY_POINT_WINDOW_S
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "wa_id": self.wa_id,
+            "profile_name": self.profile_name,
+            "on_whatsapp": self.on_whatsapp,
+            "marketing_opt_out": self.marketing_opt_out,
+            "blocked": self.blocked,
+            "read_receipts": self.read_receipts,
+            "last_inbound_at": self.last_inbound_at,
+            "window_open": self.window_open(now),
+        }
+
+    def update(self, data: dict[str, Any]) -> None:
+        """Apply a partial update; raises ``ValueError`` on unknown keys or wrong types."""
+        for key, value in data.items():
+            if key not in _CUSTOMER_FIELDS or key == "wa_id":
+                if key == "wa_id" and value == self.wa_id:
+                    continue
+                raise ValueError(f"unknown or read-only customer field {key!r}")
+            if key == "profile_name":
+                if not isinstance(value, str) or not value:
+                    raise ValueError("profile_name must be a non-empty string")
+            elif key == "last_inbound_at":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    raise ValueError("last_inbound_at must be a number (sandbox epoch seconds) or null")
+            elif not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")
+            setattr(self, key, value)
+
+
+@dataclass(slots=True)
+class SentMessage:
+    """A message the business sent (accepted with a wamid), with its status history."""
+
+    id: str
+    phone_number_id: str
+    to: str
+    wa_id: str
+    type: str
+    body: dict[str, Any]
+    created_at: float
+    version: tuple[int, int]
+    category: str = "service"
+    pricing_type: str = "free_customer_service"
+    billable: bool = False
+    template_id: str | None = None
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "id": self.id,
+            "to": self.to,
+            "wa_id": self.wa_id,
+            "type": self.type,
+            "category": self.category,
+            "created_at": self.created_at,
+            "status": self.statuses[-1]["status"] if self.statuses else "accepted",
+            "statuses": list(self.statuses),
+            "body": self.body,
+        }
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    """A message a customer sent (injected through the control API)."""
+
+    id: str
+    wa_id: str
+    type: str
+    timestamp: float
+    message: dict[str, Any]
+    read: bool = False
+
+
+@dataclass(slots=True)
+class Media:
+    """An uploaded (or customer-sent) media file."""
+
+    id: str
+    phone_number_id: str
+    mime_type: str
+    data: bytes
+    sha256_hex: str
+    uploaded_at: float
+    filename: str | None = None
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One call to ``POST /messages`` and how it ended (``code`` 0 = accepted)."""
+
+    seq: int
+    at: float
+    phone_number_id: str
+    to: str | None
+    wa_id: str | None
+    type: str | None
+    code: int
+    http_status: int
+    outcome: str
+    wamid: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view."""
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "phone_number_id": self.phone_number_id,
+            "to": self.to,
+            "wa_id": self.wa_id,
+            "type": self.type,
+            "code": self.code,
+            "http_status": self.http_status,
+            "outcome": self.outcome,
+            "wamid": self.wamid,
+        }
+
+
+@dataclass(slots=True)
+class Pacing:
+    """The pacing of one template: on or off, the threshold, sends counted and messages held."""
+
+    enabled: bool = False
+    #: Sends answered ``accepted`` before holding starts; None means ``SandboxConfig.template_pacing_threshold``.
+    threshold: int | None = None
+    sends: int = 0
+    #: Held messages: wamid and the delivery failure decided at send time (None: deliverable).
+    held: list[tuple[str, tuple[int, str] | None]] = field(default_factory=list)
+    #: Set once the template has been paced, so an unpause paces it again (as Meta does).
+    ever: bool = False
+
+    def view(self, default_threshold: int) -> dict[str, Any]:
+        """JSON view for the control API (``default_threshold``: the sandbox setting)."""
+        return {
+            "pacing": self.enabled,
+            "threshold": self.limit(default_threshold),
+            "sends": self.sends,
+            "held": [wamid for wamid, _ in self.held],
+        }
+
+    def limit(self, default_threshold: int) -> int:
+        """The threshold in force (``default_threshold``: ``SandboxConfig.template_pacing_threshold``)."""
+        return self.threshold if self.threshold is not None else default_threshold
+
+    def start(self) -> None:
+        """Pace the template from now on (its count starts again)."""
+        self.enabled = True
+        self.ever = True
+        self.sends = 0
+
+
+@dataclass(slots=True)
+class Template:
+    """A message template of the WABA, as created (components in Meta's creation format)."""
+
+    id: str
+    name: str
+    language: str
+    category: str
+    components: list[dict[str, Any]]
+    parameter_format: str = "POSITIONAL"
+    status: str = "PENDING"
+    rejected_reason: str = "NONE"
+    created_at: float = 0.0
+    edits: int = 0
+    # Derived from the components by ``analyse``.
+    header_format: str | None = None
+    header_vars: list[str] = field(default_factory=list)
+    header_text: str = ""
+    body_text: str = ""
+    body_vars: list[str] = field(default_factory=list)
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    #: Template pacing (``wacloud.sandbox._pacing``); not part of what Graph shows.
+    pacing: Pacing = field(default_factory=Pacing)
+
+    def to_graph(self) -> dict[str, Any]:
+        """The template as ``GET /{template-id}`` returns it."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "parameter_format": self.parameter_format,
+            "components": self.components,
+            "language": self.language,
+            "status": self.status,
+            "category": self.category,
+            "id": self.id,
+        }
+        if self.status == "REJECTED":
+            out["rejected_reason"] = self.rejected_reason
+        return out
+
+
+def json_version(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        version = json.loads(raw).get("version")
+    except (ValueError, AttributeError):
+        return None
+    return str(version) if version is not None else None
+
+
+SANDBOX_APP = {
+    "id": "1000000000000001",
+    "name": "wacloud sandbox app",
+    "link": "https://www.facebook.com/games/?app_id=1000000000000001",
+}
+
+
+@dataclass(slots=True)
+class PhoneState:
+    """Registration, PIN, verification, profile and QR codes of one business number."""
+
+    registered: bool = True
+    verified: bool = True
+    pin: str | None = None
+    code_requested: bool = False
+    register_calls: deque[float] = field(default_factory=deque)
+    profile: dict[str, Any] = field(
+        default_factory=lambda: {
+            "about": "Hello from the wacloud sandbox",
+            "address": "",
+            "description": "",
+            "email": "",
+            "websites": [],
+            "vertical": "OTHER",
+            "profile_picture_url": "",
+        }
+    )
+    qr_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_override: str | None = None
+
+
+@dataclass(slots=True)
+class FlowRecord:
+    """A flow of the WABA: metadata, status and its Flow JSON asset."""
+
+    id: str
+    name: str
+    categories: list[str]
+    status: str = "DRAFT"
+    flow_json: bytes | None = None
+    validation_errors: list[dict[str, Any]] = field(default_factory=list)
+    endpoint_uri: str | None = None
+
+    def to_graph(self) -> dict[str, Any]:
+        """The flow as ``GET /{flow-id}`` returns it."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "categories": self.categories,
+            "status": self.status,
+            "validation_errors": self.validation_errors,
+            "json_version": json_version(self.flow_json),
+        }
+        if self.endpoint_uri:
+            out["endpoint_uri"] = self.endpoint_uri
+        return out
+
+
+@dataclass(slots=True)
+class UploadSession:
+    """A resumable upload: declared length and type, the bytes received, and the handle once complete."""
+
+    id: str
+    file_name: str
+    file_length: int
+    file_type: str
+    data: bytearray = field(default_factory=bytearray)
+    handle: str | None = None
