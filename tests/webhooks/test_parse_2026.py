@@ -324,3 +324,25 @@ def test_handlers_receive_the_new_updates_and_phone_less_messages() -> None:
     for upd in parse(p.body(payload)):
         app.dispatch_sync(upd)
     assert seen == ["flow:FLOW_STATUS_CHANGE", "security:PIN_CHANGED", f"text:{q.BSUID}"]
+
+
+def test_new_decorators_and_bsuid_filters() -> None:
+    app = Application()
+    seen: list[str] = []
+    app.on_flow_event(lambda upd: seen.append("flow"))
+    app.on_automatic_event(lambda upd: seen.append(f"auto:{upd.event.event_name}"))
+    app.on_history(lambda upd: seen.append(type(upd).__name__))
+    app.on_echo(lambda upd: seen.append("echo"))
+    app.on_message(filters.from_user_ids(q.PARENT) & filters.username_only)(lambda upd: seen.append("parent"))
+    app.on_message(filters.from_users(p.USER))(lambda upd: seen.append("by phone"))
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": p.WABA, "changes": [
+        q.FLOW_ERROR_RATE, q.AUTOMATIC_EVENTS, q.HISTORY, q.STATE_SYNC, p.ECHOES,
+        _messages(q.USERNAME_MESSAGE, contacts=[q.USERNAME_CONTACT]),
+        _messages(p.msg("text", {"body": "x"}), contacts=[{"wa_id": p.USER}])]}]}
+    for upd in parse(p.body(payload)):
+        app.dispatch_sync(upd)
+    assert seen == ["flow", "auto:Purchase", "auto:LeadSubmitted", "HistoryUpdate", "StateSyncUpdate",
+                    "StateSyncUpdate", "echo", "parent", "by phone"]
+    status = _one(p.change("messages", {"messaging_product": "whatsapp", "metadata": p.METADATA,
+                                        "statuses": [p.status("read", recipient_user_id=q.BSUID)]}))
+    assert filters.from_user_ids(q.BSUID)(status) and not filters.from_user_ids("US.1")(status)
