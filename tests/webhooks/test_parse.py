@@ -200,7 +200,8 @@ def test_context_referral_system_edit_revoke() -> None:
     assert ref is not None and ref.media_type == "video" and ref.ctwa_clid == "Aff-1"
     ident = _typed("system identity").message
     assert isinstance(ident, m.SystemMessage) and ident.system.type == "customer_identity_changed"
-    assert ident.identity == {"acknowledged": True, "created_timestamp": 1, "hash": "h"}  # type: ignore[attr-defined]
+    assert ident.identity is not None and ident.identity.acknowledged is True and ident.identity.hash == "h"
+    assert ident.identity.created_timestamp == datetime.fromtimestamp(1, tz=UTC)
     revoke = _typed("revoke").message
     assert isinstance(revoke, m.RevokeMessage) and revoke.revoke.original_message_id == "wamid.OLD"
     edit = _typed("edit").message

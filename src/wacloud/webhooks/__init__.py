@@ -30,13 +30,16 @@ _EXPORTS: dict[str, str] = {
     "MemoryInboxStore": "wacloud.webhooks.store",
     "sign": "wacloud.webhooks.signature",
     "verify": "wacloud.webhooks.signature",
+    "UserIdentity": "wacloud.webhooks.identity",
     **{
         name: "wacloud.webhooks.updates"
         for name in (
             "Update", "MessageUpdate", "StatusUpdate", "ErrorUpdate", "TemplateStatusUpdate",
             "TemplateQualityUpdate", "TemplateCategoryUpdate", "AccountUpdate", "PhoneNumberQualityUpdate",
             "UserPreferencesUpdate", "MessageEchoUpdate", "GroupUpdate", "RawUpdate", "BoundMedia", "ValueUpdate",
-            "NotBoundError",
+            "NotBoundError", "TemplateComponentsUpdate", "AccountAlertUpdate", "AccountReviewUpdate",
+            "BusinessCapabilityUpdate", "PhoneNumberNameUpdate", "SecurityUpdate", "PaymentConfigurationUpdate",
+            "FlowUpdate", "AutomaticEventUpdate", "HistoryUpdate", "StateSyncUpdate",
         )
     },
 }
@@ -44,22 +47,34 @@ _EXPORTS: dict[str, str] = {
 if TYPE_CHECKING:
     from wacloud.webhooks.application import Application, ContinuePropagation, StopPropagation
     from wacloud.webhooks.asgi import WebhookApp, create_app, route
+    from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.receiver import Delivery, Dispatcher, WebhookReceiver
     from wacloud.webhooks.signature import sign, verify
     from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore, MemoryInboxStore
     from wacloud.webhooks.updates import (
+        AccountAlertUpdate,
+        AccountReviewUpdate,
         AccountUpdate,
+        AutomaticEventUpdate,
         BoundMedia,
+        BusinessCapabilityUpdate,
         ErrorUpdate,
+        FlowUpdate,
         GroupUpdate,
+        HistoryUpdate,
         MessageEchoUpdate,
         MessageUpdate,
         NotBoundError,
+        PaymentConfigurationUpdate,
+        PhoneNumberNameUpdate,
         PhoneNumberQualityUpdate,
         RawUpdate,
+        SecurityUpdate,
+        StateSyncUpdate,
         StatusUpdate,
         TemplateCategoryUpdate,
+        TemplateComponentsUpdate,
         TemplateQualityUpdate,
         TemplateStatusUpdate,
         Update,
@@ -80,29 +95,41 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "KNOWN_FIELDS",
+    "AccountAlertUpdate",
+    "AccountReviewUpdate",
     "AccountUpdate",
     "Application",
+    "AutomaticEventUpdate",
     "BoundMedia",
+    "BusinessCapabilityUpdate",
     "ContinuePropagation",
     "DedupStore",
     "Delivery",
     "Dispatcher",
     "ErrorUpdate",
+    "FlowUpdate",
     "GroupUpdate",
+    "HistoryUpdate",
     "InboxStore",
     "MemoryDedupStore",
     "MemoryInboxStore",
     "MessageEchoUpdate",
     "MessageUpdate",
     "NotBoundError",
+    "PaymentConfigurationUpdate",
+    "PhoneNumberNameUpdate",
     "PhoneNumberQualityUpdate",
     "RawUpdate",
+    "SecurityUpdate",
+    "StateSyncUpdate",
     "StatusUpdate",
     "StopPropagation",
     "TemplateCategoryUpdate",
+    "TemplateComponentsUpdate",
     "TemplateQualityUpdate",
     "TemplateStatusUpdate",
     "Update",
+    "UserIdentity",
     "UserPreferencesUpdate",
     "ValueUpdate",
     "WSGIApp",

@@ -83,6 +83,10 @@ KINDS: dict[str, Kind] = {
     "status": lambda upd: isinstance(upd, u.StatusUpdate),
     "template_status": lambda upd: isinstance(upd, u.TemplateStatusUpdate),
     "user_preferences": lambda upd: isinstance(upd, u.UserPreferencesUpdate),
+    "echo": lambda upd: isinstance(upd, u.MessageEchoUpdate),
+    "flow_event": lambda upd: isinstance(upd, u.FlowUpdate),
+    "automatic_event": lambda upd: isinstance(upd, u.AutomaticEventUpdate),
+    "history": lambda upd: isinstance(upd, u.HistoryUpdate | u.StateSyncUpdate),
     "raw": lambda upd: isinstance(upd, u.RawUpdate),
 }
 
@@ -270,6 +274,14 @@ class Application:
     on_template_status = _On("template_status", "Handler for ``message_template_status_update``.")
 
     on_user_preferences = _On("user_preferences", "Handler for marketing opt-outs and resumes.")
+
+    on_echo = _On("echo", "Handler for messages the business sent from the WhatsApp Business app (coexistence).")
+
+    on_flow_event = _On("flow_event", "Handler for ``flows`` events (status changes, endpoint alerts).")
+
+    on_automatic_event = _On("automatic_event", "Handler for purchases and leads detected in ad chats.")
+
+    on_history = _On("history", "Handler for coexistence ``history`` chunks and ``smb_app_state_sync`` contacts.")
 
     on_raw = _On("raw", "Handler for what the parser did not recognise (:class:`RawUpdate`).")
 

@@ -156,12 +156,36 @@ def from_users(*numbers: str) -> Filter:
 
     def check(upd: Any) -> bool:
         if isinstance(upd, u.MessageUpdate):
-            return _digits(upd.message.from_) in wanted or _digits(upd.wa_id) in wanted
+            # Phone numbers only: a username-only sender's BSUID is matched by from_user_ids().
+            phones = (upd.message.phone, upd.contact.wa_id if upd.contact is not None else None)
+            return any(_digits(n) in wanted for n in phones if n)
         if isinstance(upd, u.UserPreferencesUpdate):
             return _digits(upd.preference.wa_id or "") in wanted
         return False
 
     return Filter(check, f"from_users{numbers!r}")
+
+
+def from_user_ids(*ids: str) -> Filter:
+    """Messages, preference updates and statuses of these business-scoped user ids (BSUID or parent BSUID)."""
+    wanted = frozenset(ids)
+
+    def check(upd: Any) -> bool:
+        if isinstance(upd, u.MessageUpdate):
+            who = upd.sender
+        elif isinstance(upd, u.UserPreferencesUpdate):
+            who = upd.user
+        elif isinstance(upd, u.StatusUpdate):
+            who = upd.recipient
+        else:
+            return False
+        return bool({who.user_id, who.parent_user_id} & wanted)
+
+    return Filter(check, f"from_user_ids{ids!r}")
+
+
+#: Messages from a customer who reached the business by username, without a phone number.
+username_only = Filter(lambda upd: isinstance(upd, u.MessageUpdate) and upd.phone is None, "username_only")
 
 
 def button_ids(*ids: str) -> Filter:

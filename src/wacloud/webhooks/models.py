@@ -1,6 +1,8 @@
 """Pydantic models of what Meta's webhooks carry: incoming messages, statuses, errors and account events.
 
-Field names are the API's own (``from`` is spelled ``from_`` in Python and accepted either way).
+Field names are the API's own, except ``from``: a message's ``from`` (the sender's phone number, absent
+for a customer who reaches the business by username only) is ``phone``, and ``from_`` is the sender's
+address, the phone number or else the business-scoped user id (``from_user_id``).
 Every model keeps keys it does not know (``extra="allow"``), so a field Meta adds tomorrow is still
 reachable as an attribute and in ``model_dump()``. Timestamps (Unix seconds, sent as strings) become
 timezone-aware UTC datetimes; the untouched JSON stays on the update's ``raw``.
@@ -11,61 +13,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
-# Meta sends ids sometimes as numbers (group participants, template ids in some payloads);
-# coercing numbers to strings keeps ``str`` fields tolerant without accepting objects or lists.
-_CONFIG = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True, frozen=False)
-
-
-class WebhookModel(BaseModel):
-    """Base of every webhook model: API field names, unknown keys kept."""
-
-    model_config = _CONFIG
-
-
-# --- Shared pieces ------------------------------------------------------------------------------
-
-
-class Metadata(WebhookModel):
-    """Which business number a ``messages`` change belongs to."""
-
-    display_phone_number: str | None = None
-    phone_number_id: str | None = None
-
-
-class Profile(WebhookModel):
-    """The customer's WhatsApp profile (their chosen name)."""
-
-    name: str | None = None
-
-
-class Contact(WebhookModel):
-    """``value.contacts[]``: who sent the message (``wa_id`` may differ from the message's ``from``)."""
-
-    wa_id: str | None = None
-    profile: Profile | None = None
-    identity_key_hash: str | None = None
-    #: Business-scoped user id (BSUID era), and the parent id for linked accounts.
-    user_id: str | None = None
-    parent_user_id: str | None = None
-
-
-class ErrorData(WebhookModel):
-    """``error_data`` of a webhook error."""
-
-    details: str | None = None
-
-
-class WebhookError(WebhookModel):
-    """An error object as webhooks carry it (value-, message- and status-level)."""
-
-    code: int
-    title: str | None = None
-    message: str | None = None
-    error_data: ErrorData | None = None
-    href: str | None = None
-
+# Re-exported: these names have always been importable from this module.
+from wacloud.webhooks.account_updates import AccountEvent as AccountEvent
+from wacloud.webhooks.account_updates import PhoneNumberQuality as PhoneNumberQuality
+from wacloud.webhooks.account_updates import TemplateCategory as TemplateCategory
+from wacloud.webhooks.account_updates import TemplateQuality as TemplateQuality
+from wacloud.webhooks.account_updates import TemplateStatus as TemplateStatus
+from wacloud.webhooks.base import Contact as Contact
+from wacloud.webhooks.base import ErrorData as ErrorData
+from wacloud.webhooks.base import Metadata as Metadata
+from wacloud.webhooks.base import Profile as Profile
+from wacloud.webhooks.base import WebhookError as WebhookError
+from wacloud.webhooks.base import WebhookModel as WebhookModel
+from wacloud.webhooks.identity import Identity
 
 # --- Incoming message content ---------------------------------------------------------------------
 
@@ -307,15 +269,28 @@ class IncomingMessage(WebhookModel):
     #: The ``type`` values this class stands for.
     types: ClassVar[tuple[str, ...]] = ()
 
-    from_: str = Field(alias="from")
+    #: ``from``: the sender's phone number; None for a customer who uses a username and hides it.
+    phone: str | None = Field(default=None, alias="from")
     id: str
     timestamp: datetime
     type: str
     context: Context | None = None
     referral: Referral | None = None
     errors: list[WebhookError] = Field(default_factory=list)
-    #: The sender's business-scoped user id, when Meta sends one.
+    #: The sender's business-scoped user id (BSUID), sent since April 2026.
     from_user_id: str | None = None
+
+    @model_validator(mode="after")
+    def _has_a_sender(self) -> IncomingMessage:
+        # A message must say who sent it: by phone number, by BSUID, or both.
+        if not self.phone and not self.from_user_id:
+            raise ValueError("message has neither 'from' nor 'from_user_id'")
+        return self
+
+    @property
+    def from_(self) -> str:
+        """The sender's address: the phone number (``from``), else the BSUID (``from_user_id``)."""
+        return self.phone or self.from_user_id or ""
 
 
 class TextMessage(IncomingMessage):
@@ -407,6 +382,8 @@ class SystemMessage(IncomingMessage):
 
     types = ("system",)
     system: System
+    #: ``customer_identity_changed``: the customer's new security identity (message level, not in ``system``).
+    identity: Identity | None = None
 
 
 class UnsupportedMessage(IncomingMessage):
@@ -414,6 +391,13 @@ class UnsupportedMessage(IncomingMessage):
 
     types = ("unsupported", "unknown")
     unsupported: Unsupported | None = None
+
+
+class FailedMessage(IncomingMessage):
+    """A message of a known type that arrived without its content object, only ``errors`` saying why
+    (e.g. media too large to download, 131052). The parser uses it instead of dropping the message."""
+
+    types = ()
 
 
 class RequestWelcomeMessage(IncomingMessage):
@@ -456,8 +440,8 @@ class EditMessage(IncomingMessage):
             return None
         try:
             return cls.model_validate(
-                {"from": self.from_, "id": self.edit.original_message_id or self.id,
-                 "timestamp": self.timestamp, **content}
+                {"from": self.phone, "from_user_id": self.from_user_id,
+                 "id": self.edit.original_message_id or self.id, "timestamp": self.timestamp, **content}
             )
         except ValueError:
             return None
@@ -480,7 +464,11 @@ MEDIA_TYPES: frozenset[str] = frozenset({"image", "video", "audio", "document", 
 
 
 class MessageEcho(IncomingMessage):
-    """``smb_message_echoes``: a message the business sent from the WhatsApp Business app."""
+    """``smb_message_echoes``: a message the business sent from the WhatsApp Business app.
+
+    ``phone`` (``from``) is the business number; ``to`` the customer's phone number (the customer's
+    BSUID comes in the change's ``contacts``).
+    """
 
     to: str | None = None
 
@@ -517,7 +505,10 @@ class Status(WebhookModel):
     id: str
     status: str
     timestamp: datetime
+    #: The customer's phone number; absent when the message was sent to a username-only customer's BSUID.
     recipient_id: str | None = None
+    #: The customer's business-scoped user id (BSUID), sent since April 2026.
+    recipient_user_id: str | None = None
     recipient_type: str | None = None
     recipient_participant_id: str | None = None
     group_id: str | None = None
@@ -525,71 +516,17 @@ class Status(WebhookModel):
     conversation: Conversation | None = None
     pricing: Pricing | None = None
     errors: list[WebhookError] = Field(default_factory=list)
+    #: The recipient as a contact (BSUID-era statuses carry it; Meta leaves it out of ``failed`` ones).
+    contacts: list[Contact] = Field(default_factory=list)
 
 
 # --- Other fields -------------------------------------------------------------------------------
 
 
-class TemplateStatus(WebhookModel):
-    """``message_template_status_update``: a template was approved, rejected, paused, disabled…"""
-
-    event: str
-    message_template_id: int | str | None = None
-    message_template_name: str | None = None
-    message_template_language: str | None = None
-    message_template_category: str | None = None
-    reason: str | None = None
-    disable_info: dict[str, Any] | None = None
-    other_info: dict[str, Any] | None = None
-    rejection_info: dict[str, Any] | None = None
-
-
-class TemplateQuality(WebhookModel):
-    """``message_template_quality_update``: a template's quality score changed."""
-
-    message_template_id: int | str | None = None
-    message_template_name: str | None = None
-    message_template_language: str | None = None
-    previous_quality_score: str | None = None
-    new_quality_score: str
-
-
-class TemplateCategory(WebhookModel):
-    """``template_category_update``: a template's category changed or is about to."""
-
-    message_template_id: int | str | None = None
-    message_template_name: str | None = None
-    message_template_language: str | None = None
-    previous_category: str | None = None
-    new_category: str | None = None
-    correct_category: str | None = None
-
-
-class AccountEvent(WebhookModel):
-    """``account_update``: WABA-level events (bans, restrictions, partner changes, offboarding)."""
-
-    event: str
-    phone_number: str | None = None
-    waba_info: dict[str, Any] | None = None
-    ban_info: dict[str, Any] | None = None
-    violation_info: dict[str, Any] | None = None
-    restriction_info: list[dict[str, Any]] = Field(default_factory=list)
-    disconnection_info: dict[str, Any] | None = None
-
-
-class PhoneNumberQuality(WebhookModel):
-    """``phone_number_quality_update``: the number's messaging limit / throughput changed."""
-
-    event: str
-    display_phone_number: str | None = None
-    current_limit: str | None = None
-    old_limit: str | None = None
-    max_daily_conversations_per_business: str | None = None
-
-
 class UserPreference(WebhookModel):
     """``user_preferences[]``: a user stopped (``value`` "stop") or resumed marketing messages."""
 
+    #: The user's phone number (their BSUID is in the change's ``contacts``).
     wa_id: str | None = None
     detail: str | None = None
     category: str | None = None

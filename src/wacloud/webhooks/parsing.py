@@ -15,6 +15,8 @@ from typing import Any
 import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
+from wacloud.webhooks import account_updates as a
+from wacloud.webhooks import coexistence as co
 from wacloud.webhooks import models as m
 from wacloud.webhooks import updates as u
 
@@ -173,12 +175,14 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
             try:
                 message = cls.model_validate(msg)
             except ValidationError as exc:
-                out.append(ctx.raw(msg, f"{msg.get('type')} message: {_why(exc)}"))
-                continue
-            upd = u.MessageUpdate(
-                field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=msg, message=message,
-                contact=_contact_for(contacts, message.from_, index, len(messages)), metadata=metadata,
-            )
+                failed = _failed(msg)
+                if failed is None:
+                    out.append(ctx.raw(msg, f"{msg.get('type')} message: {_why(exc)}"))
+                    continue
+                message = failed
+            contact = _contact_for(contacts, message.phone, message.from_user_id, index, len(messages))
+            upd = u.MessageUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=msg, message=message,
+                                  contact=contact, metadata=metadata)
             out.append(upd)
     statuses = _items(ctx, "statuses", out)
     if statuses is not None:
@@ -193,7 +197,10 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
             except ValidationError as exc:
                 out.append(ctx.raw(st, f"status: {_why(exc)}"))
                 continue
-            contact = _contact_for(contacts, status.recipient_id or "", index, len(statuses))
+            # BSUID-era statuses may carry their recipient themselves; else the value's contacts.
+            pool, at, count = (status.contacts, 0, len(status.contacts)) if status.contacts else (
+                contacts, index, len(statuses))
+            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, count)
             out.append(u.StatusUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=st,
                                       status=status, metadata=metadata, contact=contact))
     errors = _items(ctx, "errors", out)
@@ -231,13 +238,25 @@ def _contacts(raw: Any) -> list[m.Contact]:
     return contacts
 
 
-def _contact_for(contacts: list[m.Contact], sender: str, index: int, count: int) -> m.Contact | None:
+def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
+    """A message of a known type whose content object is missing but whose ``errors`` say why."""
+    if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
+        return None
+    try:
+        return m.FailedMessage.model_validate(msg)
+    except ValidationError:
+        return None
+
+
+def _contact_for(contacts: list[m.Contact], phone: str | None, user_id: str | None, index: int,
+                 count: int) -> m.Contact | None:
     if not contacts:
         return None
     if len(contacts) == 1:
         return contacts[0]
     for contact in contacts:
-        if contact.wa_id == sender:
+        # A username-only customer has no wa_id: match on the BSUID then.
+        if (phone and contact.wa_id == phone) or (user_id and contact.user_id == user_id):
             return contact
     # ``from`` may differ from ``wa_id`` (e.g. Brazil's ninth digit); fall back to position.
     return contacts[index] if len(contacts) == count else None
@@ -256,7 +275,7 @@ def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
         except ValidationError as exc:
             out.append(ctx.raw(echo, f"message echo: {_why(exc)}"))
             continue
-        contact = _contact_for(contacts, message.to or "", index, len(echoes))
+        contact = _contact_for(contacts, message.to, None, index, len(echoes))
         out.append(u.MessageEchoUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=echo,
                                        message=message, metadata=metadata, contact=contact))
 
@@ -276,7 +295,7 @@ def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:
             continue
         out.append(u.UserPreferencesUpdate(
             field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item, preference=pref,
-            contact=_contact_for(contacts, pref.wa_id or "", index, len(prefs)), metadata=metadata,
+            contact=_contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
         ))
 
 
@@ -294,6 +313,54 @@ def _groups(ctx: _Ctx, out: list[u.Update]) -> None:
             continue
         out.append(u.GroupUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
                                  group=group, metadata=metadata))
+
+
+def _automatic_events(ctx: _Ctx, out: list[u.Update]) -> None:
+    events = _items(ctx, "automatic_events", out)
+    if events is None:
+        out.append(ctx.raw(ctx.value, "automatic_events change without automatic_events"))
+        return
+    metadata = ctx.metadata()
+    for item in events:
+        try:
+            event = a.AutomaticEvent.model_validate(item)
+        except ValidationError as exc:
+            out.append(ctx.raw(item, f"automatic event: {_why(exc)}"))
+            continue
+        out.append(u.AutomaticEventUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
+                                          event=event, metadata=metadata))
+
+
+def _history(ctx: _Ctx, out: list[u.Update]) -> None:
+    chunks = _items(ctx, "history", out)
+    if chunks is None:
+        out.append(ctx.raw(ctx.value, "history change without history"))
+        return
+    metadata = ctx.metadata()
+    for item in chunks:
+        try:
+            chunk = co.HistoryChunk.model_validate(item)
+        except ValidationError as exc:
+            out.append(ctx.raw(item, f"history chunk: {_why(exc)}"))
+            continue
+        out.append(u.HistoryUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
+                                   chunk=chunk, metadata=metadata))
+
+
+def _state_sync(ctx: _Ctx, out: list[u.Update]) -> None:
+    items = _items(ctx, "state_sync", out)
+    if items is None:
+        out.append(ctx.raw(ctx.value, "smb_app_state_sync change without state_sync"))
+        return
+    metadata = ctx.metadata()
+    for item in items:
+        try:
+            sync = co.StateSync.model_validate(item)
+        except ValidationError as exc:
+            out.append(ctx.raw(item, f"state sync: {_why(exc)}"))
+            continue
+        out.append(u.StateSyncUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
+                                     item=sync, metadata=metadata))
 
 
 def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[[_Ctx, list[u.Update]], None]:
@@ -323,6 +390,17 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "template_category_update": _value(u.TemplateCategoryUpdate, m.TemplateCategory),
     "account_update": _value(u.AccountUpdate, m.AccountEvent),
     "phone_number_quality_update": _value(u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
+    "message_template_components_update": _value(u.TemplateComponentsUpdate, a.TemplateComponents),
+    "account_alerts": _value(u.AccountAlertUpdate, a.AccountAlert),
+    "account_review_update": _value(u.AccountReviewUpdate, a.AccountReview),
+    "business_capability_update": _value(u.BusinessCapabilityUpdate, a.BusinessCapability),
+    "phone_number_name_update": _value(u.PhoneNumberNameUpdate, a.PhoneNumberName),
+    "security": _value(u.SecurityUpdate, a.SecurityEvent),
+    "payment_configuration_update": _value(u.PaymentConfigurationUpdate, a.PaymentConfiguration),
+    "flows": _value(u.FlowUpdate, a.FlowEvent),
+    "automatic_events": _automatic_events,
+    "history": _history,
+    "smb_app_state_sync": _state_sync,
 }
 
 #: The ``changes[].field`` values parsed into typed updates.

@@ -14,7 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wacloud.webhooks import account_updates as a
+from wacloud.webhooks import coexistence as co
 from wacloud.webhooks import models as m
+from wacloud.webhooks.identity import UserIdentity
 
 
 class NotBoundError(RuntimeError):
@@ -125,15 +128,35 @@ class MessageUpdate(Update):
 
     @property
     def from_(self) -> str:
-        """The sender's number as sent in ``from``."""
+        """The sender's address: their number as sent in ``from``, else their BSUID (username-only customers)."""
         return self.message.from_
 
     @property
     def wa_id(self) -> str:
-        """The sender's WhatsApp id (from ``contacts``, else ``from``)."""
+        """The sender's WhatsApp id (from ``contacts``, else ``from``; the BSUID when there is no number)."""
         if self.contact is not None and self.contact.wa_id:
             return self.contact.wa_id
         return self.message.from_
+
+    @property
+    def phone(self) -> str | None:
+        """The sender's phone number, or None for a customer who reached the business by username only."""
+        return self.sender.wa_id
+
+    @property
+    def user_id(self) -> str | None:
+        """The sender's business-scoped user id (``from_user_id``, else ``contacts[].user_id``)."""
+        return self.sender.user_id
+
+    @property
+    def username(self) -> str | None:
+        """The sender's WhatsApp username, when they adopted one."""
+        return self.sender.username
+
+    @property
+    def sender(self) -> UserIdentity:
+        """Everything known about the sender: phone, BSUID, parent BSUID, username, name."""
+        return UserIdentity.of(self.contact, wa_id=self.message.phone, user_id=self.message.from_user_id)
 
     @property
     def name(self) -> str | None:
@@ -261,6 +284,11 @@ class StatusUpdate(Update):
         """Why the message failed (empty unless failed)."""
         return self.status.errors
 
+    @property
+    def recipient(self) -> UserIdentity:
+        """Everything known about the recipient: phone (``recipient_id``), BSUID, parent BSUID, username."""
+        return UserIdentity.of(self.contact, wa_id=self.status.recipient_id, user_id=self.status.recipient_user_id)
+
 
 class ErrorUpdate(Update):
     """A value-level error (system, app or account problems), outside any message or status."""
@@ -316,6 +344,11 @@ class UserPreferencesUpdate(Update):
     metadata: m.Metadata | None = None
 
     @property
+    def user(self) -> UserIdentity:
+        """Everything known about the user: phone (``wa_id``), BSUID, parent BSUID, username."""
+        return UserIdentity.of(self.contact, wa_id=self.preference.wa_id)
+
+    @property
     def opted_out(self) -> bool:
         """True when the user stopped marketing messages."""
         return self.preference.value.lower() == "stop"
@@ -342,6 +375,11 @@ class MessageEchoUpdate(Update):
         """``"echo:{id}"``."""
         return f"echo:{self.message.id}"
 
+    @property
+    def recipient(self) -> UserIdentity:
+        """The customer the business wrote to: phone (``to``), BSUID, parent BSUID, username."""
+        return UserIdentity.of(self.contact, wa_id=self.message.to)
+
 
 class GroupUpdate(Update):
     """``group_lifecycle_update`` / ``group_settings_update`` / ``group_participants_update``."""
@@ -354,6 +392,83 @@ class GroupUpdate(Update):
         """``"group:{group_id}:{type}:{request_id}"`` (None without a request id)."""
         g = self.group
         return f"group:{g.group_id}:{g.type}:{g.request_id}" if g.request_id else None
+
+
+class TemplateComponentsUpdate(ValueUpdate):
+    """``message_template_components_update``: a template was edited."""
+
+    value: a.TemplateComponents
+
+
+class AccountAlertUpdate(ValueUpdate):
+    """``account_alerts``."""
+
+    value: a.AccountAlert
+
+
+class AccountReviewUpdate(ValueUpdate):
+    """``account_review_update``."""
+
+    value: a.AccountReview
+
+
+class BusinessCapabilityUpdate(ValueUpdate):
+    """``business_capability_update``."""
+
+    value: a.BusinessCapability
+
+
+class PhoneNumberNameUpdate(ValueUpdate):
+    """``phone_number_name_update``."""
+
+    value: a.PhoneNumberName
+
+
+class SecurityUpdate(ValueUpdate):
+    """``security``."""
+
+    value: a.SecurityEvent
+
+
+class PaymentConfigurationUpdate(ValueUpdate):
+    """``payment_configuration_update``."""
+
+    value: a.PaymentConfiguration
+
+
+class FlowUpdate(ValueUpdate):
+    """``flows``: a Flow's status change or endpoint health alert (``value.event`` says which)."""
+
+    value: a.FlowEvent
+
+
+class AutomaticEventUpdate(Update):
+    """``automatic_events``: a purchase or lead Meta detected in a Click to WhatsApp ad chat."""
+
+    event: a.AutomaticEvent
+    metadata: m.Metadata | None = None
+
+    @property
+    def dedup_key(self) -> str | None:
+        """``"auto:{message id}:{event_name}"``."""
+        return f"auto:{self.event.id}:{self.event.event_name}"
+
+
+class HistoryUpdate(Update):
+    """``history`` (coexistence): one chunk of the Business app's past chats, or the error refusing them.
+
+    Not de-duplicated: a handler stores the chunk's messages by their ids, which is idempotent.
+    """
+
+    chunk: co.HistoryChunk
+    metadata: m.Metadata | None = None
+
+
+class StateSyncUpdate(Update):
+    """``smb_app_state_sync`` (coexistence): a contact added to or removed from the Business app."""
+
+    item: co.StateSync
+    metadata: m.Metadata | None = None
 
 
 class RawUpdate(Update):
