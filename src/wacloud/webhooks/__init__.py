@@ -30,6 +30,9 @@ _EXPORTS: dict[str, str] = {
     "MemoryInboxStore": "wacloud.webhooks.store",
     "sign": "wacloud.webhooks.signature",
     "verify": "wacloud.webhooks.signature",
+    **dict.fromkeys(("CallUpdate", "CallStatusUpdate"), "wacloud.webhooks.calls"),
+    **dict.fromkeys(("GroupLifecycleUpdate", "GroupParticipantsUpdate", "GroupSettingsUpdate",
+                     "GroupStatusUpdate"), "wacloud.webhooks.groups"),
     **{
         name: "wacloud.webhooks.updates"
         for name in (

@@ -15,6 +15,7 @@ from typing import Any
 import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
+from wacloud.webhooks import calls, groups
 from wacloud.webhooks import models as m
 from wacloud.webhooks import updates as u
 
@@ -309,6 +310,9 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "account_update": _value(u.AccountUpdate, m.AccountEvent),
     "phone_number_quality_update": _value(u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
 }
+
+_FIELDS.update(calls.FIELDS)
+_FIELDS.update(groups.FIELDS)  # replaces the generic group parser with the typed group_* parsers
 
 #: The ``changes[].field`` values parsed into typed updates.
 KNOWN_FIELDS: frozenset[str] = frozenset(_FIELDS)
