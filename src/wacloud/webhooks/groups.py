@@ -12,7 +12,9 @@ Every update is a :class:`~wacloud.webhooks.updates.GroupUpdate` subclass, so ha
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
 
 from wacloud.webhooks import models as m
 from wacloud.webhooks import updates as u
@@ -34,10 +36,18 @@ class SettingChange(m.WebhookModel):
 
 
 class GroupLifecycleEvent(m.GroupEvent):
-    """``group_create`` / ``group_delete``; ``errors`` say why it failed."""
+    """``group_create`` / ``group_delete``; ``errors`` say why it failed (``group_id`` is "" if none was made)."""
 
     invite_link: str | None = None
     join_approval_mode: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_group_yet(cls, data: Any) -> Any:
+        # A failed create has no group to name; keep the event (and its errors) rather than drop it.
+        if isinstance(data, dict) and data.get("group_id") is None and data.get("errors"):
+            return {**data, "group_id": ""}
+        return data
 
     @property
     def succeeded(self) -> bool:
