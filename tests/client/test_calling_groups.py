@@ -95,6 +95,24 @@ async def test_a_call_without_permission_is_a_typed_error(api: Any) -> None:
     assert info.value.code == 138006
 
 
+async def test_connect_can_check_the_permission_first(api: Any) -> None:
+    rec(api).answer("GET", f"{PHONE_ID}/call_permissions", {
+        "messaging_product": "whatsapp", "permission": {"status": "pending"},
+        "actions": [{"action_name": "start_call", "can_perform_action": False}]})
+    with pytest.raises(CallPermissionRequired) as info:
+        await run(api, "connect_call", "+14085551234", SDP, check_permission=True)
+    assert info.value.code == 138006 and "pending" in str(info.value)
+    assert [(s.method, s.path) for s in rec(api).seen] == [("GET", f"{PHONE_ID}/call_permissions")]
+
+    rec(api).answer("GET", f"{PHONE_ID}/call_permissions", {
+        "messaging_product": "whatsapp", "permission": {"status": "granted"},
+        "actions": [{"action_name": "start_call", "can_perform_action": True}]})
+    rec(api).answer("POST", f"{PHONE_ID}/calls", {"messaging_product": "whatsapp", "calls": [{"id": CALL_ID}]})
+    assert await run(api, "connect_call", "+14085551234", SDP, check_permission=True) == CALL_ID
+    assert [(s.method, s.path) for s in rec(api).seen[1:]] == [
+        ("GET", f"{PHONE_ID}/call_permissions"), ("POST", f"{PHONE_ID}/calls")]
+
+
 @pytest.mark.parametrize(("call", "field"), [
     (("connect_call", "14085551234", "  "), "session.sdp"),
     (("accept_call", "", SDP), "call_id"),

@@ -44,6 +44,7 @@ def test_user_initiated_connect_carries_the_sdp_offer_untouched() -> None:
     assert upd.contact is not None and upd.contact.profile is not None and upd.contact.profile.name == "Ada"
     assert upd.metadata is not None and upd.metadata.phone_number_id == f.META["phone_number_id"]
     assert upd.dedup_key == f"call:{f.CALL_ID}:connect"
+    assert upd.opens_service_window and upd.user == f.USER
 
 
 def test_business_initiated_connect_carries_the_sdp_answer_and_callback_data() -> None:
@@ -52,6 +53,7 @@ def test_business_initiated_connect_carries_the_sdp_answer_and_callback_data() -
     assert not upd.call.user_initiated and upd.call.to == f.USER
     assert upd.call.session is not None and upd.call.session.sdp_type == "answer" and upd.call.sdp == f.SDP
     assert upd.call.biz_opaque_callback_data == "TRx334DUDFTI4Mj"
+    assert upd.user == f.USER and not upd.opens_service_window
 
 
 @pytest.mark.parametrize("status", ["RINGING", "ACCEPTED", "REJECTED"])

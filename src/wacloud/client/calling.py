@@ -225,22 +225,31 @@ class CallingApi(ApiConfig):
     @operation
     def connect_call(
         self, to: Recipient, sdp: str, *, biz_opaque_callback_data: str | None = None,
-        phone_number_id: str | None = None,
+        check_permission: bool = False, phone_number_id: str | None = None,
     ) -> Flow[str]:
         """Start a business-initiated call to ``to`` with an SDP offer; returns the call id (``wacid.…``).
 
         The user must have granted call permission; without it the API answers 138006
-        (:class:`~wacloud.errors.CallPermissionRequired`).
+        (:class:`~wacloud.errors.CallPermissionRequired`). ``check_permission`` asks the permission
+        endpoint first and raises the same error without placing the call.
         """
         pid = self.require_phone(phone_number_id)
+        callee = phone.normalize(to, self.default_region).e164
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
-            "to": phone.normalize(to, self.default_region).e164,
+            "to": callee,
             "action": "connect",
             "session": {"sdp_type": "offer", "sdp": _sdp(sdp)},
         }
         if _opaque(biz_opaque_callback_data) is not None:
             body["biz_opaque_callback_data"] = biz_opaque_callback_data
+        if check_permission:
+            state = yield from type(self).get_call_permissions.flow(self, callee, phone_number_id=pid)
+            if not state.can_call:
+                raise errors.CallPermissionRequired(errors.ErrorDetail(
+                    code=138006, message=f"no permission to call {callee}",
+                    details=f"call permission is {state.permission.status}; send a call permission request",
+                ))
         answer = yield from call(Request("POST", f"{pid}/calls", json=body))
         calls = answer.get("calls") if isinstance(answer, Mapping) else None
         if not isinstance(calls, list) or not calls or not isinstance(calls[0], Mapping) or not calls[0].get("id"):

@@ -92,6 +92,19 @@ class CallUpdate(u.Update):
         """``connect`` or ``terminate``."""
         return self.call.event
 
+    @property
+    def user(self) -> str | None:
+        """The user's number: the caller of a user-initiated call, the callee of a business-initiated one."""
+        return self.call.from_ if self.call.user_initiated else self.call.to
+
+    @property
+    def opens_service_window(self) -> bool:
+        """True when this event opens the 24-hour customer-service window, like an incoming message.
+
+        A user calling the business does; window trackers should count it as the user's last activity.
+        """
+        return self.call.event == "connect" and self.call.user_initiated
+
 
 class CallStatusUpdate(u.Update):
     """The ringing state of a business-initiated call."""
