@@ -385,3 +385,13 @@ def test_the_group_rule_also_guards_raw_bodies() -> None:
     ok = SendRequest(GROUP, Template("order_ready", "en_US", body=["Ada"]), recipient_type="group")
     assert ok.to_graph()["to"] == GROUP
     assert errors.lookup(131204) is not None and errors.lookup(131204).http_status == 400  # type: ignore[union-attr]
+
+
+async def test_an_authentication_template_is_refused_for_a_group(api: Any) -> None:
+    api.template_cache.put("login_code", [{"name": "login_code", "language": "en_US", "category": "AUTHENTICATION",
+                                           "status": "APPROVED", "components": []}])
+    otp = Template("login_code", "en_US", body=["123456"], buttons=[
+        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "123456"}]}])
+    with pytest.raises(ValidationError) as info:
+        await run(api, "send_to_group", GROUP, otp)
+    assert info.value.field == "template.category" and rec(api).seen == []

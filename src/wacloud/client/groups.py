@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,9 @@ from wacloud.client.messaging import MessagingApi
 from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.client.templates import Page, list_params, parse_answer
 from wacloud.limits import GROUP_PHOTO_MAX_BYTES, limit
+
+if TYPE_CHECKING:
+    from wacloud.messages import Message
 
 GROUP_FIELDS = ("subject", "description", "participants", "join_approval_mode", "suspended",
                 "creation_timestamp", "total_participant_count")
@@ -284,10 +287,15 @@ class GroupsApi(ApiConfig):
 
     # --- sending ---------------------------------------------------------------------------------
     @operation
-    def send_to_group(self, group_id: str, message: Any, *, reply_to: str | None = None,
+    def send_to_group(self, group_id: str, message: Message, *, reply_to: str | None = None,
                       biz_opaque_callback_data: str | None = None,
                       phone_number_id: str | None = None) -> Flow[SentMessage]:
-        """Send a text, media or text/media template message to a group (others are refused locally)."""
+        """Send a text, media or text/media template message to a group (others are refused locally).
+
+        A template whose cached definition (see ``template_cache``) is an AUTHENTICATION template is
+        refused too: its button looks like any URL button in the send body.
+        """
+        _not_authentication(getattr(self, "template_cache", None), message)
         return (yield from MessagingApi.send.flow(self, _group(group_id), message, reply_to=reply_to,
                                                   biz_opaque_callback_data=biz_opaque_callback_data,
                                                   recipient_type="group", phone_number_id=phone_number_id))
@@ -295,3 +303,15 @@ class GroupsApi(ApiConfig):
 
 def _limit_cap() -> int:
     return limit("group.list.limit").max
+
+
+def _not_authentication(cache: Any, message: Any) -> None:
+    from wacloud.messages import Template
+
+    if cache is None or not isinstance(message, Template):
+        return
+    for definition in cache.get(message.name) or []:
+        if definition.get("language") == message.language.code and \
+                str(definition.get("category", "")).upper() == "AUTHENTICATION":
+            raise errors.ValidationError("template.category",
+                                         "authentication templates cannot be sent to a group")
