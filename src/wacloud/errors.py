@@ -158,6 +158,39 @@ _ROWS: Final[tuple[ErrorCode, ...]] = (
     _row(139102, "blocklist_concurrent_update", "Blocklist concurrent update",
          "Block-users: concurrent update.", 400, _B),
     _row(139103, "blocklist_internal", "Internal error", "Block-users: internal error.", 500, _B),
+    # Calling API [OFF calling troubleshooting]. 138006: a business-initiated call without the user's permission.
+    _row(613, "call_permission_check_limit", "Fetch call permission API limit hit",
+         "Too many call-permission checks in a short period.", 429, _B),
+    _row(131055, "method_not_allowed_sip", "Method not allowed",
+         "Calling endpoints are not used on a number with SIP signalling enabled.", 400, _F),
+    _row(138000, "calling_not_enabled", "Calling not enabled", "Calling is not enabled on this number.", 400, _F),
+    _row(138001, "receiver_uncallable", "Receiver uncallable", "The user cannot be called right now.", 400, _N),
+    _row(138002, "concurrent_calls_limit", "Concurrent calls limit",
+         "Too many calls in progress on this number.", 400, _B),
+    _row(138003, "duplicate_call", "Duplicate call", "A call to this user is already in progress.", 400, _N),
+    _row(138004, "call_connection_error", "Call connection error", "The call could not be connected.", 500, _B),
+    _row(138005, "call_rate_limit", "Call rate limit exceeded", "Too many calls from this number.", 400, _B),
+    _row(138006, "no_call_permission", "No approved call permission",
+         "The user has not granted this business permission to call them.", 400, _N),
+    # Groups API [OFF groups error codes]. 131201 (partial success) answers 206 and is not an error row.
+    _row(131020, "bad_group", "Bad group", "Messages cannot be sent to a group with a single member.", 400, _F),
+    _row(131041, "group_unknown", "Group unknown", "The group does not exist or the business is not in it.",
+         400, _N),
+    _row(131059, "invalid_cursor", "Invalid cursor", "The paging cursor expired or is corrupt.", 400, _F),
+    _row(131202, "duplicate_participant", "Duplicate participant", "A participant is listed twice.", 400, _F),
+    _row(131204, "participant_overlimit", "Participant overlimit", "The group would exceed 8 participants.",
+         400, _F),
+    _row(131207, "group_suspended", "Group suspended", "The group violates platform policies.", 403, _N),
+    _row(131208, "group_rate_limit", "Group rate limit hit",
+         "Too many group operations from this number in a short period.", 429, _B),
+    _row(131209, "group_photo_aspect_ratio", "Invalid group profile picture aspect ratio",
+         "The group photo must be square.", 400, _F),
+    _row(131210, "group_photo_too_small", "Image is too small to process",
+         "The group photo must be larger than 192 px a side.", 400, _F),
+    _row(131211, "group_create_limit", "Group create limit reached",
+         "The number has reached its 10,000-group limit.", 400, _N),
+    _row(131212, "participant_not_in_group", "Participant is not a part of the group",
+         "The participant is not in this group.", 400, _F),
     _row(2388019, "template_limit_exceeded", "Message template limit exceeded",
          "The WABA has reached its 250-template limit.", 400, _F),
     _row(2494100, "phone_maintenance", "Phone in maintenance mode", "The number is in maintenance mode.",
@@ -328,6 +361,14 @@ class TemplateError(InvalidRequest):
     """A template send does not match the template (1320xx)."""
 
 
+class CallPermissionRequired(WhatsAppError):
+    """A business-initiated call needs the user's call permission (138006): send a permission request first."""
+
+
+class GroupUnavailable(WhatsAppError):
+    """The group is unknown to this number or suspended (131041, 131207)."""
+
+
 class ServerError(WhatsAppError):
     """A transient server-side failure (1, 2, 131000, 131016, 131057, 133004, 5xx)."""
 
@@ -345,6 +386,11 @@ _BY_CODE: Final[Mapping[int, type[WhatsAppError]]] = {
     131030: RecipientUnavailable,
     130472: RecipientUnavailable,
     131049: RecipientUnavailable,
+    613: RateLimited,
+    131208: RateLimited,
+    138006: CallPermissionRequired,
+    131041: GroupUnavailable,
+    131207: GroupUnavailable,
 }
 
 _BY_RETRY: Final[Mapping[RetryClass, type[WhatsAppError]]] = {

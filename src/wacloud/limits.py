@@ -91,6 +91,15 @@ LIMITS: Final[dict[str, Limit]] = _limits(
     Limit("template.otp.code_expiration_minutes", 90, min=1, unit="minutes", source="OFF"),
     Limit("template.delete.hsm_ids", 100, min=1, unit="templates", source="OFF"),
     Limit("flow.name", 200, min=1, source="UNCONFIRMED"),
+    # Groups API [OFF groups overview; SPEC create/update group, participants].
+    Limit("group.participants", 8, unit="participants", source="OFF"),
+    Limit("group.per_number", 10000, unit="groups", source="OFF"),
+    Limit("group.subject", 128, min=1, source="SPEC"),
+    Limit("group.description", 2048, source="SPEC"),
+    Limit("group.participants.per_request", 8, min=1, unit="participants", source="SPEC"),
+    Limit("group.list.limit", 1024, min=1, unit="groups", source="SPEC"),
+    # Calling API [SPEC calls].
+    Limit("call.biz_opaque_callback_data", 512, source="SPEC"),
 )
 
 #: Business profile ``vertical`` values [SPEC; OFF business-profiles].
@@ -212,6 +221,10 @@ MANAGEMENT_CALLS_PER_HOUR_ACTIVE: Final = 5000
 
 #: Register attempts per number per moving 72 h before 133016 [OFF].
 REGISTER_ATTEMPTS_PER_72H: Final = 10
+
+#: A group photo: a square JPEG of at most 5 MB, at least 192 px a side [SPEC update group settings].
+GROUP_PHOTO_MAX_BYTES: Final = 5 * _MB
+GROUP_PHOTO_MIN_PX: Final = 192
 
 #: Versions: the oldest still served and the default the client uses [OFF versions table].
 MIN_API_VERSION: Final = (21, 0)

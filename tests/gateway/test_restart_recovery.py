@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from wacloud.sandbox.runner import free_port
+from wacloud.sandbox import free_port
 
 from .conftest import wait_for
 

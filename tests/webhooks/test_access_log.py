@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from wacloud.sandbox.runner import free_port
+from wacloud.sandbox import free_port
 
 TOKEN = "standalone-verify-token-7f3a"
 

@@ -102,7 +102,7 @@ def test_examples_listen_on_the_port_given_in_port(name: str, tmp_path: Path) ->
 
     import httpx
 
-    from wacloud.sandbox.runner import free_port
+    from wacloud.sandbox import free_port
 
     if name == "flask_app.py":
         pytest.importorskip("flask")

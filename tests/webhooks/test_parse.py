@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from wacloud.webhooks import models as m
 from wacloud.webhooks import parse
+from wacloud.webhooks.groups import GroupLifecycleUpdate, GroupParticipantsUpdate, GroupSettingsUpdate
 from wacloud.webhooks.updates import (
     AccountUpdate,
     ErrorUpdate,
@@ -64,9 +65,10 @@ SPEC_EXPECTED: dict[str, tuple[type[Update], type[m.WebhookModel] | None]] = {
     "Interactive Button Reply Message": (MessageUpdate, m.InteractiveMessage),
     "Order Message": (MessageUpdate, m.OrderMessage),
     "System Message": (MessageUpdate, m.SystemMessage),
-    "Group Create Message": (GroupUpdate, None),
-    "Group Settings Update": (GroupUpdate, None),
-    "Group Remove Participants": (GroupUpdate, None),
+    # Typed per field since the Groups API coverage; all are still GroupUpdate subclasses.
+    "Group Create Message": (GroupLifecycleUpdate, None),
+    "Group Settings Update": (GroupSettingsUpdate, None),
+    "Group Remove Participants": (GroupParticipantsUpdate, None),
 }
 
 
@@ -325,14 +327,14 @@ def test_unknown_things_become_raw_updates_with_the_original_json(caplog: pytest
     poll = p.msg("poll", {"question": "?"})
     payload = p.envelope(
         p.change("messages", p.messages_value(p.msg("text", {"body": "ok"}), poll)),
-        p.change("calls", {"calls": [{"id": "c1"}]}),
+        p.change("brand_new_field", {"items": [{"id": "c1"}]}),
     )
     ok, raw_msg, raw_field = parse(p.body(payload))
     assert isinstance(ok, MessageUpdate)
     assert isinstance(raw_msg, RawUpdate) and raw_msg.raw == poll and "poll" in raw_msg.reason
     assert isinstance(raw_field, RawUpdate) and raw_field.raw == payload["entry"][0]["changes"][1]
-    assert raw_field.field == "calls" and raw_field.dedup_key is None
-    assert any("unknown field 'calls'" in r.getMessage() for r in caplog.records)
+    assert raw_field.field == "brand_new_field" and raw_field.dedup_key is None
+    assert any("unknown field 'brand_new_field'" in r.getMessage() for r in caplog.records)
 
 
 def test_extra_keys_are_kept() -> None:

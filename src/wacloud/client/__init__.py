@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from wacloud.client.account import AccountApi
 from wacloud.client.aio import AsyncTransport
+from wacloud.client.calling import CallingApi
 from wacloud.client.core import DEFAULT_BASE_URL, Request, Response, operation
 from wacloud.client.flows import FlowsApi
+from wacloud.client.groups import GroupsApi
 from wacloud.client.media import MediaApi
 from wacloud.client.messaging import MessagingApi
 from wacloud.client.models import ChecksumMismatch, MediaInfo, SentMessage, UnexpectedResponse
@@ -17,11 +19,12 @@ from wacloud.client.sync import SyncTransport
 from wacloud.client.templates import TemplatesApi
 
 
-class Client(SyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi):
+class Client(SyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi, GroupsApi):
     """Blocking Cloud API client. ``Client(token=..., phone_number_id=..., base_url=...)``."""
 
 
-class AsyncClient(AsyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi):
+class AsyncClient(AsyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi,
+                  GroupsApi):
     """Asyncio Cloud API client, with the same methods as :class:`Client` returning coroutines."""
 
 

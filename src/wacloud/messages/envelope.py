@@ -12,6 +12,7 @@ from wacloud.errors import ValidationError
 from ._base import WaModel, check_length, check_not_blank, shortcuts
 from .commerce import CallPermissionRequest, Catalog, OrderDetails, OrderStatus, Product, ProductList
 from .contacts import Contacts
+from .groups import check_group_message
 from .interactive import CtaUrl, FlowMessage, ListMessage, LocationRequest, ReplyButtons
 from .location import Location
 from .media import Audio, Document, Image, Sticker, Video
@@ -67,9 +68,11 @@ class SendRequest(WaModel):
             if not _PHONE_CHARS.match(self.to):
                 raise ValidationError("to", "must be a phone number (digits, optionally +, spaces, -, (, ))")
             check_length("to", [c for c in self.to if c.isdigit()], "to.digits")
-        elif _PHONE_CHARS.match(self.to):
-            # A phone number here would be sent as a group id: Meta refuses it, or worse, it names a group.
-            raise ValidationError("to", "recipient_type \"group\" needs a group id, not a phone number")
+        else:
+            if _PHONE_CHARS.match(self.to):
+                # A phone number here would be sent as a group id: Meta refuses it, or worse, it names a group.
+                raise ValidationError("to", "recipient_type \"group\" needs a group id, not a phone number")
+            check_group_message(self.message)
         check_not_blank("context_message_id", self.context_message_id)
         check_length("biz_opaque_callback_data", self.biz_opaque_callback_data, "biz_opaque_callback_data")
         return self

@@ -31,6 +31,9 @@ _EXPORTS: dict[str, str] = {
     "sign": "wacloud.webhooks.signature",
     "verify": "wacloud.webhooks.signature",
     "UserIdentity": "wacloud.webhooks.identity",
+    **dict.fromkeys(("CallUpdate", "CallStatusUpdate"), "wacloud.webhooks.calls"),
+    **dict.fromkeys(("GroupLifecycleUpdate", "GroupParticipantsUpdate", "GroupSettingsUpdate",
+                     "GroupStatusUpdate"), "wacloud.webhooks.groups"),
     **{
         name: "wacloud.webhooks.updates"
         for name in (

@@ -16,6 +16,7 @@ import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
 from wacloud.webhooks import account_updates as a
+from wacloud.webhooks import calls, groups
 from wacloud.webhooks import coexistence as co
 from wacloud.webhooks import models as m
 from wacloud.webhooks import updates as u
@@ -402,6 +403,9 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "history": _history,
     "smb_app_state_sync": _state_sync,
 }
+
+_FIELDS.update(calls.FIELDS)
+_FIELDS.update(groups.FIELDS)  # replaces the generic group parser with the typed group_* parsers
 
 #: The ``changes[].field`` values parsed into typed updates.
 KNOWN_FIELDS: frozenset[str] = frozenset(_FIELDS)

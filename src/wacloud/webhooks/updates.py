@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wacloud.errors import ValidationError
 from wacloud.webhooks import account_updates as a
 from wacloud.webhooks import coexistence as co
 from wacloud.webhooks import models as m
@@ -244,14 +245,28 @@ class MessageUpdate(Update):
 
     def react(self, emoji: str) -> Any:
         """React to this message with ``emoji``."""
+        self._not_in_group("reacting")
         return self.client.react(self.message.from_, self.message.id, emoji, **self._from_number())
+
+    @property
+    def group_id(self) -> str | None:
+        """The group the message was sent in (None for a one-to-one message)."""
+        value = (self.message.model_extra or {}).get("group_id")
+        return str(value) if value else None
+
+    def _not_in_group(self, what: str) -> None:
+        # Groups have no read receipts or typing indicators; refuse before calling the API.
+        if self.group_id is not None:
+            raise ValidationError("message_id", f"{what} is not available for messages in a group")
 
     def mark_as_read(self, *, typing: bool = False) -> Any:
         """Mark this message read (and show the typing indicator when ``typing``)."""
+        self._not_in_group("marking as read")
         return self.client.mark_as_read(self.message.id, typing=typing, **self._from_number())
 
     def typing(self) -> Any:
         """Mark read and show the typing indicator (up to 25 s or until the reply)."""
+        self._not_in_group("the typing indicator")
         return self.client.typing(self.message.id, **self._from_number())
 
     @property
