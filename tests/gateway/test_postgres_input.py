@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from wacloud.sandbox import ServerThread, free_port
 
 from wacloud.config import load_settings
+from wacloud.sandbox import ServerThread, free_port
 from wacloud.server.app import create_app
 from wacloud.server.db import Database
 from wacloud.server.history import History

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from wacloud.sandbox import free_port
 
 from .conftest import wait_for
