@@ -107,7 +107,7 @@ def test_authorization_without_bearer_says_what_is_expected(live: LiveGateway) -
 @pytest.mark.parametrize(
     ("method", "path", "param"),
     [
-        ("GET", "/v1/jobs", "campaign"),
+        ("GET", "/v1/jobs", "campaign_id"),
         ("GET", "/v1/keys", "x"),
         ("GET", "/v1/conversations", "wa_id"),
         ("GET", "/v1/jobs/1", "verbose"),
@@ -125,6 +125,14 @@ def test_unknown_query_parameters_are_422_naming_them(live: LiveGateway, method:
     assert _job_count(live) == before
     # Without the key, the answer is still 401 (the key is checked first).
     assert httpx.request(method, f"{live.url}{path}", params={param: "x"}).status_code == 401
+
+
+def test_jobs_filter_by_campaign(live: LiveGateway) -> None:
+    """``/v1/jobs?campaign=`` is a real filter: a campaign's jobs only (it used to be ignored)."""
+    live.http.post("/v1/messages", json={"to": "+15551239011", **HELLO}).raise_for_status()
+    resp = live.http.get("/v1/jobs", params={"campaign": "no-such-campaign"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["jobs"] == []
 
 
 def test_known_query_parameters_still_work(live: LiveGateway) -> None:
