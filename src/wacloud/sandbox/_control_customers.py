@@ -38,7 +38,7 @@ async def one_customer(request: Request) -> Any:
     wa_id = request.path_params["wa_id"]
     found = customer(state, wa_id)
     if request.method == "DELETE":
-        del state.customers[wa_id]
+        del state.customers[found.wa_id]
         return {"success": True}
     if request.method in ("PATCH", "POST"):
         before = found.marketing_opt_out
@@ -48,6 +48,17 @@ async def one_customer(request: Request) -> Any:
             value = _payloads.user_preferences_value(state, found, state.clock.now())
             state.dispatcher.emit(found.wa_id, "user_preferences", value)
     return found.to_dict(state.clock.now())
+
+
+async def change_number(request: Request) -> Any:
+    """POST /_sandbox/customers/{wa_id}/number ``{"wa_id": "<new number>"}``: the customer changes number.
+
+    The business gets Meta's ``user_changed_number`` system message; the customer gets a new BSUID."""
+    state = sandbox_of(request)
+    found = customer(state, request.path_params["wa_id"])
+    new = _obj(await _body(request)).get("wa_id")
+    sent = inject(state, {"from": found.phone or found.user_id, "system": {"type": "user_changed_number", "wa_id": new}})
+    return {**found.to_dict(state.clock.now()), "message_id": sent["id"]}
 
 
 async def customer_messages(request: Request) -> Any:
@@ -92,6 +103,7 @@ ROUTES: list[BaseRoute] = [
     Route(f"{P}/customers", control_endpoint(customers), methods=["GET", "POST"]),
     Route(f"{P}/customers/{{wa_id}}", control_endpoint(one_customer), methods=["GET", "PATCH", "POST", "DELETE"]),
     Route(f"{P}/customers/{{wa_id}}/messages", control_endpoint(customer_messages), methods=["GET"]),
+    Route(f"{P}/customers/{{wa_id}}/number", control_endpoint(change_number), methods=["POST"]),
     Route(f"{P}/messages", control_endpoint(messages), methods=["GET"]),
     Route(f"{P}/messages/{{wamid}}", control_endpoint(one_message), methods=["GET"]),
     Route(f"{P}/inbound", control_endpoint(inbound), methods=["POST"]),

@@ -59,10 +59,14 @@ def status_object(
     """One ``statuses[]`` item."""
     obj: dict[str, Any] = {"id": msg.id, "status": status, "timestamp": str(int(ts))}
     customer = state.customers.get(msg.wa_id)
-    if customer is None or customer.has_phone:
+    by_bsuid = "recipient" in msg.body and "to" not in msg.body
+    if customer is not None and customer.has_phone:
         obj["recipient_id"] = msg.wa_id
+    elif customer is None:
+        # Nobody by that address (an undeliverable send): echo the address it was sent to.
+        obj["recipient_user_id" if by_bsuid else "recipient_id"] = msg.wa_id
     # BSUID-era keys: recipient_user_id (+ parent) and the recipient as a contact.
-    obj.update(_identity.status_identity(customer, status, sent_to_bsuid="recipient" in msg.body and "to" not in msg.body))
+    obj.update(_identity.status_identity(customer, status, sent_to_bsuid=by_bsuid))
     opaque = msg.body.get("biz_opaque_callback_data")
     if opaque is not None:
         obj["biz_opaque_callback_data"] = opaque
