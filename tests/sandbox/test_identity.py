@@ -208,7 +208,8 @@ def test_customer_identity_changed(sandbox: SandboxHandle, webhook_sink: Webhook
     sandbox.inject(WA_ID, system={"type": "customer_identity_changed", "identity": {"hash": "abc123"}})
     sandbox.wait_idle()
     [message] = webhook_sink.messages()
-    assert message["system"] == {"body": "User identity changed", "type": "customer_identity_changed", "customer": WA_ID}
+    system = {"body": "User identity changed", "type": "customer_identity_changed", "customer": WA_ID}
+    assert message["system"] == system
     assert message["identity"]["hash"] == "abc123" and message["identity"]["acknowledged"] is False
     [update] = [u for u in _updates(webhook_sink) if isinstance(u, MessageUpdate)]
     identity = update.message.identity  # type: ignore[attr-defined]

@@ -57,7 +57,8 @@ async def change_number(request: Request) -> Any:
     state = sandbox_of(request)
     found = customer(state, request.path_params["wa_id"])
     new = _obj(await _body(request)).get("wa_id")
-    sent = inject(state, {"from": found.phone or found.user_id, "system": {"type": "user_changed_number", "wa_id": new}})
+    system = {"type": "user_changed_number", "wa_id": new}
+    sent = inject(state, {"from": found.phone or found.user_id, "system": system})
     return {**found.to_dict(state.clock.now()), "message_id": sent["id"]}
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.sandbox._errors import GraphError, invalid, missing, param
+from wacloud.sandbox._identity import is_bsuid
 from wacloud.sandbox._validate_base import (
     _DATE,
     _ENVELOPE_KEYS,
@@ -37,8 +38,8 @@ from wacloud.sandbox._validate_base import (
     normalize_to,
 )
 from wacloud.sandbox._validate_interactive import _validate_interactive
-from wacloud.sandbox._identity import is_bsuid
 from wacloud.sandbox._validate_template import _validate_template
+
 
 def _recipient(raw: Any) -> str:
     """``recipient``: a BSUID or parent BSUID (``US.13491208655302741918``, ``US.ENT.…``)."""
