@@ -215,3 +215,64 @@ def test_customer_identity_changed(sandbox: SandboxHandle, webhook_sink: Webhook
     identity = update.message.identity  # type: ignore[attr-defined]
     assert identity.hash == "abc123" and identity.created_timestamp is not None
     assert json.loads(webhook_sink.deliveries[0].body)["entry"][0]["id"] == sandbox.waba_id
+
+
+def test_every_customer_webhook_names_the_customer_by_bsuid(sandbox: SandboxHandle, webhook_sink: WebhookSink) -> None:
+    """What a pywa-style consumer requires: ``user_id`` in every contact, ``contacts`` on every non-failed status."""
+    from wacloud.webhooks import ErrorUpdate, RawUpdate
+
+    sandbox.connect(webhook_sink)
+    sandbox.add_customer(WA_ID, username="ana")
+    sandbox.add_customer("447700900123", on_whatsapp=False)
+    nophone = sandbox.control.post("/customers", json={"username": "nia"}).json()["user_id"]
+    inbound = open_window(sandbox)
+    sandbox.inject(nophone, text="hi")
+    sandbox.inject(WA_ID, image={"caption": "look"})
+    sandbox.inject(WA_ID, location={"latitude": 1, "longitude": 2})
+    sandbox.update_customer(WA_ID, marketing_opt_out=True)
+    media = send(sandbox, {"to": WA_ID, "type": "image", "image": {"link": "https://example.com/a.jpg"}})
+    reaction = {"message_id": inbound, "emoji": "\N{OK HAND SIGN}"}
+    wamids = [
+        _text(sandbox, to=WA_ID).json()["messages"][0]["id"],
+        _text(sandbox, recipient=nophone).json()["messages"][0]["id"],
+        media.json()["messages"][0]["id"],
+        send(sandbox, {"to": WA_ID, "type": "reaction", "reaction": reaction}).json()["messages"][0]["id"],
+        send(sandbox, {"to": "447700900123", "type": "template",
+                       "template": {"name": "hello_world", "language": {"code": "en_US"}}}).json()["messages"][0]["id"],
+    ]  # fmt: skip
+    for wamid in wamids[:3]:
+        webhook_sink.wait_statuses(wamid, "read")
+    webhook_sink.wait_statuses(wamids[4], "failed")
+    sandbox.wait_idle()
+    checked = 0
+    for delivery in webhook_sink.deliveries:
+        for entry in json.loads(delivery.body)["entry"]:
+            for change in entry["changes"]:
+                value = change["value"]
+                for contact in value.get("contacts", []):
+                    assert contact["user_id"].startswith(("US.", "GB.")), change
+                    checked += 1
+                for status in value.get("statuses", []):
+                    if status["status"] != "failed":
+                        assert status["contacts"][0]["user_id"] == status["recipient_user_id"], status
+                        checked += 1
+        assert not [u for u in parse(delivery.body) if isinstance(u, RawUpdate | ErrorUpdate)]
+    assert checked >= 15
+
+
+def test_chosen_bsuids_and_bad_identity_data(sandbox: SandboxHandle) -> None:
+    made = sandbox.add_customer(WA_ID, user_id="BR.1502576394655843", parent_user_id="BR.ENT.42")
+    assert (made["user_id"], made["parent_user_id"]) == ("BR.1502576394655843", "BR.ENT.42")
+    assert sandbox.control.get("/customers/BR.ENT.42").json()["wa_id"] == WA_ID  # found by any of its ids
+    for body in (
+        {"wa_id": WA_ID, "user_id": "not-a-bsuid"},
+        {"wa_id": WA_ID, "user_id": "US.ENT.1"},  # a parent id is not a user id
+        {"wa_id": WA_ID, "parent_user_id": "US.1"},
+        {"username": ""},
+        {"username": 5},
+        {"wa_id": WA_ID, "user_id": 7},
+    ):
+        r = sandbox.control.post("/customers", json=body)
+        assert r.status_code == 400 and r.json()["error"], body
+    assert [c["wa_id"] for c in sandbox.control.get("/customers").json()["customers"]] == [WA_ID]  # nothing half-made
+    assert sandbox.control.post("/inbound", json={"from": "US.404", "text": "hi"}).status_code == 400

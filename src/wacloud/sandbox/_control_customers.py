@@ -66,6 +66,8 @@ async def customer_messages(request: Request) -> Any:
     """GET /_sandbox/customers/{wa_id}/messages."""
     state = sandbox_of(request)
     wa_id = request.path_params["wa_id"]
+    found = state.customers.get(wa_id) or state.customer_by_user_id(wa_id)
+    wa_id = found.wa_id if found is not None else wa_id  # a customer may be named by BSUID
     ids = state.by_customer.get(wa_id, [])
     received = [state.messages[i].to_dict() for i in ids if i in state.messages]
     sent = [

@@ -169,7 +169,8 @@ def _sender(state: SandboxState, who: Any) -> Customer:
     if not isinstance(who, str) or not who.isdigit():
         raise ControlError("from must be the customer's wa_id (digits) or BSUID")
     customer = state.customers.get(who)
-    return customer if customer is not None else state.add_customer({"wa_id": who})
+    # (``identify``: a customer restored from a save made before BSUIDs gets its ids now.)
+    return state.identify(customer) if customer is not None else state.add_customer({"wa_id": who})
 
 
 def _identity_object(spec: dict[str, Any], now: float) -> dict[str, Any]:

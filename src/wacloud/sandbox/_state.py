@@ -185,34 +185,42 @@ class SandboxState:
 
     def add_customer(self, data: dict[str, Any]) -> Customer:
         """Create or replace a customer from JSON: ``wa_id`` (a phone number), or no ``wa_id`` and a
-        ``username`` (a username-only customer, reachable by BSUID only; ``user_id`` may choose it)."""
+        ``username`` (a username-only customer, reachable by BSUID only). ``user_id`` and
+        ``parent_user_id`` may choose the BSUIDs (else they are derived from the seed)."""
+        data = dict(data)
+        ids = {key: data.pop(key, None) for key in ("user_id", "parent_user_id")}
+        for key, value in ids.items():
+            if value is not None and (not _identity.is_bsuid(value) or (".ENT." in value) != (key != "user_id")):
+                raise ValueError(f"{key} must be a BSUID like US.13491208655302741918 (parent: US.ENT.…)")
         wa_id = data.get("wa_id")
         if wa_id is None and "username" in data:
-            user_id = data.get("user_id")
-            if user_id is not None and not _identity.is_bsuid(user_id):
-                raise ValueError("user_id must be a BSUID like US.13491208655302741918")
-            customer = self.username_only_customer(user_id)
-            customer.update({k: v for k, v in data.items() if k != "user_id"})
-            return customer
-        if not isinstance(wa_id, str) or not wa_id.isdigit() or not 7 <= len(wa_id) <= 15:
+            user_id = ids["user_id"] or self._fresh_user_id()
+            customer = Customer(wa_id=user_id, has_phone=False, user_id=user_id)
+        elif not isinstance(wa_id, str) or not wa_id.isdigit() or not 7 <= len(wa_id) <= 15:
             raise ValueError("wa_id must be 7 to 15 digits (or give a username and no wa_id)")
-        customer = self._identify(Customer(wa_id=wa_id))
+        else:
+            customer = Customer(wa_id=wa_id, user_id=ids["user_id"] or "")
+        customer.parent_user_id = ids["parent_user_id"]
         customer.update({k: v for k, v in data.items() if k != "wa_id"})
-        self.customers[wa_id] = customer
+        self.customers[customer.wa_id] = self.identify(customer)
         return customer
 
     def username_only_customer(self, user_id: str | None = None) -> Customer:
         """A new customer with no phone number, known by BSUID (``user_id``, else a fresh one)."""
-        while user_id is None or (user_id in self.customers and self.customers[user_id].has_phone):
-            self.anonymous_seq += 1
-            user_id = _identity.bsuid(self.config.seed, f"username-only:{self.anonymous_seq}")
-            if user_id in self.customers:
-                user_id = None  # taken (a restored sandbox): draw the next one
-        customer = self._identify(Customer(wa_id=user_id, has_phone=False, user_id=user_id))
+        user_id = user_id or self._fresh_user_id()
+        customer = self.identify(Customer(wa_id=user_id, has_phone=False, user_id=user_id))
         self.customers[user_id] = customer
         return customer
 
-    def _identify(self, customer: Customer) -> Customer:
+    def _fresh_user_id(self) -> str:
+        """A BSUID for a new username-only customer (seeded, so the same run makes the same ids)."""
+        while True:
+            self.anonymous_seq += 1
+            user_id = _identity.bsuid(self.config.seed, f"username-only:{self.anonymous_seq}")
+            if user_id not in self.customers:  # (a restored sandbox may hold it already)
+                return user_id
+
+    def identify(self, customer: Customer) -> Customer:
         """Give ``customer`` its BSUID (from its phone number) and, if the sandbox has them, a parent id."""
         if not customer.user_id:
             customer.user_id = _identity.bsuid(self.config.seed, customer.wa_id, _identity.country_of(customer.wa_id))
@@ -229,7 +237,7 @@ class SandboxState:
         customer.has_phone = True
         customer.user_id = ""
         customer.parent_user_id = None
-        self.customers[new_wa_id] = self._identify(customer)
+        self.customers[new_wa_id] = self.identify(customer)
         # What was sent to and received from the old number stays the customer's.
         if old in self.by_customer:
             self.by_customer[new_wa_id] = self.by_customer.pop(old) + self.by_customer.get(new_wa_id, [])
@@ -254,9 +262,9 @@ class SandboxState:
         """The recipient; unknown ones are created (on WhatsApp, window closed) unless configured not to."""
         customer = self.customers.get(wa_id)
         if customer is None and self.config.unknown_recipients == "auto":
-            customer = self.customers[wa_id] = self._identify(Customer(wa_id=wa_id))
+            customer = self.customers[wa_id] = self.identify(Customer(wa_id=wa_id))
         elif customer is not None and not customer.user_id:
-            self._identify(customer)  # restored from a save made before BSUIDs
+            self.identify(customer)  # restored from a save made before BSUIDs
         return customer
 
     def customer_for_recipient(self, user_id: str) -> Customer | None:
