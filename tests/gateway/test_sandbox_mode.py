@@ -162,3 +162,19 @@ def test_unreadable_saved_sandbox_state_is_set_aside_not_fatal(
     assert any("was not restored" in r.getMessage() for r in caplog.records)
     names = [row[0] for row in db.execute("SELECT name FROM wacloud_gw_sandbox")]
     assert any(n.startswith("unreadable-") and n.endswith(":core") for n in names) and "core" not in names
+
+
+def test_sandbox_mode_starts_with_two_numbers_in_two_wabas(tmp_path: Path) -> None:
+    server, live = start_gateway(tmp_path / "wacloud.db")
+    try:
+        info = httpx.get(f"{live.sandbox}/_sandbox/", headers={"X-API-Key": live.key}).json()
+        wabas = info["phone_number_wabas"]
+        assert len(wabas) == 2 and wabas[live.gw.creds.phone_number_id] == live.gw.creds.waba_id
+        [(second, other_waba)] = [(p, w) for p, w in wabas.items() if p != live.gw.creds.phone_number_id]
+        assert other_waba != live.gw.creds.waba_id
+        with _graph(live) as graph:
+            assert graph.get(f"/{second}").status_code == 200
+            assert [n["id"] for n in graph.get(f"/{other_waba}/phone_numbers").json()["data"]] == [second]
+    finally:
+        live.http.close()
+        server.stop()

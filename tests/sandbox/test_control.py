@@ -11,6 +11,8 @@ from wacloud.sandbox.testing import SandboxHandle, run_sandbox
 
 def test_customers_crud(sandbox: SandboxHandle) -> None:
     created = sandbox.add_customer("447700900001", profile_name="Ana", marketing_opt_out=True)
+    user_id = created.pop("user_id")
+    assert user_id.startswith("GB.") and user_id[3:].isdigit()  # a stable BSUID, UK number → GB
     assert created == {
         "wa_id": "447700900001",
         "profile_name": "Ana",
@@ -20,6 +22,10 @@ def test_customers_crud(sandbox: SandboxHandle) -> None:
         "read_receipts": True,
         "last_inbound_at": None,
         "window_open": False,
+        "windows": {},
+        "phone": "447700900001",
+        "parent_user_id": None,
+        "username": None,
     }
     bulk = sandbox.control.post(
         "/customers", json={"customers": [{"wa_id": "447700900002"}, {"wa_id": "447700900003"}]}

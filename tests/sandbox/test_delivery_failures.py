@@ -141,7 +141,8 @@ def test_opt_out_change_sends_user_preferences(sandbox: SandboxHandle, webhook_s
     sandbox.wait_idle()
     first, second = webhook_sink.changes("user_preferences")
     assert first["user_preferences"][0]["value"] == "stop" and first["user_preferences"][0]["wa_id"] == WA_ID
-    assert first["contacts"] == [{"profile": {"name": "Ana"}, "wa_id": WA_ID}]
+    user_id = sandbox.control.get(f"/customers/{WA_ID}").json()["user_id"]
+    assert first["contacts"] == [{"profile": {"name": "Ana"}, "wa_id": WA_ID, "user_id": user_id}]
     assert second["user_preferences"][0]["value"] == "resume"
     updates = [u for d in webhook_sink.deliveries for u in parse(d.body)]
     assert [type(u).__name__ for u in updates] == ["UserPreferencesUpdate", "UserPreferencesUpdate"]

@@ -43,9 +43,9 @@ def test_status_webhooks_are_schema_valid(sandbox: SandboxHandle, webhook_sink: 
     inbound = open_window(sandbox)
     wamids = [
         _hello(sandbox),
-        send(sandbox, {"to": WA_ID, "type": "audio", "audio": {"id": upload(sandbox, "audio")}}).json()["messages"][0][
-            "id"
-        ],
+        send(
+            sandbox, {"to": WA_ID, "type": "audio", "audio": {"id": upload(sandbox, "audio"), "voice": True}}
+        ).json()["messages"][0]["id"],
         send(
             sandbox,
             {"to": WA_ID, "type": "reaction", "reaction": {"message_id": inbound, "emoji": "\N{THUMBS UP SIGN}"}},

@@ -167,7 +167,9 @@ class SandboxApp:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 text = value.decode("latin-1")
-                token = text[7:].strip() if text[:7].lower() == "bearer " else ""
+                # "Bearer <token>", or "OAuth <token>" (the scheme Meta's resumable-upload guide shows).
+                scheme, _, rest = text.partition(" ")
+                token = rest.strip() if scheme.lower() in ("bearer", "oauth") else ""
                 break
         if token is None:
             qs = scope.get("query_string", b"").decode("latin-1")

@@ -99,8 +99,12 @@ class SandboxConfig:
     phone_number_id: str = "106540352242922"
     display_phone_number: str = "15550783881"
     waba_id: str = "102290129340398"
-    #: More business numbers of the same WABA: ``[{"phone_number_id": ..., "display_phone_number": ...}]``.
-    extra_phone_numbers: list[dict[str, str]] = field(default_factory=list)
+    #: More business numbers: ``[{"phone_number_id": ..., "display_phone_number": ...}]``, each optionally
+    #: with its own ``waba_id`` (default: the main WABA) and ``mps`` (default: ``mps``). ``build_config``
+    #: also takes the whole list as ``phone_numbers`` (the first entry is then the main number).
+    extra_phone_numbers: list[dict[str, Any]] = field(default_factory=list)
+    #: Simulate a business portfolio with parent BSUIDs (``parent_user_id``, ``US.ENT.…``) in webhooks.
+    parent_user_ids: bool = False
     app_secret: str = "sandbox-app-secret"
     #: Where webhooks are POSTed; None keeps them in the sandbox's records only.
     webhook_url: str | None = None
@@ -170,6 +174,27 @@ class SandboxConfig:
         for number in self.extra_phone_numbers:
             out[str(number["phone_number_id"])] = str(number["display_phone_number"])
         return out
+
+    def waba_of(self, phone_number_id: str | None) -> str:
+        """The WABA a business number belongs to (the main WABA for the main or an unknown number)."""
+        for number in self.extra_phone_numbers:
+            if str(number["phone_number_id"]) == phone_number_id and number.get("waba_id"):
+                return str(number["waba_id"])
+        return self.waba_id
+
+    @property
+    def wabas(self) -> list[str]:
+        """Every WABA id the sandbox serves, the main one first."""
+        out = [self.waba_id]
+        for number in self.extra_phone_numbers:
+            waba = str(number.get("waba_id") or self.waba_id)
+            if waba not in out:
+                out.append(waba)
+        return out
+
+    def number_rates(self) -> dict[str, float]:
+        """Numbers with a throughput of their own: phone number id → messages per second."""
+        return {str(n["phone_number_id"]): float(n["mps"]) for n in self.extra_phone_numbers if n.get("mps")}
 
     @property
     def bucket_capacity(self) -> float:
@@ -277,10 +302,42 @@ def check_setting(name: str, value: Any) -> None:
 _ALIASES = {"token": "access_token"}
 
 
+def _phone_numbers(cfg: SandboxConfig, value: Any) -> None:
+    """Apply the list form of the business numbers: the first is the main number, the rest are extra."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("phone_numbers: must be a non-empty list of numbers")
+    checked: list[dict[str, Any]] = []
+    for i, number in enumerate(value):
+        if not isinstance(number, dict):
+            raise ValueError(f"phone_numbers[{i}]: must be an object")
+        unknown = set(number) - {"phone_number_id", "display_phone_number", "waba_id", "mps"}
+        if unknown:
+            raise ValueError(f"phone_numbers[{i}]: unknown keys {sorted(unknown)}")
+        for key in ("phone_number_id", "display_phone_number"):
+            if not str(number.get(key, "")).isdigit():
+                raise ValueError(f"phone_numbers[{i}].{key}: must be digits")
+        if number.get("waba_id") is not None and not str(number["waba_id"]).isdigit():
+            raise ValueError(f"phone_numbers[{i}].waba_id: must be digits")
+        if number.get("mps") is not None and _number(f"phone_numbers[{i}].mps", number["mps"], None) == 0:
+            raise ValueError(f"phone_numbers[{i}].mps: must be more than 0")
+        checked.append({k: (v if k == "mps" else str(v)) for k, v in number.items() if v is not None})
+    ids = [n["phone_number_id"] for n in checked]
+    if len(set(ids)) != len(ids):
+        raise ValueError("phone_numbers: each phone_number_id may appear once")
+    main, *extra = checked
+    cfg.phone_number_id = main["phone_number_id"]
+    cfg.display_phone_number = main["display_phone_number"]
+    cfg.waba_id = main.get("waba_id", cfg.waba_id)
+    if "mps" in main:
+        cfg.mps = float(main["mps"])
+    cfg.extra_phone_numbers = [{"waba_id": cfg.waba_id, **n} for n in extra]
+
+
 def build_config(config: SandboxConfig | None = None, **overrides: Any) -> SandboxConfig:
     """``config`` (or the defaults) with keyword overrides; ``faults`` may be a dict; unknown keys raise."""
     cfg = config.copy() if config is not None else SandboxConfig()
     known = {f.name for f in fields(SandboxConfig)}
+    numbers = overrides.pop("phone_numbers", None)
     for key, value in overrides.items():
         key = _ALIASES.get(key, key)
         if key not in known:
@@ -294,4 +351,6 @@ def build_config(config: SandboxConfig | None = None, **overrides: Any) -> Sandb
         elif key == "failure_channels":
             value = {**cfg.failure_channels, **{int(k): v for k, v in dict(value).items()}}
         setattr(cfg, key, value)
+    if numbers is not None:
+        _phone_numbers(cfg, numbers)
     return cfg

@@ -25,6 +25,7 @@ async def info(request: Request) -> Any:
         "display_phone_number": cfg.display_phone_number,
         "waba_id": cfg.waba_id,
         "phone_numbers": cfg.numbers,
+        "phone_number_wabas": {pid: cfg.waba_of(pid) for pid in cfg.numbers},
         "version": cfg.default_version,
         "now": state.clock.now(),
         "frozen": state.clock.frozen,

@@ -38,7 +38,7 @@ async def one_customer(request: Request) -> Any:
     wa_id = request.path_params["wa_id"]
     found = customer(state, wa_id)
     if request.method == "DELETE":
-        del state.customers[wa_id]
+        del state.customers[found.wa_id]
         return {"success": True}
     if request.method in ("PATCH", "POST"):
         before = found.marketing_opt_out
@@ -50,10 +50,24 @@ async def one_customer(request: Request) -> Any:
     return found.to_dict(state.clock.now())
 
 
+async def change_number(request: Request) -> Any:
+    """POST /_sandbox/customers/{wa_id}/number ``{"wa_id": "<new number>"}``: the customer changes number.
+
+    The business gets Meta's ``user_changed_number`` system message; the customer gets a new BSUID."""
+    state = sandbox_of(request)
+    found = customer(state, request.path_params["wa_id"])
+    new = _obj(await _body(request)).get("wa_id")
+    system = {"type": "user_changed_number", "wa_id": new}
+    sent = inject(state, {"from": found.phone or found.user_id, "system": system})
+    return {**found.to_dict(state.clock.now()), "message_id": sent["id"]}
+
+
 async def customer_messages(request: Request) -> Any:
     """GET /_sandbox/customers/{wa_id}/messages."""
     state = sandbox_of(request)
     wa_id = request.path_params["wa_id"]
+    found = state.customers.get(wa_id) or state.customer_by_user_id(wa_id)
+    wa_id = found.wa_id if found is not None else wa_id  # a customer may be named by BSUID
     ids = state.by_customer.get(wa_id, [])
     received = [state.messages[i].to_dict() for i in ids if i in state.messages]
     sent = [
@@ -92,6 +106,7 @@ ROUTES: list[BaseRoute] = [
     Route(f"{P}/customers", control_endpoint(customers), methods=["GET", "POST"]),
     Route(f"{P}/customers/{{wa_id}}", control_endpoint(one_customer), methods=["GET", "PATCH", "POST", "DELETE"]),
     Route(f"{P}/customers/{{wa_id}}/messages", control_endpoint(customer_messages), methods=["GET"]),
+    Route(f"{P}/customers/{{wa_id}}/number", control_endpoint(change_number), methods=["POST"]),
     Route(f"{P}/messages", control_endpoint(messages), methods=["GET"]),
     Route(f"{P}/messages/{{wamid}}", control_endpoint(one_message), methods=["GET"]),
     Route(f"{P}/inbound", control_endpoint(inbound), methods=["POST"]),

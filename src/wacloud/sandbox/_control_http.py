@@ -46,8 +46,8 @@ def _threshold(value: Any) -> int | None:
 
 
 def customer(state: SandboxState, wa_id: str) -> Any:
-    """The customer ``wa_id`` or a 404."""
-    found = state.customers.get(wa_id)
+    """The customer ``wa_id`` (their phone number, or a BSUID) or a 404."""
+    found = state.customers.get(wa_id) or state.customer_by_user_id(wa_id)
     if found is None:
         raise ControlError(f"no customer {wa_id}", 404)
     return found

@@ -78,7 +78,7 @@ def require_phone(state: SandboxState, request: Request) -> str:
 
 def require_waba(state: SandboxState, request: Request) -> str:
     waba = str(request.path_params["waba_id"])
-    if waba != state.config.waba_id:
+    if waba not in state.config.wabas:  # numbers may sit in several WABAs
         raise no_object(waba, request.method)
     return waba
 

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from wacloud import limits
-from wacloud.sandbox import _payloads
+from wacloud.sandbox import _identity, _payloads
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._model import Customer, InboundMessage, Media
 
@@ -70,21 +70,25 @@ def _replied(state: SandboxState, data: dict[str, Any], wa_id: str, *, required:
 
 
 def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
-    """Handle ``POST /_sandbox/inbound``; returns the new message id and the webhook payload."""
-    wa_id = data.get("from")
-    if not isinstance(wa_id, str) or not wa_id.isdigit():
-        raise ControlError("from must be the customer's wa_id (digits)")
+    """Handle ``POST /_sandbox/inbound``; returns the new message id and the webhook payload.
+
+    ``from`` is the customer's phone number (a new one is created) or BSUID (a username-only customer)."""
     now = state.clock.now()
-    customer = state.customers.get(wa_id)
-    if customer is None:
-        customer = state.add_customer({"wa_id": wa_id})
+    customer = _sender(state, data.get("from", data.get("from_user_id")))
+    wa_id = customer.wa_id
     if isinstance(data.get("profile_name"), str):
         customer.profile_name = data["profile_name"]
+    if isinstance(data.get("username"), str) and data["username"]:
+        customer.username = data["username"]
     mtype = _infer_type(data)
     if mtype not in _TYPES:
         raise ControlError(f"unknown inbound type {mtype!r}")
     wamid = state.ids.wamid(wa_id, inbound=True)
-    message: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(int(now)), "type": mtype}
+    message: dict[str, Any] = {"id": wamid, "timestamp": str(int(now)), "type": mtype}
+    if customer.has_phone:
+        message["from"] = wa_id
+    if customer.user_id:
+        message["from_user_id"] = customer.user_id
     replied = _replied(
         state,
         data,
@@ -129,6 +133,8 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
         )
     elif mtype == "system":
         message["system"] = _system(state, customer, _need_obj(data, "system"))
+        if message["system"]["type"] == "customer_identity_changed":
+            message["identity"] = _identity_object(_need_obj(data, "system"), now)
     elif mtype == "unsupported":
         message["errors"] = [
             {
@@ -142,15 +148,40 @@ def inject(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:
         message["referral"] = _referral(data["referral"])
         customer.referral_at = now
     if mtype != "system":
-        # Any customer message opens (or renews) the 24-hour customer-service window.
-        customer.last_inbound_at = now
-    state.inbound[wamid] = InboundMessage(wamid, wa_id, mtype, now, message)
+        # Any customer message opens (or renews) the 24-hour customer-service window with that number.
+        customer.inbound_by_number[phone] = now
+    state.inbound[wamid] = InboundMessage(wamid, customer.wa_id, mtype, now, message)
     value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": _payloads.metadata(state, phone)}
     if mtype != "system":
-        value["contacts"] = [{"profile": {"name": customer.profile_name}, "wa_id": customer.wa_id}]
+        value["contacts"] = [_identity.contact_entry(customer)]
     value["messages"] = [message]
-    state.dispatcher.emit(wa_id, "messages", value)
+    state.dispatcher.emit(customer.wa_id, "messages", value)
     return {"id": wamid, "payload": _payloads.envelope(state, "messages", value)}
+
+
+def _sender(state: SandboxState, who: Any) -> Customer:
+    """The customer an injected message comes from: by phone number (created if new) or by BSUID."""
+    if _identity.is_bsuid(who):
+        found = state.customer_by_user_id(who)
+        if found is None:
+            raise ControlError(f"no customer has the BSUID {who!r} (create one: POST /_sandbox/customers)")
+        return found
+    if not isinstance(who, str) or not who.isdigit():
+        raise ControlError("from must be the customer's wa_id (digits) or BSUID")
+    customer = state.customers.get(who)
+    # (``identify``: a customer restored from a save made before BSUIDs gets its ids now.)
+    return state.identify(customer) if customer is not None else state.add_customer({"wa_id": who})
+
+
+def _identity_object(spec: dict[str, Any], now: float) -> dict[str, Any]:
+    """The message-level ``identity`` of a ``customer_identity_changed`` system message."""
+    given = spec.get("identity")
+    given = given if isinstance(given, dict) else {}
+    return {
+        "acknowledged": bool(given.get("acknowledged", False)),
+        "created_timestamp": int(given.get("created_timestamp", now)),
+        "hash": str(given.get("hash", "sandbox-identity-hash")),
+    }
 
 
 def _need_obj(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -267,19 +298,21 @@ def _system(state: SandboxState, customer: Customer, spec: dict[str, Any]) -> di
     kind = spec.get("type", "user_changed_number")
     if kind == "user_changed_number":
         new = spec.get("wa_id")
-        if not isinstance(new, str) or not new.isdigit():
-            raise ControlError("system.wa_id (the new number) is required")
-        old = customer.wa_id
-        state.customers.pop(old, None)
-        customer.wa_id = new
-        state.customers[new] = customer
+        if not isinstance(new, str) or not new.isdigit() or not 7 <= len(new) <= 15:
+            raise ControlError("system.wa_id (the new number, 7 to 15 digits) is required")
+        if new in state.customers and state.customers[new] is not customer:
+            raise ControlError(f"another customer already uses {new}")
+        old = state.change_number(customer, new)
         return {
             "body": f"User {customer.profile_name} changed from {old} to {new}",
             "type": kind,
             "wa_id": new,
         }
     if kind == "customer_identity_changed":
-        return {"body": "User identity changed", "type": kind, "identity": spec.get("identity", "")}
+        body = {"body": "User identity changed", "type": kind}
+        if customer.has_phone:
+            body["customer"] = customer.wa_id
+        return body
     raise ControlError("system.type must be user_changed_number or customer_identity_changed")
 
 

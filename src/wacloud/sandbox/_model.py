@@ -21,6 +21,7 @@ _CUSTOMER_FIELDS = (
     "blocked",
     "read_receipts",
     "last_inbound_at",
+    "username",
 )
 
 
@@ -39,10 +40,36 @@ class Customer:
     last_inbound_at: float | None = None
     #: When the user last came in through an ad (free entry point window).
     referral_at: float | None = None
+    #: The business-scoped user id (BSUID) and, when the sandbox simulates a portfolio with parent ids,
+    #: the parent BSUID (``wacloud.sandbox._identity``).
+    user_id: str = ""
+    parent_user_id: str | None = None
+    #: The username the user adopted (shown in webhooks), if any.
+    username: str | None = None
+    #: False for a username-only customer: ``wa_id`` then holds their BSUID and no phone is ever shown.
+    has_phone: bool = True
+    #: Sandbox time of the user's last message to each business number: each number has its own window.
+    inbound_by_number: dict[str, float] = field(default_factory=dict)
 
-    def window_open(self, now: float) -> bool:
-        """True inside the customer-service window."""
-        return self.last_inbound_at is not None and now - self.last_inbound_at < limits.SERVICE_WINDOW_S
+    @property
+    def phone(self) -> str | None:
+        """The phone number, None for a username-only customer."""
+        return self.wa_id if self.has_phone else None
+
+    def inbound_at(self, phone_number_id: str | None = None) -> float | None:
+        """When the window with ``phone_number_id`` (any number when None) was last opened.
+
+        ``last_inbound_at`` (set by the control API) opens the window with every number; a message to
+        one number opens that number's window only."""
+        if phone_number_id is None:
+            times = [t for t in (self.last_inbound_at, *self.inbound_by_number.values()) if t is not None]
+            return max(times, default=None)
+        return self.inbound_by_number.get(phone_number_id, self.last_inbound_at)
+
+    def window_open(self, now: float, phone_number_id: str | None = None) -> bool:
+        """True inside the customer-service window with ``phone_number_id`` (with any number when None)."""
+        at = self.inbound_at(phone_number_id)
+        return at is not None and now - at < limits.SERVICE_WINDOW_S
 
     def fep_open(self, now: float) -> bool:
         """True inside a free-entry-point window (72 h after an ad click reply)."""
@@ -57,8 +84,13 @@ class Customer:
             "marketing_opt_out": self.marketing_opt_out,
             "blocked": self.blocked,
             "read_receipts": self.read_receipts,
-            "last_inbound_at": self.last_inbound_at,
+            "last_inbound_at": self.inbound_at(),
             "window_open": self.window_open(now),
+            "windows": {pid: self.window_open(now, pid) for pid in self.inbound_by_number},
+            "phone": self.phone,
+            "user_id": self.user_id,
+            "parent_user_id": self.parent_user_id,
+            "username": self.username,
         }
 
     def update(self, data: dict[str, Any]) -> None:
@@ -71,9 +103,14 @@ class Customer:
             if key == "profile_name":
                 if not isinstance(value, str) or not value:
                     raise ValueError("profile_name must be a non-empty string")
+            elif key == "username":
+                if value is not None and (not isinstance(value, str) or not value):
+                    raise ValueError("username must be a non-empty string or null")
             elif key == "last_inbound_at":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                     raise ValueError("last_inbound_at must be a number (sandbox epoch seconds) or null")
+                # Setting the time sets it for every number (the control API's way to open or close windows).
+                self.inbound_by_number.clear()
             elif not isinstance(value, bool):
                 raise ValueError(f"{key} must be true or false")
             setattr(self, key, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wacloud import errors
+from wacloud.sandbox import _identity
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer, SentMessage, Template
@@ -21,8 +22,12 @@ def metadata(state: SandboxState, phone_number_id: str | None = None) -> dict[st
 
 
 def envelope(state: SandboxState, field: str, value: dict[str, Any], *, with_time: bool = False) -> dict[str, Any]:
-    """``{"object": "whatsapp_business_account", "entry": [...]}`` around one change."""
-    entry: dict[str, Any] = {"id": state.config.waba_id, "changes": [{"value": value, "field": field}]}
+    """``{"object": "whatsapp_business_account", "entry": [...]}`` around one change.
+
+    The entry is the WABA of the business number in ``value.metadata`` (numbers may sit in several WABAs)."""
+    meta = value.get("metadata")
+    phone = meta.get("phone_number_id") if isinstance(meta, dict) else None
+    entry: dict[str, Any] = {"id": state.config.waba_of(phone), "changes": [{"value": value, "field": field}]}
     if with_time:
         entry["time"] = int(state.clock.now())
     return {"object": "whatsapp_business_account", "entry": [entry]}
@@ -52,12 +57,16 @@ def status_object(
     error: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """One ``statuses[]`` item."""
-    obj: dict[str, Any] = {
-        "id": msg.id,
-        "status": status,
-        "timestamp": str(int(ts)),
-        "recipient_id": msg.wa_id,
-    }
+    obj: dict[str, Any] = {"id": msg.id, "status": status, "timestamp": str(int(ts))}
+    customer = state.customers.get(msg.wa_id)
+    by_bsuid = "recipient" in msg.body and "to" not in msg.body
+    if customer is not None and customer.has_phone:
+        obj["recipient_id"] = msg.wa_id
+    elif customer is None:
+        # Nobody by that address (an undeliverable send): echo the address it was sent to.
+        obj["recipient_user_id" if by_bsuid else "recipient_id"] = msg.wa_id
+    # BSUID-era keys: recipient_user_id (+ parent) and the recipient as a contact.
+    obj.update(_identity.status_identity(customer, status, sent_to_bsuid=by_bsuid))
     opaque = msg.body.get("biz_opaque_callback_data")
     if opaque is not None:
         obj["biz_opaque_callback_data"] = opaque
@@ -113,10 +122,10 @@ def user_preferences_value(state: SandboxState, customer: Customer, now: float) 
     return {
         "messaging_product": "whatsapp",
         "metadata": metadata(state),
-        "contacts": [{"profile": {"name": customer.profile_name}, "wa_id": customer.wa_id}],
+        "contacts": [_identity.contact_entry(customer)],
         "user_preferences": [
             {
-                "wa_id": customer.wa_id,
+                **({"wa_id": customer.wa_id} if customer.has_phone else {"user_id": customer.user_id}),
                 "detail": "User requested to stop marketing messages" if stop else "User resumed marketing messages",
                 "category": "marketing_messages",
                 "value": "stop" if stop else "resume",

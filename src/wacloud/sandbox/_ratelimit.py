@@ -33,6 +33,8 @@ class RateLimiter:
         self.configure(mps=mps, capacity=capacity, pair_interval_s=pair_interval_s, pair_burst=pair_burst)
         self._numbers: dict[str, TokenBucket] = {}
         self._pairs: dict[tuple[str, str], TokenBucket] = {}
+        #: Numbers with a rate of their own (messages per second; capacity one second's worth).
+        self.per_number: dict[str, float] = {}
 
     def configure(self, *, mps: float, capacity: float, pair_interval_s: float, pair_burst: int) -> None:
         """Change the limits; existing buckets are dropped so the new limits apply at once."""
@@ -52,7 +54,10 @@ class RateLimiter:
         """One token from the number's throughput bucket."""
         bucket = self._numbers.get(phone_number_id)
         if bucket is None:
-            bucket = self._numbers[phone_number_id] = TokenBucket(self.capacity, self.mps, now)
+            own = self.per_number.get(phone_number_id)
+            bucket = self._numbers[phone_number_id] = (
+                TokenBucket(own, own, now) if own is not None else TokenBucket(self.capacity, self.mps, now)
+            )
         return bucket.take(now)
 
     def take_pair(self, phone_number_id: str, wa_id: str, now: float) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import mimetypes
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -33,7 +34,8 @@ async def upload(request: Request) -> Response:
         except Exception:
             raise param("The upload must be multipart/form-data with file, type and messaging_product.") from None
         try:
-            product = form.get("messaging_product")
+            # Graph takes parameters from the query string on POST too.
+            product = form.get("messaging_product") or request.query_params.get("messaging_product")
             if product is None:
                 raise param("The parameter messaging_product is required.")
             if product != "whatsapp":
@@ -41,9 +43,9 @@ async def upload(request: Request) -> Response:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise param("The parameter file is required.")
-            mime = form.get("type")
+            mime = form.get("type") or request.query_params.get("type") or _file_type(upload)
             if not isinstance(mime, str) or not mime:
-                raise param("The parameter type is required.")
+                raise param("The parameter type is required (the file part carries no content type).")
             kind = limits.media_kind_for_mime(mime)
             if kind is None:
                 raise GraphError(
@@ -73,6 +75,17 @@ async def upload(request: Request) -> Response:
         return JSONResponse({"id": media.id})
     except GraphError as err:
         return graph_error(state, err)
+
+
+def _file_type(upload: UploadFile) -> str | None:
+    """The media type of a file part that has no ``type`` field: its own content type, else its name's.
+
+    Meta's upload example sends only the file and messaging_product; curl labels the part by extension."""
+    given = (upload.content_type or "").split(";")[0].strip()
+    if given and given != "application/octet-stream":
+        return given
+    guessed, _ = mimetypes.guess_type(upload.filename or "")
+    return guessed
 
 
 def live_media(media_id: str, request: Request, method: str) -> Media:

@@ -40,7 +40,9 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
         "code_verification_status": "VERIFIED" if phone.verified else "NOT_VERIFIED",
         "quality_rating": "GREEN",
         "platform_type": "CLOUD_API" if phone.registered else "NOT_APPLICABLE",
-        "throughput": {"level": "HIGH" if cfg.mps >= limits.UPGRADED_MPS else "STANDARD"},
+        "throughput": {
+            "level": "HIGH" if cfg.number_rates().get(pid, cfg.mps) >= limits.UPGRADED_MPS else "STANDARD"
+        },
         "name_status": "APPROVED",
         "status": "CONNECTED" if phone.registered else "DISCONNECTED",
         "whatsapp_business_manager_messaging_limit": "TIER_250",
@@ -91,8 +93,13 @@ def owns_phone(state: SandboxState, node: str) -> bool:
 async def list_numbers(request: Request, mgmt: ManagementState) -> Any:
     state = sandbox_of(request)
     wanted = fields(request)
+    waba = str(request.path_params["waba_id"])
     return {
-        "data": [_select(_phone_view(state, pid, p), wanted) for pid, p in mgmt.phones.items()],
+        "data": [
+            _select(_phone_view(state, pid, p), wanted)
+            for pid, p in mgmt.phones.items()
+            if state.config.waba_of(pid) == waba  # each WABA lists its own numbers
+        ],
         "paging": {"cursors": {"before": "QVFIU0", "after": "QVFIU0"}},
     }
 

@@ -26,7 +26,7 @@ async def templates(request: Request) -> Response:
     usage: dict[str, str] = {}
     try:
         waba = request.path_params["waba_id"]
-        if waba != state.config.waba_id:
+        if waba not in state.config.wabas:
             raise no_object(waba, request.method)
         # Template management counts against the WABA's management budget like the other WABA calls.
         usage = management_state(state).charge(state, waba)

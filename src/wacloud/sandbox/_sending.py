@@ -107,6 +107,12 @@ def _send(
 ) -> SendResult:
     cfg = state.config
     now = state.clock.now()
+    by_bsuid = req.recipient is not None
+    customer: Customer | None = None
+    if req.recipient is not None:
+        customer = state.customer_for_recipient(req.recipient)
+        # The customer's key (their number, or their BSUID when they have none) keys windows and limits.
+        req.wa_id = customer.wa_id if customer is not None else req.recipient
     if req.wa_id in cfg.numbers.values():
         raise GraphError(131021, "The recipient is the business phone number itself.")
     template = None
@@ -114,6 +120,8 @@ def _send(
         assert req.template_name is not None and req.template_language is not None
         template = find_for_send(state, req.template_name, req.template_language)
         check_send(template, req, version)
+        if by_bsuid and _needs_phone(template):
+            raise GraphError(131062, "Business-scoped User ID recipients are not supported for this message.")
     async_error = _check_media(state, req)
     if fault is not None and fault.kind == "code":
         raise GraphError(
@@ -124,8 +132,9 @@ def _send(
         raise GraphError(130429, f"Cloud API message throughput ({cfg.mps:g} mps) has been reached.")
     if not state.limiter.take_pair(phone_number_id, req.wa_id, now):
         raise GraphError(131056, "Too many messages sent to this recipient in a short time.")
-    customer = state.customer_for_send(req.wa_id)
-    failure = _delivery_failure(state, customer, req, template, now)
+    if not by_bsuid:
+        customer = state.customer_for_send(req.wa_id)
+    failure = _delivery_failure(state, customer, req, template, now, phone_number_id)
     if failure is None and async_error is not None:
         failure = async_error
     if failure is not None and cfg.failure_channels.get(failure[0]) == "sync":
@@ -142,7 +151,7 @@ def _send(
         version=version,
         template_id=template.id if template is not None else None,
     )
-    _price(msg, customer, template, now)
+    _price(msg, customer, template, now, phone_number_id)
     state.messages[wamid] = msg
     state.by_customer.setdefault(req.wa_id, []).append(wamid)
     never = fault is not None and fault.kind == "never_deliver"
@@ -168,14 +177,13 @@ def _send(
         _pacing.hold(template, wamid, failure)  # its statuses wait for the quality assessment
     elif not never:
         plan_statuses(state, msg, customer, failure, now)
-    result = SendResult(
-        200,
-        {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": req.to, "wa_id": req.wa_id}],
-            "messages": [item],
-        },
+    # A BSUID send is answered with the BSUID (``user_id``), a phone send with the ``wa_id``.
+    contact = (
+        {"input": req.to, "user_id": customer.user_id if customer is not None else req.to}
+        if by_bsuid
+        else {"input": req.to, "wa_id": req.wa_id}
     )
+    result = SendResult(200, {"messaging_product": "whatsapp", "contacts": [contact], "messages": [item]})
     if fault is not None and fault.kind == "drop_after_accept":
         result.fault = fault
     return result
@@ -201,8 +209,17 @@ def _check_media(state: SandboxState, req: SendRequest) -> tuple[int, str] | Non
     return later
 
 
+def _needs_phone(template: Any) -> bool:
+    """Authentication templates with a one-tap, zero-tap or copy-code button go to phone numbers only."""
+    return template.category == "AUTHENTICATION" and any(
+        str(b.get("type", "")).upper() == "OTP"
+        and str(b.get("otp_type", "COPY_CODE")).upper() in ("ONE_TAP", "ZERO_TAP", "COPY_CODE")
+        for b in template.buttons
+    )
+
+
 def _delivery_failure(
-    state: SandboxState, customer: Customer | None, req: SendRequest, template: Any, now: float
+    state: SandboxState, customer: Customer | None, req: SendRequest, template: Any, now: float, phone_number_id: str
 ) -> tuple[int, str] | None:
     if customer is None or not customer.on_whatsapp:
         return (131026, "Message undeliverable: the recipient is not on WhatsApp.")
@@ -212,7 +229,7 @@ def _delivery_failure(
         if template.category == "MARKETING" and customer.marketing_opt_out:
             return (131050, "The user has stopped marketing messages.")
         return None
-    if not customer.window_open(now):
+    if not customer.window_open(now, phone_number_id):
         return (
             131047,
             "Message failed to send because more than 24 hours have passed since the customer "
@@ -230,14 +247,14 @@ def _delivery_failure(
     return None
 
 
-def _price(msg: SentMessage, customer: Customer | None, template: Any, now: float) -> None:
+def _price(msg: SentMessage, customer: Customer | None, template: Any, now: float, phone_number_id: str) -> None:
     if template is None:
         msg.category, msg.pricing_type, msg.billable = "service", "free_customer_service", False
         return
     category = template.category.lower()
     if customer is not None and customer.fep_open(now):
         msg.category, msg.pricing_type, msg.billable = "referral_conversion", "free_entry_point", False
-    elif category == "utility" and customer is not None and customer.window_open(now):
+    elif category == "utility" and customer is not None and customer.window_open(now, phone_number_id):
         msg.category, msg.pricing_type, msg.billable = "utility", "free_customer_service", False
     else:
         msg.category, msg.pricing_type, msg.billable = category, "regular", True

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wacloud import limits
+from wacloud.sandbox import _identity
 from wacloud.sandbox._clock import Clock
 from wacloud.sandbox._config import SandboxConfig
 from wacloud.sandbox._errors import GraphError
@@ -122,6 +123,7 @@ class SandboxState:
             pair_interval_s=cfg.pair_rate_interval_s,
             pair_burst=cfg.pair_rate_burst,
         )
+        self.limiter.per_number = cfg.number_rates()
         self.customers: dict[str, Customer] = {}
         self.messages: dict[str, SentMessage] = {}
         self.by_customer: dict[str, list[str]] = {}
@@ -138,6 +140,9 @@ class SandboxState:
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.webhook_stats: Counter[str] = Counter()
         self.template_webhooks: list[dict[str, Any]] = []
+        #: BSUID/parent BSUID → customer key, rebuilt on a miss (see ``customer_by_user_id``).
+        self._user_index: dict[str, str] = {}
+        self.anonymous_seq = 0
         self._seed_customers()
 
     def reset(self) -> None:
@@ -166,6 +171,7 @@ class SandboxState:
             pair_interval_s=cfg.pair_rate_interval_s,
             pair_burst=cfg.pair_rate_burst,
         )
+        self.limiter.per_number = cfg.number_rates()
 
     # --- customers ---------------------------------------------------------------------------
 
@@ -178,20 +184,95 @@ class SandboxState:
             self.add_customer(dict(item))
 
     def add_customer(self, data: dict[str, Any]) -> Customer:
-        """Create or replace a customer from JSON (``wa_id`` required)."""
+        """Create or replace a customer from JSON: ``wa_id`` (a phone number), or no ``wa_id`` and a
+        ``username`` (a username-only customer, reachable by BSUID only). ``user_id`` and
+        ``parent_user_id`` may choose the BSUIDs (else they are derived from the seed)."""
+        data = dict(data)
+        ids = {key: data.pop(key, None) for key in ("user_id", "parent_user_id")}
+        for key, value in ids.items():
+            if value is not None and (not _identity.is_bsuid(value) or (".ENT." in value) != (key != "user_id")):
+                raise ValueError(f"{key} must be a BSUID like US.13491208655302741918 (parent: US.ENT.…)")
         wa_id = data.get("wa_id")
-        if not isinstance(wa_id, str) or not wa_id.isdigit() or not 7 <= len(wa_id) <= 15:
-            raise ValueError("wa_id must be 7 to 15 digits")
-        customer = Customer(wa_id=wa_id)
+        if wa_id is None and "username" in data:
+            user_id = ids["user_id"] or self._fresh_user_id()
+            customer = Customer(wa_id=user_id, has_phone=False, user_id=user_id)
+        elif not isinstance(wa_id, str) or not wa_id.isdigit() or not 7 <= len(wa_id) <= 15:
+            raise ValueError("wa_id must be 7 to 15 digits (or give a username and no wa_id)")
+        else:
+            customer = Customer(wa_id=wa_id, user_id=ids["user_id"] or "")
+        customer.parent_user_id = ids["parent_user_id"]
         customer.update({k: v for k, v in data.items() if k != "wa_id"})
-        self.customers[wa_id] = customer
+        self.customers[customer.wa_id] = self.identify(customer)
         return customer
+
+    def username_only_customer(self, user_id: str | None = None) -> Customer:
+        """A new customer with no phone number, known by BSUID (``user_id``, else a fresh one)."""
+        user_id = user_id or self._fresh_user_id()
+        customer = self.identify(Customer(wa_id=user_id, has_phone=False, user_id=user_id))
+        self.customers[user_id] = customer
+        return customer
+
+    def _fresh_user_id(self) -> str:
+        """A BSUID for a new username-only customer (seeded, so the same run makes the same ids)."""
+        while True:
+            self.anonymous_seq += 1
+            user_id = _identity.bsuid(self.config.seed, f"username-only:{self.anonymous_seq}")
+            if user_id not in self.customers:  # (a restored sandbox may hold it already)
+                return user_id
+
+    def identify(self, customer: Customer) -> Customer:
+        """Give ``customer`` its BSUID (from its phone number) and, if the sandbox has them, a parent id."""
+        if not customer.user_id:
+            customer.user_id = _identity.bsuid(self.config.seed, customer.wa_id, _identity.country_of(customer.wa_id))
+        if self.config.parent_user_ids and not customer.parent_user_id:
+            customer.parent_user_id = _identity.parent_bsuid(self.config.seed, customer.user_id)
+        return customer
+
+    def change_number(self, customer: Customer, new_wa_id: str) -> str:
+        """The customer now uses ``new_wa_id``: re-keyed, with a new BSUID (Meta makes one on a number
+        change); returns the old number."""
+        old = customer.wa_id
+        self.customers.pop(old, None)
+        customer.wa_id = new_wa_id
+        customer.has_phone = True
+        customer.user_id = ""
+        customer.parent_user_id = None
+        self.customers[new_wa_id] = self.identify(customer)
+        # What was sent to and received from the old number stays the customer's.
+        if old in self.by_customer:
+            self.by_customer[new_wa_id] = self.by_customer.pop(old) + self.by_customer.get(new_wa_id, [])
+        return old
+
+    def customer_by_user_id(self, user_id: str) -> Customer | None:
+        """The customer with this BSUID or parent BSUID."""
+        key = self._user_index.get(user_id)
+        found = self.customers.get(key) if key is not None else None
+        if found is None or user_id not in (found.user_id, found.parent_user_id):
+            # Stale or missing (customers are replaced, deleted, restored): rebuild the index.
+            self._user_index = {}
+            for c in self.customers.values():
+                for uid in (c.user_id, c.parent_user_id):
+                    if uid:
+                        self._user_index[uid] = c.wa_id
+            key = self._user_index.get(user_id)
+            found = self.customers.get(key) if key is not None else None
+        return found
 
     def customer_for_send(self, wa_id: str) -> Customer | None:
         """The recipient; unknown ones are created (on WhatsApp, window closed) unless configured not to."""
         customer = self.customers.get(wa_id)
         if customer is None and self.config.unknown_recipients == "auto":
-            customer = self.customers[wa_id] = Customer(wa_id=wa_id)
+            customer = self.customers[wa_id] = self.identify(Customer(wa_id=wa_id))
+        elif customer is not None and not customer.user_id:
+            self.identify(customer)  # restored from a save made before BSUIDs
+        return customer
+
+    def customer_for_recipient(self, user_id: str) -> Customer | None:
+        """The recipient of a send by BSUID; an unknown BSUID becomes a username-only customer unless
+        the sandbox is configured to treat unknown recipients as undeliverable."""
+        customer = self.customer_by_user_id(user_id)
+        if customer is None and self.config.unknown_recipients == "auto" and ".ENT." not in user_id:
+            customer = self.username_only_customer(user_id)
         return customer
 
     # --- log ---------------------------------------------------------------------------------

@@ -58,12 +58,18 @@ def plan_statuses(
         steps.append((now + cfg.delivered_after_s, "delivered"))
         if cfg.read_after_s is not None and (customer is None or customer.read_receipts):
             steps.append((now + cfg.read_after_s, "read"))
-            if msg.type == "audio" and cfg.played_after_s is not None:
+            if _is_voice(msg) and cfg.played_after_s is not None:
                 steps.append((now + cfg.played_after_s, "played"))
     if not steps:
         return  # every status turned off (benchmarks that measure sends only)
     steps.sort(key=lambda step: step[0])  # odd configurations (read before delivered) still run in time order
     sched.at(steps[0][0], _StatusPlan(state, msg, steps, conversation))
+
+
+def _is_voice(msg: SentMessage) -> bool:
+    """A voice note (``audio.voice: true``): the only messages that get a ``played`` status."""
+    audio = msg.body.get("audio") if msg.type == "audio" else None
+    return isinstance(audio, dict) and audio.get("voice") is True
 
 
 def emit_status(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.sandbox._errors import GraphError, invalid, missing, param
+from wacloud.sandbox._identity import is_bsuid
 from wacloud.sandbox._validate_base import (
     _DATE,
     _ENVELOPE_KEYS,
@@ -39,6 +40,16 @@ from wacloud.sandbox._validate_base import (
 from wacloud.sandbox._validate_interactive import _validate_interactive
 from wacloud.sandbox._validate_template import _validate_template
 
+
+def _recipient(raw: Any) -> str:
+    """``recipient``: a BSUID or parent BSUID (``US.13491208655302741918``, ``US.ENT.…``)."""
+    if not isinstance(raw, str):
+        raise param("Param recipient must be a string.")
+    if not is_bsuid(raw):
+        raise invalid("recipient", f"{raw!r} is not a business-scoped user id (like US.13491208655302741918)")
+    return raw
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -57,7 +68,15 @@ def validate_send(body: Any) -> SendRequest:
     if rtype == "group":
         raise invalid("recipient_type", "groups are not emulated by the sandbox")
     _enum(rtype if isinstance(rtype, str) else "?", {"individual"}, "recipient_type")
-    to, wa_id = normalize_to(body.get("to"))
+    recipient = None
+    if body.get("to") is None and body.get("recipient") is not None:
+        # A BSUID send; with both, "to" wins (Meta's rule) and "recipient" is only checked for shape.
+        recipient = _recipient(body["recipient"])
+        to, wa_id = recipient, ""
+    else:
+        to, wa_id = normalize_to(body.get("to"))
+        if body.get("recipient") is not None:
+            _recipient(body["recipient"])
     mtype = body.get("type")
     if mtype is None:
         # Meta defaults a missing type to text; a body carrying exactly one other content object (the
@@ -69,7 +88,7 @@ def validate_send(body: Any) -> SendRequest:
     if mtype not in MESSAGE_TYPES:
         raise GraphError(131051, f"Message type {mtype!r} is not supported.")
     _keys(body, _ENVELOPE_KEYS | {mtype}, "message")
-    req = SendRequest(kind="message", to=to, wa_id=wa_id, type=mtype)
+    req = SendRequest(kind="message", to=to, wa_id=wa_id, type=mtype, recipient=recipient)
     context = body.get("context")
     if context is not None:
         context = _obj(context, "context")

@@ -42,7 +42,9 @@ INTERACTIVE_TYPES = frozenset(
         "voice_call",
     }
 )
-_ENVELOPE_KEYS = frozenset({"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data"})
+_ENVELOPE_KEYS = frozenset(
+    {"messaging_product", "recipient_type", "to", "recipient", "type", "context", "biz_opaque_callback_data"}
+)
 _STATUS_KEYS = frozenset({"messaging_product", "status", "message_id", "typing_indicator"})
 _TO_STRIP = str.maketrans("", "", "+-() ")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -98,6 +100,8 @@ class SendRequest:
     template_components: list[TemplateComponentSend] = field(default_factory=list)
     message_id: str | None = None
     typing: bool = False
+    #: ``recipient``: the BSUID (or parent BSUID) the message goes to, when there is no ``to``.
+    recipient: str | None = None
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -207,7 +211,11 @@ def _media(obj: Any, kind: str, path: str, *, caption: bool, filename: bool = Fa
         allowed.add("caption")
     if filename:
         allowed.add("filename")
+    if kind == "audio":
+        allowed.add("voice")  # a voice note (Meta documents it; only voice notes get "played")
     _keys(obj, allowed, path)
+    if kind == "audio":
+        _bool(obj, "voice", path)
     media_id = _str(obj, "id", path, min_len=1)
     link = _str(obj, "link", path, min_len=1)
     if media_id is not None and link is not None:

@@ -151,6 +151,11 @@ class Gateway:
             "app_secret": c.app_secret,
             "webhook_url": self.base_url + "/webhook",
             "mps": s.mps,
+            # A second number in a second WABA, so several numbers work out of the box (issue 14).
+            "extra_phone_numbers": [
+                {"phone_number_id": "100000000000002", "display_phone_number": "15550000002",
+                 "waba_id": "200000000000002"}
+            ],
             # Unseeded, each start draws a fresh seed: the sandbox's id counters restart with the process,
             # and a fixed seed would hand out the wamids of the previous run again (the gateway's store
             # keeps those, so statuses and the conversation log would land on the old messages).
