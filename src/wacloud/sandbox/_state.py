@@ -23,8 +23,10 @@ from wacloud.sandbox._ids import IdFactory
 from wacloud.sandbox._model import (
     SANDBOX_APP,
     Attempt,
+    CallingState,
     Customer,
     FlowRecord,
+    GroupsState,
     InboundMessage,
     Media,
     PhoneState,
@@ -138,6 +140,9 @@ class SandboxState:
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.webhook_stats: Counter[str] = Counter()
         self.template_webhooks: list[dict[str, Any]] = []
+        #: Calling API and Groups API emulation (``_calls``, ``_groups``).
+        self.calling = CallingState()
+        self.groups = GroupsState()
         self._seed_customers()
 
     def reset(self) -> None:
