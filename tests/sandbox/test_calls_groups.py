@@ -295,7 +295,8 @@ def test_join_requests_links_and_the_participant_limit(
 def test_group_sends_follow_the_group_rules(sandbox: SandboxHandle, webhook_sink: WebhookSink, client: Client) -> None:
     sandbox.connect(webhook_sink)
     gid = _new_group(sandbox, webhook_sink, client).group.group_id
-    assert error_code(send(sandbox, {"recipient_type": "group", "to": "no-such-group", "text": {"body": "x"}})) == 131041
+    unknown = {"recipient_type": "group", "to": "no-such-group", "text": {"body": "x"}}
+    assert error_code(send(sandbox, unknown)) == 131041
     invite = client.get_group_invite_link(gid)
     control(sandbox, "/groups/join", wa_id=MEMBERS[1], invite_link=invite)
     # Nobody wrote yet: the group's window is closed, only templates go.

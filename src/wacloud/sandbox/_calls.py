@@ -224,7 +224,8 @@ def _event(state: SandboxState, call: Call, event: str, now: float) -> dict[str,
 
 def _emit_calls(state: SandboxState, call: Call, key: str, item: dict[str, Any]) -> None:
     customer = state.customers.get(call.wa_id)
-    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": _payloads.metadata(state, call.phone_number_id)}
+    metadata = _payloads.metadata(state, call.phone_number_id)
+    value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata}
     if customer is not None and key == "calls":
         value["contacts"] = [_contact(customer)]
     value[key] = [item]

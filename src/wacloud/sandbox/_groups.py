@@ -261,8 +261,8 @@ def remove(state: SandboxState, group: Group, body: dict[str, Any]) -> dict[str,
     if not isinstance(items, list) or not 1 <= len(items) <= cap:
         raise param(f"Param participants must list 1 to {cap} users.")
     users: list[str] = []
-    for i, item in enumerate(items):
-        user = item.get("user") if isinstance(item, dict) else None
+    for i, entry in enumerate(items):
+        user = entry.get("user") if isinstance(entry, dict) else None
         if not isinstance(user, str) or not user.strip():
             raise param(f"Param participants[{i}].user must be a phone number or WhatsApp id.")
         users.append(user)
