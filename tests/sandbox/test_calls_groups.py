@@ -9,13 +9,19 @@ from typing import Any
 import pytest
 
 from sandbox.helpers import WA_ID, error_code, open_window, send
+from sandbox.schemas import errors_of, webhook_validator
 from wacloud import errors
 from wacloud.client import Client
 from wacloud.messages import Text
 from wacloud.sandbox.testing import SandboxHandle, WebhookSink
 from wacloud.webhooks import parse
 from wacloud.webhooks.calls import CallStatusUpdate, CallUpdate
-from wacloud.webhooks.groups import GroupLifecycleUpdate, GroupParticipantsUpdate, GroupSettingsUpdate
+from wacloud.webhooks.groups import (
+    GroupLifecycleUpdate,
+    GroupParticipantsUpdate,
+    GroupSettingsUpdate,
+    GroupStatusUpdate,
+)
 from wacloud.webhooks.updates import MessageUpdate, Update
 
 SDP_OFFER = "v=0\r\no=- 3626166318745852955 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
@@ -315,6 +321,7 @@ def test_group_sends_follow_the_group_rules(sandbox: SandboxHandle, webhook_sink
                            "image": {"link": "https://example.com/a.jpg"}})
     assert image.status_code == 200, image.text
     control(sandbox, f"/groups/{gid}/suspend", suspended=True)
+    assert typed(webhook_sink, GroupStatusUpdate)[0].group.suspended
     assert error_code(send(sandbox, {"recipient_type": "group", "to": gid, "text": {"body": "x"}})) == 131207
 
 
@@ -343,3 +350,29 @@ def test_the_groups_per_number_limit(sandbox: SandboxHandle, webhook_sink: Webho
     page = client.list_groups(limit=1024)
     assert len(page.groups) == 1024 and page.after
     assert client.list_groups(limit=1024, after=page.after).groups[0].id == "G1024"
+
+
+def test_group_webhooks_match_metas_schema(
+    sandbox: SandboxHandle, webhook_sink: WebhookSink, client: Client, openapi_spec: dict[str, Any]
+) -> None:
+    """Lifecycle, settings and member-message webhooks validate against Meta's OpenAPI ``WebhookPayload``.
+
+    (The participants field is left out: the OpenAPI enum spells it ``group_participant_update`` with
+    ``group_add_participants`` events, Meta's webhook reference ``group_participants_update`` with
+    ``group_participants_add``; the sandbox and the typed parser follow the webhook reference.)"""
+    sandbox.connect(webhook_sink)
+    created = _new_group(sandbox, webhook_sink, client)
+    gid = created.group.group_id
+    control(sandbox, "/groups/join", wa_id=MEMBERS[0], invite_link=created.group.invite_link)
+    control(sandbox, f"/groups/{gid}/messages", **{"from": MEMBERS[0], "text": "hi"})
+    client.update_group(gid, description="About watches")
+    client.delete_group(gid)
+    typed(webhook_sink, GroupLifecycleUpdate, group__type="group_delete")
+    validator = webhook_validator(openapi_spec)
+    checked = 0
+    for delivery in webhook_sink.accepted():
+        field = delivery.json["entry"][0]["changes"][0]["field"]
+        if field != "group_participants_update":
+            assert not errors_of(validator, delivery.json), (field, errors_of(validator, delivery.json))
+            checked += 1
+    assert checked >= 4

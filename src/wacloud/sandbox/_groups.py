@@ -45,7 +45,8 @@ def owns_group(state: SandboxState, node: str) -> bool:
 
 
 def _emit(state: SandboxState, group: Group, field: str, item: dict[str, Any]) -> None:
-    item = {"timestamp": str(int(state.clock.now())), "group_id": group.id, **item}
+    # An integer, as Meta's OpenAPI ``Groups`` schema has it (the parser takes strings too).
+    item = {"timestamp": int(state.clock.now()), "group_id": group.id, **item}
     value = {"messaging_product": "whatsapp", "metadata": _payloads.metadata(state, group.phone_number_id),
              "groups": [item]}
     state.dispatcher.emit(group.id, field, value)
@@ -96,7 +97,7 @@ def create(state: SandboxState, pid: str, body: dict[str, Any]) -> dict[str, Any
     if owned >= limits.limit("group.per_number").max:
         # Creation is asynchronous: the refusal comes in the lifecycle webhook, without a group id.
         value = {"messaging_product": "whatsapp", "metadata": _payloads.metadata(state, pid), "groups": [{
-            "timestamp": str(int(now)), "type": "group_create", "request_id": request_id,
+            "timestamp": int(now), "type": "group_create", "request_id": request_id,
             "errors": [_payloads.error_item(131211)]}]}
         state.dispatcher.emit(pid, "group_lifecycle_update", value)
         return {"messaging_product": "whatsapp", "request_id": request_id}

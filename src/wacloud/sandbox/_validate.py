@@ -55,7 +55,8 @@ def validate_send(body: Any) -> SendRequest:
         return _validate_status(body)
     rtype = body.get("recipient_type", "individual")
     if rtype == "group":
-        raise invalid("recipient_type", "groups are not emulated by the sandbox")
+        # Group sends are handled before validation (``_groups.send``); this body came another way.
+        raise invalid("recipient_type", "a group send goes through POST /{phone-number-id}/messages")
     _enum(rtype if isinstance(rtype, str) else "?", {"individual"}, "recipient_type")
     to, wa_id = normalize_to(body.get("to"))
     mtype = body.get("type")
