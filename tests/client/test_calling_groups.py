@@ -1,7 +1,10 @@
-"""Calling and Groups API operations: the exact Graph request each one builds, and the local rules.
+"""Calling and Groups API operations: what they do against the sandbox, the exact Graph request each one
+builds, and the local rules.
 
-Requests go over real HTTP to a recording server on loopback (tests/client/recorder.py); both the
-blocking and the asyncio client run every case.
+Behaviour runs against the sandbox over real HTTP (the ``live`` fixture, its simulated customers and group
+members driven through the control API). Request shapes and answers the sandbox does not produce (a group
+rate limit) use a recording server on loopback (tests/client/recorder.py). Both the blocking and the
+asyncio client run every case.
 """
 
 from __future__ import annotations
@@ -86,33 +89,6 @@ async def test_call_actions_name_the_call_id(api: Any, name: str, action: str, w
     assert body == expected and rec(api).last.path == f"{PHONE_ID}/calls"
 
 
-async def test_a_call_without_permission_is_a_typed_error(api: Any) -> None:
-    rec(api).answer("POST", f"{PHONE_ID}/calls", {"error": {
-        "message": "No approved call permission", "type": "OAuthException", "code": 138006,
-        "fbtrace_id": "T1"}}, status=400)
-    with pytest.raises(CallPermissionRequired) as info:
-        await run(api, "connect_call", "14085551234", SDP)
-    assert info.value.code == 138006
-
-
-async def test_connect_can_check_the_permission_first(api: Any) -> None:
-    rec(api).answer("GET", f"{PHONE_ID}/call_permissions", {
-        "messaging_product": "whatsapp", "permission": {"status": "pending"},
-        "actions": [{"action_name": "start_call", "can_perform_action": False}]})
-    with pytest.raises(CallPermissionRequired) as info:
-        await run(api, "connect_call", "+14085551234", SDP, check_permission=True)
-    assert info.value.code == 138006 and "pending" in str(info.value)
-    assert [(s.method, s.path) for s in rec(api).seen] == [("GET", f"{PHONE_ID}/call_permissions")]
-
-    rec(api).answer("GET", f"{PHONE_ID}/call_permissions", {
-        "messaging_product": "whatsapp", "permission": {"status": "granted"},
-        "actions": [{"action_name": "start_call", "can_perform_action": True}]})
-    rec(api).answer("POST", f"{PHONE_ID}/calls", {"messaging_product": "whatsapp", "calls": [{"id": CALL_ID}]})
-    assert await run(api, "connect_call", "+14085551234", SDP, check_permission=True) == CALL_ID
-    assert [(s.method, s.path) for s in rec(api).seen[1:]] == [
-        ("GET", f"{PHONE_ID}/call_permissions"), ("POST", f"{PHONE_ID}/calls")]
-
-
 @pytest.mark.parametrize(("call", "field"), [
     (("connect_call", "14085551234", "  "), "session.sdp"),
     (("accept_call", "", SDP), "call_id"),
@@ -123,21 +99,6 @@ async def test_call_arguments_are_checked_before_sending(api: Any, call: tuple[A
     with pytest.raises(ValidationError) as info:
         await run(api, *call, **kwargs)
     assert info.value.field == field and rec(api).seen == []
-
-
-async def test_call_permission_state(api: Any) -> None:
-    rec(api).answer("GET", f"{PHONE_ID}/call_permissions", {
-        "messaging_product": "whatsapp", "permission": {"status": "granted", "expiration_time": 1735689600},
-        "actions": [{"action_name": "start_call", "can_perform_action": True, "limits": [
-            {"time_period": "24h", "current_usage": 5, "max_allowed": 100, "limit_expiration_time": 1735689600}]},
-            {"action_name": "send_call_permission_request", "can_perform_action": False}]})
-    state = await run(api, "get_call_permissions", "+14085551234")
-    seen = rec(api).last
-    assert (seen.method, seen.path, seen.query) == ("GET", f"{PHONE_ID}/call_permissions",
-                                                    {"user_wa_id": "14085551234"})
-    assert state.permission.status == "granted" and state.can_call
-    assert not state.can("send_call_permission_request")
-    assert state.actions[0].limits is not None and state.actions[0].limits[0].max_allowed == 100
 
 
 async def test_call_permission_request_is_an_interactive_message(api: Any) -> None:
@@ -151,29 +112,6 @@ async def test_call_permission_request_is_an_interactive_message(api: Any) -> No
     assert body["interactive"]["type"] == "call_permission_request"
     assert body["interactive"]["body"] == {"text": "May we call you about your order?"}
     assert body["interactive"]["action"] == {"name": "call_permission_request"}
-
-
-async def test_calling_settings_read_and_update(api: Any) -> None:
-    rec(api).answer("GET", f"{PHONE_ID}/settings", {"calling": {
-        "status": "ENABLED", "call_icon_visibility": "DEFAULT", "callback_permission_status": "ENABLED",
-        "sip": {"status": "DISABLED"}}, "storage_configuration": {"status": "default"}})
-    settings = await run(api, "get_calling_settings", include_sip_credentials=True)
-    assert rec(api).last.query == {"include_sip_credentials": "true"}
-    assert (settings.status, settings.call_icon_visibility, settings.callback_permission_status) == (
-        "ENABLED", "DEFAULT", "ENABLED")
-
-    hours = {"status": "enabled", "timezone_id": "America/Manaus",
-             "weekly_operating_hours": [{"day_of_week": "MONDAY", "open_time": "0400", "close_time": "1020"}],
-             "holiday_schedule": [{"date": "2026-01-01", "start_time": "0000", "end_time": "2359"}]}
-    assert await run(api, "update_calling_settings", status="enabled", call_icon_visibility="DEFAULT",
-                     callback_permission_status="DISABLED", call_hours=hours,
-                     sip={"status": "ENABLED", "servers": [{"hostname": "sip.example.com", "port": 5061}]}) is True
-    seen = rec(api).last
-    assert (seen.method, seen.path) == ("POST", f"{PHONE_ID}/settings")
-    assert seen.json() == {"calling": {
-        "status": "ENABLED", "call_icon_visibility": "DEFAULT", "callback_permission_status": "DISABLED",
-        "call_hours": {**hours, "status": "ENABLED"},
-        "sip": {"status": "ENABLED", "servers": [{"hostname": "sip.example.com", "port": 5061}]}}}
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [
@@ -236,43 +174,6 @@ async def test_create_group_checks_its_fields(api: Any, kwargs: dict[str, Any], 
     assert info.value.field == field and rec(api).seen == []
 
 
-async def test_list_and_get_groups(api: Any) -> None:
-    rec(api).answer("GET", f"{PHONE_ID}/groups", {
-        "data": {"groups": [{"id": GROUP, "subject": "Watches", "created_at": "1749196895"}]},
-        "paging": {"cursors": {"after": "AFTER1"}, "next": "https://graph.facebook.com/next"}})
-    page = await run(api, "list_groups", limit=10)
-    assert rec(api).last.query == {"limit": "10"}
-    assert [g.id for g in page.groups] == [GROUP] and page.after == "AFTER1"
-    with pytest.raises(ValidationError):
-        await run(api, "list_groups", limit=1025)
-
-    rec(api).answer("GET", GROUP, {"id": GROUP, "messaging_product": "whatsapp", "subject": "Watches",
-                                   "join_approval_mode": "auto_approve", "suspended": False,
-                                   "participants": [{"wa_id": "16505551234"}], "total_participant_count": 1})
-    info = await run(api, "get_group", GROUP)
-    seen = rec(api).last
-    assert (seen.method, seen.path) == ("GET", GROUP)
-    assert seen.query["fields"].split(",")[:3] == ["subject", "description", "participants"]
-    assert info.total_participant_count == 1 and info.participants[0].wa_id == "16505551234"
-
-
-async def test_group_settings_photo_and_delete(api: Any) -> None:
-    assert await run(api, "update_group", GROUP, subject="Watch Enthusiasts", description="Timepieces") is True
-    seen = rec(api).last
-    assert (seen.method, seen.path) == ("POST", GROUP)
-    assert seen.json() == {"messaging_product": "whatsapp", "subject": "Watch Enthusiasts",
-                           "description": "Timepieces"}
-
-    assert await run(api, "set_group_photo", GROUP, JPEG) is True
-    seen = rec(api).last
-    assert seen.headers["content-type"].startswith("multipart/form-data")
-    assert b'name="messaging_product"' in seen.body and b'name="file"; filename="group.jpg"' in seen.body
-    assert JPEG in seen.body
-
-    assert await run(api, "delete_group", GROUP) is True
-    assert (rec(api).last.method, rec(api).last.path) == ("DELETE", GROUP)
-
-
 @pytest.mark.parametrize(("call", "field"), [
     (("update_group", GROUP), "group"),
     (("set_group_photo", GROUP, b"\x89PNG\r\n\x1a\n"), "file"),
@@ -286,59 +187,7 @@ async def test_group_calls_are_checked_before_sending(api: Any, call: tuple[Any,
     assert info.value.field == field and rec(api).seen == []
 
 
-async def test_invite_links(api: Any) -> None:
-    rec(api).answer("GET", f"{GROUP}/invite_link", {"messaging_product": "whatsapp",
-                                                    "invite_link": "https://chat.whatsapp.com/OLD"})
-    rec(api).answer("POST", f"{GROUP}/invite_link", {"messaging_product": "whatsapp",
-                                                     "invite_link": "https://chat.whatsapp.com/NEW"})
-    rec(api).answer("DELETE", f"{GROUP}/invite_link", {"messaging_product": "whatsapp", "success": "true"})
-    assert await run(api, "get_group_invite_link", GROUP) == "https://chat.whatsapp.com/OLD"
-    assert await run(api, "create_group_invite_link", GROUP) == "https://chat.whatsapp.com/NEW"
-    assert rec(api).last.json() == {"messaging_product": "whatsapp"}
-    assert await run(api, "revoke_group_invite_link", GROUP) is True
-    assert [(s.method, s.path) for s in rec(api).seen] == [
-        ("GET", f"{GROUP}/invite_link"), ("POST", f"{GROUP}/invite_link"), ("DELETE", f"{GROUP}/invite_link")]
-
-
-async def test_join_requests(api: Any) -> None:
-    rec(api).answer("GET", f"{GROUP}/join_requests", {"data": [
-        {"join_request_id": "JR1", "wa_id": "16505551234", "creation_timestamp": 1755548877}]})
-    rec(api).answer("POST", f"{GROUP}/join_requests", {"messaging_product": "whatsapp",
-                                                       "approved_join_requests": ["JR1"],
-                                                       "failed_join_requests": [{"join_request_id": "JR2",
-                                                                                 "errors": [{"code": 131212}]}]})
-    rec(api).answer("DELETE", f"{GROUP}/join_requests", {"messaging_product": "whatsapp",
-                                                         "rejected_join_requests": ["JR3"]})
-    requests = await run(api, "list_join_requests", GROUP)
-    assert [(r.join_request_id, r.wa_id) for r in requests] == [("JR1", "16505551234")]
-    approved = await run(api, "approve_join_requests", GROUP, ["JR1", "JR2"])
-    assert rec(api).last.json() == {"messaging_product": "whatsapp", "join_requests": ["JR1", "JR2"]}
-    assert approved.approved_join_requests == ["JR1"] and approved.failed_join_requests[0].join_request_id == "JR2"
-    rejected = await run(api, "reject_join_requests", GROUP, "JR3")
-    assert (rec(api).last.method, rec(api).last.json()["join_requests"]) == ("DELETE", ["JR3"])
-    assert rejected.rejected_join_requests == ["JR3"]
-    with pytest.raises(ValidationError):
-        await run(api, "approve_join_requests", GROUP, ["JR1", "JR1"])
-
-
-async def test_remove_participants(api: Any) -> None:
-    assert await run(api, "remove_group_participants", GROUP, ["+16505551234", "16505551235"]) is True
-    seen = rec(api).last
-    assert (seen.method, seen.path) == ("DELETE", f"{GROUP}/participants")
-    assert seen.json() == {"messaging_product": "whatsapp",
-                           "participants": [{"user": "+16505551234"}, {"user": "16505551235"}]}
-    with pytest.raises(ValidationError) as info:
-        await run(api, "remove_group_participants", GROUP, [f"1650555{i:04d}" for i in range(9)])
-    assert (info.value.field, info.value.size, info.value.limit) == ("participants", 9, 8)
-    with pytest.raises(ValidationError):
-        await run(api, "remove_group_participants", GROUP, [])
-
-
-async def test_group_errors_are_typed(api: Any) -> None:
-    rec(api).answer("GET", f"{GROUP}/invite_link", {"error": {"message": "Group unknown", "code": 131041,
-                                                              "fbtrace_id": "T2"}}, status=400)
-    with pytest.raises(GroupUnavailable):
-        await run(api, "get_group_invite_link", GROUP)
+async def test_a_group_rate_limit_is_typed(api: Any) -> None:
     rec(api).answer("DELETE", GROUP, {"error": {"message": "Group Rate Limit Hit", "code": 131208,
                                                 "fbtrace_id": "T3"}}, status=429)
     with pytest.raises(RateLimited):
@@ -346,18 +195,6 @@ async def test_group_errors_are_typed(api: Any) -> None:
 
 
 # --- sending to a group --------------------------------------------------------------------------
-
-
-async def test_send_to_a_group_uses_the_group_recipient_type(api: Any) -> None:
-    rec(api).answer("POST", f"{PHONE_ID}/messages", {"messaging_product": "whatsapp",
-                                                     "contacts": [{"input": GROUP}],
-                                                     "messages": [{"id": "wamid.G1"}]})
-    sent = await run(api, "send_to_group", GROUP, Text("hello group"))
-    assert sent.wamid == "wamid.G1"
-    assert rec(api).last.json() == {"messaging_product": "whatsapp", "recipient_type": "group", "to": GROUP,
-                                    "type": "text", "text": {"body": "hello group"}}
-    await run(api, "send", GROUP, Image(link="https://example.com/a.jpg"), recipient_type="group")
-    assert rec(api).last.json()["recipient_type"] == "group"
 
 
 @pytest.mark.parametrize(("message", "field"), [
@@ -395,3 +232,179 @@ async def test_an_authentication_template_is_refused_for_a_group(api: Any) -> No
     with pytest.raises(ValidationError) as info:
         await run(api, "send_to_group", GROUP, otp)
     assert info.value.field == "template.category" and rec(api).seen == []
+
+
+# --- against the sandbox -------------------------------------------------------------------------
+
+USER = "16505551234"
+MEMBERS = [f"1415555{i:04d}" for i in range(3)]
+
+
+def control(live: Any, method: str, path: str, status: int = 200, **body: Any) -> Any:
+    """A control-API call on the sandbox behind ``live`` (the simulated users)."""
+    r = live.sandbox.control.request(method, path, json=body if method != "GET" else None)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+async def _permission_granted(live: Any) -> None:
+    live.sandbox.inject(USER, text="hi")  # the window is open: the request may be sent
+    sent = await live.call("send_call_permission_request", f"+{USER}", "May we call you about your order?")
+    assert live.sandbox.message(sent.wamid)["body"]["interactive"]["type"] == "call_permission_request"
+    control(live, "POST", "/call_permissions", wa_id=USER, response="accept")
+
+
+async def test_sandbox_a_call_without_permission_is_a_typed_error(live: Any) -> None:
+    with pytest.raises(CallPermissionRequired) as info:
+        await live.call("connect_call", f"+{USER}", SDP)
+    assert info.value.code == 138006
+    assert control(live, "GET", "/calls") == {"calls": []}
+
+
+async def test_sandbox_connect_can_check_the_permission_first(live: Any) -> None:
+    live.sandbox.inject(USER, text="hi")
+    await live.call("send_call_permission_request", USER, "May we call you?")
+    with pytest.raises(CallPermissionRequired) as info:
+        await live.call("connect_call", f"+{USER}", SDP, check_permission=True)
+    assert info.value.code == 138006 and "pending" in str(info.value)
+    assert control(live, "GET", "/calls") == {"calls": []}  # refused before any call was placed
+
+    control(live, "POST", "/call_permissions", wa_id=USER)
+    call_id = await live.call("connect_call", f"+{USER}", SDP, check_permission=True, biz_opaque_callback_data="t")
+    placed = control(live, "GET", f"/calls/{call_id}")
+    assert (placed["direction"], placed["wa_id"], placed["offer_sdp"]) == ("BUSINESS_INITIATED", USER, SDP)
+
+
+async def test_sandbox_call_permission_state(live: Any) -> None:
+    state = await live.call("get_call_permissions", f"+{USER}")
+    assert state.permission.status == "denied" and not state.can_call
+    await _permission_granted(live)
+    state = await live.call("get_call_permissions", f"+{USER}")
+    assert state.permission.status == "granted" and state.can_call and state.permission.expiration_time
+    assert not state.can("send_call_permission_request")
+    limits = state.actions[0].limits
+    assert limits is not None and (limits[0].current_usage, limits[0].max_allowed) == (0, 100)
+
+
+async def test_sandbox_call_actions_drive_the_call(live: Any) -> None:
+    for name, args, state in [("pre_accept_call", (SDP,), "pre_accepted"), ("accept_call", (SDP,), "ongoing"),
+                              ("terminate_call", (), "ended")]:
+        if name == "pre_accept_call":
+            call_id = control(live, "POST", "/calls", **{"from": USER, "sdp": SDP})["id"]
+        assert await live.call(name, call_id, *args) is True
+        assert control(live, "GET", f"/calls/{call_id}")["state"] == state
+    rejected = control(live, "POST", "/calls", **{"from": USER})["id"]
+    assert await live.call("reject_call", rejected) is True
+    assert control(live, "GET", f"/calls/{rejected}")["outcome"] == "REJECTED"
+    with pytest.raises(errors.WhatsAppError) as info:
+        await live.call("accept_call", rejected, SDP)
+    assert info.value.code == 100
+
+
+async def test_sandbox_calling_settings_read_and_update(live: Any) -> None:
+    settings = await live.call("get_calling_settings", include_sip_credentials=True)
+    assert (settings.status, settings.call_icon_visibility) == ("ENABLED", "DEFAULT")
+    hours = {"status": "enabled", "timezone_id": "America/Manaus",
+             "weekly_operating_hours": [{"day_of_week": "MONDAY", "open_time": "0400", "close_time": "1020"}],
+             "holiday_schedule": [{"date": "2026-01-01", "start_time": "0000", "end_time": "2359"}]}
+    assert await live.call("update_calling_settings", status="enabled", call_icon_visibility="DISABLE_ALL",
+                           callback_permission_status="ENABLED", call_hours=hours,
+                           sip={"status": "DISABLED", "servers": [{"hostname": "sip.example.com"}]}) is True
+    settings = await live.call("get_calling_settings")
+    assert (settings.status, settings.call_icon_visibility, settings.callback_permission_status) == (
+        "ENABLED", "DISABLE_ALL", "ENABLED")
+    assert settings.call_hours == {**hours, "status": "ENABLED"}
+
+
+async def test_sandbox_call_analytics(live: Any) -> None:
+    for user in MEMBERS[:2]:
+        await live.call("terminate_call", control(live, "POST", "/calls", **{"from": user})["id"])
+    now = datetime.now(UTC)
+    data = await live.call("get_call_analytics", int(now.timestamp()) - 3600, int(now.timestamp()) + 3600,
+                           granularity="HALF_HOUR", phone_numbers=[live.sandbox.display_phone_number])
+    assert sum(p["count"] for p in data["data"][0]["data_points"]) == 2
+
+
+async def _group(live: Any, **kwargs: Any) -> str:
+    request_id = await live.call("create_group", "  New Purchase Inquiry ", description="Options", **kwargs)
+    assert request_id
+    [group] = control(live, "GET", "/groups")["groups"]
+    assert group["subject"] == "New Purchase Inquiry"  # trimmed, as Meta does
+    gid: str = group["id"]
+    return gid
+
+
+async def test_sandbox_list_and_get_groups(live: Any) -> None:
+    gid = await _group(live)
+    page = await live.call("list_groups", limit=10)
+    assert [g.id for g in page.groups] == [gid] and page.after is None
+    link = await live.call("get_group_invite_link", gid)
+    control(live, "POST", "/groups/join", wa_id=MEMBERS[0], invite_link=link)
+    info = await live.call("get_group", gid)
+    assert (info.id, info.subject, info.description) == (gid, "New Purchase Inquiry", "Options")
+    assert info.total_participant_count == 1 and info.participants[0].wa_id == MEMBERS[0]
+    assert info.join_approval_mode == "auto_approve" and info.suspended is False
+
+
+async def test_sandbox_group_settings_photo_and_delete(live: Any) -> None:
+    gid = await _group(live)
+    assert await live.call("update_group", gid, subject="Watch Enthusiasts", description="Timepieces") is True
+    assert (await live.call("get_group", gid)).subject == "Watch Enthusiasts"
+    assert await live.call("set_group_photo", gid, JPEG) is True
+    assert await live.call("delete_group", gid) is True
+    with pytest.raises(GroupUnavailable) as info:
+        await live.call("get_group_invite_link", gid)
+    assert info.value.code == 131041
+
+
+async def test_sandbox_invite_links(live: Any) -> None:
+    gid = await _group(live)
+    first = await live.call("get_group_invite_link", gid)
+    assert first.startswith("https://chat.whatsapp.com/") and await live.call("get_group_invite_link", gid) == first
+    second = await live.call("create_group_invite_link", gid)
+    assert second != first
+    control(live, "POST", "/groups/join", 404, wa_id=MEMBERS[0], invite_link=first)  # the old link is dead
+    assert await live.call("revoke_group_invite_link", gid) is True
+    control(live, "POST", "/groups/join", 404, wa_id=MEMBERS[0], invite_link=second)
+
+
+async def test_sandbox_join_requests(live: Any) -> None:
+    gid = await _group(live, join_approval_mode="approval_required")
+    link = await live.call("get_group_invite_link", gid)
+    for user in MEMBERS:
+        control(live, "POST", "/groups/join", wa_id=user, invite_link=link)
+    requests = await live.call("list_join_requests", gid)
+    assert [r.wa_id for r in requests] == MEMBERS and all(r.creation_timestamp for r in requests)
+    ids = [r.join_request_id for r in requests]
+    approved = await live.call("approve_join_requests", gid, [ids[0], "no-such-request"])
+    assert approved.approved_join_requests == [ids[0]]
+    assert [f.join_request_id for f in approved.failed_join_requests] == ["no-such-request"]
+    rejected = await live.call("reject_join_requests", gid, ids[1])
+    assert rejected.rejected_join_requests == [ids[1]]
+    assert [r.join_request_id for r in await live.call("list_join_requests", gid)] == [ids[2]]
+    assert [p.wa_id for p in (await live.call("get_group", gid)).participants] == [MEMBERS[0]]
+
+
+async def test_sandbox_remove_participants(live: Any) -> None:
+    gid = await _group(live)
+    link = await live.call("get_group_invite_link", gid)
+    for user in MEMBERS[:2]:
+        control(live, "POST", "/groups/join", wa_id=user, invite_link=link)
+    assert await live.call("remove_group_participants", gid, [f"+{MEMBERS[0]}", MEMBERS[2]]) is True
+    assert [p.wa_id for p in (await live.call("get_group", gid)).participants] == [MEMBERS[1]]
+
+
+async def test_sandbox_send_to_a_group(live: Any) -> None:
+    gid = await _group(live)
+    control(live, "POST", "/groups/join", wa_id=MEMBERS[0], invite_link=await live.call("get_group_invite_link", gid))
+    control(live, "POST", f"/groups/{gid}/messages", **{"from": MEMBERS[0], "text": "hello"})
+    sent = await live.call("send_to_group", gid, Text("hello group"))
+    body = live.sandbox.message(sent.wamid)["body"]
+    assert body == {"messaging_product": "whatsapp", "recipient_type": "group", "to": gid,
+                    "type": "text", "text": {"body": "hello group"}}
+    image = await live.call("send", gid, Image(link="https://example.com/a.jpg"), recipient_type="group")
+    assert live.sandbox.message(image.wamid)["type"] == "image"
+    template = await live.call("send_to_group", gid, Template("hello_world", "en_US"))
+    assert live.sandbox.message(template.wamid)["type"] == "template"
+    with pytest.raises(GroupUnavailable):
+        await live.call("send_to_group", "bm8tc3VjaC1ncm91cA", Text("hello"))

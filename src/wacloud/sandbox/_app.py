@@ -17,7 +17,7 @@ from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from wacloud import limits
-from wacloud.sandbox import _control, _faults, _management, _routes_objects, _sending
+from wacloud.sandbox import _control, _faults, _management, _routes_calls, _routes_groups, _routes_objects, _sending
 from wacloud.sandbox._config import SandboxConfig, build_config
 from wacloud.sandbox._dispatch import Dispatcher
 from wacloud.sandbox._errors import GraphError
@@ -80,7 +80,7 @@ class SandboxApp:
         self.default_version = _parse_version(config.default_version)
         self.management = Router(routes=_management.ROUTES, default=_unknown, redirect_slashes=False)
         self.graph = Starlette(
-            routes=_routes_objects.ROUTES,
+            routes=[*_routes_objects.ROUTES, *_routes_calls.ROUTES, *_routes_groups.ROUTES],
             exception_handlers={HTTPException: self._http_exception, Exception: self._crash},
         )
         self.graph.state.sandbox = self.state

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import _control_core, _control_customers, _control_templates
+from wacloud.sandbox import _control_calls, _control_core, _control_customers, _control_groups, _control_templates
 
-ROUTES: list[BaseRoute] = [*_control_core.ROUTES, *_control_customers.ROUTES, *_control_templates.ROUTES]
+ROUTES: list[BaseRoute] = [
+    *_control_core.ROUTES,
+    *_control_customers.ROUTES,
+    *_control_templates.ROUTES,
+    *_control_calls.ROUTES,
+    *_control_groups.ROUTES,
+]

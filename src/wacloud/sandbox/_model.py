@@ -356,3 +356,132 @@ class UploadSession:
     file_type: str
     data: bytearray = field(default_factory=bytearray)
     handle: str | None = None
+
+
+# --- Calling API and Groups API (issue 17) ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Call:
+    """One simulated voice call: who, which direction, its signalling state and the opaque SDPs."""
+
+    id: str
+    phone_number_id: str
+    wa_id: str
+    #: ``USER_INITIATED`` or ``BUSINESS_INITIATED``.
+    direction: str
+    created_at: float
+    #: ringing → (pre_accepted) → ongoing → ended.
+    state: str = "ringing"
+    offer_sdp: str | None = None
+    answer_sdp: str | None = None
+    accepted_at: float | None = None
+    ended_at: float | None = None
+    #: COMPLETED, FAILED or REJECTED once the call ended.
+    outcome: str | None = None
+    biz_opaque_callback_data: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """True until the call has ended."""
+        return self.state != "ended"
+
+    @property
+    def duration(self) -> int:
+        """Seconds between answer and hang-up (0 for a call never answered)."""
+        if self.accepted_at is None or self.ended_at is None:
+            return 0
+        return max(0, int(self.ended_at - self.accepted_at))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "id": self.id,
+            "phone_number_id": self.phone_number_id,
+            "wa_id": self.wa_id,
+            "direction": self.direction,
+            "state": self.state,
+            "created_at": self.created_at,
+            "accepted_at": self.accepted_at,
+            "ended_at": self.ended_at,
+            "outcome": self.outcome,
+            "duration": self.duration,
+            "offer_sdp": self.offer_sdp,
+            "answer_sdp": self.answer_sdp,
+        }
+
+
+@dataclass(slots=True)
+class CallPermission:
+    """A user's answer to a call permission request: ``granted`` until ``expires_at``, or ``denied``."""
+
+    status: str
+    at: float
+    expires_at: float | None = None
+
+
+@dataclass(slots=True)
+class CallingState:
+    """Calls, call permissions and the calling settings of every business number."""
+
+    calls: dict[str, Call] = field(default_factory=dict)
+    #: (phone_number_id, wa_id) → the user's latest answer.
+    permissions: dict[tuple[str, str], CallPermission] = field(default_factory=dict)
+    #: phone_number_id → the ``calling`` settings block (absent: the sandbox default, calling enabled).
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Group:
+    """A WhatsApp group owned by a business number, with its simulated members."""
+
+    id: str
+    phone_number_id: str
+    subject: str
+    created_at: float
+    description: str = ""
+    join_approval_mode: str = "auto_approve"
+    #: The code of the live invite link (None after a revoke until a new one is made).
+    invite_code: str | None = None
+    #: wa_id → when the member joined.
+    participants: dict[str, float] = field(default_factory=dict)
+    #: join_request_id → (wa_id, when asked).
+    join_requests: dict[str, tuple[str, float]] = field(default_factory=dict)
+    suspended: bool = False
+    #: When a member last wrote: one member's message opens the service window for the whole group.
+    last_inbound_at: float | None = None
+    #: Messages the members wrote (as the webhook carried them).
+    inbound: list[dict[str, Any]] = field(default_factory=list)
+
+    def window_open(self, now: float) -> bool:
+        """True inside the group's customer-service window."""
+        return self.last_inbound_at is not None and now - self.last_inbound_at < limits.SERVICE_WINDOW_S
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view for the control API."""
+        return {
+            "id": self.id,
+            "phone_number_id": self.phone_number_id,
+            "subject": self.subject,
+            "description": self.description,
+            "join_approval_mode": self.join_approval_mode,
+            "invite_link": invite_link(self.invite_code) if self.invite_code else None,
+            "participants": list(self.participants),
+            "join_requests": [{"join_request_id": k, "wa_id": v[0]} for k, v in self.join_requests.items()],
+            "suspended": self.suspended,
+            "inbound": list(self.inbound),
+        }
+
+
+def invite_link(code: str) -> str:
+    """The ``https://chat.whatsapp.com/…`` link of an invite code."""
+    return f"https://chat.whatsapp.com/{code}"
+
+
+@dataclass(slots=True)
+class GroupsState:
+    """Every group of every business number, and the group messages the business sent."""
+
+    groups: dict[str, Group] = field(default_factory=dict)
+    #: wamids of messages members wrote in groups (read receipts and reactions are refused for them).
+    member_messages: dict[str, str] = field(default_factory=dict)

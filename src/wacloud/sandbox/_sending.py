@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud import errors, limits
-from wacloud.sandbox import _faults, _pacing
+from wacloud.sandbox import _faults, _groups, _pacing
 from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._model import SentMessage
 from wacloud.sandbox._state import management_state
@@ -63,6 +63,11 @@ def process(
             raise GraphError(
                 133010, f"Phone number {phone_number_id} is not registered on the WhatsApp Business Platform."
             )
+        if isinstance(body, dict) and body.get("recipient_type") == "group":
+            result = _groups.send(state, phone_number_id, body, version)
+            state.log_attempt(phone_number_id=phone_number_id, to=to, wa_id=None, type_=mtype, code=0,
+                              http_status=200, outcome="accepted", wamid=result["messages"][0]["id"])
+            return SendResult(200, result)
         req = validate_send(body)
         mtype = req.type or mtype
         if req.kind == "read":
@@ -87,6 +92,7 @@ def process(
 
 def _mark_read(state: SandboxState, req: SendRequest) -> None:
     assert req.message_id is not None
+    _groups.refuse_read(state, req.message_id)
     inbound = state.inbound.get(req.message_id)
     if inbound is not None:
         # Marking one message read marks the earlier ones from that customer read too.

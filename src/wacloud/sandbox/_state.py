@@ -24,8 +24,10 @@ from wacloud.sandbox._ids import IdFactory
 from wacloud.sandbox._model import (
     SANDBOX_APP,
     Attempt,
+    CallingState,
     Customer,
     FlowRecord,
+    GroupsState,
     InboundMessage,
     Media,
     PhoneState,
@@ -143,6 +145,9 @@ class SandboxState:
         #: BSUID/parent BSUID → customer key, rebuilt on a miss (see ``customer_by_user_id``).
         self._user_index: dict[str, str] = {}
         self.anonymous_seq = 0
+        #: Calling API and Groups API emulation (``_calls``, ``_groups``).
+        self.calling = CallingState()
+        self.groups = GroupsState()
         self._seed_customers()
 
     def reset(self) -> None:

@@ -66,7 +66,8 @@ def validate_send(body: Any) -> SendRequest:
         return _validate_status(body)
     rtype = body.get("recipient_type", "individual")
     if rtype == "group":
-        raise invalid("recipient_type", "groups are not emulated by the sandbox")
+        # Group sends are handled before validation (``_groups.send``); this body came another way.
+        raise invalid("recipient_type", "a group send goes through POST /{phone-number-id}/messages")
     _enum(rtype if isinstance(rtype, str) else "?", {"individual"}, "recipient_type")
     recipient = None
     if body.get("to") is None and body.get("recipient") is not None:
