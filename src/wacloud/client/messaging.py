@@ -1,8 +1,9 @@
 """Sending messages: send, the per-type shortcuts, replies, reactions, mark-as-read, typing.
 
 Wherever a phone number is accepted, a business-scoped user id (BSUID ``US.1349…`` or parent BSUID
-``US.ENT.1181…``) is too: it is sent in the body's ``recipient`` instead of ``to``. Every method validates everything (recipient, message, limits) before its first request, so an invalid
-message never reaches the network. ``reply_to=`` (a wamid) makes any send a quoted reply;
+``US.ENT.1181…``) is too: it is sent in the body's ``recipient`` instead of ``to``. Every method
+validates everything (recipient, message, limits) before its first request, so an invalid message never
+reaches the network. ``reply_to=`` (a wamid) makes any send a quoted reply;
 ``biz_opaque_callback_data=`` comes back unchanged in the status webhooks of that message.
 """
 
@@ -12,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from wacloud import errors, phone
-from wacloud.identity import is_bsuid
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import SentMessage, success
+from wacloud.identity import is_bsuid
 
 if TYPE_CHECKING:
     from wacloud.messages import Contact, Header, Message, ReplyButton, Section

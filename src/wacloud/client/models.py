@@ -35,8 +35,8 @@ class SentMessage(_Result):
 
     ``input`` echoes the ``to`` (or ``recipient``) we sent; ``wa_id`` is WhatsApp's id for the user (store
     it as the customer key: the two can differ), absent for a send to a BSUID; ``user_id`` is the user's
-    business-scoped user id, present for a send to a BSUID. ``message_status`` is the template pacing state (``accepted``,
-    ``held_for_quality_assessment``, ``paused``), present for template sends only.
+    business-scoped user id, present for a send to a BSUID. ``message_status`` is the template pacing
+    state (``accepted``, ``held_for_quality_assessment``, ``paused``), present for template sends only.
     """
 
     wamid: str
