@@ -15,6 +15,7 @@ LAYERS: dict[str, int] = {
     "limits": 0,
     "errors": 0,
     "template_rules": 0,
+    "identity": 0,
     "phone": 1,
     "messages": 1,
     "templates": 1,
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
 SIDEWAYS: dict[tuple[str, str], str] = {
     ("errors", "limits"): "the error table may name limits",
     ("limits", "errors"): "limit checks raise ValidationError",
+    ("identity", "errors"): "an address that is neither a phone number nor a BSUID raises ValidationError",
     ("template_rules", "limits"): "the template rule table reads its bounds from the limit table",
     ("cli", "server"): "the CLI starts the gateway server and manages its keys",
 }

@@ -111,6 +111,9 @@ _ROWS: Final[tuple[ErrorCode, ...]] = (
          "Too many messages to the same recipient in a short time.", 400, _R),
     _row(131057, "account_maintenance", "Account in maintenance mode",
          "The account is in maintenance mode (e.g. a throughput upgrade).", 500, _B),
+    _row(131062, "bsuid_not_supported", "Business-scoped User ID recipients are not supported for this message",
+         "This message cannot be sent to a BSUID (one-time-password authentication templates need a phone "
+         "number): send it to the user's phone number.", 400, _F),
     _row(131063, "marketing_disabled", "Marketing templates disabled",
          "Marketing templates are disabled for Cloud API on this WABA.", 400, _N),
     _row(131064, "template_classification_limit", "Messaging limit hit",
@@ -150,6 +153,15 @@ _ROWS: Final[tuple[ErrorCode, ...]] = (
          "The number was deleted recently; wait 5 minutes.", 400, _R),
     _row(133016, "register_rate_limited", "Account register deregister rate limit exceeded",
          "Too many register/deregister attempts; blocked for 72 hours.", 400, _N),
+    # Marketing Messages API (/marketing_messages) additions [reported: Meta's MM API support page].
+    _row(134100, "mm_not_marketing_template", "Message must be a marketing template",
+         "The Marketing Messages API takes marketing templates only (not free-form messages, authentication "
+         "or utility templates).", 400, _F),
+    _row(134101, "mm_template_category", "Template category not supported",
+         "Only templates categorised MARKETING can be sent through the Marketing Messages API.", 400, _F),
+    _row(134102, "mm_template_not_ready", "Template not yet available",
+         "A newly created template is still syncing to the Marketing Messages API (up to 10 minutes).",
+         400, _B),
     _row(134011, "payments_tos", "WhatsApp Payments terms not accepted", "Payments ToS not accepted.", 400, _N),
     _row(135000, "generic_user_error", "Generic user error", "Unknown error with the request parameters.",
          400, _F),
@@ -369,6 +381,14 @@ class GroupUnavailable(WhatsAppError):
     """The group is unknown to this number or suspended (131041, 131207)."""
 
 
+class RecipientIdNotSupported(InvalidRequest):
+    """This message cannot go to a business-scoped user id (131062): send it to the phone number."""
+
+
+class TemplateNotReady(WhatsAppError):
+    """The template is not yet usable on the Marketing Messages API (134102): retry in a few minutes."""
+
+
 class ServerError(WhatsAppError):
     """A transient server-side failure (1, 2, 131000, 131016, 131057, 133004, 5xx)."""
 
@@ -391,6 +411,10 @@ _BY_CODE: Final[Mapping[int, type[WhatsAppError]]] = {
     138006: CallPermissionRequired,
     131041: GroupUnavailable,
     131207: GroupUnavailable,
+    131062: RecipientIdNotSupported,
+    134100: TemplateError,
+    134101: TemplateError,
+    134102: TemplateNotReady,
 }
 
 _BY_RETRY: Final[Mapping[RetryClass, type[WhatsAppError]]] = {

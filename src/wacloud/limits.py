@@ -89,6 +89,8 @@ LIMITS: Final[dict[str, Limit]] = _limits(
     Limit("template.carousel.card.buttons", 2, min=1, unit="buttons", source="OFF"),
     Limit("template.limited_time_offer.text", 16, min=1, source="OFF"),
     Limit("template.otp.code_expiration_minutes", 90, min=1, unit="minutes", source="OFF"),
+    # Time-to-live of a marketing template sent through the Marketing Messages API (12 hours to 30 days).
+    Limit("template.marketing_ttl_seconds", 30 * 24 * 3600, min=12 * 3600, unit="seconds", source="OFF"),
     Limit("template.delete.hsm_ids", 100, min=1, unit="templates", source="OFF"),
     Limit("flow.name", 200, min=1, source="UNCONFIRMED"),
     # Groups API [OFF groups overview; SPEC create/update group, participants].

@@ -36,13 +36,11 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from wacloud.errors import ValidationError
+from wacloud.identity import address_kind, is_bsuid, is_parent_bsuid
 
 #: What a typed phone number may contain: an optional leading ``+``, digits and common separators.
 _TYPED: Final = re.compile(r"^\+?[\d\s\-().\/]+$")
 _SEPARATORS: Final = re.compile(r"[\s\-().\/]")
-#: A business-scoped user id ("BSUID", e.g. ``US.13491208655302741918``): an id, never a phone number.
-_BSUID: Final = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")
-
 #: ITU-T E.164: at most 15 digits, country code included.
 _E164_MAX_DIGITS: Final = 15
 _MX: Final = 52
@@ -124,11 +122,6 @@ def is_same_user(a: str | PhoneNumber, b: str | PhoneNumber, default_region: str
     return ka == kb
 
 
-def is_bsuid(value: str) -> bool:
-    """True for a business-scoped user id (``US.1349…``), which is sent as-is instead of a phone number."""
-    return bool(_BSUID.match(value))
-
-
 def _key_or_raw(value: str | PhoneNumber, default_region: str | None) -> str:
     try:
         return normalize(value, default_region).key
@@ -205,3 +198,6 @@ def _fold_mexico(num: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
             if phonenumbers.is_valid_number(folded):
                 return folded
     return num
+
+
+__all__ = ["PhoneNumber", "address_kind", "is_bsuid", "is_parent_bsuid", "is_same_user", "normalize"]

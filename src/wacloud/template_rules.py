@@ -470,3 +470,22 @@ def _check_lto(comp: Mapping[str, Any], category: str, where: str, *, has_footer
     _length(f"{where}.limited_time_offer.text", "template.limited_time_offer.text", text, _TOO_LONG)
     if "has_expiration" in offer and not isinstance(offer["has_expiration"], bool):
         raise _fail(f"{where}.limited_time_offer.has_expiration", "must be true or false", _COMPONENTS)
+
+
+def bsuid_refusal(definition: Mapping[str, Any]) -> str | None:
+    """Why a template (its definition as Graph lists it) cannot be sent to a BSUID, or None when it can.
+
+    Authentication templates with a one-time-password button (copy code, one-tap, zero-tap) still need
+    the user's phone number: sent to a BSUID, Meta answers 131062.
+    """
+    if _upper(definition.get("category")) != "AUTHENTICATION":
+        return None
+    for comp in definition.get("components") or ():
+        if not isinstance(comp, Mapping) or _upper(comp.get("type")) != "BUTTONS":
+            continue
+        for button in comp.get("buttons") or ():
+            if isinstance(button, Mapping) and _upper(button.get("type")) == "OTP":
+                otp = _upper(button.get("otp_type")) or "OTP"
+                return (f"authentication template {definition.get('name')!r} has a {otp} button: "
+                        "one-time-password templates go to phone numbers only (Meta answers 131062)")
+    return None

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from wacloud.client.account import AccountApi
 from wacloud.client.aio import AsyncTransport
+from wacloud.client.analytics import AnalyticsApi, PricingAnalytics, TemplateAnalytics
 from wacloud.client.calling import CallingApi
 from wacloud.client.core import DEFAULT_BASE_URL, Request, Response, operation
 from wacloud.client.flows import FlowsApi
 from wacloud.client.groups import GroupsApi
+from wacloud.client.marketing import MarketingApi
 from wacloud.client.media import MediaApi
 from wacloud.client.messaging import MessagingApi
 from wacloud.client.models import ChecksumMismatch, MediaInfo, SentMessage, UnexpectedResponse
@@ -19,16 +21,17 @@ from wacloud.client.sync import SyncTransport
 from wacloud.client.templates import TemplatesApi
 
 
-class Client(SyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi, GroupsApi):
+class Client(SyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi, GroupsApi,
+             MarketingApi, AnalyticsApi):
     """Blocking Cloud API client. ``Client(token=..., phone_number_id=..., base_url=...)``."""
 
 
 class AsyncClient(AsyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi,
-                  GroupsApi):
+                  GroupsApi, MarketingApi, AnalyticsApi):
     """Asyncio Cloud API client, with the same methods as :class:`Client` returning coroutines."""
 
 
 __all__ = [
-    "DEFAULT_BASE_URL", "AsyncClient", "ChecksumMismatch", "Client", "MediaInfo", "Request", "Response",
-    "SentMessage", "UnexpectedResponse", "operation",
+    "DEFAULT_BASE_URL", "AsyncClient", "ChecksumMismatch", "Client", "MediaInfo", "PricingAnalytics", "Request",
+    "Response", "SentMessage", "TemplateAnalytics", "UnexpectedResponse", "operation",
 ]

@@ -1,7 +1,9 @@
 """Sending messages: send, the per-type shortcuts, replies, reactions, mark-as-read, typing.
 
-Every method validates everything (recipient, message, limits) before its first request, so an invalid
-message never reaches the network. ``reply_to=`` (a wamid) makes any send a quoted reply;
+Wherever a phone number is accepted, a business-scoped user id (BSUID ``US.1349…`` or parent BSUID
+``US.ENT.1181…``) is too: it is sent in the body's ``recipient`` instead of ``to``. Every method
+validates everything (recipient, message, limits) before its first request, so an invalid message never
+reaches the network. ``reply_to=`` (a wamid) makes any send a quoted reply;
 ``biz_opaque_callback_data=`` comes back unchanged in the status webhooks of that message.
 """
 
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from wacloud import errors, phone
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import SentMessage, success
+from wacloud.identity import is_bsuid
 
 if TYPE_CHECKING:
     from wacloud.messages import Contact, Header, Message, ReplyButton, Section
@@ -25,10 +28,13 @@ class MessagingApi(ApiConfig):
     """Sending messages: send, the per-type shortcuts, replies, reactions, mark-as-read, typing."""
 
     def recipient(self, to: Recipient, recipient_type: RecipientType = "individual") -> str:
-        """The ``to`` value we send: a phone number in E.164 (see :mod:`wacloud.phone`), a group id as-is."""
+        """The address we send: a phone number in E.164 (see :mod:`wacloud.phone`), a group id as-is,
+        or a business-scoped user id (BSUID, ``US.1349…``) as-is, which goes in ``recipient``, not ``to``."""
         if recipient_type == "group":
             if not isinstance(to, str) or not to.strip():
                 raise errors.ValidationError("to", "a group id is required")
+            return to.strip()
+        if isinstance(to, str) and is_bsuid(to.strip()):
             return to.strip()
         return phone.normalize(to, self.default_region).e164
 

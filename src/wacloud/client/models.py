@@ -33,13 +33,15 @@ class _Result(BaseModel):
 class SentMessage(_Result):
     """The answer to a send: the message's ``wamid`` and the recipient as WhatsApp resolved it.
 
-    ``input`` echoes the ``to`` we sent; ``wa_id`` is WhatsApp's id for the user (store it as the
-    customer key: the two can differ). ``message_status`` is the template pacing state (``accepted``,
-    ``held_for_quality_assessment``, ``paused``), present for template sends only.
+    ``input`` echoes the ``to`` (or ``recipient``) we sent; ``wa_id`` is WhatsApp's id for the user (store
+    it as the customer key: the two can differ), absent for a send to a BSUID; ``user_id`` is the user's
+    business-scoped user id, present for a send to a BSUID. ``message_status`` is the template pacing
+    state (``accepted``, ``held_for_quality_assessment``, ``paused``), present for template sends only.
     """
 
     wamid: str
     wa_id: str | None = None
+    user_id: str | None = None
     input: str | None = None
     message_status: str | None = None
     group_id: str | None = None
@@ -52,7 +54,8 @@ class SentMessage(_Result):
         if not isinstance(wamid, str) or not wamid:
             raise UnexpectedResponse(f"send answered without a message id: {_short(body)}")
         contact = _first(body, "contacts", required=False)
-        return cls(wamid=wamid, wa_id=_str(contact.get("wa_id")), input=_str(contact.get("input")),
+        return cls(wamid=wamid, wa_id=_str(contact.get("wa_id")), user_id=_str(contact.get("user_id")),
+                   input=_str(contact.get("input")),
                    message_status=_str(message.get("message_status")), group_id=_str(message.get("group_id")))
 
 

@@ -15,7 +15,9 @@ from pydantic import ValidationError as PydanticValidationError
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import SentMessage, UnexpectedResponse
+from wacloud.identity import is_bsuid
 from wacloud.limits import limit
+from wacloud.template_rules import bsuid_refusal
 from wacloud.templates import TemplateCache, TemplateDefinition, check_definition, check_send
 
 
@@ -301,18 +303,26 @@ class TemplatesApi(ApiConfig):
         phone_number_id: str | None = None,
     ) -> Flow[SentMessage]:
         """Check ``template`` (a Graph ``template`` object or a ``messages.Template``) against its
-        definition, then send it; a mismatch raises before any send request is made."""
+        definition, then send it; a mismatch raises before any send request is made.
+
+        ``to`` may be a BSUID (sent as ``recipient``); a one-time-password authentication template is
+        then refused (field ``recipient``), as Meta would refuse it with 131062.
+        """
         from wacloud.client.messaging import MessagingApi
 
         if hasattr(template, "to_graph"):
             template = template.to_graph()["template"]
         if not isinstance(template, Mapping):
             raise errors.ValidationError("template", "must be a template object or a messages.Template")
-        yield from TemplatesApi.validate_template_send.flow(self, template)
+        by_bsuid = is_bsuid(str(to).strip())
+        definition = yield from TemplatesApi.validate_template_send.flow(self, template)
+        refusal = bsuid_refusal(definition) if by_bsuid else None
+        if refusal is not None:
+            raise errors.ValidationError("recipient", refusal)
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": to,
+            ("recipient" if by_bsuid else "to"): str(to).strip() if by_bsuid else to,
             "type": "template",
             "template": dict(template),
         }

@@ -37,6 +37,7 @@ from .interactive import (
     Section,
 )
 from .location import Location
+from .marketing import PRODUCT_POLICIES, MarketingMessage, ProductPolicy
 from .media import Audio, Document, Image, MediaSource, Sticker, Video
 from .parse import CONTENT_TYPES, INTERACTIVE_TYPES, parse, parse_any, parse_mark_read, parse_message
 from .reaction import Reaction
@@ -71,16 +72,16 @@ from .template import (
 from .text import Text
 
 __all__ = [
-    "CONTENT_TYPES", "INTERACTIVE_TYPES", "MESSAGE_TYPES",
-    "ActionParameter", "Address", "Amount", "Audio", "Body", "BodyComponent", "ButtonComponent",
-    "ButtonsAction", "CallPermissionRequest", "Card", "CarouselComponent", "Catalog", "Contact", "Contacts",
-    "CouponCodeParameter", "CtaUrl", "Currency", "CurrencyParameter", "DateTime", "DateTimeParameter",
-    "Document", "DocumentParameter", "DocumentSource", "Email", "FlowMessage", "Footer", "Header",
-    "HeaderComponent", "Image", "ImageParameter", "Interactive", "Language", "LimitedTimeOfferComponent",
-    "LimitedTimeOfferParameter", "LimitedTimeOfferValue", "ListMessage", "Location", "LocationParameter",
-    "LocationRequest", "MarkRead", "MediaSource", "Message", "Name", "OrderDetails", "OrderStatus", "Org",
-    "PayloadParameter", "Phone", "Product", "ProductItem", "ProductList", "ProductParameter", "ProductRef",
-    "ProductSection", "Reaction", "Reply", "ReplyButton", "ReplyButtons", "Row", "Section", "SendRequest",
-    "Sticker", "Template", "TemplateAction", "Text", "TextParameter", "Url", "Video", "VideoParameter",
+    "CONTENT_TYPES", "INTERACTIVE_TYPES", "MESSAGE_TYPES", "PRODUCT_POLICIES",
+    "ActionParameter", "Address", "Amount", "Audio", "Body", "BodyComponent", "ButtonComponent", "ButtonsAction",
+    "CallPermissionRequest", "Card", "CarouselComponent", "Catalog", "Contact", "Contacts", "CouponCodeParameter",
+    "CtaUrl", "Currency", "CurrencyParameter", "DateTime", "DateTimeParameter", "Document", "DocumentParameter",
+    "DocumentSource", "Email", "FlowMessage", "Footer", "Header", "HeaderComponent", "Image", "ImageParameter",
+    "Interactive", "Language", "LimitedTimeOfferComponent", "LimitedTimeOfferParameter", "LimitedTimeOfferValue",
+    "ListMessage", "Location", "LocationParameter", "LocationRequest", "MarkRead", "MarketingMessage",
+    "MediaSource", "Message", "Name", "OrderDetails", "OrderStatus", "Org", "PayloadParameter", "Phone", "Product",
+    "ProductItem", "ProductList", "ProductParameter", "ProductPolicy", "ProductRef", "ProductSection", "Reaction",
+    "Reply", "ReplyButton", "ReplyButtons", "Row", "Section", "SendRequest", "Sticker", "Template",
+    "TemplateAction", "Text", "TextParameter", "Url", "Video", "VideoParameter",
     "parse", "parse_any", "parse_mark_read", "parse_message",
 ]

@@ -47,7 +47,7 @@ INTERACTIVE_TYPES: dict[str, type[Interactive]] = {
 }
 _KINDS = (*CONTENT_TYPES, "interactive")
 _ENVELOPE = frozenset(
-    {"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data"}
+    {"messaging_product", "recipient_type", "to", "recipient", "type", "context", "biz_opaque_callback_data"}
 )
 
 
@@ -128,7 +128,7 @@ def _parse_send(body: object) -> SendRequest:
         if "message_id" not in context:
             raise ValidationError("context.message_id", "is required")
         context_id = context["message_id"]
-    envelope = {k: obj[k] for k in ("to", "recipient_type", "biz_opaque_callback_data") if k in obj}
+    envelope = {k: obj[k] for k in ("to", "recipient", "recipient_type", "biz_opaque_callback_data") if k in obj}
     try:
         return SendRequest(message=message, context_message_id=context_id, **envelope)
     except ValidationError as exc:

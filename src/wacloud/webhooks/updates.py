@@ -233,20 +233,25 @@ class MessageUpdate(Update):
         pid = self.metadata.phone_number_id if self.metadata is not None else None
         return {"phone_number_id": pid} if pid else {}
 
+    def _reply_address(self) -> str:
+        # By phone when it is known (from ``from`` or ``contacts``), else by BSUID: the client sends a BSUID
+        # in ``recipient``, so a username-only customer is answered too.
+        return self.sender.address or self.message.from_
+
     def reply_text(self, body: str, *, quote: bool = False, preview_url: bool = False) -> Any:
         """Send ``body`` to the sender (quoting this message when ``quote``)."""
-        return self.client.send_text(self.message.from_, body, preview_url=preview_url,
+        return self.client.send_text(self._reply_address(), body, preview_url=preview_url,
                                      reply_to=self.message.id if quote else None, **self._from_number())
 
     def reply(self, message: Any, *, quote: bool = False) -> Any:
         """Send any outgoing message model to the sender."""
-        return self.client.send(self.message.from_, message, reply_to=self.message.id if quote else None,
+        return self.client.send(self._reply_address(), message, reply_to=self.message.id if quote else None,
                                 **self._from_number())
 
     def react(self, emoji: str) -> Any:
         """React to this message with ``emoji``."""
         self._not_in_group("reacting")
-        return self.client.react(self.message.from_, self.message.id, emoji, **self._from_number())
+        return self.client.react(self._reply_address(), self.message.id, emoji, **self._from_number())
 
     @property
     def group_id(self) -> str | None:
