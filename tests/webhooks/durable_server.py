@@ -12,7 +12,8 @@ import threading
 import uvicorn
 
 from wacloud.delivery import open_store
-from wacloud.webhooks import Application, Update
+from wacloud.bot import Application
+from wacloud.webhooks import Update
 
 SECRET = "test-app-secret"
 

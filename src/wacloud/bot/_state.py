@@ -49,7 +49,7 @@ def state_key(update: Update) -> StateKey | None:
     if not isinstance(update, MessageUpdate) or update.metadata is None:
         return None
     business = update.metadata.phone_number_id
-    customer = update.wa_id
+    customer = update.message.from_  # the sender, as replies address them
     return (business, customer) if business and customer else None
 
 
