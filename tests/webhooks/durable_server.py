@@ -11,8 +11,8 @@ import threading
 
 import uvicorn
 
-from wacloud.delivery import open_store
 from wacloud.bot import Application
+from wacloud.delivery import open_store
 from wacloud.webhooks import Update
 
 SECRET = "test-app-secret"

@@ -285,8 +285,9 @@ class Router:
 
 
 def _check_middleware(mw: Any) -> Middleware:
-    if not inspect.isgeneratorfunction(mw) and not (
-            callable(mw) and inspect.isgeneratorfunction(getattr(mw, "__call__", None))):
+    # A generator function, or an object whose __call__ is one (a middleware class).
+    call = mw if inspect.isfunction(mw) or inspect.ismethod(mw) else type(mw).__call__ if callable(mw) else None
+    if not inspect.isgeneratorfunction(call):
         raise TypeError("middleware must be a generator function mw(update, data) that yields once "
                         "(where the handler runs)")
     return mw  # type: ignore[no-any-return]

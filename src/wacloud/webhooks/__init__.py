@@ -47,11 +47,11 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from wacloud.webhooks.replies import ReplySender
     from wacloud.webhooks.asgi import WebhookApp, create_app, route
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.receiver import Delivery, Dispatcher, WebhookReceiver
+    from wacloud.webhooks.replies import ReplySender
     from wacloud.webhooks.signature import sign, verify
     from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore, MemoryInboxStore
     from wacloud.webhooks.updates import (
