@@ -18,7 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from wacloud import Client
-from wacloud.webhooks import Application, MessageUpdate, filters
+from wacloud.bot import Application, filters
+from wacloud.webhooks import MessageUpdate
 
 client = Client(token=os.environ.get("WACLOUD_TOKEN", "sandbox-token"),
                 phone_number_id=os.environ.get("WACLOUD_PHONE_NUMBER_ID", "106540352242922"),

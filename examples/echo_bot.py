@@ -9,7 +9,7 @@ import os
 import uvicorn
 
 from wacloud import Client
-from wacloud.webhooks import Application, filters
+from wacloud.bot import Application, filters
 
 client = Client(token=os.environ.get("WACLOUD_TOKEN", "sandbox-token"),
                 phone_number_id=os.environ.get("WACLOUD_PHONE_NUMBER_ID", "106540352242922"),

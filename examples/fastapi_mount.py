@@ -17,7 +17,8 @@ from fastapi import FastAPI
 
 from wacloud import AsyncClient
 from wacloud.delivery import open_store
-from wacloud.webhooks import Application, MessageUpdate, StatusUpdate, WebhookApp, filters
+from wacloud.bot import Application, filters
+from wacloud.webhooks import MessageUpdate, StatusUpdate, WebhookApp
 from wacloud.webhooks.asgi import route
 
 client = AsyncClient(token=os.environ.get("WACLOUD_TOKEN", "sandbox-token"),

@@ -15,7 +15,8 @@ from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from wacloud import Client
-from wacloud.webhooks import Application, MessageUpdate, filters
+from wacloud.bot import Application, filters
+from wacloud.webhooks import MessageUpdate
 
 client = Client(token=os.environ.get("WACLOUD_TOKEN", "sandbox-token"),
                 phone_number_id=os.environ.get("WACLOUD_PHONE_NUMBER_ID", "106540352242922"),

@@ -27,7 +27,7 @@ APP_SECRET = "e2e-app-secret-9f8e7d6c5b4a"
 VERIFY_TOKEN = "e2e-verify-token-1a2b3c"
 
 BOT = """
-from wacloud.webhooks import Application, filters
+from wacloud.bot import Application, filters
 
 # No app secret here: the gateway checks webhook signatures and hands the bot verified updates.
 app = Application()
@@ -150,7 +150,7 @@ def test_send_via_api_and_cli_then_bot_answers_customer(served: Served) -> None:
     assert cli_job["state"] in ("delivered", "read") and cli_job["wamid"].startswith("wamid.")
     status = served.cli("status", cli_job["wamid"], "--json")
     assert status.returncode == 0 and json.loads(status.stdout)["id"] == cli_job["id"]
-    # The customer answers; the bot (--app echobot:app) replies through the gateway's client.
+    # The customer answers; the bot (--app echobot:app) replies through the outbox (priority lane).
     control = served.info["sandbox"]["control"]
     key = {"Authorization": f"Bearer {served.info['api_key']}"}  # the control API is the gateway's
     sent = httpx.post(f"{control}/inbound", json={"from": "15553000001", "text": "ping 42"}, timeout=10, headers=key)
@@ -173,8 +173,9 @@ def test_send_via_api_and_cli_then_bot_answers_customer(served: Served) -> None:
             ]
 
         [reply] = wait_for(logged, 20, "the bot reply's statuses in the conversation log")
-        # The reply went out through the bot's client, not the outbox: the log still has what it said.
+        # The reply went out as an outbox job: the log has what it said, tied to the job.
         assert reply["type"] == "text" and reply["summary"] == "echo: ping 42"
+        assert http.get(f"/v1/jobs/{reply['job_id']}").json()["wamid"] == replies[0]["id"]
         inbound = [
             m for m in http.get("/v1/conversations/15553000001/messages").json()["messages"] if m["direction"] == "in"
         ]

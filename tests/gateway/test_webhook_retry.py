@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.webhooks import Application, MessageUpdate, Update, signature
+from wacloud.bot import Application
+from wacloud.webhooks import MessageUpdate, Update, signature
 
 from .conftest import APP_SECRET, LiveGateway, start_gateway, wait_for
 

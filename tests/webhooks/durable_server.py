@@ -11,8 +11,9 @@ import threading
 
 import uvicorn
 
+from wacloud.bot import Application
 from wacloud.delivery import open_store
-from wacloud.webhooks import Application, Update
+from wacloud.webhooks import Update
 
 SECRET = "test-app-secret"
 

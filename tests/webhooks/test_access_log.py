@@ -17,7 +17,7 @@ TOKEN = "standalone-verify-token-7f3a"
 SCRIPT = """
 import sys
 import uvicorn
-from wacloud.webhooks import Application
+from wacloud.bot import Application
 
 app = Application(app_secret="standalone-app-secret-123", verify_token=sys.argv[2])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]))  # uvicorn's default logging, access log on

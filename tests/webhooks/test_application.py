@@ -8,17 +8,9 @@ from typing import Any
 
 import pytest
 
-from wacloud.webhooks import (
-    Application,
-    ContinuePropagation,
-    MessageUpdate,
-    NotBoundError,
-    StopPropagation,
-    TemplateQualityUpdate,
-    Update,
-    parse,
-)
-from wacloud.webhooks import filters as f
+from wacloud.bot import Application, ContinuePropagation, StopPropagation
+from wacloud.bot import filters as f
+from wacloud.webhooks import MessageUpdate, NotBoundError, TemplateQualityUpdate, Update, parse
 
 from . import payloads as p
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from wacloud.webhooks import Application, Update
+from wacloud.bot import Application
+from wacloud.webhooks import Update
 
 from . import payloads as p
 from .servers import serve_asgi, wait_for

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from wacloud.bot import Application, filters
 from wacloud.webhooks import (
     KNOWN_FIELDS,
     AccountAlertUpdate,
     AccountReviewUpdate,
-    Application,
     AutomaticEventUpdate,
     BusinessCapabilityUpdate,
     FlowUpdate,
@@ -28,7 +28,6 @@ from wacloud.webhooks import (
     TemplateComponentsUpdate,
     Update,
     UserPreferencesUpdate,
-    filters,
     parse,
 )
 from wacloud.webhooks import models as m

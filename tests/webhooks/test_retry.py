@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.webhooks import Application, Update
+from wacloud.bot import Application
+from wacloud.webhooks import Update
 from wacloud.webhooks.receiver import WebhookReceiver
 from wacloud.webhooks.store import MemoryDedupStore, MemoryInboxStore
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.webhooks import Application, MessageUpdate, StatusUpdate, Update
-from wacloud.webhooks import filters as f
+from wacloud.bot import Application
+from wacloud.bot import filters as f
+from wacloud.webhooks import MessageUpdate, StatusUpdate, Update
 from wacloud.webhooks.signature import sign
 
 from .servers import serve_asgi, serve_wsgi, wait_for

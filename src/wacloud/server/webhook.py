@@ -7,7 +7,8 @@ processes (when it is a dedup store). Every new update is then handed, in order,
 1. the outbox (statuses move jobs forward, ``failed`` applies the retry policy, inbound messages open
    the 24-hour window, ``user_preferences`` record opt-outs);
 2. the conversation log;
-3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client).
+3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client;
+   its replies are queued in the outbox's priority lane unless it asked for ``replies="direct"``).
 
 Steps 1 and 2 are the system: when one fails (the database is down), the exception goes back to the
 receiver, which keeps the payload pending and retries it with backoff (then dead-letters it after its
@@ -21,6 +22,8 @@ import inspect
 import logging
 from typing import Any
 
+from wacloud.bot import Application, OutboxReplies
+from wacloud.delivery import Job
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.server.db import BUSY_TIMEOUT_S
 from wacloud.server.runtime import Gateway
@@ -59,6 +62,8 @@ class GatewayDispatcher:
             if hasattr(bot, "dispatch"):
                 if getattr(bot, "client", True) is None:
                     bot.client = self.gw.bot_client or self.gw.client
+                if isinstance(bot, Application) and bot.replies is None:
+                    bot.replies = OutboxReplies(self.gw.outbox, on_queued=self._log_reply)
                 await bot.dispatch(update)
             else:
                 update.bind(self.gw.bot_client or self.gw.client)
@@ -75,6 +80,10 @@ class GatewayDispatcher:
         hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
         if hook is not None:
             await call(hook, update)
+
+    def _log_reply(self, job: Job) -> None:
+        """A bot reply queued in the outbox goes in the conversation log like an API send."""
+        self.gw.history.record_outbound(job.to, job.id, dict(job.body))
 
     def dispatch_sync(self, update: Any) -> None:  # pragma: no cover - the gateway is ASGI only
         """Not used: the gateway serves ASGI."""

@@ -1,8 +1,9 @@
-"""Webhooks: verified, typed, de-duplicated, durable updates, and a bot framework on them.
+"""Webhooks: verified, typed, de-duplicated, durable updates.
 
 ``parse(body) -> list[Update]`` is the stable entry point; :class:`WebhookReceiver` is the
-framework-free receiver, :class:`WebhookApp` / :class:`WSGIApp` its ASGI and WSGI adapters, and
-:class:`Application` the decorator-based bot framework (with :mod:`wacloud.webhooks.filters`).
+framework-free receiver, :class:`WebhookApp` / :class:`WSGIApp` its ASGI and WSGI adapters. The bot
+framework (``Application``, ``filters``, routers) is :mod:`wacloud.bot`; its old names here still
+work for one release, with a ``DeprecationWarning``.
 Names are imported on first use so ``wacloud.webhooks.signature`` stays cheap for the sandbox.
 """
 
@@ -21,9 +22,7 @@ _EXPORTS: dict[str, str] = {
     "create_app": "wacloud.webhooks.asgi",
     "route": "wacloud.webhooks.asgi",
     "WSGIApp": "wacloud.webhooks.wsgi",
-    "Application": "wacloud.webhooks.application",
-    "StopPropagation": "wacloud.webhooks.application",
-    "ContinuePropagation": "wacloud.webhooks.application",
+    "ReplySender": "wacloud.webhooks.replies",
     "DedupStore": "wacloud.webhooks.store",
     "InboxStore": "wacloud.webhooks.store",
     "MemoryDedupStore": "wacloud.webhooks.store",
@@ -48,11 +47,11 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from wacloud.webhooks.application import Application, ContinuePropagation, StopPropagation
     from wacloud.webhooks.asgi import WebhookApp, create_app, route
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.receiver import Delivery, Dispatcher, WebhookReceiver
+    from wacloud.webhooks.replies import ReplySender
     from wacloud.webhooks.signature import sign, verify
     from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore, MemoryInboxStore
     from wacloud.webhooks.updates import (
@@ -87,7 +86,13 @@ if TYPE_CHECKING:
     from wacloud.webhooks.wsgi import WSGIApp
 
 
+#: Bot-framework names that moved to :mod:`wacloud.bot` (kept here for one release, with a warning).
+_MOVED_TO_BOT = frozenset({"Application", "StopPropagation", "ContinuePropagation", "filters"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_BOT:
+        return _moved(name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'wacloud.webhooks' has no attribute {name!r}")
@@ -96,16 +101,25 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def _moved(name: str) -> Any:
+    import warnings
+
+    # An upward import on purpose: the deprecated alias must hand out the bot framework's own object.
+    from wacloud import bot
+
+    warnings.warn(f"wacloud.webhooks.{name} moved to wacloud.bot.{name}; import it from wacloud.bot "
+                  "(the old name goes away in the next release)", DeprecationWarning, stacklevel=3)
+    return getattr(bot, name)
+
+
 __all__ = [
     "KNOWN_FIELDS",
     "AccountAlertUpdate",
     "AccountReviewUpdate",
     "AccountUpdate",
-    "Application",
     "AutomaticEventUpdate",
     "BoundMedia",
     "BusinessCapabilityUpdate",
-    "ContinuePropagation",
     "DedupStore",
     "Delivery",
     "Dispatcher",
@@ -123,10 +137,10 @@ __all__ = [
     "PhoneNumberNameUpdate",
     "PhoneNumberQualityUpdate",
     "RawUpdate",
+    "ReplySender",
     "SecurityUpdate",
     "StateSyncUpdate",
     "StatusUpdate",
-    "StopPropagation",
     "TemplateCategoryUpdate",
     "TemplateComponentsUpdate",
     "TemplateQualityUpdate",

@@ -33,10 +33,8 @@ their store calls in worker threads) or :meth:`~WebhookReceiver.tick_sync` (sync
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import hmac
-import inspect
 import itertools
 import json
 import logging
@@ -44,7 +42,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
@@ -53,6 +51,7 @@ from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import signature
 from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
+from wacloud.webhooks.steps import Blocking, Call, Twin, Work, run_async, run_sync
 from wacloud.webhooks.store import DedupLookup, DedupStore, InboxStore, LeasedInboxStore, MemoryDedupStore
 from wacloud.webhooks.updates import Update
 
@@ -179,22 +178,14 @@ class CallbackDispatcher:
 
     async def dispatch(self, update: Update) -> None:
         """Call ``fn`` and await its result when it is awaitable."""
-        result = self.fn(update)
-        if inspect.isawaitable(result):
-            await result
+        await run_async(self._call(update))
 
     def dispatch_sync(self, update: Update) -> None:
         """Call ``fn``; an awaitable result is run to completion in a private event loop."""
-        result = self.fn(update)
-        if inspect.isawaitable(result):
-            _run_awaitable(result)
+        run_sync(self._call(update))
 
-
-def _run_awaitable(result: Awaitable[Any]) -> Any:
-    async def wait() -> Any:
-        return await result
-
-    return asyncio.run(wait())
+    def _call(self, update: Update) -> Work[None]:
+        yield Call(self.fn, (update,))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -357,22 +348,7 @@ class WebhookReceiver:
         """Dispatch the new updates of ``delivery`` in this thread; returns how many were dispatched."""
         self._hold(delivery)
         try:
-            dispatcher = self.dispatcher
-            handled = 0
-            failure: tuple[Update, Exception] | None = None
-            for i, upd in enumerate(parse(delivery.payload)):
-                try:
-                    if not self._claim(delivery, i, upd):
-                        continue
-                    if dispatcher is not None:
-                        dispatcher.dispatch_sync(upd)
-                except Exception as exc:
-                    failure = failure or (upd, exc)
-                    continue  # the others of the payload still go; its retry runs what did not complete
-                self._completed(delivery, i, upd)
-                handled += 1
-            self._finish(delivery, failure)
-            return handled
+            return run_sync(self._process(delivery))
         finally:
             self._release(delivery)
 
@@ -380,24 +356,28 @@ class WebhookReceiver:
         """Dispatch the new updates of ``delivery`` in the event loop; returns how many were dispatched."""
         self._hold(delivery)
         try:
-            dispatcher = self.dispatcher
-            handled = 0
-            failure: tuple[Update, Exception] | None = None
-            for i, upd in enumerate(parse(delivery.payload)):
-                try:
-                    if not await off_loop(self._claim, delivery, i, upd):
-                        continue
-                    if dispatcher is not None:
-                        await dispatcher.dispatch(upd)
-                except Exception as exc:
-                    failure = failure or (upd, exc)
-                    continue  # the others of the payload still go; its retry runs what did not complete
-                await off_loop(self._completed, delivery, i, upd)
-                handled += 1
-            await off_loop(self._finish, delivery, failure)
-            return handled
+            return await run_async(self._process(delivery))
         finally:
             self._release(delivery)
+
+    def _process(self, delivery: Delivery) -> Work[int]:
+        """Processing written once: store calls are :class:`Blocking` steps, the dispatch a :class:`Twin`."""
+        dispatcher = self.dispatcher
+        handled = 0
+        failure: tuple[Update, Exception] | None = None
+        for i, upd in enumerate(parse(delivery.payload)):
+            try:
+                if not (yield Blocking(self._claim, (delivery, i, upd))):
+                    continue
+                if dispatcher is not None:
+                    yield Twin(dispatcher.dispatch_sync, dispatcher.dispatch, (upd,))
+            except Exception as exc:
+                failure = failure or (upd, exc)
+                continue  # the others of the payload still go; its retry runs what did not complete
+            yield Blocking(self._completed, (delivery, i, upd))
+            handled += 1
+        yield Blocking(self._finish, (delivery, failure))
+        return handled
 
     # --- retries and resume ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from wacloud.webhooks import account_updates as a
 from wacloud.webhooks import coexistence as co
 from wacloud.webhooks import models as m
 from wacloud.webhooks.identity import UserIdentity
+from wacloud.webhooks.replies import ReplySender
 
 
 class NotBoundError(RuntimeError):
@@ -41,6 +42,8 @@ class Update(BaseModel):
 
     #: The client shortcuts use (set by :meth:`bind`; not part of the data, so never dumped or shown).
     bound_client: Any = Field(default=None, exclude=True, repr=False)
+    #: Where the reply shortcuts send (set by :meth:`bind`; the client when unset).
+    bound_replies: Any = Field(default=None, exclude=True, repr=False)
 
     @property
     def dedup_key(self) -> str | None:
@@ -62,10 +65,17 @@ class Update(BaseModel):
             )
         return self.bound_client
 
-    def bind(self, client: Any) -> Update:
-        """Attach the client the shortcuts use; returns self."""
+    def bind(self, client: Any, replies: ReplySender | None = None) -> Update:
+        """Attach the client the shortcuts use (and what replies go through, else the client); returns self."""
         self.bound_client = client
+        self.bound_replies = replies
         return self
+
+    @property
+    def replies(self) -> ReplySender:
+        """What the reply shortcuts send through: the bound :class:`ReplySender`, else the client."""
+        replies: ReplySender = self.bound_replies if self.bound_replies is not None else self.client
+        return replies
 
 
 class BoundMedia:
@@ -240,18 +250,18 @@ class MessageUpdate(Update):
 
     def reply_text(self, body: str, *, quote: bool = False, preview_url: bool = False) -> Any:
         """Send ``body`` to the sender (quoting this message when ``quote``)."""
-        return self.client.send_text(self._reply_address(), body, preview_url=preview_url,
+        return self.replies.send_text(self._reply_address(), body, preview_url=preview_url,
                                      reply_to=self.message.id if quote else None, **self._from_number())
 
     def reply(self, message: Any, *, quote: bool = False) -> Any:
         """Send any outgoing message model to the sender."""
-        return self.client.send(self._reply_address(), message, reply_to=self.message.id if quote else None,
+        return self.replies.send(self._reply_address(), message, reply_to=self.message.id if quote else None,
                                 **self._from_number())
 
     def react(self, emoji: str) -> Any:
         """React to this message with ``emoji``."""
         self._not_in_group("reacting")
-        return self.client.react(self._reply_address(), self.message.id, emoji, **self._from_number())
+        return self.replies.react(self._reply_address(), self.message.id, emoji, **self._from_number())
 
     @property
     def group_id(self) -> str | None:
