@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from wacloud import AsyncClient
-from wacloud.delivery import open_store
 from wacloud.bot import Application, filters
+from wacloud.delivery import open_store
 from wacloud.webhooks import MessageUpdate, StatusUpdate, WebhookApp
 from wacloud.webhooks.asgi import route
 
