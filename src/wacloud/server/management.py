@@ -13,28 +13,29 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud import errors
+from wacloud.client import AsyncClient
 from wacloud.limits import PROFILE_VERTICALS, limit
-from wacloud.server.api import _ERRORS, ApiError, whatsapp_error
+from wacloud.server.api import gateway
+from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.server.auth import Authenticated
 from wacloud.templates import TemplateDefinitionError, TemplateMismatch
 
-router = APIRouter(prefix="/v1", responses=_ERRORS, tags=["management"])
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["management"])
 
 _QR = Annotated[str, Path(pattern=r"^[A-Z2-7]{14}$", description="The 14-character QR code id")]
 _TEMPLATE_NAME = Annotated[str, Path(min_length=1, max_length=limit("template.name").max, pattern=r"^[a-z0-9_]+$")]
 _PHONE = r"^\+?[0-9][0-9 ()\-]{4,24}$"
 
 
-def get_client(request: Request) -> Any:
+def get_client(request: Request) -> AsyncClient:
     """The gateway's Cloud API client (503 when this process has none)."""
-    gateway = getattr(request.app.state, "gateway", None)
-    client = getattr(gateway, "client", None)
+    client = gateway(request).client
     if client is None:
         raise ApiError(503, "the Cloud API client is not available in this process")
     return client
 
 
-ClientDep = Annotated[Any, Depends(get_client)]
+ClientDep = Annotated[AsyncClient, Depends(get_client)]
 
 
 def _local(exc: errors.ValidationError) -> ApiError:
