@@ -185,6 +185,10 @@ class Outbox:
         """The job with this id (None when there is none)."""
         return self.store.get(str(job_id))
 
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it; any number in the store)."""
+        return self.store.job_by_wamid(str(wamid))
+
     def jobs(self, *, state: JobState | str | None = None, campaign: str | None = None, to: str | None = None,
              after: str | None = None, limit: int = 100, newest_first: bool = False) -> list[Job]:
         """This number's jobs, filtered, in id order (``after`` pages on; ``newest_first`` reverses)."""
@@ -369,8 +373,21 @@ class Outbox:
     def recovered(self, campaign: str | None = None) -> dict[str, int]:
         """Jobs taken back from lost workers (a kill -9), by kind: ``released`` (claims put back in the
         queue), ``uncertain`` (in flight: maybe sent, never repeated), ``resent`` (``at_least_once``)."""
-        fn = getattr(self.store, "recovered", None)
-        return dict(fn(campaign=campaign, phone_number_id=self.phone_number_id)) if fn is not None else {}
+        return self.store.recovered(campaign=campaign, phone_number_id=self.phone_number_id)
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(jobs of this number still owed a send, earliest ``not_before`` of the queued ones)."""
+        return self.store.backlog(self.phone_number_id)
+
+    def free_slots(self) -> float:
+        """Send slots free in the coming second: the paced rate minus what workers have already booked.
+
+        Idle time is not banked (the pacing bucket is a GCRA): at most the rate itself.
+        """
+        rate = float(self.pacing.mps * self.pacing.utilisation)
+        tat = self.store.booked_until(self.phone_number_id)
+        booked = max(0.0, (tat or 0.0) - self.clock())
+        return max(0.0, rate * (1.0 - booked))
 
     def emit(self, event: DeliveryEvent) -> None:
         """Tell the operator (log, and the ``on_event`` callback)."""

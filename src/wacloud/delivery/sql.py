@@ -297,6 +297,12 @@ class SqlStore(ABC):
             rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (ids[0],))
         return _job(rows[0]) if rows else None
 
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it)."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE wamid = ?", (str(wamid),))
+        return _job(rows[0]) if rows else None
+
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
              limit: int = 100, newest_first: bool = False) -> list[Job]:
@@ -596,6 +602,12 @@ class SqlStore(ABC):
             nxt = tx.rows("SELECT min(not_before) FROM jobs WHERE phone_number_id = ? AND state = 'queued'",
                           (phone_number_id,))[0][0]
         return int(pending) + int(leased), (float(nxt) if nxt is not None else None)
+
+    def booked_until(self, phone_number_id: str) -> float | None:
+        """The time the number's send slots are booked until (its pacing bucket), None if never used."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (phone_number_id,))
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
     # --- statuses and conversations -------------------------------------------------------------------
     def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,

@@ -51,6 +51,9 @@ class Store(Protocol):
     def get(self, job_id: str) -> Job | None:
         """One job by id."""
 
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it)."""
+
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
              limit: int = 100, newest_first: bool = False) -> list[Job]:
@@ -103,6 +106,20 @@ class Store(Protocol):
 
     def backlog(self, phone_number_id: str) -> tuple[int, float | None]:
         """(jobs still owed a send, earliest ``not_before`` of the queued ones)."""
+
+    def booked_until(self, phone_number_id: str) -> float | None:
+        """The time the number's send slots are booked until (its pacing bucket), None if never used."""
+
+    def lease_holders(self, phone_number_id: str, now: float) -> list[tuple[str, int, float]]:
+        """(worker, jobs held, latest lease end) of the unexpired leases on a number."""
+
+    def expire_leases(self, phone_number_id: str, workers: Sequence[str], now: float,
+                      states: Sequence[str]) -> int:
+        """End now the leases ``workers`` (known to be gone) hold on jobs in ``states``."""
+
+    def recovered(self, *, campaign: str | None = None,
+                  phone_number_id: str | None = None) -> dict[str, int]:
+        """Jobs taken back from lost workers, by kind (``released``, ``uncertain``, ``resent``)."""
 
     # --- statuses and conversations -------------------------------------------------------------
     def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,

@@ -194,15 +194,12 @@ class Worker:
     async def _take_back(self) -> None:
         """At start: end the leases of workers known to be gone (a kill -9), so the sweep that follows
         recovers their jobs now rather than when the leases run out; say what is left to wait for."""
-        find, expire = getattr(self.store, "lease_holders", None), getattr(self.store, "expire_leases", None)
-        if find is None or expire is None:
-            return
-        held: list[tuple[str, int, float]] = await self.db_retry(find, self.phone, self.ob.clock())
+        held = await self.db_retry(self.store.lease_holders, self.phone, self.ob.clock())
         dead = [w for w, _, _ in held if recovery.holder_is_dead(w)]
         if dead:
             # Under at_least_once an in-flight call would be resent: that waits for its lease, never a guess.
             states = ["claimed"] if self.ob.policy.in_flight is InFlightPolicy.AT_LEAST_ONCE else ["claimed", "sending"]
-            n = await self.db_retry(expire, self.phone, dead, self.ob.clock(), states)
+            n = await self.db_retry(self.store.expire_leases, self.phone, dead, self.ob.clock(), states)
             log.warning("%d job(s) held by %d worker(s) that are gone (%s): recovering them now",
                         n, len(dead), ", ".join(dead))
         others = [(w, n, until) for w, n, until in held if w not in dead]
