@@ -147,8 +147,8 @@ class GaugeRefresher:
     def __call__(self, m: Metrics) -> None:
         """Set the gauges from the store."""
         gw = self.gw
-        outbox, store = gw.outbox, gw.store
-        if outbox is None or store is None:
+        outbox = gw.outbox
+        if outbox is None:
             return
         summary = outbox.summary()
         m.jobs.clear()
@@ -157,29 +157,14 @@ class GaugeRefresher:
         m.failed_jobs.clear()
         for code, n in summary.failed_by_code.items():
             m.failed_jobs.labels(code=str(code)).set(n)
-        depth, _ = store.backlog(outbox.phone_number_id)
+        depth, _ = outbox.backlog()
         m.queue_depth.set(depth)
-        m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(_pacing_tokens(gw, outbox))
+        m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
         if gw.webhook_app is not None:
             stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
             m.webhook_payloads.labels(outcome="retried").set(stats.retried)
             m.webhook_payloads.labels(outcome="dead_lettered").set(stats.dead_lettered)
-
-
-def _pacing_tokens(gw: Gateway, outbox: Outbox) -> float:
-    """Send slots free in the coming second: the rate minus what workers have already booked.
-
-    Read-only look at the outbox's GCRA bucket (its ``rate_buckets.tat``); idle time is not banked.
-    """
-    rate = float(outbox.pacing.mps * outbox.pacing.utilisation)
-    try:
-        rows = gw.db.execute("SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (outbox.phone_number_id,))
-    except Exception:
-        return float(rate)
-    tat = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
-    booked = max(0.0, tat - time.time())
-    return max(0.0, rate * (1.0 - booked))
 
 
 def create_app(
