@@ -33,6 +33,7 @@ from wacloud.server.schemas import (
     MessageList,
     NewKeyOut,
 )
+from wacloud.server.send_body import SendBody
 
 log = logging.getLogger("wacloud.server.api")
 
@@ -89,7 +90,7 @@ async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
 async def send_message(
     request: Request,
     key_info: Authenticated,
-    body: Annotated[dict[str, Any], Body(examples=[_SEND_EXAMPLE], description=_SEND_DOC)],
+    body: Annotated[SendBody, Body(examples=[_SEND_EXAMPLE], description=_SEND_DOC)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
     category: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
     not_before: Annotated[

@@ -129,7 +129,8 @@ async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> M
 @router.get(
     "/media/{media_id}/content",
     summary="Download media",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
     """The media bytes (sha256 checked)."""
