@@ -157,13 +157,16 @@ async def list_jobs(
     _: Authenticated,
     state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
     to: Annotated[str | None, Query(max_length=64, pattern=r"^\+?[0-9]{1,20}$")] = None,
+    campaign: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Jobs, newest first, optionally by state or recipient."""
+    """Jobs, newest first, optionally by state, recipient or campaign."""
     outbox = _need(gateway(request).outbox, "the outbox")
     filters: dict[str, Any] = {"limit": limit}
     if state:
         filters["state"] = state
+    if campaign:
+        filters["campaign"] = campaign
     if to:
         try:
             filters["to"] = normalize(to).wa_id
