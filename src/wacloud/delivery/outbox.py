@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from wacloud.delivery._factory import open_store
 from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
 from wacloud.delivery.model import (
     AFTER_ACCEPT,
@@ -37,7 +38,8 @@ from wacloud.delivery.model import (
 from wacloud.delivery.outcomes import Failure, apply_effects, settle_failure
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store, StoreError, open_store
+from wacloud.delivery.statuses import handle_update
+from wacloud.delivery.store import Store, StoreError
 from wacloud.delivery.worker import RunReport, Worker
 from wacloud.errors import ValidationError
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
@@ -343,8 +345,6 @@ class Outbox:
         While the store is unreachable (a database restart) it retries for up to ``handle_retry_s``
         before raising :class:`StoreError`, so a status is not dropped over a short outage.
         """
-        from wacloud.delivery.statuses import handle_update
-
         deadline = time.monotonic() + self.handle_retry_s
         delay = 0.05
         while True:

@@ -1,4 +1,4 @@
-"""The store interface the outbox runs on, and :func:`open_store` to get one from a URL.
+"""The store interface the outbox runs on (``open_store`` in :mod:`wacloud.delivery._factory` opens one).
 
 Two implementations share one SQL core (:mod:`wacloud.delivery.sql`): SQLite (one host, WAL) and
 PostgreSQL (several processes on several hosts). A store also serves the webhook receiver as its
@@ -22,7 +22,7 @@ from wacloud.delivery.model import (
     StatusChange,
     Summary,
 )
-from wacloud.errors import ValidationError, WacloudError
+from wacloud.errors import WacloudError
 
 
 class StoreError(WacloudError):
@@ -157,22 +157,3 @@ class Store(Protocol):
 
     def done(self, id: int) -> None:
         """Mark a stored delivery processed."""
-
-
-def open_store(url: str = "sqlite:///wacloud.db") -> Store:
-    """Open (and migrate) the store at ``url``: ``sqlite:///path.db`` or ``postgresql://...``."""
-    if not isinstance(url, str) or not url:
-        raise ValidationError("url", "a store URL is required (sqlite:///path.db or postgresql://...)")
-    scheme = url.split(":", 1)[0].lower()
-    if scheme == "sqlite":
-        from wacloud.delivery.sqlite import SqliteStore
-
-        rest = url[len("sqlite:"):]
-        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
-        path = rest[3:] if rest.startswith("///") else rest.removeprefix("//")
-        return SqliteStore(path or "wacloud.db")
-    if scheme in ("postgresql", "postgres"):
-        from wacloud.delivery.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise ValidationError("url", f"unsupported store scheme {scheme!r}: use sqlite:/// or postgresql://")
