@@ -6,9 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from wacloud.delivery._sql_base import SqlBase, int_ids
+from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery.model import (
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Summary,
@@ -21,7 +22,19 @@ JOB_COLUMNS = (
     "read_at, finished_at, priority"
 )
 
+#: One history entry: (job id, state, at, code, detail, attempt).
+EventRow = tuple[int, str, float, int | None, str | None, int]
+
+
+def record_events(tx: Tx, events: Sequence[EventRow]) -> None:
+    """Append history entries, in this order, inside the transaction that made the changes."""
+    if events:
+        tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
+                events)
+
+
 def job_from_row(row: Sequence[Any]) -> Job:
+    """A :class:`Job` from a row of :data:`JOB_COLUMNS`."""
     return Job(
         id=str(row[0]), phone_number_id=row[1], to=row[2], state=JobState(row[3]), body=json.loads(row[4]),
         is_template=bool(row[5]), key=row[6], category=row[7],
@@ -34,17 +47,13 @@ def job_from_row(row: Sequence[Any]) -> Job:
     )
 
 
-#: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
-_MAX_ID = 2**63 - 1
-
-
-
 class JobsSql(SqlBase):
     """Queueing and reading jobs."""
 
     def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
         """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
         out: list[tuple[str, bool]] = []
+        events: list[EventRow] = []
         with self._tx() as tx:
             for job in jobs:
                 rows = tx.rows(
@@ -59,9 +68,33 @@ class JobsSql(SqlBase):
                 )
                 if rows:
                     out.append((str(rows[0][0]), True))
+                    events.append((int(rows[0][0]), JobState.QUEUED.value, now, None, None, 0))
                 else:
                     existing = tx.rows("SELECT id FROM jobs WHERE idem_key = ?", (job.key,))
                     out.append((str(existing[0][0]), False))
+            record_events(tx, events)
+        return out
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history, in the order it was recorded (empty for an unknown id)."""
+        ids = int_ids([job_id])
+        if not ids:
+            return []
+        return self.histories([str(ids[0])]).get(str(ids[0]), [])
+
+    def histories(self, job_ids: Sequence[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once (a page of jobs), by job id; jobs without one are absent."""
+        ids = int_ids(job_ids)
+        if not ids:
+            return {}
+        test, params = self._in("job_id", ids)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT id, job_id, state, at, code, detail, attempt FROM job_events "
+                           f"WHERE {test} ORDER BY id", params)
+        out: dict[str, list[JobEvent]] = {}
+        for r in rows:
+            out.setdefault(str(r[1]), []).append(
+                JobEvent(int(r[0]), str(r[1]), str(r[2]), float(r[3]), r[4], r[5], int(r[6])))
         return out
 
     def get(self, job_id: str) -> Job | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from wacloud.delivery import pacing, recovery
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
-from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row
+from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
 from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
@@ -128,6 +128,7 @@ class LeasesSql(SqlBase):
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
         early: list[EarlyStatus] = []
         pair_tats: dict[int, float] = {}
+        events: list[EventRow] = []
         with self._tx() as tx:
             for o in outcomes:
                 ids = int_ids([o.job_id])
@@ -165,8 +166,15 @@ class LeasesSql(SqlBase):
                     # A late answer must not touch a job another worker claimed after the lease expired.
                     test += " AND (worker = ? OR state = 'uncertain')"
                     expect_params.append(o.worker)
-                changed = tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test}",
+                landed = tx.rows(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test} RETURNING attempts",
                                  [*params, ids[0], *expect_params])
+                changed = bool(landed)
+                if changed:
+                    attempt = int(landed[0][0])
+                    events += [(ids[0], step.state, o.at, step.code, step.detail, attempt) for step in o.steps]
+                    failed = o.state is not JobState.ACCEPTED
+                    events.append((ids[0], JobState(o.state).value, o.at, o.error_code if failed else None,
+                                   (o.error_details or o.error_title) if failed else None, attempt))
                 if changed and o.pair_tat is not None:
                     pair_tats[ids[0]] = o.pair_tat
                 if changed and o.state is JobState.ACCEPTED and o.wamid:
@@ -175,6 +183,7 @@ class LeasesSql(SqlBase):
                     rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
                                    "FROM early_statuses WHERE wamid = ?", (o.wamid,))
                     early += [EarlyStatus(o.wamid, *r) for r in rows]
+            record_events(tx, events)
             if pair_tats:
                 test, params = self._in("id", sorted(pair_tats))
                 owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)

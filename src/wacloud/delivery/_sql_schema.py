@@ -107,6 +107,31 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "WHERE state = 'queued' AND priority > 0",
     )),
     recovery.MIGRATION,  # 5: which jobs were taken back from lost workers
+    # 6: each job's history, append-only, written with every change; rebuilt for existing jobs from
+    # their timestamps (in life order: the ids keep it).
+    (6, (
+        """CREATE TABLE job_events (
+            id {ID},
+            job_id BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            at {REAL} NOT NULL,
+            code INTEGER,
+            detail TEXT,
+            attempt INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX job_events_job ON job_events (job_id, id)",
+        "INSERT INTO job_events (job_id, state, at, attempt) SELECT id, 'queued', created_at, 0 FROM jobs ORDER BY id",
+        "INSERT INTO job_events (job_id, state, at, code, detail, attempt) "
+        "SELECT id, 'fallback', COALESCE(accepted_at, updated_at), 131047, "
+        "'window closed → sent fallback template ' || COALESCE({FALLBACK_NAME}, 'unnamed'), attempts "
+        "FROM jobs WHERE used_fallback = 1 ORDER BY id",
+        *(f"INSERT INTO job_events (job_id, state, at, attempt) SELECT id, '{state}', {state}_at, attempts "
+          f"FROM jobs WHERE {state}_at IS NOT NULL ORDER BY id"
+          for state in ("accepted", "sent", "delivered", "read")),
+        "INSERT INTO job_events (job_id, state, at, code, detail, attempt) "
+        "SELECT id, state, finished_at, error_code, COALESCE(error_details, error_title), attempts FROM jobs "
+        "WHERE state IN ('failed', 'dead', 'uncertain') AND finished_at IS NOT NULL ORDER BY id",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.delivery._sql_base import SqlBase
-from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row
+from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row, record_events
 from wacloud.delivery.model import (
     STATUS_RANK,
     EarlyStatus,
@@ -27,6 +27,9 @@ _STATUS_STAMPS: dict[JobState, tuple[str, ...]] = {
     JobState.READ: ("sent_at", "delivered_at", "read_at"),
 }
 
+
+#: The history state each timestamp column stands for.
+_STAMP_STATE = {"sent_at": "sent", "delivered_at": "delivered", "read_at": "read"}
 
 
 class StatusesSql(SqlBase):
@@ -69,6 +72,9 @@ class StatusesSql(SqlBase):
             sets.append("updated_at = ?")
             params.append(now)
             tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, int(job.id)])
+            # History: each step this status newly stamps (a read first implies sent and delivered).
+            record_events(tx, [(int(job.id), _STAMP_STATE[col], ts, None, None, job.attempts)
+                               for col in stamps if getattr(job, col) is None])
             fresh = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (int(job.id),))
         reason = (f"{job.state.value} → {target.value}" if forward
                   else f"{status} after {job.state.value}: kept")

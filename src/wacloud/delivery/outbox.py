@@ -29,6 +29,7 @@ from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Recovery,
@@ -186,6 +187,14 @@ class Outbox:
     def job(self, job_id: str) -> Job | None:
         """The job with this id (None when there is none)."""
         return self.store.get(str(job_id))
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history (state, time, code, detail, attempt), in the order it was recorded."""
+        return self.store.history(str(job_id))
+
+    def histories(self, job_ids: Iterable[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once, by job id (one query for a page of jobs)."""
+        return self.store.histories([str(i) for i in job_ids])
 
     def job_by_wamid(self, wamid: str) -> Job | None:
         """The job whose accepted send got ``wamid`` (None when no job has it; any number in the store)."""

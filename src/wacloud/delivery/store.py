@@ -15,6 +15,7 @@ from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Outcome,
@@ -53,6 +54,12 @@ class Store(Protocol):
 
     def job_by_wamid(self, wamid: str) -> Job | None:
         """The job whose accepted send got ``wamid`` (None when no job has it)."""
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history, in the order it was recorded (empty for an unknown id)."""
+
+    def histories(self, job_ids: Sequence[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once (a page of jobs), by job id; jobs without one are absent."""
 
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,

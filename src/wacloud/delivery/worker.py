@@ -40,7 +40,7 @@ from wacloud.delivery.model import (
     Outcome,
     Recovery,
 )
-from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
+from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, fallback_step, settle_failure
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
 from wacloud.delivery.store import StoreError
 from wacloud.limits import SERVICE_WINDOW_S
@@ -135,6 +135,8 @@ class Worker:
         self._producing_done = asyncio.Event()
         self._closing = False
         self._next_prune = 0.0
+        #: Jobs whose fallback template this run swapped in (closed window): their acceptance records it.
+        self._swapped: set[str] = set()
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -319,6 +321,7 @@ class Worker:
                         log.info("job %s to %s: window closed (local check): sending the fallback template",
                                  job.id, job.to, extra={"job_id": job.id, "code": WINDOW_CLOSED_CODE})
                         job = dataclasses.replace(job, body=dict(job.fallback), used_fallback=True)
+                        self._swapped.add(job.id)
                     else:
                         self._local_fail(job, Decision(Action.FAIL, "window closed (local check)"),
                                          Failure(WINDOW_CLOSED_CODE, "Re-engagement message",
@@ -474,10 +477,13 @@ class Worker:
             self.report.accepted += 1
             self._probe = False
             answered = self.ob.clock()
+            swapped = job.id in self._swapped
+            self._swapped.discard(job.id)
             self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, answered, wamid=wamid,
                                           body=job.body if job.used_fallback else None,
                                           expect=BEFORE_ACCEPT, worker=self.worker_id,
-                                          pair_tat=answered + self.ob.pacing.pair_spacing_s)))
+                                          pair_tat=answered + self.ob.pacing.pair_spacing_s,
+                                          steps=(fallback_step(job, sent=True),) if swapped else ())))
             log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
         finally:
             self._free.release()
