@@ -1,4 +1,4 @@
-"""The store interface the outbox runs on, and :func:`open_store` to get one from a URL.
+"""The store interface the outbox runs on (``open_store`` in :mod:`wacloud.delivery._factory` opens one).
 
 Two implementations share one SQL core (:mod:`wacloud.delivery.sql`): SQLite (one host, WAL) and
 PostgreSQL (several processes on several hosts). A store also serves the webhook receiver as its
@@ -15,6 +15,7 @@ from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Outcome,
@@ -22,7 +23,7 @@ from wacloud.delivery.model import (
     StatusChange,
     Summary,
 )
-from wacloud.errors import ValidationError, WacloudError
+from wacloud.errors import WacloudError
 
 
 class StoreError(WacloudError):
@@ -53,6 +54,12 @@ class Store(Protocol):
 
     def job_by_wamid(self, wamid: str) -> Job | None:
         """The job whose accepted send got ``wamid`` (None when no job has it)."""
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history, in the order it was recorded (empty for an unknown id)."""
+
+    def histories(self, job_ids: Sequence[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once (a page of jobs), by job id; jobs without one are absent."""
 
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
@@ -157,22 +164,3 @@ class Store(Protocol):
 
     def done(self, id: int) -> None:
         """Mark a stored delivery processed."""
-
-
-def open_store(url: str = "sqlite:///wacloud.db") -> Store:
-    """Open (and migrate) the store at ``url``: ``sqlite:///path.db`` or ``postgresql://...``."""
-    if not isinstance(url, str) or not url:
-        raise ValidationError("url", "a store URL is required (sqlite:///path.db or postgresql://...)")
-    scheme = url.split(":", 1)[0].lower()
-    if scheme == "sqlite":
-        from wacloud.delivery.sqlite import SqliteStore
-
-        rest = url[len("sqlite:"):]
-        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
-        path = rest[3:] if rest.startswith("///") else rest.removeprefix("//")
-        return SqliteStore(path or "wacloud.db")
-    if scheme in ("postgresql", "postgres"):
-        from wacloud.delivery.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise ValidationError("url", f"unsupported store scheme {scheme!r}: use sqlite:/// or postgresql://")

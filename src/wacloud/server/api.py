@@ -74,7 +74,7 @@ async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
     job: Job | None = await call(outbox.job, job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id!r}", field="job_id")
-    return job_dict(job)
+    return job_dict(job, await call(outbox.history, job.id))
 
 
 # --- messages and jobs ----------------------------------------------------------------------------
@@ -176,7 +176,8 @@ async def list_jobs(
         found = await call(outbox.jobs, **filters)
     except (ValueError, errors.ValidationError) as exc:
         raise ApiError(422, str(exc)[:300]) from None
-    return {"jobs": [job_dict(j) for j in found]}
+    histories = await call(outbox.histories, [j.id for j in found])
+    return {"jobs": [job_dict(j, histories.get(j.id, [])) for j in found]}
 
 
 @router.get(
