@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from wacloud.delivery import Job, JobState, Summary
+from wacloud.delivery import JobEvent as DeliveryJobEvent
 from wacloud.server.history import LoggedMessage
 from wacloud.server.keys import KeyInfo
 from wacloud.server.schemas import (
     JOB_FIELDS_NOT_SHOWN,
     JOB_FIELDS_SHOWN_AS,
     CampaignOut,
+    JobEvent,
     JobOut,
     KeyOut,
     MessageOut,
@@ -51,3 +53,8 @@ def test_a_campaign_shows_its_summary() -> None:
     shown_as = {"by_state": "states", "failed_by_code": "failed_by_code", "total": "total"}
     assert set(shown_as) == _fields(Summary)
     assert set(shown_as.values()) <= set(CampaignOut.model_fields)
+
+
+def test_a_history_entry_shows_the_engines_event() -> None:
+    # ``id`` orders the entries and ``job_id`` is the job they are listed under: neither is repeated.
+    assert set(JobEvent.model_fields) == _fields(DeliveryJobEvent) - {"id", "job_id"}

@@ -194,7 +194,7 @@ async def get_by_wamid(
     job: Job | None = await call(outbox.job_by_wamid, wamid)
     if job is None:
         raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
-    return job_dict(job)
+    return job_dict(job, await call(outbox.history, job.id))
 
 
 @router.post(
