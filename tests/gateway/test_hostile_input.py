@@ -107,7 +107,7 @@ def test_authorization_without_bearer_says_what_is_expected(live: LiveGateway) -
 @pytest.mark.parametrize(
     ("method", "path", "param"),
     [
-        ("GET", "/v1/jobs", "campaign"),
+        ("GET", "/v1/jobs", "campaign_id"),
         ("GET", "/v1/keys", "x"),
         ("GET", "/v1/conversations", "wa_id"),
         ("GET", "/v1/jobs/1", "verbose"),

@@ -1,7 +1,7 @@
 """Strict query strings for ``/v1``: a parameter the route does not take is a 422 naming it.
 
 Silently ignoring one is worse than refusing it: ``/v1/jobs?campaign=x`` looked like a filter and
-returned every job.
+returned every job (it is a real filter now; ``?campaign_id=x`` is refused).
 """
 
 from __future__ import annotations
