@@ -340,7 +340,7 @@ async def test_a_job_held_twice_in_memory_is_sent_once(rig: Rig) -> None:
 
     ob = rig.outbox()
     job_id = ob.enqueue("+16505550190", {"type": "template", "template": HELLO})
-    worker = Worker(ob, concurrency=4, until_idle=True, stop=asyncio.Event())
+    worker = Worker(ob.context(), concurrency=4, until_idle=True, stop=asyncio.Event())
     (job,) = ob.store.claim(ob.phone_number_id, 1, ob.clock(), lease_s=60, worker=worker.worker_id,
                             pair_interval_s=0.05, pair_burst=1)
     await worker._fire([job, job])

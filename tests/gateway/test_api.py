@@ -228,9 +228,9 @@ def test_no_secret_in_any_answer(live: LiveGateway) -> None:
 
 
 def test_crashed_workers_restart_and_readiness_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wacloud.server import app as app_module
+    from wacloud.server import workers
 
-    monkeypatch.setattr(app_module, "WORKER_RESTART_FIRST_S", 2.0)
+    monkeypatch.setattr(workers, "WORKER_RESTART_FIRST_S", 2.0)
     crashes = {"left": 1}
 
     def prepare(app: Any) -> None:
@@ -251,7 +251,7 @@ def test_crashed_workers_restart_and_readiness_says_so(tmp_path: Path, monkeypat
         first = httpx.get(f"{gw.url}/readyz")
         assert first.status_code == 503 and first.json()["checks"]["workers"] == "restarting"
         wait_for(lambda: httpx.get(f"{gw.url}/readyz").status_code == 200, 10, "the workers to be back")
-        assert gw.gw.extras["worker_restarts"] == 1
+        assert gw.gw.workers.restarts == 1
         job = gw.http.post("/v1/messages", json={**HELLO, "to": "+15551239999"}).json()
         gw.wait_job(job["id"], {"delivered", "read"})
     finally:
@@ -277,7 +277,7 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
 
         outbox.handle = flaky_handle
         # The receiver retries the payload (it stays pending meanwhile); quick retries for the test.
-        receiver = app.state.gateway.extras["webhook_app"].receiver
+        receiver = app.state.gateway.webhook_app.receiver
         receiver.retry_first_s, receiver.retry_poll_s = 0.05, 0.05
 
     server, gw = start_gateway(tmp_path / "outage.db", prepare=prepare)
@@ -286,7 +286,7 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
         done = gw.wait_job(job["id"], {"read"})
         assert outage["left"] == 0
         assert [e["state"] for e in done["history"]][-1] == "read"
-        assert gw.gw.extras["webhook_app"].receiver.stats.retried >= 3
+        assert gw.gw.webhook_app.receiver.stats.retried >= 3
     finally:
         gw.http.close()
         server.stop()

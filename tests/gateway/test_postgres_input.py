@@ -54,8 +54,8 @@ def pg_live(pg_url: str) -> Iterator[tuple[LiveGateway, list[Any]]]:
     app = create_app(settings)
     seen: list[Any] = []
     gw = app.state.gateway
-    gw.bot = seen.append
-    receiver = gw.extras["webhook_app"].receiver
+    gw.attach_bot(seen.append)
+    receiver = gw.webhook_app.receiver
     receiver.retry_first_s, receiver.retry_max_s, receiver.retry_poll_s = 0.05, 0.1, 0.05
     _, key = gw.keys.create("tests")
     server = ServerThread(app, port=port)
@@ -104,7 +104,7 @@ def test_a_webhook_message_with_nul_does_not_hold_back_the_next_one(pg_live: tup
     assert httpx.post(f"{live.url}/webhook", content=raw, headers=headers, timeout=10).status_code == 200
     wait_for(lambda: len(seen) == 2, 20, "the bot to get both messages")
     assert [u.message.id for u in seen] == [odd["id"], fine["id"]]
-    receiver = live.gw.extras["webhook_app"].receiver
+    receiver = live.gw.webhook_app.receiver
     assert receiver.stats.dead_lettered == 0
     # Both are in the conversation log; the NUL is replaced, never stored.
     logged = live.http.get("/v1/conversations/15551238002/messages").json()["messages"]

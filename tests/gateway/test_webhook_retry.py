@@ -44,7 +44,7 @@ def _post(gw: LiveGateway, raw: bytes) -> int:
 
 
 def _fast_retries(app: Any, *, max_attempts: int = 8) -> Any:
-    receiver = app.state.gateway.extras["webhook_app"].receiver
+    receiver = app.state.gateway.webhook_app.receiver
     receiver.retry_first_s, receiver.retry_max_s, receiver.retry_poll_s = 0.05, 0.2, 0.05
     receiver.max_attempts = max_attempts
     return receiver
@@ -63,7 +63,7 @@ def test_a_failing_conversation_log_is_retried_and_the_bot_runs_once(tmp_path: P
 
     def prepare(app: Any) -> None:
         gw = app.state.gateway
-        gw.bot = bot
+        gw.attach_bot(bot)
         real = gw.history.record_inbound
 
         def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -81,7 +81,7 @@ def test_a_failing_conversation_log_is_retried_and_the_bot_runs_once(tmp_path: P
         wamid, raw = _message(1)
         assert _post(gw, raw) == 200
         wait_for(lambda: handled, 15, "the bot to see the message")
-        receiver = gw.gw.extras["webhook_app"].receiver
+        receiver = gw.gw.webhook_app.receiver
         wait_for(lambda: receiver.stats.processed >= 1 and not _inbox(tmp_path / "gw.db"), 15,
                  "the payload to be done")
         assert outage["left"] == 0 and receiver.stats.retried == 2
@@ -106,7 +106,7 @@ def test_a_failing_bot_handler_is_logged_and_not_retried(tmp_path: Path, caplog:
         raise RuntimeError("bug in the bot")
 
     def prepare(app: Any) -> None:
-        app.state.gateway.bot = bot
+        app.state.gateway.attach_bot(bot)
         _fast_retries(app)
 
     caplog.set_level(logging.INFO)
@@ -114,7 +114,7 @@ def test_a_failing_bot_handler_is_logged_and_not_retried(tmp_path: Path, caplog:
     try:
         wamid, raw = _message(2)
         assert _post(gw, raw) == 200
-        receiver = gw.gw.extras["webhook_app"].receiver
+        receiver = gw.gw.webhook_app.receiver
         wait_for(lambda: receiver.stats.processed >= 1, 15, "the payload to be processed")
         time.sleep(0.3)  # a retry, if one were scheduled, would have run by now
         assert calls == [wamid] and receiver.stats.retried == 0 and not _inbox(tmp_path / "gw.db")
@@ -133,7 +133,7 @@ def test_an_outbox_that_keeps_failing_dead_letters_the_payload(tmp_path: Path) -
 
     def prepare(app: Any) -> None:
         gw = app.state.gateway
-        gw.bot = bot_saw.append  # a plain function bot
+        gw.attach_bot(bot_saw.append)  # a plain function bot
 
         def always_down(update: Any) -> Any:
             attempts.append(update.update_id)
@@ -146,7 +146,7 @@ def test_an_outbox_that_keeps_failing_dead_letters_the_payload(tmp_path: Path) -
     try:
         wamid, raw = _message(3)
         assert _post(gw, raw) == 200
-        receiver = gw.gw.extras["webhook_app"].receiver
+        receiver = gw.gw.webhook_app.receiver
         wait_for(lambda: receiver.stats.dead_lettered == 1, 15, "the payload to be dead-lettered")
         time.sleep(0.3)  # no further attempt after the last one
         assert attempts == [wamid] * 3 and bot_saw == []
@@ -170,7 +170,7 @@ def test_one_update_that_keeps_failing_does_not_hold_back_the_others_of_its_payl
 
     def prepare(app: Any) -> None:
         gw = app.state.gateway
-        gw.bot = lambda update: bot_saw.append(update.message.id)
+        gw.attach_bot(lambda update: bot_saw.append(update.message.id))
         real = gw.history.record_inbound
 
         def refuses_one(wa_id: str, wamid: str | None, *args: Any, **kwargs: Any) -> Any:
@@ -188,7 +188,7 @@ def test_one_update_that_keeps_failing_does_not_hold_back_the_others_of_its_payl
         second = json.loads(raw_good)["entry"][0]["changes"][0]["value"]["messages"][0]
         payload["entry"][0]["changes"][0]["value"]["messages"].append(second)
         assert _post(gw, json.dumps(payload).encode()) == 200
-        receiver = gw.gw.extras["webhook_app"].receiver
+        receiver = gw.gw.webhook_app.receiver
         wait_for(lambda: receiver.stats.dead_lettered == 1, 15, "the payload to be dead-lettered")
         time.sleep(0.3)
         assert bot_saw == [good_wamid]  # at once, and once: the retries run only the failing update

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from wacloud.delivery._factory import open_store
 from wacloud.delivery.campaign import Campaign, Recipient
 from wacloud.delivery.model import (
     FINAL_STATES,
@@ -13,6 +14,7 @@ from wacloud.delivery.model import (
     DeliveryEvent,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     Recovery,
     StatusChange,
@@ -21,7 +23,7 @@ from wacloud.delivery.model import (
 from wacloud.delivery.outbox import Outbox
 from wacloud.delivery.pacing import Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store, StoreError, open_store
+from wacloud.delivery.store import Store, StoreError
 from wacloud.delivery.worker import RunReport
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "DeliveryEvent",
     "InFlightPolicy",
     "Job",
+    "JobEvent",
     "JobState",
     "Outbox",
     "Pacing",

@@ -128,6 +128,34 @@ AFTER_ACCEPT: frozenset[JobState] = frozenset({JobState.ACCEPTED, JobState.SENT}
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A history entry written with an outcome, before the outcome's own (the fallback step)."""
+
+    state: str
+    code: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    """One entry of a job's history: append-only, written in the transaction that changed the job.
+
+    ``state`` is the job's state after the change (``queued``, ``accepted``, ``sent``…), or
+    ``fallback`` for the step that swapped in the fallback template. ``at`` is when it happened
+    (a status webhook's own timestamp, whole seconds); the history is in recorded order (``id``).
+    ``attempt`` counts the calls made for the job so far.
+    """
+
+    id: int
+    job_id: str
+    state: str
+    at: float
+    code: int | None = None
+    detail: str | None = None
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to one claimed job; the store writes it atomically with the job.
 
@@ -155,6 +183,8 @@ class Outcome:
     #: Accepted: the recipient's next pair token no sooner than this (answer time + interval: Meta
     #: saw the message at the latest when it answered, so the gap counts from there).
     pair_tat: float | None = None
+    #: History entries to write before the outcome's own (e.g. the fallback template swapped in).
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,25 +20,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from wacloud.delivery._factory import open_store
+from wacloud.delivery._sender import ClientSender
+from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
 from wacloud.delivery.model import (
-    AFTER_ACCEPT,
     CATEGORIES,
     DeliveryEvent,
-    EarlyStatus,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Recovery,
     StatusChange,
     Summary,
 )
-from wacloud.delivery.outcomes import Failure, apply_effects, settle_failure
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
-from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store, StoreError, open_store
-from wacloud.delivery.worker import RunReport, Worker
+from wacloud.delivery.policy import RetryPolicy
+from wacloud.delivery.statuses import handle_update
+from wacloud.delivery.store import Store, StoreError
+from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
 
@@ -185,6 +187,18 @@ class Outbox:
         """The job with this id (None when there is none)."""
         return self.store.get(str(job_id))
 
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history (state, time, code, detail, attempt), in the order it was recorded."""
+        return self.store.history(str(job_id))
+
+    def histories(self, job_ids: Iterable[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once, by job id (one query for a page of jobs)."""
+        return self.store.histories([str(i) for i in job_ids])
+
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it; any number in the store)."""
+        return self.store.job_by_wamid(str(wamid))
+
     def jobs(self, *, state: JobState | str | None = None, campaign: str | None = None, to: str | None = None,
              after: str | None = None, limit: int = 100, newest_first: bool = False) -> list[Job]:
         """This number's jobs, filtered, in id order (``after`` pages on; ``newest_first`` reverses)."""
@@ -283,37 +297,12 @@ class Outbox:
         """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
         now = self.clock()
         ts = _epoch(timestamp, now) or now
-        change = self.store.apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
-                                         error_details=error_details, now=now)
-        if not (change.applied and status.lower() == "failed" and change.job is not None):
-            return change
-        job = change.job
-        if error_code is None:
-            decision = Decision(Action.FAIL, "failed status without an error code")
-        else:
-            decision = self.policy.decide(error_code, None, failures=job.failures, throttles=job.throttles,
-                                          pair_retries=job.pair_retries,
-                                          has_fallback=job.fallback is not None,
-                                          used_fallback=job.used_fallback, title=error_title)
-        failure = Failure(error_code, error_title, error_details, fbtrace_id)
-        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_spacing_s,
-                                    pair_burst=self.pacing.pair_burst, called=False, expect=AFTER_ACCEPT)
-        # Statuses are matched by wamid alone: the job may belong to another number in this store.
-        apply_effects(self.store, job.phone_number_id, settlement.effects)
-        self.store.settle([settlement.outcome])
-        if decision.action is Action.PAUSE:
-            self.emit(DeliveryEvent("auth_paused", job.phone_number_id, decision.reason, code=error_code,
-                                    fbtrace_id=fbtrace_id, until=now + decision.delay_s))
-        if settlement.outcome.state is JobState.QUEUED:
-            self._wake()
-        return StatusChange(self.store.get(job.id), True, decision.reason)
+        return self._settler().apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
+                                            error_details=error_details, fbtrace_id=fbtrace_id)
 
-    def _replay_early(self, early: EarlyStatus) -> StatusChange:
-        """Apply a status that arrived before its send was recorded, then forget it (replays are harmless)."""
-        change = self.apply_status(early.wamid, early.status, early.ts, error_code=early.error_code,
-                                   error_title=early.error_title, error_details=early.error_details)
-        self.store.forget_early(early.wamid, early.status)
-        return change
+    def _settler(self) -> Settler:
+        # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
+        return Settler(self.store, self.pacing, self.policy, self.clock, emit=self.emit, wake=self._wake)
 
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
         """A customer wrote to us: their 24-hour window is open from ``timestamp``."""
@@ -339,8 +328,6 @@ class Outbox:
         While the store is unreachable (a database restart) it retries for up to ``handle_retry_s``
         before raising :class:`StoreError`, so a status is not dropped over a short outage.
         """
-        from wacloud.delivery.statuses import handle_update
-
         deadline = time.monotonic() + self.handle_retry_s
         delay = 0.05
         while True:
@@ -369,8 +356,21 @@ class Outbox:
     def recovered(self, campaign: str | None = None) -> dict[str, int]:
         """Jobs taken back from lost workers (a kill -9), by kind: ``released`` (claims put back in the
         queue), ``uncertain`` (in flight: maybe sent, never repeated), ``resent`` (``at_least_once``)."""
-        fn = getattr(self.store, "recovered", None)
-        return dict(fn(campaign=campaign, phone_number_id=self.phone_number_id)) if fn is not None else {}
+        return self.store.recovered(campaign=campaign, phone_number_id=self.phone_number_id)
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(jobs of this number still owed a send, earliest ``not_before`` of the queued ones)."""
+        return self.store.backlog(self.phone_number_id)
+
+    def free_slots(self) -> float:
+        """Send slots free in the coming second: the paced rate minus what workers have already booked.
+
+        Idle time is not banked (the pacing bucket is a GCRA): at most the rate itself.
+        """
+        rate = float(self.pacing.mps * self.pacing.utilisation)
+        tat = self.store.booked_until(self.phone_number_id)
+        booked = max(0.0, (tat or 0.0) - self.clock())
+        return max(0.0, rate * (1.0 - booked))
 
     def emit(self, event: DeliveryEvent) -> None:
         """Tell the operator (log, and the ``on_event`` callback)."""
@@ -411,9 +411,19 @@ class Outbox:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._stop = stop or asyncio.Event()
-        worker = Worker(self, concurrency=concurrency or self.concurrency, until_idle=until_idle,
+        worker = Worker(self.context(), concurrency=concurrency or self.concurrency, until_idle=until_idle,
                         stop=self._stop)
         return await worker.run()
+
+    def context(self) -> WorkerContext:
+        """What a worker runs with: the store, pacing, policy, clock, sender, settler and event sink."""
+        if self.client is None:
+            raise ValidationError("client", "the outbox needs a client to send")
+        return WorkerContext(store=self.store, phone_number_id=self.phone_number_id, pacing=self.pacing,
+                             policy=self.policy, clock=self.clock, sender=ClientSender(self.client),
+                             settler=self._settler(), events=self.emit, wakeup=self._wakeup,
+                             lease_s=self.lease_s, sweep_s=self.sweep_s, enforce_window=self.enforce_window,
+                             worker_name=self.worker_name)
 
     def stop(self) -> None:
         """Ask a running ``run()`` to finish: no new sends; calls in flight are recorded; claims released."""
@@ -449,22 +459,7 @@ class Outbox:
     # --- sending ---------------------------------------------------------------------------------
     async def send_body(self, body: dict[str, Any]) -> str:
         """Send one stored Graph body with the client; returns the wamid."""
-        from wacloud.client.core import AsyncRunner
-
-        client = self.client
-        fn = getattr(client, "send_body", None)
-        if fn is None:
-            result: Any = await _run_flow(client, _send_flow(client, body))
-        elif isinstance(client, AsyncRunner):
-            result = await fn(body)
-        else:
-            result = await asyncio.to_thread(fn, body)
-        wamid = getattr(result, "wamid", None) if not isinstance(result, str) else result
-        if not wamid:
-            from wacloud.errors import TransportError
-
-            raise TransportError("the send answer carried no message id")
-        return str(wamid)
+        return await ClientSender(self.client).send(body)
 
     def close(self) -> None:
         """Close the store."""
@@ -486,22 +481,3 @@ def _with_in_flight(policy: RetryPolicy, in_flight: InFlightPolicy) -> RetryPoli
     import dataclasses
 
     return dataclasses.replace(policy, in_flight=in_flight)
-
-
-def _send_flow(config: Any, body: dict[str, Any]) -> Any:
-    """``POST /{phone}/messages`` as a core flow (used when the client has no ``send_body``)."""
-    from wacloud.client.core import Request, call
-
-    data = yield from call(Request("POST", f"{config.require_phone()}/messages", json=body))
-    messages = data.get("messages") if isinstance(data, Mapping) else None
-    if not messages or not isinstance(messages[0], Mapping):
-        return None
-    return messages[0].get("id")
-
-
-async def _run_flow(client: Any, flow: Any) -> Any:
-    from wacloud.client.core import AsyncRunner
-
-    if isinstance(client, AsyncRunner):
-        return await client._run(flow)
-    return await asyncio.to_thread(client._run, flow)

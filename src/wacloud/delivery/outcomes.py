@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from wacloud.delivery.model import IN_HAND, Job, JobState, Outcome
+from wacloud.delivery.model import IN_HAND, Job, JobState, Outcome, Step
 from wacloud.delivery.pacing import pair_hold_until
 from wacloud.delivery.policy import Action, Decision
 from wacloud.delivery.store import Store
@@ -49,6 +49,18 @@ class Failure:
     fbtrace_id: str | None = None
 
 
+#: The code a closed 24-hour window is refused with (the reason a fallback template goes instead).
+FALLBACK_CODE = 131047
+
+
+def fallback_step(job: Job, *, sent: bool) -> Step:
+    """The history entry for swapping in ``job``'s fallback template (``sent``: it went out, else queued)."""
+    template = (job.fallback or {}).get("template")
+    name = template.get("name") if isinstance(template, dict) else None
+    verb = "sent" if sent else "queued"
+    return Step("fallback", FALLBACK_CODE, f"window closed → {verb} fallback template {name or '?'}")
+
+
 def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *, pair_interval_s: float,
                    pair_burst: int, called: bool = True,
                    expect: frozenset[JobState] | None = None, worker: str | None = None) -> Settlement:
@@ -62,7 +74,8 @@ def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *
                        fbtrace_id=failure.fbtrace_id,
                        counter=decision.counter, count_attempt=called,
                        body=body.fallback if body is not None else None,
-                       expect=expect if expect is not None else IN_HAND, worker=worker)
+                       expect=expect if expect is not None else IN_HAND, worker=worker,
+                       steps=(fallback_step(job, sent=False),) if body is not None else ())
 
     a = decision.action
     if a is Action.RETRY:

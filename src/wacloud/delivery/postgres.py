@@ -50,7 +50,8 @@ class PostgresStore(SqlStore):
     LOCK = " FOR UPDATE"
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
     TYPES = {"ID": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "REAL": "DOUBLE PRECISION",
-             "BLOB": "BYTEA"}
+             "BLOB": "BYTEA",
+             "FALLBACK_NAME": "(body::json #>> '{template,name}')"}
 
     def __init__(self, dsn: str, *, connect_timeout_s: int = 10) -> None:
         super().__init__()

@@ -109,17 +109,23 @@ def sweep(tx: Rows, phone_number_id: str, now: float, policy: InFlightPolicy) ->
         other, kind = tx.rows(
             "UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
             "attempts = attempts + 1, updated_at = ? "
-            "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ? RETURNING id, campaign",
+            "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ? RETURNING id, campaign, attempts",
             (now, now, phone_number_id, now)), "resent"
+        state, detail = "queued", "worker lost during the call: sending again (at_least_once)"
     else:
         other, kind = tx.rows(
             "UPDATE jobs SET state = 'uncertain', lease_until = NULL, worker = NULL, "
             "attempts = attempts + 1, error_title = 'worker lost during the call', "
             "updated_at = ?, finished_at = ? "
-            "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ? RETURNING id, campaign",
+            "WHERE phone_number_id = ? AND state = 'sending' AND lease_until < ? RETURNING id, campaign, attempts",
             (now, now, phone_number_id, now)), "uncertain"
+        state, detail = "uncertain", "worker lost during the call: it may or may not have gone out"
     records = [(int(i), phone_number_id, c, "released", now) for i, c in released]
-    records += [(int(i), phone_number_id, c, kind, now) for i, c in other]
+    records += [(int(i), phone_number_id, c, kind, now) for i, c, _ in other]
+    if other:
+        # The job's history (a claim given back is not a change of its recorded state).
+        tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
+                [(int(i), state, now, None, detail, int(n)) for i, _, n in other])
     if records:
         tx.many("INSERT INTO job_recoveries (job_id, phone_number_id, campaign, kind, at) VALUES (?, ?, ?, ?, ?)",
                 records)

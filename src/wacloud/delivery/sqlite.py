@@ -33,7 +33,8 @@ class _SqliteTx(Tx):
 class SqliteStore(SqlStore):
     """The outbox in one SQLite file (WAL). Writers take the database lock at BEGIN, so a claim is atomic."""
 
-    TYPES = {"ID": "INTEGER PRIMARY KEY", "REAL": "REAL", "BLOB": "BLOB"}
+    TYPES = {"ID": "INTEGER PRIMARY KEY", "REAL": "REAL", "BLOB": "BLOB",
+             "FALLBACK_NAME": "json_extract(body, '$.template.name')"}
 
     def __init__(self, path: str | Path = "wacloud.db", *, busy_timeout_s: float = 30.0) -> None:
         super().__init__()

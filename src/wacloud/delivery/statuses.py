@@ -1,83 +1,102 @@
 """Feeding :mod:`wacloud.webhooks` updates to the outbox: statuses, inbound messages, marketing preferences.
 
 The outbox's own methods take plain values (wamid, status, timestamp, code); this adapter reads them
-off the webhook models by attribute, so it keeps working if a model grows fields.
+off the typed webhook models, dispatching on the update's class.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Protocol
 
+from wacloud.delivery.model import StatusChange
 from wacloud.errors import ValidationError
-
-if TYPE_CHECKING:
-    from wacloud.delivery.outbox import Outbox
+from wacloud.webhooks.updates import MessageUpdate, StatusUpdate, UserPreferencesUpdate
 
 log = logging.getLogger("wacloud.delivery")
 
 
-def handle_update(outbox: Outbox, update: Any) -> bool:
+class UpdateTarget(Protocol):
+    """What the adapter feeds (:class:`wacloud.delivery.Outbox`): plain-value methods only."""
+
+    @property
+    def phone_number_id(self) -> str:
+        """The business number updates must belong to (inbound messages, preferences)."""
+        ...
+
+    def apply_status(self, wamid: str, status: str, timestamp: datetime | float | None = None, *,
+                     error_code: int | None = None, error_title: str | None = None,
+                     error_details: str | None = None) -> StatusChange:
+        """Apply a status webhook to the job with ``wamid``."""
+        ...
+
+    def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
+        """A customer wrote to us."""
+        ...
+
+    def set_marketing_preference(self, wa_id: str, value: str | bool,
+                                 timestamp: datetime | float | None = None) -> None:
+        """Record a marketing opt-out or resume."""
+        ...
+
+
+def handle_update(outbox: UpdateTarget, update: object) -> bool:
     """Apply one update to ``outbox``; True when it was a status, a message or a preference it used."""
-    kind = type(update).__name__
     try:
-        if kind == "StatusUpdate":
+        if isinstance(update, StatusUpdate):
             return _status(outbox, update)
-        if kind == "MessageUpdate":
+        if isinstance(update, MessageUpdate):
             return _inbound(outbox, update)
-        if kind == "UserPreferencesUpdate":
+        if isinstance(update, UserPreferencesUpdate):
             return _preference(outbox, update)
     except ValidationError as exc:
         # A webhook we cannot use (odd number…) is logged, never raised into the receiver.
-        log.warning("webhook %s not applied to the outbox: %s", kind, exc)
+        log.warning("webhook %s not applied to the outbox: %s", type(update).__name__, exc)
     return False
 
 
-def _phone_matches(outbox: Outbox, update: Any) -> bool:
-    meta = getattr(update, "metadata", None)
-    pid = getattr(meta, "phone_number_id", None)
+def _phone_matches(outbox: UpdateTarget, update: MessageUpdate | UserPreferencesUpdate) -> bool:
+    pid = update.metadata.phone_number_id if update.metadata is not None else None
     return pid is None or str(pid) == outbox.phone_number_id
 
 
-def _status(outbox: Outbox, update: Any) -> bool:
+def _status(outbox: UpdateTarget, update: StatusUpdate) -> bool:
     st = update.status
     code = title = details = None
-    errs = getattr(st, "errors", None) or []
-    if errs:
-        first = errs[0]
-        code = getattr(first, "code", None)
-        title = getattr(first, "title", None) or getattr(first, "message", None)
-        data = getattr(first, "error_data", None)
-        details = getattr(data, "details", None) if data is not None else None
-    change = outbox.apply_status(st.id, st.status, getattr(st, "timestamp", None), error_code=code,
-                                 error_title=title, error_details=details)
+    if st.errors:
+        first = st.errors[0]
+        code = first.code
+        title = first.title or first.message
+        details = first.error_data.details if first.error_data is not None else None
+    change = outbox.apply_status(st.id, st.status, st.timestamp, error_code=code, error_title=title,
+                                 error_details=details)
     log.debug("status %s for %s: %s", st.status, st.id, change.reason)
     return True
 
 
-def _inbound(outbox: Outbox, update: Any) -> bool:
+def _inbound(outbox: UpdateTarget, update: MessageUpdate) -> bool:
     if not _phone_matches(outbox, update):
         return False
     msg = update.message
-    ts = getattr(msg, "timestamp", None)
-    senders = {getattr(msg, "from_", None)}
-    contact = getattr(update, "contact", None)
-    senders.add(getattr(contact, "wa_id", None) if contact is not None else None)
+    senders = {msg.from_, update.contact.wa_id if update.contact is not None else None}
     for wa_id in sorted(s for s in senders if s):
-        outbox.record_inbound(wa_id, ts)
+        outbox.record_inbound(wa_id, msg.timestamp)
     return True
 
 
-def _preference(outbox: Outbox, update: Any) -> bool:
+def _preference(outbox: UpdateTarget, update: UserPreferencesUpdate) -> bool:
     if not _phone_matches(outbox, update):
         return False
     pref = update.preference
-    category = (getattr(pref, "category", None) or "marketing_messages").lower()
+    category = (pref.category or "marketing_messages").lower()
     if not category.startswith("marketing"):
         return False
-    contact = getattr(update, "contact", None)
-    wa_id = getattr(pref, "wa_id", None) or (getattr(contact, "wa_id", None) if contact is not None else None)
+    wa_id = pref.wa_id or (update.contact.wa_id if update.contact is not None else None)
     if not wa_id:
         return False
-    outbox.set_marketing_preference(wa_id, pref.value, getattr(pref, "timestamp", None))
+    outbox.set_marketing_preference(wa_id, pref.value, pref.timestamp)
     return True
+
+
+__all__ = ["handle_update"]

@@ -1,4 +1,4 @@
-"""The store interface the outbox runs on, and :func:`open_store` to get one from a URL.
+"""The store interface the outbox runs on (``open_store`` in :mod:`wacloud.delivery._factory` opens one).
 
 Two implementations share one SQL core (:mod:`wacloud.delivery.sql`): SQLite (one host, WAL) and
 PostgreSQL (several processes on several hosts). A store also serves the webhook receiver as its
@@ -15,6 +15,7 @@ from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
     Job,
+    JobEvent,
     JobState,
     NewJob,
     Outcome,
@@ -22,7 +23,7 @@ from wacloud.delivery.model import (
     StatusChange,
     Summary,
 )
-from wacloud.errors import ValidationError, WacloudError
+from wacloud.errors import WacloudError
 
 
 class StoreError(WacloudError):
@@ -50,6 +51,15 @@ class Store(Protocol):
 
     def get(self, job_id: str) -> Job | None:
         """One job by id."""
+
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it)."""
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history, in the order it was recorded (empty for an unknown id)."""
+
+    def histories(self, job_ids: Sequence[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once (a page of jobs), by job id; jobs without one are absent."""
 
     def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
              campaign: str | None = None, to: str | None = None, after: str | None = None,
@@ -104,6 +114,20 @@ class Store(Protocol):
     def backlog(self, phone_number_id: str) -> tuple[int, float | None]:
         """(jobs still owed a send, earliest ``not_before`` of the queued ones)."""
 
+    def booked_until(self, phone_number_id: str) -> float | None:
+        """The time the number's send slots are booked until (its pacing bucket), None if never used."""
+
+    def lease_holders(self, phone_number_id: str, now: float) -> list[tuple[str, int, float]]:
+        """(worker, jobs held, latest lease end) of the unexpired leases on a number."""
+
+    def expire_leases(self, phone_number_id: str, workers: Sequence[str], now: float,
+                      states: Sequence[str]) -> int:
+        """End now the leases ``workers`` (known to be gone) hold on jobs in ``states``."""
+
+    def recovered(self, *, campaign: str | None = None,
+                  phone_number_id: str | None = None) -> dict[str, int]:
+        """Jobs taken back from lost workers, by kind (``released``, ``uncertain``, ``resent``)."""
+
     # --- statuses and conversations -------------------------------------------------------------
     def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,
                      error_title: str | None = None, error_details: str | None = None,
@@ -140,22 +164,3 @@ class Store(Protocol):
 
     def done(self, id: int) -> None:
         """Mark a stored delivery processed."""
-
-
-def open_store(url: str = "sqlite:///wacloud.db") -> Store:
-    """Open (and migrate) the store at ``url``: ``sqlite:///path.db`` or ``postgresql://...``."""
-    if not isinstance(url, str) or not url:
-        raise ValidationError("url", "a store URL is required (sqlite:///path.db or postgresql://...)")
-    scheme = url.split(":", 1)[0].lower()
-    if scheme == "sqlite":
-        from wacloud.delivery.sqlite import SqliteStore
-
-        rest = url[len("sqlite:"):]
-        # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
-        path = rest[3:] if rest.startswith("///") else rest.removeprefix("//")
-        return SqliteStore(path or "wacloud.db")
-    if scheme in ("postgresql", "postgres"):
-        from wacloud.delivery.postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise ValidationError("url", f"unsupported store scheme {scheme!r}: use sqlite:/// or postgresql://")

@@ -26,10 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from wacloud import errors
 from wacloud.delivery import recovery
+from wacloud.delivery._sender import Sender
+from wacloud.delivery._settling import Settler
 from wacloud.delivery.model import (
     BEFORE_ACCEPT,
     DeliveryEvent,
@@ -40,14 +42,12 @@ from wacloud.delivery.model import (
     Outcome,
     Recovery,
 )
-from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
-from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision
-from wacloud.delivery.store import StoreError
+from wacloud.delivery.outcomes import Failure, Settlement, apply_effects, fallback_step
+from wacloud.delivery.pacing import Pacing
+from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision, RetryPolicy
+from wacloud.delivery.store import Store, StoreError
 from wacloud.limits import SERVICE_WINDOW_S
 from wacloud.webhooks.store import DEDUP_TTL_S
-
-if TYPE_CHECKING:
-    from wacloud.delivery.outbox import Outbox
 
 log = logging.getLogger("wacloud.delivery")
 T = TypeVar("T")
@@ -68,6 +68,28 @@ RATE_DECREASE_WINDOW_S = 0.5
 PRUNE_EVERY_S = 600.0
 #: Statuses for wamids we never sent (a bot's direct replies) are kept this long, then dropped.
 EARLY_STATUS_TTL_S = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """Everything one run of the send loop works with, given by the outbox (nothing else is reached into)."""
+
+    store: Store
+    phone_number_id: str
+    pacing: Pacing
+    policy: RetryPolicy
+    clock: Callable[[], float]
+    sender: Sender
+    #: Settles failures (the one policy path) and replays early statuses.
+    settler: Settler
+    #: The event sink: what an operator should hear about (a recovery, an auth pause).
+    events: Callable[[DeliveryEvent], None]
+    #: Set when new work may be ready (a job queued, a pause lifted).
+    wakeup: asyncio.Event
+    lease_s: float
+    sweep_s: float
+    enforce_window: bool
+    worker_name: str
 
 
 @dataclass(slots=True)
@@ -97,18 +119,18 @@ def is_ambiguous(exc: errors.TransportError) -> bool:
 class Worker:
     """One run of the send loop for one outbox (one business number)."""
 
-    def __init__(self, outbox: Outbox, *, concurrency: int, until_idle: bool, stop: asyncio.Event,
+    def __init__(self, ctx: WorkerContext, *, concurrency: int, until_idle: bool, stop: asyncio.Event,
                  lookahead_s: float = 0.5, poll_s: float = 0.25, max_lag_s: float | None = None) -> None:
-        self.ob = outbox
-        self.store = outbox.store
-        self.phone = outbox.phone_number_id
+        self.ctx = ctx
+        self.store = ctx.store
+        self.phone = ctx.phone_number_id
         self.concurrency = max(1, int(concurrency))
         self.until_idle = until_idle
         self.stop = stop
         self.lookahead_s = lookahead_s
         self.poll_s = poll_s
-        self.worker_id = recovery.holder_id(outbox.worker_name)
-        self.base_interval = outbox.pacing.interval_s
+        self.worker_id = recovery.holder_id(ctx.worker_name)
+        self.base_interval = ctx.pacing.interval_s
         # Adaptive share of the configured rate: a 130429 despite pacing means the number's real
         # limit is lower (another sender, a coexistence number): slow down, then creep back up.
         self._rate_factor = 1.0
@@ -135,6 +157,8 @@ class Worker:
         self._producing_done = asyncio.Event()
         self._closing = False
         self._next_prune = 0.0
+        #: Jobs whose fallback template this run swapped in (closed window): their acceptance records it.
+        self._swapped: set[str] = set()
 
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -194,33 +218,31 @@ class Worker:
     async def _take_back(self) -> None:
         """At start: end the leases of workers known to be gone (a kill -9), so the sweep that follows
         recovers their jobs now rather than when the leases run out; say what is left to wait for."""
-        find, expire = getattr(self.store, "lease_holders", None), getattr(self.store, "expire_leases", None)
-        if find is None or expire is None:
-            return
-        held: list[tuple[str, int, float]] = await self.db_retry(find, self.phone, self.ob.clock())
+        held = await self.db_retry(self.store.lease_holders, self.phone, self.ctx.clock())
         dead = [w for w, _, _ in held if recovery.holder_is_dead(w)]
         if dead:
             # Under at_least_once an in-flight call would be resent: that waits for its lease, never a guess.
-            states = ["claimed"] if self.ob.policy.in_flight is InFlightPolicy.AT_LEAST_ONCE else ["claimed", "sending"]
-            n = await self.db_retry(expire, self.phone, dead, self.ob.clock(), states)
+            at_least_once = self.ctx.policy.in_flight is InFlightPolicy.AT_LEAST_ONCE
+            states = ["claimed"] if at_least_once else ["claimed", "sending"]
+            n = await self.db_retry(self.store.expire_leases, self.phone, dead, self.ctx.clock(), states)
             log.warning("%d job(s) held by %d worker(s) that are gone (%s): recovering them now",
                         n, len(dead), ", ".join(dead))
         others = [(w, n, until) for w, n, until in held if w not in dead]
         if others:
-            wait = max(0.0, max(until for _, _, until in others) - self.ob.clock())
+            wait = max(0.0, max(until for _, _, until in others) - self.ctx.clock())
             log.info("%d job(s) are leased by %d other worker(s) (%s); if those are gone, the jobs are "
                      "recovered when their leases run out, within %.0f s", sum(n for _, n, _ in others),
                      len(others), ", ".join(w for w, _, _ in others), wait)
 
     async def _recover(self) -> None:
-        now = self.ob.clock()
+        now = self.ctx.clock()
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_S
             try:
                 await self.db(self.store.prune, now, dedup_ttl_s=DEDUP_TTL_S, early_ttl_s=EARLY_STATUS_TTL_S)
             except StoreError as exc:
                 log.warning("pruning old webhook keys failed: %s", exc)
-        rec = await self.db_retry(self.store.recover, self.phone, self.ob.clock(), self.ob.policy.in_flight)
+        rec = await self.db_retry(self.store.recover, self.phone, self.ctx.clock(), self.ctx.policy.in_flight)
         if rec.released or rec.uncertain or rec.resent:
             r = self.report.recovered
             self.report.recovered = Recovery(r.released + rec.released, r.uncertain + rec.uncertain,
@@ -228,23 +250,23 @@ class Worker:
             log.warning("recovered expired leases: %d claims released, %d in-flight calls marked uncertain, "
                         "%d queued to resend", rec.released, rec.uncertain, rec.resent)
             what = f"{rec.released} released, {rec.uncertain} uncertain, {rec.resent} resent"
-            self.ob.emit(DeliveryEvent("recovered", self.phone, what))
+            self.ctx.events(DeliveryEvent("recovered", self.phone, what))
         # Statuses that beat their send's answer and were not replayed (the worker died after
         # storing the answer): apply them now.
         for status in await self.db_retry(self.store.early_for_jobs, self.phone):
             try:
-                await self.db_retry(self.ob._replay_early, status)
+                await self.db_retry(self.ctx.settler.replay_early, status)
             except StoreError as exc:
                 log.error("early status %s for %s not applied: %s", status.status, status.wamid, exc)
 
     # --- producer ---------------------------------------------------------------------------------
     async def _producer(self) -> None:
-        next_sweep = time.monotonic() + self.ob.sweep_s
+        next_sweep = time.monotonic() + self.ctx.sweep_s
         while not self.stop.is_set():
-            now = self.ob.clock()
+            now = self.ctx.clock()
             if time.monotonic() >= next_sweep:
                 await self._recover()
-                next_sweep = time.monotonic() + self.ob.sweep_s
+                next_sweep = time.monotonic() + self.ctx.sweep_s
             if self._slots_end - now > self.lookahead_s:
                 await self._sleep(self._slots_end - now - self.lookahead_s / 2)
                 continue
@@ -262,9 +284,9 @@ class Worker:
                 continue
             try:
                 jobs = await self.db(self.store.claim, self.phone, 1 if self._probe else self.batch, now,
-                                     lease_s=self.ob.lease_s,
-                                     worker=self.worker_id, pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                     pair_burst=self.ob.pacing.pair_burst)
+                                     lease_s=self.ctx.lease_s,
+                                     worker=self.worker_id, pair_interval_s=self.ctx.pacing.pair_spacing_s,
+                                     pair_burst=self.ctx.pacing.pair_burst)
             except StoreError as exc:
                 log.warning("claim failed (%s); retrying", exc)
                 await self._sleep(0.5)
@@ -289,13 +311,13 @@ class Worker:
                 and self._writer_idle.is_set()):
             return True
         wait = self.poll_s if next_at is None else min(self.poll_s * 4, max(0.0, next_at - now))
-        self.ob._wakeup.clear()
+        self.ctx.wakeup.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wait_wakeup_or_stop(), timeout=max(0.005, wait))
         return False
 
     async def _wait_wakeup_or_stop(self) -> None:
-        waits = [asyncio.ensure_future(self.ob._wakeup.wait()), asyncio.ensure_future(self.stop.wait())]
+        waits = [asyncio.ensure_future(self.ctx.wakeup.wait()), asyncio.ensure_future(self.stop.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -305,7 +327,7 @@ class Worker:
     async def _local_checks(self, jobs: list[Job], now: float) -> list[Job]:
         """Fail fast (no call spent) on a closed window or a recorded opt-out; swap in fallbacks."""
         need = [j.to for j in jobs if j.category == "marketing" or
-                (self.ob.enforce_window and j.body.get("type") != "template")]
+                (self.ctx.enforce_window and j.body.get("type") != "template")]
         contacts = await self.db_retry(self.store.contacts, self.phone, need) if need else {}
         keep: list[Job] = []
         for job in jobs:
@@ -315,13 +337,14 @@ class Worker:
                                  Failure(OPT_OUT_CODE, "Unable to deliver the message",
                                          "The user has stopped marketing messages (recorded opt-out)."), now)
                 continue
-            if self.ob.enforce_window and job.body.get("type") != "template":
+            if self.ctx.enforce_window and job.body.get("type") != "template":
                 last = contact.last_inbound if contact is not None else None
                 if last is None or now - last > SERVICE_WINDOW_S:
                     if job.fallback is not None and not job.used_fallback:
                         log.info("job %s to %s: window closed (local check): sending the fallback template",
                                  job.id, job.to, extra={"job_id": job.id, "code": WINDOW_CLOSED_CODE})
                         job = dataclasses.replace(job, body=dict(job.fallback), used_fallback=True)
+                        self._swapped.add(job.id)
                     else:
                         self._local_fail(job, Decision(Action.FAIL, "window closed (local check)"),
                                          Failure(WINDOW_CLOSED_CODE, "Re-engagement message",
@@ -333,12 +356,9 @@ class Worker:
 
     def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
         self.report.local_failures += 1
-        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                    pair_burst=self.ob.pacing.pair_burst, called=False, worker=self.worker_id)
         # The claim took a pair token, but no call was made: nothing reached the user, so give it back.
-        settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
-                                            interval_s=self.ob.pacing.pair_spacing_s))
-        self._push(settlement)
+        self._push(self.ctx.settler.failure(job, decision, failure, now, called=False, refund=True,
+                                            worker=self.worker_id))
 
     @property
     def interval(self) -> float:
@@ -355,7 +375,7 @@ class Worker:
         self._rate_factor = max(MIN_RATE_FACTOR, self._rate_factor * RATE_DECREASE)
         self._rate_checked = now
         log.warning("throughput error despite pacing: sending at %.0f%% of %s mps for now",
-                    self._rate_factor * 100, self.ob.pacing.mps)
+                    self._rate_factor * 100, self.ctx.pacing.mps)
 
     def _recover_rate(self) -> None:
         now = time.monotonic()
@@ -366,7 +386,7 @@ class Worker:
     async def _schedule(self, jobs: list[Job]) -> None:
         self._recover_rate()
         try:
-            start = await self.db(self.store.reserve, self.phone, len(jobs), self.ob.clock(), self.interval)
+            start = await self.db(self.store.reserve, self.phone, len(jobs), self.ctx.clock(), self.interval)
         except StoreError as exc:
             log.warning("slot reservation failed (%s); retrying", exc)
             self._reslot.extend(jobs)
@@ -396,7 +416,7 @@ class Worker:
             if self.stop.is_set():
                 return  # unsent claims are released after the calls in flight finish
             slot, job = self._ready[0]
-            now = self.ob.clock()
+            now = self.ctx.clock()
             if slot > now:
                 await self._sleep(slot - now)
                 continue
@@ -416,16 +436,16 @@ class Worker:
         due = list({job.id: job for job in due}.values())
         for _ in due:
             await self._free.acquire()
-        if self._paused_until > self.ob.clock():
+        if self._paused_until > self.ctx.clock():
             # An answer that came while we waited for a free call paused the number: hold these.
             for _ in due:
                 self._free.release()
             self._reslot.extend(due)
             return
         try:
-            mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ob.clock(),
-                                           lease_s=self.ob.lease_s, worker=self.worker_id,
-                                           pair_interval_s=self.ob.pacing.pair_spacing_s))
+            mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ctx.clock(),
+                                           lease_s=self.ctx.lease_s, worker=self.worker_id,
+                                           pair_interval_s=self.ctx.pacing.pair_spacing_s))
         except BaseException:
             for _ in due:
                 self._free.release()
@@ -443,15 +463,12 @@ class Worker:
         try:
             self.report.sent += 1
             try:
-                wamid = await self.ob.send_body(job.body)
+                wamid = await self.ctx.sender.send(job.body)
             except errors.WhatsAppError as exc:
                 d = exc.detail
                 row = errors.lookup(exc.code)
                 title = d.title or (row.title if row is not None else None) or d.message or None
-                decision = self.ob.policy.decide(exc.code, exc.http_status, failures=job.failures,
-                                                 throttles=job.throttles, pair_retries=job.pair_retries,
-                                                 has_fallback=job.fallback is not None,
-                                                 used_fallback=job.used_fallback, title=title)
+                decision = self.ctx.settler.decide(job, exc.code, exc.http_status, title)
                 failure = Failure(exc.code, title, d.details or d.message or None, exc.fbtrace_id)
                 # An error answer means nothing reached the user, so the pair token goes back
                 # (except for 131056 itself, which holds the recipient instead).
@@ -459,7 +476,7 @@ class Worker:
                 return
             except errors.TransportError as exc:
                 ambiguous = is_ambiguous(exc)
-                decision = self.ob.policy.transport(ambiguous=ambiguous, failures=job.failures, reason=str(exc))
+                decision = self.ctx.policy.transport(ambiguous=ambiguous, failures=job.failures, reason=str(exc))
                 self._after_error(job, decision, Failure(None, "transport error", str(exc)[:500]),
                                   refund=not ambiguous)
                 return
@@ -470,29 +487,27 @@ class Worker:
                 return
             except Exception as exc:  # a bug below us: never lose the job over it
                 log.exception("job %s: unexpected error from the client", job.id, extra={"job_id": job.id})
-                decision = self.ob.policy.transport(ambiguous=True, failures=job.failures,
+                decision = self.ctx.policy.transport(ambiguous=True, failures=job.failures,
                                                     reason=f"{type(exc).__name__}: {exc}")
                 self._after_error(job, decision, Failure(None, type(exc).__name__, str(exc)[:500]))
                 return
             self.report.accepted += 1
             self._probe = False
-            answered = self.ob.clock()
+            answered = self.ctx.clock()
+            swapped = job.id in self._swapped
+            self._swapped.discard(job.id)
             self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, answered, wamid=wamid,
                                           body=job.body if job.used_fallback else None,
                                           expect=BEFORE_ACCEPT, worker=self.worker_id,
-                                          pair_tat=answered + self.ob.pacing.pair_spacing_s)))
+                                          pair_tat=answered + self.ctx.pacing.pair_spacing_s,
+                                          steps=(fallback_step(job, sent=True),) if swapped else ())))
             log.debug("job %s to %s accepted: %s", job.id, job.to, wamid, extra={"job_id": job.id})
         finally:
             self._free.release()
 
     def _after_error(self, job: Job, decision: Decision, failure: Failure, *, refund: bool = False) -> None:
-        now = self.ob.clock()
-        settlement = settle_failure(job, decision, failure, now,
-                                    pair_interval_s=self.ob.pacing.pair_spacing_s,
-                                    pair_burst=self.ob.pacing.pair_burst, worker=self.worker_id)
-        if refund:
-            settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
-                                                interval_s=self.ob.pacing.pair_spacing_s))
+        now = self.ctx.clock()
+        settlement = self.ctx.settler.failure(job, decision, failure, now, refund=refund, worker=self.worker_id)
         if decision.action in (Action.FAIL, Action.DEAD, Action.UNCERTAIN):
             self.report.failed += 1
         else:
@@ -502,9 +517,7 @@ class Worker:
         # Any answer but an auth error ends a probe: the number can send again.
         self._probe = decision.action is Action.PAUSE
         if decision.action is Action.PAUSE:
-            self._paused_until = now + decision.delay_s
-            self.ob.emit(DeliveryEvent("auth_paused", self.phone, decision.reason, code=failure.code,
-                                       fbtrace_id=failure.fbtrace_id, until=self._paused_until))
+            self._paused_until = now + decision.delay_s  # the settler told the operator
         self._push(settlement)
 
     # --- writer -----------------------------------------------------------------------------------
@@ -533,7 +546,7 @@ class Worker:
                     early += await self._write_one(settlement)
             for status in early:
                 try:
-                    await self.db_retry(self.ob._replay_early, status)
+                    await self.db_retry(self.ctx.settler.replay_early, status)
                 except StoreError as exc:
                     log.error("early status %s for %s not applied: %s", status.status, status.wamid, exc)
         self._writer_idle.set()
@@ -569,6 +582,6 @@ class Worker:
             unsent.append(self._ready.popleft()[1])
         if unsent:
             n = await self.db_retry(self.store.release, [j.id for j in unsent], worker=self.worker_id,
-                                    now=self.ob.clock())
+                                    now=self.ctx.clock())
             self.report.released += n
             log.info("released %d claimed jobs on shutdown", n)

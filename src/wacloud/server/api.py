@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import inspect
-import json
 import logging
-from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-import anyio.to_thread
 from fastapi import APIRouter, Body, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
 
-from wacloud import errors
+from wacloud import errors, messages
+from wacloud.delivery import Job, Outbox
+from wacloud.delivery.outbox import graph_body
+from wacloud.messages import SendRequest
+from wacloud.phone import normalize
+from wacloud.server import campaigns
+from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.server.auth import Authenticated
+from wacloud.server.calls import call
 from wacloud.server.jobs import job_dict
 from wacloud.server.keys import KeyInfo
 from wacloud.server.runtime import Gateway
@@ -21,7 +24,6 @@ from wacloud.server.schemas import (
     CampaignIn,
     CampaignOut,
     ConversationList,
-    ErrorOut,
     JobList,
     JobOut,
     KeyIn,
@@ -31,20 +33,13 @@ from wacloud.server.schemas import (
     MessageList,
     NewKeyOut,
 )
+from wacloud.server.send_body import SendBody
 
 log = logging.getLogger("wacloud.server.api")
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    401: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    502: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
+T = TypeVar("T")
 
-router = APIRouter(prefix="/v1", responses=_ERRORS)
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 _SEND_DOC = "The JSON you would POST to /{phone-number-id}/messages"
 _SEND_EXAMPLE = {"to": "+15551234567", "type": "text", "text": {"body": "Hello from wacloud"}}
@@ -53,75 +48,33 @@ JobId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_
 WaId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^\+?[0-9]{1,20}$")]
 
 
-class ApiError(Exception):
-    """An error answer with a reason (and the field at fault)."""
-
-    def __init__(self, status: int, reason: str, *, field: str | None = None, **extra: Any) -> None:
-        self.status = status
-        self.body: dict[str, Any] = {"reason": reason, "field": field, **extra}
-        super().__init__(reason)
-
-
 def gateway(request: Request) -> Gateway:
     """The gateway parts of this app."""
     gw: Gateway = request.app.state.gateway
     return gw
 
 
-async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call an engine method whether it is async or blocking (blocking ones run in a worker thread)."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args, **kwargs)
-    result = await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
-    if inspect.isawaitable(result):
-        return await result
-    return result
-
-
-async def enqueue(outbox: Any, parsed: Any, **kwargs: Any) -> str:
-    """Queue a parsed :class:`~wacloud.messages.SendRequest`; returns the job id."""
-    return str(await call(outbox.enqueue, parsed.to, parsed, **kwargs))
-
-
-def _reused_for_other_message(outbox: Any, job_id: str, wa_id: str, parsed: Any) -> bool:
+def _reused_for_other_message(outbox: Outbox, job_id: str, wa_id: str, parsed: SendRequest) -> bool:
     """True when the job an idempotency key points at carries another message than this request's."""
-    from wacloud.delivery.outbox import graph_body
-
     stored = outbox.job(job_id)
-    if stored is None or getattr(stored, "used_fallback", False):
+    if stored is None or stored.used_fallback:
         return False
     return dict(stored.body) != graph_body(wa_id, parsed)
 
 
-def _need(obj: Any, what: str) -> Any:
+def _need(obj: T | None, what: str) -> T:
+    """``obj``, or a 503 naming the part this process does not run."""
     if obj is None:
         raise ApiError(503, f"{what} is not available in this process")
     return obj
 
 
-def whatsapp_error(exc: errors.WhatsAppError) -> ApiError:
-    """A Graph error as our answer: the caller's fault stays 4xx, ours (auth, 5xx) becomes 502."""
-    status = exc.http_status or 502
-    if status >= 500 or status in (401, 403) or exc.retry is errors.RetryClass.AUTH:
-        status = 502
-    return ApiError(
-        status,
-        exc.detail.details or exc.detail.message or f"Graph error {exc.code}",
-        code=exc.code,
-        title=exc.detail.title,
-        fbtrace_id=exc.fbtrace_id,
-    )
-
-
 async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
     outbox = _need(gw.outbox, "the outbox")
-    try:
-        job = await call(outbox.job, job_id)
-    except KeyError:
-        job = None
+    job: Job | None = await call(outbox.job, job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id!r}", field="job_id")
-    return job_dict(job)
+    return job_dict(job, await call(outbox.history, job.id))
 
 
 # --- messages and jobs ----------------------------------------------------------------------------
@@ -137,7 +90,7 @@ async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
 async def send_message(
     request: Request,
     key_info: Authenticated,
-    body: Annotated[dict[str, Any], Body(examples=[_SEND_EXAMPLE], description=_SEND_DOC)],
+    body: Annotated[SendBody, Body(examples=[_SEND_EXAMPLE], description=_SEND_DOC)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
     category: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
     not_before: Annotated[
@@ -157,9 +110,6 @@ async def send_message(
     """Validate the body, queue it in the outbox (once per Idempotency-Key) and return the job."""
     gw = gateway(request)
     outbox = _need(gw.outbox, "the outbox")
-    from wacloud import messages
-    from wacloud.phone import normalize
-
     graph = dict(body)
     graph.setdefault("messaging_product", "whatsapp")
     try:
@@ -178,11 +128,9 @@ async def send_message(
     if fallback_template is not None:
         kwargs["fallback_template"] = {"name": fallback_template, "language": {"code": fallback_language}}
     if not_before is not None:
-        from datetime import UTC, datetime
-
         kwargs["not_before"] = datetime.fromtimestamp(not_before, UTC)
     try:
-        job_id = await enqueue(outbox, parsed, **kwargs)
+        job_id = str(await call(outbox.enqueue, parsed.to, parsed, **kwargs))
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     except errors.WhatsAppError as exc:
@@ -220,8 +168,6 @@ async def list_jobs(
     if campaign:
         filters["campaign"] = campaign
     if to:
-        from wacloud.phone import normalize
-
         try:
             filters["to"] = normalize(to).wa_id
         except errors.ValidationError as exc:
@@ -230,7 +176,8 @@ async def list_jobs(
         found = await call(outbox.jobs, **filters)
     except (ValueError, errors.ValidationError) as exc:
         raise ApiError(422, str(exc)[:300]) from None
-    return {"jobs": [job_dict(j) for j in found]}
+    histories = await call(outbox.histories, [j.id for j in found])
+    return {"jobs": [job_dict(j, histories.get(j.id, [])) for j in found]}
 
 
 @router.get(
@@ -243,14 +190,11 @@ async def get_by_wamid(
     request: Request, _: Authenticated, wamid: Annotated[str, Path(min_length=1, max_length=256)]
 ) -> dict[str, Any]:
     """Find a job by the wamid Meta gave it."""
-    from wacloud.server.webhook import job_id_for_wamid
-
-    gw = gateway(request)
-    _need(gw.outbox, "the outbox")
-    job_id = await call(job_id_for_wamid, gw, wamid)
-    if job_id is None:
+    outbox = _need(gateway(request).outbox, "the outbox")
+    job: Job | None = await call(outbox.job_by_wamid, wamid)
+    if job is None:
         raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
-    return await _job_or_404(gw, job_id)
+    return job_dict(job, await call(outbox.history, job.id))
 
 
 @router.post(
@@ -322,8 +266,6 @@ async def customer_messages(
 )
 async def start_campaign(request: Request, _: Authenticated, campaign: CampaignIn) -> dict[str, Any]:
     """Queue the campaign; watch it with GET /v1/campaigns/{id}."""
-    from wacloud.server import campaigns
-
     gw = gateway(request)
     try:
         return await campaigns.start(gw, campaign)
@@ -339,8 +281,6 @@ async def start_campaign(request: Request, _: Authenticated, campaign: CampaignI
 )
 async def campaign_progress(request: Request, _: Authenticated, campaign_id: JobId) -> dict[str, Any]:
     """Jobs by state and failures by code."""
-    from wacloud.server import campaigns
-
     found = await campaigns.progress(gateway(request), campaign_id)
     if found is None:
         raise ApiError(404, f"no campaign {campaign_id!r}", field="campaign_id")
@@ -378,17 +318,4 @@ async def revoke_key(
     return info.as_dict()
 
 
-class _AsciiJSON(JSONResponse):
-    """JSON with every non-ASCII character escaped: an error may quote a lone surrogate from the input."""
-
-    def render(self, content: Any) -> bytes:
-        """Render as ASCII-only JSON."""
-        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
-
-
-def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    """``{"error": {...}}`` with ``None`` values dropped."""
-    return _AsciiJSON({"error": {k: v for k, v in body.items() if v is not None}}, status_code=status)
-
-
-__all__ = ["ApiError", "call", "error_response", "router", "whatsapp_error"]
+__all__ = ["gateway", "router"]

@@ -23,10 +23,17 @@ from starlette.routing import Route
 
 from wacloud import __version__
 from wacloud.config import Settings
-from wacloud.server import api, media_routes, ops
+from wacloud.delivery import Outbox, StoreError, open_store
+from wacloud.server import api, management, media_routes, ops
+from wacloud.server.api_errors import ApiError, error_response
+from wacloud.server.db import DatabaseUnavailable
 from wacloud.server.docs import mount_docs
+from wacloud.server.metrics import Metrics
 from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
+from wacloud.server.sandbox_mount import ControlGuard
 from wacloud.server.strict import known_query_only
+from wacloud.server.webhook import build_webhook_app
+from wacloud.server.workers import WorkerSupervisor
 
 log = logging.getLogger("wacloud.server")
 
@@ -109,37 +116,40 @@ async def asgi_lifespan(app: ASGIApp) -> AsyncIterator[None]:
             await task
 
 
-def attach_engines(gw: Gateway, *, bot: Any = None) -> None:
-    """Build the sandbox (sandbox mode), the client, the outbox and the webhook app for ``gw``."""
+def attach_engines(gw: Gateway, *, bot: object = None) -> None:
+    """Build the sandbox (sandbox mode), the clients, the outbox, the workers and the webhook app for ``gw``."""
     if gw.settings.sandbox_mode:
         gw.build_sandbox()
-    gw.build_client()
-    from wacloud.delivery import Outbox, open_store
-
+    client = gw.build_client()
     gw.store = open_store(gw.settings.database_url)
     gw.outbox = Outbox(
         gw.store,
-        gw.client,
+        client,
         mps=gw.settings.mps,
         concurrency=gw.settings.concurrency,
         worker_name=f"gw-{os.getpid()}",
     )
+    gw.workers = WorkerSupervisor(gw.outbox)
     if bot is None and gw.settings.app:
         bot = load_object(gw.settings.app)
-    gw.bot = bot
-    from wacloud.server.webhook import build_webhook_app
+    if bot is not None:
+        gw.attach_bot(bot)
+    build_webhook_app(gw)
+    gw.metrics.on_scrape(GaugeRefresher(gw))
 
-    gw.extras["webhook_app"] = build_webhook_app(gw)
-    gw.metrics.on_scrape(refresh_gauges(gw))
 
-
-def refresh_gauges(gw: Gateway) -> Any:
+class GaugeRefresher:
     """The scrape hook: jobs by state, failures by code, queue depth and pacing from the store."""
-    from wacloud.server.metrics import Metrics
 
-    def refresh(m: Metrics) -> None:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def __call__(self, m: Metrics) -> None:
         """Set the gauges from the store."""
+        gw = self.gw
         outbox = gw.outbox
+        if outbox is None:
+            return
         summary = outbox.summary()
         m.jobs.clear()
         for state, n in summary.by_state.items():
@@ -147,79 +157,19 @@ def refresh_gauges(gw: Gateway) -> Any:
         m.failed_jobs.clear()
         for code, n in summary.failed_by_code.items():
             m.failed_jobs.labels(code=str(code)).set(n)
-        depth, _ = gw.store.backlog(outbox.phone_number_id)
+        depth, _ = outbox.backlog()
         m.queue_depth.set(depth)
-        m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(_pacing_tokens(gw))
-        receiver = getattr(gw.extras.get("webhook_app"), "receiver", None)
-        if receiver is not None:
-            stats = receiver.stats
+        m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
+        if gw.webhook_app is not None:
+            stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
             m.webhook_payloads.labels(outcome="retried").set(stats.retried)
             m.webhook_payloads.labels(outcome="dead_lettered").set(stats.dead_lettered)
 
-    return refresh
 
-
-def _pacing_tokens(gw: Gateway) -> float:
-    """Send slots free in the coming second: the rate minus what workers have already booked.
-
-    Read-only look at the outbox's GCRA bucket (its ``rate_buckets.tat``); idle time is not banked.
-    """
-    outbox = gw.outbox
-    rate = float(outbox.pacing.mps * outbox.pacing.utilisation)
-    try:
-        rows = gw.db.execute("SELECT tat FROM rate_buckets WHERE phone_number_id = ?", (outbox.phone_number_id,))
-    except Exception:
-        return float(rate)
-    tat = float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
-    booked = max(0.0, tat - time.time())
-    return max(0.0, rate * (1.0 - booked))
-
-
-#: Pause before restarting crashed workers, doubling each time up to the cap.
-WORKER_RESTART_FIRST_S = 1.0
-WORKER_RESTART_MAX_S = 30.0
-
-
-async def _run_workers(gw: Gateway) -> None:
-    """Run the outbox workers; restart them with growing pauses if they crash (a database outage…)."""
-    delay = WORKER_RESTART_FIRST_S
-    while not gw.extras.get("stopping"):
-        started = time.monotonic()
-        gw.extras["workers_up"] = True
-        try:
-            await gw.outbox.run()
-            return  # stopped on request
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            gw.extras["workers_up"] = False
-            gw.extras["worker_restarts"] = gw.extras.get("worker_restarts", 0) + 1
-            log.exception("delivery workers stopped with an error; restarting in %.0f s", delay)
-        if time.monotonic() - started > 60:
-            delay = WORKER_RESTART_FIRST_S  # it ran fine for a while: this is a new incident
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, WORKER_RESTART_MAX_S)
-
-
-async def _stop_workers(gw: Gateway, task: asyncio.Task[None]) -> None:
-    """Graceful: ask the outbox to stop (it releases in-flight claims), then cancel if it lingers."""
-    gw.extras["stopping"] = True
-    stop = getattr(gw.outbox, "stop", None) or getattr(gw.outbox, "close", None)
-    if stop is not None:
-        with contextlib.suppress(Exception):
-            result = stop()
-            if asyncio.iscoroutine(result):
-                await result
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=10)
-    except (TimeoutError, asyncio.CancelledError, Exception):
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-
-
-def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = None, engines: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, base_url: str | None = None, bot: object = None, engines: bool = True
+) -> FastAPI:
     """The gateway app. ``base_url`` is where it is reached (default ``http://host:port``); ``bot`` an
     ``Application`` (else ``settings.app``); ``engines=False`` builds only the gateway's own parts."""
     gw = open_gateway(settings, base_url=base_url or f"http://{settings.host}:{settings.port}")
@@ -230,17 +180,16 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         """Start the mounted apps and the workers; stop them in reverse order."""
         async with contextlib.AsyncExitStack() as stack:
-            for sub in (gw.sandbox_app, gw.extras.get("webhook_app")):
+            for sub in (gw.sandbox_app, gw.webhook_app):
                 if sub is not None:
                     await stack.enter_async_context(asgi_lifespan(sub))
-            persistence = gw.extras.get("sandbox_persistence")
+            persistence = gw.sandbox_persistence
             if persistence is not None:
                 saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
                 stack.push_async_callback(persistence.stop, saving)
             if settings.workers and gw.outbox is not None:
-                task = asyncio.create_task(_run_workers(gw), name="wacloud-workers")
-                gw.extras["worker_task"] = task
-                stack.push_async_callback(_stop_workers, gw, task)
+                gw.workers.start()
+                stack.push_async_callback(gw.workers.stop)
             log.info(
                 "gateway started",
                 extra={"mode": "sandbox" if settings.sandbox_mode else "live", "workers": settings.workers},
@@ -248,14 +197,13 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
             try:
                 yield
             finally:
-                gw.extras["stopping"] = True
+                gw.stopping = True
                 log.info("gateway stopping")
-        webhook_store = gw.extras.get("webhook_store")
-        if webhook_store is not None:
+        if gw.webhook_store is not None:
             with contextlib.suppress(Exception):
-                webhook_store.close()
+                gw.webhook_store.close()
         for client in (gw.client, gw.bot_client):
-            if client is not None and hasattr(client, "aclose"):
+            if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
         gw.db.close()
@@ -276,15 +224,13 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
     if settings.api:
         app.include_router(api.router, dependencies=_STRICT)
         app.include_router(media_routes.router, dependencies=_STRICT)
-        _include_management(app)
-    webhook_app = gw.extras.get("webhook_app")
+        app.include_router(management.router, dependencies=_STRICT)
+    webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
         for path in ("/webhook", "/webhook/"):
             app.router.routes.append(Route(path, webhook_app, include_in_schema=False))
     if gw.sandbox_app is not None:
-        from wacloud.server.sandbox_mount import ControlGuard
-
         app.mount(SANDBOX_PREFIX, ControlGuard(gw.sandbox_app, gw.keys))
     app.add_middleware(_Observe, gw=gw)
     return app
@@ -294,27 +240,16 @@ def create_app(settings: Settings, *, base_url: str | None = None, bot: Any = No
 _STRICT = [Depends(known_query_only)]
 
 
-def _include_management(app: FastAPI) -> None:
-    """The management engineer's routes (templates, profile, …), when that module exists."""
-    try:
-        from wacloud.server import management
-    except ImportError:
-        return
-    router = getattr(management, "router", None)
-    if router is not None:
-        app.include_router(router, dependencies=_STRICT)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is ``{"error": {"reason", "field"?}}``; nothing internal leaks into an answer."""
 
-    @app.exception_handler(api.ApiError)
-    async def _api_error(request: Request, exc: api.ApiError) -> JSONResponse:
-        return api.error_response(exc.status, exc.body)
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = api.error_response(exc.status_code, {"reason": str(exc.detail)})
+        response = error_response(exc.status_code, {"reason": str(exc.detail)})
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         return response
@@ -328,20 +263,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         reasons = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errs[:5]
         )
-        return api.error_response(422, {"reason": reasons or "invalid request", "field": field})
-
-    from wacloud.delivery import StoreError
-    from wacloud.server.db import DatabaseUnavailable
+        return error_response(422, {"reason": reasons or "invalid request", "field": field})
 
     @app.exception_handler(StoreError)
     @app.exception_handler(DatabaseUnavailable)
     async def _store_down(request: Request, exc: Exception) -> JSONResponse:
         log.error("store error on %s %s: %s", request.method, request.url.path, exc)
-        response = api.error_response(503, {"reason": "the database is unavailable; retry shortly"})
+        response = error_response(503, {"reason": "the database is unavailable; retry shortly"})
         response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return api.error_response(500, {"reason": "internal error; see the gateway's log"})
+        return error_response(500, {"reason": "internal error; see the gateway's log"})

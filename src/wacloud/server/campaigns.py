@@ -10,14 +10,20 @@ import secrets
 from typing import Any
 
 from wacloud import errors
+from wacloud.delivery import Outbox, Recipient, Summary
+from wacloud.server.api_errors import ApiError
+from wacloud.server.calls import call
 from wacloud.server.runtime import Gateway
 from wacloud.server.schemas import CampaignIn
+from wacloud.server.schemas import Recipient as RecipientIn
+from wacloud.templates import TemplateMismatch
+from wacloud.templates.fill import Prepared, prepare
 
 #: States after which the outbox will not send a job again and nothing but read receipts can change.
 _PENDING = frozenset({"queued", "claimed", "sending"})
 
 
-def summary_dict(campaign_id: str, summary: Any) -> dict[str, Any]:
+def summary_dict(campaign_id: str, summary: Summary) -> dict[str, Any]:
     """The API's CampaignOut shape from the outbox's Summary."""
     states = {str(k): int(v) for k, v in summary.by_state.items() if v}
     return {
@@ -36,9 +42,6 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     values that fill no parameter are ignored with a warning; a bad recipient refuses the campaign
     too unless ``skip_invalid``, when it is listed in ``invalid`` and the others are queued.
     """
-    from wacloud.delivery import Recipient
-    from wacloud.server.api import ApiError, call
-
     outbox = gw.outbox
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
@@ -77,7 +80,7 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
             i = positions[row - 1]
             field, _, reason = why.partition(": ")
             invalid.append({"index": i, "field": f"recipients.{i}.{field}", "reason": reason or why})
-        await call(_log_new_jobs, gw, campaign_id, set(result.job_ids))
+        await call(_log_new_jobs, gw, outbox, campaign_id, set(result.job_ids))
         gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
     found = await progress(gw, campaign_id)
     if found is None:  # nobody was queued: every recipient was invalid
@@ -88,19 +91,17 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     return found
 
 
-def _values(r: Any) -> dict[str, str]:
+def _values(r: RecipientIn) -> dict[str, str]:
     """A recipient's parameters by column name: ``parameters`` are ``1``, ``2``…, then ``named``, ``values``."""
     return {**{str(n): v for n, v in enumerate(r.parameters, start=1)}, **r.named, **r.values}
 
 
-async def _prepare(gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]], warnings: list[str]) -> Any:
+async def _prepare(
+    gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]], warnings: list[str]
+) -> Prepared | None:
     """Fill and check every recipient against the template's definition (None when it cannot be fetched)."""
-    from wacloud.server.api import ApiError, call
-    from wacloud.templates import TemplateMismatch
-    from wacloud.templates.fill import prepare
-
     client = gw.client
-    if client is None or not getattr(client, "waba_id", None):
+    if client is None or not client.waba_id:
         warnings.append("the template was not checked before queueing: set WACLOUD_WABA_ID to check it")
         return None
     try:
@@ -112,7 +113,7 @@ async def _prepare(gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]]
                        code=exc.code) from None
     template = {"name": campaign.template, "language": {"code": campaign.language}}
     try:
-        prepared = await call(prepare, template, page.data, rows, campaign.values)
+        prepared: Prepared = await call(prepare, template, page.data, rows, campaign.values)
     except TemplateMismatch as exc:
         field = {"template.name": "template", "template.language.code": "language"}.get(exc.field)
         raise ApiError(422, exc.reason, field=field or f"values.{exc.field}", code=exc.code) from None
@@ -120,11 +121,11 @@ async def _prepare(gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]]
     return prepared
 
 
-def _log_new_jobs(gw: Gateway, campaign_id: str, new_ids: set[str]) -> None:
+def _log_new_jobs(gw: Gateway, outbox: Outbox, campaign_id: str, new_ids: set[str]) -> None:
     """Write the campaign's newly queued jobs to the conversation log, a page at a time."""
     after: str | None = None
     while True:
-        page = gw.outbox.jobs(campaign=campaign_id, after=after, limit=1000)
+        page = outbox.jobs(campaign=campaign_id, after=after, limit=1000)
         if not page:
             return
         gw.history.record_outbound_many([(j.to, j.id, dict(j.body)) for j in page if j.id in new_ids])
@@ -133,13 +134,12 @@ def _log_new_jobs(gw: Gateway, campaign_id: str, new_ids: set[str]) -> None:
 
 async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:
     """Jobs by state and failures by code; None for an unknown campaign."""
-    from wacloud.server.api import call
-
-    if gw.outbox is None:
+    outbox = gw.outbox
+    if outbox is None:
         return None
-    summary = await call(gw.outbox.summary, campaign_id)
+    summary: Summary = await call(outbox.summary, campaign_id)
     if not summary.total:
         return None
     found = summary_dict(campaign_id, summary)
-    found["recovered"] = await call(gw.outbox.recovered, campaign_id)
+    found["recovered"] = await call(outbox.recovered, campaign_id)
     return found

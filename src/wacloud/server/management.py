@@ -10,31 +10,34 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from wacloud import errors
+from wacloud.client import AsyncClient
 from wacloud.limits import PROFILE_VERTICALS, limit
-from wacloud.server.api import _ERRORS, ApiError, whatsapp_error
+from wacloud.messages import Template
+from wacloud.server.api import gateway
+from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.server.auth import Authenticated
-from wacloud.templates import TemplateDefinitionError, TemplateMismatch
+from wacloud.server.send_body import json_object
+from wacloud.templates import TemplateDefinition, TemplateDefinitionError, TemplateMismatch
 
-router = APIRouter(prefix="/v1", responses=_ERRORS, tags=["management"])
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["management"])
 
 _QR = Annotated[str, Path(pattern=r"^[A-Z2-7]{14}$", description="The 14-character QR code id")]
 _TEMPLATE_NAME = Annotated[str, Path(min_length=1, max_length=limit("template.name").max, pattern=r"^[a-z0-9_]+$")]
 _PHONE = r"^\+?[0-9][0-9 ()\-]{4,24}$"
 
 
-def get_client(request: Request) -> Any:
+def get_client(request: Request) -> AsyncClient:
     """The gateway's Cloud API client (503 when this process has none)."""
-    gateway = getattr(request.app.state, "gateway", None)
-    client = getattr(gateway, "client", None)
+    client = gateway(request).client
     if client is None:
         raise ApiError(503, "the Cloud API client is not available in this process")
     return client
 
 
-ClientDep = Annotated[Any, Depends(get_client)]
+ClientDep = Annotated[AsyncClient, Depends(get_client)]
 
 
 def _local(exc: errors.ValidationError) -> ApiError:
@@ -63,11 +66,31 @@ async def _run(coro: Any) -> Any:
 # --- schemas ------------------------------------------------------------------------------------
 
 
+class TemplateOut(BaseModel):
+    """A template as Meta returns it (``id``, ``status`` and the definition; Meta adds fields often)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    name: str
+    language: str | None = None
+    status: str | None = None
+    category: str | None = None
+    parameter_format: str | None = None
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class TemplatePage(BaseModel):
     """A page of templates as Meta returns them, with the cursor of the next page."""
 
-    data: list[dict[str, Any]]
+    data: list[TemplateOut]
     after: str | None = None
+
+
+#: A template create body: documented as Meta's definition, checked by the client against Meta's rules.
+TemplateCreateBody = Annotated[dict[str, Any], PlainValidator(json_object, json_schema_input_type=TemplateDefinition)]
+#: The template object of a send body, documented as its model and checked against the definition.
+TemplateSendObject = Annotated[dict[str, Any], PlainValidator(json_object, json_schema_input_type=Template)]
 
 
 class CreatedOut(BaseModel):
@@ -201,7 +224,7 @@ async def create_template(
     _: Authenticated,
     client: ClientDep,
     body: Annotated[
-        dict[str, Any],
+        TemplateCreateBody,
         Body(
             description="The create body Meta takes: name, language, category, "
             "components (checked against Meta's rules first)"
@@ -224,11 +247,11 @@ async def delete_template(
     return {"success": await _run(client.delete_template(name, template_id=template_id))}
 
 
-@router.post("/templates/validate", summary="Check a template send against its definition")
+@router.post("/templates/validate", response_model=TemplateOut, summary="Check a template send against its definition")
 async def validate_template(
     _: Authenticated,
     client: ClientDep,
-    template: Annotated[dict[str, Any], Body(description="The template object of a send body")],
+    template: Annotated[TemplateSendObject, Body(description="The template object of a send body")],
 ) -> dict[str, Any]:
     """The template's definition when the send fits it; a 422 naming the mismatch (and Meta's code) if not."""
     definition = await _run(client.validate_template_send(template))

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from wacloud import errors
-from wacloud.client.models import UnexpectedResponse
-from wacloud.server.api import ApiError, gateway, whatsapp_error
+from wacloud.client import AsyncClient
+from wacloud.client.models import MediaInfo, UnexpectedResponse
+from wacloud.server.api import gateway
+from wacloud.server.api_errors import ApiError, whatsapp_error
 from wacloud.server.auth import Authenticated
-from wacloud.server.jobs import _plain
 from wacloud.server.media_upload import UploadRejected, read_upload
 from wacloud.server.schemas import Deleted, ErrorOut, MediaOut
 
@@ -53,7 +54,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _client(request: Request) -> Any:
+def _client(request: Request) -> AsyncClient:
     client = gateway(request).client
     if client is None:
         raise ApiError(503, "the Cloud API client is not available in this process")
@@ -69,7 +70,7 @@ def _upstream(exc: Exception) -> ApiError:
     return ApiError(502, f"unexpected answer from the Cloud API: {exc}"[:300])
 
 
-async def _media_info(request: Request, media_id: str) -> Any:
+async def _media_info(request: Request, media_id: str) -> MediaInfo:
     """The Graph media object for ``media_id``; 404 when the id names anything but media."""
     creds = gateway(request).creds
     if media_id in (creds.phone_number_id, creds.waba_id):
@@ -119,19 +120,17 @@ async def upload_media(request: Request, _: Authenticated) -> dict[str, Any]:
 
 
 @router.get("/media/{media_id}", response_model=MediaOut, summary="Media info")
-async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
+async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> MediaOut:
     """URL (short-lived), MIME type, sha256 and size."""
     info = await _media_info(request, media_id)
-    plain = _plain(info)
-    data: dict[str, Any] = dict(plain) if isinstance(plain, dict) else {"id": media_id}
-    data["id"] = str(data.get("id") or media_id)
-    return data
+    return MediaOut(**info.model_dump(include=set(MediaOut.model_fields)))
 
 
 @router.get(
     "/media/{media_id}/content",
     summary="Download media",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
     """The media bytes (sha256 checked)."""
@@ -140,7 +139,7 @@ async def media_content(request: Request, _: Authenticated, media_id: MediaId) -
         data = await _client(request).download(info)
     except errors.WacloudError as exc:
         raise _upstream(exc) from None
-    return Response(content=data, media_type=getattr(info, "mime_type", None) or "application/octet-stream")
+    return Response(content=data, media_type=info.mime_type or "application/octet-stream")
 
 
 @router.delete("/media/{media_id}", response_model=Deleted, summary="Delete media")

@@ -8,7 +8,6 @@ client talks to Meta's Graph API with the configured token.
 from __future__ import annotations
 
 import importlib
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +16,20 @@ from typing import Any
 import httpx
 
 from wacloud.config import GRAPH_URL, Settings
+from wacloud.delivery import Outbox, Store
+from wacloud.sandbox import SandboxApp
+from wacloud.sandbox import create_app as create_sandbox
+from wacloud.server.bot import BotApp, as_bot
+from wacloud.server.clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.server.db import Database
 from wacloud.server.history import History
 from wacloud.server.keys import KeyStore
 from wacloud.server.metrics import Metrics
-
-log = logging.getLogger("wacloud.server")
+from wacloud.server.probe import DatabaseProbe
+from wacloud.server.sandbox_mount import SandboxPersistence
+from wacloud.server.webhook_store import WebhookSqliteStore
+from wacloud.server.workers import WorkerSupervisor
+from wacloud.webhooks import WebhookApp
 
 #: The ids the embedded sandbox uses when none are configured.
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
@@ -87,14 +94,14 @@ def credentials_for(settings: Settings, *, base_url: str, db: Database | None = 
     )
 
 
-def load_object(ref: str) -> Any:
+def load_object(ref: str) -> object:
     """Import ``module:attribute`` (e.g. a bot ``Application``), with a clear error."""
     module_name, _, attr = ref.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise RuntimeError(f"cannot import {module_name!r} (from --app {ref}): {exc}") from exc
-    obj: Any = module
+    obj: object = module
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -103,21 +110,14 @@ def load_object(ref: str) -> Any:
     return obj
 
 
-def _filtered_kwargs(cls: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the keyword arguments ``cls`` declares (dataclass or pydantic), so optional knobs degrade."""
-    names: set[str] = set()
-    if hasattr(cls, "model_fields"):
-        names = set(cls.model_fields)
-    elif hasattr(cls, "__dataclass_fields__"):
-        names = set(cls.__dataclass_fields__)
-    if not names:
-        return values
-    return {k: v for k, v in values.items() if k in names}
-
-
 @dataclass
 class Gateway:
-    """Everything the routes need, on ``app.state.gateway``."""
+    """Everything the routes need, on ``app.state.gateway``.
+
+    The first fields are the gateway's own parts (always there); the engines (sandbox, clients, outbox,
+    webhook app, bot) are attached by :func:`wacloud.server.app.attach_engines` and stay None in a
+    process built with ``engines=False``.
+    """
 
     settings: Settings
     creds: Credentials
@@ -126,23 +126,30 @@ class Gateway:
     keys: KeyStore
     history: History
     metrics: Metrics
-    sandbox_app: Any = None
-    client: Any = None
-    bot_client: Any = None
-    store: Any = None
-    outbox: Any = None
-    bot: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    probe: DatabaseProbe
+    sandbox_app: SandboxApp | None = None
+    sandbox_persistence: SandboxPersistence | None = None
+    #: The outbox's client (counts sends for the metrics).
+    client: InstrumentedAsyncClient | None = None
+    #: The bot's client (logs its sends in the conversation log, as they bypass the outbox).
+    bot_client: LoggingAsyncClient | None = None
+    store: Store | None = None
+    outbox: Outbox | None = None
+    bot: BotApp | None = None
+    webhook_app: WebhookApp | None = None
+    #: The receiver's own SQLite store (short busy timeouts), closed at shutdown.
+    webhook_store: WebhookSqliteStore | None = None
+    workers: WorkerSupervisor = field(default_factory=lambda: WorkerSupervisor(None))
+    #: Set when the process shuts down: readiness answers 503 from then on.
+    stopping: bool = False
 
     @property
     def webhook_url(self) -> str:
         """Where Meta (or the embedded sandbox) posts webhooks."""
         return (self.settings.public_url or self.base_url) + "/webhook"
 
-    def build_sandbox(self) -> Any:
+    def build_sandbox(self) -> SandboxApp:
         """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
-        from wacloud.sandbox import create_app
-
         s, c = self.settings, self.creds
         options: dict[str, Any] = {
             "access_token": c.token,
@@ -161,17 +168,14 @@ class Gateway:
             # keeps those, so statuses and the conversation log would land on the old messages).
             "seed": s.sandbox_seed if s.sandbox_seed is not None else secrets.randbits(32),
         }
-        self.sandbox_app = create_app(None, **{k: v for k, v in options.items() if v is not None})
-        from wacloud.server.sandbox_mount import SandboxPersistence
-
+        self.sandbox_app = create_sandbox(None, **{k: v for k, v in options.items() if v is not None})
         # Its state lives in our database, so a restart finds the same customers, windows and media.
-        persistence = SandboxPersistence(self.db, self.sandbox_app.state)
-        persistence.load()
-        self.extras["sandbox_persistence"] = persistence
+        self.sandbox_persistence = SandboxPersistence(self.db, self.sandbox_app.state)
+        self.sandbox_persistence.load()
         return self.sandbox_app
 
-    def build_client(self) -> Any:
-        """The async Cloud API client; in sandbox mode it reaches the sandbox in-process."""
+    def build_client(self) -> InstrumentedAsyncClient:
+        """The async Cloud API clients; in sandbox mode they reach the sandbox in-process."""
         transport: httpx.AsyncBaseTransport | None = None
         base = self.creds.graph_url
         if self.sandbox_app is not None:
@@ -186,71 +190,25 @@ class Gateway:
             "version": self.settings.api_version,
             "transport": transport,
         }
-        self.client = instrumented_client(self.metrics)(**options)
-        # The bot's sends bypass the outbox: this client logs them in the conversation log itself.
-        self.bot_client = logging_client(self.history)(**options)
+        self.client = InstrumentedAsyncClient(metrics=self.metrics, **options)
+        self.bot_client = LoggingAsyncClient(history=self.history, **options)
         return self.client
 
-
-def instrumented_client(metrics: Metrics) -> type[Any]:
-    """An :class:`~wacloud.AsyncClient` subclass counting every send by outcome and error code."""
-    from wacloud import errors
-    from wacloud.client import AsyncClient
-
-    class InstrumentedAsyncClient(AsyncClient):
-        """Counts sends (``wacloud_sends``) and retryable failures (``wacloud_retries``)."""
-
-        async def send_body(self, body: dict[str, Any], **kwargs: Any) -> Any:  # type: ignore[override]
-            """Send, counting the outcome."""
-            try:
-                result = await super().send_body(body, **kwargs)
-            except errors.WhatsAppError as exc:
-                metrics.sends.labels(outcome="error", code=str(exc.code)).inc()
-                if exc.retry in (errors.RetryClass.BACKOFF, errors.RetryClass.RECIPIENT_LATER):
-                    metrics.retries.labels(code=str(exc.code)).inc()
-                raise
-            except errors.TransportError:
-                metrics.sends.labels(outcome="transport_error", code="0").inc()
-                metrics.retries.labels(code="transport").inc()
-                raise
-            metrics.sends.labels(outcome="accepted", code="0").inc()
-            return result
-
-    return InstrumentedAsyncClient
-
-
-def logging_client(history: History) -> type[Any]:
-    """An :class:`~wacloud.AsyncClient` subclass that logs every message it sends in ``history``."""
-    from wacloud.client import AsyncClient
-    from wacloud.client.core import Request, Response
-
-    class LoggingAsyncClient(AsyncClient):
-        """Logs each accepted send (wamid, recipient, body); a failing log never fails the send."""
-
-        async def _send(self, request: Request) -> Response:
-            """Send, then log an accepted message."""
-            resp = await super()._send(request)
-            body = request.json
-            if request.method == "POST" and request.path.endswith("/messages") and resp.status_code == 200 \
-                    and isinstance(body, dict) and "to" in body:
-                answer = resp.json() or {}
-                try:
-                    wamid = answer["messages"][0]["id"]
-                    wa_id = (answer.get("contacts") or [{}])[0].get("wa_id") or str(body["to"]).lstrip("+")
-                    from wacloud.server.api import call
-
-                    await call(history.record_sent, wa_id, wamid, body)
-                except Exception:
-                    log.warning("could not log a bot's message in the conversation log", exc_info=True)
-            return resp
-
-    return LoggingAsyncClient
+    def attach_bot(self, bot: object) -> BotApp:
+        """Run ``bot`` (an application or a plain ``fn(update)``) on every update; it answers with the
+        gateway's bot client unless it has a client of its own."""
+        app = as_bot(bot)
+        if app.client is None:
+            app.client = self.bot_client
+        self.bot = app
+        return app
 
 
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
     """The gateway's own parts (database, keys, history, metrics); engines are attached by the app."""
     db = Database(settings.database_url)
     return Gateway(
+        probe=DatabaseProbe(db),
         settings=settings,
         creds=credentials_for(settings, base_url=base_url, db=db),
         base_url=base_url,

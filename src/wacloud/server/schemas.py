@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wacloud.delivery import JobState
 
 
 def _refuse_nul(value: Any) -> None:
@@ -49,24 +52,27 @@ class ErrorOut(BaseModel):
 class JobEvent(BaseModel):
     """One step in a job's life."""
 
-    model_config = ConfigDict(extra="allow")
-
     state: str
     at: float | None = None
     code: int | None = None
     detail: str | None = None
+    attempt: int | None = None
 
 
 class JobOut(BaseModel):
-    """An outbox job: its state, the wamid once accepted, the error if it failed, and its history."""
+    """An outbox job: its state, the wamid once accepted, the error if it failed, and its history.
 
-    model_config = ConfigDict(extra="allow")
+    It shows a :class:`~wacloud.delivery.Job`: each field of the job is a field here of the same name,
+    or is listed in :data:`JOB_FIELDS_SHOWN_AS` or :data:`JOB_FIELDS_NOT_SHOWN` (a test checks this).
+    """
 
     id: str
+    phone_number_id: str | None = None
     to: str | None = None
-    state: str
+    state: JobState
     wamid: str | None = None
     key: str | None = None
+    category: str | None = None
     type: str | None = None
     attempts: int | None = None
     error: ErrorInfo | None = None
@@ -76,6 +82,33 @@ class JobOut(BaseModel):
     history: list[JobEvent] = Field(default_factory=list)
     #: The template sent instead of the job's message because the 24-hour window was closed.
     fallback_template: str | None = None
+
+
+#: :class:`~wacloud.delivery.Job` fields shown under another name, or folded into another field.
+JOB_FIELDS_SHOWN_AS: Mapping[str, str] = {
+    "body": "type",
+    "is_template": "type",
+    "campaign": "campaign_id",
+    "fallback": "fallback_template",
+    "used_fallback": "fallback_template",
+    "error_code": "error",
+    "error_title": "error",
+    "error_details": "error",
+    "fbtrace_id": "error",
+    "accepted_at": "history",
+    "sent_at": "history",
+    "delivered_at": "history",
+    "read_at": "history",
+    "finished_at": "history",
+}
+#: :class:`~wacloud.delivery.Job` fields the API does not show, and why.
+JOB_FIELDS_NOT_SHOWN: Mapping[str, str] = {
+    "failures": "the engine's retry bookkeeping; `attempts` and `history` tell the story",
+    "throttles": "the engine's retry bookkeeping",
+    "pair_retries": "the engine's retry bookkeeping",
+    "not_before": "scheduling detail of a queued job",
+    "priority": "the engine's lane (one-off messages before campaigns)",
+}
 
 
 class JobList(BaseModel):
@@ -178,9 +211,7 @@ class InvalidRecipient(BaseModel):
 
 
 class CampaignOut(BaseModel):
-    """A campaign's progress: jobs by state and failures by code."""
-
-    model_config = ConfigDict(extra="allow")
+    """A campaign's progress: jobs by state and failures by code (a :class:`~wacloud.delivery.Summary`)."""
 
     id: str
     total: int
@@ -192,14 +223,15 @@ class CampaignOut(BaseModel):
         "`uncertain` (the call was in flight: maybe sent, never repeated), `resent` (at_least_once only)",
     )
     done: bool = False
+    duplicates: int | None = Field(
+        default=None, description="recipients already queued by an earlier start of the same campaign id"
+    )
     warnings: list[str] = Field(default_factory=list, description="e.g. values that fill no parameter")
     invalid: list[InvalidRecipient] = Field(default_factory=list, description="recipients not queued (skip_invalid)")
 
 
 class MediaOut(BaseModel):
-    """An uploaded media object."""
-
-    model_config = ConfigDict(extra="allow")
+    """An uploaded media object (a :class:`~wacloud.client.MediaInfo` without its ``messaging_product``)."""
 
     id: str
     url: str | None = None

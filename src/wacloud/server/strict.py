@@ -1,37 +1,39 @@
 """Strict query strings for ``/v1``: a parameter the route does not take is a 422 naming it.
 
 Silently ignoring one is worse than refusing it: ``/v1/jobs?campaign=x`` looked like a filter and
-returned every job.
+returned every job (it is a real filter now; ``?campaign_id=x`` is refused).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from wacloud.server.auth import Authenticated
 
+#: The query parameter names of each route, computed once per route (by id: routes are not hashable;
+#: the route is kept beside its names so its id cannot be reused by another).
+_NAMES: dict[int, tuple[APIRoute, frozenset[str]]] = {}
 
-def _query_names(dependant: Any) -> set[str]:
+
+def _query_names(dependant: Dependant) -> set[str]:
     """Query parameter names of a dependant and of its sub-dependencies (declared, by alias)."""
-    names = {str(getattr(p, "alias", None) or p.name) for p in dependant.query_params}
+    names = {str(p.alias or p.name) for p in dependant.query_params}
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
 
 
-def _allowed(route: Any) -> frozenset[str] | None:
+def _allowed(route: object) -> frozenset[str] | None:
     """The query parameter names ``route`` takes (None when the route is not a FastAPI one)."""
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if not isinstance(route, APIRoute):
         return None
-    names: frozenset[str] | None = getattr(route, "_wacloud_query_names", None)
-    if names is None:
-        names = frozenset(_query_names(dependant))
-        route._wacloud_query_names = names  # computed once per route, kept with it
-    return names
+    known = _NAMES.get(id(route))
+    if known is None:
+        known = _NAMES[id(route)] = (route, frozenset(_query_names(route.dependant)))
+    return known[1]
 
 
 def known_query_only(request: Request, _: Authenticated) -> None:

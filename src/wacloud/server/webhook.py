@@ -18,29 +18,27 @@ bot that raises is logged with the update id and the update counts as handled.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any
 
 from wacloud.bot import Application, OutboxReplies
 from wacloud.delivery import Job
+from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.server.db import BUSY_TIMEOUT_S
+from wacloud.server.calls import call
 from wacloud.server.runtime import Gateway
+from wacloud.server.webhook_store import WebhookSqliteStore
+from wacloud.webhooks import (
+    DedupStore,
+    InboxStore,
+    MessageUpdate,
+    StatusUpdate,
+    Update,
+    WebhookApp,
+    WebhookReceiver,
+)
 
 log = logging.getLogger("wacloud.server.webhook")
-
-#: How long the webhook's store calls wait for a locked SQLite file (the workers wait longer).
-WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
-
-#: Outbox methods that take a whole update, in order of preference (first found is used).
-_OUTBOX_HOOKS = ("handle", "handle_update", "on_update")
-
-
-async def _maybe_await(result: Any) -> Any:
-    if inspect.isawaitable(result):
-        return await result
-    return result
 
 
 class GatewayDispatcher:
@@ -49,49 +47,34 @@ class GatewayDispatcher:
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
 
-    async def dispatch(self, update: Any) -> None:
+    async def dispatch(self, update: Update) -> None:
         """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
-        from wacloud.server.api import call
-
-        await self._to_outbox(update)
+        outbox = self.gw.outbox
+        if outbox is not None:
+            # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
+            await call(outbox.handle, update)
         await call(self._log, update)
         bot = self.gw.bot
         if bot is None:
             return
         try:
-            if hasattr(bot, "dispatch"):
-                if getattr(bot, "client", True) is None:
-                    bot.client = self.gw.bot_client or self.gw.client
-                if isinstance(bot, Application) and bot.replies is None:
-                    bot.replies = OutboxReplies(self.gw.outbox, on_queued=self._log_reply)
-                await bot.dispatch(update)
-            else:
-                update.bind(self.gw.bot_client or self.gw.client)
-                await _maybe_await(bot(update))
+            if isinstance(bot, Application) and bot.replies is None and self.gw.outbox is not None:
+                # Replies go through the outbox (paced, durable, retried) unless the app chose direct mode.
+                bot.replies = OutboxReplies(self.gw.outbox, on_queued=self._log_reply)
+            await bot.dispatch(update)
         except Exception:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
             log.exception("bot failed on update %s", update.update_id)
-
-    async def _to_outbox(self, update: Any) -> None:
-        """Apply the update to the outbox (which rides out a short outage itself); errors propagate."""
-        from wacloud.server.api import call
-
-        outbox = self.gw.outbox
-        hook = next((getattr(outbox, n) for n in _OUTBOX_HOOKS if hasattr(outbox, n)), None)
-        if hook is not None:
-            await call(hook, update)
 
     def _log_reply(self, job: Job) -> None:
         """A bot reply queued in the outbox goes in the conversation log like an API send."""
         self.gw.history.record_outbound(job.to, job.id, dict(job.body))
 
-    def dispatch_sync(self, update: Any) -> None:  # pragma: no cover - the gateway is ASGI only
+    def dispatch_sync(self, update: Update) -> None:  # pragma: no cover - the gateway is ASGI only
         """Not used: the gateway serves ASGI."""
         raise RuntimeError("the gateway dispatches in its event loop")
 
-    def _log(self, update: Any) -> None:
-        from wacloud.webhooks import MessageUpdate, StatusUpdate
-
+    def _log(self, update: Update) -> None:
         history = self.gw.history
         if isinstance(update, MessageUpdate):
             msg = update.message
@@ -102,10 +85,10 @@ class GatewayDispatcher:
         elif isinstance(update, StatusUpdate):
             st = update.status
             if st.recipient_id:
-                job_id = job_id_for_wamid(self.gw, st.id)
-                sent = _fallback_sent(self.gw, job_id, st.id) if job_id is not None else None
+                job = job_for_wamid(self.gw, st.id)
                 history.record_status(
-                    st.recipient_id, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp(), sent=sent
+                    st.recipient_id, st.id, st.status, job_id=job.id if job is not None else None,
+                    ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
                 )
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
@@ -114,64 +97,27 @@ class GatewayDispatcher:
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
 
 
-def _fallback_sent(gw: Gateway, job_id: str, wamid: str) -> dict[str, Any] | None:
-    """The fallback template a job went out as ``wamid`` (the log queued its original body), else None."""
-    job = gw.outbox.job(job_id) if gw.outbox is not None else None
-    if job is None or not getattr(job, "used_fallback", False) or getattr(job, "wamid", None) != wamid:
+def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:
+    """The fallback template ``job`` went out as ``wamid`` (the log queued its original body), else None."""
+    if not job.used_fallback or job.wamid != wamid:
         return None
     # Requeued with its fallback after Meta refused the original (131047): ``wamid`` is still the
     # refused original's until the template is accepted.
-    if str(getattr(job, "state", "")) in ("queued", "claimed", "sending"):
+    if job.state in PENDING_STATES:
         return None
     return dict(job.body)
 
 
-def job_id_for_wamid(gw: Gateway, wamid: str) -> str | None:
-    """The outbox job that sent ``wamid`` (a read-only look at the outbox's ``jobs`` table)."""
-    by_wamid = getattr(gw.outbox, "job_by_wamid", None)
-    if by_wamid is not None:
-        job = by_wamid(wamid)
-        return str(job.id) if job is not None else None
-    try:
-        rows = gw.db.execute("SELECT id FROM jobs WHERE wamid = ?", (wamid,))
-    except Exception:
-        return None
-    return str(rows[0][0]) if rows else None
+def job_for_wamid(gw: Gateway, wamid: str) -> Job | None:
+    """The outbox job that sent ``wamid`` (None without an outbox in this process, or for another's)."""
+    return gw.outbox.job_by_wamid(wamid) if gw.outbox is not None else None
 
 
-class WebhookSqliteStore(SqliteStore):
-    """The receiver's SQLite store: its own connections, short busy timeouts, and ``put`` apart.
-
-    While another process holds the file's lock, a webhook must get a 503 within seconds (Meta
-    redelivers it) rather than wait behind the workers' long waits, or behind the receiver's own
-    background calls (retry claims, lease renewals): ``put``, the one call made before the answer,
-    has a connection (and thread lock) of its own.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
-        self._front = SqliteStore(path)
-        self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
-
-    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
-        """Store a payload (on the request path's own connection); returns its id."""
-        return self._front.put(raw, headers_json, lease_s)
-
-    def close(self) -> None:
-        """Close both connections."""
-        self._front.close()
-        super().close()
-
-
-def build_webhook_app(gw: Gateway) -> Any:
-    """The ASGI app mounted at ``/webhook``."""
-    from wacloud.webhooks import DedupStore, InboxStore, WebhookApp, WebhookReceiver
-
+def build_webhook_app(gw: Gateway) -> WebhookApp:
+    """The ASGI app mounted at ``/webhook`` (it also becomes ``gw.webhook_app``)."""
     store = gw.store
     if isinstance(store, SqliteStore):
-        store = WebhookSqliteStore(store.path)
-        gw.extras["webhook_store"] = store
+        store = gw.webhook_store = WebhookSqliteStore(store.path)
     receiver = WebhookReceiver(
         app_secret=gw.creds.app_secret,
         verify_token=gw.creds.verify_token,
@@ -181,4 +127,5 @@ def build_webhook_app(gw: Gateway) -> Any:
         inbox=store if isinstance(store, InboxStore) else None,
         on_update=GatewayDispatcher(gw),
     )
-    return WebhookApp(receiver)
+    gw.webhook_app = WebhookApp(receiver)
+    return gw.webhook_app

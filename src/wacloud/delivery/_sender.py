@@ -1,0 +1,59 @@
+"""What the worker sends with: a :class:`Sender` (one ``send(body) -> wamid``), and the client's adapter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator, Mapping
+from typing import Any, Protocol
+
+from wacloud.client.core import AsyncRunner, Request, SyncRunner, call
+from wacloud.errors import TransportError
+
+
+class Sender(Protocol):
+    """Sends one stored Graph ``/messages`` body; returns the wamid Meta answered with.
+
+    Raises the client's errors (:class:`~wacloud.errors.WhatsAppError`, ``TransportError``,
+    ``ValidationError``): the worker's policy turns them into retries or failures.
+    """
+
+    async def send(self, body: dict[str, Any]) -> str:
+        """Send ``body``; the wamid."""
+        ...
+
+
+class ClientSender:
+    """A :class:`Sender` over a wacloud client, sync or async (or any object with ``send_body``)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def send(self, body: dict[str, Any]) -> str:
+        """Send one stored Graph body with the client; returns the wamid."""
+        client = self.client
+        fn = getattr(client, "send_body", None)  # duck-typed: a user's own client may be passed
+        if fn is None:
+            result: Any = await _run_flow(client, _send_flow(client, body))
+        elif isinstance(client, AsyncRunner):
+            result = await fn(body)
+        else:
+            result = await asyncio.to_thread(fn, body)
+        wamid = getattr(result, "wamid", None) if not isinstance(result, str) else result
+        if not wamid:
+            raise TransportError("the send answer carried no message id")
+        return str(wamid)
+
+
+def _send_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, Any]:
+    """``POST /{phone}/messages`` as a core flow (used when the client has no ``send_body``)."""
+    data = yield from call(Request("POST", f"{config.require_phone()}/messages", json=body))
+    messages = data.get("messages") if isinstance(data, Mapping) else None
+    if not messages or not isinstance(messages[0], Mapping):
+        return None
+    return messages[0].get("id")
+
+
+async def _run_flow(client: AsyncRunner | SyncRunner, flow: Generator[Any, Any, Any]) -> Any:
+    if isinstance(client, AsyncRunner):
+        return await client._run(flow)
+    return await asyncio.to_thread(client._run, flow)

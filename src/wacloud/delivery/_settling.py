@@ -1,0 +1,92 @@
+"""The one place failures are settled: policy decision → outcome and effects → operator event.
+
+Both kinds of failure go through :class:`Settler`: an error answer to a call (the worker, which
+writes the settlement in its batches) and a ``failed`` status webhook (which arrives after the call
+was accepted and is written at once). Status webhooks in general are applied here too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wacloud.delivery.model import AFTER_ACCEPT, DeliveryEvent, EarlyStatus, Job, JobState, StatusChange
+from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
+from wacloud.delivery.pacing import Pacing
+from wacloud.delivery.policy import Action, Decision, RetryPolicy
+from wacloud.delivery.store import Store
+
+log = logging.getLogger("wacloud.delivery")
+
+
+def _nothing() -> None:
+    """The default wake-up: nobody to wake."""
+
+
+@dataclass(slots=True)
+class Settler:
+    """Runs the retry policy on failures and turns its decisions into stored outcomes."""
+
+    store: Store
+    pacing: Pacing
+    policy: RetryPolicy
+    clock: Callable[[], float]
+    #: The event sink (an operator hears about an auth pause).
+    emit: Callable[[DeliveryEvent], None]
+    #: Called when a job was queued again, so a sleeping worker looks at once.
+    wake: Callable[[], None] = field(default=_nothing)
+
+    def decide(self, job: Job, code: int | None, http_status: int | None = None,
+               title: str | None = None) -> Decision:
+        """The policy's decision about ``job`` after an error ``code`` (None: no code was given)."""
+        if code is None:
+            return Decision(Action.FAIL, "failed status without an error code")
+        return self.policy.decide(code, http_status, failures=job.failures, throttles=job.throttles,
+                                  pair_retries=job.pair_retries, has_fallback=job.fallback is not None,
+                                  used_fallback=job.used_fallback, title=title)
+
+    def failure(self, job: Job, decision: Decision, failure: Failure, now: float, *, called: bool = True,
+                refund: bool = False, expect: frozenset[JobState] | None = None,
+                worker: str | None = None) -> Settlement:
+        """The settlement for ``decision`` about ``job`` (not yet written); tells the operator of a pause.
+
+        ``refund``: nothing reached the user, so the pair token the claim took goes back.
+        """
+        settlement = settle_failure(job, decision, failure, now, pair_interval_s=self.pacing.pair_spacing_s,
+                                    pair_burst=self.pacing.pair_burst, called=called, expect=expect,
+                                    worker=worker)
+        if refund:
+            settlement.effects.insert(0, Effect("refund", to=job.to, until=now,
+                                                interval_s=self.pacing.pair_spacing_s))
+        if decision.action is Action.PAUSE:
+            self.emit(DeliveryEvent("auth_paused", job.phone_number_id, decision.reason, code=failure.code,
+                                    fbtrace_id=failure.fbtrace_id, until=now + decision.delay_s))
+        return settlement
+
+    def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,
+                     error_title: str | None = None, error_details: str | None = None,
+                     fbtrace_id: str | None = None) -> StatusChange:
+        """Apply a status webhook: forward only; ``failed`` meets the policy like any error answer."""
+        now = self.clock()
+        change = self.store.apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
+                                         error_details=error_details, now=now)
+        if not (change.applied and status.lower() == "failed" and change.job is not None):
+            return change
+        job = change.job
+        decision = self.decide(job, error_code, title=error_title)
+        settlement = self.failure(job, decision, Failure(error_code, error_title, error_details, fbtrace_id),
+                                  now, called=False, expect=AFTER_ACCEPT)
+        apply_effects(self.store, job.phone_number_id, settlement.effects)
+        self.store.settle([settlement.outcome])
+        if settlement.outcome.state is JobState.QUEUED:
+            self.wake()
+        return StatusChange(self.store.get(job.id), True, decision.reason)
+
+    def replay_early(self, early: EarlyStatus) -> StatusChange:
+        """Apply a status that arrived before its send was recorded, then forget it (replays are harmless)."""
+        change = self.apply_status(early.wamid, early.status, float(early.ts) if early.ts else self.clock(),
+                                   error_code=early.error_code, error_title=early.error_title,
+                                   error_details=early.error_details)
+        self.store.forget_early(early.wamid, early.status)
+        return change

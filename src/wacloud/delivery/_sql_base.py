@@ -1,0 +1,137 @@
+"""The shared dialect and transaction layer: a transaction, ``IN`` lists, migrations, locks.
+
+A dialect (:mod:`~wacloud.delivery.sqlite`, :mod:`~wacloud.delivery.postgres`) supplies the
+connection, the transaction, the placeholder style and the few phrases that differ (row locks,
+``max`` vs ``GREATEST``, column types). Each concern's queries (jobs, leases, pacing, contacts,
+statuses, webhook inbox) are a mixin over :class:`SqlBase`.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from wacloud.delivery.store import StoreError
+
+#: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
+MAX_ID = 2**63 - 1
+
+
+def int_ids(job_ids: Iterable[str]) -> list[int]:
+    """The ids that can be ours, as ints (anything else matches no row, so it is left out)."""
+    out = []
+    for job_id in job_ids:
+        try:
+            value = int(job_id)
+        except (TypeError, ValueError):
+            continue  # not one of ours: matches nothing
+        if -MAX_ID - 1 <= value <= MAX_ID:
+            out.append(value)  # a larger number cannot be an id either: it matches nothing
+    return out
+
+
+class Tx(ABC):
+    """One open transaction: run statements with ``?`` placeholders."""
+
+    @abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a statement and return its rows."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+
+    @abstractmethod
+    def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter tuple."""
+
+
+
+class SqlBase(ABC):
+    """One connection and its dialect: transactions, ``IN`` lists, row locks and migrations."""
+
+    #: The SQL name of the two-argument maximum.
+    GREATEST = "max"
+    #: Appended to a SELECT that reads rows it will update (PostgreSQL: ``FOR UPDATE``).
+    LOCK = ""
+    #: Appended to the claim SELECT (PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
+    CLAIM_LOCK = ""
+    TYPES: dict[str, str] = {}
+    #: The schema, as (version, statements) in order; ``{NAME}`` is filled from :attr:`TYPES`.
+    MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    #: The table that records which migrations were applied.
+    VERSION_TABLE = "schema_version"
+
+    def __init__(self) -> None:
+        # One connection per store object; the lock makes it safe to share between threads
+        # (the outbox's store thread, a webhook receiver's threads).
+        self._lock = threading.RLock()
+
+    # --- dialect hooks ------------------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
+        """An open transaction (``write``: take the write lock at once where that matters)."""
+
+    @abstractmethod
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A ``column IN (...)`` test and its parameters."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
+        return _Locked(self._lock, self._transaction(write))
+
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version now in force."""
+        with self._tx() as tx:
+            self._lock_schema(tx)
+            table = self.VERSION_TABLE
+            latest = self.MIGRATIONS[-1][0] if self.MIGRATIONS else 0
+            tx.run(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
+            row = tx.rows(f"SELECT max(version) FROM {table}")
+            current = (row[0][0] or 0) if row else 0
+            if current > latest:
+                raise StoreError(f"the store's schema is version {current}, newer than this wacloud "
+                                 f"({latest}): upgrade wacloud")
+            for version, statements in self.MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.run(statement.format(**self.TYPES))
+                tx.run(f"INSERT INTO {table} (version) VALUES (?)", (version,))
+                current = version
+            return int(current)
+
+    def _lock_schema(self, tx: Tx) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
+        """Serialise concurrent migrations (PostgreSQL takes an advisory lock)."""
+
+    def _lock_wamid(self, tx: Tx, wamid: str) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
+        """Serialise a status for ``wamid`` with the send answer that records it (SQLite: BEGIN IMMEDIATE)."""
+
+
+class _Locked(AbstractContextManager[Tx]):
+    """Holds the store's thread lock for the life of one transaction."""
+
+    def __init__(self, lock: threading.RLock, inner: AbstractContextManager[Tx]) -> None:
+        self._lock = lock
+        self._inner = inner
+
+    def __enter__(self) -> Tx:
+        self._lock.acquire()
+        try:
+            return self._inner.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        try:
+            return self._inner.__exit__(*exc)
+        finally:
+            self._lock.release()

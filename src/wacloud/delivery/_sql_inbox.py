@@ -1,0 +1,93 @@
+"""The webhook receiver's tables: dedup keys and the durable inbox (:mod:`wacloud.webhooks.store`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from wacloud.delivery._sql_base import SqlBase
+
+
+class InboxSql(SqlBase):
+    """The webhook receiver's dedup keys and durable inbox."""
+
+    def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
+        """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
+        with self._tx() as tx:
+            n = tx.run("DELETE FROM webhook_dedup WHERE seen_at < ?", (now - dedup_ttl_s,))
+            n += tx.run("DELETE FROM early_statuses WHERE received_at < ?", (now - early_ttl_s,))
+        return n
+
+    # --- webhook receiver protocols -------------------------------------------------------------------
+    def first_seen(self, key: str) -> bool:
+        """Atomically record ``key``; True only the first time."""
+
+        with self._tx() as tx:
+            return tx.run("INSERT INTO webhook_dedup (key, seen_at) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO NOTHING", (key, time.time())) == 1
+
+    def seen(self, key: str) -> bool:
+        """True if ``key`` was recorded (read only)."""
+        with self._tx(write=False) as tx:
+            return bool(tx.rows("SELECT 1 FROM webhook_dedup WHERE key = ?", (key,)))
+
+    def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
+        """Durably store a raw webhook delivery (leased to the caller for ``lease_s``); returns its id."""
+
+        now = time.time()
+        lease = now + lease_s if lease_s is not None else None
+        with self._tx() as tx:
+            rows = tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) "
+                           "VALUES (?, ?, ?, ?) RETURNING id", (bytes(raw), headers_json, now, lease))
+        return int(rows[0][0])
+
+    def pending(self, limit: int = 100) -> list[tuple[int, bytes]]:
+        """Stored deliveries not yet processed (nor set aside), oldest first."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows("SELECT id, raw FROM webhook_inbox WHERE dead_at IS NULL ORDER BY id LIMIT ?",
+                           (max(0, int(limit)),))
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def done(self, id: int) -> None:
+        """Mark a stored delivery processed (it is removed)."""
+        with self._tx() as tx:
+            tx.run("DELETE FROM webhook_inbox WHERE id = ?", (int(id),))
+
+    def inbox_claim(self, limit: int, lease_s: float) -> list[tuple[int, bytes, int]]:
+        """Lease up to ``limit`` due deliveries (not leased, not set aside): (id, raw, failures)."""
+
+        now = time.time()
+        with self._tx() as tx:
+            ids = [int(r[0]) for r in tx.rows(
+                "SELECT id FROM webhook_inbox WHERE dead_at IS NULL AND (lease_until IS NULL OR "
+                f"lease_until <= ?) ORDER BY id LIMIT ?{self.CLAIM_LOCK}", (now, max(0, int(limit))))]
+            if not ids:
+                return []
+            test, params = self._in("id", ids)
+            rows = tx.rows(f"UPDATE webhook_inbox SET lease_until = ? WHERE {test} RETURNING id, raw, failures",
+                           [now + lease_s, *params])
+        return sorted((int(r[0]), bytes(r[1]), int(r[2])) for r in rows)
+
+    def inbox_extend(self, ids: Sequence[int], lease_s: float) -> None:
+        """Extend the leases of deliveries still being processed."""
+
+        if not ids:
+            return
+        test, params = self._in("id", [int(i) for i in ids])
+        with self._tx() as tx:
+            tx.run(f"UPDATE webhook_inbox SET lease_until = ? WHERE dead_at IS NULL AND {test}",
+                   [time.time() + lease_s, *params])
+
+    def inbox_retry_later(self, id: int, delay_s: float, reason: str) -> None:
+        """Count a failed attempt; the delivery is due again in ``delay_s``."""
+
+        with self._tx() as tx:
+            tx.run("UPDATE webhook_inbox SET lease_until = ?, failures = failures + 1, last_error = ? "
+                   "WHERE id = ?", (time.time() + delay_s, reason[:1000], int(id)))
+
+    def inbox_dead_letter(self, id: int, reason: str) -> None:
+        """Set a delivery aside for good (kept, with the reason, no longer pending)."""
+
+        with self._tx() as tx:
+            tx.run("UPDATE webhook_inbox SET dead_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+                   (time.time(), reason[:1000], int(id)))

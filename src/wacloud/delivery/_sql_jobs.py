@@ -1,0 +1,174 @@
+"""Jobs: queueing, reading, filtering and counting them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
+from wacloud.delivery.model import (
+    Job,
+    JobEvent,
+    JobState,
+    NewJob,
+    Summary,
+)
+
+JOB_COLUMNS = (
+    "id, phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, campaign, "
+    "not_before, attempts, failures, throttles, pair_retries, used_fallback, wamid, error_code, "
+    "error_title, error_details, fbtrace_id, created_at, updated_at, accepted_at, sent_at, delivered_at, "
+    "read_at, finished_at, priority"
+)
+
+#: One history entry: (job id, state, at, code, detail, attempt).
+EventRow = tuple[int, str, float, int | None, str | None, int]
+
+
+def record_events(tx: Tx, events: Sequence[EventRow]) -> None:
+    """Append history entries, in this order, inside the transaction that made the changes."""
+    if events:
+        tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
+                events)
+
+
+def job_from_row(row: Sequence[Any]) -> Job:
+    """A :class:`Job` from a row of :data:`JOB_COLUMNS`."""
+    return Job(
+        id=str(row[0]), phone_number_id=row[1], to=row[2], state=JobState(row[3]), body=json.loads(row[4]),
+        is_template=bool(row[5]), key=row[6], category=row[7],
+        fallback=json.loads(row[8]) if row[8] is not None else None, campaign=row[9],
+        not_before=float(row[10]), attempts=row[11], failures=row[12], throttles=row[13],
+        pair_retries=row[14], used_fallback=bool(row[15]), wamid=row[16], error_code=row[17],
+        error_title=row[18], error_details=row[19], fbtrace_id=row[20], created_at=float(row[21]),
+        updated_at=float(row[22]), accepted_at=row[23], sent_at=row[24], delivered_at=row[25],
+        read_at=row[26], finished_at=row[27], priority=row[28],
+    )
+
+
+class JobsSql(SqlBase):
+    """Queueing and reading jobs."""
+
+    def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
+        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
+        out: list[tuple[str, bool]] = []
+        events: list[EventRow] = []
+        with self._tx() as tx:
+            for job in jobs:
+                rows = tx.rows(
+                    "INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, "
+                    "category, fallback, campaign, not_before, created_at, updated_at, priority) "
+                    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+                    (job.phone_number_id, job.to, json.dumps(job.body, separators=(",", ":")),
+                     int(job.is_template), job.key, job.category,
+                     json.dumps(job.fallback, separators=(",", ":")) if job.fallback is not None else None,
+                     job.campaign, job.not_before, now, now, job.priority),
+                )
+                if rows:
+                    out.append((str(rows[0][0]), True))
+                    events.append((int(rows[0][0]), JobState.QUEUED.value, now, None, None, 0))
+                else:
+                    existing = tx.rows("SELECT id FROM jobs WHERE idem_key = ?", (job.key,))
+                    out.append((str(existing[0][0]), False))
+            record_events(tx, events)
+        return out
+
+    def history(self, job_id: str) -> list[JobEvent]:
+        """The job's history, in the order it was recorded (empty for an unknown id)."""
+        ids = int_ids([job_id])
+        if not ids:
+            return []
+        return self.histories([str(ids[0])]).get(str(ids[0]), [])
+
+    def histories(self, job_ids: Sequence[str]) -> dict[str, list[JobEvent]]:
+        """Several jobs' histories at once (a page of jobs), by job id; jobs without one are absent."""
+        ids = int_ids(job_ids)
+        if not ids:
+            return {}
+        test, params = self._in("job_id", ids)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT id, job_id, state, at, code, detail, attempt FROM job_events "
+                           f"WHERE {test} ORDER BY id", params)
+        out: dict[str, list[JobEvent]] = {}
+        for r in rows:
+            out.setdefault(str(r[1]), []).append(
+                JobEvent(int(r[0]), str(r[1]), str(r[2]), float(r[3]), r[4], r[5], int(r[6])))
+        return out
+
+    def get(self, job_id: str) -> Job | None:
+        """One job by id."""
+        ids = int_ids([job_id])
+        if not ids:
+            return None
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (ids[0],))
+        return job_from_row(rows[0]) if rows else None
+
+    def job_by_wamid(self, wamid: str) -> Job | None:
+        """The job whose accepted send got ``wamid`` (None when no job has it)."""
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE wamid = ?", (str(wamid),))
+        return job_from_row(rows[0]) if rows else None
+
+    def find(self, *, phone_number_id: str | None = None, state: JobState | None = None,
+             campaign: str | None = None, to: str | None = None, after: str | None = None,
+             limit: int = 100, newest_first: bool = False) -> list[Job]:
+        """Jobs matching every given filter, in id order, ``limit`` at a time after id ``after``.
+
+        ``newest_first`` reverses the order (and ``after`` then pages towards older ids).
+        """
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        filters = (("phone_number_id", phone_number_id), ("campaign", campaign), ("recipient", to))
+        for column, value in filters:
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if state is not None:
+            where.append("state = ?")
+            params.append(JobState(state).value)
+        if after is not None:
+            after_ids = int_ids([after])
+            where.append("id < ?" if newest_first else "id > ?")
+            params.append(after_ids[0] if after_ids else 0)
+        params.append(max(0, int(limit)))
+        with self._tx(write=False) as tx:
+            order = "DESC" if newest_first else "ASC"
+            rows = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} "
+                           f"ORDER BY id {order} LIMIT ?", params)
+        return [job_from_row(r) for r in rows]
+
+    def summary(self, *, phone_number_id: str | None = None, campaign: str | None = None) -> Summary:
+        """Counts by state and failures by code."""
+        where, params = ["1 = 1"], []
+        if phone_number_id is not None:
+            where.append("phone_number_id = ?")
+            params.append(phone_number_id)
+        if campaign is not None:
+            where.append("campaign = ?")
+            params.append(campaign)
+        with self._tx(write=False) as tx:
+            rows = tx.rows(f"SELECT state, error_code, count(*) FROM jobs WHERE {' AND '.join(where)} "
+                           "GROUP BY state, error_code", params)
+        summary = Summary()
+        for state, code, n in rows:
+            summary.total += n
+            summary.by_state[state] = summary.by_state.get(state, 0) + n
+            if state in (JobState.FAILED, JobState.DEAD):
+                key = int(code) if code is not None else 0
+                summary.failed_by_code[key] = summary.failed_by_code.get(key, 0) + n
+        return summary
+
+
+    def backlog(self, phone_number_id: str) -> tuple[int, float | None]:
+        """(jobs still owed a send, earliest ``not_before`` of the queued ones)."""
+        with self._tx(write=False) as tx:
+            pending = tx.rows("SELECT count(*) FROM jobs WHERE phone_number_id = ? AND state = 'queued'",
+                              (phone_number_id,))[0][0]
+            leased = tx.rows("SELECT count(*) FROM jobs WHERE phone_number_id = ? "
+                             "AND state IN ('claimed', 'sending')", (phone_number_id,))[0][0]
+            nxt = tx.rows("SELECT min(not_before) FROM jobs WHERE phone_number_id = ? AND state = 'queued'",
+                          (phone_number_id,))[0][0]
+        return int(pending) + int(leased), (float(nxt) if nxt is not None else None)

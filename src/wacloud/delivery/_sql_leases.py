@@ -1,0 +1,229 @@
+"""The worker's side of the jobs table: claim, mark in flight, settle, release, recover."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from wacloud.delivery import pacing, recovery
+from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
+from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
+from wacloud.delivery.model import (
+    EarlyStatus,
+    InFlightPolicy,
+    Job,
+    JobState,
+    Outcome,
+    Recovery,
+)
+from wacloud.delivery.store import StoreError
+
+_COUNTERS = frozenset({"failures", "throttles", "pair_retries"})
+
+
+
+class LeasesSql(SqlBase):
+    """The worker's side: claims, in-flight marks, outcomes, releases and lost-worker recovery."""
+
+    def claim(self, phone_number_id: str, limit: int, now: float, *, lease_s: float, worker: str,
+              pair_interval_s: float, pair_burst: int) -> list[Job]:
+        """Lease up to ``limit`` ready jobs whose recipient has a pair token; defer the others."""
+        if limit <= 0:
+            return []
+        with self._tx() as tx:
+            pause = tx.rows("SELECT paused_until FROM rate_buckets WHERE phone_number_id = ?",
+                            (phone_number_id,))
+            if pause and pause[0][0] is not None and pause[0][0] > now:
+                return []
+            # The priority lane first, then the rest (each query reads its own partial index).
+            candidates = tx.rows(
+                "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                f"AND priority > 0 AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                (phone_number_id, now, limit),
+            )
+            if len(candidates) < limit:
+                candidates += tx.rows(
+                    "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                    f"AND not_before <= ? AND priority = 0 ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                    (phone_number_id, now, limit - len(candidates)),
+                )
+            if not candidates:
+                return []
+            recipients = sorted({r for _, r in candidates})
+            tats = self._pair_tats(tx, phone_number_id, recipients)
+            granted: list[int] = []
+            deferred: list[tuple[float, int]] = []
+            changed: dict[str, float] = {}
+            for job_id, recipient in candidates:
+                ok, value = pacing.pair_take(tats.get(recipient), now, pair_interval_s, pair_burst)
+                if ok:
+                    tats[recipient] = changed[recipient] = value
+                    granted.append(job_id)
+                else:
+                    # Spread the recipient's other jobs one interval apart so they do not all wake at once.
+                    deferred.append((value, job_id))
+                    tats[recipient] += pair_interval_s
+            if changed:
+                tx.many("UPDATE pair_buckets SET tat = ? WHERE phone_number_id = ? AND recipient = ?",
+                        [(tat, phone_number_id, r) for r, tat in changed.items()])
+            if deferred:
+                tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
+                        [(when, now, job_id) for when, job_id in deferred])
+            if not granted:
+                return []
+            test, params = self._in("id", granted)
+            rows = tx.rows(
+                f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
+                f"WHERE {test} RETURNING {JOB_COLUMNS}",
+                [now + lease_s, worker, now, *params],
+            )
+        jobs = [job_from_row(r) for r in rows]
+        order = {job_id: i for i, job_id in enumerate(granted)}
+        jobs.sort(key=lambda j: order[int(j.id)])
+        return jobs
+
+    def _pair_tats(self, tx: Tx, phone_number_id: str, recipients: list[str]) -> dict[str, float]:
+        """Lock (creating them) the recipients' pair buckets; returns their TATs (absent: never used)."""
+        # A new bucket starts at TAT 0 (the epoch): far in the past, so it is full. Creating the rows
+        # first lets PostgreSQL lock them all, in one order, before reading them.
+        tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
+                "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
+                [(phone_number_id, r) for r in recipients])
+        test, params = self._in("recipient", recipients)
+        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
+                       f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
+        return {r: float(t) for r, t in rows}
+
+    def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
+                     pair_interval_s: float | None = None) -> list[str]:
+        """Mark claimed jobs as in flight just before their call; returns the ids still ours.
+
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        """
+        ids = int_ids(job_ids)
+        if not ids:
+            return []
+        test, params = self._in("id", ids)
+        with self._tx() as tx:
+            # 'sending' at this very ``now`` by this worker: this same call retried after its commit's
+            # answer was lost (db_retry passes the same arguments); any other call finds it taken.
+            rows = tx.rows(
+                f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
+                "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
+                "RETURNING id, phone_number_id, recipient",
+                [now + lease_s, now, *params, worker, now],
+            )
+            if pair_interval_s is not None and rows:
+                # The claim took the pair token, but the send can come well after it (a full
+                # lookahead of slots, a pause): Meta measures the gap between sends, so the next
+                # token counts from this one. Sorted: the lock order claim uses.
+                pairs = sorted({(str(r[1]), str(r[2])) for r in rows})
+                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
+                        "WHERE phone_number_id = ? AND recipient = ?",
+                        [(now + pair_interval_s, p, r) for p, r in pairs])
+        return [str(r[0]) for r in rows]
+
+    def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
+        """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
+        early: list[EarlyStatus] = []
+        pair_tats: dict[int, float] = {}
+        events: list[EventRow] = []
+        with self._tx() as tx:
+            for o in outcomes:
+                ids = int_ids([o.job_id])
+                if not ids:
+                    continue
+                sets = ["state = ?", "updated_at = ?", "lease_until = NULL", "worker = NULL"]
+                params: list[Any] = [JobState(o.state).value, o.at]
+                if o.count_attempt:
+                    sets.append("attempts = attempts + 1")
+                if o.counter is not None:
+                    if o.counter not in _COUNTERS:
+                        raise StoreError(f"unknown counter {o.counter!r}")
+                    sets.append(f"{o.counter} = {o.counter} + 1")
+                if o.body is not None:
+                    sets += ["body = ?", "used_fallback = 1"]
+                    params.append(json.dumps(o.body, separators=(",", ":")))
+                if o.state is JobState.ACCEPTED:
+                    sets += ["wamid = ?", "accepted_at = ?", "error_code = NULL", "error_title = NULL",
+                             "error_details = NULL", "fbtrace_id = NULL"]
+                    params += [o.wamid, o.at]
+                else:
+                    sets += ["error_code = ?", "error_title = ?", "error_details = ?", "fbtrace_id = ?"]
+                    params += [o.error_code, o.error_title, o.error_details, o.fbtrace_id]
+                if o.state is JobState.QUEUED:
+                    sets.append("not_before = ?")
+                    params.append(o.not_before if o.not_before is not None else o.at)
+                elif o.state is not JobState.ACCEPTED:
+                    sets.append("finished_at = ?")
+                    params.append(o.at)
+                if o.state is JobState.ACCEPTED and o.wamid:
+                    self._lock_wamid(tx, o.wamid)  # before the job row, in the order apply_status takes them
+                expect = sorted(s.value for s in o.expect)
+                test, expect_params = self._in("state", expect)
+                if o.worker is not None and o.state is not JobState.ACCEPTED:
+                    # A late answer must not touch a job another worker claimed after the lease expired.
+                    test += " AND (worker = ? OR state = 'uncertain')"
+                    expect_params.append(o.worker)
+                landed = tx.rows(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test} RETURNING attempts",
+                                 [*params, ids[0], *expect_params])
+                changed = bool(landed)
+                if changed:
+                    attempt = int(landed[0][0])
+                    events += [(ids[0], step.state, o.at, step.code, step.detail, attempt) for step in o.steps]
+                    failed = o.state is not JobState.ACCEPTED
+                    events.append((ids[0], JobState(o.state).value, o.at, o.error_code if failed else None,
+                                   (o.error_details or o.error_title) if failed else None, attempt))
+                if changed and o.pair_tat is not None:
+                    pair_tats[ids[0]] = o.pair_tat
+                if changed and o.state is JobState.ACCEPTED and o.wamid:
+                    # Read, not deleted: each is forgotten once applied, so a crash before the
+                    # replay leaves it for the next run's sweep (early_for_jobs).
+                    rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
+                                   "FROM early_statuses WHERE wamid = ?", (o.wamid,))
+                    early += [EarlyStatus(o.wamid, *r) for r in rows]
+            record_events(tx, events)
+            if pair_tats:
+                test, params = self._in("id", sorted(pair_tats))
+                owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)
+                bumps: dict[tuple[str, str], float] = {}
+                for job_id, phone, recipient in owners:
+                    key = (str(phone), str(recipient))
+                    bumps[key] = max(bumps.get(key, 0.0), pair_tats[int(job_id)])
+                # Sorted: the lock order claim and mark_sending use (no deadlock between workers).
+                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
+                        "WHERE phone_number_id = ? AND recipient = ?",
+                        [(tat, p, r) for (p, r), tat in sorted(bumps.items())])
+        return early
+
+    def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:
+        """Give claimed (not in flight) jobs back to the queue."""
+        ids = int_ids(job_ids)
+        if not ids:
+            return 0
+        test, params = self._in("id", ids)
+        with self._tx() as tx:
+            return tx.run("UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, "
+                          f"updated_at = ? WHERE {test} AND state = 'claimed' AND worker = ?",
+                          [now, *params, worker])
+
+    def recover(self, phone_number_id: str, now: float, policy: InFlightPolicy) -> Recovery:
+        """Sweep expired leases: claims go back to the queue; in-flight calls become uncertain or resend."""
+        with self._tx() as tx:
+            return recovery.sweep(tx, phone_number_id, now, InFlightPolicy(policy))
+
+    def lease_holders(self, phone_number_id: str, now: float) -> list[tuple[str, int, float]]:
+        """(worker, jobs held, latest lease end) of the unexpired leases on a number."""
+        with self._tx(write=False) as tx:
+            return recovery.holders(tx, phone_number_id, now)
+
+    def expire_leases(self, phone_number_id: str, workers: Sequence[str], now: float, states: Sequence[str]) -> int:
+        """End now the leases ``workers`` (known to be gone, at least one) hold on jobs in ``states``."""
+        with self._tx() as tx:
+            return recovery.expire(tx, phone_number_id, self._in("worker", list(workers)), now, states)
+
+    def recovered(self, *, campaign: str | None = None, phone_number_id: str | None = None) -> dict[str, int]:
+        """Jobs taken back from lost workers, by kind (``released``, ``uncertain``, ``resent``)."""
+        with self._tx(write=False) as tx:
+            return recovery.counts(tx, campaign, phone_number_id)

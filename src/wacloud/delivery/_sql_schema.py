@@ -1,0 +1,137 @@
+"""The outbox's schema: every migration, in order (applied by :meth:`SqlBase.migrate`)."""
+
+from __future__ import annotations
+
+from wacloud.delivery import recovery
+
+# --- schema ----------------------------------------------------------------------------------------
+# {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one
+# transaction, and recorded in schema_version; never edit a released one, add the next.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        """CREATE TABLE jobs (
+            id {ID},
+            phone_number_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            state TEXT NOT NULL,
+            body TEXT NOT NULL,
+            is_template INTEGER NOT NULL,
+            idem_key TEXT UNIQUE,
+            category TEXT,
+            fallback TEXT,
+            campaign TEXT,
+            not_before {REAL} NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            throttles INTEGER NOT NULL DEFAULT 0,
+            pair_retries INTEGER NOT NULL DEFAULT 0,
+            used_fallback INTEGER NOT NULL DEFAULT 0,
+            wamid TEXT,
+            error_code INTEGER,
+            error_title TEXT,
+            error_details TEXT,
+            fbtrace_id TEXT,
+            lease_until {REAL},
+            worker TEXT,
+            created_at {REAL} NOT NULL,
+            updated_at {REAL} NOT NULL,
+            accepted_at {REAL},
+            sent_at {REAL},
+            delivered_at {REAL},
+            read_at {REAL},
+            finished_at {REAL}
+        )""",
+        # The claim query reads this partial index only: its cost does not grow with the backlog
+        # of finished jobs, nor with queued jobs further in the future.
+        "CREATE INDEX jobs_ready ON jobs (phone_number_id, not_before, id) WHERE state = 'queued'",
+        "CREATE INDEX jobs_leased ON jobs (phone_number_id, lease_until) "
+        "WHERE state IN ('claimed', 'sending')",
+        "CREATE UNIQUE INDEX jobs_wamid ON jobs (wamid) WHERE wamid IS NOT NULL",
+        "CREATE INDEX jobs_campaign ON jobs (campaign, state) WHERE campaign IS NOT NULL",
+        "CREATE INDEX jobs_recipient ON jobs (recipient, id)",
+        """CREATE TABLE rate_buckets (
+            phone_number_id TEXT PRIMARY KEY,
+            tat {REAL},
+            paused_until {REAL},
+            pause_reason TEXT
+        )""",
+        """CREATE TABLE pair_buckets (
+            phone_number_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            tat {REAL} NOT NULL,
+            PRIMARY KEY (phone_number_id, recipient)
+        )""",
+        """CREATE TABLE contacts (
+            phone_number_id TEXT NOT NULL,
+            wa_id TEXT NOT NULL,
+            last_inbound {REAL},
+            marketing_opt_out INTEGER NOT NULL DEFAULT 0,
+            preference_at {REAL},
+            PRIMARY KEY (phone_number_id, wa_id)
+        )""",
+        """CREATE TABLE early_statuses (
+            wamid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ts {REAL},
+            error_code INTEGER,
+            error_title TEXT,
+            error_details TEXT,
+            received_at {REAL} NOT NULL,
+            PRIMARY KEY (wamid, status)
+        )""",
+        "CREATE TABLE webhook_dedup (key TEXT PRIMARY KEY, seen_at {REAL} NOT NULL)",
+        """CREATE TABLE webhook_inbox (
+            id {ID},
+            raw {BLOB} NOT NULL,
+            headers TEXT NOT NULL,
+            received_at {REAL} NOT NULL
+        )""",
+    )),
+    # 2: pruning old dedup keys and unclaimed early statuses without a full scan.
+    (2, (
+        "CREATE INDEX webhook_dedup_seen ON webhook_dedup (seen_at)",
+        "CREATE INDEX early_statuses_received ON early_statuses (received_at)",
+    )),
+    # 3: webhook payloads leased to one receiver at a time, retried with a delay, or set aside.
+    (3, (
+        "ALTER TABLE webhook_inbox ADD COLUMN lease_until {REAL}",
+        "ALTER TABLE webhook_inbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE webhook_inbox ADD COLUMN last_error TEXT",
+        "ALTER TABLE webhook_inbox ADD COLUMN dead_at {REAL}",
+    )),
+    # 4: a priority lane, so a one-off message (an OTP) does not wait behind a campaign. Its own
+    # small partial index keeps both claim queries on an index.
+    (4, (
+        "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX jobs_ready_first ON jobs (phone_number_id, not_before, id) "
+        "WHERE state = 'queued' AND priority > 0",
+    )),
+    recovery.MIGRATION,  # 5: which jobs were taken back from lost workers
+    # 6: each job's history, append-only, written with every change; rebuilt for existing jobs from
+    # their timestamps (in life order: the ids keep it).
+    (6, (
+        """CREATE TABLE job_events (
+            id {ID},
+            job_id BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            at {REAL} NOT NULL,
+            code INTEGER,
+            detail TEXT,
+            attempt INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX job_events_job ON job_events (job_id, id)",
+        "INSERT INTO job_events (job_id, state, at, attempt) SELECT id, 'queued', created_at, 0 FROM jobs ORDER BY id",
+        "INSERT INTO job_events (job_id, state, at, code, detail, attempt) "
+        "SELECT id, 'fallback', COALESCE(accepted_at, updated_at), 131047, "
+        "'window closed → sent fallback template ' || COALESCE({FALLBACK_NAME}, 'unnamed'), attempts "
+        "FROM jobs WHERE used_fallback = 1 ORDER BY id",
+        *(f"INSERT INTO job_events (job_id, state, at, attempt) SELECT id, '{state}', {state}_at, attempts "
+          f"FROM jobs WHERE {state}_at IS NOT NULL ORDER BY id"
+          for state in ("accepted", "sent", "delivered", "read")),
+        "INSERT INTO job_events (job_id, state, at, code, detail, attempt) "
+        "SELECT id, state, finished_at, error_code, COALESCE(error_details, error_title), attempts FROM jobs "
+        "WHERE state IN ('failed', 'dead', 'uncertain') AND finished_at IS NOT NULL ORDER BY id",
+    )),
+)
+
+LATEST_VERSION = MIGRATIONS[-1][0]

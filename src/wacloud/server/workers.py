@@ -1,0 +1,83 @@
+"""The outbox workers of one gateway process, restarted with growing pauses when they crash."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from wacloud.delivery import Outbox
+
+log = logging.getLogger("wacloud.server")
+
+#: Pause before restarting crashed workers, doubling each time up to the cap.
+WORKER_RESTART_FIRST_S = 1.0
+WORKER_RESTART_MAX_S = 30.0
+#: A run that lasted this long before crashing was fine: its crash is a new incident (first pause again).
+WORKER_HEALTHY_RUN_S = 60.0
+#: How long a graceful stop may take before the workers' task is cancelled.
+WORKER_STOP_WAIT_S = 10.0
+
+
+class WorkerSupervisor:
+    """Runs :meth:`Outbox.run` in a task and restarts it after a crash (a database outage…).
+
+    ``up`` is False while the workers wait to be restarted; ``restarts`` counts the crashes;
+    ``stopping`` is set once the gateway shuts down (readiness then answers 503).
+    """
+
+    def __init__(self, outbox: Outbox | None) -> None:
+        self.outbox = outbox
+        self.up = False
+        self.restarts = 0
+        self.stopping = False
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def state(self) -> str:
+        """``ok``, ``restarting`` (crashed, waiting to restart) or ``stopped`` (not running)."""
+        if self.task is None or self.task.done():
+            return "stopped"
+        return "ok" if self.up else "restarting"
+
+    def start(self) -> None:
+        """Start the workers' task (in the running event loop)."""
+        self.task = asyncio.create_task(self._run(), name="wacloud-workers")
+
+    async def _run(self) -> None:
+        outbox = self.outbox
+        if outbox is None:
+            return
+        delay = WORKER_RESTART_FIRST_S
+        while not self.stopping:
+            started = time.monotonic()
+            self.up = True
+            try:
+                await outbox.run()
+                return  # stopped on request
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.up = False
+                self.restarts += 1
+                log.exception("delivery workers stopped with an error; restarting in %.0f s", delay)
+            if time.monotonic() - started > WORKER_HEALTHY_RUN_S:
+                delay = WORKER_RESTART_FIRST_S
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WORKER_RESTART_MAX_S)
+
+    async def stop(self) -> None:
+        """Graceful: ask the outbox to stop (it releases in-flight claims), then cancel if it lingers."""
+        self.stopping = True
+        task = self.task
+        if task is None:
+            return
+        if self.outbox is not None:
+            self.outbox.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=WORKER_STOP_WAIT_S)
+        except (TimeoutError, asyncio.CancelledError, Exception):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,116 @@
+"""A job's history: an append-only record written with each change of the job, in recorded order."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from wacloud.delivery import JobEvent, JobState, Outbox, RetryPolicy, Store, open_store
+from wacloud.delivery.model import AFTER_ACCEPT, NewJob, Outcome
+
+from .conftest import FAST_POLICY, Rig
+
+P = "106540352242922"
+TEXT = {"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "hi"}}
+HELLO = {"name": "hello_world", "language": {"code": "en_US"}}
+
+
+def _send(store: Store, job_id: str, now: float) -> None:
+    (job,) = store.claim(P, 1, now, lease_s=60, worker="w", pair_interval_s=0.0, pair_burst=10)
+    assert job.id == job_id
+    assert store.mark_sending([job_id], now, lease_s=60, worker="w") == [job_id]
+
+
+def steps(events: list[JobEvent]) -> list[tuple[str, int | None, int]]:
+    return [(e.state, e.code, e.attempt) for e in events]
+
+
+def test_a_jobs_life_is_recorded_in_the_order_it_happened(store: Store) -> None:
+    now = time.time()
+    ((job_id, _),) = store.add([NewJob(P, "16505550001", TEXT, False)], now)
+    _send(store, job_id, now)
+    store.settle([Outcome(job_id, JobState.QUEUED, now + 0.1, not_before=now, error_code=131000,
+                          error_details="Something went wrong", counter="failures", worker="w")])
+    _send(store, job_id, now + 0.2)
+    store.settle([Outcome(job_id, JobState.ACCEPTED, now + 0.3, wamid="wamid.H1", worker="w")])
+    # Meta's timestamps are whole seconds: "sent" may carry an earlier time than our accepted_at.
+    store.apply_status("wamid.H1", "sent", float(int(now)), now=now + 0.4)
+    store.apply_status("wamid.H1", "sent", float(int(now)), now=now + 0.4)  # a duplicate: nothing new
+    store.apply_status("wamid.H1", "read", float(int(now)) + 2, now=now + 0.5)  # read implies delivered
+    store.apply_status("wamid.H1", "delivered", float(int(now)) + 1, now=now + 0.6)  # late: kept, no event
+    history = store.history(job_id)
+    assert steps(history) == [("queued", None, 0), ("queued", 131000, 1), ("accepted", None, 2),
+                              ("sent", None, 2), ("delivered", None, 2), ("read", None, 2)]
+    assert history[1].detail == "Something went wrong"
+    assert history[3].at == float(int(now)) and history[3].at < history[2].at  # recorded order, not time
+    assert [e.id for e in history] == sorted(e.id for e in history)
+    assert all(e.job_id == job_id for e in history)
+    assert Outbox(store, phone_number_id=P).history(job_id) == history
+
+
+def test_an_outcome_that_does_not_land_records_nothing(store: Store) -> None:
+    now = time.time()
+    ((job_id, _),) = store.add([NewJob(P, "16505550002", TEXT, False)], now)
+    _send(store, job_id, now)
+    store.settle([Outcome(job_id, JobState.ACCEPTED, now, wamid="wamid.H2")])
+    store.settle([Outcome(job_id, JobState.FAILED, now, error_code=1)])  # compare-and-set: not in hand
+    assert [e.state for e in store.history(job_id)] == ["queued", "accepted"]
+    store.settle([Outcome(job_id, JobState.FAILED, now + 1, error_code=131026, error_title="Undeliverable",
+                          expect=AFTER_ACCEPT, count_attempt=False)])
+    assert steps(store.history(job_id))[-1] == ("failed", 131026, 1)
+    assert store.history(job_id)[-1].detail == "Undeliverable"
+    assert store.history("nope") == [] and store.history("99999999999999999999") == []
+
+
+def test_a_lost_in_flight_call_is_recorded_as_uncertain(store: Store) -> None:
+    now = time.time()
+    ((job_id, _),) = store.add([NewJob(P, "16505550003", TEXT, False)], now)
+    _send(store, job_id, now - 120)
+    store.recover(P, now, policy="at_most_once")  # type: ignore[arg-type]
+    last = store.history(job_id)[-1]
+    assert (last.state, last.attempt) == ("uncertain", 1) and last.detail
+
+
+async def test_the_worker_records_the_fallback_step(rig: Rig) -> None:
+    ob = rig.outbox()
+    job_id = ob.enqueue("+16505551011", {"type": "text", "text": {"body": "parcel"}}, fallback_template=HELLO)
+    await ob.run(until_idle=True)
+    history = ob.history(job_id)
+    assert [e.state for e in history][:3] == ["queued", "fallback", "accepted"]
+    assert history[1].code == 131047 and history[1].detail == "window closed → sent fallback template hello_world"
+
+
+async def test_a_refused_text_then_its_fallback_are_both_recorded(rig: Rig) -> None:
+    ob = rig.outbox(enforce_window=False, policy=RetryPolicy(**FAST_POLICY))  # type: ignore[arg-type]
+    job_id = ob.enqueue("+16505551012", {"type": "text", "text": {"body": "parcel"}}, fallback_template=HELLO)
+    await ob.run(until_idle=True)
+    rig.wait(lambda: bool(ob.job(job_id).used_fallback), what="fallback queued")  # type: ignore[union-attr]
+    await ob.run(until_idle=True)
+    rig.wait(lambda: ob.job(job_id).state is JobState.READ, what="read")  # type: ignore[union-attr]
+    states = [e.state for e in ob.history(job_id)]
+    first = states.index("accepted")
+    assert states[first + 1:].count("fallback") == 1 and "accepted" in states[states.index("fallback"):]
+    fallback = next(e for e in ob.history(job_id) if e.state == "fallback")
+    assert fallback.code == 131047 and "hello_world" in (fallback.detail or "")
+
+
+def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> None:
+    s = open_store(store_url)
+    now = time.time()
+    ((job_id, _),) = s.add([NewJob(P, "16505550004", TEXT, False)], now)
+    _send(s, job_id, now)
+    s.settle([Outcome(job_id, JobState.ACCEPTED, now + 1, wamid="wamid.OLD", worker="w")])
+    s.apply_status("wamid.OLD", "delivered", now + 2, now=now + 2)
+    with s._tx() as tx:  # type: ignore[attr-defined]
+        # As version 5 left it: no job_events table.
+        tx.run("DROP TABLE job_events")
+        tx.run("DELETE FROM schema_version WHERE version > 5")
+    s.close()
+    upgraded = open_store(store_url)
+    try:
+        assert [(e.state, e.at) for e in upgraded.history(job_id)] == [
+            ("queued", pytest.approx(now)), ("accepted", pytest.approx(now + 1)),
+            ("sent", pytest.approx(now + 2)), ("delivered", pytest.approx(now + 2))]
+    finally:
+        upgraded.close()
