@@ -42,7 +42,7 @@ def test_a_bot_reply_is_an_outbox_job_retried_after_a_5xx(tmp_path: Path) -> Non
         await msg.reply_text("echo: " + (msg.text or ""), quote=True)
 
     def prepare(app: Any) -> None:
-        app.state.gateway.bot = bot
+        app.state.gateway.attach_bot(bot)
 
     server, live = start_gateway(tmp_path / "gw.db", prepare=prepare)
     try:
@@ -83,7 +83,7 @@ def test_direct_mode_sends_with_the_client_and_makes_no_job(tmp_path: Path) -> N
         await msg.reply_text("direct: " + (msg.text or ""))
 
     def prepare(app: Any) -> None:
-        app.state.gateway.bot = bot
+        app.state.gateway.attach_bot(bot)
 
     server, live = start_gateway(tmp_path / "gw.db", prepare=prepare)
     try:
