@@ -228,6 +228,8 @@ REGISTER_ATTEMPTS_PER_72H: Final = 10
 GROUP_PHOTO_MAX_BYTES: Final = 5 * _MB
 GROUP_PHOTO_MIN_PX: Final = 192
 
-#: Versions: the oldest still served and the default the client uses [OFF versions table].
+#: Versions: the oldest still served and the default the client uses [OFF versions table]. The default,
+#: v25.0 (released 2026-02-18), is served until 2028-07-29; every version's dates are in
+#: :mod:`wacloud.graph_versions`, and ``wacloud doctor`` warns six months before the configured one ends.
 MIN_API_VERSION: Final = (21, 0)
 DEFAULT_API_VERSION: Final = "v25.0"
