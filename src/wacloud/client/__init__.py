@@ -9,6 +9,7 @@ from __future__ import annotations
 from wacloud.client.account import AccountApi
 from wacloud.client.aio import AsyncTransport
 from wacloud.client.analytics import AnalyticsApi, PricingAnalytics, TemplateAnalytics
+from wacloud.client.business_identity import BusinessIdentityApi
 from wacloud.client.calling import CallingApi
 from wacloud.client.core import DEFAULT_BASE_URL, Request, Response, operation
 from wacloud.client.flows import FlowsApi
@@ -22,12 +23,12 @@ from wacloud.client.templates import TemplatesApi
 
 
 class Client(SyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi, GroupsApi,
-             MarketingApi, AnalyticsApi):
+             MarketingApi, AnalyticsApi, BusinessIdentityApi):
     """Blocking Cloud API client. ``Client(token=..., phone_number_id=..., base_url=...)``."""
 
 
 class AsyncClient(AsyncTransport, MessagingApi, MediaApi, TemplatesApi, AccountApi, FlowsApi, CallingApi,
-                  GroupsApi, MarketingApi, AnalyticsApi):
+                  GroupsApi, MarketingApi, AnalyticsApi, BusinessIdentityApi):
     """Asyncio Cloud API client, with the same methods as :class:`Client` returning coroutines."""
 
 

@@ -317,6 +317,17 @@ class PhoneState:
     )
     qr_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_override: str | None = None
+    #: Business identity (``_routes_identity``): username and its status, a display name change
+    #: request under review, the conversational components and the commerce settings.
+    username: str | None = None
+    username_status: str | None = None
+    verified_name: str = "wacloud sandbox"
+    new_display_name: str | None = None
+    new_name_status: str = "NONE"
+    automation: dict[str, Any] = field(
+        default_factory=lambda: {"enable_welcome_message": False, "prompts": [], "commands": []}
+    )
+    commerce: dict[str, bool] = field(default_factory=lambda: {"is_cart_enabled": True, "is_catalog_visible": True})
 
 
 @dataclass(slots=True)
