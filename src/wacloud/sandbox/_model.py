@@ -250,6 +250,10 @@ class Template:
     parameter_format: str = "POSITIONAL"
     status: str = "PENDING"
     rejected_reason: str = "NONE"
+    #: The status an ARCHIVED template goes back to when unarchived (``_template_ops``).
+    archived_from: str | None = None
+    #: The library template it was created from (``library_template_name``), if any.
+    library_template_name: str | None = None
     created_at: float = 0.0
     edits: int = 0
     # Derived from the components by ``analyse``.
