@@ -3,6 +3,7 @@ warns six months before the configured version's end."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import date
 from typing import Any
@@ -29,7 +30,7 @@ def test_the_default_version_is_in_the_table_with_its_end_date() -> None:
     assert info is not None and info.available_until == date(2028, 7, 29)
     assert [v.version for v in GRAPH_VERSIONS[:2]] == ["v27.0", "v26.0"]
     # Newest first, and every dated end is after its release.
-    assert all(a.released > b.released for a, b in zip(GRAPH_VERSIONS, GRAPH_VERSIONS[1:], strict=False))
+    assert all(a.released > b.released for a, b in itertools.pairwise(GRAPH_VERSIONS))
     assert all(v.available_until is None or v.available_until > v.released for v in GRAPH_VERSIONS)
 
 

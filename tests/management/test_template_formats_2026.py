@@ -149,7 +149,8 @@ def test_presend_check_request_contact_info_takes_no_parameter() -> None:
     plain = {"name": "share_number", "language": {"code": "en_US"}}
     assert check_send(plain, definition) is definition
     with_param = {**plain, "components": [
-        {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload", "payload": "x"}]},
+        {"type": "button", "sub_type": "quick_reply", "index": "0",
+         "parameters": [{"type": "payload", "payload": "x"}]},
     ]}
     with pytest.raises(TemplateMismatch) as info:
         check_send(with_param, definition)

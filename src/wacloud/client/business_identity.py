@@ -105,6 +105,8 @@ def automation_body(
         out: list[dict[str, str]] = []
         seen: set[str] = set()
         for i, cmd in enumerate(commands):
+            name: object
+            desc: object
             if isinstance(cmd, BotCommand):
                 name, desc = cmd.command_name, cmd.command_description
             elif isinstance(cmd, Mapping):
@@ -113,16 +115,16 @@ def automation_body(
                 name, desc = cmd
             else:
                 raise errors.ValidationError(f"commands[{i}]", "must be a BotCommand, a mapping or (name, description)")
-            name = _length(f"commands[{i}].command_name", "automation.command.name", name)
-            if not set(name) <= COMMAND_NAME_CHARS:
+            cname = _length(f"commands[{i}].command_name", "automation.command.name", name)
+            if not set(cname) <= COMMAND_NAME_CHARS:
                 raise errors.ValidationError(
                     f"commands[{i}].command_name", "may contain only letters, digits and '_' (no leading '/')"
                 )
-            if name.lower() in seen:
-                raise errors.ValidationError(f"commands[{i}].command_name", f"{name!r} is given twice")
-            seen.add(name.lower())
-            desc = _length(f"commands[{i}].command_description", "automation.command.description", desc)
-            out.append({"command_name": name, "command_description": desc})
+            if cname.lower() in seen:
+                raise errors.ValidationError(f"commands[{i}].command_name", f"{cname!r} is given twice")
+            seen.add(cname.lower())
+            cdesc = _length(f"commands[{i}].command_description", "automation.command.description", desc)
+            out.append({"command_name": cname, "command_description": cdesc})
         body["commands"] = out
     if not body:
         raise errors.ValidationError("conversational_automation", "nothing to set")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wacloud import errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.templates import CreatedTemplate, Page, _id, list_params, parse_answer, success
-from wacloud.template_rules import NAME_RE, LANGUAGE_RE
+from wacloud.template_rules import LANGUAGE_RE, NAME_RE
 
 #: Lookback windows the comparison endpoint accepts: exactly 7, 30, 60 or 90 days [OFF template-comparison].
 COMPARE_WINDOWS_S = frozenset({7 * 86400, 30 * 86400, 60 * 86400, 90 * 86400})

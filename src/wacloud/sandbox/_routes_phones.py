@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._business_identity import identity_view, request_display_name
 from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     NodeRoute,
@@ -20,7 +21,6 @@ from wacloud.sandbox._http import (
     require_phone,
     sandbox_of,
 )
-from wacloud.sandbox._business_identity import identity_view, request_display_name
 from wacloud.sandbox._model import PhoneState
 from wacloud.sandbox._state import ManagementState, SandboxState, management_state
 

@@ -99,11 +99,12 @@ def create_from_library(state: SandboxState, data: dict[str, Any]) -> Template:
         given = next((i for i in inputs if isinstance(i, dict) and str(i.get("type", "")).upper() == btype), None)
         out = dict(button)
         if btype == "URL":
-            base = ((given or {}).get("url") or {}).get("base_url") if isinstance((given or {}).get("url"), dict) else None
-            if not isinstance(base, str) or not base.startswith(("https://", "http://")):
+            url = (given or {}).get("url")
+            base = url.get("base_url") if isinstance(url, dict) else None
+            if not isinstance(url, dict) or not isinstance(base, str) or not base.startswith(("https://", "http://")):
                 raise _param("The library template's URL button needs library_template_button_inputs url.base_url.")
             out["url"] = base.rstrip("/") + "/{{1}}"
-            out["example"] = [base.rstrip("/") + "/" + str((given or {}).get("url", {}).get("url_suffix_example", "x"))]
+            out["example"] = [base.rstrip("/") + "/" + str(url.get("url_suffix_example", "x"))]
         elif btype == "PHONE_NUMBER":
             phone = (given or {}).get("phone_number")
             if not isinstance(phone, str) or not phone.strip():
