@@ -102,6 +102,18 @@ LIMITS: Final[dict[str, Limit]] = _limits(
     Limit("group.list.limit", 1024, min=1, unit="groups", source="SPEC"),
     # Calling API [SPEC calls].
     Limit("call.biz_opaque_callback_data", 512, source="SPEC"),
+    # Business identity. Usernames: 3-35 characters [SEC BSP username guides citing Meta]; a display name
+    # change request's ``new_display_name``: 2-75 [SPEC phone number update].
+    Limit("username", 35, min=3, source="SEC"),
+    Limit("phone.new_display_name", 75, min=2, source="SPEC"),
+    # Conversational components [OFF conversational-components: 4 ice breakers of 80 characters, 30
+    # commands, names 32 and descriptions 256 characters]. Meta's v23 OpenAPI spec says 3 prompts and
+    # 30-character names; the documentation page is the newer, so its bounds are used.
+    Limit("automation.prompts", 4, unit="prompts", source="OFF"),
+    Limit("automation.prompt", 80, min=1, source="OFF"),
+    Limit("automation.commands", 30, unit="commands", source="OFF"),
+    Limit("automation.command.name", 32, min=1, source="OFF"),
+    Limit("automation.command.description", 256, min=1, source="OFF"),
 )
 
 #: Business profile ``vertical`` values [SPEC; OFF business-profiles].
@@ -110,6 +122,36 @@ PROFILE_VERTICALS: Final[frozenset[str]] = frozenset({
     "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL", "RESTAURANT", "ALCOHOL",
     "ONLINE_GAMBLING", "PHYSICAL_GAMBLING", "OTC_DRUGS",
 })
+
+
+#: A bot command name: letters, digits and underscores, no leading slash [SPEC BotCommand.command_name].
+COMMAND_NAME_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+#: Endings a business username may not have [SEC BSP username guides citing Meta's rules].
+_USERNAME_BAD_SUFFIXES: Final = (".com", ".org", ".net", ".edu", ".gov", ".mil", ".us", ".in", ".html")
+_USERNAME_CHARS: Final = COMMAND_NAME_CHARS | frozenset(".")
+
+
+def username_problem(username: str) -> str | None:
+    """Why ``username`` is not a valid business username, or None when it is.
+
+    Meta's rules as BSP guides state them: 3-35 characters of a-z, A-Z, 0-9, ``.`` and ``_``; at least one
+    letter; no leading, trailing or doubled period; not starting with ``www``; no domain ending.
+    """
+    lim = LIMITS["username"]
+    if not lim.min <= len(username) <= lim.max:
+        return f"must be {lim.min}-{lim.max} characters"
+    if not set(username) <= _USERNAME_CHARS:
+        return "may contain only letters, digits, '.' and '_'"
+    if not any(ch.isalpha() for ch in username):
+        return "must contain at least one letter"
+    if username.startswith(".") or username.endswith(".") or ".." in username:
+        return "may not start or end with a period or contain two periods in a row"
+    lowered = username.lower()
+    if lowered.startswith("www"):
+        return "may not start with 'www'"
+    if lowered.endswith(_USERNAME_BAD_SUFFIXES):
+        return "may not end with a domain ending such as .com"
+    return None
 
 
 def limit(field: str) -> Limit:
@@ -228,6 +270,8 @@ REGISTER_ATTEMPTS_PER_72H: Final = 10
 GROUP_PHOTO_MAX_BYTES: Final = 5 * _MB
 GROUP_PHOTO_MIN_PX: Final = 192
 
-#: Versions: the oldest still served and the default the client uses [OFF versions table].
+#: Versions: the oldest still served and the default the client uses [OFF versions table]. The default,
+#: v25.0 (released 2026-02-18), is served until 2028-07-29; every version's dates are in
+#: :mod:`wacloud.graph_versions`, and ``wacloud doctor`` warns six months before the configured one ends.
 MIN_API_VERSION: Final = (21, 0)
 DEFAULT_API_VERSION: Final = "v25.0"

@@ -71,10 +71,16 @@ BUTTON_TYPES: Final = frozenset(
         "SPM",
         "VOICE_CALL",
         "APP",
+        # 2026: asks a user (often one known only by BSUID) to share their phone number; Meta fixes the label.
+        "REQUEST_CONTACT_INFO",
     }
 )
 OTP_TYPES: Final = frozenset({"COPY_CODE", "ONE_TAP", "ZERO_TAP"})
-COMPONENT_TYPES: Final = frozenset({"HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER"})
+COMPONENT_TYPES: Final = frozenset(
+    {"HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER", "CALL_PERMISSION_REQUEST"}
+)
+#: Categories that may carry a call permission request component or a REQUEST_CONTACT_INFO button [OFF].
+CONTACT_AND_CALL_CATEGORIES: Final = frozenset({"MARKETING", "UTILITY"})
 
 # Subcodes from the error table (errors.TEMPLATE_SUBCODES).
 _COMPONENTS, _TOO_LONG, _HEADER, _BODY, _FOOTER, _EDGE = 2388039, 2388040, 2388047, 2388072, 2388073, 2388299
@@ -164,7 +170,7 @@ def _check_components(components: Sequence[Any], category: str, fmt: str, path: 
         seen[ctype] = i
     if "BODY" not in seen and category != "AUTHENTICATION":
         raise _fail(path, "a BODY component is required", _COMPONENTS)
-    if not top_level and ({"CAROUSEL", "LIMITED_TIME_OFFER", "FOOTER"} & seen.keys()):
+    if not top_level and ({"CAROUSEL", "LIMITED_TIME_OFFER", "FOOTER", "CALL_PERMISSION_REQUEST"} & seen.keys()):
         raise _fail(path, "a carousel card has only HEADER, BODY and BUTTONS", _COMPONENTS)
     for ctype, i in seen.items():
         comp = components[i]
@@ -183,6 +189,17 @@ def _check_components(components: Sequence[Any], category: str, fmt: str, path: 
             _check_carousel(comp, category, fmt, where)
         elif ctype == "LIMITED_TIME_OFFER":
             _check_lto(comp, category, where, has_footer="FOOTER" in seen)
+        elif ctype == "CALL_PERMISSION_REQUEST":
+            _check_call_permission(category, where, others=seen.keys())
+
+
+def _check_call_permission(category: str, where: str, *, others: Any) -> None:
+    """A call permission request: MARKETING or UTILITY, with a body, and no other interactive part [OFF]."""
+    if category not in CONTACT_AND_CALL_CATEGORIES:
+        raise _fail(where, "a call permission request is for MARKETING or UTILITY templates", _COMPONENTS)
+    clash = sorted({"BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER"} & set(others))
+    if clash:
+        raise _fail(where, f"a call permission request cannot be combined with {', '.join(clash)}", _COMPONENTS)
 
 
 def _check_examples(text: str, example: object, fmt: str, where: str, *, kind: str, subcode: int) -> list[str]:
@@ -370,6 +387,13 @@ def _check_buttons(comp: Mapping[str, Any], category: str, where: str, *, card: 
                 size=counts[btype],
                 limit=cap,
             )
+    if counts.get("REQUEST_CONTACT_INFO"):
+        if category not in CONTACT_AND_CALL_CATEGORIES:
+            raise _fail(f"{where}.buttons", "a REQUEST_CONTACT_INFO button is for MARKETING or UTILITY templates",
+                        _COMPONENTS)
+        if len(buttons) != 1:
+            raise _fail(f"{where}.buttons", "a REQUEST_CONTACT_INFO button must be the template's only button",
+                        _COMPONENTS, size=len(buttons), limit=1)
     if category == "AUTHENTICATION" and counts.get("OTP", 0) != 1:
         raise _fail(f"{where}.buttons", "an authentication template needs exactly one OTP button", _COMPONENTS)
     if category != "AUTHENTICATION" and counts.get("OTP"):
@@ -378,7 +402,8 @@ def _check_buttons(comp: Mapping[str, Any], category: str, where: str, *, card: 
 
 def _check_button(button: Mapping[str, Any], btype: str, category: str, bw: str) -> None:
     text = button.get("text")
-    needs_text = btype not in ("COPY_CODE", "OTP")
+    # Meta sets the label of COPY_CODE and REQUEST_CONTACT_INFO buttons itself (localised).
+    needs_text = btype not in ("COPY_CODE", "OTP", "REQUEST_CONTACT_INFO")
     if needs_text or text is not None:
         if not isinstance(text, str):
             raise _fail(f"{bw}.text", f"a {btype} button needs a label", _COMPONENTS)

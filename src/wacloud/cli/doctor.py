@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +15,22 @@ from wacloud.cli.remote import DEFAULT_GATEWAY, ApiKeyOpt, GatewayOpt, base_url
 from wacloud.cli.settings import missing_sqlite_file, settings
 from wacloud.cli.webhook import verify_url
 from wacloud.config import GRAPH_URL, Settings
+from wacloud.graph_versions import end_of_life_warning, version_info
 
-OK, FAIL, SKIP = "ok", "fail", "skip"
+#: ``warn`` is shown but does not make doctor exit 1.
+OK, FAIL, SKIP, WARN = "ok", "fail", "skip", "warn"
+
+
+def _check_version(s: Settings, today: date | None = None) -> tuple[str, str]:
+    """Warn when the configured Graph API version ends within six months (wacloud.graph_versions)."""
+    warning = end_of_life_warning(s.api_version, today or date.today())
+    if warning is not None:
+        return WARN, f"{warning} (set WACLOUD_API_VERSION)"
+    info = version_info(s.api_version)
+    if info is None:
+        return WARN, f"{s.api_version} is not in wacloud's version table: check Meta's changelog"
+    until = info.available_until or "a date Meta has not announced yet"
+    return OK, f"{info.version}, served until {until}"
 
 
 def _check_token(s: Settings) -> tuple[str, str]:
@@ -110,6 +125,7 @@ def doctor(
         s = settings(config, for_serve=True)
         mode = "sandbox mode (no Meta credentials)" if s.sandbox_mode else "live mode"
         checks.append(("configuration", OK, f"valid, {mode}"))
+        checks.append(("api version", *_check_version(s)))
     except CliError as exc:
         checks.append(("configuration", FAIL, exc.message))
         s = None
@@ -160,7 +176,7 @@ def doctor(
         emit_json({"ok": not failed, "checks": [{"name": n, "state": st, "detail": d} for n, st, d in checks]})
     else:
         table = Table("check", "", "detail")
-        marks = {OK: "[green]✓[/green]", FAIL: "[red]✗[/red]", SKIP: "[dim]–[/dim]"}
+        marks = {OK: "[green]✓[/green]", FAIL: "[red]✗[/red]", SKIP: "[dim]–[/dim]", WARN: "[yellow]![/yellow]"}
         for name, st, d in checks:
             table.add_row(name, marks[st], d)
         console.print(table)

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import _control_calls, _control_core, _control_customers, _control_groups, _control_templates
+from wacloud.sandbox import (
+    _control_calls,
+    _control_core,
+    _control_customers,
+    _control_groups,
+    _control_identity,
+    _control_templates,
+)
 
 ROUTES: list[BaseRoute] = [
     *_control_core.ROUTES,
@@ -16,4 +23,5 @@ ROUTES: list[BaseRoute] = [
     *_control_templates.ROUTES,
     *_control_calls.ROUTES,
     *_control_groups.ROUTES,
+    *_control_identity.ROUTES,
 ]

@@ -24,6 +24,7 @@ from wacloud.sandbox import (
     _routes_apps,
     _routes_blocked,
     _routes_flows,
+    _routes_identity,
     _routes_phones,
     _routes_profile,
     _routes_qr,
@@ -39,4 +40,5 @@ ROUTES: list[BaseRoute] = [
     *_routes_blocked.ROUTES,
     *_routes_qr.ROUTES,
     *_routes_apps.ROUTES,
+    *_routes_identity.ROUTES,
 ]

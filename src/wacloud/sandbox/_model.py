@@ -250,6 +250,10 @@ class Template:
     parameter_format: str = "POSITIONAL"
     status: str = "PENDING"
     rejected_reason: str = "NONE"
+    #: The status an ARCHIVED template goes back to when unarchived (``_template_ops``).
+    archived_from: str | None = None
+    #: The library template it was created from (``library_template_name``), if any.
+    library_template_name: str | None = None
     created_at: float = 0.0
     edits: int = 0
     # Derived from the components by ``analyse``.
@@ -317,6 +321,17 @@ class PhoneState:
     )
     qr_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_override: str | None = None
+    #: Business identity (``_routes_identity``): username and its status, a display name change
+    #: request under review, the conversational components and the commerce settings.
+    username: str | None = None
+    username_status: str | None = None
+    verified_name: str = "wacloud sandbox"
+    new_display_name: str | None = None
+    new_name_status: str = "NONE"
+    automation: dict[str, Any] = field(
+        default_factory=lambda: {"enable_welcome_message": False, "prompts": [], "commands": []}
+    )
+    commerce: dict[str, bool] = field(default_factory=lambda: {"is_cart_enabled": True, "is_catalog_visible": True})
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import _routes_media, _routes_templates
+from wacloud.sandbox import _routes_media, _routes_template_ops, _routes_templates
 from wacloud.sandbox._http import NodeRoute, sandbox_of
 from wacloud.sandbox._state import SandboxState
 
@@ -30,5 +30,6 @@ async def object_endpoint(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     *_routes_media.ROUTES,
     *_routes_templates.ROUTES,
+    *_routes_template_ops.ROUTES,
     NodeRoute("/{object_id}", object_endpoint, methods=["GET", "POST", "DELETE"], owns=owns_object, param="object_id"),
 ]

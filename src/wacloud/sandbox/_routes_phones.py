@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from wacloud import limits
+from wacloud.sandbox._business_identity import identity_view, request_display_name
 from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._http import (
     NodeRoute,
@@ -36,7 +37,7 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
         "display_phone_number": f"+{digits[:1]} {digits[1:4]}-{digits[4:7]}-{digits[7:]}"
         if len(digits) == 11
         else f"+{digits}",
-        "verified_name": "wacloud sandbox",
+        "verified_name": phone.verified_name,
         "code_verification_status": "VERIFIED" if phone.verified else "NOT_VERIFIED",
         "quality_rating": "GREEN",
         "platform_type": "CLOUD_API" if phone.registered else "NOT_APPLICABLE",
@@ -44,6 +45,7 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
             "level": "HIGH" if cfg.number_rates().get(pid, cfg.mps) >= limits.UPGRADED_MPS else "STANDARD"
         },
         "name_status": "APPROVED",
+        "new_name_status": phone.new_name_status,
         "status": "CONNECTED" if phone.registered else "DISCONNECTED",
         "whatsapp_business_manager_messaging_limit": "TIER_250",
         "messaging_limit_tier": "TIER_250",
@@ -52,6 +54,7 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
             "application": state.config.webhook_url or "",
             **({"phone_number": phone.webhook_override} if phone.webhook_override else {}),
         },
+        **identity_view(phone),
     }
 
 
@@ -114,12 +117,14 @@ async def post_number(request: Request, mgmt: ManagementState) -> Any:
     state = sandbox_of(request)
     pid = require_phone(state, request)
     body = await json_body(request)
-    unknown = set(body) - {"pin", "webhook_configuration"}
+    unknown = set(body) - {"pin", "webhook_configuration", "new_display_name"}
     if unknown or not body:
         raise param(
             f"Param(s) {sorted(unknown) or '(none)'} are not supported by the sandbox on this node; "
-            "use pin or webhook_configuration."
+            "use pin, webhook_configuration or new_display_name."
         )
+    if "new_display_name" in body:
+        request_display_name(mgmt.phones[pid], body["new_display_name"])
     if "pin" in body:
         mgmt.phones[pid].pin = _pin_of(body)
     if "webhook_configuration" in body:

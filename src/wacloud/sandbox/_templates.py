@@ -131,7 +131,7 @@ def analyse(components: Any, category: str, parameter_format: str) -> dict[str, 
                         "dynamic": btype == "URL" and isinstance(url, str) and bool(_VAR.search(url)),
                     }
                 )
-        elif ctype not in ("CAROUSEL", "LIMITED_TIME_OFFER"):
+        elif ctype not in ("CAROUSEL", "LIMITED_TIME_OFFER", "CALL_PERMISSION_REQUEST"):
             raise _tpl_error(2388039, f"Invalid component type {comp['type']!r}.")
     if "BODY" not in seen and category != "AUTHENTICATION":
         raise _tpl_error(2388039, "A template needs a BODY component.")

@@ -70,7 +70,8 @@ class Button(_Model):
 
 
 class Component(_Model):
-    """A template component (HEADER, BODY, FOOTER, BUTTONS, CAROUSEL, LIMITED_TIME_OFFER)."""
+    """A template component (HEADER, BODY, FOOTER, BUTTONS, CAROUSEL, LIMITED_TIME_OFFER,
+    CALL_PERMISSION_REQUEST)."""
 
     type: str
     format: str | None = None
@@ -288,6 +289,11 @@ class TemplateBuilder:
         self._buttons.append(Button(type="COPY_CODE", example=example))
         return self
 
+    def request_contact_info(self) -> TemplateBuilder:
+        """A REQUEST_CONTACT_INFO button (MARKETING/UTILITY, the only button; Meta sets its label)."""
+        self._buttons.append(Button(type="REQUEST_CONTACT_INFO"))
+        return self
+
     def flow(
         self,
         text: str,
@@ -363,6 +369,11 @@ class TemplateBuilder:
         )
         return self
 
+    def call_permission_request(self) -> TemplateBuilder:
+        """A call permission request component (MARKETING/UTILITY, no buttons): the user may allow calls."""
+        self._extra.append(Component(type="CALL_PERMISSION_REQUEST"))
+        return self
+
     def build(self, *, existing_count: int | None = None) -> TemplateDefinition:
         """The definition, checked against Meta's rules."""
         parts: list[Component] = []
@@ -373,7 +384,7 @@ class TemplateBuilder:
             parts.append(self._body)
         if self._footer is not None:
             parts.append(self._footer)
-        parts.extend(c for c in self._extra if c.type == "CAROUSEL")
+        parts.extend(c for c in self._extra if c.type in ("CAROUSEL", "CALL_PERMISSION_REQUEST"))
         if self._buttons:
             parts.append(Component(type="BUTTONS", buttons=list(self._buttons)))
         definition = TemplateDefinition(

@@ -453,6 +453,10 @@ def _check_buttons(definition: Mapping[str, Any] | None, sent: list[tuple[int, M
             )
         if param_type != "action" and not params[0].get(param_type):
             raise _mismatch(f"{field}.parameters[0].{param_type}", "is required", MismatchKind.PARAM_TYPE, 132012)
+        code, cap = params[0].get("coupon_code"), limit("template.copy_code.example").max
+        if btype == "COPY_CODE" and isinstance(code, str) and len(code) > cap:
+            raise _mismatch(f"{field}.parameters[0].coupon_code", f"a coupon code has at most {cap} characters",
+                            MismatchKind.TOO_LONG, 132012, size=len(code), limit=cap)
     for index, button in enumerate(buttons):
         if index not in seen and _button_needs_param(button):
             raise _mismatch(
