@@ -9,6 +9,7 @@ and opt-outs are known, and failures arriving late still follow the retry policy
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -43,6 +44,8 @@ from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
+from wacloud.messages import parse
+from wacloud.phone import normalize
 
 log = logging.getLogger("wacloud.delivery")
 
@@ -65,8 +68,6 @@ def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -
 
 
 def _wa_id(to: str) -> str:
-    from wacloud.phone import normalize
-
     if not isinstance(to, str | int):
         raise ValidationError("to", f"must be a phone number, not {type(to).__name__}")
     return normalize(str(to)).wa_id
@@ -90,18 +91,11 @@ def graph_body(to: str, message: Any) -> dict[str, Any]:
 
 
 def validate_body(body: dict[str, Any]) -> None:
-    """Check a Graph send body with :func:`wacloud.messages.parse` (or its shape, if that is absent)."""
+    """Check a Graph send body with :func:`wacloud.messages.parse`."""
     try:
         json.dumps(body)
     except (TypeError, ValueError) as exc:
         raise ValidationError("message", f"not JSON-serialisable: {exc}") from None
-    try:
-        from wacloud.messages import parse
-    except ImportError:  # the messages package is optional at this layer only while it is being built
-        kind = body.get("type")
-        if not isinstance(body.get(str(kind)), Mapping | list):
-            raise ValidationError(f"message.{kind}", f"a {kind} message needs a {kind!r} object") from None
-        return
     parse(body)
 
 
@@ -479,6 +473,4 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _with_in_flight(policy: RetryPolicy, in_flight: InFlightPolicy) -> RetryPolicy:
-    import dataclasses
-
     return dataclasses.replace(policy, in_flight=in_flight)
