@@ -23,7 +23,7 @@ from wacloud.delivery.model import (
 from wacloud.delivery.outbox import Outbox
 from wacloud.delivery.pacing import Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store, StoreError
+from wacloud.delivery.store import Store, StoredHook, StoreError, Transaction
 from wacloud.delivery.worker import RunReport
 
 __all__ = [
@@ -46,6 +46,8 @@ __all__ = [
     "StatusChange",
     "Store",
     "StoreError",
+    "StoredHook",
     "Summary",
+    "Transaction",
     "open_store",
 ]

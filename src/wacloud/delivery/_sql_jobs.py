@@ -14,6 +14,7 @@ from wacloud.delivery.model import (
     NewJob,
     Summary,
 )
+from wacloud.delivery.store import StoredHook
 
 JOB_COLUMNS = (
     "id, phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, campaign, "
@@ -50,8 +51,11 @@ def job_from_row(row: Sequence[Any]) -> Job:
 class JobsSql(SqlBase):
     """Queueing and reading jobs."""
 
-    def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
-        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
+    def add(self, jobs: Sequence[NewJob], now: float, *, on_stored: StoredHook | None = None) -> list[tuple[str, bool]]:
+        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created.
+
+        ``on_stored`` runs in the same transaction (a log of what was queued stays in step with the jobs).
+        """
         out: list[tuple[str, bool]] = []
         events: list[EventRow] = []
         with self._tx() as tx:
@@ -73,6 +77,8 @@ class JobsSql(SqlBase):
                     existing = tx.rows("SELECT id FROM jobs WHERE idem_key = ?", (job.key,))
                     out.append((str(existing[0][0]), False))
             record_events(tx, events)
+            if on_stored is not None:
+                on_stored(tx, [(job, job_id, created) for job, (job_id, created) in zip(jobs, out, strict=True)])
         return out
 
     def history(self, job_id: str) -> list[JobEvent]:

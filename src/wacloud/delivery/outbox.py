@@ -9,6 +9,7 @@ and opt-outs are known, and failures arriving late still follow the retry policy
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -39,10 +40,12 @@ from wacloud.delivery.model import (
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
 from wacloud.delivery.policy import RetryPolicy
 from wacloud.delivery.statuses import handle_update
-from wacloud.delivery.store import Store, StoreError
+from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
+from wacloud.messages import parse
+from wacloud.phone import normalize
 
 log = logging.getLogger("wacloud.delivery")
 
@@ -65,8 +68,6 @@ def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -
 
 
 def _wa_id(to: str) -> str:
-    from wacloud.phone import normalize
-
     if not isinstance(to, str | int):
         raise ValidationError("to", f"must be a phone number, not {type(to).__name__}")
     return normalize(str(to)).wa_id
@@ -90,18 +91,11 @@ def graph_body(to: str, message: Any) -> dict[str, Any]:
 
 
 def validate_body(body: dict[str, Any]) -> None:
-    """Check a Graph send body with :func:`wacloud.messages.parse` (or its shape, if that is absent)."""
+    """Check a Graph send body with :func:`wacloud.messages.parse`."""
     try:
         json.dumps(body)
     except (TypeError, ValueError) as exc:
         raise ValidationError("message", f"not JSON-serialisable: {exc}") from None
-    try:
-        from wacloud.messages import parse
-    except ImportError:  # the messages package is optional at this layer only while it is being built
-        kind = body.get("type")
-        if not isinstance(body.get(str(kind)), Mapping | list):
-            raise ValidationError(f"message.{kind}", f"a {kind} message needs a {kind!r} object") from None
-        return
     parse(body)
 
 
@@ -150,15 +144,16 @@ class Outbox:
     # --- queueing --------------------------------------------------------------------------------
     def enqueue(self, to: str, message: Any, *, key: str | None = None,
                 not_before: datetime | float | timedelta | None = None, category: str | None = None,
-                fallback_template: Any = None, campaign: str | None = None, priority: int = 1) -> str:
+                fallback_template: Any = None, campaign: str | None = None, priority: int = 1,
+                on_stored: StoredHook | None = None) -> str:
         """Validate and store a message; returns the job id at once. The same ``key`` never makes two jobs.
 
         ``priority`` 1 (the default) goes ahead of campaign jobs (priority 0), so a one-off message
-        does not wait behind a long broadcast.
+        does not wait behind a long broadcast. ``on_stored`` runs in the transaction that stores the job.
         """
         job = self._new_job(to, message, key=key, not_before=not_before, category=category,
                             fallback_template=fallback_template, campaign=campaign, priority=priority)
-        job_id = self.store.add([job], self.clock())[0][0]
+        job_id = self.store.add([job], self.clock(), on_stored=on_stored)[0][0]
         self._wake()
         return job_id
 
@@ -221,11 +216,11 @@ class Outbox:
                   campaign: str | None = None, category: str | None = "marketing",
                   not_before: datetime | float | timedelta | None = None, strict: bool = False,
                   chunk: int = 500, on_progress: Callable[[int], None] | None = None,
-                  priority: int = 0) -> Campaign:
+                  priority: int = 0, on_stored: StoredHook | None = None) -> Campaign:
         """Queue ``template`` to every recipient (iterable or CSV) with their parameters.
 
         Re-running with the same ``campaign`` id queues nobody twice. Invalid rows are listed in
-        ``Campaign.invalid`` (or raise, with ``strict``).
+        ``Campaign.invalid`` (or raise, with ``strict``). ``on_stored`` runs in each chunk's transaction.
         """
         base = template_object(template, language)
         # Campaign-level settings are checked once, up front: a bad one is no recipient's fault.
@@ -256,16 +251,16 @@ class Outbox:
                 continue
             batch.append(job)
             if len(batch) >= chunk:
-                self._add_batch(batch, result, on_progress)
+                self._add_batch(batch, result, on_progress, on_stored)
                 batch = []
         if batch:
-            self._add_batch(batch, result, on_progress)
+            self._add_batch(batch, result, on_progress, on_stored)
         self._wake()
         return result
 
-    def _add_batch(self, batch: list[NewJob], result: Campaign,
-                   on_progress: Callable[[int], None] | None) -> None:
-        for job_id, created in self.store.add(batch, self.clock()):
+    def _add_batch(self, batch: list[NewJob], result: Campaign, on_progress: Callable[[int], None] | None,
+                   on_stored: StoredHook | None) -> None:
+        for job_id, created in self.store.add(batch, self.clock(), on_stored=on_stored):
             if created:
                 result.queued += 1
                 result.job_ids.append(job_id)
@@ -478,6 +473,4 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _with_in_flight(policy: RetryPolicy, in_flight: InFlightPolicy) -> RetryPolicy:
-    import dataclasses
-
     return dataclasses.replace(policy, in_flight=in_flight)

@@ -43,6 +43,34 @@ class _PgTx(Tx):
             self._cur.executemany(_pg(sql), [tuple(p) for p in seq])
 
 
+def where_dsn(dsn: str) -> str:
+    """Host/port/db of a DSN without credentials (never log a password)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict  # psycopg is optional (the postgres extra)
+
+        info = conninfo_to_dict(dsn)
+        return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+    except Exception:  # a malformed DSN (or no psycopg): say nothing about it rather than echo it
+        return "(the configured DSN)"
+
+
+@contextmanager
+def postgres_transaction(conn: Any, where: str) -> Iterator[Tx]:
+    """One transaction on a psycopg connection (``autocommit=True``); errors become :class:`StoreError`.
+
+    A lost connection (``OperationalError``) is transient; the caller reconnects when ``conn.broken``.
+    """
+    import psycopg  # the postgres extra: only imported when a PostgreSQL database is in use
+
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            yield _PgTx(cur)
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"PostgreSQL store at {where}: {type(exc).__name__}: {exc}") from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"PostgreSQL store at {where}: {type(exc).__name__}: {exc}", transient=False) from exc
+
+
 class PostgresStore(SqlStore):
     """The outbox in a PostgreSQL database (``postgresql://user@host:port/db``)."""
 
@@ -80,29 +108,19 @@ class PostgresStore(SqlStore):
         return self._conn
 
     def _where(self) -> str:
-        """Host/port/db of the DSN without credentials (never log a password)."""
-        try:
-            from psycopg.conninfo import conninfo_to_dict
-
-            info = conninfo_to_dict(self._dsn)
-            return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-        except Exception:  # a malformed DSN: say nothing about it rather than echo it
-            return "(the configured DSN)"
+        return where_dsn(self._dsn)
 
     @contextmanager
     def _begin(self, write: bool) -> Iterator[Tx]:
         conn = self._connect()
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                yield _PgTx(cur)
-        except self._psycopg.OperationalError as exc:
-            # The connection is likely gone (server restart): the next call reconnects.
+            with postgres_transaction(conn, where_dsn(self._dsn)) as tx:
+                yield tx
+        except StoreError:
+            # The connection may be gone (server restart): the next call reconnects.
             if conn.broken or conn.closed:
                 self._conn = None
-            raise StoreError(f"PostgreSQL store at {self._where()}: {type(exc).__name__}: {exc}") from exc
-        except self._psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL store at {self._where()}: {type(exc).__name__}: {exc}",
-                             transient=False) from exc
+            raise
 
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
         return self._begin(write)

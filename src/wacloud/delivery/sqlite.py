@@ -30,6 +30,35 @@ class _SqliteTx(Tx):
         self._conn.executemany(sql, [tuple(p) for p in seq])
 
 
+@contextmanager
+def sqlite_transaction(conn: sqlite3.Connection, write: bool, where: str) -> Iterator[Tx]:
+    """One transaction on ``conn`` (opened with ``isolation_level=None``); errors become :class:`StoreError`.
+
+    ``write``: BEGIN IMMEDIATE takes the write lock at once, so no other process can interleave (a
+    claim); otherwise BEGIN (deferred), which takes it at the first write, as sqlite3 does by default.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite store {where!r}: {exc}") from exc
+    try:
+        yield _SqliteTx(conn)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(conn)
+        # Locked/busy/I-O errors may pass; constraint and data errors will not.
+        transient = isinstance(exc, sqlite3.OperationalError)
+        raise StoreError(f"SQLite store {where!r}: {exc}", transient=transient) from exc
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
 class SqliteStore(SqlStore):
     """The outbox in one SQLite file (WAL). Writers take the database lock at BEGIN, so a claim is atomic."""
 
@@ -74,32 +103,8 @@ class SqliteStore(SqlStore):
             raise
         return mode
 
-    @contextmanager
-    def _begin(self, write: bool) -> Iterator[Tx]:
-        conn = self._conn
-        try:
-            # IMMEDIATE takes the write lock at once: no other process can interleave a claim.
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
-        try:
-            yield _SqliteTx(conn)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            # Locked/busy/I-O errors may pass; constraint and data errors will not.
-            transient = isinstance(exc, sqlite3.OperationalError)
-            raise StoreError(f"SQLite store {self.path!r}: {exc}", transient=transient) from exc
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
-        return self._begin(write)
+        return sqlite_transaction(self._conn, write, self.path)
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         if len(values) > _MAX_PARAMS and all(isinstance(v, int) for v in values):

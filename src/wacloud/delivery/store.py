@@ -7,8 +7,8 @@ durable dedup store (``first_seen``) and inbox (``put``/``pending``/``done``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from wacloud.delivery.model import (
     Contact,
@@ -38,6 +38,27 @@ class StoreError(WacloudError):
         self.transient = transient
 
 
+class Transaction(Protocol):
+    """One open transaction of a store, as a hook sees it: statements with ``?`` placeholders."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a statement and return its rows."""
+        ...
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+        ...
+
+    def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter tuple."""
+        ...
+
+
+#: Called inside the transaction that stores jobs, with each job, its id and whether it is new (an
+#: existing ``key`` is not): what it writes commits (or rolls back) with the jobs.
+StoredHook = Callable[[Transaction, Sequence[tuple[NewJob, str, bool]]], None]
+
+
 @runtime_checkable
 class Store(Protocol):
     """Durable outbox state. Every method is one atomic transaction."""
@@ -46,8 +67,11 @@ class Store(Protocol):
         """Release the connection."""
 
     # --- jobs ---------------------------------------------------------------------------------
-    def add(self, jobs: Sequence[NewJob], now: float) -> list[tuple[str, bool]]:
-        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created."""
+    def add(self, jobs: Sequence[NewJob], now: float, *, on_stored: StoredHook | None = None) -> list[tuple[str, bool]]:
+        """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created.
+
+        ``on_stored`` runs in the same transaction (a log of what was queued stays in step with the jobs).
+        """
 
     def get(self, job_id: str) -> Job | None:
         """One job by id."""

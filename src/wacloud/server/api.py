@@ -122,7 +122,8 @@ async def send_message(
         raise ApiError(422, exc.reason, field=exc.field) from None
     except (TypeError, ValueError) as exc:
         raise ApiError(422, f"invalid message body: {exc}"[:500]) from None
-    kwargs: dict[str, Any] = {"key": idempotency_key}
+    # The conversation log row is written in the job's own transaction (both or neither).
+    kwargs: dict[str, Any] = {"key": idempotency_key, "on_stored": gw.history.log_queued}
     if category is not None:
         kwargs["category"] = category
     if fallback_template is not None:
@@ -138,8 +139,6 @@ async def send_message(
     if idempotency_key is not None and await call(_reused_for_other_message, outbox, job_id, wa_id, parsed):
         raise ApiError(409, "this Idempotency-Key was already used for a different message", field="Idempotency-Key")
     job = await _job_or_404(gw, str(job_id))
-    # Once per job even when requests with one Idempotency-Key race (a unique index decides).
-    await call(gw.history.record_outbound, wa_id, job["id"], graph)
     gw.metrics.enqueued.labels(kind=str(graph.get("type", "unknown"))).inc()
     log.info("queued", extra={"job_id": job["id"], "key_id": key_info.id})
     return job

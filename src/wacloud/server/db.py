@@ -1,6 +1,10 @@
 """The gateway's own small tables (API keys, conversation log) in the same database as the outbox.
 
-A deliberately tiny layer over ``sqlite3`` and psycopg 3: one statement at a time, ``?`` placeholders.
+One statement at a time, ``?`` placeholders, each in its own transaction of the delivery engine's
+dialect layer (:func:`~wacloud.delivery.sqlite.sqlite_transaction`,
+:func:`~wacloud.delivery.postgres.postgres_transaction`): the same SQL conventions and error
+classification as the outbox's store. SQLite gets a connection per statement (cheap, and threads never
+wait on each other's busy timeouts); PostgreSQL one shared connection, reconnected once when lost.
 The outbox's tables belong to :mod:`wacloud.delivery`; ours are prefixed ``wacloud_gw_``/``wacloud_api_``.
 """
 
@@ -10,10 +14,17 @@ import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from wacloud.delivery.postgres import postgres_transaction, where_dsn
+from wacloud.delivery.sql import Tx
+from wacloud.delivery.sqlite import sqlite_transaction
+from wacloud.delivery.store import StoreError
 from wacloud.errors import WacloudError
+
+T = TypeVar("T")
 
 #: How long a statement waits for another process's lock on the SQLite file before failing (503): short,
 #: so an API call or a webhook answers within seconds instead of hanging while the file is locked.
@@ -65,61 +76,51 @@ class Database:
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run one statement in its own transaction; return the rows it produced."""
-        if self.is_postgres:
-            return self._execute_pg(sql.replace("?", "%s"), params)
-        # A connection per statement: SQLite connections are cheap and must not cross threads.
-        try:
-            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_S)
-            try:
-                with conn:
-                    return conn.execute(sql, params).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
+        return self._run(lambda tx: tx.rows(sql, params))
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run one statement for many parameter rows, in a single transaction."""
-        if not rows:
-            return
+        if rows:
+            self._run(lambda tx: tx.many(sql, rows))
+
+    def _run(self, work: Callable[[Tx], T], *, timeout_s: float = BUSY_TIMEOUT_S) -> T:
         if self.is_postgres:
-            psycopg = _psycopg()
-
-            with self._lock:
-                try:
-                    if self._pg is None or self._pg.closed:
-                        self._pg = psycopg.connect(self.url, autocommit=True)
-                    with self._pg.transaction(), self._pg.cursor() as cur:
-                        cur.executemany(sql.replace("?", "%s"), rows)
-                except psycopg.OperationalError as exc:
-                    self._pg = None
-                    raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
-            return
+            return self._run_pg(work)
         try:
-            conn = sqlite3.connect(sqlite_path(self.url), timeout=BUSY_TIMEOUT_S)
-            try:
-                with conn:
-                    conn.executemany(sql, rows)
-            finally:
-                conn.close()
-        except sqlite3.OperationalError as exc:
+            # A connection per statement: SQLite connections are cheap and must not cross threads.
+            conn = sqlite3.connect(sqlite_path(self.url), timeout=timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
             raise DatabaseUnavailable(f"SQLite: {exc}") from exc
+        try:
+            with sqlite_transaction(conn, False, sqlite_path(self.url)) as tx:
+                return work(tx)
+        except StoreError as exc:
+            if exc.transient:
+                raise DatabaseUnavailable(f"SQLite: {exc.__cause__ or exc}") from exc
+            raise
+        finally:
+            conn.close()
 
-    def _execute_pg(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _run_pg(self, work: Callable[[Tx], T]) -> T:
         psycopg = _psycopg()
-
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    if self._pg is None or self._pg.closed:
+                    if self._pg is None or self._pg.closed or self._pg.broken:
                         self._pg = psycopg.connect(self.url, autocommit=True)
-                    cur = self._pg.execute(sql, params)
-                    return list(cur.fetchall()) if cur.description else []
-                except psycopg.OperationalError as exc:
-                    # The server restarted or the connection dropped: reconnect once.
+                    with postgres_transaction(self._pg, where_dsn(self.url)) as tx:
+                        return work(tx)
+                except psycopg.OperationalError as exc:  # could not connect
                     self._pg = None
                     if attempt == 2:
                         raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
+                except StoreError as exc:
+                    if not exc.transient:
+                        raise
+                    # The server restarted or the connection dropped: reconnect once.
+                    self._pg = None
+                    if attempt == 2:
+                        raise DatabaseUnavailable(f"PostgreSQL: {exc.__cause__ or exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def ping(self) -> bool:
@@ -132,24 +133,21 @@ class Database:
 
     def check_writable(self, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         """Commit a one-row write (readiness): raises when the database is down, locked or read-only."""
-        if self.is_postgres:
-            if not self._probe_table:
-                # Two processes creating it at once may collide: the write below is what decides.
-                with contextlib.suppress(Exception):
-                    self._execute_pg(_PROBE_TABLE, ())
-                    self._probe_table = True
-            self._execute_pg(_PROBE_WRITE.replace("?", "%s"), (time.time(),))
-            return
+        if self.is_postgres and not self._probe_table:
+            # Two processes creating it at once may collide: the write below is what decides.
+            with contextlib.suppress(Exception):
+                self.execute(_PROBE_TABLE)
+                self._probe_table = True
+
+        def probe(tx: Tx) -> None:
+            if not self.is_postgres:
+                tx.run(_PROBE_TABLE)
+            tx.run(_PROBE_WRITE, (time.time(),))
+
         try:
-            conn = sqlite3.connect(sqlite_path(self.url), timeout=timeout_s)
-            try:
-                with conn:
-                    conn.execute(_PROBE_TABLE)
-                    conn.execute(_PROBE_WRITE, (time.time(),))
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
+            self._run(probe, timeout_s=timeout_s)
+        except StoreError as exc:  # read-only file, a full disk…: not ready either
+            raise DatabaseUnavailable(str(exc.__cause__ or exc)) from exc
 
     def close(self) -> None:
         """Close the PostgreSQL connection, if any."""

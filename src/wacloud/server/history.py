@@ -11,9 +11,12 @@ import json
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.delivery.model import NewJob
+from wacloud.delivery.store import Transaction
 from wacloud.server.db import Database
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -26,6 +29,28 @@ _INSERT = (
 _RANK_SQL = (
     "CASE COALESCE(status, '') " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _STATUS_RANK.items()) + " ELSE -1 END"
 )
+
+
+# The unique index on job_id keeps one row per job (two API requests racing on one Idempotency-Key,
+# a campaign re-run); a row a status webhook made first gets the content.
+_INSERT_QUEUED = f"{_INSERT} ON CONFLICT DO NOTHING"
+_FILL_QUEUED = "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? WHERE job_id = ? AND body IS NULL"
+
+
+_Row = tuple[Any, ...]
+
+
+def _queued_rows(items: Sequence[tuple[str, str, dict[str, Any]]]) -> tuple[list[_Row], list[_Row]]:
+    """The log rows (and content fills) for queued messages (wa_id, job_id, body)."""
+    now = time.time()
+    rows: list[_Row] = []
+    fills: list[_Row] = []
+    for wa_id, job_id, body in items:
+        kind, text = summarize(body)
+        kind, text, dumped = storable(kind), storable(text), json.dumps(body)
+        rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None))
+        fills.append((kind, text, dumped, job_id))
+    return rows, fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,21 +210,20 @@ class History:
 
     def record_outbound_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Log many queued messages (wa_id, job_id, body) at once (a campaign)."""
-        now = time.time()
-        rows = []
-        fills = []
-        for wa_id, job_id, body in items:
-            kind, text = summarize(body)
-            kind, text, dumped = storable(kind), storable(text), json.dumps(body)
-            rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None))
-            fills.append((kind, text, dumped, job_id))
-        # The unique index on job_id keeps one row per job (two API requests racing on one
-        # Idempotency-Key, a campaign re-run); a row a status webhook made first gets the content.
-        self.db.executemany(f"{_INSERT} ON CONFLICT DO NOTHING", rows)
-        self.db.executemany(
-            "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? WHERE job_id = ? AND body IS NULL",
-            fills,
-        )
+        rows, fills = _queued_rows(items)
+        self.db.executemany(_INSERT_QUEUED, rows)
+        self.db.executemany(_FILL_QUEUED, fills)
+
+    def log_queued(self, tx: Transaction, stored: Sequence[tuple[NewJob, str, bool]]) -> None:
+        """A :data:`~wacloud.delivery.store.StoredHook`: log newly queued jobs in the outbox's own transaction.
+
+        Passed as ``on_stored`` to ``Outbox.enqueue``/``broadcast``, the log row and its job commit
+        together (same database): neither exists without the other.
+        """
+        rows, fills = _queued_rows([(job.to, job_id, dict(job.body)) for job, job_id, created in stored if created])
+        if rows:
+            tx.many(_INSERT_QUEUED, rows)
+            tx.many(_FILL_QUEUED, fills)
 
     def record_status(
         self,
