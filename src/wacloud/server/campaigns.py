@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from wacloud import errors
-from wacloud.delivery import Outbox, Recipient, Summary
+from wacloud.delivery import Recipient, Summary
 from wacloud.server.api_errors import ApiError
 from wacloud.server.calls import call
 from wacloud.server.runtime import Gateway
@@ -66,8 +66,9 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     if invalid and not campaign.skip_invalid:
         first = invalid[0]
         raise ApiError(422, first["reason"], field=first["field"])
+    # Each chunk's conversation-log rows are written in the transaction that stores its jobs.
     kwargs: dict[str, Any] = {"language": campaign.language, "campaign": campaign_id,
-                              "strict": not campaign.skip_invalid}
+                              "strict": not campaign.skip_invalid, "on_stored": gw.history.log_queued}
     if campaign.category is not None:
         kwargs["category"] = campaign.category
     try:
@@ -80,7 +81,6 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
             i = positions[row - 1]
             field, _, reason = why.partition(": ")
             invalid.append({"index": i, "field": f"recipients.{i}.{field}", "reason": reason or why})
-        await call(_log_new_jobs, gw, outbox, campaign_id, set(result.job_ids))
         gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
     found = await progress(gw, campaign_id)
     if found is None:  # nobody was queued: every recipient was invalid
@@ -119,17 +119,6 @@ async def _prepare(
         raise ApiError(422, exc.reason, field=field or f"values.{exc.field}", code=exc.code) from None
     warnings.extend(prepared.warnings)
     return prepared
-
-
-def _log_new_jobs(gw: Gateway, outbox: Outbox, campaign_id: str, new_ids: set[str]) -> None:
-    """Write the campaign's newly queued jobs to the conversation log, a page at a time."""
-    after: str | None = None
-    while True:
-        page = outbox.jobs(campaign=campaign_id, after=after, limit=1000)
-        if not page:
-            return
-        gw.history.record_outbound_many([(j.to, j.id, dict(j.body)) for j in page if j.id in new_ids])
-        after = page[-1].id
 
 
 async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:
