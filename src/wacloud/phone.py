@@ -174,7 +174,9 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
     e164 = _e164(num)
     if len(e164) > _E164_MAX_DIGITS + 1:
         return None  # libphonenumber allows some longer national numbers; E.164 (and WhatsApp) do not
-    if _e164(phonenumbers.parse(e164, None)) != e164:
+    # An input already in E.164 form (the usual case: stored and API-made numbers) is its own fixed
+    # point, so only a rewritten reading pays a second parse (~40 µs).
+    if e164 != raw and _e164(phonenumbers.parse(e164, None)) != e164:
         return None  # a leading trunk "0" got dropped: these digits do not name one stable number
     wa_id = e164[1:]
     if cc == _MX and phonenumbers.number_type(num) in _MOBILE:
