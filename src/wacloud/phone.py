@@ -181,9 +181,11 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
     wa_id = e164[1:]
     if cc == _MX and phonenumbers.number_type(num) in _MOBILE:
         wa_id = "521" + wa_id[2:]
-    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc,
-                       region=phonenumbers.region_code_for_number(num),
-                       valid=phonenumbers.is_valid_number(num))
+    # is_valid_number looks the region up again (a scan of every region sharing the country code, e.g.
+    # the 25 of +1): look it up once and validate for it, which is what is_valid_number does inside.
+    region = phonenumbers.region_code_for_number(num)
+    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc, region=region,
+                       valid=region is not None and phonenumbers.is_valid_number_for_region(num, region))
 
 
 def _e164(num: phonenumbers.PhoneNumber) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -94,19 +97,90 @@ def closing_server() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_a_connection_the_server_closed_is_not_reused(closing_server: str, kind: str) -> None:
-    options: dict[str, Any] = {"token": "t", "phone_number_id": "1", "base_url": closing_server}
-    if kind == "sync":
-        with Client(**options) as client:
-            for _ in range(3):
-                assert client.send_text(TO, "hi").wamid == "wamid.CLOSED"
-                time.sleep(0.05)  # the server's close reaches us, as it would after an idle timeout
-    else:
-        import asyncio
-
-        async with AsyncClient(**options) as aclient:
-            for _ in range(3):
-                assert (await aclient.send_text(TO, "hi")).wamid == "wamid.CLOSED"
-                await asyncio.sleep(0.05)
+def test_a_connection_the_server_closed_is_not_reused_sync(closing_server: str) -> None:
+    with Client(token="t", phone_number_id="1", base_url=closing_server) as client:
+        for _ in range(3):
+            assert client.send_text(TO, "hi").wamid == "wamid.CLOSED"
+            time.sleep(0.05)  # the server's close reaches us, as it would after an idle timeout
     assert len(_ClosesSilently.connections) == 3
+
+
+async def test_a_connection_the_server_closed_is_not_reused_async(closing_server: str) -> None:
+    async with AsyncClient(token="t", phone_number_id="1", base_url=closing_server) as client:
+        for _ in range(3):
+            assert (await client.send_text(TO, "hi")).wamid == "wamid.CLOSED"
+            await asyncio.sleep(0.05)
+    assert len(_ClosesSilently.connections) == 3
+
+
+_OK_BODY = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": TO, "wa_id": TO[1:]}],
+                       "messages": [{"id": "wamid.RAW"}]}).encode()
+
+
+def _raw_server(answer: bytes) -> tuple[str, threading.Thread, socket.socket]:
+    """A one-shot TCP server that reads one request and writes ``answer`` as it is, then closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", thread, listener
+
+
+def _chunked(body: bytes) -> bytes:
+    parts = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
+    return parts + b"0\r\nX-T: 1\r\n\r\n"  # a trailer after the last chunk
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + _chunked(_OK_BODY),
+        b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + _OK_BODY,  # ends when the server closes
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_OK_BODY), _OK_BODY),
+    ],
+    ids=["interim-then-chunked", "close-delimited", "connection-close"],
+)
+def test_the_sync_transport_reads_every_http11_body_framing(answer: bytes) -> None:
+    url, thread, listener = _raw_server(answer)
+    with listener, Client(token="t", phone_number_id="1", base_url=url) as client:
+        assert client.send_text(TO, "hi").wamid == "wamid.RAW"
+    thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "RemoteProtocolError"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"messages\"", "RemoteProtocolError"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "RemoteProtocolError"),
+        (b"", "RemoteProtocolError"),
+    ],
+    ids=["not-http", "short-body", "bad-chunk", "closed-without-answer"],
+)
+def test_unreadable_answers_are_transport_errors(answer: bytes, kind: str) -> None:
+    url, thread, listener = _raw_server(answer)
+    with listener, Client(token="t", phone_number_id="1", base_url=url) as client, \
+            pytest.raises(errors.TransportError) as info:
+        client.send_text(TO, "hi")
+    assert kind in str(info.value) and "/messages" in str(info.value)
+    thread.join(5)
+
+
+def test_a_token_with_a_line_break_never_reaches_the_wire() -> None:
+    client = Client(token="t\r\nX-Injected: 1", phone_number_id="1", base_url="http://127.0.0.1:9")
+    with client, pytest.raises(errors.ValidationError) as info:
+        client.send_text(TO, "hi")
+    assert "t\r\nX-Injected" not in str(info.value)
