@@ -184,3 +184,59 @@ def test_a_token_with_a_line_break_never_reaches_the_wire() -> None:
     with client, pytest.raises(errors.ValidationError) as info:
         client.send_text(TO, "hi")
     assert "t\r\nX-Injected" not in str(info.value)
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[str, str]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate; yields (base URL, CA file)."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    _ClosesSilently.connections = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesSilently)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", str(cert_file)
+    server.shutdown()
+    server.server_close()
+
+
+async def test_tls_is_verified_on_both_clients(tls_server: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, ca_file = tls_server
+    options: dict[str, Any] = {"token": "t", "phone_number_id": "1", "base_url": url, "timeout": 5.0}
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with Client(**options) as client, pytest.raises(errors.TransportError) as info:
+        client.send_text(TO, "hi")  # a certificate nobody vouches for is refused
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+    async with AsyncClient(**options) as aclient:
+        with pytest.raises(errors.TransportError):
+            await aclient.send_text(TO, "hi")
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # trusted: both go through, over TLS
+    with Client(**options) as client:
+        assert client.send_text(TO, "hi").wamid == "wamid.CLOSED"
+    async with AsyncClient(**options) as aclient:
+        assert (await aclient.send_text(TO, "hi")).wamid == "wamid.CLOSED"
