@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import socket
 import threading
@@ -240,3 +241,21 @@ async def test_tls_is_verified_on_both_clients(tls_server: tuple[str, str], monk
         assert client.send_text(TO, "hi").wamid == "wamid.CLOSED"
     async with AsyncClient(**options) as aclient:
         assert (await aclient.send_text(TO, "hi")).wamid == "wamid.CLOSED"
+
+
+async def test_an_async_client_dropped_without_aclose_releases_quietly(
+        live: Live, caplog: pytest.LogCaptureFixture) -> None:
+    import gc
+    import warnings
+
+    if live.kind == "sync":
+        pytest.skip("the sync pool has no session to leak")
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    client = AsyncClient(**live.sandbox._client_args({}))
+    assert (await client.send_text(TO, "hi")).wamid.startswith("wamid.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning | RuntimeWarning)]
+    assert "Unclosed" not in caplog.text

@@ -34,6 +34,7 @@ class AiohttpAsync:
                                               sock_read=t.read)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._connector: aiohttp.TCPConnector | None = None
 
     def _current(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -42,6 +43,7 @@ class AiohttpAsync:
             # A session belongs to the loop it was made on; a client reused under a new loop (one
             # asyncio.run after another) gets a fresh one, the old loop's connections died with it.
             connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0, ssl=tls_context())
+            self._connector = connector
             session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, trust_env=False)
             self._session, self._loop = session, loop
         return session
@@ -77,3 +79,21 @@ class AiohttpAsync:
         if session is not None and not session.closed:
             with contextlib.suppress(RuntimeError):  # made on another, now closed, loop: nothing to release
                 await session.close()
+
+    def __del__(self) -> None:
+        # A client dropped without aclose() (an httpx client is dropped silently too): release its
+        # sockets now instead of letting aiohttp log "Unclosed client session" when it is collected.
+        session = self._session
+        if session is None or session.closed:
+            return
+        connector = self._connector
+        session.detach()
+        if connector is None:
+            return
+        # TCPConnector.close() is a coroutine whose first step, before it ever suspends, closes every
+        # transport; run just that step here, where nothing can be awaited.
+        closing = connector.close(abort_ssl=True)
+        with contextlib.suppress(Exception):
+            closing.send(None)
+        with contextlib.suppress(Exception):
+            closing.close()
