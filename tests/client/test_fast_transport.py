@@ -244,14 +244,12 @@ async def test_tls_is_verified_on_both_clients(tls_server: tuple[str, str], monk
 
 
 async def test_an_async_client_dropped_without_aclose_releases_quietly(
-        live: Live, caplog: pytest.LogCaptureFixture) -> None:
+        sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
     import gc
     import warnings
 
-    if live.kind == "sync":
-        pytest.skip("the sync pool has no session to leak")
     caplog.set_level(logging.ERROR, logger="asyncio")
-    client = AsyncClient(**live.sandbox._client_args({}))
+    client = sandbox.async_client()
     assert (await client.send_text(TO, "hi")).wamid.startswith("wamid.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
