@@ -176,3 +176,25 @@ def test_digit_strings_parse_or_raise_validation_error(text: str, region: str | 
     assert normalize(num.e164) == num, (text, num, normalize(num.e164))  # E.164 is a fixed point
     assert is_same_user(num, num.wa_id)  # the wa_id names the same user
     assert normalize(num.wa_id).key == num.key
+
+
+@pytest.mark.parametrize("typed", ["+18092345678", "+447911123456", "+5215512345678", "+5491123456789"])
+def test_an_e164_input_is_parsed_once(typed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import phonenumbers
+
+    from wacloud import phone
+
+    calls: list[str] = []
+    real = phonenumbers.parse
+
+    def counting(raw: str, region: str | None = None, *args: object, **kwargs: object) -> object:
+        calls.append(raw)
+        return real(raw, region, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(phonenumbers, "parse", counting)
+    phone._normalized.cache_clear()  # a distinct number: the memo must not hide the parse
+    number = normalize(typed)
+    assert number.e164 == ("+525512345678" if typed.startswith("+521") else typed)
+    # Already in E.164 form: the fixed-point check is the input itself, no second parse. (The Mexican
+    # ``+521`` form is rewritten, so its E.164 form is checked by parsing it once more.)
+    assert len(calls) == (2 if typed.startswith("+521") else 1)

@@ -1,4 +1,4 @@
-"""The asyncio client: the same operations as the sync client, run over ``httpx.AsyncClient``."""
+"""The asyncio client: the same operations as the sync client, run over aiohttp or ``httpx.AsyncClient``."""
 
 from __future__ import annotations
 
@@ -7,37 +7,45 @@ from typing import Any, Self
 
 import httpx
 
-from wacloud.client import io
+from wacloud.client._aiohttp import AiohttpAsync
 from wacloud.client.core import AsyncRunner, Flow, Request, Response, T
+from wacloud.client.transport import HttpxAsync, Timeouts, needs_httpx, proxy_configured
 
 
 class AsyncTransport(AsyncRunner):
-    """Drives operation flows with an async httpx client."""
+    """Drives operation flows over the asyncio transport (see :mod:`wacloud.client.transport`).
+
+    By default requests go over aiohttp; a ``transport`` or ``http_client`` given here (any httpx one,
+    e.g. ``httpx.ASGITransport`` to an in-process sandbox), or a proxy in the environment, puts every
+    request on httpx, and multipart uploads and streamed downloads always go over httpx.
+    """
 
     def __init__(self, *, timeout: float | httpx.Timeout = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None,
                  http_client: httpx.AsyncClient | None = None, **config: Any) -> None:
         super().__init__(**config)
-        self._http = http_client or httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._owns_http = http_client is None
+        self._timeout = timeout
+        self._httpx: HttpxAsync | None = None
+        self._fast: AiohttpAsync | None = None
+        if http_client is not None or transport is not None or proxy_configured():
+            self._httpx = HttpxAsync(timeout, transport, http_client)
+        else:
+            self._fast = AiohttpAsync(Timeouts.of(timeout))
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The httpx client used for what the fast path does not do (made on first use)."""
+        return self._slow().http
+
+    def _slow(self) -> HttpxAsync:
+        if self._httpx is None:
+            self._httpx = HttpxAsync(self._timeout)
+        return self._httpx
 
     async def _send(self, request: Request) -> Response:
-        try:
-            if request.stream_to is None:
-                resp = await self._http.request(**io.build(self, request))
-                return io.to_response(resp, resp.content)
-            async with self._http.stream(**io.build(self, request)) as resp:
-                if resp.status_code >= 400:
-                    return io.to_response(resp, await resp.aread())
-                sink = io._Sink(request.stream_to)
-                try:
-                    async for chunk in resp.aiter_bytes():
-                        sink.write(chunk)
-                finally:
-                    sink.close()
-                return sink.response(resp)
-        except httpx.TransportError as exc:
-            raise io.transport_error(exc, request) from exc
+        if self._fast is not None and not needs_httpx(request):
+            return await self._fast.send(self, request)
+        return await self._slow().send(self, request)
 
     async def _run(self, flow: Flow[T]) -> T:
         try:
@@ -51,9 +59,11 @@ class AsyncTransport(AsyncRunner):
             flow.close()  # on an error, run the operation's cleanup (e.g. remove a partial download)
 
     async def aclose(self) -> None:
-        """Close the HTTP connection pool (if this client created it)."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the HTTP connection pools (an httpx client passed in is left open)."""
+        if self._fast is not None:
+            await self._fast.aclose()
+        if self._httpx is not None:
+            await self._httpx.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,4 +1,5 @@
-"""Turning core :class:`~wacloud.client.core.Request` objects into httpx calls, sync and async."""
+"""Turning core :class:`~wacloud.client.core.Request` objects into HTTP calls (httpx keyword arguments, or
+URL, headers and body for the fast transports)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -30,6 +32,25 @@ def build(config: ApiConfig, request: Request) -> dict[str, Any]:
     if request.content is not None:
         kwargs["content"] = request.content
     return kwargs
+
+
+def plain(config: ApiConfig, request: Request) -> tuple[str, dict[str, str], bytes | None]:
+    """URL (query included), headers and body of a request without multipart parts, for the fast transports.
+
+    The same bytes :func:`build` hands httpx: JSON encoded by :func:`encode_json`, extra headers first
+    and the Authorization header last so it always wins.
+    """
+    url = request.path if request.absolute else f"{config.api_root}/{request.path.lstrip('/')}"
+    if request.params:
+        url += ("&" if "?" in url else "?") + urlencode({k: str(v) for k, v in request.params.items()})
+    headers = {**(request.headers or {}), **config.auth_headers()}
+    body: bytes | None = None
+    if request.json is not None:
+        body = encode_json(request.json)
+        headers.setdefault("Content-Type", "application/json")
+    if request.content is not None:
+        body = request.content
+    return url, headers, body
 
 
 def encode_json(value: Any) -> bytes:

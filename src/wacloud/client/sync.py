@@ -1,4 +1,4 @@
-"""The blocking client: operations from the API mixins, run over ``httpx.Client``."""
+"""The blocking client: operations from the API mixins, run over a keep-alive ``http.client`` pool or httpx."""
 
 from __future__ import annotations
 
@@ -7,36 +7,44 @@ from typing import Any, Self
 
 import httpx
 
-from wacloud.client import io
+from wacloud.client._pool import PoolSync
 from wacloud.client.core import Flow, Request, Response, SyncRunner, T
+from wacloud.client.transport import HttpxSync, Timeouts, needs_httpx, proxy_configured
 
 
 class SyncTransport(SyncRunner):
-    """Drives operation flows with a blocking httpx client."""
+    """Drives operation flows over the blocking transport (see :mod:`wacloud.client.transport`).
+
+    By default requests go over a keep-alive pool of ``http.client`` connections; a ``transport`` or
+    ``http_client`` given here (any httpx one), or a proxy in the environment, puts every request on
+    httpx, and multipart uploads and streamed downloads always go over httpx.
+    """
 
     def __init__(self, *, timeout: float | httpx.Timeout = 30.0, transport: httpx.BaseTransport | None = None,
                  http_client: httpx.Client | None = None, **config: Any) -> None:
         super().__init__(**config)
-        self._http = http_client or httpx.Client(timeout=timeout, transport=transport)
-        self._owns_http = http_client is None
+        self._timeout = timeout
+        self._httpx: HttpxSync | None = None
+        self._fast: PoolSync | None = None
+        if http_client is not None or transport is not None or proxy_configured():
+            self._httpx = HttpxSync(timeout, transport, http_client)
+        else:
+            self._fast = PoolSync(Timeouts.of(timeout))
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The httpx client used for what the fast path does not do (made on first use)."""
+        return self._slow().http
+
+    def _slow(self) -> HttpxSync:
+        if self._httpx is None:
+            self._httpx = HttpxSync(self._timeout)
+        return self._httpx
 
     def _send(self, request: Request) -> Response:
-        try:
-            if request.stream_to is None:
-                resp = self._http.request(**io.build(self, request))
-                return io.to_response(resp, resp.content)
-            with self._http.stream(**io.build(self, request)) as resp:
-                if resp.status_code >= 400:
-                    return io.to_response(resp, resp.read())
-                sink = io._Sink(request.stream_to)
-                try:
-                    for chunk in resp.iter_bytes():
-                        sink.write(chunk)
-                finally:
-                    sink.close()
-                return sink.response(resp)
-        except httpx.TransportError as exc:
-            raise io.transport_error(exc, request) from exc
+        if self._fast is not None and not needs_httpx(request):
+            return self._fast.send(self, request)
+        return self._slow().send(self, request)
 
     def _run(self, flow: Flow[T]) -> T:
         try:
@@ -50,9 +58,11 @@ class SyncTransport(SyncRunner):
             flow.close()  # on an error, run the operation's cleanup (e.g. remove a partial download)
 
     def close(self) -> None:
-        """Close the HTTP connection pool (if this client created it)."""
-        if self._owns_http:
-            self._http.close()
+        """Close the HTTP connection pools (an httpx client passed in is left open)."""
+        if self._fast is not None:
+            self._fast.close()
+        if self._httpx is not None:
+            self._httpx.close()
 
     def __enter__(self) -> Self:
         return self
