@@ -13,12 +13,13 @@ import asyncio
 import itertools
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from wacloud.webhooks import Update, WebhookReceiver
 from wacloud.webhooks.offload import NORMAL, URGENT, Lane
-from wacloud.webhooks.store import MemoryDedupStore, MemoryInboxStore
+from wacloud.webhooks.store import DedupBatch, MemoryDedupStore, MemoryInboxStore, first_seen_all
 
 from . import payloads as p
 
@@ -129,3 +130,16 @@ def test_a_hold_never_stalls_the_event_loop_past_its_bound() -> None:
     ticks = asyncio.run(main())
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 20 and max(gaps) < 0.3, max(gaps)
+
+
+def test_marks_are_written_in_one_go_when_the_store_can(tmp_path: Path) -> None:
+    from wacloud.delivery import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'marks.db'}")
+    assert isinstance(store, DedupBatch)
+    assert store.first_seen("done:a")
+    assert first_seen_all(store, ["done:a", "done:b", "done:c"]) == [False, True, True]
+    assert first_seen_all(store, ["done:c", "done:d"]) == [False, True]
+    memory = MemoryDedupStore()  # no batch call: one first_seen per key
+    assert not isinstance(memory, DedupBatch)
+    assert first_seen_all(memory, ["x", "y", "x"]) == [True, True, False]
