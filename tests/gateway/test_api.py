@@ -286,7 +286,12 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
         done = gw.wait_job(job["id"], {"read"})
         assert outage["left"] == 0
         assert [e["state"] for e in done["history"]][-1] == "read"
-        assert gw.gw.webhook_app.receiver.stats.retried >= 3
+        # ``retried`` counts failed *payload attempts*. The three statuses come in one to three payloads
+        # (the sandbox batches the statuses that fall due together), and a failing update no longer
+        # stops the others of its payload (issue 12 item 3): each payload fails once, is retried once
+        # for all its failed updates, and nothing is set aside.
+        stats = gw.gw.webhook_app.receiver.stats
+        assert 1 <= stats.retried <= 3 and stats.dead_lettered == 0, stats
     finally:
         gw.http.close()
         server.stop()

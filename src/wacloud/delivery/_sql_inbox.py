@@ -26,6 +26,14 @@ class InboxSql(SqlBase):
             return tx.run("INSERT INTO webhook_dedup (key, seen_at) VALUES (?, ?) "
                           "ON CONFLICT (key) DO NOTHING", (key, time.time())) == 1
 
+    def first_seen_all(self, keys: Sequence[str]) -> list[bool]:
+        """Record every key in one statement (the receiver's "done" marks); True for each new one."""
+        with self._tx() as tx:
+            new = {r[0] for r in tx.rows("INSERT INTO webhook_dedup (key, seen_at) VALUES "
+                                         + ",".join(["(?, ?)"] * len(keys)) + " ON CONFLICT (key) DO NOTHING "
+                                         "RETURNING key", [v for k in keys for v in (k, time.time())])}
+        return [k in new for k in keys]
+
     def seen(self, key: str) -> bool:
         """True if ``key`` was recorded (read only)."""
         with self._tx(write=False) as tx:

@@ -28,7 +28,8 @@ several processes sharing one inbox never process one payload twice.
 Adapters split the POST in two to ack fast: :meth:`~WebhookReceiver.accept` (checks + store, then answer)
 and :meth:`~WebhookReceiver.process` / :meth:`process_sync` (after the answer); due retries run from
 :meth:`~WebhookReceiver.run_due` (the ASGI app calls it every ``retry_poll_s``; the async paths make
-their store calls in worker threads) or :meth:`~WebhookReceiver.tick_sync` (sync adapters, after requests).
+their store calls in the receiver's own worker thread, a :class:`~wacloud.webhooks.offload.Lane`) or
+:meth:`~WebhookReceiver.tick_sync` (sync adapters, after requests).
 """
 
 from __future__ import annotations
@@ -49,10 +50,18 @@ from urllib.parse import parse_qs
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks import signature
-from wacloud.webhooks.offload import off_loop
+from wacloud.webhooks.leases import LeaseKeeper
+from wacloud.webhooks.offload import URGENT, Lane
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
 from wacloud.webhooks.steps import Blocking, Call, Twin, Work, run_async, run_sync
-from wacloud.webhooks.store import DedupLookup, DedupStore, InboxStore, LeasedInboxStore, MemoryDedupStore
+from wacloud.webhooks.store import (
+    DedupLookup,
+    DedupStore,
+    InboxStore,
+    LeasedInboxStore,
+    MemoryDedupStore,
+    first_seen_all,
+)
 from wacloud.webhooks.updates import Update
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -71,6 +80,8 @@ RETRY_MAX_S = 300.0
 LEASE_S = 5.0
 #: How often the ASGI app looks for due retries (and payloads whose lease lapsed).
 RETRY_POLL_S = 1.0
+#: How long the event loop waits for an update's "done" mark before awaiting it (see _process).
+MARK_HOLD_S = 0.05
 #: Dead letters kept in memory when the inbox cannot keep them (no inbox, or one without leases).
 DEAD_LETTERS_KEPT = 100
 
@@ -105,56 +116,6 @@ class ReceiverStats:
     retried: int = 0
     #: Payloads set aside after ``max_attempts`` failed attempts (or unreadable ones).
     dead_lettered: int = 0
-
-
-class _LeaseKeeper:
-    """A daemon thread renewing the leases of the payloads this process is processing.
-
-    A thread, not a task: a handler blocking the event loop must not let a lease lapse (another
-    process would then take the payload and handle it a second time).
-    """
-
-    def __init__(self, inbox: LeasedInboxStore, lease_s: float) -> None:
-        self.inbox = inbox
-        self.lease_s = lease_s
-        self.ids: dict[int, int] = {}  # inbox id → how many holders (claim, processing)
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def hold(self, id: int) -> None:
-        with self.lock:
-            self.ids[id] = self.ids.get(id, 0) + 1
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="wacloud-webhook-leases", daemon=True)
-                self._thread.start()
-
-    def release(self, id: int) -> None:
-        with self.lock:
-            n = self.ids.get(id, 0) - 1
-            if n > 0:
-                self.ids[id] = n
-            else:
-                self.ids.pop(id, None)
-
-    def holds(self, id: int) -> bool:
-        with self.lock:
-            return id in self.ids
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            with self.lock:
-                ids = sorted(self.ids)
-            if not ids:
-                continue
-            try:
-                self.inbox.inbox_extend(ids, self.lease_s)
-            except Exception:
-                logger.warning("could not renew the leases of %d webhook payload(s)", len(ids), exc_info=True)
 
 
 @runtime_checkable
@@ -242,9 +203,9 @@ class WebhookReceiver:
         #: Payloads set aside that the inbox could not keep: (payload, reason), newest last.
         self.dead_letters: deque[tuple[Any, str]] = deque(maxlen=DEAD_LETTERS_KEPT)
         self._leased: LeasedInboxStore | None = inbox if isinstance(inbox, LeasedInboxStore) else None
-        self._keeper: _LeaseKeeper | None = None
+        self._keeper: LeaseKeeper | None = None
         if self._leased is not None:
-            self._keeper = _LeaseKeeper(self._leased, lease_s)
+            self._keeper = LeaseKeeper(self._leased, lease_s)
             weakref.finalize(self, self._keeper.stop)
         # In-process retries of deliveries no leased inbox keeps for us: (due, seq, delivery).
         self._retries: list[tuple[float, int, Delivery]] = []
@@ -252,6 +213,8 @@ class WebhookReceiver:
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._last_tick = 0.0
+        # The async paths' store calls, one at a time, "done" marks first (see offload.Lane).
+        self._lane = Lane("wacloud-webhook-store")
         if self._secret is None:
             logger.warning("webhook signature checking is OFF (allow_unsigned=True and no app secret): "
                            "anyone who can reach this endpoint can inject updates")
@@ -367,16 +330,19 @@ class WebhookReceiver:
         failure: tuple[Update, Exception] | None = None
         for i, upd in enumerate(parse(delivery.payload)):
             try:
-                if not (yield Blocking(self._claim, (delivery, i, upd))):
+                if not (yield Blocking(self._claim, (delivery, i, upd), self._lane)):
                     continue
                 if dispatcher is not None:
                     yield Twin(dispatcher.dispatch_sync, dispatcher.dispatch, (upd,))
             except Exception as exc:
                 failure = failure or (upd, exc)
                 continue  # the others of the payload still go; its retry runs what did not complete
-            yield Blocking(self._completed, (delivery, i, upd))
+            # The crash window: the handler's effect is done, its mark not yet. Marks go first in the
+            # lane, together, and the event loop holds (briefly) until it is written: meanwhile no other
+            # handler on the loop can finish, so a crash catches at most this update mid-window.
+            yield Blocking(self._completed, (delivery, i, upd), self._lane, URGENT, batched=True, hold_s=MARK_HOLD_S)
             handled += 1
-        yield Blocking(self._finish, (delivery, failure))
+        yield Blocking(self._finish, (delivery, failure), self._lane)
         return handled
 
     # --- retries and resume ----------------------------------------------------------------------
@@ -454,7 +420,7 @@ class WebhookReceiver:
     async def resume(self) -> int:
         """Async :meth:`resume_sync` (the store is read in a worker thread)."""
         count, batches = 0, self._batches()
-        while (batch := await off_loop(next, batches, None)) is not None:
+        while (batch := await self._lane.run(next, batches, None)) is not None:
             for delivery in batch:
                 try:
                     await self.process(delivery)
@@ -467,7 +433,7 @@ class WebhookReceiver:
 
     async def run_due(self) -> int:
         """Process what is due now (retries, lapsed leases); returns how many deliveries."""
-        batch = await off_loop(self.due)  # claims from the store: off the event loop
+        batch = await self._lane.run(self.due)  # claims from the store: off the event loop
         for delivery in batch:
             try:
                 await self.process(delivery)
@@ -564,16 +530,22 @@ class WebhookReceiver:
         except Exception:
             logger.exception("dedup store failed to record a skipped duplicate of payload %s", delivery.inbox_id)
 
-    def _completed(self, delivery: Delivery, index: int, update: Update) -> None:
-        delivery.completed.add(index)
-        # Completion marks only matter when another process (or a restart) may retry the payload.
-        mark = self._mark(delivery, index, update)
-        if self.inbox is None or mark is None or self.dedup is None:
-            return
-        try:
-            self.dedup.first_seen(mark)
-        except Exception:
-            logger.exception("dedup store failed to mark update %s done", update.update_id)
+    def _completed(self, done: list[tuple[Delivery, int, Update]]) -> list[None]:
+        """Record updates as completed (a batched step: the marks waiting together are written at once)."""
+        marks: list[tuple[str, Update]] = []
+        for delivery, index, update in done:
+            delivery.completed.add(index)
+            # Completion marks only matter when another process (or a restart) may retry the payload.
+            mark = self._mark(delivery, index, update)
+            if self.inbox is not None and mark is not None:
+                marks.append((mark, update))
+        if marks and self.dedup is not None:
+            try:
+                first_seen_all(self.dedup, [mark for mark, _ in marks])
+            except Exception:
+                logger.exception("dedup store failed to mark update(s) %s done",
+                                 ", ".join(str(update.update_id) for _, update in marks))
+        return [None] * len(done)
 
     def _finish(self, delivery: Delivery, failure: tuple[Update, Exception] | None) -> None:
         if failure is None:

@@ -5,7 +5,8 @@ payload, the bot framework's dispatch of an update) is written once, as a genera
 steps and receives their results back. Two runners perform the steps: :func:`run_sync` in the calling
 thread, :func:`run_async` in the event loop. Only the runner knows how each step is done:
 
-* :class:`Blocking` -- a call that may block (a store): inline when sync, in a worker thread when async;
+* :class:`Blocking` -- a call that may block (a store): inline when sync, in a worker thread when async
+  (the thread of its :class:`~wacloud.webhooks.offload.Lane`, if it names one, else the shared pool);
 * :class:`Call` -- user code that may be sync or async: called, and an awaitable it returns is awaited
   (sync runner: in a private event loop); with ``in_thread`` a sync function runs in a worker thread
   when async, so a blocking handler does not stall the event loop;
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from wacloud.webhooks.offload import off_loop
+from wacloud.webhooks.offload import NORMAL, Lane, off_loop
 
 T = TypeVar("T")
 
@@ -35,6 +36,14 @@ class Blocking:
 
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
+    #: Run async in this lane's thread (at ``priority``) instead of the shared pool.
+    lane: Lane | None = None
+    priority: int = NORMAL
+    #: ``fn`` takes a list of ``args`` tuples and returns their results: in a lane, the calls
+    #: waiting together are coalesced into one (e.g. one transaction).
+    batched: bool = False
+    #: Batched in a lane: the event loop waits up to this long for the result (see ``Lane.run_batched``).
+    hold_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,7 @@ async def run_async(work: Work[T]) -> T:
 
 def _sync_step(step: Step) -> Any:
     if isinstance(step, Blocking):
-        return step.fn(*step.args)
+        return step.fn([step.args])[0] if step.batched else step.fn(*step.args)
     if isinstance(step, Twin):
         return step.sync(*step.args)
     result = step.fn(*step.args, **(step.kwargs or {}))
@@ -107,6 +116,12 @@ def _sync_step(step: Step) -> Any:
 
 async def _async_step(step: Step) -> Any:
     if isinstance(step, Blocking):
+        if step.batched:
+            if step.lane is not None:
+                return await step.lane.run_batched(step.fn, step.args, priority=step.priority, hold_s=step.hold_s)
+            return (await off_loop(step.fn, [step.args]))[0]
+        if step.lane is not None:
+            return await step.lane.run(step.fn, *step.args, priority=step.priority)
         return await off_loop(step.fn, *step.args)
     if isinstance(step, Twin):
         return await step.async_(*step.args)

@@ -49,6 +49,15 @@ class DedupLookup(Protocol):
 
 
 @runtime_checkable
+class DedupBatch(Protocol):
+    """A dedup store that can record several keys in one go (one transaction)."""
+
+    def first_seen_all(self, keys: Sequence[str]) -> list[bool]:
+        """Record every key; for each, True if it was not recorded before."""
+        ...
+
+
+@runtime_checkable
 class InboxStore(Protocol):
     """Raw webhook payloads kept from before the 200 until they are processed."""
 
@@ -92,6 +101,13 @@ class LeasedInboxStore(InboxStore, Protocol):
     def inbox_dead_letter(self, id: int, reason: str) -> None:
         """Set a payload aside for good (no longer pending), keeping it and the reason."""
         ...
+
+
+def first_seen_all(dedup: DedupStore, keys: Sequence[str]) -> list[bool]:
+    """Record every key, in one call when the store is a :class:`DedupBatch`; True for each new one."""
+    if isinstance(dedup, DedupBatch):
+        return dedup.first_seen_all(keys)
+    return [dedup.first_seen(key) for key in keys]
 
 
 class MemoryDedupStore:
