@@ -208,7 +208,8 @@ def test_keys_and_doctor(live: LiveGateway, tmp_path: Path) -> None:
     )
     checks = {c["name"]: c["state"] for c in json.loads(doc.output)["checks"]}
     assert checks == {
-        "configuration": "ok", "token": "skip", "store": "ok", "gateway": "ok", "api key": "skip", "webhook": "ok"
+        "configuration": "ok", "token": "skip", "store": "ok", "gateway": "ok", "api key": "skip", "webhook": "ok",
+        "api version": "ok",
     }
     assert doc.exit_code == 0
     broken = run(None, "doctor", "--gateway", live.url, "--json", WACLOUD_MPS="lots")
