@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import UnexpectedResponse
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.templates import parse_answer, success
 from wacloud.limits import COMMAND_NAME_CHARS, limit, username_problem

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors, phone
+import wacloud.errors as errors
+import wacloud.phone as phone
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.messaging import MessagingApi, Recipient
 from wacloud.client.models import SentMessage, UnexpectedResponse

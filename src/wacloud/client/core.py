@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.limits import DEFAULT_API_VERSION, MIN_API_VERSION
 
 P = ParamSpec("P")

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import httpx
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Request, Response
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from wacloud import errors, phone
+import wacloud.errors as errors
+import wacloud.phone as phone
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import SentMessage, success
 from wacloud.identity import is_bsuid

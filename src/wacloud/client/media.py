@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Final
 from urllib.parse import urlsplit
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, check, operation
 from wacloud.client.models import ChecksumMismatch, MediaInfo, UnexpectedResponse, success
 from wacloud.limits import MEDIA_RULES, MediaKind, MediaRule, media_kind_for_mime

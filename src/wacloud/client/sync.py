@@ -7,7 +7,7 @@ from typing import Any, Self
 
 import httpx
 
-from wacloud.client import io
+import wacloud.client.io as io
 from wacloud.client.core import Flow, Request, Response, SyncRunner, T
 
 

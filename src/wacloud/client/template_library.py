@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.templates import CreatedTemplate, Page, _id, list_params, parse_answer, success
 from wacloud.template_rules import LANGUAGE_RE, NAME_RE

@@ -12,13 +12,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Flow, Request, call, operation
 from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.identity import is_bsuid
 from wacloud.limits import limit
 from wacloud.template_rules import bsuid_refusal
-from wacloud.templates import TemplateCache, TemplateDefinition, check_definition, check_send
+from wacloud.templates.builder import TemplateDefinition
+from wacloud.templates.cache import TemplateCache
+from wacloud.templates.check import check_send
+from wacloud.templates.rules import check_definition
 
 
 class Page(BaseModel):

@@ -16,8 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
+import wacloud.sandbox._control as _control
+import wacloud.sandbox._faults as _faults
+import wacloud.sandbox._management as _management
+import wacloud.sandbox._routes_calls as _routes_calls
+import wacloud.sandbox._routes_groups as _routes_groups
+import wacloud.sandbox._routes_objects as _routes_objects
+import wacloud.sandbox._sending as _sending
 from wacloud import limits
-from wacloud.sandbox import _control, _faults, _management, _routes_calls, _routes_groups, _routes_objects, _sending
 from wacloud.sandbox._config import SandboxConfig, build_config
 from wacloud.sandbox._dispatch import Dispatcher
 from wacloud.sandbox._errors import GraphError

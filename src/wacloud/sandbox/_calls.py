@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 from wacloud.sandbox._errors import ControlError, GraphError, missing, param
 from wacloud.sandbox._model import Call, CallPermission, InboundMessage
 

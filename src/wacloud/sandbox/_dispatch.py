@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox import _payloads
+import wacloud.sandbox._payloads as _payloads
 from wacloud.sandbox._http11 import Http11Connection, WebhookHTTPError
 from wacloud.webhooks.signature import HEADER, sign
 

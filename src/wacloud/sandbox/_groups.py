@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 from wacloud.sandbox._errors import ControlError, GraphError, missing, param
 from wacloud.sandbox._model import Group, SentMessage, invite_link
 from wacloud.sandbox._templates import check_send, find_for_send

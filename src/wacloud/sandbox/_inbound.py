@@ -7,8 +7,9 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._identity as _identity
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _identity, _payloads
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._model import Customer, InboundMessage, Media
 

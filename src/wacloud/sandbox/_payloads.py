@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._identity as _identity
 from wacloud import errors
-from wacloud.sandbox import _identity
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer, SentMessage, Template

@@ -6,8 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._faults as _faults
+import wacloud.sandbox._groups as _groups
+import wacloud.sandbox._pacing as _pacing
 from wacloud import errors, limits
-from wacloud.sandbox import _faults, _groups, _pacing
 from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._model import SentMessage
 from wacloud.sandbox._state import management_state

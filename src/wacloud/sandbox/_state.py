@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+import wacloud.sandbox._identity as _identity
 from wacloud import limits
-from wacloud.sandbox import _identity
 from wacloud.sandbox._clock import Clock
 from wacloud.sandbox._config import SandboxConfig
 from wacloud.sandbox._errors import GraphError

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer, SentMessage

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._pacing as _pacing
+import wacloud.sandbox._template_rules as _template_rules
 from wacloud.limits import LIMITS
-from wacloud.sandbox import _pacing, _template_rules
 from wacloud.sandbox._errors import GraphError, param
 from wacloud.sandbox._model import Template
 from wacloud.sandbox._validate_base import SendRequest, TemplateComponentSend

@@ -8,12 +8,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 
+import wacloud.server.campaigns as campaigns
 from wacloud import errors, messages
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.outbox import graph_body
 from wacloud.messages import SendRequest
 from wacloud.phone import normalize
-from wacloud.server import campaigns
 from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.server.auth import Authenticated
 from wacloud.server.calls import call

@@ -21,10 +21,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+import wacloud.server.api as api
+import wacloud.server.management as management
+import wacloud.server.media_routes as media_routes
+import wacloud.server.ops as ops
 from wacloud import __version__
 from wacloud.config import Settings
 from wacloud.delivery import Outbox, StoreError, open_store
-from wacloud.server import api, management, media_routes, ops
 from wacloud.server.api_errors import ApiError, error_response
 from wacloud.server.db import DatabaseUnavailable
 from wacloud.server.docs import mount_docs

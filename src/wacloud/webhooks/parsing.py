@@ -15,11 +15,12 @@ from typing import Any
 import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
-from wacloud.webhooks import account_updates as a
-from wacloud.webhooks import calls, groups
-from wacloud.webhooks import coexistence as co
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.account_updates as a
+import wacloud.webhooks.calls as calls
+import wacloud.webhooks.coexistence as co
+import wacloud.webhooks.groups as groups
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 
 logger = logging.getLogger("wacloud.webhooks")
 

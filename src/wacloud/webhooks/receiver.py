@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
+import wacloud.webhooks.signature as signature
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
-from wacloud.webhooks import signature
 from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
 from wacloud.webhooks.steps import Blocking, Call, Twin, Work, run_async, run_sync

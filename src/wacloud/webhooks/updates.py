@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+import wacloud.webhooks.account_updates as a
+import wacloud.webhooks.coexistence as co
+import wacloud.webhooks.models as m
 from wacloud.errors import ValidationError
-from wacloud.webhooks import account_updates as a
-from wacloud.webhooks import coexistence as co
-from wacloud.webhooks import models as m
 from wacloud.webhooks.identity import UserIdentity
 from wacloud.webhooks.replies import ReplySender
 
