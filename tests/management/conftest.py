@@ -122,9 +122,9 @@ SANDBOX_APP_ID = "1000000000000001"
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[Box]:
     """The sandbox app served by uvicorn on a loopback port, for the whole module."""
-    from wacloud.sandbox import ServerThread, create_app
+    from wacloud.sandbox import ServerThread, create_sandbox_app
 
-    app = create_app(template_review_s=None)
+    app = create_sandbox_app(template_review_s=None)
     server = ServerThread(app)
     server.start()
     control = httpx.Client(base_url=server.base_url)
@@ -163,7 +163,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
     from wacloud.config import load_settings
     from wacloud.sandbox import ServerThread, free_port
-    from wacloud.server.app import create_app
+    from wacloud.server.app import create_sandbox_app
 
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):
@@ -171,7 +171,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                 mp.delenv(name)
         port = free_port()
         db = tmp_path_factory.mktemp("gw") / "wacloud.db"
-        app = create_app(
+        app = create_sandbox_app(
             load_settings(
                 database_url=f"sqlite:///{db}",
                 port=port,

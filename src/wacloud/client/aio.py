@@ -8,7 +8,7 @@ from typing import Any, Self
 import httpx
 
 import wacloud.client.io as io
-from wacloud.client.core import AsyncRunner, Flow, Request, Response, T
+from wacloud.client.core import AsyncRunner, Operation, Request, Response, T
 
 
 class AsyncTransport(AsyncRunner):
@@ -39,7 +39,7 @@ class AsyncTransport(AsyncRunner):
         except httpx.TransportError as exc:
             raise io.transport_error(exc, request) from exc
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Operation[T]) -> T:
         try:
             request = next(flow)
             while True:

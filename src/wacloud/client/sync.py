@@ -8,7 +8,7 @@ from typing import Any, Self
 import httpx
 
 import wacloud.client.io as io
-from wacloud.client.core import Flow, Request, Response, SyncRunner, T
+from wacloud.client.core import Operation, Request, Response, SyncRunner, T
 
 
 class SyncTransport(SyncRunner):
@@ -38,7 +38,7 @@ class SyncTransport(SyncRunner):
         except httpx.TransportError as exc:
             raise io.transport_error(exc, request) from exc
 
-    def _run(self, flow: Flow[T]) -> T:
+    def _run(self, flow: Operation[T]) -> T:
         try:
             request = next(flow)
             while True:

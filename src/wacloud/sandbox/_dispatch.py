@@ -35,7 +35,7 @@ class _Item:
     phone_number_id: str | None = None
 
 
-class Dispatcher:
+class WebhookQueue:
     """Bounded queues drained by ``webhook_concurrency`` workers; one queue per shard keeps each
     recipient's webhooks in order (unless reordering or retries are configured)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from wacloud.server.calls import call
+from wacloud.server.calls import call_engine
 from wacloud.server.db import PROBE_TIMEOUT_S, Database
 
 log = logging.getLogger("wacloud.server")
@@ -30,7 +30,7 @@ class DatabaseProbe:
         """
         probe = self._task
         if probe is None or probe.done():
-            probe = asyncio.ensure_future(call(self.db.check_writable, PROBE_TIMEOUT_S))
+            probe = asyncio.ensure_future(call_engine(self.db.check_writable, PROBE_TIMEOUT_S))
             probe.add_done_callback(lambda t: t.cancelled() or t.exception())  # a late failure is not "unretrieved"
             self._task = probe
         reason = ""

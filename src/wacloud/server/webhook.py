@@ -25,7 +25,7 @@ from wacloud.bot import Application, OutboxReplies
 from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.server.calls import call
+from wacloud.server.calls import call_engine
 from wacloud.server.runtime import Gateway
 from wacloud.server.webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
@@ -52,8 +52,8 @@ class GatewayDispatcher:
         outbox = self.gw.outbox
         if outbox is not None:
             # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
-            await call(outbox.handle, update)
-        await call(self._log, update)
+            await call_engine(outbox.handle, update)
+        await call_engine(self._log, update)
         bot = self.gw.bot
         if bot is None:
             return

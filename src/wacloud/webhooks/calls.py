@@ -75,7 +75,7 @@ class CallUpdate(u.Update):
     call: CallEvent
     metadata: m.Metadata | None = None
     #: The user (from ``value.contacts``), when Meta sent it.
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
 
     @property
     def dedup_key(self) -> str | None:
