@@ -163,7 +163,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
     from wacloud.config import load_settings
     from wacloud.sandbox import ServerThread, free_port
-    from wacloud.server.app import create_sandbox_app
+    from wacloud.server.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):
@@ -171,7 +171,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                 mp.delenv(name)
         port = free_port()
         db = tmp_path_factory.mktemp("gw") / "wacloud.db"
-        app = create_sandbox_app(
+        app = create_app(
             load_settings(
                 database_url=f"sqlite:///{db}",
                 port=port,
