@@ -25,9 +25,10 @@ LAYERS: dict[str, int] = {
     "sandbox": 2,
     "flows": 3,
     "delivery": 3,
-    "config": 3,
     "bot": 4,  # the bot framework: on webhooks (receiving) and delivery (replies through the outbox)
-    "server": 5,
+    "gateway": 5,
+    "server": 5,  # deprecated shim of wacloud.gateway, for one release
+    "config": 5,  # deprecated shim of the gateway's settings, for one release
     "cli": 5,
     "__main__": 6,
 }
@@ -37,7 +38,9 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("limits", "errors"): "limit checks raise ValidationError",
     ("identity", "errors"): "an address that is neither a phone number nor a BSUID raises ValidationError",
     ("template_rules", "limits"): "the template rule table reads its bounds from the limit table",
-    ("cli", "server"): "the CLI starts the gateway server and manages its keys",
+    ("cli", "gateway"): "the CLI starts the gateway and manages its keys",
+    ("server", "gateway"): "the deprecated wacloud.server hands out wacloud.gateway.create_app",
+    ("config", "gateway"): "the deprecated wacloud.config hands out the gateway's settings",
 }
 #: Modules that sit lower than the rest of their part.
 MODULE_LAYERS: dict[str, int] = {

@@ -10,7 +10,6 @@ import pytest
 RENAMES = [
     ("wacloud.client.core", "Flow", "Operation"),
     ("wacloud.webhooks", "Delivery", "ReceivedPayload"),
-    ("wacloud.webhooks.receiver", "Delivery", "ReceivedPayload"),
     ("wacloud.webhooks", "create_app", "create_webhook_app"),
     ("wacloud.webhooks.asgi", "create_app", "create_webhook_app"),
     ("wacloud.webhooks.base", "Contact", "WebhookContact"),
@@ -58,8 +57,32 @@ def test_each_name_is_defined_once() -> None:
     for path in Path(wacloud.__file__).parent.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
-            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
+            is_def = isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_def and not node.name.startswith("_"):
                 seen.setdefault(node.name, []).append(str(path))
     watched = ["SendRequest", "SentMessage", "Contact", "create_app", "Pacing", "Dispatcher", "Delivery", "call"]
     twice = {name: where for name in watched if len(where := seen.get(name, [])) > 1}
     assert not twice, twice
+
+
+@pytest.mark.parametrize(("old", "names"), [
+    ("wacloud.server", ["create_app"]),
+    ("wacloud.config", ["Settings", "load_settings", "ConfigError", "GRAPH_URL"]),
+])
+def test_the_old_gateway_modules_warn_and_hand_out_the_gateways_names(old: str, names: list[str]) -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: the warning is raised once, when the shim module is first imported.
+    code = (
+        "import warnings, wacloud.gateway as g\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    import {old} as old\n"
+        "assert any(issubclass(x.category, DeprecationWarning) and 'wacloud.gateway' in str(x.message) for x in w)\n"
+        f"for name in {names!r}:\n"
+        "    assert getattr(old, name) is getattr(g, name), name\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -161,9 +161,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The gateway in sandbox mode, served by uvicorn on loopback, with one API key."""
     import os
 
-    from wacloud.config import load_settings
+    from wacloud.gateway._app import create_app
+    from wacloud.gateway._settings import load_settings
     from wacloud.sandbox import ServerThread, free_port
-    from wacloud.server.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):

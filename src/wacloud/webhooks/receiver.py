@@ -48,7 +48,6 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
 import wacloud.webhooks.signature as signature
-from wacloud._deprecation import renamed
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
@@ -648,11 +647,3 @@ def _query(query: Mapping[str, Any] | str) -> dict[str, str]:
             value = value[0] if value else ""
         out[str(key)] = str(value)
     return out
-
-
-#: Old names kept for one release: ``Delivery`` read like the :mod:`wacloud.delivery` engine.
-_RENAMED = {"Delivery": "ReceivedPayload"}
-
-
-def __getattr__(name: str) -> Any:
-    return renamed(__name__, name, _RENAMED, globals().__getitem__)

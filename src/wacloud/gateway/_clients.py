@@ -10,11 +10,11 @@ from wacloud import errors
 from wacloud.client import AsyncClient
 from wacloud.client.core import Request, Response
 from wacloud.client.models import SentMessage
-from wacloud.server.calls import call_engine
-from wacloud.server.history import History
-from wacloud.server.metrics import Metrics
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._history import History
+from wacloud.gateway._metrics import Metrics
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 
 class InstrumentedAsyncClient(AsyncClient):

@@ -8,19 +8,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 
-import wacloud.server.campaigns as campaigns
+import wacloud.gateway._campaigns as campaigns
 from wacloud import errors, messages
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.outbox import graph_body
-from wacloud.messages import SendRequest
-from wacloud.phone import normalize
-from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
-from wacloud.server.auth import Authenticated
-from wacloud.server.calls import call_engine
-from wacloud.server.jobs import job_dict
-from wacloud.server.keys import KeyInfo
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import (
+from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
+from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._jobs import job_dict
+from wacloud.gateway._keys import KeyInfo
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import (
     CampaignIn,
     CampaignOut,
     ConversationList,
@@ -33,9 +31,11 @@ from wacloud.server.schemas import (
     MessageList,
     NewKeyOut,
 )
-from wacloud.server.send_body import SendBody
+from wacloud.gateway._send_body import SendBody
+from wacloud.messages import SendRequest
+from wacloud.phone import normalize
 
-log = logging.getLogger("wacloud.server.api")
+log = logging.getLogger("wacloud.gateway.api")
 
 T = TypeVar("T")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from wacloud.server.calls import call_engine
-from wacloud.server.db import PROBE_TIMEOUT_S, Database
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._db import PROBE_TIMEOUT_S, Database
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 #: The probe's answer is awaited at most this long (a PostgreSQL server that does not answer at all).
 PROBE_WAIT_S = PROBE_TIMEOUT_S + 1.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from wacloud.server.calls import call_engine
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import Health
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import Health
 
 router = APIRouter(tags=["operations"])
 

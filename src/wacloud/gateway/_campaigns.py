@@ -11,11 +11,11 @@ from typing import Any
 
 from wacloud import errors
 from wacloud.delivery import Recipient, Summary
-from wacloud.server.api_errors import ApiError
-from wacloud.server.calls import call_engine
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import CampaignIn
-from wacloud.server.schemas import Recipient as RecipientIn
+from wacloud.gateway._api_errors import ApiError
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import CampaignIn
+from wacloud.gateway._schemas import Recipient as RecipientIn
 from wacloud.templates import TemplateMismatch
 from wacloud.templates.fill import Prepared, prepare
 

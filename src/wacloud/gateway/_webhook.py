@@ -25,9 +25,9 @@ from wacloud.bot import Application, OutboxReplies
 from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.server.calls import call_engine
-from wacloud.server.runtime import Gateway
-from wacloud.server.webhook_store import WebhookSqliteStore
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
     DedupStore,
     InboxStore,
@@ -38,7 +38,7 @@ from wacloud.webhooks import (
     WebhookReceiver,
 )
 
-log = logging.getLogger("wacloud.server.webhook")
+log = logging.getLogger("wacloud.gateway.webhook")
 
 
 class GatewayDispatcher:
