@@ -132,3 +132,23 @@ def test_sandbox_validates_on_its_own() -> None:
             continue
         wrong.append(f"{module}:{imp.line} imports wacloud.{target} ({imp.kind})")
     assert not wrong, "the sandbox reaches past its allowance:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_graph_counts_package_inits_and_hidden_imports(tmp_path: Path) -> None:
+    """On a made-up package: a sibling imported through its package is an edge to the package's __init__,
+    and imports in functions and under TYPE_CHECKING are edges too, so these circles are found."""
+    pkg = tmp_path / "wacloud" / "part"
+    pkg.mkdir(parents=True)
+    (tmp_path / "wacloud" / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from wacloud.part import Thing\n"
+    )
+    (tmp_path / "wacloud" / "low.py").write_text("def f():\n    from wacloud import part\n")
+    (pkg / "__init__.py").write_text("from wacloud.part.a import Thing\n")
+    (pkg / "a.py").write_text("from wacloud.part import b\nThing = 1\n")
+    (pkg / "b.py").write_text("import wacloud.low as low\n")
+    graph = build(tmp_path)
+    edges = graph.edges()
+    assert edges["wacloud.part.a"] == {"wacloud.part", "wacloud.part.b"}
+    assert edges["wacloud"] == {"wacloud.part"}
+    assert {(i.source, i.kind) for i in graph.imports} >= {("wacloud", "type-checking"), ("wacloud.low", "function")}
+    assert graph.cycles() == [["wacloud", "wacloud.low", "wacloud.part", "wacloud.part.a", "wacloud.part.b"]]
