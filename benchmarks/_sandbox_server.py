@@ -15,9 +15,9 @@ from benchmarks._harness import SANDBOX_APP_SECRET, SANDBOX_PHONE_ID, SANDBOX_TO
 
 def build_app(options: dict[str, Any]) -> Any:
     """The sandbox ASGI app for ``options`` (``SandboxConfig`` field names; ``faults`` may be a dict)."""
-    from wacloud.sandbox import build_config, create_app
+    from wacloud.sandbox import build_config, create_sandbox_app
 
-    return create_app(build_config(None, **{k: v for k, v in options.items() if v is not None}))
+    return create_sandbox_app(build_config(None, **{k: v for k, v in options.items() if v is not None}))
 
 
 def main() -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-from collections import defaultdict
 from pathlib import Path
 
 import wacloud
+from import_graph import Graph, build
 
 SRC = Path(wacloud.__file__).parent
 
 #: Lower numbers are lower layers. A part may import its own layer's siblings only where listed in SIDEWAYS.
 LAYERS: dict[str, int] = {
+    "_deprecation": 0,  # old names kept for one release (a warning and a lookup)
     "limits": 0,
     "errors": 0,
     "template_rules": 0,
@@ -25,9 +25,10 @@ LAYERS: dict[str, int] = {
     "sandbox": 2,
     "flows": 3,
     "delivery": 3,
-    "config": 3,
     "bot": 4,  # the bot framework: on webhooks (receiving) and delivery (replies through the outbox)
-    "server": 5,
+    "gateway": 5,
+    "server": 5,  # deprecated shim of wacloud.gateway, for one release
+    "config": 5,  # deprecated shim of the gateway's settings, for one release
     "cli": 5,
     "__main__": 6,
 }
@@ -37,49 +38,28 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("limits", "errors"): "limit checks raise ValidationError",
     ("identity", "errors"): "an address that is neither a phone number nor a BSUID raises ValidationError",
     ("template_rules", "limits"): "the template rule table reads its bounds from the limit table",
-    ("cli", "server"): "the CLI starts the gateway server and manages its keys",
+    ("cli", "gateway"): "the CLI starts the gateway and manages its keys",
+    ("server", "gateway"): "the deprecated wacloud.server hands out wacloud.gateway.create_app",
+    ("config", "gateway"): "the deprecated wacloud.config hands out the gateway's settings",
 }
 #: Modules that sit lower than the rest of their part.
 MODULE_LAYERS: dict[str, int] = {
     "webhooks.signature": 1,  # a pure HMAC helper the sandbox signs with
 }
-#: Lazy imports (inside functions) that cross upwards on purpose.
-LAZY_UPWARD: dict[tuple[str, str], str] = {
+#: Imports that cross upwards on purpose (any kind: module level, in a function, under TYPE_CHECKING), and why.
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("sandbox.testing", "client"): "test helper hands out a Client already pointed at the sandbox",
     ("webhooks", "bot"): "deprecated aliases (wacloud.webhooks.Application, filters…) for one release",
 }
 
 
-def _is_module(dotted: str) -> bool:
-    rel = Path(*dotted.split(".")[1:])
-    return (SRC / rel).with_suffix(".py").is_file() or (SRC / rel / "__init__.py").is_file()
+def _graph() -> Graph:
+    return build(SRC.parent)
 
 
-def _imports(path: Path) -> list[tuple[str, bool]]:
-    """(imported wacloud module, is it at module level) for every import in ``path``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    # Only runtime imports at module level count as "module level"; ``if TYPE_CHECKING:`` blocks don't run.
-    top_level = {id(node) for node in tree.body}
-    found: list[tuple[str, bool]] = []
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # ``from wacloud.x import y`` is an import of the submodule x.y when there is one, else of x.
-            subs = [f"{node.module}.{a.name}" for a in node.names]
-            names = [m for m in subs if _is_module(m)]
-            if len(names) < len(subs):
-                names.append(node.module)
-        elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        for name in names:
-            if name.startswith("wacloud."):
-                found.append((name.removeprefix("wacloud."), id(node) in top_level))
-    return found
-
-
-def _module(path: Path) -> str:
-    rel = path.relative_to(SRC).with_suffix("")
-    return ".".join(rel.parts).removesuffix(".__init__").removesuffix("__init__")
+def _short(module: str) -> str:
+    """``wacloud.client.core`` -> ``client.core`` (the root package itself is "")."""
+    return module.removeprefix("wacloud").removeprefix(".")
 
 
 def _part(module: str) -> str:
@@ -87,64 +67,54 @@ def _part(module: str) -> str:
 
 
 def _layer(module: str) -> int:
-    return MODULE_LAYERS.get(module, LAYERS[_part(module)])
+    return MODULE_LAYERS.get(module, LAYERS.get(_part(module), 0))
 
 
 def test_every_part_has_a_layer() -> None:
-    parts = {_part(_module(p)) for p in SRC.rglob("*.py")} - {""}
+    parts = {_part(_short(m)) for m in _graph().modules} - {""}
     assert parts <= set(LAYERS), f"add these parts to LAYERS: {sorted(parts - set(LAYERS))}"
 
 
 def test_imports_go_downwards_only() -> None:
+    """Every import counts: at module level, inside functions and under ``TYPE_CHECKING``."""
     wrong: list[str] = []
-    for path in SRC.rglob("*.py"):
-        module = _module(path)
+    used: set[tuple[str, str]] = set()
+    for imp in _graph().imports:
+        module, target = _short(imp.source), _short(imp.target)
         if not module:
-            continue  # the package root re-exports lazily
-        src = _part(module)
-        for target, module_level in _imports(path):
-            dst = _part(target)
-            if dst == src or dst not in LAYERS:
-                continue
-            if _layer(target) < LAYERS[src]:
-                continue
-            if LAYERS[dst] == LAYERS[src] and (src, dst) in SIDEWAYS:
-                continue
-            if not module_level and (module, dst) in LAZY_UPWARD:
-                continue
-            wrong.append(f"{module} imports wacloud.{target}")
+            continue  # the package root re-exports lazily (its imports are for type checkers only)
+        src, dst = _part(module), _part(target)
+        if not target or dst == src:
+            continue
+        if _layer(target) < _layer(module):
+            continue
+        if LAYERS[dst] == LAYERS[src] and (src, dst) in SIDEWAYS:
+            continue
+        if (module, dst) in ALLOWED_UPWARD:
+            used.add((module, dst))
+            continue
+        wrong.append(f"{module}:{imp.line} imports wacloud.{target} ({imp.kind})")
     assert not wrong, "imports against the layering:\n" + "\n".join(sorted(wrong))
+    assert used == set(ALLOWED_UPWARD), f"stale ALLOWED_UPWARD entries: {sorted(set(ALLOWED_UPWARD) - used)}"
 
 
 def test_no_import_cycles_between_modules() -> None:
-    graph: dict[str, set[str]] = defaultdict(set)
-    modules = {_module(p) for p in SRC.rglob("*.py")}
-    for path in SRC.rglob("*.py"):
-        for target, module_level in _imports(path):
-            if module_level and target in modules and target != _module(path):
-                graph[_module(path)].add(target)
-    seen: set[str] = set()
-    stack: list[str] = []
+    """Zero cycles, counting every import; importing a package is an edge to its ``__init__``."""
+    cycles = _graph().cycles()
+    assert not cycles, "import cycles (run python -m tests.import_graph):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
 
-    def visit(node: str) -> None:
-        if node in stack:
-            cycle = [*stack[stack.index(node):], node]
-            raise AssertionError("import cycle: " + " -> ".join(cycle))
-        if node in seen:
-            return
-        stack.append(node)
-        for nxt in sorted(graph[node]):
-            visit(nxt)
-        stack.pop()
-        seen.add(node)
 
-    for node in sorted(graph):
-        visit(node)
+def test_the_graph_sees_imports_in_functions_and_under_type_checking() -> None:
+    kinds = {imp.kind for imp in _graph().imports}
+    assert kinds == {"top", "function", "type-checking"}
 
 
 #: Everything outside its own package the sandbox may import: the shared tables, the HMAC helper, and the
-#: neutral template rule table (the emulator validates on its own; it never reuses the client's checks).
-SANDBOX_MAY_IMPORT = frozenset({"limits", "errors", "webhooks.signature", "template_rules"})
+#: neutral template rule table (the emulator validates on its own; it never reuses the client's checks), and the
+#: helper that keeps renamed names importable for one release.
+SANDBOX_MAY_IMPORT = frozenset({"limits", "errors", "webhooks.signature", "template_rules", "_deprecation"})
 
 
 def test_sandbox_validates_on_its_own() -> None:
@@ -152,12 +122,33 @@ def test_sandbox_validates_on_its_own() -> None:
 
     Imports inside functions and under TYPE_CHECKING count too, except the listed lazy upward ones."""
     wrong: list[str] = []
-    for path in (SRC / "sandbox").rglob("*.py"):
-        module = _module(path)
-        for target, module_level in _imports(path):
-            if _part(target) == "sandbox" or target in SANDBOX_MAY_IMPORT:
-                continue
-            if not module_level and (module, _part(target)) in LAZY_UPWARD:
-                continue
-            wrong.append(f"{module} imports wacloud.{target}")
+    for imp in _graph().imports:
+        module, target = _short(imp.source), _short(imp.target)
+        if not target:
+            continue  # ``from wacloud import limits`` runs the root __init__, which loads nothing at run time
+        if _part(module) != "sandbox" or _part(target) == "sandbox" or target in SANDBOX_MAY_IMPORT:
+            continue
+        if (module, _part(target)) in ALLOWED_UPWARD:
+            continue
+        wrong.append(f"{module}:{imp.line} imports wacloud.{target} ({imp.kind})")
     assert not wrong, "the sandbox reaches past its allowance:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_graph_counts_package_inits_and_hidden_imports(tmp_path: Path) -> None:
+    """On a made-up package: a sibling imported through its package is an edge to the package's __init__,
+    and imports in functions and under TYPE_CHECKING are edges too, so these circles are found."""
+    pkg = tmp_path / "wacloud" / "part"
+    pkg.mkdir(parents=True)
+    (tmp_path / "wacloud" / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from wacloud.part import Thing\n"
+    )
+    (tmp_path / "wacloud" / "low.py").write_text("def f():\n    from wacloud import part\n")
+    (pkg / "__init__.py").write_text("from wacloud.part.a import Thing\n")
+    (pkg / "a.py").write_text("from wacloud.part import b\nThing = 1\n")
+    (pkg / "b.py").write_text("import wacloud.low as low\n")
+    graph = build(tmp_path)
+    edges = graph.edges()
+    assert edges["wacloud.part.a"] == {"wacloud.part", "wacloud.part.b"}
+    assert edges["wacloud"] == {"wacloud.part"}
+    assert {(i.source, i.kind) for i in graph.imports} >= {("wacloud", "type-checking"), ("wacloud.low", "function")}
+    assert graph.cycles() == [["wacloud", "wacloud.low", "wacloud.part", "wacloud.part.a", "wacloud.part.b"]]

@@ -1,304 +1,32 @@
-"""Gateway settings: ``WACLOUD_*`` environment variables and an optional TOML file (pydantic-settings).
+"""Deprecated: the gateway's settings live in :mod:`wacloud.gateway` (``Settings``, ``load_settings``…).
 
-Precedence, highest first: values passed in code (CLI flags), environment variables, the TOML file
-(``--config PATH`` or ``WACLOUD_CONFIG``), defaults. With no access token configured the gateway runs
-in *sandbox mode* (the embedded emulator, no Meta account). Secrets are :class:`~pydantic.SecretStr`,
-so they print as ``**********`` in reprs, logs and error messages.
+This module stays for one release; importing it warns, and its names are the gateway's.
 """
 
 from __future__ import annotations
 
-import contextvars
-import os
-import tomllib
-from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+import warnings
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
+warnings.warn(
+    "wacloud.config moved into wacloud.gateway; import Settings, load_settings, ConfigError and GRAPH_URL "
+    "from wacloud.gateway (the old module will be removed in the next release)",
+    DeprecationWarning,
+    stacklevel=2,
 )
 
-from wacloud.limits import (
-    DEFAULT_API_VERSION,
-    DEFAULT_MPS,
-    MIN_API_VERSION,
-    UPGRADED_MPS,
-    WEBHOOK_MAX_BODY_BYTES,
-)
+if TYPE_CHECKING:
+    from wacloud.gateway import GRAPH_URL, ConfigError, Settings, load_settings
 
-ENV_PREFIX = "WACLOUD_"
-CONFIG_ENV = "WACLOUD_CONFIG"
-GRAPH_URL = "https://graph.facebook.com"
-#: Field names whose values are never shown, even when they fail validation.
-SECRET_FIELDS = frozenset({"access_token", "app_secret", "verify_token", "api_keys"})
-
-_toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("wacloud_toml_path", default=None)
+_NAMES = frozenset({"GRAPH_URL", "ConfigError", "Settings", "load_settings"})
 
 
-class ConfigError(Exception):
-    """The configuration is invalid; the message says which setting to fix and how."""
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        import wacloud.gateway as gateway
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid wacloud configuration:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-def redact_url(url: str) -> str:
-    """``scheme://user:***@host/...`` for a URL with a password; other URLs unchanged."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+        return getattr(gateway, name)
+    raise AttributeError(f"module 'wacloud.config' has no attribute {name!r}")
 
 
-def env_name(field: str) -> str:
-    """The environment variable that sets ``field`` (``mps`` → ``WACLOUD_MPS``)."""
-    return ENV_PREFIX + field.upper()
-
-
-def _is_sha256_hex(text: str) -> bool:
-    """True for 64 hex digits."""
-    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
-
-
-def _split_csv(value: Any) -> Any:
-    """Accept ``a,b`` (environment) as well as a list (TOML) for list settings."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-class Settings(BaseSettings):
-    """Everything ``wacloud serve`` and the CLI read from the environment or the config file."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        extra="forbid",
-        case_sensitive=False,
-        validate_default=True,
-        hide_input_in_errors=True,
-    )
-
-    # Meta credentials; without an access token the gateway runs the embedded sandbox.
-    access_token: SecretStr | None = Field(default=None, description="Graph API access token")
-    phone_number_id: str | None = Field(default=None, description="business phone number id")
-    waba_id: str | None = Field(default=None, description="WhatsApp Business Account id")
-    app_secret: SecretStr | None = Field(default=None, description="app secret, signs webhooks")
-    verify_token: SecretStr | None = Field(default=None, description="webhook verification token")
-    graph_url: str | None = Field(default=None, description="Graph API base URL (default Meta's)")
-    api_version: str = Field(default=DEFAULT_API_VERSION, description="Graph API version")
-
-    # Gateway.
-    database_url: str = Field(default="sqlite:///wacloud.db", description="sqlite:///path or postgresql://…")
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="extra API keys: plain keys or sha256:<hex>, comma-separated"
-    )
-    host: str = Field(default="127.0.0.1", description="address to bind")
-    port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
-    public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
-    workers: bool = Field(default=True, description="run delivery workers in this process")
-    api: bool = Field(default=True, description="serve the HTTP API and /webhook (off: a worker-only process)")
-    mps: int = Field(default=DEFAULT_MPS, ge=1, le=UPGRADED_MPS, description="messages per second per number")
-    concurrency: int = Field(default=8, ge=1, le=1024, description="sends in flight per worker process")
-    app: str | None = Field(default=None, description="bot Application to run, as module:attribute")
-    allow_unsigned_webhooks: bool = Field(default=False, description="accept webhooks without an app secret")
-    webhook_max_body: int = Field(default=WEBHOOK_MAX_BODY_BYTES, ge=1024, description="webhook body cap")
-
-    # Embedded sandbox (sandbox mode only).
-    sandbox_seed: int | None = Field(default=None, description="seed for the embedded sandbox")
-
-    # Logs.
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
-    log_json: bool = Field(default=False, description="one JSON object per log line")
-
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def _keys_csv(cls, value: Any) -> Any:
-        return _split_csv(value)
-
-    @field_validator("api_keys")
-    @classmethod
-    def _hashed_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
-        for key in value:
-            hashed = key.get_secret_value()
-            # A malformed hash would be kept and match no key at all: say so at start instead.
-            if hashed.startswith("sha256:") and not _is_sha256_hex(hashed.removeprefix("sha256:")):
-                raise ValueError("a sha256: key must be followed by 64 hex digits (the key's SHA-256)")
-        return value
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-    @field_validator("database_url")
-    @classmethod
-    def _db_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError("must start with sqlite:/// (e.g. sqlite:///wacloud.db) or postgresql://")
-        if value.startswith("sqlite:///:memory:"):
-            raise ValueError("an in-memory SQLite database is not shared between connections; use a file")
-        return value
-
-    @field_validator("api_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        text = value.strip().lower().removeprefix("v")
-        major, _, minor = text.partition(".")
-        if not (major.isdigit() and (minor or "0").isdigit()):
-            raise ValueError(f"not a Graph API version: {value!r} (e.g. {DEFAULT_API_VERSION})")
-        if (int(major), int(minor or "0")) < MIN_API_VERSION:
-            raise ValueError(f"v{major}.{minor or 0} is no longer served; use v{MIN_API_VERSION[0]}.0 or later")
-        return f"v{int(major)}.{int(minor or '0')}"
-
-    @field_validator("graph_url", "public_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @field_validator("app")
-    @classmethod
-    def _app_ref(cls, value: str | None) -> str | None:
-        if value is not None and (":" not in value or value.startswith(":") or value.endswith(":")):
-            raise ValueError("must be module:attribute, e.g. mybot:app")
-        return value
-
-    @model_validator(mode="after")
-    def _roles(self) -> Settings:
-        if not self.api and not self.workers:
-            raise ValueError(f"{env_name('api')}=false and {env_name('workers')}=false leave nothing to run")
-        if not self.api and self.access_token is None:
-            raise ValueError(
-                f"a worker-only process ({env_name('api')}=false) needs Meta credentials and a "
-                "database shared with an API process; sandbox mode runs in one process"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _live_needs(self) -> Settings:
-        if self.access_token is not None and not self.phone_number_id:
-            raise ValueError(
-                f"{env_name('phone_number_id')} (the business phone number id from Meta's "
-                "App Dashboard) is required when an access token is set"
-            )
-        return self
-
-    def serve_problems(self) -> list[str]:
-        """What ``wacloud serve`` additionally needs in live mode (webhook secrets), as messages."""
-        if self.access_token is None:
-            return []
-        missing = []
-        if self.app_secret is None and not self.allow_unsigned_webhooks:
-            missing.append(
-                f"{env_name('app_secret')} (your Meta app's secret) is required to verify webhook "
-                f"signatures; set {env_name('allow_unsigned_webhooks')}=true to run without it"
-            )
-        if self.verify_token is None:
-            missing.append(
-                f"{env_name('verify_token')} (any secret string; enter the same one in Meta's "
-                "webhook settings) is required when an access token is set"
-            )
-        return missing
-
-    @property
-    def sandbox_mode(self) -> bool:
-        """True when no Meta access token is configured: the gateway embeds the sandbox."""
-        return self.access_token is None
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True when the store is a SQLite file."""
-        return self.database_url.startswith("sqlite:")
-
-    @property
-    def database_display(self) -> str:
-        """The database URL with any password replaced by ``***`` (safe to print)."""
-        return redact_url(self.database_url)
-
-    def secret_values(self) -> list[str]:
-        """Every configured secret in clear, for the log redaction filter (never print these)."""
-        values = [s.get_secret_value() for s in (self.access_token, self.app_secret, self.verify_token) if s]
-        values += [k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")]
-        password = urlsplit(self.database_url).password
-        if password:
-            values.append(password)
-        return [v for v in values if v]
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Code/CLI values, then the environment, then the TOML file (if any)."""
-        path = _toml_path.get()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
-
-
-def load_settings(config_file: str | Path | None = None, *, for_serve: bool = False, **overrides: Any) -> Settings:
-    """Read the settings, or raise :class:`ConfigError` naming what to set.
-
-    ``config_file`` (else ``$WACLOUD_CONFIG``) is a TOML file with the same names as the fields
-    (``access_token = "..."``); ``overrides`` (CLI flags) win over everything; ``None`` values are ignored.
-    ``for_serve`` also requires what the gateway needs to receive Meta's webhooks in live mode.
-    """
-    path_text = config_file if config_file is not None else os.environ.get(CONFIG_ENV)
-    path = Path(path_text) if path_text else None
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError([f"config file {path} does not exist (from --config or {CONFIG_ENV})"])
-        try:
-            with path.open("rb") as f:
-                tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from None
-    token = _toml_path.set(path)
-    try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except PydanticValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
-    finally:
-        _toml_path.reset(token)
-    problems = settings.serve_problems() if for_serve else []
-    if problems:
-        raise ConfigError(problems)
-    return settings
-
-
-def _describe(exc: PydanticValidationError, path: Path | None) -> list[str]:
-    """Readable problems from pydantic's errors, naming env vars, never echoing secret values."""
-    problems = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = [str(part) for part in err.get("loc", ())]
-        field = loc[0] if loc else ""
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            where = f" in {path}" if path else ""
-            problems.append(f"unknown setting {field!r}{where}; known settings: {', '.join(_known())}")
-        elif field and field in Settings.model_fields:
-            problems.append(f"{env_name(field)} ({field}): {msg}")
-        else:
-            problems.extend(msg.split("\n"))
-    return problems
-
-
-def _known() -> list[str]:
-    return sorted(Settings.model_fields)
+__all__ = ["GRAPH_URL", "ConfigError", "Settings", "load_settings"]

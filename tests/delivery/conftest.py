@@ -109,7 +109,7 @@ def rig(store_url: str) -> Iterator[Rig]:
     """Sandbox (500 mps) + store + webhook receiver (signed, dedup and inbox on the store)."""
     from wacloud.sandbox import ServerThread
     from wacloud.sandbox.testing import run_sandbox
-    from wacloud.webhooks.asgi import create_app
+    from wacloud.webhooks.asgi import create_webhook_app
     from wacloud.webhooks.receiver import WebhookReceiver
 
     with run_sandbox(mps=500, seed=11) as sandbox:
@@ -117,7 +117,7 @@ def rig(store_url: str) -> Iterator[Rig]:
         hook_outbox = Outbox(hook_store, phone_number_id=sandbox.phone_number_id)
         receiver = WebhookReceiver(app_secret=sandbox.app_secret, dedup=hook_store, inbox=hook_store,
                                    on_update=hook_outbox.handle)
-        server = ServerThread(create_app(receiver))
+        server = ServerThread(create_webhook_app(receiver))
         server.start()
         sandbox.configure(webhook_url=f"{server.base_url}/webhook")
         r = Rig(sandbox, store_url, hook_outbox)

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.config import load_settings
+from wacloud.gateway._app import create_app
+from wacloud.gateway._settings import load_settings
 from wacloud.sandbox import ServerThread, free_port
-from wacloud.server.app import create_app
 
 APP_SECRET = "gw-test-app-secret-0123456789"
 VERIFY_TOKEN = "gw-test-verify-token-42"

@@ -228,7 +228,7 @@ def test_no_secret_in_any_answer(live: LiveGateway) -> None:
 
 
 def test_crashed_workers_restart_and_readiness_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wacloud.server import workers
+    import wacloud.gateway._workers as workers
 
     monkeypatch.setattr(workers, "WORKER_RESTART_FIRST_S", 2.0)
     crashes = {"left": 1}

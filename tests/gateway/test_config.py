@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wacloud.config import ConfigError, load_settings, redact_url
+from wacloud.gateway._settings import ConfigError, load_settings, redact_url
 
 SECRET = "EAAG-very-secret-token-123"
 

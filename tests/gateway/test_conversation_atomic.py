@@ -12,8 +12,8 @@ import pytest
 
 from wacloud.delivery import Outbox, Transaction, open_store
 from wacloud.delivery.model import NewJob
-from wacloud.server.db import Database
-from wacloud.server.history import History
+from wacloud.gateway._db import Database
+from wacloud.gateway._history import History
 
 P = "106540352242922"
 TEXT = {"type": "text", "text": {"body": "your parcel is at the depot"}}

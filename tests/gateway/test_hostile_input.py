@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.server.db import Database
-from wacloud.server.history import History
+from wacloud.gateway._db import Database
+from wacloud.gateway._history import History
 
 from .conftest import LiveGateway
 
@@ -65,7 +65,7 @@ def test_a_key_name_with_nul_is_422(live: LiveGateway) -> None:
 
 def test_the_key_store_refuses_a_nul_in_a_key_name(tmp_path: Path) -> None:
     from wacloud.errors import ValidationError
-    from wacloud.server.keys import KeyStore
+    from wacloud.gateway._keys import KeyStore
 
     keys = KeyStore(Database(f"sqlite:///{tmp_path / 'k.db'}"))
     with pytest.raises(ValidationError) as info:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from wacloud.server.db import Database
-from wacloud.server.keys import KeyStore, hash_key
-from wacloud.server.logs import setup_logging
+from wacloud.gateway._db import Database
+from wacloud.gateway._keys import KeyStore, hash_key
+from wacloud.gateway._logs import setup_logging
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_configured_keys_plain_or_hashed(tmp_path: Path) -> None:
 
 
 def test_sandbox_credentials_survive_a_restart(tmp_path: Path) -> None:
-    from wacloud.config import load_settings
-    from wacloud.server.runtime import open_gateway
+    from wacloud.gateway._runtime import open_gateway
+    from wacloud.gateway._settings import load_settings
 
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'gw.db'}")
     first = open_gateway(settings, base_url="http://127.0.0.1:1").creds

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.config import load_settings
+from wacloud.gateway._app import create_app
+from wacloud.gateway._settings import load_settings
 from wacloud.messages import CONTENT_TYPES, INTERACTIVE_TYPES, MESSAGE_TYPES, Interactive
-from wacloud.server.app import create_app
 
 from .conftest import APP_SECRET, VERIFY_TOKEN
 

@@ -13,8 +13,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from wacloud.config import load_settings
-from wacloud.server.app import create_app
+from wacloud.gateway._app import create_app
+from wacloud.gateway._settings import load_settings
 
 from .conftest import APP_SECRET, VERIFY_TOKEN
 

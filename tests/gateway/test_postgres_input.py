@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.config import load_settings
+from wacloud.gateway._app import create_app
+from wacloud.gateway._db import Database
+from wacloud.gateway._history import History
+from wacloud.gateway._settings import load_settings
 from wacloud.sandbox import ServerThread, free_port
-from wacloud.server.app import create_app
-from wacloud.server.db import Database
-from wacloud.server.history import History
 from wacloud.webhooks import signature
 
 from .conftest import APP_SECRET, VERIFY_TOKEN, LiveGateway, wait_for

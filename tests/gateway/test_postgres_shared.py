@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from wacloud.config import load_settings
+from wacloud.gateway._app import create_app
+from wacloud.gateway._settings import load_settings
 from wacloud.sandbox import ServerThread, free_port
-from wacloud.sandbox import create_app as create_sandbox
-from wacloud.server.app import create_app
+from wacloud.sandbox import create_sandbox_app as create_sandbox
 
 from .conftest import wait_for
 

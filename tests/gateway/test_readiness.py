@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from wacloud.config import load_settings
+from wacloud.gateway._app import create_app
+from wacloud.gateway._settings import load_settings
 from wacloud.sandbox import ServerThread, free_port
-from wacloud.server.app import create_app
 
 from .conftest import APP_SECRET, VERIFY_TOKEN, wait_for
 

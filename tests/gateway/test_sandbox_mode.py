@@ -124,8 +124,8 @@ def test_banner_shows_webhook_secrets_and_a_command_the_user_can_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from wacloud.cli.serve import banner, startup_info
-    from wacloud.config import load_settings
-    from wacloud.server.app import create_app
+    from wacloud.gateway._app import create_app
+    from wacloud.gateway._settings import load_settings
 
     caplog.set_level(logging.DEBUG)
     app = create_app(load_settings(database_url=f"sqlite:///{tmp_path / 'wacloud.db'}", port=8080))
@@ -150,13 +150,13 @@ def test_banner_shows_webhook_secrets_and_a_command_the_user_can_run(
 def test_unreadable_saved_sandbox_state_is_set_aside_not_fatal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from wacloud.config import load_settings
-    from wacloud.server.app import create_app
+    from wacloud.gateway._app import create_app
+    from wacloud.gateway._settings import load_settings
 
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'wacloud.db'}", port=8080)
     db = create_app(settings).state.gateway.db
     db.execute("INSERT INTO wacloud_gw_sandbox (name, value) VALUES ('core', '{damaged')")
-    caplog.set_level(logging.ERROR, logger="wacloud.server")
+    caplog.set_level(logging.ERROR, logger="wacloud.gateway")
     app = create_app(settings)  # the restart: it starts, with a fresh sandbox
     assert app.state.gateway.sandbox_app.state.customers == {}
     assert any("was not restored" in r.getMessage() for r in caplog.records)

@@ -6,9 +6,9 @@ import dataclasses
 
 from wacloud.delivery import Job, JobState, Summary
 from wacloud.delivery import JobEvent as DeliveryJobEvent
-from wacloud.server.history import LoggedMessage
-from wacloud.server.keys import KeyInfo
-from wacloud.server.schemas import (
+from wacloud.gateway._history import LoggedMessage
+from wacloud.gateway._keys import KeyInfo
+from wacloud.gateway._schemas import (
     JOB_FIELDS_NOT_SHOWN,
     JOB_FIELDS_SHOWN_AS,
     CampaignOut,

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 import wacloud
-from wacloud.config import load_settings
-from wacloud.server.app import create_app
-from wacloud.server.bot import BotApp, FunctionBot, as_bot
-from wacloud.server.runtime import Gateway
-from wacloud.server.workers import WorkerSupervisor
+from wacloud.gateway._app import create_app
+from wacloud.gateway._bot import BotApp, FunctionBot, as_bot
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._settings import load_settings
+from wacloud.gateway._workers import WorkerSupervisor
 from wacloud.webhooks import Application
 
 from .conftest import APP_SECRET, VERIFY_TOKEN

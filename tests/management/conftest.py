@@ -122,9 +122,9 @@ SANDBOX_APP_ID = "1000000000000001"
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[Box]:
     """The sandbox app served by uvicorn on a loopback port, for the whole module."""
-    from wacloud.sandbox import ServerThread, create_app
+    from wacloud.sandbox import ServerThread, create_sandbox_app
 
-    app = create_app(template_review_s=None)
+    app = create_sandbox_app(template_review_s=None)
     server = ServerThread(app)
     server.start()
     control = httpx.Client(base_url=server.base_url)
@@ -161,9 +161,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The gateway in sandbox mode, served by uvicorn on loopback, with one API key."""
     import os
 
-    from wacloud.config import load_settings
+    from wacloud.gateway._app import create_app
+    from wacloud.gateway._settings import load_settings
     from wacloud.sandbox import ServerThread, free_port
-    from wacloud.server.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
         for name in list(os.environ):

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from wacloud import limits
 from wacloud.cli import app
-from wacloud.config import load_settings
+from wacloud.gateway._settings import load_settings
 from wacloud.graph_versions import GRAPH_VERSIONS, days_left, end_of_life_warning, version_info
 
 

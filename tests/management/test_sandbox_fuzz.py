@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wacloud.sandbox import create_app
+from wacloud.sandbox import create_sandbox_app
 from wacloud.sandbox._state import management_state
 
-APP = create_app(template_review_s=None)
+APP = create_sandbox_app(template_review_s=None)
 CFG = APP.state.config
 PID, WABA = CFG.phone_number_id, CFG.waba_id
 _KEYS = [

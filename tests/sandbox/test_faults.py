@@ -104,9 +104,9 @@ def test_unknown_fault_is_refused(sandbox: SandboxHandle) -> None:
 
 async def test_dropped_connection_in_process() -> None:
     """Through httpx's ASGI transport (the gateway embeds the sandbox that way) a drop is a transport error."""
-    from wacloud.sandbox import create_app
+    from wacloud.sandbox import create_sandbox_app
 
-    app = create_app(None, faults={"drop_rate": 1.0})
+    app = create_sandbox_app(None, faults={"drop_rate": 1.0})
     await app.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as client:

@@ -9,11 +9,11 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wacloud.sandbox import create_app
+from wacloud.sandbox import create_sandbox_app
 from wacloud.sandbox._sending import process
 from wacloud.sandbox.testing import SandboxHandle
 
-_APP = create_app(None, mps=1e9, pair_rate_burst=10**9)
+_APP = create_sandbox_app(None, mps=1e9, pair_rate_burst=10**9)
 _STATE = _APP.state
 _PHONE = _STATE.config.phone_number_id
 

@@ -123,7 +123,7 @@ def test_the_public_names_are_listed_once_and_import() -> None:
     exported = wacloud.sandbox.__all__
     assert len(exported) == len(set(exported))
     # What users could import before the package was split keeps working.
-    assert {"Faults", "SandboxConfig", "create_app", "serve"} <= set(exported)
+    assert {"Faults", "SandboxConfig", "create_sandbox_app", "serve"} <= set(exported)
     for name in exported:
         assert getattr(wacloud.sandbox, name) is not None, name
 

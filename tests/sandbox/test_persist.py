@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.helpers import WA_ID, open_window, send, upload
-from wacloud.sandbox import SnapshotError, Snapshotter, create_app, restore, snapshot
+from wacloud.sandbox import SnapshotError, Snapshotter, create_sandbox_app, restore, snapshot
 from wacloud.sandbox.testing import SandboxHandle
 
 
@@ -22,7 +22,7 @@ def test_a_restored_sandbox_has_the_same_customers_media_templates_and_profile(s
     sandbox.advance(60)
     records = snapshot(sandbox.app.state)
 
-    fresh = create_app(None).state
+    fresh = create_sandbox_app(None).state
     restore(fresh, records)
     old = sandbox.app.state
     assert fresh.customers[WA_ID].window_open(fresh.clock.now())
@@ -42,7 +42,7 @@ def test_a_restored_sandbox_has_the_same_customers_media_templates_and_profile(s
 
 
 def test_unreadable_records_are_refused_and_change_nothing() -> None:
-    state = create_app(None).state
+    state = create_sandbox_app(None).state
     before = dict(state.templates)
     for records in ({"core": "{not json"}, {"core": '{"format": 99}'}, {"core": '{"format": 1, "customers": 5}'}):
         with pytest.raises(SnapshotError):

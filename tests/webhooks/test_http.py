@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
-from wacloud.webhooks import Update, WebhookApp, WebhookReceiver, WSGIApp, create_app
+from wacloud.webhooks import Update, WebhookApp, WebhookReceiver, WSGIApp, create_webhook_app
 from wacloud.webhooks.asgi import route
 from wacloud.webhooks.signature import sign
 from wacloud.webhooks.store import MemoryInboxStore
@@ -155,7 +155,7 @@ def test_mounted_in_fastapi_and_starlette() -> None:
         assert wait_for(lambda: any(u.dedup_key == message["id"] for u in seen))
 
     seen2: Seen = []
-    with serve_asgi(create_app(_receiver(seen2), path="/webhook")) as url, \
+    with serve_asgi(create_webhook_app(_receiver(seen2), path="/webhook")) as url, \
             httpx.Client(base_url=url, timeout=10) as client:
         message = _good(client, "/webhook")
         assert wait_for(lambda: any(u.dedup_key == message["id"] for u in seen2))

@@ -38,12 +38,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import wacloud.webhooks.updates as u
 from wacloud.bot._dispatch import dispatch_work
 from wacloud.bot._replies import OutboxReplies
 from wacloud.bot._router import Router
 from wacloud.bot._state import MemoryStateStore, StateStore
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
-from wacloud.webhooks import updates as u
 from wacloud.webhooks.receiver import WebhookReceiver
 from wacloud.webhooks.replies import ReplySender
 from wacloud.webhooks.steps import run_async, run_sync

@@ -25,7 +25,8 @@ from functools import partial
 from typing import Any
 
 from wacloud.bot._dispatch import SystemFailure
-from wacloud.delivery import Job, Outbox
+from wacloud.delivery.model import Job
+from wacloud.delivery.outbox import Outbox
 from wacloud.errors import ValidationError
 from wacloud.messages import Reaction, SendRequest, Text
 from wacloud.webhooks.offload import off_loop

@@ -21,9 +21,9 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 from wacloud.bot.filters import Filter
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
 
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = Callable[[u.Update], bool]

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 
 logger = logging.getLogger("wacloud.webhooks")
 

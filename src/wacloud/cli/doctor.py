@@ -14,7 +14,7 @@ from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.remote import DEFAULT_GATEWAY, ApiKeyOpt, GatewayOpt, base_url
 from wacloud.cli.settings import missing_sqlite_file, settings
 from wacloud.cli.webhook import verify_url
-from wacloud.config import GRAPH_URL, Settings
+from wacloud.gateway import GRAPH_URL, Settings
 from wacloud.graph_versions import end_of_life_warning, version_info
 
 #: ``warn`` is shown but does not make doctor exit 1.
@@ -59,7 +59,7 @@ def _check_token(s: Settings) -> tuple[str, str]:
 
 
 def _check_store(s: Settings, *, gateway_up: bool) -> tuple[str, str]:
-    from wacloud.server.db import Database
+    from wacloud.gateway import Database
 
     missing = missing_sqlite_file(s.database_url)
     if missing is not None:

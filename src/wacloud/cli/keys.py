@@ -11,8 +11,7 @@ from rich.table import Table
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import existing_database, settings
-from wacloud.server.db import Database
-from wacloud.server.keys import KeyStore
+from wacloud.gateway import Database, KeyStore
 
 app = typer.Typer(
     help="Create, list and revoke the gateway's API keys (in WACLOUD_DATABASE_URL).", no_args_is_help=True

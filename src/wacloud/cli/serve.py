@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from wacloud.server.runtime import Gateway
+    from wacloud.gateway import Gateway
 
 from wacloud.cli.output import CliError, Exit, console, fail
 from wacloud.cli.settings import settings
@@ -193,7 +193,7 @@ def serve(
         fail(exc, as_json=json_out)
     if app_ref is not None and "." not in sys.path:
         sys.path.insert(0, ".")  # --app mybot:app finds mybot.py in the working directory
-    from wacloud.server.logs import setup_logging
+    from wacloud.gateway import setup_logging
 
     redactor = setup_logging(level=s.log_level, json_lines=s.log_json, secrets=s.secret_values())
     problem = bind_problem(s.host, s.port)
@@ -203,8 +203,7 @@ def serve(
         s = s.model_copy(update={"port": free_port(s.host)})
     base_url = f"http://{_display_host(s.host)}:{s.port}"
     from wacloud.delivery.store import StoreError
-    from wacloud.server.app import create_app
-    from wacloud.server.db import DatabaseUnavailable
+    from wacloud.gateway import DatabaseUnavailable, create_app
 
     try:
         app = create_app(s, base_url=base_url)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from wacloud.cli.output import CliError, Exit
-from wacloud.config import GRAPH_URL, ConfigError, Settings, load_settings
+from wacloud.gateway import GRAPH_URL, ConfigError, Settings, load_settings
 
 
 def settings(config: Path | None = None, *, for_serve: bool = False, **overrides: Any) -> Settings:
@@ -40,7 +40,7 @@ def direct_client(config: Path | None = None) -> Any:
 
 def missing_sqlite_file(database_url: str) -> Path | None:
     """The absolute path of a SQLite database file that does not exist (None for PostgreSQL or a file)."""
-    from wacloud.server.db import sqlite_path
+    from wacloud.gateway import sqlite_path
 
     if not database_url.startswith("sqlite:"):
         return None

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.templates import Page, list_params, parse_answer, success
 from wacloud.limits import PROFILE_VERTICALS, limit
 
@@ -199,7 +199,7 @@ class AccountApi(ApiConfig):
     @operation
     def get_business_profile(
         self, *, fields: Sequence[str] = PROFILE_FIELDS, phone_number_id: str | None = None
-    ) -> Flow[BusinessProfile]:
+    ) -> Operation[BusinessProfile]:
         """The business profile of the phone number."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", f"{pid}/whatsapp_business_profile", params={"fields": ",".join(fields)}))
@@ -222,7 +222,7 @@ class AccountApi(ApiConfig):
         vertical: str | None = None,
         profile_picture_handle: str | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Update the given profile fields (limits checked locally)."""
         pid = self.require_phone(phone_number_id)
         body = profile_update_body(
@@ -245,7 +245,7 @@ class AccountApi(ApiConfig):
         *,
         filename: str | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Upload an image with the resumable upload API and make it the profile picture."""
         from wacloud.client.templates import TemplatesApi
 
@@ -259,7 +259,7 @@ class AccountApi(ApiConfig):
     @operation
     def list_phone_numbers(
         self, *, fields: Sequence[str] | None = None, waba_id: str | None = None
-    ) -> Flow[list[PhoneNumber]]:
+    ) -> Operation[list[PhoneNumber]]:
         """The WABA's phone numbers."""
         waba = self.require_waba(waba_id)
         body = yield from call(
@@ -274,7 +274,7 @@ class AccountApi(ApiConfig):
     @operation
     def get_phone_number(
         self, *, fields: Sequence[str] | None = None, phone_number_id: str | None = None
-    ) -> Flow[PhoneNumber]:
+    ) -> Operation[PhoneNumber]:
         """One phone number (quality, throughput level, messaging limit…)."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", pid, params=list_params(fields=list(fields) if fields else None) or None))
@@ -283,7 +283,7 @@ class AccountApi(ApiConfig):
     @operation
     def register(
         self, pin: str, *, data_localization_region: str | None = None, phone_number_id: str | None = None
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Register the number for Cloud API with its two-step PIN (10 attempts per 72 h)."""
         pid = self.require_phone(phone_number_id)
         body: dict[str, Any] = {"messaging_product": "whatsapp", "pin": _pin(pin)}
@@ -293,7 +293,7 @@ class AccountApi(ApiConfig):
         return success(answer)
 
     @operation
-    def deregister(self, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def deregister(self, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Deregister the number from Cloud API."""
         pid = self.require_phone(phone_number_id)
         answer = yield from call(Request("POST", f"{pid}/deregister", json={}))
@@ -306,7 +306,7 @@ class AccountApi(ApiConfig):
         code_method: Literal["SMS", "VOICE"] = "SMS",
         language: str = "en_US",
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Ask Meta to send the verification code by SMS or voice call."""
         pid = self.require_phone(phone_number_id)
         if code_method not in ("SMS", "VOICE"):
@@ -319,14 +319,14 @@ class AccountApi(ApiConfig):
         return success(answer)
 
     @operation
-    def verify_code(self, code: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def verify_code(self, code: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Verify the number with the 6-digit code received."""
         pid = self.require_phone(phone_number_id)
         answer = yield from call(Request("POST", f"{pid}/verify_code", json={"code": _pin(code, "code")}))
         return success(answer)
 
     @operation
-    def set_two_step_pin(self, pin: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def set_two_step_pin(self, pin: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Set (or change) the two-step verification PIN; there is no API to turn it off."""
         pid = self.require_phone(phone_number_id)
         answer = yield from call(Request("POST", pid, json={"pin": _pin(pin)}))
@@ -335,7 +335,7 @@ class AccountApi(ApiConfig):
     @operation
     def set_webhook_override(
         self, override_callback_uri: str, verify_token: str, *, phone_number_id: str | None = None
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Send this number's webhooks to ``override_callback_uri`` instead of the app's callback URL."""
         pid = self.require_phone(phone_number_id)
         if not override_callback_uri.startswith(("https://", "http://")):
@@ -348,7 +348,7 @@ class AccountApi(ApiConfig):
 
     # --- block users -----------------------------------------------------------------------------
     @operation
-    def block_users(self, users: Sequence[str], *, phone_number_id: str | None = None) -> Flow[BlockResult]:
+    def block_users(self, users: Sequence[str], *, phone_number_id: str | None = None) -> Operation[BlockResult]:
         """Block up to 1,000 users (only ones who messaged in the last 24 h can be blocked)."""
         pid = self.require_phone(phone_number_id)
         body = {"messaging_product": "whatsapp", "block_users": _users(users)}
@@ -356,7 +356,7 @@ class AccountApi(ApiConfig):
         return _block_result(answer)
 
     @operation
-    def unblock_users(self, users: Sequence[str], *, phone_number_id: str | None = None) -> Flow[BlockResult]:
+    def unblock_users(self, users: Sequence[str], *, phone_number_id: str | None = None) -> Operation[BlockResult]:
         """Unblock up to 1,000 users."""
         pid = self.require_phone(phone_number_id)
         body = {"messaging_product": "whatsapp", "block_users": _users(users)}
@@ -366,7 +366,7 @@ class AccountApi(ApiConfig):
     @operation
     def list_blocked_users(
         self, *, limit: int | None = None, after: str | None = None, phone_number_id: str | None = None
-    ) -> Flow[Page]:
+    ) -> Operation[Page]:
         """One page of blocked users (``data[].wa_id``)."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(
@@ -382,7 +382,7 @@ class AccountApi(ApiConfig):
         *,
         generate_qr_image: Literal["SVG", "PNG"] | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[QrCode]:
+    ) -> Operation[QrCode]:
         """Create a QR code / short link with a prefilled message (≤ 140 characters)."""
         pid = self.require_phone(phone_number_id)
         body: dict[str, Any] = {"prefilled_message": _prefilled(prefilled_message)}
@@ -394,7 +394,7 @@ class AccountApi(ApiConfig):
         return parse_answer(QrCode, answer)
 
     @operation
-    def update_qr(self, code: str, prefilled_message: str, *, phone_number_id: str | None = None) -> Flow[QrCode]:
+    def update_qr(self, code: str, prefilled_message: str, *, phone_number_id: str | None = None) -> Operation[QrCode]:
         """Change a QR code's prefilled message."""
         pid = self.require_phone(phone_number_id)
         body = {"code": _qr(code), "prefilled_message": _prefilled(prefilled_message)}
@@ -404,7 +404,7 @@ class AccountApi(ApiConfig):
     @operation
     def list_qr(
         self, *, generate_qr_image: Literal["SVG", "PNG"] | None = None, phone_number_id: str | None = None
-    ) -> Flow[list[QrCode]]:
+    ) -> Operation[list[QrCode]]:
         """The number's QR codes (with image URLs when ``generate_qr_image`` is given)."""
         pid = self.require_phone(phone_number_id)
         fields = "code,prefilled_message,deep_link_url" + (
@@ -414,7 +414,7 @@ class AccountApi(ApiConfig):
         return [parse_answer(QrCode, item) for item in parse_answer(Page, body or {}).data]
 
     @operation
-    def get_qr(self, code: str, *, phone_number_id: str | None = None) -> Flow[QrCode]:
+    def get_qr(self, code: str, *, phone_number_id: str | None = None) -> Operation[QrCode]:
         """One QR code."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", f"{pid}/message_qrdls/{_qr(code)}"))
@@ -424,7 +424,7 @@ class AccountApi(ApiConfig):
         return parse_answer(QrCode, data[0])
 
     @operation
-    def delete_qr(self, code: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def delete_qr(self, code: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Delete a QR code."""
         pid = self.require_phone(phone_number_id)
         answer = yield from call(Request("DELETE", f"{pid}/message_qrdls/{_qr(code)}"))
@@ -432,7 +432,7 @@ class AccountApi(ApiConfig):
 
     # --- subscribed apps -------------------------------------------------------------------------
     @operation
-    def list_subscribed_apps(self, *, waba_id: str | None = None) -> Flow[list[SubscribedApp]]:
+    def list_subscribed_apps(self, *, waba_id: str | None = None) -> Operation[list[SubscribedApp]]:
         """Apps subscribed to the WABA's webhooks."""
         waba = self.require_waba(waba_id)
         body = yield from call(Request("GET", f"{waba}/subscribed_apps"))
@@ -445,7 +445,7 @@ class AccountApi(ApiConfig):
         override_callback_uri: str | None = None,
         verify_token: str | None = None,
         waba_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Subscribe this app to the WABA's webhooks, optionally overriding the callback URL for this WABA."""
         waba = self.require_waba(waba_id)
         body: dict[str, Any] = {}
@@ -459,7 +459,7 @@ class AccountApi(ApiConfig):
         return success(answer)
 
     @operation
-    def unsubscribe_app(self, *, waba_id: str | None = None) -> Flow[bool]:
+    def unsubscribe_app(self, *, waba_id: str | None = None) -> Operation[bool]:
         """Unsubscribe this app from the WABA's webhooks."""
         waba = self.require_waba(waba_id)
         answer = yield from call(Request("DELETE", f"{waba}/subscribed_apps"))

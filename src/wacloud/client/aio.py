@@ -8,7 +8,7 @@ from typing import Any, Self
 import httpx
 
 from wacloud.client._aiohttp import AiohttpAsync
-from wacloud.client.core import AsyncRunner, Flow, Request, Response, T
+from wacloud.client.core import AsyncRunner, Operation, Request, Response, T
 from wacloud.client.transport import HttpxAsync, Timeouts, needs_httpx, proxy_configured
 
 
@@ -47,7 +47,7 @@ class AsyncTransport(AsyncRunner):
             return await self._fast.send(self, request)
         return await self._slow().send(self, request)
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Operation[T]) -> T:
         try:
             request = next(flow)
             while True:

@@ -19,8 +19,8 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.models import UnexpectedResponse
 
 Granularity = Literal["HALF_HOUR", "DAILY", "MONTHLY"]
@@ -201,7 +201,7 @@ class AnalyticsApi(ApiConfig):
                           metric_types: Sequence[str] | None = None, pricing_types: Sequence[str] | None = None,
                           pricing_categories: Sequence[str] | None = None,
                           dimensions: Sequence[str] | None = None,
-                          waba_id: str | None = None) -> Flow[PricingAnalytics]:
+                          waba_id: str | None = None) -> Operation[PricingAnalytics]:
         """Volume and cost of delivered messages between ``start`` and ``end``, as Meta bills them.
 
         ``metric_types``: COST, VOLUME; ``pricing_types``: REGULAR, FREE_CUSTOMER_SERVICE, FREE_ENTRY_POINT;
@@ -225,7 +225,7 @@ class AnalyticsApi(ApiConfig):
     def template_analytics(self, template_ids: Sequence[str], start: int | datetime, end: int | datetime, *,
                            metric_types: Sequence[str] | None = None, granularity: str = "DAILY",
                            product_type: str | None = None, after: str | None = None,
-                           waba_id: str | None = None) -> Flow[TemplateAnalytics]:
+                           waba_id: str | None = None) -> Operation[TemplateAnalytics]:
         """Sent, delivered, read, clicks and cost per day for up to 10 templates.
 
         ``metric_types``: SENT, DELIVERED, READ, CLICKED, COST (all when omitted); ``product_type`` narrows

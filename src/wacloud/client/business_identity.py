@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.templates import parse_answer, success
 from wacloud.limits import COMMAND_NAME_CHARS, limit, username_problem
 
@@ -136,7 +136,7 @@ class BusinessIdentityApi(ApiConfig):
 
     # --- business username -----------------------------------------------------------------------
     @operation
-    def get_username(self, *, phone_number_id: str | None = None) -> Flow[BusinessUsername]:
+    def get_username(self, *, phone_number_id: str | None = None) -> Operation[BusinessUsername]:
         """The number's business username and its status (``username`` is None when there is none)."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", f"{pid}/username"))
@@ -149,7 +149,7 @@ class BusinessIdentityApi(ApiConfig):
         *,
         transfer_action: Literal["none", "force_transfer"] | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[BusinessUsername]:
+    ) -> Operation[BusinessUsername]:
         """Reserve (or change) the number's business username, checked against Meta's format first.
 
         ``transfer_action="force_transfer"`` moves a username held by another number of the portfolio.
@@ -170,7 +170,7 @@ class BusinessIdentityApi(ApiConfig):
         return result if result.username else result.model_copy(update={"username": username})
 
     @operation
-    def delete_username(self, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def delete_username(self, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Release the number's business username."""
         pid = self.require_phone(phone_number_id)
         answer = yield from call(Request("DELETE", f"{pid}/username"))
@@ -178,7 +178,7 @@ class BusinessIdentityApi(ApiConfig):
 
     # --- display name ----------------------------------------------------------------------------
     @operation
-    def request_display_name(self, new_display_name: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def request_display_name(self, new_display_name: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Ask Meta to change the number's display name; follow the review with :meth:`get_display_name`."""
         pid = self.require_phone(phone_number_id)
         name = _length("new_display_name", "phone.new_display_name", new_display_name)
@@ -188,7 +188,7 @@ class BusinessIdentityApi(ApiConfig):
         return success(answer)
 
     @operation
-    def get_display_name(self, *, phone_number_id: str | None = None) -> Flow[DisplayName]:
+    def get_display_name(self, *, phone_number_id: str | None = None) -> Operation[DisplayName]:
         """The display name, its status, and a pending change request with its review status."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", pid, params={"fields": ",".join(DISPLAY_NAME_FIELDS)}))
@@ -196,7 +196,9 @@ class BusinessIdentityApi(ApiConfig):
 
     # --- conversational components ---------------------------------------------------------------
     @operation
-    def get_conversational_automation(self, *, phone_number_id: str | None = None) -> Flow[ConversationalAutomation]:
+    def get_conversational_automation(
+        self, *, phone_number_id: str | None = None
+    ) -> Operation[ConversationalAutomation]:
         """The number's ice breakers, commands and welcome message setting."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", pid, params={"fields": "conversational_automation"}))
@@ -211,7 +213,7 @@ class BusinessIdentityApi(ApiConfig):
         prompts: Sequence[str] | None = None,
         commands: Sequence[BotCommand | Mapping[str, str] | tuple[str, str]] | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Set ice breakers (≤4, 80 characters each), commands (≤30) and the welcome message toggle.
 
         Only the parts given are sent; an empty list clears that part.
@@ -223,7 +225,7 @@ class BusinessIdentityApi(ApiConfig):
 
     # --- commerce settings -----------------------------------------------------------------------
     @operation
-    def get_commerce_settings(self, *, phone_number_id: str | None = None) -> Flow[CommerceSettings]:
+    def get_commerce_settings(self, *, phone_number_id: str | None = None) -> Operation[CommerceSettings]:
         """Whether the cart is enabled and the catalog visible on this number."""
         pid = self.require_phone(phone_number_id)
         body = yield from call(Request("GET", f"{pid}/whatsapp_commerce_settings"))
@@ -238,7 +240,7 @@ class BusinessIdentityApi(ApiConfig):
         is_cart_enabled: bool | None = None,
         is_catalog_visible: bool | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Turn the cart and the catalog's visibility on or off (Meta takes them as query parameters)."""
         pid = self.require_phone(phone_number_id)
         params: dict[str, str | int] = {}

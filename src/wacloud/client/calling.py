@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors, phone
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+import wacloud.phone as phone
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.messaging import MessagingApi, Recipient
 from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.client.templates import parse_answer, success
@@ -226,7 +227,7 @@ class CallingApi(ApiConfig):
     def connect_call(
         self, to: Recipient, sdp: str, *, biz_opaque_callback_data: str | None = None,
         check_permission: bool = False, phone_number_id: str | None = None,
-    ) -> Flow[str]:
+    ) -> Operation[str]:
         """Start a business-initiated call to ``to`` with an SDP offer; returns the call id (``wacid.…``).
 
         The user must have granted call permission; without it the API answers 138006
@@ -257,7 +258,7 @@ class CallingApi(ApiConfig):
         return str(calls[0]["id"])
 
     def _action(self, action: str, call_id: str, sdp: str | None, opaque: str | None,
-                phone_number_id: str | None) -> Flow[bool]:
+                phone_number_id: str | None) -> Operation[bool]:
         pid = self.require_phone(phone_number_id)
         body: dict[str, Any] = {"messaging_product": "whatsapp", "call_id": _call_id(call_id), "action": action}
         if sdp is not None:
@@ -268,30 +269,30 @@ class CallingApi(ApiConfig):
         return success(answer)
 
     @operation
-    def pre_accept_call(self, call_id: str, sdp: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def pre_accept_call(self, call_id: str, sdp: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Pre-accept a user-initiated call with the SDP answer, so media can connect before ``accept``."""
         return (yield from self._action("pre_accept", call_id, sdp, None, phone_number_id))
 
     @operation
     def accept_call(self, call_id: str, sdp: str, *, biz_opaque_callback_data: str | None = None,
-                    phone_number_id: str | None = None) -> Flow[bool]:
+                    phone_number_id: str | None = None) -> Operation[bool]:
         """Answer a user-initiated call with the SDP answer."""
         return (yield from self._action("accept", call_id, sdp, biz_opaque_callback_data, phone_number_id))
 
     @operation
-    def reject_call(self, call_id: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def reject_call(self, call_id: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Decline a user-initiated call."""
         return (yield from self._action("reject", call_id, None, None, phone_number_id))
 
     @operation
-    def terminate_call(self, call_id: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def terminate_call(self, call_id: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Hang up a call in progress (either direction)."""
         return (yield from self._action("terminate", call_id, None, None, phone_number_id))
 
     # --- permissions -----------------------------------------------------------------------------
     @operation
     def get_call_permissions(self, user_wa_id: str, *, phone_number_id: str | None = None
-                             ) -> Flow[CallPermissionState]:
+                             ) -> Operation[CallPermissionState]:
         """Whether this business may call ``user_wa_id`` now, and which calling actions are open."""
         pid = self.require_phone(phone_number_id)
         if not isinstance(user_wa_id, str) or not user_wa_id.strip():
@@ -304,7 +305,7 @@ class CallingApi(ApiConfig):
     def send_call_permission_request(
         self, to: Recipient, body: str, *, footer: str | None = None, reply_to: str | None = None,
         biz_opaque_callback_data: str | None = None, phone_number_id: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Operation[SentMessage]:
         """Ask the user for permission to call them (an interactive ``call_permission_request`` message)."""
         from wacloud.messages import CallPermissionRequest
 
@@ -316,7 +317,7 @@ class CallingApi(ApiConfig):
     # --- settings and analytics ------------------------------------------------------------------
     @operation
     def get_calling_settings(self, *, include_sip_credentials: bool = False,
-                             phone_number_id: str | None = None) -> Flow[CallingSettings]:
+                             phone_number_id: str | None = None) -> Operation[CallingSettings]:
         """The number's calling settings (status, call icon, call hours, callback permission, SIP…)."""
         pid = self.require_phone(phone_number_id)
         params = {"include_sip_credentials": "true"} if include_sip_credentials else None
@@ -335,7 +336,7 @@ class CallingApi(ApiConfig):
         sip: Mapping[str, Any] | None = None,
         srtp_key_exchange_protocol: Literal["DTLS-SRTP", "SDES-SRTP"] | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Change the number's calling settings; only the given keys are sent (``call_hours`` replaces all)."""
         pid = self.require_phone(phone_number_id)
         body = calling_settings_body(
@@ -357,7 +358,7 @@ class CallingApi(ApiConfig):
         metric_types: Sequence[str] | None = None,
         dimensions: Sequence[str] | None = None,
         waba_id: str | None = None,
-    ) -> Flow[dict[str, Any]]:
+    ) -> Operation[dict[str, Any]]:
         """The WABA's ``call_analytics`` between ``start`` and ``end`` (``data[].data_points[]``)."""
         waba = self.require_waba(waba_id)
         fields = call_analytics_field(start, end, granularity=granularity, phone_numbers=phone_numbers,

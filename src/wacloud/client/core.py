@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from wacloud import errors
+import wacloud.errors as errors
+from wacloud._deprecation import renamed
 from wacloud.limits import DEFAULT_API_VERSION, MIN_API_VERSION
 
 P = ParamSpec("P")
@@ -67,7 +68,7 @@ class Response:
 
 
 #: An operation body: yields requests, receives responses, returns the result.
-Flow = Generator[Request, Response, T]
+Operation = Generator[Request, Response, T]
 
 
 def check(response: Response) -> Response:
@@ -156,21 +157,21 @@ class ApiConfig:
 class SyncRunner(ApiConfig):
     """Marker base of clients whose operations return their result directly."""
 
-    def _run(self, flow: Flow[T]) -> T:  # pragma: no cover - overridden
+    def _run(self, flow: Operation[T]) -> T:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
 class AsyncRunner(ApiConfig):
     """Marker base of clients whose operations return coroutines."""
 
-    async def _run(self, flow: Flow[T]) -> T:  # pragma: no cover - overridden
+    async def _run(self, flow: Operation[T]) -> T:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
 class operation(Generic[P, T]):  # lower-case: used as a decorator, like ``property``
     """Decorator: one generator method becomes a sync method or an async method, by client type."""
 
-    def __init__(self, fn: Callable[Concatenate[Any, P], Flow[T]]) -> None:
+    def __init__(self, fn: Callable[Concatenate[Any, P], Operation[T]]) -> None:
         self._fn = fn
         self.__doc__ = fn.__doc__
         self.__name__ = fn.__name__
@@ -197,6 +198,14 @@ class operation(Generic[P, T]):  # lower-case: used as a decorator, like ``prope
         bound.__doc__ = fn.__doc__
         return bound
 
-    def flow(self, obj: ApiConfig, *args: P.args, **kwargs: P.kwargs) -> Flow[T]:
+    def flow(self, obj: ApiConfig, *args: P.args, **kwargs: P.kwargs) -> Operation[T]:
         """The bare generator, for composing operations or driving it with a custom runner."""
         return self._fn(obj, *args, **kwargs)
+
+
+#: Old names kept for one release (``Flow`` read like WhatsApp Flows).
+_RENAMED = {"Flow": "Operation"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

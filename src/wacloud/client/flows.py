@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.templates import Page, list_params, parse_answer, success
 from wacloud.limits import limit
 
@@ -93,7 +93,7 @@ class FlowsApi(ApiConfig):
         endpoint_uri: str | None = None,
         clone_flow_id: str | None = None,
         waba_id: str | None = None,
-    ) -> Flow[FlowResult]:
+    ) -> Operation[FlowResult]:
         """Create a flow (optionally from a Flow JSON, a clone, and published at once)."""
         waba = self.require_waba(waba_id)
         lim = limit("flow.name")
@@ -122,7 +122,7 @@ class FlowsApi(ApiConfig):
         categories: Sequence[str] | None = None,
         endpoint_uri: str | None = None,
         application_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Rename a flow, change its categories, endpoint or application."""
         form: dict[str, str] = {}
         if name is not None:
@@ -139,7 +139,7 @@ class FlowsApi(ApiConfig):
         return success(answer)
 
     @operation
-    def update_flow_json(self, flow_id: str, flow_json: Mapping[str, Any] | str | bytes) -> Flow[FlowResult]:
+    def update_flow_json(self, flow_id: str, flow_json: Mapping[str, Any] | str | bytes) -> Operation[FlowResult]:
         """Upload the Flow JSON as the flow's ``FLOW_JSON`` asset; returns Meta's validation errors."""
         data = _flow_json_bytes(flow_json)
         answer = yield from call(
@@ -153,25 +153,25 @@ class FlowsApi(ApiConfig):
         return parse_answer(FlowResult, answer or {})
 
     @operation
-    def publish_flow(self, flow_id: str) -> Flow[bool]:
+    def publish_flow(self, flow_id: str) -> Operation[bool]:
         """Publish a draft flow (irreversible: a published flow can only be deprecated)."""
         answer = yield from call(Request("POST", f"{_flow_id(flow_id)}/publish"))
         return success(answer)
 
     @operation
-    def deprecate_flow(self, flow_id: str) -> Flow[bool]:
+    def deprecate_flow(self, flow_id: str) -> Operation[bool]:
         """Deprecate a published flow so it can no longer be sent."""
         answer = yield from call(Request("POST", f"{_flow_id(flow_id)}/deprecate"))
         return success(answer)
 
     @operation
-    def delete_flow(self, flow_id: str) -> Flow[bool]:
+    def delete_flow(self, flow_id: str) -> Operation[bool]:
         """Delete a draft flow."""
         answer = yield from call(Request("DELETE", _flow_id(flow_id)))
         return success(answer)
 
     @operation
-    def get_flow(self, flow_id: str, *, fields: Sequence[str] | None = None) -> Flow[dict[str, Any]]:
+    def get_flow(self, flow_id: str, *, fields: Sequence[str] | None = None) -> Operation[dict[str, Any]]:
         """One flow (``fields`` e.g. id, name, status, categories, validation_errors, preview)."""
         params = list_params(fields=list(fields) if fields else None)
         body = yield from call(Request("GET", _flow_id(flow_id), params=params or None))
@@ -180,14 +180,14 @@ class FlowsApi(ApiConfig):
     @operation
     def list_flows(
         self, *, limit: int | None = None, after: str | None = None, waba_id: str | None = None
-    ) -> Flow[Page]:
+    ) -> Operation[Page]:
         """One page of the WABA's flows."""
         waba = self.require_waba(waba_id)
         body = yield from call(Request("GET", f"{waba}/flows", params=list_params(limit=limit, after=after) or None))
         return parse_answer(Page, body or {})
 
     @operation
-    def flow_assets(self, flow_id: str) -> Flow[list[dict[str, Any]]]:
+    def flow_assets(self, flow_id: str) -> Operation[list[dict[str, Any]]]:
         """The flow's assets (``asset_type``, ``name``, ``download_url`` of the Flow JSON)."""
         body = yield from call(Request("GET", f"{_flow_id(flow_id)}/assets"))
         return parse_answer(Page, body or {}).data
@@ -201,7 +201,7 @@ class FlowsApi(ApiConfig):
         granularity: str = "DAY",
         since: str | None = None,
         until: str | None = None,
-    ) -> Flow[dict[str, Any]]:
+    ) -> Operation[dict[str, Any]]:
         """An endpoint metric (``ENDPOINT_REQUEST_COUNT``…) by DAY/HOUR/LIFETIME; dates as YYYY-MM-DD."""
         if metric not in METRIC_NAMES:
             raise errors.ValidationError("metric", f"{metric!r} not in {sorted(METRIC_NAMES)}")

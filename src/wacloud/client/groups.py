@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.messaging import MessagingApi
 from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.client.templates import Page, list_params, parse_answer
@@ -167,7 +167,7 @@ class GroupsApi(ApiConfig):
     @operation
     def create_group(self, subject: str, *, description: str | None = None,
                      join_approval_mode: JoinApprovalMode | None = None,
-                     phone_number_id: str | None = None) -> Flow[str]:
+                     phone_number_id: str | None = None) -> Operation[str]:
         """Ask for a new group; returns the request id (the group id comes in a lifecycle webhook)."""
         pid = self.require_phone(phone_number_id)
         body: dict[str, Any] = {"messaging_product": "whatsapp", "subject": _text("subject", "group.subject", subject)}
@@ -185,7 +185,7 @@ class GroupsApi(ApiConfig):
 
     @operation
     def list_groups(self, *, limit: int | None = None, after: str | None = None, before: str | None = None,
-                    phone_number_id: str | None = None) -> Flow[GroupList]:
+                    phone_number_id: str | None = None) -> Operation[GroupList]:
         """One page of the number's active groups (``limit`` 1–1024)."""
         pid = self.require_phone(phone_number_id)
         if limit is not None:
@@ -200,7 +200,7 @@ class GroupsApi(ApiConfig):
         return parse_answer(GroupList, {"groups": groups or [], "paging": paging})
 
     @operation
-    def get_group(self, group_id: str, *, fields: Sequence[str] = GROUP_FIELDS) -> Flow[GroupInfo]:
+    def get_group(self, group_id: str, *, fields: Sequence[str] = GROUP_FIELDS) -> Operation[GroupInfo]:
         """A group's subject, description, participants and settings."""
         gid = _group(group_id)
         answer = yield from call(Request("GET", gid, params={"fields": ",".join(fields)}))
@@ -208,7 +208,7 @@ class GroupsApi(ApiConfig):
 
     @operation
     def update_group(self, group_id: str, *, subject: str | None = None,
-                     description: str | None = None) -> Flow[bool]:
+                     description: str | None = None) -> Operation[bool]:
         """Change the group's subject and/or description."""
         gid = _group(group_id)
         body: dict[str, Any] = {"messaging_product": "whatsapp"}
@@ -222,7 +222,7 @@ class GroupsApi(ApiConfig):
         return _ok(answer)
 
     @operation
-    def set_group_photo(self, group_id: str, file: Path | bytes, *, filename: str = "group.jpg") -> Flow[bool]:
+    def set_group_photo(self, group_id: str, file: Path | bytes, *, filename: str = "group.jpg") -> Operation[bool]:
         """Upload a square JPEG (≤ 5 MB, ≥ 192 px a side) as the group's photo."""
         gid = _group(group_id)
         data = _jpeg(file)
@@ -231,27 +231,27 @@ class GroupsApi(ApiConfig):
         return _ok(answer)
 
     @operation
-    def delete_group(self, group_id: str) -> Flow[bool]:
+    def delete_group(self, group_id: str) -> Operation[bool]:
         """Delete the group, removing every participant and the business."""
         answer = yield from call(Request("DELETE", _group(group_id)))
         return _ok(answer)
 
     # --- invite links ----------------------------------------------------------------------------
     @operation
-    def get_group_invite_link(self, group_id: str) -> Flow[str]:
+    def get_group_invite_link(self, group_id: str) -> Operation[str]:
         """The group's current invite link (``https://chat.whatsapp.com/…``)."""
         answer = yield from call(Request("GET", f"{_group(group_id)}/invite_link"))
         return _link(answer)
 
     @operation
-    def create_group_invite_link(self, group_id: str) -> Flow[str]:
+    def create_group_invite_link(self, group_id: str) -> Operation[str]:
         """Make a new invite link; the previous one stops working."""
         answer = yield from call(Request("POST", f"{_group(group_id)}/invite_link",
                                          json={"messaging_product": "whatsapp"}))
         return _link(answer)
 
     @operation
-    def revoke_group_invite_link(self, group_id: str) -> Flow[bool]:
+    def revoke_group_invite_link(self, group_id: str) -> Operation[bool]:
         """Revoke the group's invite link."""
         answer = yield from call(Request("DELETE", f"{_group(group_id)}/invite_link",
                                          json={"messaging_product": "whatsapp"}))
@@ -259,27 +259,27 @@ class GroupsApi(ApiConfig):
 
     # --- join requests and participants ----------------------------------------------------------
     @operation
-    def list_join_requests(self, group_id: str) -> Flow[list[JoinRequest]]:
+    def list_join_requests(self, group_id: str) -> Operation[list[JoinRequest]]:
         """The group's open join requests."""
         answer = yield from call(Request("GET", f"{_group(group_id)}/join_requests"))
         return [parse_answer(JoinRequest, item) for item in parse_answer(Page, answer or {}).data]
 
     @operation
-    def approve_join_requests(self, group_id: str, join_request_ids: Sequence[str]) -> Flow[JoinRequestResult]:
+    def approve_join_requests(self, group_id: str, join_request_ids: Sequence[str]) -> Operation[JoinRequestResult]:
         """Let these users into the group."""
         body = {"messaging_product": "whatsapp", "join_requests": _ids("join_requests", join_request_ids)}
         answer = yield from call(Request("POST", f"{_group(group_id)}/join_requests", json=body))
         return parse_answer(JoinRequestResult, answer)
 
     @operation
-    def reject_join_requests(self, group_id: str, join_request_ids: Sequence[str]) -> Flow[JoinRequestResult]:
+    def reject_join_requests(self, group_id: str, join_request_ids: Sequence[str]) -> Operation[JoinRequestResult]:
         """Turn these join requests down."""
         body = {"messaging_product": "whatsapp", "join_requests": _ids("join_requests", join_request_ids)}
         answer = yield from call(Request("DELETE", f"{_group(group_id)}/join_requests", json=body))
         return parse_answer(JoinRequestResult, answer)
 
     @operation
-    def remove_group_participants(self, group_id: str, users: Sequence[str]) -> Flow[bool]:
+    def remove_group_participants(self, group_id: str, users: Sequence[str]) -> Operation[bool]:
         """Remove 1–8 participants (phone numbers or WhatsApp ids); the outcome also comes by webhook."""
         body = {"messaging_product": "whatsapp", "participants": _participants(users)}
         answer = yield from call(Request("DELETE", f"{_group(group_id)}/participants", json=body))
@@ -289,7 +289,7 @@ class GroupsApi(ApiConfig):
     @operation
     def send_to_group(self, group_id: str, message: Message, *, reply_to: str | None = None,
                       biz_opaque_callback_data: str | None = None,
-                      phone_number_id: str | None = None) -> Flow[SentMessage]:
+                      phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a text, media or text/media template message to a group (others are refused locally).
 
         A template whose cached definition (see ``template_cache``) is an AUTHENTICATION template is

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from wacloud import errors
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Request, Response
 
 

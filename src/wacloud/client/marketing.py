@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from wacloud import errors, phone
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+import wacloud.phone as phone
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.models import SentMessage, success
 from wacloud.identity import is_bsuid
 from wacloud.limits import limit
@@ -34,7 +35,7 @@ class MarketingApi(ApiConfig):
     def send_marketing(self, to: str | phone.PhoneNumber, template: Template, *,
                        product_policy: ProductPolicy | str | None = None,
                        message_activity_sharing: bool | None = None,
-                       phone_number_id: str | None = None) -> Flow[SentMessage]:
+                       phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a marketing ``Template`` to ``to`` (a phone number, or a BSUID sent as ``recipient``)."""
         from wacloud.messages import MarketingMessage
 
@@ -51,7 +52,7 @@ class MarketingApi(ApiConfig):
                                 buttons: Sequence[Any] | None = None,
                                 product_policy: ProductPolicy | str | None = None,
                                 message_activity_sharing: bool | None = None,
-                                phone_number_id: str | None = None) -> Flow[SentMessage]:
+                                phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send the approved marketing template ``name`` with its parameters, as :meth:`send_template` does."""
         from wacloud.messages import Template
 
@@ -62,7 +63,7 @@ class MarketingApi(ApiConfig):
             message_activity_sharing=message_activity_sharing, phone_number_id=phone_number_id))
 
     @operation
-    def set_marketing_ttl(self, template_id: str, seconds: int) -> Flow[bool]:
+    def set_marketing_ttl(self, template_id: str, seconds: int) -> Operation[bool]:
         """Set how long the Marketing Messages API keeps trying to deliver this marketing template.
 
         ``seconds`` runs from 12 hours (43,200) to 30 days (2,592,000), Meta's bounds for marketing templates.

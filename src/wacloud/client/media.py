@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import IO, Final
 from urllib.parse import urlsplit
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, check, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, check, operation
 from wacloud.client.models import ChecksumMismatch, MediaInfo, UnexpectedResponse, success
 from wacloud.limits import MEDIA_RULES, MediaKind, MediaRule, media_kind_for_mime
 
@@ -38,7 +38,7 @@ class MediaApi(ApiConfig):
 
     @operation
     def upload(self, file: MediaFile | str, mime_type: str | None = None, *, filename: str | None = None,
-               phone_number_id: str | None = None) -> Flow[str]:
+               phone_number_id: str | None = None) -> Operation[str]:
         """Upload a file (path, bytes or binary file object) and return its media id.
 
         ``mime_type`` must be one the Cloud API accepts (``limits.MEDIA_RULES``); it is guessed from the
@@ -71,7 +71,7 @@ class MediaApi(ApiConfig):
         return (yield from _upload(pid, content, mime, name or _default_name(mime)))
 
     @operation
-    def media_url(self, media_id: str, *, phone_number_id: str | None = None) -> Flow[MediaInfo]:
+    def media_url(self, media_id: str, *, phone_number_id: str | None = None) -> Operation[MediaInfo]:
         """Look up a media id: a download ``url`` (valid 5 minutes), ``mime_type``, ``sha256``, ``file_size``.
 
         With ``phone_number_id`` the lookup only succeeds if the media belongs to that number.
@@ -83,7 +83,7 @@ class MediaApi(ApiConfig):
 
     @operation
     def download(self, media: str | MediaInfo, *, to: Path | str | None = None,
-                 phone_number_id: str | None = None) -> Flow[bytes | Path]:
+                 phone_number_id: str | None = None) -> Operation[bytes | Path]:
         """Download media by id or :class:`MediaInfo`: its bytes, or the ``Path`` written when ``to`` is set.
 
         The content is checked against the announced sha256 (:class:`ChecksumMismatch` otherwise); a file
@@ -120,7 +120,7 @@ class MediaApi(ApiConfig):
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     @operation
-    def delete_media(self, media_id: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def delete_media(self, media_id: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Delete an uploaded media file; True when the Cloud API confirms."""
         _check_id(media_id)
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
@@ -141,7 +141,7 @@ class MediaApi(ApiConfig):
                                  "is not sent there")
 
 
-def _upload(pid: str, content: bytes | IO[bytes], mime: str, name: str) -> Flow[str]:
+def _upload(pid: str, content: bytes | IO[bytes], mime: str, name: str) -> Operation[str]:
     body = yield from call(Request(
         "POST", f"{pid}/media",
         data={"messaging_product": "whatsapp", "type": mime},

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from wacloud import errors, phone
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+import wacloud.phone as phone
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.models import SentMessage, success
 from wacloud.identity import is_bsuid
 
@@ -40,7 +41,7 @@ class MessagingApi(ApiConfig):
 
     def _submit(self, to: Recipient, message: Message, reply_to: str | None,
                       biz_opaque_callback_data: str | None, phone_number_id: str | None,
-                      recipient_type: RecipientType = "individual") -> Flow[SentMessage]:
+                      recipient_type: RecipientType = "individual") -> Operation[SentMessage]:
         from wacloud.messages import SendRequest
 
         pid = self.require_phone(phone_number_id)
@@ -52,13 +53,13 @@ class MessagingApi(ApiConfig):
     @operation
     def send(self, to: Recipient, message: Message, *, reply_to: str | None = None,
              biz_opaque_callback_data: str | None = None, recipient_type: RecipientType = "individual",
-             phone_number_id: str | None = None) -> Flow[SentMessage]:
+             phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send any message model (``Text``, ``Image``, ``ReplyButtons``, ``Template``…) to ``to``."""
         return (yield from self._submit(to, message, reply_to, biz_opaque_callback_data, phone_number_id,
                                       recipient_type))
 
     @operation
-    def send_body(self, body: Mapping[str, Any], *, phone_number_id: str | None = None) -> Flow[SentMessage]:
+    def send_body(self, body: Mapping[str, Any], *, phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a raw Graph API send body; it is validated by ``wacloud.messages.parse`` first."""
         from wacloud.messages import parse
 
@@ -72,7 +73,7 @@ class MessagingApi(ApiConfig):
     @operation
     def send_text(self, to: Recipient, body: str, *, preview_url: bool = False, reply_to: str | None = None,
                   biz_opaque_callback_data: str | None = None,
-                  phone_number_id: str | None = None) -> Flow[SentMessage]:
+                  phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a text message (up to 4096 characters); ``preview_url`` renders a link preview."""
         from wacloud.messages import Text
 
@@ -83,7 +84,7 @@ class MessagingApi(ApiConfig):
     def send_image(self, to: Recipient, media_id: str | None = None, *, link: str | None = None,
                    caption: str | None = None, reply_to: str | None = None,
                    biz_opaque_callback_data: str | None = None,
-                   phone_number_id: str | None = None) -> Flow[SentMessage]:
+                   phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send an image by uploaded ``media_id`` or public ``link``, with an optional caption."""
         from wacloud.messages import Image
 
@@ -94,7 +95,7 @@ class MessagingApi(ApiConfig):
     def send_video(self, to: Recipient, media_id: str | None = None, *, link: str | None = None,
                    caption: str | None = None, reply_to: str | None = None,
                    biz_opaque_callback_data: str | None = None,
-                   phone_number_id: str | None = None) -> Flow[SentMessage]:
+                   phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a video by ``media_id`` or ``link``, with an optional caption."""
         from wacloud.messages import Video
 
@@ -104,7 +105,7 @@ class MessagingApi(ApiConfig):
     @operation
     def send_audio(self, to: Recipient, media_id: str | None = None, *, link: str | None = None,
                    reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                   phone_number_id: str | None = None) -> Flow[SentMessage]:
+                   phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send audio by ``media_id`` or ``link`` (audio takes no caption)."""
         from wacloud.messages import Audio
 
@@ -115,7 +116,7 @@ class MessagingApi(ApiConfig):
     def send_document(self, to: Recipient, media_id: str | None = None, *, link: str | None = None,
                       caption: str | None = None, filename: str | None = None, reply_to: str | None = None,
                       biz_opaque_callback_data: str | None = None,
-                      phone_number_id: str | None = None) -> Flow[SentMessage]:
+                      phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a document by ``media_id`` or ``link``; ``filename`` sets the name (and icon) shown."""
         from wacloud.messages import Document
 
@@ -125,7 +126,7 @@ class MessagingApi(ApiConfig):
     @operation
     def send_sticker(self, to: Recipient, media_id: str | None = None, *, link: str | None = None,
                      reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                     phone_number_id: str | None = None) -> Flow[SentMessage]:
+                     phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a WebP sticker by ``media_id`` or ``link``."""
         from wacloud.messages import Sticker
 
@@ -136,7 +137,7 @@ class MessagingApi(ApiConfig):
     def send_location(self, to: Recipient, latitude: float, longitude: float, *, name: str | None = None,
                       address: str | None = None, reply_to: str | None = None,
                       biz_opaque_callback_data: str | None = None,
-                      phone_number_id: str | None = None) -> Flow[SentMessage]:
+                      phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a map pin with an optional name and address."""
         from wacloud.messages import Location
 
@@ -146,7 +147,7 @@ class MessagingApi(ApiConfig):
     @operation
     def send_contacts(self, to: Recipient, contacts: Sequence[Contact | Mapping[str, Any] | str], *,
                       reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                      phone_number_id: str | None = None) -> Flow[SentMessage]:
+                      phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send 1–5 contact cards (``Contact`` models, Graph dicts, or just formatted names)."""
         from wacloud.messages import Contact, Contacts
 
@@ -159,7 +160,7 @@ class MessagingApi(ApiConfig):
     def send_buttons(self, to: Recipient, body: str, buttons: Sequence[ReplyButton | tuple[str, str]], *,
                      header: str | Header | None = None, footer: str | None = None,
                      reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                     phone_number_id: str | None = None) -> Flow[SentMessage]:
+                     phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send 1–3 reply buttons, each ``(id, title)``, under ``body``."""
         from wacloud.messages import ReplyButtons
 
@@ -171,7 +172,7 @@ class MessagingApi(ApiConfig):
                   sections: Sequence[Section | Mapping[str, Any]], *, header: str | Header | None = None,
                   footer: str | None = None,
                   reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                  phone_number_id: str | None = None) -> Flow[SentMessage]:
+                  phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a list menu: ``button`` opens ``sections`` of rows (at most 10 rows in total)."""
         from wacloud.messages import ListMessage, Section
 
@@ -183,7 +184,7 @@ class MessagingApi(ApiConfig):
     def send_cta_url(self, to: Recipient, body: str, display_text: str, url: str, *,
                      header: str | Header | None = None, footer: str | None = None,
                      reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                     phone_number_id: str | None = None) -> Flow[SentMessage]:
+                     phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a body with one button labelled ``display_text`` that opens ``url``."""
         from wacloud.messages import CtaUrl
 
@@ -193,7 +194,7 @@ class MessagingApi(ApiConfig):
     @operation
     def send_location_request(self, to: Recipient, body: str, *, reply_to: str | None = None,
                               biz_opaque_callback_data: str | None = None,
-                              phone_number_id: str | None = None) -> Flow[SentMessage]:
+                              phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Ask the user to share their location (the answer arrives as a location message)."""
         from wacloud.messages import LocationRequest
 
@@ -208,7 +209,7 @@ class MessagingApi(ApiConfig):
                   screen: str | None = None, data: Mapping[str, Any] | None = None,
                   header: str | Header | None = None, footer: str | None = None,
                   reply_to: str | None = None, biz_opaque_callback_data: str | None = None,
-                  phone_number_id: str | None = None) -> Flow[SentMessage]:
+                  phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send a button (``flow_cta``) that opens a WhatsApp Flow by ``flow_id`` or ``flow_name``."""
         from wacloud.messages import FlowMessage
 
@@ -223,7 +224,7 @@ class MessagingApi(ApiConfig):
                       body: Sequence[Any] | Mapping[str, str] | None = None,
                       buttons: Sequence[Any] | None = None, reply_to: str | None = None,
                       biz_opaque_callback_data: str | None = None,
-                      phone_number_id: str | None = None) -> Flow[SentMessage]:
+                      phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Send an approved template; ``body`` gives its parameters (a list, or a mapping for named ones).
 
         ``components`` takes raw Graph components; the result's ``message_status`` is the pacing state.
@@ -236,7 +237,7 @@ class MessagingApi(ApiConfig):
 
     @operation
     def react(self, to: Recipient, message_id: str, emoji: str, *,
-              phone_number_id: str | None = None) -> Flow[SentMessage]:
+              phone_number_id: str | None = None) -> Operation[SentMessage]:
         """React to ``message_id`` with ``emoji`` (only a ``sent`` status webhook follows a reaction)."""
         from wacloud.messages import Reaction
 
@@ -247,7 +248,7 @@ class MessagingApi(ApiConfig):
 
     @operation
     def unreact(self, to: Recipient, message_id: str, *,
-                phone_number_id: str | None = None) -> Flow[SentMessage]:
+                phone_number_id: str | None = None) -> Operation[SentMessage]:
         """Remove our reaction from ``message_id`` (an empty emoji)."""
         from wacloud.messages import Reaction
 
@@ -256,7 +257,7 @@ class MessagingApi(ApiConfig):
 
     @operation
     def mark_as_read(self, message_id: str, *, typing: bool = False,
-                     phone_number_id: str | None = None) -> Flow[bool]:
+                     phone_number_id: str | None = None) -> Operation[bool]:
         """Mark a received message (and the ones before it) read; ``typing`` also shows a typing indicator."""
         from wacloud.messages import MarkRead
 
@@ -266,7 +267,7 @@ class MessagingApi(ApiConfig):
         return success(answer, "mark as read")
 
     @operation
-    def typing(self, message_id: str, *, phone_number_id: str | None = None) -> Flow[bool]:
+    def typing(self, message_id: str, *, phone_number_id: str | None = None) -> Operation[bool]:
         """Show a typing indicator in reply to ``message_id`` (it also marks it read; gone after 25 s)."""
         return (yield from type(self).mark_as_read.flow(self, message_id, typing=True,
                                                        phone_number_id=phone_number_id))

@@ -8,7 +8,7 @@ from typing import Any, Self
 import httpx
 
 from wacloud.client._pool import PoolSync
-from wacloud.client.core import Flow, Request, Response, SyncRunner, T
+from wacloud.client.core import Operation, Request, Response, SyncRunner, T
 from wacloud.client.transport import HttpxSync, Timeouts, needs_httpx, proxy_configured
 
 
@@ -46,7 +46,7 @@ class SyncTransport(SyncRunner):
             return self._fast.send(self, request)
         return self._slow().send(self, request)
 
-    def _run(self, flow: Flow[T]) -> T:
+    def _run(self, flow: Operation[T]) -> T:
         try:
             request = next(flow)
             while True:

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.templates import CreatedTemplate, Page, _id, list_params, parse_answer, success
 from wacloud.template_rules import LANGUAGE_RE, NAME_RE
 
@@ -79,7 +79,7 @@ class TemplateLibraryApi(ApiConfig):
         language: str | None = None,
         limit: int | None = None,
         after: str | None = None,
-    ) -> Flow[Page]:
+    ) -> Operation[Page]:
         """One page of Meta's template library (``GET /message_template_library``), filtered as Meta names it."""
         params = list_params(
             search=search, topic=topic, usecase=usecase, industry=industry, language=language, limit=limit,
@@ -98,7 +98,7 @@ class TemplateLibraryApi(ApiConfig):
         language: str,
         button_inputs: Sequence[Mapping[str, Any]] | None = None,
         waba_id: str | None = None,
-    ) -> Flow[CreatedTemplate]:
+    ) -> Operation[CreatedTemplate]:
         """Create a template from a library template (pre-approved, fixed category); URL and phone buttons of
         the library template take their values from ``button_inputs``."""
         waba = self.require_waba(waba_id)
@@ -122,7 +122,7 @@ class TemplateLibraryApi(ApiConfig):
         return parse_answer(CreatedTemplate, answer)
 
     @operation
-    def archive_template(self, template_id: str) -> Flow[bool]:
+    def archive_template(self, template_id: str) -> Operation[bool]:
         """Archive a template (it stops being sendable; unarchive it to use it again).
 
         The path (``POST /{template-id}/archive``) is not confirmed in Meta's reference; the sandbox
@@ -132,13 +132,13 @@ class TemplateLibraryApi(ApiConfig):
         return success(answer)
 
     @operation
-    def unarchive_template(self, template_id: str) -> Flow[bool]:
+    def unarchive_template(self, template_id: str) -> Operation[bool]:
         """Bring an archived template back to the status it had (see :meth:`archive_template` on the path)."""
         answer = yield from call(Request("POST", f"{_id(template_id, 'template_id')}/unarchive"))
         return success(answer)
 
     @operation
-    def unpause_template(self, template_id: str) -> Flow[bool]:
+    def unpause_template(self, template_id: str) -> Operation[bool]:
         """Unpause a template Meta paused for low quality (``POST /{template-id}/unpause``)."""
         answer = yield from call(Request("POST", f"{_id(template_id, 'template_id')}/unpause"))
         return success(answer)
@@ -146,7 +146,7 @@ class TemplateLibraryApi(ApiConfig):
     @operation
     def compare_templates(
         self, template_id: str, other_template_id: str, *, start: int, end: int
-    ) -> Flow[TemplateComparison]:
+    ) -> Operation[TemplateComparison]:
         """Compare two templates of the WABA over a 7, 30, 60 or 90 day window (Unix seconds)."""
         target = _id(template_id, "template_id")
         other = _id(other_template_id, "other_template_id")
@@ -164,7 +164,7 @@ class TemplateLibraryApi(ApiConfig):
     @operation
     def migrate_templates(
         self, source_waba_id: str, *, page_number: int | None = None, waba_id: str | None = None
-    ) -> Flow[MigrationResult]:
+    ) -> Operation[MigrationResult]:
         """Copy the templates of ``source_waba_id`` into this WABA (the destination); ``page_number`` pages
         through a large source (Meta migrates in pages)."""
         dest = self.require_waba(waba_id)

@@ -12,13 +12,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from wacloud import errors
-from wacloud.client.core import ApiConfig, Flow, Request, call, operation
+import wacloud.errors as errors
+from wacloud.client.core import ApiConfig, Operation, Request, call, operation
 from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.identity import is_bsuid
 from wacloud.limits import limit
 from wacloud.template_rules import bsuid_refusal
-from wacloud.templates import TemplateCache, TemplateDefinition, check_definition, check_send
+from wacloud.templates.builder import TemplateDefinition
+from wacloud.templates.cache import TemplateCache
+from wacloud.templates.check import check_send
+from wacloud.templates.rules import check_definition
 
 
 class Page(BaseModel):
@@ -110,7 +113,7 @@ class TemplatesApi(ApiConfig):
         after: str | None = None,
         before: str | None = None,
         waba_id: str | None = None,
-    ) -> Flow[Page]:
+    ) -> Operation[Page]:
         """One page of the WABA's templates (filters as Meta names them; ``after`` for the next page)."""
         waba = self.require_waba(waba_id)
         params = list_params(
@@ -136,7 +139,7 @@ class TemplatesApi(ApiConfig):
         language: str | None = None,
         page_size: int = 100,
         waba_id: str | None = None,
-    ) -> Flow[list[dict[str, Any]]]:
+    ) -> Operation[list[dict[str, Any]]]:
         """Every template matching the filters, following the paging cursors."""
         waba = self.require_waba(waba_id)
         out: list[dict[str, Any]] = []
@@ -153,7 +156,7 @@ class TemplatesApi(ApiConfig):
                 return out
 
     @operation
-    def get_template(self, template_id: str, *, fields: Sequence[str] | None = None) -> Flow[dict[str, Any]]:
+    def get_template(self, template_id: str, *, fields: Sequence[str] | None = None) -> Operation[dict[str, Any]]:
         """One template by id."""
         params = list_params(fields=list(fields) if fields else None)
         body = yield from call(Request("GET", _id(template_id, "template_id"), params=params or None))
@@ -166,7 +169,7 @@ class TemplatesApi(ApiConfig):
         *,
         check_quota: bool = False,
         waba_id: str | None = None,
-    ) -> Flow[CreatedTemplate]:
+    ) -> Operation[CreatedTemplate]:
         """Create a template from the builder or a plain create body, checked against Meta's rules first.
 
         ``check_quota`` first counts the WABA's templates (one more call per 100 templates) so the
@@ -191,7 +194,7 @@ class TemplatesApi(ApiConfig):
         components: Sequence[Mapping[str, Any]] | None = None,
         category: str | None = None,
         message_send_ttl_seconds: int | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Replace a template's components, change its category or its TTL."""
         body: dict[str, Any] = {}
         if components is not None:
@@ -213,7 +216,7 @@ class TemplatesApi(ApiConfig):
         template_id: str | None = None,
         hsm_ids: Sequence[str] | None = None,
         waba_id: str | None = None,
-    ) -> Flow[bool]:
+    ) -> Operation[bool]:
         """Delete by name (all languages), by name and id (one language), or up to 100 ids at once."""
         waba = self.require_waba(waba_id)
         params: dict[str, str | int] = {}
@@ -241,7 +244,7 @@ class TemplatesApi(ApiConfig):
         *,
         filename: str | None = None,
         app_id: str | None = None,
-    ) -> Flow[str]:
+    ) -> Operation[str]:
         """Upload a header sample with the resumable upload API; return its handle for ``header_handle``."""
         app = app_id or self.app_id
         if not app:
@@ -274,7 +277,7 @@ class TemplatesApi(ApiConfig):
     @operation
     def validate_template_send(
         self, template: Mapping[str, Any], *, refresh: bool = False, waba_id: str | None = None
-    ) -> Flow[Mapping[str, Any]]:
+    ) -> Operation[Mapping[str, Any]]:
         """Check a ``template`` send object against its definition (fetched once, then cached).
 
         Raises :class:`~wacloud.templates.TemplateMismatch` naming the mismatch; returns the definition.
@@ -301,7 +304,7 @@ class TemplatesApi(ApiConfig):
         reply_to: str | None = None,
         biz_opaque_callback_data: str | None = None,
         phone_number_id: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Operation[SentMessage]:
         """Check ``template`` (a Graph ``template`` object or a ``messages.Template``) against its
         definition, then send it; a mismatch raises before any send request is made.
 

@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from wacloud._deprecation import renamed
 from wacloud.delivery._factory import open_store
 from wacloud.delivery.campaign import Campaign, Recipient
 from wacloud.delivery.model import (
     FINAL_STATES,
-    Contact,
+    ContactRecord,
     DeliveryEvent,
     InFlightPolicy,
     Job,
@@ -26,11 +29,19 @@ from wacloud.delivery.policy import Action, Decision, RetryPolicy
 from wacloud.delivery.store import Store, StoredHook, StoreError, Transaction
 from wacloud.delivery.worker import RunReport
 
+#: Old names kept for one release: ``Contact`` is the message type in :mod:`wacloud.messages`.
+_RENAMED = {"Contact": "ContactRecord"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)
+
+
 __all__ = [
     "FINAL_STATES",
     "Action",
     "Campaign",
-    "Contact",
+    "ContactRecord",
     "Decision",
     "DeliveryEvent",
     "InFlightPolicy",

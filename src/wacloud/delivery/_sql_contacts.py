@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from wacloud.delivery._sql_base import SqlBase
 from wacloud.delivery.model import (
-    Contact,
+    ContactRecord,
 )
 
 
@@ -31,7 +31,7 @@ class ContactsSql(SqlBase):
                    "WHERE contacts.preference_at IS NULL OR contacts.preference_at <= excluded.preference_at",
                    (phone_number_id, wa_id, int(opted_out), ts))
 
-    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, Contact]:
+    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, ContactRecord]:
         """What is known about these customers."""
         ids = sorted(set(wa_ids))
         if not ids:
@@ -40,4 +40,4 @@ class ContactsSql(SqlBase):
         with self._tx(write=False) as tx:
             rows = tx.rows(f"SELECT wa_id, last_inbound, marketing_opt_out FROM contacts "
                            f"WHERE phone_number_id = ? AND {test}", [phone_number_id, *params])
-        return {r[0]: Contact(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+        return {r[0]: ContactRecord(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}

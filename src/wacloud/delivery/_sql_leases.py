@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from wacloud.delivery import pacing, recovery
+import wacloud.delivery.pacing as pacing
+import wacloud.delivery.recovery as recovery
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
 from wacloud.delivery.model import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wacloud.delivery import pacing
+import wacloud.delivery.pacing as pacing
 from wacloud.delivery._sql_base import SqlBase
 
 

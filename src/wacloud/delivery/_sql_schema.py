@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wacloud.delivery import recovery
+import wacloud.delivery.recovery as recovery
 
 # --- schema ----------------------------------------------------------------------------------------
 # {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from wacloud._deprecation import renamed
 from wacloud.errors import ErrorDetail, WhatsAppError, exception_class
 
 
@@ -200,7 +201,7 @@ class EarlyStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class Contact:
+class ContactRecord:
     """What the store knows about one customer of one business number."""
 
     wa_id: str
@@ -290,3 +291,11 @@ class DeliveryEvent:
     code: int | None = None
     fbtrace_id: str | None = None
     until: float | None = None
+
+
+#: Old names kept for one release: ``Contact`` is the message type in :mod:`wacloud.messages`.
+_RENAMED = {"Contact": "ContactRecord"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

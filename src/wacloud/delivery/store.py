@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from wacloud.delivery.model import (
-    Contact,
+    ContactRecord,
     EarlyStatus,
     InFlightPolicy,
     Job,
@@ -164,7 +164,7 @@ class Store(Protocol):
     def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
         """Record a marketing opt-out or resume; the latest timestamp wins."""
 
-    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, Contact]:
+    def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, ContactRecord]:
         """What is known about these customers."""
 
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+import wacloud.delivery.recovery as recovery
 from wacloud import errors
-from wacloud.delivery import recovery
 from wacloud.delivery._sender import Sender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.model import (

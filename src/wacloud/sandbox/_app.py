@@ -1,4 +1,4 @@
-"""``create_app(config)``: the ASGI app. A thin gate (version prefix, auth, faults, the send fast path)
+"""``create_sandbox_app(config)``: the ASGI app. A thin gate (version prefix, auth, faults, the send fast path)
 in front of Starlette routers for the rest of the Graph API, the management routes and the control API."""
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
+import wacloud.sandbox._control as _control
+import wacloud.sandbox._faults as _faults
+import wacloud.sandbox._management as _management
+import wacloud.sandbox._routes_calls as _routes_calls
+import wacloud.sandbox._routes_groups as _routes_groups
+import wacloud.sandbox._routes_objects as _routes_objects
+import wacloud.sandbox._sending as _sending
 from wacloud import limits
-from wacloud.sandbox import _control, _faults, _management, _routes_calls, _routes_groups, _routes_objects, _sending
 from wacloud.sandbox._config import SandboxConfig, build_config
-from wacloud.sandbox._dispatch import Dispatcher
+from wacloud.sandbox._dispatch import WebhookQueue
 from wacloud.sandbox._errors import GraphError
 from wacloud.sandbox._state import SandboxState
 from wacloud.sandbox._templates import seed_templates
@@ -55,7 +61,7 @@ def new_state(config: SandboxConfig) -> SandboxState:
     """A sandbox state with its services attached: the webhook dispatcher and the seed templates (again
     after every reset). The state itself imports no service; this is where they meet it."""
     state = SandboxState(config)
-    state.dispatcher = Dispatcher(state)
+    state.dispatcher = WebhookQueue(state)
     seed_templates(state)
     state.on_reset(lambda: seed_templates(state))
     return state
@@ -312,6 +318,6 @@ async def _drop(send: Send, receive: Receive) -> None:
         pass
 
 
-def create_app(config: SandboxConfig | None = None, **overrides: Any) -> SandboxApp:
+def create_sandbox_app(config: SandboxConfig | None = None, **overrides: Any) -> SandboxApp:
     """The sandbox ASGI app for ``config`` (or the defaults), with keyword overrides."""
     return SandboxApp(build_config(config, **overrides))

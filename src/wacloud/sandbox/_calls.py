@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 from wacloud.sandbox._errors import ControlError, GraphError, missing, param
 from wacloud.sandbox._model import Call, CallPermission, InboundMessage
 
 if TYPE_CHECKING:
-    from wacloud.sandbox._model import Customer, SentMessage
+    from wacloud.sandbox._model import Customer, OutboundMessage
     from wacloud.sandbox._state import SandboxState
 
 USER = "USER_INITIATED"
@@ -87,7 +87,7 @@ def _enabled(state: SandboxState, pid: str) -> None:
 # --- permissions ---------------------------------------------------------------------------------
 
 
-def _request_sent(state: SandboxState, pid: str, wa_id: str) -> SentMessage | None:
+def _request_sent(state: SandboxState, pid: str, wa_id: str) -> OutboundMessage | None:
     """The latest call permission request message this number sent the user."""
     for wamid in reversed(state.by_customer.get(wa_id, [])):
         msg = state.messages.get(wamid)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import (
-    _control_calls,
-    _control_core,
-    _control_customers,
-    _control_groups,
-    _control_identity,
-    _control_templates,
-)
+import wacloud.sandbox._control_calls as _control_calls
+import wacloud.sandbox._control_core as _control_core
+import wacloud.sandbox._control_customers as _control_customers
+import wacloud.sandbox._control_groups as _control_groups
+import wacloud.sandbox._control_identity as _control_identity
+import wacloud.sandbox._control_templates as _control_templates
 
 ROUTES: list[BaseRoute] = [
     *_control_core.ROUTES,

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _calls
+import wacloud.sandbox._calls as _calls
 from wacloud.sandbox._control_http import P, _body, _obj, control_endpoint
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of

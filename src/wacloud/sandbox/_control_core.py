@@ -9,7 +9,7 @@ import httpx
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _payloads
+import wacloud.sandbox._payloads as _payloads
 from wacloud.sandbox._config import MUTABLE_SETTINGS, Faults, build_config, check_setting
 from wacloud.sandbox._control_http import P, _body, _int, _obj, control_endpoint
 from wacloud.sandbox._errors import ControlError

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _payloads
+import wacloud.sandbox._payloads as _payloads
 from wacloud.sandbox._control_http import P, _body, _int, _obj, control_endpoint, customer
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of

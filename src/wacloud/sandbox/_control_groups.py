@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _groups
+import wacloud.sandbox._groups as _groups
 from wacloud.sandbox._control_http import P, _body, _obj, control_endpoint
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of

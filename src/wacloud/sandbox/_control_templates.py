@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _pacing
+import wacloud.sandbox._pacing as _pacing
 from wacloud.sandbox._control_http import P, _body, _obj, _threshold, control_endpoint
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox import _payloads
+import wacloud.sandbox._payloads as _payloads
 from wacloud.sandbox._http11 import Http11Connection, WebhookHTTPError
 from wacloud.webhooks.signature import HEADER, sign
 
@@ -35,7 +35,7 @@ class _Item:
     phone_number_id: str | None = None
 
 
-class Dispatcher:
+class WebhookQueue:
     """Bounded queues drained by ``webhook_concurrency`` workers; one queue per shard keeps each
     recipient's webhooks in order (unless reordering or retries are configured)."""
 

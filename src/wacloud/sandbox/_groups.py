@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 from wacloud.sandbox._errors import ControlError, GraphError, missing, param
-from wacloud.sandbox._model import Group, SentMessage, invite_link
+from wacloud.sandbox._model import Group, OutboundMessage, invite_link
 from wacloud.sandbox._templates import check_send, find_for_send
 from wacloud.sandbox._validate import validate_send
 
@@ -329,7 +329,7 @@ def send(state: SandboxState, pid: str, body: dict[str, Any], version: tuple[int
         raise GraphError(131047, "More than 24 hours have passed since a member last wrote in the group; "
                          "send a template.")
     wamid = state.ids.wamid(group_id)
-    msg = SentMessage(id=wamid, phone_number_id=pid, to=group_id, wa_id=group_id, type=str(req.type), body=body,
+    msg = OutboundMessage(id=wamid, phone_number_id=pid, to=group_id, wa_id=group_id, type=str(req.type), body=body,
                       created_at=now, version=version, template_id=template_id)
     state.messages[wamid] = msg
     state.by_customer.setdefault(group_id, []).append(wamid)

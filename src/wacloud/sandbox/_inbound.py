@@ -7,13 +7,14 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._identity as _identity
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _identity, _payloads
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._model import Customer, InboundMessage, Media
 
 if TYPE_CHECKING:
-    from wacloud.sandbox._model import SentMessage
+    from wacloud.sandbox._model import OutboundMessage
     from wacloud.sandbox._state import SandboxState
 
 _MEDIA_DEFAULT_MIME = {
@@ -57,7 +58,7 @@ def _infer_type(data: dict[str, Any]) -> str:
     raise ControlError("say what the customer sends: a type and its object (text, image, button_reply, …)")
 
 
-def _replied(state: SandboxState, data: dict[str, Any], wa_id: str, *, required: bool) -> SentMessage | None:
+def _replied(state: SandboxState, data: dict[str, Any], wa_id: str, *, required: bool) -> OutboundMessage | None:
     ref = data.get("reply_to")
     if ref is None:
         if required:
@@ -228,7 +229,7 @@ def _media(state: SandboxState, kind: str, spec: dict[str, Any], now: float, pho
     return out
 
 
-def _template_button(data: dict[str, Any], replied: SentMessage | None) -> dict[str, Any]:
+def _template_button(data: dict[str, Any], replied: OutboundMessage | None) -> dict[str, Any]:
     spec = data.get("button") if isinstance(data.get("button"), dict) else {}
     assert isinstance(spec, dict)
     if "text" in spec and "payload" in spec:
@@ -250,7 +251,7 @@ def _template_button(data: dict[str, Any], replied: SentMessage | None) -> dict[
     return {"payload": str(spec.get("payload", payload if payload is not None else text)), "text": str(text)}
 
 
-def _sent_interactive(replied: SentMessage | None, wanted: str) -> dict[str, Any]:
+def _sent_interactive(replied: OutboundMessage | None, wanted: str) -> dict[str, Any]:
     if replied is None or replied.type != "interactive":
         raise ControlError("reply_to must be an interactive message sent to this customer")
     inter = replied.body.get("interactive", {})
@@ -259,7 +260,7 @@ def _sent_interactive(replied: SentMessage | None, wanted: str) -> dict[str, Any
     return dict(inter)
 
 
-def _interactive_reply(data: dict[str, Any], replied: SentMessage | None) -> dict[str, Any]:
+def _interactive_reply(data: dict[str, Any], replied: OutboundMessage | None) -> dict[str, Any]:
     if "button_reply" in data:
         bid = _need_obj(data, "button_reply").get("id")
         inter = _sent_interactive(replied, "button")

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import (
-    _routes_apps,
-    _routes_blocked,
-    _routes_flows,
-    _routes_identity,
-    _routes_phones,
-    _routes_profile,
-    _routes_qr,
-    _routes_uploads,
-)
+import wacloud.sandbox._routes_apps as _routes_apps
+import wacloud.sandbox._routes_blocked as _routes_blocked
+import wacloud.sandbox._routes_flows as _routes_flows
+import wacloud.sandbox._routes_identity as _routes_identity
+import wacloud.sandbox._routes_phones as _routes_phones
+import wacloud.sandbox._routes_profile as _routes_profile
+import wacloud.sandbox._routes_qr as _routes_qr
+import wacloud.sandbox._routes_uploads as _routes_uploads
 
 #: Upload sessions and phone numbers first: their ``/{node_id}`` routes match only the ids they own.
 ROUTES: list[BaseRoute] = [

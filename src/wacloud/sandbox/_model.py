@@ -117,7 +117,7 @@ class Customer:
 
 
 @dataclass(slots=True)
-class SentMessage:
+class OutboundMessage:
     """A message the business sent (accepted with a wamid), with its status history."""
 
     id: str
@@ -206,7 +206,7 @@ class Attempt:
 
 
 @dataclass(slots=True)
-class Pacing:
+class TemplatePacing:
     """The pacing of one template: on or off, the threshold, sends counted and messages held."""
 
     enabled: bool = False
@@ -264,7 +264,7 @@ class Template:
     body_vars: list[str] = field(default_factory=list)
     buttons: list[dict[str, Any]] = field(default_factory=list)
     #: Template pacing (``wacloud.sandbox._pacing``); not part of what Graph shows.
-    pacing: Pacing = field(default_factory=Pacing)
+    pacing: TemplatePacing = field(default_factory=TemplatePacing)
 
     def to_graph(self) -> dict[str, Any]:
         """The template as ``GET /{template-id}`` returns it."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._identity as _identity
 from wacloud import errors
-from wacloud.sandbox import _identity
 
 if TYPE_CHECKING:
-    from wacloud.sandbox._model import Customer, SentMessage, Template
+    from wacloud.sandbox._model import Customer, OutboundMessage, Template
     from wacloud.sandbox._state import SandboxState
 
 ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
@@ -48,7 +48,7 @@ def error_item(code: int, details: str | None = None) -> dict[str, Any]:
 
 def status_object(
     state: SandboxState,
-    msg: SentMessage,
+    msg: OutboundMessage,
     status: str,
     ts: float,
     *,

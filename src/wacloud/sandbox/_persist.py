@@ -20,7 +20,15 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from wacloud.sandbox._model import Customer, FlowRecord, InboundMessage, Media, Pacing, SentMessage, Template
+from wacloud.sandbox._model import (
+    Customer,
+    FlowRecord,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    Template,
+    TemplatePacing,
+)
 from wacloud.sandbox._state import management_state
 from wacloud.sandbox._templates import schedule_review
 
@@ -133,11 +141,11 @@ def restore(state: SandboxState, records: Mapping[str, str]) -> None:
         for item in core["templates"]:
             pacing = dict(item.pop("pacing"))
             pacing["held"] = [(w, tuple(f) if f else None) for w, f in pacing.get("held", [])]
-            tpl = Template(**item, pacing=Pacing(**pacing))
+            tpl = Template(**item, pacing=TemplatePacing(**pacing))
             templates[tpl.id] = tpl
         messages = {}
         for item in core["messages"]:
-            msg = SentMessage(**{**item, "version": tuple(item["version"])})
+            msg = OutboundMessage(**{**item, "version": tuple(item["version"])})
             messages[msg.id] = msg
         inbound = {m["id"]: InboundMessage(**m) for m in core["inbound"]}
         media = {}

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _calls
+import wacloud.sandbox._calls as _calls
 from wacloud.sandbox._errors import missing
 from wacloud.sandbox._http import NodeRoute, answer, json_body, param, require_phone, sandbox_of
 from wacloud.sandbox._state import ManagementState, SandboxState

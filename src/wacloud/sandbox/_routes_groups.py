@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _groups
+import wacloud.sandbox._groups as _groups
 from wacloud.sandbox._http import NodeRoute, answer, fields, form_or_json, json_body, require_phone, sandbox_of
 from wacloud.sandbox._model import Group
 from wacloud.sandbox._state import ManagementState

@@ -7,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from wacloud.sandbox import _routes_media, _routes_template_ops, _routes_templates
+import wacloud.sandbox._routes_media as _routes_media
+import wacloud.sandbox._routes_template_ops as _routes_template_ops
+import wacloud.sandbox._routes_templates as _routes_templates
 from wacloud.sandbox._http import NodeRoute, sandbox_of
 from wacloud.sandbox._state import SandboxState
 

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
-from wacloud.sandbox import _template_ops
+import wacloud.sandbox._template_ops as _template_ops
 from wacloud.sandbox._http import answer, json_body, require_waba, sandbox_of
 from wacloud.sandbox._state import ManagementState
 

@@ -69,13 +69,13 @@ class ServerThread:
 
 def serve(host: str = "127.0.0.1", port: int = 8089, **config: Any) -> None:
     """Run the sandbox in the foreground (blocking), printing the base URL, the token and the ids."""
-    from wacloud.sandbox._app import create_app
+    from wacloud.sandbox._app import create_sandbox_app
 
     if config.get("seed") is None:
         # Unseeded, each run draws its own seed: the id counters restart with the process, and a fixed
         # seed would mint the previous run's wamids again, which a receiver's durable dedup store drops.
         config["seed"] = secrets.randbits(32)
-    app: SandboxApp = create_app(None, **config)
+    app: SandboxApp = create_sandbox_app(None, **config)
     cfg = app.state.config
     base = f"http://{host}:{port}"
     print(f"wacloud sandbox listening on {base}")

@@ -6,15 +6,17 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._faults as _faults
+import wacloud.sandbox._groups as _groups
+import wacloud.sandbox._pacing as _pacing
 from wacloud import errors, limits
-from wacloud.sandbox import _faults, _groups, _pacing
 from wacloud.sandbox._errors import GraphError
-from wacloud.sandbox._model import SentMessage
+from wacloud.sandbox._model import OutboundMessage
 from wacloud.sandbox._state import management_state
 from wacloud.sandbox._statuses import plan_statuses
 from wacloud.sandbox._templates import check_send, find_for_send
 from wacloud.sandbox._validate import validate_send
-from wacloud.sandbox._validate_base import SendRequest
+from wacloud.sandbox._validate_base import ParsedSend
 
 if TYPE_CHECKING:
     from wacloud.sandbox._model import Customer
@@ -90,7 +92,7 @@ def process(
         return error_result(state, err)
 
 
-def _mark_read(state: SandboxState, req: SendRequest) -> None:
+def _mark_read(state: SandboxState, req: ParsedSend) -> None:
     assert req.message_id is not None
     _groups.refuse_read(state, req.message_id)
     inbound = state.inbound.get(req.message_id)
@@ -106,7 +108,7 @@ def _mark_read(state: SandboxState, req: SendRequest) -> None:
 def _send(
     state: SandboxState,
     phone_number_id: str,
-    req: SendRequest,
+    req: ParsedSend,
     body: dict[str, Any],
     version: tuple[int, int],
     fault: _faults.Fault | None,
@@ -146,7 +148,7 @@ def _send(
     if failure is not None and cfg.failure_channels.get(failure[0]) == "sync":
         raise GraphError(failure[0], failure[1])
     wamid = state.ids.wamid(req.wa_id)
-    msg = SentMessage(
+    msg = OutboundMessage(
         id=wamid,
         phone_number_id=phone_number_id,
         to=req.to,
@@ -195,7 +197,7 @@ def _send(
     return result
 
 
-def _check_media(state: SandboxState, req: SendRequest) -> tuple[int, str] | None:
+def _check_media(state: SandboxState, req: ParsedSend) -> tuple[int, str] | None:
     """Uploaded ids must exist and fit the message kind (131053 now); bad links fail later."""
     later: tuple[int, str] | None = None
     now = state.clock.now()
@@ -225,7 +227,7 @@ def _needs_phone(template: Any) -> bool:
 
 
 def _delivery_failure(
-    state: SandboxState, customer: Customer | None, req: SendRequest, template: Any, now: float, phone_number_id: str
+    state: SandboxState, customer: Customer | None, req: ParsedSend, template: Any, now: float, phone_number_id: str
 ) -> tuple[int, str] | None:
     if customer is None or not customer.on_whatsapp:
         return (131026, "Message undeliverable: the recipient is not on WhatsApp.")
@@ -253,7 +255,7 @@ def _delivery_failure(
     return None
 
 
-def _price(msg: SentMessage, customer: Customer | None, template: Any, now: float, phone_number_id: str) -> None:
+def _price(msg: OutboundMessage, customer: Customer | None, template: Any, now: float, phone_number_id: str) -> None:
     if template is None:
         msg.category, msg.pricing_type, msg.billable = "service", "free_customer_service", False
         return

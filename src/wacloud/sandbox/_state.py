@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+import wacloud.sandbox._identity as _identity
 from wacloud import limits
-from wacloud.sandbox import _identity
 from wacloud.sandbox._clock import Clock
 from wacloud.sandbox._config import SandboxConfig
 from wacloud.sandbox._errors import GraphError
@@ -30,8 +30,8 @@ from wacloud.sandbox._model import (
     GroupsState,
     InboundMessage,
     Media,
+    OutboundMessage,
     PhoneState,
-    SentMessage,
     Template,
     UploadSession,
 )
@@ -46,8 +46,8 @@ __all__ = [
     "ManagementRateLimited",
     "ManagementState",
     "Media",
+    "OutboundMessage",
     "SandboxState",
-    "SentMessage",
     "management_state",
 ]
 
@@ -55,7 +55,7 @@ _HOUR = 3600.0
 
 
 class Deliveries(Protocol):
-    """What the state needs of its webhook dispatcher (``_dispatch.Dispatcher``), named here so the state
+    """What the state needs of its webhook dispatcher (``_dispatch.WebhookQueue``), named here so the state
     does not import the service."""
 
     def emit(self, shard: str, field: str, value: dict[str, Any], *, with_time: bool = False) -> None: ...
@@ -127,7 +127,7 @@ class SandboxState:
         )
         self.limiter.per_number = cfg.number_rates()
         self.customers: dict[str, Customer] = {}
-        self.messages: dict[str, SentMessage] = {}
+        self.messages: dict[str, OutboundMessage] = {}
         self.by_customer: dict[str, list[str]] = {}
         self.inbound: dict[str, InboundMessage] = {}
         self.media: dict[str, Media] = {}

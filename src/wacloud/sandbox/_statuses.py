@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._payloads as _payloads
 from wacloud import limits
-from wacloud.sandbox import _payloads
 
 if TYPE_CHECKING:
-    from wacloud.sandbox._model import Customer, SentMessage
+    from wacloud.sandbox._model import Customer, OutboundMessage
     from wacloud.sandbox._state import SandboxState
 
 
@@ -20,7 +20,8 @@ class _StatusPlan:
     __slots__ = ("conversation", "msg", "state", "steps")
 
     def __init__(
-        self, state: SandboxState, msg: SentMessage, steps: list[tuple[float, str]], conversation: dict[str, Any] | None
+        self, state: SandboxState, msg: OutboundMessage, steps: list[tuple[float, str]],
+        conversation: dict[str, Any] | None,
     ) -> None:
         self.state = state
         self.msg = msg
@@ -36,7 +37,7 @@ class _StatusPlan:
 
 def plan_statuses(
     state: SandboxState,
-    msg: SentMessage,
+    msg: OutboundMessage,
     customer: Customer | None,
     failure: tuple[int, str] | None,
     now: float,
@@ -66,7 +67,7 @@ def plan_statuses(
     sched.at(steps[0][0], _StatusPlan(state, msg, steps, conversation))
 
 
-def _is_voice(msg: SentMessage) -> bool:
+def _is_voice(msg: OutboundMessage) -> bool:
     """A voice note (``audio.voice: true``): the only messages that get a ``played`` status."""
     audio = msg.body.get("audio") if msg.type == "audio" else None
     return isinstance(audio, dict) and audio.get("voice") is True
@@ -74,7 +75,7 @@ def _is_voice(msg: SentMessage) -> bool:
 
 def emit_status(
     state: SandboxState,
-    msg: SentMessage,
+    msg: OutboundMessage,
     status: str,
     *,
     conversation: dict[str, Any] | None = None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import wacloud.sandbox._pacing as _pacing
+import wacloud.sandbox._template_rules as _template_rules
 from wacloud.limits import LIMITS
-from wacloud.sandbox import _pacing, _template_rules
 from wacloud.sandbox._errors import GraphError, param
 from wacloud.sandbox._model import Template
-from wacloud.sandbox._validate_base import SendRequest, TemplateComponentSend
+from wacloud.sandbox._validate_base import ParsedSend, TemplateComponentSend
 
 if TYPE_CHECKING:
     from wacloud.sandbox._state import SandboxState
@@ -260,7 +261,7 @@ def find_for_send(state: SandboxState, name: str, language: str) -> Template:
     return match
 
 
-def check_send(tpl: Template, req: SendRequest, version: tuple[int, int]) -> str:
+def check_send(tpl: Template, req: ParsedSend, version: tuple[int, int]) -> str:
     """Match the send's components against the template; return the hydrated body text."""
     header = [c for c in req.template_components if c.type == "header"]
     body = [c for c in req.template_components if c.type == "body"]

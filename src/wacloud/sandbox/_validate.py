@@ -24,7 +24,7 @@ from wacloud.sandbox._validate_base import (
     _STATUS_KEYS,
     MEDIA_TYPES,
     MESSAGE_TYPES,
-    SendRequest,
+    ParsedSend,
     _bool,
     _count,
     _enum,
@@ -53,7 +53,7 @@ def _recipient(raw: Any) -> str:
 # --- entry point -------------------------------------------------------------------------------
 
 
-def validate_send(body: Any) -> SendRequest:
+def validate_send(body: Any) -> ParsedSend:
     """Check a decoded ``/messages`` body; raise :class:`GraphError` with Meta's code when it is invalid."""
     if not isinstance(body, dict):
         raise param("The request body must be a JSON object.")
@@ -89,7 +89,7 @@ def validate_send(body: Any) -> SendRequest:
     if mtype not in MESSAGE_TYPES:
         raise GraphError(131051, f"Message type {mtype!r} is not supported.")
     _keys(body, _ENVELOPE_KEYS | {mtype}, "message")
-    req = SendRequest(kind="message", to=to, wa_id=wa_id, type=mtype, recipient=recipient)
+    req = ParsedSend(kind="message", to=to, wa_id=wa_id, type=mtype, recipient=recipient)
     context = body.get("context")
     if context is not None:
         context = _obj(context, "context")
@@ -138,7 +138,7 @@ def validate_send(body: Any) -> SendRequest:
     return req
 
 
-def _validate_status(body: dict[str, Any]) -> SendRequest:
+def _validate_status(body: dict[str, Any]) -> ParsedSend:
     _keys(body, _STATUS_KEYS, "message")
     status = body.get("status")
     if status != "read":
@@ -150,7 +150,7 @@ def _validate_status(body: dict[str, Any]) -> SendRequest:
         _keys(typing, {"type"}, "typing_indicator")
         kind = _str(typing, "type", "typing_indicator", required=True)
         _enum(kind, {"text"}, "typing_indicator['type']")
-    return SendRequest(kind="read", message_id=message_id, typing=typing is not None)
+    return ParsedSend(kind="read", message_id=message_id, typing=typing is not None)
 
 
 _CONTACT_KEYS = frozenset({"addresses", "birthday", "emails", "name", "org", "phones", "urls"})

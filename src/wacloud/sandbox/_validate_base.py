@@ -1,4 +1,4 @@
-"""The shapes and small checks every part of ``_validate`` shares: the parsed send (``SendRequest`` and its
+"""The shapes and small checks every part of ``_validate`` shares: the parsed send (``ParsedSend`` and its
 parts), the message-type tables, and the typed-field helpers that answer with Meta's codes."""
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class TemplateComponentSend:
 
 
 @dataclass(slots=True)
-class SendRequest:
+class ParsedSend:
     """What a valid ``/messages`` body asks for."""
 
     kind: str  # "message" or "read"

@@ -8,7 +8,7 @@ from wacloud.sandbox._errors import invalid, missing, param
 from wacloud.sandbox._validate_base import (
     _MAX,
     INTERACTIVE_TYPES,
-    SendRequest,
+    ParsedSend,
     _count,
     _enum,
     _get_obj,
@@ -34,7 +34,7 @@ _BODY_OPTIONAL = frozenset({"product", "catalog_message", "call_permission_reque
 _FOOTER_NOT_ALLOWED = frozenset({"location_request_message"})
 
 
-def _validate_interactive(obj: dict[str, Any], req: SendRequest) -> None:
+def _validate_interactive(obj: dict[str, Any], req: ParsedSend) -> None:
     _keys(obj, {"type", "header", "body", "footer", "action"}, "interactive")
     itype = _str(obj, "type", "interactive", required=True)
     _enum(itype, INTERACTIVE_TYPES, "interactive['type']")
@@ -61,7 +61,7 @@ def _validate_interactive(obj: dict[str, Any], req: SendRequest) -> None:
     _ACTIONS[itype](action)
 
 
-def _header(header: dict[str, Any], allowed: set[str], req: SendRequest) -> None:
+def _header(header: dict[str, Any], allowed: set[str], req: ParsedSend) -> None:
     path = "interactive['header']"
     _keys(header, {"type", "text", "sub_text", "image", "video", "document"}, path)
     htype = _str(header, "type", path, required=True)

@@ -8,7 +8,7 @@ from typing import Any
 from wacloud.sandbox._errors import invalid, missing, param
 from wacloud.sandbox._validate_base import (
     _MAX,
-    SendRequest,
+    ParsedSend,
     TemplateComponentSend,
     TemplateParam,
     _enum,
@@ -44,7 +44,7 @@ _PARAM_TYPES = frozenset(
 )
 
 
-def _validate_template(obj: dict[str, Any], req: SendRequest) -> None:
+def _validate_template(obj: dict[str, Any], req: ParsedSend) -> None:
     _keys(obj, {"name", "language", "components", "namespace"}, "template")
     req.template_name = _str(obj, "name", "template", required=True, limit="template.name")
     language = _get_obj(obj, "language", "template")
@@ -87,7 +87,7 @@ def _validate_template(obj: dict[str, Any], req: SendRequest) -> None:
         req.template_components.append(TemplateComponentSend(ctype, sub_type, index, params, path))
 
 
-def _template_param(raw: Any, path: str, component: str, req: SendRequest) -> TemplateParam:
+def _template_param(raw: Any, path: str, component: str, req: ParsedSend) -> TemplateParam:
     obj = _obj(raw, path)
     ptype = _str(obj, "type", path, required=True)
     assert ptype is not None

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from wacloud.sandbox._app import SandboxApp, create_app
+from wacloud._deprecation import renamed
+from wacloud.sandbox._app import SandboxApp, create_sandbox_app
 from wacloud.sandbox._config import SandboxConfig
 from wacloud.sandbox._runner import ServerThread
 from wacloud.webhooks.signature import HEADER, verify
@@ -177,7 +178,7 @@ class SandboxHandle:
 @contextmanager
 def run_sandbox(config: SandboxConfig | None = None, **settings: Any) -> Iterator[SandboxHandle]:
     """Start a sandbox on a free loopback port in a thread; stop it on exit."""
-    app = create_app(config, **settings)
+    app = create_sandbox_app(config, **settings)
     server = ServerThread(app)
     server.start()
     handle = SandboxHandle(app, server)
@@ -192,7 +193,7 @@ def run_sandbox(config: SandboxConfig | None = None, **settings: Any) -> Iterato
 
 
 @dataclass
-class Delivery:
+class ReceivedWebhook:
     """One webhook POST the sink received."""
 
     body: bytes
@@ -207,7 +208,7 @@ class WebhookSink:
     """A loopback HTTP server that records signed webhook POSTs and checks their signatures."""
 
     app_secret: str = field(default=SandboxConfig().app_secret, repr=False)
-    deliveries: list[Delivery] = field(default_factory=list, repr=False)
+    deliveries: list[ReceivedWebhook] = field(default_factory=list, repr=False)
     _answers: list[int] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
@@ -230,7 +231,7 @@ class WebhookSink:
                     parsed = None
                 with sink._lock:
                     status = sink._answers.pop(0) if sink._answers else 200
-                    sink.deliveries.append(Delivery(body, dict(self.headers.items()), ok, parsed, status))
+                    sink.deliveries.append(ReceivedWebhook(body, dict(self.headers.items()), ok, parsed, status))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -266,7 +267,7 @@ class WebhookSink:
         with self._lock:
             self._answers.extend(statuses)
 
-    def accepted(self) -> list[Delivery]:
+    def accepted(self) -> list[ReceivedWebhook]:
         """Deliveries answered 200."""
         with self._lock:
             return [d for d in self.deliveries if d.answered == 200]
@@ -352,3 +353,11 @@ if _HAVE_PYTEST:
         _wacloud_webhook_sink_server.clear()
         _wacloud_webhook_sink_server.app_secret = SandboxConfig().app_secret
         yield _wacloud_webhook_sink_server
+
+
+#: Old names kept for one release: ``Delivery`` read like the :mod:`wacloud.delivery` engine.
+_RENAMED = {"Delivery": "ReceivedWebhook"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

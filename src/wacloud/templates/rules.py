@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wacloud import template_rules
+import wacloud.template_rules as template_rules
 from wacloud.template_rules import (
     BUTTON_TYPES,
     CATEGORIES,

@@ -12,14 +12,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from wacloud._deprecation import renamed
+
 _EXPORTS: dict[str, str] = {
     "parse": "wacloud.webhooks.parsing",
     "KNOWN_FIELDS": "wacloud.webhooks.parsing",
     "WebhookReceiver": "wacloud.webhooks.receiver",
-    "Delivery": "wacloud.webhooks.receiver",
+    "ReceivedPayload": "wacloud.webhooks.receiver",
     "Dispatcher": "wacloud.webhooks.receiver",
     "WebhookApp": "wacloud.webhooks.asgi",
-    "create_app": "wacloud.webhooks.asgi",
+    "create_webhook_app": "wacloud.webhooks.asgi",
     "route": "wacloud.webhooks.asgi",
     "WSGIApp": "wacloud.webhooks.wsgi",
     "ReplySender": "wacloud.webhooks.replies",
@@ -47,10 +49,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from wacloud.webhooks.asgi import WebhookApp, create_app, route
+    from wacloud.webhooks.asgi import WebhookApp, create_webhook_app, route
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
-    from wacloud.webhooks.receiver import Delivery, Dispatcher, WebhookReceiver
+    from wacloud.webhooks.receiver import Dispatcher, ReceivedPayload, WebhookReceiver
     from wacloud.webhooks.replies import ReplySender
     from wacloud.webhooks.signature import sign, verify
     from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore, MemoryInboxStore
@@ -88,11 +90,16 @@ if TYPE_CHECKING:
 
 #: Bot-framework names that moved to :mod:`wacloud.bot` (kept here for one release, with a warning).
 _MOVED_TO_BOT = frozenset({"Application", "StopPropagation", "ContinuePropagation", "filters"})
+#: Names renamed so that each means one thing (kept for one release, with a warning): a received POST is not
+#: the :mod:`wacloud.delivery` engine, and the gateway and the sandbox have their own ``create_app``.
+_RENAMED = {"Delivery": "ReceivedPayload", "create_app": "create_webhook_app"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_BOT:
         return _moved(name)
+    if name in _RENAMED:
+        return renamed(__name__, name, _RENAMED, __getattr__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'wacloud.webhooks' has no attribute {name!r}")
@@ -121,7 +128,6 @@ __all__ = [
     "BoundMedia",
     "BusinessCapabilityUpdate",
     "DedupStore",
-    "Delivery",
     "Dispatcher",
     "ErrorUpdate",
     "FlowUpdate",
@@ -137,6 +143,7 @@ __all__ = [
     "PhoneNumberNameUpdate",
     "PhoneNumberQualityUpdate",
     "RawUpdate",
+    "ReceivedPayload",
     "ReplySender",
     "SecurityUpdate",
     "StateSyncUpdate",
@@ -152,7 +159,7 @@ __all__ = [
     "WSGIApp",
     "WebhookApp",
     "WebhookReceiver",
-    "create_app",
+    "create_webhook_app",
     "parse",
     "route",
     "sign",

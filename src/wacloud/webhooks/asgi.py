@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from wacloud._deprecation import renamed
 from wacloud.webhooks.accesslog import install_access_log_redaction
 from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.receiver import WebhookReceiver, _error
@@ -195,7 +196,7 @@ async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-def create_app(target: Any, *, path: str = "/webhook") -> Any:
+def create_webhook_app(target: Any, *, path: str = "/webhook") -> Any:
     """A standalone Starlette app with the webhook endpoint at ``path`` (and startup resume)."""
     from contextlib import asynccontextmanager
 
@@ -220,3 +221,11 @@ def route(app: WebhookApp, path: str = "/webhook") -> Any:
     from starlette.routing import Route
 
     return Route(path, app, methods=["GET", "HEAD", "POST"])
+
+
+#: Old names kept for one release: the gateway's ``create_app`` is the one app factory under that name.
+_RENAMED = {"create_app": "create_webhook_app"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

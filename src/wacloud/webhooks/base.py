@@ -6,7 +6,11 @@ Meta adds tomorrow is still reachable as an attribute and in ``model_dump()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
+
+from wacloud._deprecation import renamed
 
 # Meta sends ids sometimes as numbers (group participants, template ids in some payloads);
 # coercing numbers to strings keeps ``str`` fields tolerant without accepting objects or lists.
@@ -34,7 +38,7 @@ class Profile(WebhookModel):
     username: str | None = None
 
 
-class Contact(WebhookModel):
+class WebhookContact(WebhookModel):
     """``value.contacts[]``: who a message came from or went to.
 
     ``wa_id`` is the phone number; it is absent for a customer who reaches the business by username
@@ -64,3 +68,11 @@ class WebhookError(WebhookModel):
     message: str | None = None
     error_data: ErrorData | None = None
     href: str | None = None
+
+
+#: Old names kept for one release: ``Contact`` is the message type in :mod:`wacloud.messages`.
+_RENAMED = {"Contact": "WebhookContact"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

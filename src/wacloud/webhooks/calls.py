@@ -13,8 +13,8 @@ from datetime import datetime
 
 from pydantic import Field, ValidationError
 
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 from wacloud.webhooks.changes import Change, FieldParser, contacts, items, why
 
 USER_INITIATED = "USER_INITIATED"
@@ -75,7 +75,7 @@ class CallUpdate(u.Update):
     call: CallEvent
     metadata: m.Metadata | None = None
     #: The user (from ``value.contacts``), when Meta sent it.
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
 
     @property
     def dedup_key(self) -> str | None:

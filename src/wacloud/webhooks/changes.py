@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 
 
 class Change(Protocol):
@@ -59,12 +59,12 @@ def items(ctx: Change, key: str, out: list[u.Update]) -> list[Any] | None:
     return found
 
 
-def contacts(raw: Any) -> list[m.Contact]:
+def contacts(raw: Any) -> list[m.WebhookContact]:
     """``value.contacts`` typed; a malformed entry becomes an empty contact (never drops the event)."""
-    found: list[m.Contact] = []
+    found: list[m.WebhookContact] = []
     for item in raw if isinstance(raw, list) else []:
         try:
-            found.append(m.Contact.model_validate(item))
+            found.append(m.WebhookContact.model_validate(item))
         except ValidationError:
-            found.append(m.Contact())
+            found.append(m.WebhookContact())
     return found

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 from wacloud.webhooks.changes import Change, FieldParser, items, why
 
 

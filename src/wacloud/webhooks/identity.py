@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from wacloud.webhooks.base import Contact, WebhookModel
+from wacloud.webhooks.base import WebhookContact, WebhookModel
 
 #: The marker of a parent (portfolio-wide) BSUID, e.g. ``US.ENT.11815799212886844830``.
 PARENT_MARKER = ".ENT."
@@ -40,7 +40,9 @@ class UserIdentity:
     name: str | None = None
 
     @classmethod
-    def of(cls, contact: Contact | None, *, wa_id: str | None = None, user_id: str | None = None) -> UserIdentity:
+    def of(
+        cls, contact: WebhookContact | None, *, wa_id: str | None = None, user_id: str | None = None
+    ) -> UserIdentity:
         """Merge a ``contacts[]`` entry with the ids the item itself carries (the item's own win)."""
         profile = contact.profile if contact is not None else None
         return cls(

@@ -16,15 +16,16 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 # Re-exported: these names have always been importable from this module.
+from wacloud._deprecation import renamed
 from wacloud.webhooks.account_updates import AccountEvent as AccountEvent
 from wacloud.webhooks.account_updates import PhoneNumberQuality as PhoneNumberQuality
 from wacloud.webhooks.account_updates import TemplateCategory as TemplateCategory
 from wacloud.webhooks.account_updates import TemplateQuality as TemplateQuality
 from wacloud.webhooks.account_updates import TemplateStatus as TemplateStatus
-from wacloud.webhooks.base import Contact as Contact
 from wacloud.webhooks.base import ErrorData as ErrorData
 from wacloud.webhooks.base import Metadata as Metadata
 from wacloud.webhooks.base import Profile as Profile
+from wacloud.webhooks.base import WebhookContact as WebhookContact
 from wacloud.webhooks.base import WebhookError as WebhookError
 from wacloud.webhooks.base import WebhookModel as WebhookModel
 from wacloud.webhooks.identity import Identity
@@ -517,7 +518,7 @@ class Status(WebhookModel):
     pricing: Pricing | None = None
     errors: list[WebhookError] = Field(default_factory=list)
     #: The recipient as a contact (BSUID-era statuses carry it; Meta leaves it out of ``failed`` ones).
-    contacts: list[Contact] = Field(default_factory=list)
+    contacts: list[WebhookContact] = Field(default_factory=list)
 
 
 # --- Other fields -------------------------------------------------------------------------------
@@ -554,3 +555,11 @@ class GroupEvent(WebhookModel):
     removed_participants: list[GroupParticipant] = Field(default_factory=list)
     profile_picture: dict[str, Any] | None = None
     errors: list[WebhookError] = Field(default_factory=list)
+
+
+#: Old names kept for one release: ``Contact`` is the message type in :mod:`wacloud.messages`.
+_RENAMED = {"Contact": "WebhookContact"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals().__getitem__)

@@ -15,11 +15,12 @@ from typing import Any
 import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
-from wacloud.webhooks import account_updates as a
-from wacloud.webhooks import calls, groups
-from wacloud.webhooks import coexistence as co
-from wacloud.webhooks import models as m
-from wacloud.webhooks import updates as u
+import wacloud.webhooks.account_updates as a
+import wacloud.webhooks.calls as calls
+import wacloud.webhooks.coexistence as co
+import wacloud.webhooks.groups as groups
+import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 
 logger = logging.getLogger("wacloud.webhooks")
 
@@ -219,23 +220,23 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
-_CONTACTS: TypeAdapter[list[m.Contact]] = TypeAdapter(list[m.Contact])
+_CONTACTS: TypeAdapter[list[m.WebhookContact]] = TypeAdapter(list[m.WebhookContact])
 
 
-def _contacts(raw: Any) -> list[m.Contact]:
+def _contacts(raw: Any) -> list[m.WebhookContact]:
     if not isinstance(raw, list):
         return []
     try:
         return _CONTACTS.validate_python(raw)  # one call for the usual, well-formed list
     except ValidationError:
         pass
-    contacts: list[m.Contact] = []
+    contacts: list[m.WebhookContact] = []
     for item in raw:
         try:
-            contacts.append(m.Contact.model_validate(item))
+            contacts.append(m.WebhookContact.model_validate(item))
         except ValidationError:
             # A malformed contact must not drop the message it describes; keep the slot aligned.
-            contacts.append(m.Contact())
+            contacts.append(m.WebhookContact())
     return contacts
 
 
@@ -249,8 +250,8 @@ def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
         return None
 
 
-def _contact_for(contacts: list[m.Contact], phone: str | None, user_id: str | None, index: int,
-                 count: int) -> m.Contact | None:
+def _contact_for(contacts: list[m.WebhookContact], phone: str | None, user_id: str | None, index: int,
+                 count: int) -> m.WebhookContact | None:
     if not contacts:
         return None
     if len(contacts) == 1:

@@ -48,8 +48,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
+import wacloud.webhooks.signature as signature
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
-from wacloud.webhooks import signature
 from wacloud.webhooks.leases import LeaseKeeper
 from wacloud.webhooks.offload import URGENT, Lane
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
@@ -91,7 +91,7 @@ def _error(reason: str) -> bytes:
 
 
 @dataclass(slots=True)
-class Delivery:
+class ReceivedPayload:
     """An accepted POST: its decoded payload and, in durable mode, its inbox id.
 
     ``resumed`` marks a second or later attempt (a retry, or a payload left by a crash): its updates
@@ -208,7 +208,7 @@ class WebhookReceiver:
             self._keeper = LeaseKeeper(self._leased, lease_s)
             weakref.finalize(self, self._keeper.stop)
         # In-process retries of deliveries no leased inbox keeps for us: (due, seq, delivery).
-        self._retries: list[tuple[float, int, Delivery]] = []
+        self._retries: list[tuple[float, int, ReceivedPayload]] = []
         self._retry_ids: set[int] = set()
         self._seq = itertools.count()
         self._lock = threading.Lock()
@@ -256,7 +256,7 @@ class WebhookReceiver:
 
     # --- POST ------------------------------------------------------------------------------------
 
-    def accept(self, raw_body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes, Delivery | None]:
+    def accept(self, raw_body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes, ReceivedPayload | None]:
         """Check a POST and, in durable mode, store it: (status, body, delivery to process or None)."""
         if len(raw_body) > self.max_body_bytes:
             return 413, _error(f"body is larger than {self.max_body_bytes} bytes"), None
@@ -278,7 +278,7 @@ class WebhookReceiver:
         problem = envelope_problem(payload)
         if problem:
             return 400, _error(problem), None
-        delivery = Delivery(payload)
+        delivery = ReceivedPayload(payload)
         if self.inbox is not None:
             stored_headers = json.dumps({"content-type": content_type, _SIG: sig})
             try:
@@ -303,11 +303,11 @@ class WebhookReceiver:
 
     # --- processing ------------------------------------------------------------------------------
 
-    def updates(self, delivery: Delivery) -> list[Update]:
+    def updates(self, delivery: ReceivedPayload) -> list[Update]:
         """The updates of a delivery that were not seen before (claims them, as processing does)."""
         return [upd for i, upd in enumerate(parse(delivery.payload)) if self._claim(delivery, i, upd)]
 
-    def process_sync(self, delivery: Delivery) -> int:
+    def process_sync(self, delivery: ReceivedPayload) -> int:
         """Dispatch the new updates of ``delivery`` in this thread; returns how many were dispatched."""
         self._hold(delivery)
         try:
@@ -315,7 +315,7 @@ class WebhookReceiver:
         finally:
             self._release(delivery)
 
-    async def process(self, delivery: Delivery) -> int:
+    async def process(self, delivery: ReceivedPayload) -> int:
         """Dispatch the new updates of ``delivery`` in the event loop; returns how many were dispatched."""
         self._hold(delivery)
         try:
@@ -323,7 +323,7 @@ class WebhookReceiver:
         finally:
             self._release(delivery)
 
-    def _process(self, delivery: Delivery) -> Work[int]:
+    def _process(self, delivery: ReceivedPayload) -> Work[int]:
         """Processing written once: store calls are :class:`Blocking` steps, the dispatch a :class:`Twin`."""
         dispatcher = self.dispatcher
         handled = 0
@@ -347,10 +347,10 @@ class WebhookReceiver:
 
     # --- retries and resume ----------------------------------------------------------------------
 
-    def due(self) -> list[Delivery]:
+    def due(self) -> list[ReceivedPayload]:
         """Deliveries to process now: due in-process retries, then stored payloads due (claimed)."""
         now = time.monotonic()
-        out: list[Delivery] = []
+        out: list[ReceivedPayload] = []
         with self._lock:
             while self._retries and self._retries[0][0] <= now:
                 delivery = heapq.heappop(self._retries)[2]
@@ -373,13 +373,13 @@ class WebhookReceiver:
                     out.append(stored)
         return out
 
-    def pending(self) -> list[Delivery]:
+    def pending(self) -> list[ReceivedPayload]:
         """One batch to resume, oldest first: with a leased inbox, what :meth:`due` claims; else ``pending``."""
         if self.inbox is None:
             return []
         if self._leased is not None:
             return self.due()
-        out: list[Delivery] = []
+        out: list[ReceivedPayload] = []
         for inbox_id, raw in self.inbox.pending(RESUME_BATCH):
             with self._lock:
                 if inbox_id in self._retry_ids:
@@ -389,15 +389,15 @@ class WebhookReceiver:
                 out.append(delivery)
         return out
 
-    def _stored(self, inbox_id: int, raw: bytes, failures: int) -> Delivery | None:
+    def _stored(self, inbox_id: int, raw: bytes, failures: int) -> ReceivedPayload | None:
         try:
             payload = loads(raw)
         except ValueError:
-            self._dead_letter(Delivery(raw, inbox_id, True, failures), "the stored payload is not JSON")
+            self._dead_letter(ReceivedPayload(raw, inbox_id, True, failures), "the stored payload is not JSON")
             return None
-        return Delivery(payload, inbox_id, resumed=True, failures=failures)
+        return ReceivedPayload(payload, inbox_id, resumed=True, failures=failures)
 
-    def _batches(self) -> Iterable[list[Delivery]]:
+    def _batches(self) -> Iterable[list[ReceivedPayload]]:
         seen: set[int] = set()
         while batch := [d for d in self.pending() if d.inbox_id not in seen]:
             seen.update(d.inbox_id or 0 for d in batch)
@@ -476,15 +476,15 @@ class WebhookReceiver:
 
     # --- bookkeeping -----------------------------------------------------------------------------
 
-    def _hold(self, delivery: Delivery) -> None:
+    def _hold(self, delivery: ReceivedPayload) -> None:
         if self._keeper is not None and delivery.inbox_id is not None:
             self._keeper.hold(delivery.inbox_id)
 
-    def _release(self, delivery: Delivery) -> None:
+    def _release(self, delivery: ReceivedPayload) -> None:
         if self._keeper is not None and delivery.inbox_id is not None:
             self._keeper.release(delivery.inbox_id)
 
-    def _mark(self, delivery: Delivery, index: int, update: Update) -> str | None:
+    def _mark(self, delivery: ReceivedPayload, index: int, update: Update) -> str | None:
         """The completion mark of an update: by its key, or by its place in a stored payload."""
         if update.dedup_key is not None:
             return "done:" + update.dedup_key
@@ -492,7 +492,7 @@ class WebhookReceiver:
             return _slot_mark(delivery.inbox_id, index)
         return None
 
-    def _claim(self, delivery: Delivery, index: int, update: Update) -> bool:
+    def _claim(self, delivery: ReceivedPayload, index: int, update: Update) -> bool:
         """True if this update is ours to dispatch now. Raises when the dedup store fails."""
         if index in delivery.completed:
             return False
@@ -521,7 +521,7 @@ class WebhookReceiver:
         # A store without lookups: claim the completion mark itself (at most once, not exactly once).
         return dedup.first_seen("done:" + key)
 
-    def _skipped(self, delivery: Delivery, index: int) -> None:
+    def _skipped(self, delivery: ReceivedPayload, index: int) -> None:
         delivery.completed.add(index)
         if self.inbox is None or delivery.inbox_id is None or self.dedup is None:
             return
@@ -530,7 +530,7 @@ class WebhookReceiver:
         except Exception:
             logger.exception("dedup store failed to record a skipped duplicate of payload %s", delivery.inbox_id)
 
-    def _completed(self, done: list[tuple[Delivery, int, Update]]) -> list[None]:
+    def _completed(self, done: list[tuple[ReceivedPayload, int, Update]]) -> list[None]:
         """Record updates as completed (a batched step: the marks waiting together are written at once)."""
         marks: list[tuple[str, Update]] = []
         for delivery, index, update in done:
@@ -547,13 +547,13 @@ class WebhookReceiver:
                                  ", ".join(str(update.update_id) for _, update in marks))
         return [None] * len(done)
 
-    def _finish(self, delivery: Delivery, failure: tuple[Update, Exception] | None) -> None:
+    def _finish(self, delivery: ReceivedPayload, failure: tuple[Update, Exception] | None) -> None:
         if failure is None:
             self._done(delivery)
         else:
             self._failed(delivery, *failure)
 
-    def _failed(self, delivery: Delivery, update: Update, exc: Exception) -> None:
+    def _failed(self, delivery: ReceivedPayload, update: Update, exc: Exception) -> None:
         """A system failure: keep the payload pending for a retry, or set it aside after the last try."""
         delivery.failures += 1
         delivery.resumed = True
@@ -582,7 +582,7 @@ class WebhookReceiver:
             if delivery.inbox_id is not None:
                 self._retry_ids.add(delivery.inbox_id)
 
-    def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+    def _dead_letter(self, delivery: ReceivedPayload, reason: str) -> None:
         self.stats.dead_lettered += 1
         logger.error("webhook payload %s set aside: %s",
                      delivery.inbox_id if delivery.inbox_id is not None else "(not stored)", reason)
@@ -596,7 +596,7 @@ class WebhookReceiver:
         except Exception:
             logger.exception("could not set webhook payload %s aside", delivery.inbox_id)
 
-    def _done(self, delivery: Delivery) -> None:
+    def _done(self, delivery: ReceivedPayload) -> None:
         self.stats.processed += 1
         if self.inbox is not None and delivery.inbox_id is not None:
             try:

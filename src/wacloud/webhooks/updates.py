@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+import wacloud.webhooks.account_updates as a
+import wacloud.webhooks.coexistence as co
+import wacloud.webhooks.models as m
 from wacloud.errors import ValidationError
-from wacloud.webhooks import account_updates as a
-from wacloud.webhooks import coexistence as co
-from wacloud.webhooks import models as m
 from wacloud.webhooks.identity import UserIdentity
 from wacloud.webhooks.replies import ReplySender
 
@@ -119,7 +119,7 @@ class MessageUpdate(Update):
     """An incoming message from a customer."""
 
     message: m.IncomingMessage
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
     metadata: m.Metadata | None = None
 
     @property
@@ -297,7 +297,7 @@ class StatusUpdate(Update):
     status: m.Status
     metadata: m.Metadata | None = None
     #: The recipient, when the payload carries ``contacts`` (BSUID-era statuses do).
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
 
     @property
     def dedup_key(self) -> str | None:
@@ -370,7 +370,7 @@ class UserPreferencesUpdate(Update):
     """``user_preferences``: a marketing opt-out (``value == "stop"``) or resume."""
 
     preference: m.UserPreference
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
     metadata: m.Metadata | None = None
 
     @property
@@ -398,7 +398,7 @@ class MessageEchoUpdate(Update):
     message: m.MessageEcho
     metadata: m.Metadata | None = None
     #: The customer the business wrote to, when the payload carries ``contacts``.
-    contact: m.Contact | None = None
+    contact: m.WebhookContact | None = None
 
     @property
     def dedup_key(self) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from wacloud.webhooks.asgi import receiver_of
-from wacloud.webhooks.receiver import Delivery, WebhookReceiver, _error
+from wacloud.webhooks.receiver import ReceivedPayload, WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
 
@@ -30,10 +30,10 @@ _JSON = [("Content-Type", "application/json")]
 class _AfterResponse:
     """A one-chunk WSGI body whose ``close()`` dispatches the accepted delivery."""
 
-    def __init__(self, body: bytes, receiver: WebhookReceiver, delivery: Delivery) -> None:
+    def __init__(self, body: bytes, receiver: WebhookReceiver, delivery: ReceivedPayload) -> None:
         self._body = body
         self._receiver = receiver
-        self._delivery: Delivery | None = delivery
+        self._delivery: ReceivedPayload | None = delivery
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._body

@@ -21,21 +21,24 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+import wacloud.gateway._api as api
+import wacloud.gateway._management as management
+import wacloud.gateway._media_routes as media_routes
+import wacloud.gateway._ops as ops
 from wacloud import __version__
-from wacloud.config import Settings
 from wacloud.delivery import Outbox, StoreError, open_store
-from wacloud.server import api, management, media_routes, ops
-from wacloud.server.api_errors import ApiError, error_response
-from wacloud.server.db import DatabaseUnavailable
-from wacloud.server.docs import mount_docs
-from wacloud.server.metrics import Metrics
-from wacloud.server.runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
-from wacloud.server.sandbox_mount import ControlGuard
-from wacloud.server.strict import known_query_only
-from wacloud.server.webhook import build_webhook_app
-from wacloud.server.workers import WorkerSupervisor
+from wacloud.gateway._api_errors import ApiError, error_response
+from wacloud.gateway._db import DatabaseUnavailable
+from wacloud.gateway._docs import mount_docs
+from wacloud.gateway._metrics import Metrics
+from wacloud.gateway._runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
+from wacloud.gateway._sandbox_mount import ControlGuard
+from wacloud.gateway._settings import Settings
+from wacloud.gateway._strict import known_query_only
+from wacloud.gateway._webhook import build_webhook_app
+from wacloud.gateway._workers import WorkerSupervisor
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,4 +1,4 @@
-"""The parts one gateway process runs, built from :class:`~wacloud.config.Settings`.
+"""The parts one gateway process runs, built from :class:`~wacloud.gateway._settings.Settings`.
 
 Sandbox mode (no access token): an embedded emulator with generated credentials, reached by the
 gateway's own client in-process, whose webhooks point back at the gateway's ``/webhook``. Live mode: the
@@ -15,20 +15,20 @@ from typing import Any
 
 import httpx
 
-from wacloud.config import GRAPH_URL, Settings
 from wacloud.delivery import Outbox, Store
+from wacloud.gateway._bot import BotApp, as_bot
+from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
+from wacloud.gateway._db import Database
+from wacloud.gateway._history import History
+from wacloud.gateway._keys import KeyStore
+from wacloud.gateway._metrics import Metrics
+from wacloud.gateway._probe import DatabaseProbe
+from wacloud.gateway._sandbox_mount import SandboxPersistence
+from wacloud.gateway._settings import GRAPH_URL, Settings
+from wacloud.gateway._webhook_store import WebhookSqliteStore
+from wacloud.gateway._workers import WorkerSupervisor
 from wacloud.sandbox import SandboxApp
-from wacloud.sandbox import create_app as create_sandbox
-from wacloud.server.bot import BotApp, as_bot
-from wacloud.server.clients import InstrumentedAsyncClient, LoggingAsyncClient
-from wacloud.server.db import Database
-from wacloud.server.history import History
-from wacloud.server.keys import KeyStore
-from wacloud.server.metrics import Metrics
-from wacloud.server.probe import DatabaseProbe
-from wacloud.server.sandbox_mount import SandboxPersistence
-from wacloud.server.webhook_store import WebhookSqliteStore
-from wacloud.server.workers import WorkerSupervisor
+from wacloud.sandbox import create_sandbox_app as create_sandbox
 from wacloud.webhooks import WebhookApp
 
 #: The ids the embedded sandbox uses when none are configured.
@@ -115,7 +115,7 @@ class Gateway:
     """Everything the routes need, on ``app.state.gateway``.
 
     The first fields are the gateway's own parts (always there); the engines (sandbox, clients, outbox,
-    webhook app, bot) are attached by :func:`wacloud.server.app.attach_engines` and stay None in a
+    webhook app, bot) are attached by :func:`wacloud.gateway._app.attach_engines` and stay None in a
     process built with ``engines=False``.
     """
 

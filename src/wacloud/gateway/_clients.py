@@ -10,11 +10,11 @@ from wacloud import errors
 from wacloud.client import AsyncClient
 from wacloud.client.core import Request, Response
 from wacloud.client.models import SentMessage
-from wacloud.server.calls import call
-from wacloud.server.history import History
-from wacloud.server.metrics import Metrics
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._history import History
+from wacloud.gateway._metrics import Metrics
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 
 class InstrumentedAsyncClient(AsyncClient):
@@ -64,7 +64,7 @@ class LoggingAsyncClient(AsyncClient):
             try:
                 wamid = answer["messages"][0]["id"]
                 wa_id = (answer.get("contacts") or [{}])[0].get("wa_id") or str(body["to"]).lstrip("+")
-                await call(self.history.record_sent, wa_id, wamid, body)
+                await call_engine(self.history.record_sent, wa_id, wamid, body)
             except Exception:
                 log.warning("could not log a bot's message in the conversation log", exc_info=True)
         return resp

@@ -14,7 +14,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-log = logging.getLogger("wacloud.server.metrics")
+log = logging.getLogger("wacloud.gateway.metrics")
 
 
 class Metrics:

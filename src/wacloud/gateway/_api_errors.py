@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from wacloud import errors
-from wacloud.server.schemas import ErrorOut
+from wacloud.gateway._schemas import ErrorOut
 
 #: The error answers every ``/v1`` route may give, for its OpenAPI entry.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.server.db import BUSY_TIMEOUT_S
+from wacloud.gateway._db import BUSY_TIMEOUT_S
 
 #: How long the webhook's store calls wait for a locked SQLite file (the workers wait longer).
 WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2

@@ -9,7 +9,7 @@ from typing import Any
 import anyio.to_thread
 
 
-async def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+async def call_engine(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call an engine method whether it is async or blocking (blocking ones run in a worker thread)."""
     if inspect.iscoroutinefunction(fn):
         return await fn(*args, **kwargs)

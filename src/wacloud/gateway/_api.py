@@ -8,19 +8,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 
+import wacloud.gateway._campaigns as campaigns
 from wacloud import errors, messages
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.outbox import graph_body
-from wacloud.messages import SendRequest
-from wacloud.phone import normalize
-from wacloud.server import campaigns
-from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
-from wacloud.server.auth import Authenticated
-from wacloud.server.calls import call
-from wacloud.server.jobs import job_dict
-from wacloud.server.keys import KeyInfo
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import (
+from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
+from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._jobs import job_dict
+from wacloud.gateway._keys import KeyInfo
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import (
     CampaignIn,
     CampaignOut,
     ConversationList,
@@ -33,9 +31,11 @@ from wacloud.server.schemas import (
     MessageList,
     NewKeyOut,
 )
-from wacloud.server.send_body import SendBody
+from wacloud.gateway._send_body import SendBody
+from wacloud.messages import SendRequest
+from wacloud.phone import normalize
 
-log = logging.getLogger("wacloud.server.api")
+log = logging.getLogger("wacloud.gateway.api")
 
 T = TypeVar("T")
 
@@ -71,10 +71,10 @@ def _need(obj: T | None, what: str) -> T:
 
 async def _job_or_404(gw: Gateway, job_id: str) -> dict[str, Any]:
     outbox = _need(gw.outbox, "the outbox")
-    job: Job | None = await call(outbox.job, job_id)
+    job: Job | None = await call_engine(outbox.job, job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id!r}", field="job_id")
-    return job_dict(job, await call(outbox.history, job.id))
+    return job_dict(job, await call_engine(outbox.history, job.id))
 
 
 # --- messages and jobs ----------------------------------------------------------------------------
@@ -131,12 +131,12 @@ async def send_message(
     if not_before is not None:
         kwargs["not_before"] = datetime.fromtimestamp(not_before, UTC)
     try:
-        job_id = str(await call(outbox.enqueue, parsed.to, parsed, **kwargs))
+        job_id = str(await call_engine(outbox.enqueue, parsed.to, parsed, **kwargs))
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     except errors.WhatsAppError as exc:
         raise whatsapp_error(exc) from None
-    if idempotency_key is not None and await call(_reused_for_other_message, outbox, job_id, wa_id, parsed):
+    if idempotency_key is not None and await call_engine(_reused_for_other_message, outbox, job_id, wa_id, parsed):
         raise ApiError(409, "this Idempotency-Key was already used for a different message", field="Idempotency-Key")
     job = await _job_or_404(gw, str(job_id))
     gw.metrics.enqueued.labels(kind=str(graph.get("type", "unknown"))).inc()
@@ -172,10 +172,10 @@ async def list_jobs(
         except errors.ValidationError as exc:
             raise ApiError(422, exc.reason, field="to") from None
     try:
-        found = await call(outbox.jobs, **filters)
+        found = await call_engine(outbox.jobs, **filters)
     except (ValueError, errors.ValidationError) as exc:
         raise ApiError(422, str(exc)[:300]) from None
-    histories = await call(outbox.histories, [j.id for j in found])
+    histories = await call_engine(outbox.histories, [j.id for j in found])
     return {"jobs": [job_dict(j, histories.get(j.id, [])) for j in found]}
 
 
@@ -190,10 +190,10 @@ async def get_by_wamid(
 ) -> dict[str, Any]:
     """Find a job by the wamid Meta gave it."""
     outbox = _need(gateway(request).outbox, "the outbox")
-    job: Job | None = await call(outbox.job_by_wamid, wamid)
+    job: Job | None = await call_engine(outbox.job_by_wamid, wamid)
     if job is None:
         raise ApiError(404, f"no job sent {wamid!r}", field="wamid")
-    return job_dict(job, await call(outbox.history, job.id))
+    return job_dict(job, await call_engine(outbox.history, job.id))
 
 
 @router.post(
@@ -231,7 +231,7 @@ async def conversations(
     request: Request, _: Authenticated, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     """One entry per customer."""
-    return {"conversations": await call(gateway(request).history.conversations, limit=limit)}
+    return {"conversations": await call_engine(gateway(request).history.conversations, limit=limit)}
 
 
 @router.get(
@@ -249,7 +249,7 @@ async def customer_messages(
 ) -> dict[str, Any]:
     """Oldest first; page back with ``before`` (a ``ts``)."""
     digits = wa_id.lstrip("+")
-    found = await call(gateway(request).history.messages, digits, limit=limit, before=before)
+    found = await call_engine(gateway(request).history.messages, digits, limit=limit, before=before)
     return {"wa_id": digits, "messages": [m.as_dict() for m in found]}
 
 
@@ -292,13 +292,13 @@ async def campaign_progress(request: Request, _: Authenticated, campaign_id: Job
 @router.get("/keys", response_model=KeyList, tags=["keys"], summary="List API keys")
 async def list_keys(request: Request, _: Authenticated) -> dict[str, Any]:
     """Every key's id, name and state (never the key)."""
-    return {"keys": [k.as_dict() for k in await call(gateway(request).keys.list)]}
+    return {"keys": [k.as_dict() for k in await call_engine(gateway(request).keys.list)]}
 
 
 @router.post("/keys", status_code=201, response_model=NewKeyOut, tags=["keys"], summary="Create an API key")
 async def create_key(request: Request, _: Authenticated, body: KeyIn | None = None) -> dict[str, Any]:
     """A new key; the answer is the only place it is ever shown."""
-    info, key = await call(gateway(request).keys.create, body.name if body else "default")
+    info, key = await call_engine(gateway(request).keys.create, body.name if body else "default")
     return {**info.as_dict(), "key": key}
 
 
@@ -310,9 +310,9 @@ async def revoke_key(
 ) -> dict[str, Any]:
     """Revoke a key: every later request with it gets 401."""
     keys = gateway(request).keys
-    if not await call(keys.revoke, key_id):
+    if not await call_engine(keys.revoke, key_id):
         raise ApiError(404, f"no active key {key_id!r}", field="key_id")
-    info: KeyInfo | None = await call(keys.get, key_id)
+    info: KeyInfo | None = await call_engine(keys.get, key_id)
     assert info is not None
     return info.as_dict()
 

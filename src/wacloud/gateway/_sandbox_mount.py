@@ -14,11 +14,11 @@ from typing import Any
 
 import anyio
 
+from wacloud.gateway._db import Database, DatabaseUnavailable
+from wacloud.gateway._keys import KeyStore
 from wacloud.sandbox import SnapshotError, Snapshotter, is_control, restore
-from wacloud.server.db import Database, DatabaseUnavailable
-from wacloud.server.keys import KeyStore
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from wacloud.server.calls import call
-from wacloud.server.db import PROBE_TIMEOUT_S, Database
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._db import PROBE_TIMEOUT_S, Database
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 #: The probe's answer is awaited at most this long (a PostgreSQL server that does not answer at all).
 PROBE_WAIT_S = PROBE_TIMEOUT_S + 1.0
@@ -30,7 +30,7 @@ class DatabaseProbe:
         """
         probe = self._task
         if probe is None or probe.done():
-            probe = asyncio.ensure_future(call(self.db.check_writable, PROBE_TIMEOUT_S))
+            probe = asyncio.ensure_future(call_engine(self.db.check_writable, PROBE_TIMEOUT_S))
             probe.add_done_callback(lambda t: t.cancelled() or t.exception())  # a late failure is not "unretrieved"
             self._task = probe
         reason = ""

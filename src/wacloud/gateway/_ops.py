@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from wacloud.server.calls import call
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import Health
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import Health
 
 router = APIRouter(tags=["operations"])
 
@@ -52,5 +52,5 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Sends by outcome and code, queue depth, pacing tokens, webhook latency, retries."""
     gw: Gateway = request.app.state.gateway
-    body = await call(gw.metrics.render)
+    body = await call_engine(gw.metrics.render)
     return Response(content=body, media_type=gw.metrics.content_type)

@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from wacloud import errors
 from wacloud.client import AsyncClient
+from wacloud.gateway._api import gateway
+from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
+from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._send_body import json_object
 from wacloud.limits import PROFILE_VERTICALS, limit
 from wacloud.messages import Template
-from wacloud.server.api import gateway
-from wacloud.server.api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
-from wacloud.server.auth import Authenticated
-from wacloud.server.send_body import json_object
 from wacloud.templates import TemplateDefinition, TemplateDefinitionError, TemplateMismatch
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["management"])

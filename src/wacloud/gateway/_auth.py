@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from wacloud.server.keys import KeyInfo, KeyStore
+from wacloud.gateway._keys import KeyInfo, KeyStore
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `wacloud keys create` or `wacloud serve`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same API key, as a header")

@@ -11,11 +11,11 @@ from typing import Any
 
 from wacloud import errors
 from wacloud.delivery import Recipient, Summary
-from wacloud.server.api_errors import ApiError
-from wacloud.server.calls import call
-from wacloud.server.runtime import Gateway
-from wacloud.server.schemas import CampaignIn
-from wacloud.server.schemas import Recipient as RecipientIn
+from wacloud.gateway._api_errors import ApiError
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import CampaignIn
+from wacloud.gateway._schemas import Recipient as RecipientIn
 from wacloud.templates import TemplateMismatch
 from wacloud.templates.fill import Prepared, prepare
 
@@ -72,7 +72,7 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     if campaign.category is not None:
         kwargs["category"] = campaign.category
     try:
-        result = await call(outbox.broadcast, campaign.template, recipients, **kwargs) if recipients else None
+        result = await call_engine(outbox.broadcast, campaign.template, recipients, **kwargs) if recipients else None
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field.replace("[", ".").replace("]", "")) from None
     if result is not None:
@@ -113,7 +113,7 @@ async def _prepare(
                        code=exc.code) from None
     template = {"name": campaign.template, "language": {"code": campaign.language}}
     try:
-        prepared: Prepared = await call(prepare, template, page.data, rows, campaign.values)
+        prepared: Prepared = await call_engine(prepare, template, page.data, rows, campaign.values)
     except TemplateMismatch as exc:
         field = {"template.name": "template", "template.language.code": "language"}.get(exc.field)
         raise ApiError(422, exc.reason, field=field or f"values.{exc.field}", code=exc.code) from None
@@ -126,9 +126,9 @@ async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:
     outbox = gw.outbox
     if outbox is None:
         return None
-    summary: Summary = await call(outbox.summary, campaign_id)
+    summary: Summary = await call_engine(outbox.summary, campaign_id)
     if not summary.total:
         return None
     found = summary_dict(campaign_id, summary)
-    found["recovered"] = await call(outbox.recovered, campaign_id)
+    found["recovered"] = await call_engine(outbox.recovered, campaign_id)
     return found

@@ -17,7 +17,7 @@ from typing import Any
 
 from wacloud.delivery.model import NewJob
 from wacloud.delivery.store import Transaction
-from wacloud.server.db import Database
+from wacloud.gateway._db import Database
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _EXISTS = "SELECT 1 FROM wacloud_gw_messages"

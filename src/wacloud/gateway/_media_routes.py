@@ -16,11 +16,11 @@ from fastapi.responses import Response
 from wacloud import errors
 from wacloud.client import AsyncClient
 from wacloud.client.models import MediaInfo, UnexpectedResponse
-from wacloud.server.api import gateway
-from wacloud.server.api_errors import ApiError, whatsapp_error
-from wacloud.server.auth import Authenticated
-from wacloud.server.media_upload import UploadRejected, read_upload
-from wacloud.server.schemas import Deleted, ErrorOut, MediaOut
+from wacloud.gateway._api import gateway
+from wacloud.gateway._api_errors import ApiError, whatsapp_error
+from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._media_upload import UploadRejected, read_upload
+from wacloud.gateway._schemas import Deleted, ErrorOut, MediaOut
 
 router = APIRouter(
     prefix="/v1",

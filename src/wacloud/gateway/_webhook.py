@@ -25,9 +25,9 @@ from wacloud.bot import Application, OutboxReplies
 from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.server.calls import call
-from wacloud.server.runtime import Gateway
-from wacloud.server.webhook_store import WebhookSqliteStore
+from wacloud.gateway._calls import call_engine
+from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
     DedupStore,
     InboxStore,
@@ -38,7 +38,7 @@ from wacloud.webhooks import (
     WebhookReceiver,
 )
 
-log = logging.getLogger("wacloud.server.webhook")
+log = logging.getLogger("wacloud.gateway.webhook")
 
 
 class GatewayDispatcher:
@@ -52,8 +52,8 @@ class GatewayDispatcher:
         outbox = self.gw.outbox
         if outbox is not None:
             # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
-            await call(outbox.handle, update)
-        await call(self._log, update)
+            await call_engine(outbox.handle, update)
+        await call_engine(self._log, update)
         bot = self.gw.bot
         if bot is None:
             return

@@ -9,7 +9,7 @@ import time
 
 from wacloud.delivery import Outbox
 
-log = logging.getLogger("wacloud.server")
+log = logging.getLogger("wacloud.gateway")
 
 #: Pause before restarting crashed workers, doubling each time up to the cap.
 WORKER_RESTART_FIRST_S = 1.0

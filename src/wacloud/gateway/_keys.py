@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wacloud.errors import ValidationError
-from wacloud.server.db import Database
+from wacloud.gateway._db import Database
 
 KEY_PREFIX = "wk_"
 

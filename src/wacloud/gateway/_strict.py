@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from wacloud.server.auth import Authenticated
+from wacloud.gateway._auth import Authenticated
 
 #: The query parameter names of each route, computed once per route (by id: routes are not hashable;
 #: the route is kept beside its names so its id cannot be reused by another).
