@@ -17,7 +17,7 @@ import contextlib
 
 import aiohttp
 
-from wacloud.client import io
+import wacloud.client.io as io
 from wacloud.client.core import ApiConfig, Request, Response
 from wacloud.client.transport import Timeouts, failure, tls_context
 

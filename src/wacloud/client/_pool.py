@@ -25,8 +25,8 @@ import threading
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
-from wacloud import errors
-from wacloud.client import io
+import wacloud.client.io as io
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Request, Response
 from wacloud.client.transport import Timeouts, failure, tls_context
 

@@ -30,8 +30,8 @@ from typing import Protocol
 import certifi
 import httpx
 
-from wacloud import errors
-from wacloud.client import io
+import wacloud.client.io as io
+import wacloud.errors as errors
 from wacloud.client.core import ApiConfig, Request, Response
 
 #: What the clients accept as ``timeout``.

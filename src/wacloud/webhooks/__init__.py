@@ -18,8 +18,8 @@ _EXPORTS: dict[str, str] = {
     "parse": "wacloud.webhooks.parsing",
     "KNOWN_FIELDS": "wacloud.webhooks.parsing",
     "WebhookReceiver": "wacloud.webhooks.receiver",
-    "ReceivedPayload": "wacloud.webhooks.receiver",
-    "Dispatcher": "wacloud.webhooks.receiver",
+    "ReceivedPayload": "wacloud.webhooks.received",
+    "Dispatcher": "wacloud.webhooks.received",
     "WebhookApp": "wacloud.webhooks.asgi",
     "create_webhook_app": "wacloud.webhooks.asgi",
     "route": "wacloud.webhooks.asgi",
@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from wacloud.webhooks.asgi import WebhookApp, create_webhook_app, route
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
-    from wacloud.webhooks.receiver import Dispatcher, ReceivedPayload, WebhookReceiver
+    from wacloud.webhooks.received import Dispatcher, ReceivedPayload
+    from wacloud.webhooks.receiver import WebhookReceiver
     from wacloud.webhooks.replies import ReplySender
     from wacloud.webhooks.signature import sign, verify
     from wacloud.webhooks.store import DedupStore, InboxStore, MemoryDedupStore, MemoryInboxStore

@@ -44,8 +44,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import parse_qs
 
 import wacloud.webhooks.signature as signature
@@ -53,7 +52,8 @@ from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
 from wacloud.webhooks.leases import LeaseKeeper
 from wacloud.webhooks.offload import URGENT, Lane
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
-from wacloud.webhooks.steps import Blocking, Call, Twin, Work, run_async, run_sync
+from wacloud.webhooks.received import CallbackDispatcher, Dispatcher, ReceivedPayload, ReceiverStats
+from wacloud.webhooks.steps import Blocking, Twin, Work, run_async, run_sync
 from wacloud.webhooks.store import (
     DedupLookup,
     DedupStore,
@@ -88,65 +88,6 @@ DEAD_LETTERS_KEPT = 100
 
 def _error(reason: str) -> bytes:
     return json.dumps({"error": reason}).encode()
-
-
-@dataclass(slots=True)
-class ReceivedPayload:
-    """An accepted POST: its decoded payload and, in durable mode, its inbox id.
-
-    ``resumed`` marks a second or later attempt (a retry, or a payload left by a crash): its updates
-    that were claimed before but never completed are run again. ``failures`` counts failed attempts.
-    """
-
-    payload: Any
-    inbox_id: int | None = None
-    resumed: bool = False
-    failures: int = 0
-    #: Indexes of the updates already completed (kept for in-process retries).
-    completed: set[int] = field(default_factory=set)
-
-
-@dataclass(slots=True)
-class ReceiverStats:
-    """Counters of one receiver (the gateway exports them as metrics)."""
-
-    #: Payloads whose every update was handled.
-    processed: int = 0
-    #: Failed attempts that were scheduled for a retry.
-    retried: int = 0
-    #: Payloads set aside after ``max_attempts`` failed attempts (or unreadable ones).
-    dead_lettered: int = 0
-
-
-@runtime_checkable
-class Dispatcher(Protocol):
-    """What the receiver hands updates to (the bot :class:`~wacloud.webhooks.Application` is one)."""
-
-    async def dispatch(self, update: Update) -> None:
-        """Handle one update in an event loop."""
-        ...
-
-    def dispatch_sync(self, update: Update) -> None:
-        """Handle one update in the calling thread."""
-        ...
-
-
-class CallbackDispatcher:
-    """Adapts a plain ``fn(update)`` (sync, or returning an awaitable) to :class:`Dispatcher`."""
-
-    def __init__(self, fn: Callable[[Update], Any]) -> None:
-        self.fn = fn
-
-    async def dispatch(self, update: Update) -> None:
-        """Call ``fn`` and await its result when it is awaitable."""
-        await run_async(self._call(update))
-
-    def dispatch_sync(self, update: Update) -> None:
-        """Call ``fn``; an awaitable result is run to completion in a private event loop."""
-        run_sync(self._call(update))
-
-    def _call(self, update: Update) -> Work[None]:
-        yield Call(self.fn, (update,))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

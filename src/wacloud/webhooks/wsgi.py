@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from wacloud.webhooks.asgi import receiver_of
-from wacloud.webhooks.receiver import ReceivedPayload, WebhookReceiver, _error
+from wacloud.webhooks.received import ReceivedPayload
+from wacloud.webhooks.receiver import WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
 
