@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
@@ -59,12 +59,22 @@ def items(ctx: Change, key: str, out: list[u.Update]) -> list[Any] | None:
     return found
 
 
+_CONTACTS: TypeAdapter[list[m.WebhookContact]] = TypeAdapter(list[m.WebhookContact])
+
+
 def contacts(raw: Any) -> list[m.WebhookContact]:
     """``value.contacts`` typed; a malformed entry becomes an empty contact (never drops the event)."""
+    if not isinstance(raw, list):
+        return []
+    try:
+        return _CONTACTS.validate_python(raw)  # one call for the usual, well-formed list
+    except ValidationError:
+        pass
     found: list[m.WebhookContact] = []
-    for item in raw if isinstance(raw, list) else []:
+    for item in raw:
         try:
             found.append(m.WebhookContact.model_validate(item))
         except ValidationError:
+            # A malformed contact must not drop the message it describes; keep the slot aligned.
             found.append(m.WebhookContact())
     return found

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pydantic_core
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 import wacloud.webhooks.account_updates as a
 import wacloud.webhooks.calls as calls
@@ -21,6 +21,9 @@ import wacloud.webhooks.coexistence as co
 import wacloud.webhooks.groups as groups
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
+from wacloud.webhooks.changes import contacts as _contacts
+from wacloud.webhooks.changes import items as _items
+from wacloud.webhooks.changes import why as _why
 
 logger = logging.getLogger("wacloud.webhooks")
 
@@ -136,24 +139,6 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _why(exc: ValidationError) -> str:
-    errs = exc.errors(include_url=False, include_input=False)
-    first = errs[0] if errs else {"loc": (), "msg": str(exc)}
-    loc = ".".join(str(p) for p in first["loc"])
-    more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
-    return f"{loc}: {first['msg']}{more}"
-
-
-def _items(ctx: _Ctx, key: str, out: list[u.Update]) -> list[Any] | None:
-    items = ctx.value.get(key)
-    if items is None:
-        return None
-    if not isinstance(items, list):
-        out.append(ctx.raw(ctx.value, f"{key} is not a list"))
-        return None
-    return items
-
-
 # --- field parsers --------------------------------------------------------------------------------
 
 
@@ -220,26 +205,6 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
-_CONTACTS: TypeAdapter[list[m.WebhookContact]] = TypeAdapter(list[m.WebhookContact])
-
-
-def _contacts(raw: Any) -> list[m.WebhookContact]:
-    if not isinstance(raw, list):
-        return []
-    try:
-        return _CONTACTS.validate_python(raw)  # one call for the usual, well-formed list
-    except ValidationError:
-        pass
-    contacts: list[m.WebhookContact] = []
-    for item in raw:
-        try:
-            contacts.append(m.WebhookContact.model_validate(item))
-        except ValidationError:
-            # A malformed contact must not drop the message it describes; keep the slot aligned.
-            contacts.append(m.WebhookContact())
-    return contacts
-
-
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
     """A message of a known type whose content object is missing but whose ``errors`` say why."""
     if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
@@ -299,22 +264,6 @@ def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:
             field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item, preference=pref,
             contact=_contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
         ))
-
-
-def _groups(ctx: _Ctx, out: list[u.Update]) -> None:
-    groups = _items(ctx, "groups", out)
-    if groups is None:
-        out.append(ctx.raw(ctx.value, f"{ctx.field} change without groups"))
-        return
-    metadata = ctx.metadata()
-    for item in groups:
-        try:
-            group = m.GroupEvent.model_validate(item)
-        except ValidationError as exc:
-            out.append(ctx.raw(item, f"group event: {_why(exc)}"))
-            continue
-        out.append(u.GroupUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item,
-                                 group=group, metadata=metadata))
 
 
 def _automatic_events(ctx: _Ctx, out: list[u.Update]) -> None:
@@ -382,11 +331,6 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "messages": _messages,
     "smb_message_echoes": _echoes,
     "user_preferences": _user_preferences,
-    "group_lifecycle_update": _groups,
-    "group_settings_update": _groups,
-    # The spec's enum says group_participant_update, its example group_participants_update.
-    "group_participant_update": _groups,
-    "group_participants_update": _groups,
     "message_template_status_update": _value(u.TemplateStatusUpdate, m.TemplateStatus),
     "message_template_quality_update": _value(u.TemplateQualityUpdate, m.TemplateQuality),
     "template_category_update": _value(u.TemplateCategoryUpdate, m.TemplateCategory),
@@ -406,7 +350,7 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
 }
 
 _FIELDS.update(calls.FIELDS)
-_FIELDS.update(groups.FIELDS)  # replaces the generic group parser with the typed group_* parsers
+_FIELDS.update(groups.FIELDS)  # the typed group_* parsers
 
 #: The ``changes[].field`` values parsed into typed updates.
 KNOWN_FIELDS: frozenset[str] = frozenset(_FIELDS)
