@@ -122,34 +122,34 @@ _TABLE = """CREATE TABLE IF NOT EXISTS bot_state (
     PRIMARY KEY (business, customer))"""
 
 
-class SqliteStateStore:
-    """State in a SQLite file (a table ``bot_state``), shared by the processes of one host."""
+class _SqlStateStore:
+    """``get``/``put`` on a ``bot_state`` table, written once for both drivers (``?`` is the placeholder)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    _conn: Any
+    #: The driver's parameter placeholder, put in place of ``?``.
+    placeholder = "?"
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_TABLE)
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._conn.execute(sql.replace("?", self.placeholder), params)
 
     def get(self, key: StateKey) -> StateRecord:
         """The conversation's state."""
-        with self._lock:
-            row = self._conn.execute("SELECT name, data FROM bot_state WHERE business = ? AND customer = ?",
-                                     key).fetchone()
+        row = self._run("SELECT name, data FROM bot_state WHERE business = ? AND customer = ?", key).fetchone()
         return StateRecord(row[0], json.loads(row[1])) if row else StateRecord()
 
     def put(self, key: StateKey, record: StateRecord) -> None:
         """Replace (or delete) the conversation's state."""
-        text = _dumps(record)
-        with self._lock:
-            if record.name is None and not record.data:
-                self._conn.execute("DELETE FROM bot_state WHERE business = ? AND customer = ?", key)
-            else:
-                self._conn.execute(
-                    "INSERT INTO bot_state (business, customer, name, data, updated_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (business, customer) DO UPDATE SET name = excluded.name, data = excluded.data, "
-                    "updated_at = excluded.updated_at", (*key, record.name, text, time.time()))
+        if record.name is None and not record.data:
+            self._run("DELETE FROM bot_state WHERE business = ? AND customer = ?", key)
+        else:
+            self._run(
+                "INSERT INTO bot_state (business, customer, name, data, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (business, customer) DO UPDATE SET name = excluded.name, data = excluded.data, "
+                "updated_at = excluded.updated_at", (*key, record.name, _dumps(record), time.time()))
 
     def close(self) -> None:
         """Close the connection."""
@@ -157,41 +157,30 @@ class SqliteStateStore:
             self._conn.close()
 
 
-class PostgresStateStore:
+class SqliteStateStore(_SqlStateStore):
+    """State in a SQLite file (a table ``bot_state``), shared by the processes of one host."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_TABLE)
+
+
+class PostgresStateStore(_SqlStateStore):
     """State in PostgreSQL (a table ``bot_state``), shared by processes on several hosts (psycopg 3)."""
+
+    placeholder = "%s"
 
     def __init__(self, dsn: str) -> None:
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - psycopg is in the postgres extra
             raise RuntimeError("the PostgreSQL state store needs psycopg: pip install 'wacloud[postgres]'") from exc
-        self._lock = threading.Lock()
-        self._conn: Any = psycopg.connect(dsn, autocommit=True)
+        super().__init__()
+        self._conn = psycopg.connect(dsn, autocommit=True)
         self._conn.execute(_TABLE)
-
-    def get(self, key: StateKey) -> StateRecord:
-        """The conversation's state."""
-        with self._lock:
-            row = self._conn.execute("SELECT name, data FROM bot_state WHERE business = %s AND customer = %s",
-                                     key).fetchone()
-        return StateRecord(row[0], json.loads(row[1])) if row else StateRecord()
-
-    def put(self, key: StateKey, record: StateRecord) -> None:
-        """Replace (or delete) the conversation's state."""
-        text = _dumps(record)
-        with self._lock:
-            if record.name is None and not record.data:
-                self._conn.execute("DELETE FROM bot_state WHERE business = %s AND customer = %s", key)
-            else:
-                self._conn.execute(
-                    "INSERT INTO bot_state (business, customer, name, data, updated_at) VALUES (%s, %s, %s, %s, %s) "
-                    "ON CONFLICT (business, customer) DO UPDATE SET name = excluded.name, data = excluded.data, "
-                    "updated_at = excluded.updated_at", (*key, record.name, text, time.time()))
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 def open_state_store(url: str) -> StateStore:
