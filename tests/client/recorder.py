@@ -7,6 +7,7 @@ headers and body, exactly as they went over the wire. Each answer is the canned 
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 import time
@@ -20,6 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from wacloud import AsyncClient, Client
 
 
 @dataclass
@@ -82,3 +85,26 @@ def serve(recorder: Recorder) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def client_for(kind: str, recorder: Recorder, url: str, *, token: str, phone_number_id: str,
+               waba_id: str) -> Any:
+    """A sync or async client (``kind``) pointed at the recorder, with ``client.recorder`` set."""
+    recorder.seen.clear()
+    recorder.answers.clear()
+    cls = Client if kind == "sync" else AsyncClient
+    client = cls(token=token, phone_number_id=phone_number_id, waba_id=waba_id, base_url=url, version="v25.0")
+    client.recorder = recorder
+    return client
+
+
+async def run(api: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``api.name(...)`` and await the result when the client is async."""
+    result = getattr(api, name)(*args, **kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+def rec(api: Any) -> Recorder:
+    """The recorder a client made by :func:`client_for` talks to."""
+    recorder: Recorder = api.recorder
+    return recorder

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from wacloud import AsyncClient, Client, errors
+from wacloud import Client, errors
 from wacloud.errors import ValidationError
 from wacloud.messages import Template, Text
 from wacloud.webhooks import parse as parse_webhook
 
-from .recorder import Recorder, serve
+from .recorder import Recorder, client_for, rec, run, serve
 
 TOKEN = "EAAG-bsuid-marketing-token"
 PHONE_ID = "436666719526789"
@@ -39,25 +39,10 @@ def server() -> Iterator[tuple[Recorder, str]]:
 
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest, server: tuple[Recorder, str]) -> Iterator[Any]:
-    recorder, url = server
-    recorder.seen.clear()
-    recorder.answers.clear()
-    cls = Client if request.param == "sync" else AsyncClient
-    client = cls(token=TOKEN, phone_number_id=PHONE_ID, waba_id=WABA_ID, base_url=url, version="v25.0")
-    client.recorder = recorder  # type: ignore[attr-defined]
+    client = client_for(request.param, *server, token=TOKEN, phone_number_id=PHONE_ID, waba_id=WABA_ID)
     yield client
     if isinstance(client, Client):
         client.close()
-
-
-async def run(api: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    result = getattr(api, name)(*args, **kwargs)
-    return await result if inspect.isawaitable(result) else result
-
-
-def rec(api: Any) -> Recorder:
-    recorder: Recorder = api.recorder
-    return recorder
 
 
 # --- sends to a BSUID ---------------------------------------------------------------------------------
