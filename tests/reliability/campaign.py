@@ -62,14 +62,30 @@ class Rig:
         return httpx.get(self.sandbox.base_url + "/_sandbox" + path, params=params, timeout=60).json()
 
     def wait_quiet(self, timeout: float = 60) -> None:
-        """Wait until the sandbox has no status or webhook left to emit."""
+        """Wait until the sandbox has nothing left to emit and the receiver has processed all it stored.
+
+        The receiver answers 200 once a payload is stored and applies it afterwards, so on a loaded
+        machine statuses can still be waiting in its inbox when the sandbox is already quiet: the checks
+        must not run before they are applied.
+        """
+        from wacloud.delivery import open_store
+
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             info = self.control("/")
             if info["pending_callbacks"] == 0 and info["pending_webhooks"] == 0:
-                return
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sandbox still busy after {timeout}s: {info}")
             time.sleep(0.2)
-        raise AssertionError(f"sandbox still busy after {timeout}s: {self.control('/')}")
+        store = open_store(self.store_url)
+        try:
+            while store.pending(1):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the receiver's inbox is not drained after {timeout}s")
+                time.sleep(0.1)
+        finally:
+            store.close()
 
 
 def queue(rig: Rig, n: int) -> None:
