@@ -9,6 +9,7 @@ sits at the bottom of the package so the message models, the client and the gate
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final, Literal
 
 from wacloud.errors import ValidationError
@@ -52,3 +53,22 @@ def address_kind(value: object, field: str = "to") -> AddressKind:
     shown = str(value)[:40]
     raise ValidationError(field, f"{shown!r} is neither a phone number nor a business-scoped user id "
                                  "(CC.digits, or CC.ENT.digits for a parent id)")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerIds:
+    """Every id one customer is known by at one business: the contract between the parts that learn ids
+    (webhooks, send answers) and the parts keyed by the person (windows, opt-outs, the conversation log,
+    events). ``contact_id`` is the gateway's own stable key for the person; any of the others may be
+    missing (a username-only customer has no phone number)."""
+
+    contact_id: str | None = None
+    wa_id: str | None = None
+    bsuid: str | None = None
+    parent_bsuid: str | None = None
+    username: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """The ids that are known, by name (the shape used in events and API answers)."""
+        return {k: v for k, v in (("contact_id", self.contact_id), ("wa_id", self.wa_id), ("bsuid", self.bsuid),
+                                  ("parent_bsuid", self.parent_bsuid), ("username", self.username)) if v}
