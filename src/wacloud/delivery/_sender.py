@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Mapping
+import logging
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, Protocol
 
 from wacloud.client.core import AsyncRunner, Request, SyncRunner, call
 from wacloud.errors import TransportError
+
+log = logging.getLogger("wacloud.delivery")
 
 
 class Sender(Protocol):
@@ -25,8 +28,11 @@ class Sender(Protocol):
 class ClientSender:
     """A :class:`Sender` over a wacloud client, sync or async (or any object with ``send_body``)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, on_answer: Callable[[dict[str, Any], Any], None] | None = None) -> None:
         self.client = client
+        #: Given the body and the client's answer (a ``SentMessage``: ``wa_id``, ``user_id``) after each
+        #: accepted send, in a worker thread: the outbox learns the customer's ids from it.
+        self.on_answer = on_answer
 
     async def send(self, body: dict[str, Any]) -> str:
         """Send one stored Graph body with the client; returns the wamid."""
@@ -41,6 +47,14 @@ class ClientSender:
         wamid = getattr(result, "wamid", None) if not isinstance(result, str) else result
         if not wamid:
             raise TransportError("the send answer carried no message id")
+        sent = body.get("to") or body.get("recipient")
+        named = {getattr(result, "wa_id", None), getattr(result, "user_id", None)} - {None, "", sent}
+        if self.on_answer is not None and named:
+            # Only when the answer names the customer by more than what we sent to (no thread hop otherwise).
+            try:
+                await asyncio.to_thread(self.on_answer, body, result)
+            except Exception:  # learning ids is a bonus: never fail a send that went out
+                log.exception("on_answer failed")
         return str(wamid)
 
 

@@ -1,43 +1,277 @@
-"""Contacts: the customer's last message (the 24 h window) and marketing opt-outs."""
+"""Contacts: one person per customer per business number, found by any id they are known by.
+
+Since 2026 a customer may write by phone number one day and be known by a business-scoped user id
+(BSUID), a parent BSUID or only a username the next. Each person gets one ``contacts`` row with a stable
+``contact_id`` (their 24-hour window and marketing opt-out live there), and ``contact_ids`` maps every
+id seen for them to it. Ids are learned from webhooks and send answers: ids seen together in one update
+belong to one person, so two records that turn out to be one are merged (the later inbound message and
+the later preference win, the pair-rate buckets fold into one).
+
+The scope is the business number (``phone_number_id``), not the WABA: the window and the pair rate are
+Meta's per number, and the outbox serves one number. (A BSUID is scoped to a business portfolio, so the
+same BSUID seen on two numbers makes one contact per number, each with its own window.)
+
+Phone numbers, BSUIDs and parent BSUIDs identify a person; a username does not (a user may drop it and
+another take it): it is attached to whoever the other ids name, never a reason to merge two records.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from wacloud.delivery._sql_base import SqlBase
-from wacloud.delivery.model import (
-    ContactRecord,
-)
+from wacloud.delivery._sql_base import SqlBase, Tx
+from wacloud.delivery.model import ContactRecord
+from wacloud.errors import ValidationError
+from wacloud.identity import CustomerIds, address_kind
+
+#: The id kinds, in the order an answer lists them.
+KINDS = ("wa_id", "bsuid", "parent_bsuid", "username")
+#: The kinds that name one person (a username can pass to someone else).
+STRONG = ("wa_id", "bsuid", "parent_bsuid")
+#: Prefix of the gateway's own contact ids.
+CONTACT_PREFIX = "ct_"
+#: How many merge links a lookup by an old contact id follows (each merge flattens the chain).
+_MAX_HOPS = 8
+
+InFn = Callable[[str, Sequence[Any]], tuple[str, list[Any]]]
+Pair = tuple[str, str]
+
+
+def id_kind(value: str) -> str:
+    """The kind of an id: ``wa_id`` (a phone number), ``bsuid``, ``parent_bsuid`` or ``username``.
+
+    A leading ``@`` marks a username (``@anna.b``), whatever else it looks like.
+    """
+    if value.startswith("@"):
+        return "username"
+    try:
+        kind = address_kind(value, "id")
+    except ValidationError:
+        return "username"
+    return "wa_id" if kind == "phone" else kind
+
+
+def clean_id(kind: str, value: str) -> str:
+    """An id as stored: digits only for a phone number, lower case without ``@`` for a username."""
+    value = value.strip()
+    if kind == "wa_id":
+        return "".join(c for c in value if c.isdigit())
+    if kind == "username":
+        return value.lstrip("@").lower()
+    return value
+
+
+def id_pairs(ids: CustomerIds, kinds: Iterable[str] = KINDS) -> list[Pair]:
+    """The (kind, value) pairs of the ids that are known, cleaned."""
+    values = {"wa_id": ids.wa_id, "bsuid": ids.bsuid, "parent_bsuid": ids.parent_bsuid, "username": ids.username}
+    out = []
+    for kind in kinds:
+        value = values[kind]
+        if value and clean_id(kind, value):
+            out.append((kind, clean_id(kind, value)))
+    return out
+
+
+def ids_of(value: str) -> CustomerIds:
+    """One id, whatever its kind, as :class:`CustomerIds`."""
+    kind = id_kind(value)
+    return CustomerIds(**{kind: clean_id(kind, value)})
+
+
+def pair_keys(tx: Tx, in_: InFn, phone_number_id: str, recipients: Sequence[str]) -> dict[str, str]:
+    """Each recipient address's pair-bucket key: the id of its contact, else the address itself.
+
+    Keyed by the person, a customer reached by phone and by BSUID shares one pair-rate bucket.
+    """
+    keys = {r: r for r in recipients}
+    if not keys:
+        return keys
+    test, params = in_("value", sorted(keys))
+    rows = tx.rows(f"SELECT value, contact_id FROM contact_ids WHERE phone_number_id = ? AND kind <> 'username' "
+                   f"AND {test}", [phone_number_id, *params])
+    for value, contact_id in rows:
+        keys[str(value)] = str(contact_id)
+    return keys
 
 
 class ContactsSql(SqlBase):
-    """Customers' service windows and marketing preferences."""
+    """Customers as people: their ids, service windows and marketing preferences."""
+
+    # --- the public side -----------------------------------------------------------------------
+    def learn_contact(self, phone_number_id: str, ids: CustomerIds, now: float) -> str | None:
+        """Record that these ids are one person (merging records that turn out to be one); their contact id.
+
+        Only a username, with no other id, is looked up but never creates a contact (it names nobody for sure).
+        """
+        with self._tx() as tx:
+            return self._link(tx, phone_number_id, ids, now)
+
+    def change_number(self, phone_number_id: str, old: str, new_wa_id: str, now: float) -> str | None:
+        """A customer moved from ``old`` (their phone number or BSUID) to the phone number ``new_wa_id``."""
+        old_ids, new = ids_of(old), clean_id("wa_id", new_wa_id)
+        with self._tx() as tx:
+            contact_id = self._link(tx, phone_number_id, old_ids, now, also=[("wa_id", new)] if new else [])
+            if old_ids.wa_id and old_ids.wa_id != new:
+                # The old number may be given to someone else: it no longer names this person.
+                tx.run("DELETE FROM contact_ids WHERE phone_number_id = ? AND kind = 'wa_id' AND value = ?",
+                       (phone_number_id, old_ids.wa_id))
+            return contact_id
 
     def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
-        """Record a customer's message (opens the 24 h window)."""
+        """Record a customer's message (opens the 24 h window); ``wa_id`` may be any id of theirs."""
         with self._tx() as tx:
-            tx.run(f"INSERT INTO contacts (phone_number_id, wa_id, last_inbound) VALUES (?, ?, ?) "
-                   f"ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET last_inbound = "
-                   f"{self.GREATEST}(COALESCE(contacts.last_inbound, excluded.last_inbound), "
-                   "excluded.last_inbound)",
-                   (phone_number_id, wa_id, ts))
+            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts)
+            if contact_id is None:
+                return
+            tx.run(f"UPDATE contacts SET last_inbound = {self.GREATEST}(COALESCE(last_inbound, ?), ?) "
+                   "WHERE contact_id = ?", (ts, ts, contact_id))
 
     def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
-        """Record a marketing opt-out or resume; the latest timestamp wins."""
+        """Record a marketing opt-out or resume; the latest timestamp wins. ``wa_id`` may be any id."""
         with self._tx() as tx:
-            tx.run("INSERT INTO contacts (phone_number_id, wa_id, marketing_opt_out, preference_at) "
-                   "VALUES (?, ?, ?, ?) ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET "
-                   "marketing_opt_out = excluded.marketing_opt_out, preference_at = excluded.preference_at "
-                   "WHERE contacts.preference_at IS NULL OR contacts.preference_at <= excluded.preference_at",
-                   (phone_number_id, wa_id, int(opted_out), ts))
+            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts)
+            if contact_id is None:
+                return
+            tx.run("UPDATE contacts SET marketing_opt_out = ?, preference_at = ? "
+                   "WHERE contact_id = ? AND (preference_at IS NULL OR preference_at <= ?)",
+                   (int(opted_out), ts, contact_id, ts))
 
     def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, ContactRecord]:
-        """What is known about these customers."""
+        """What is known about these customers, by the id asked (phone numbers or BSUIDs, as stored in jobs)."""
         ids = sorted(set(wa_ids))
         if not ids:
             return {}
-        test, params = self._in("wa_id", ids)
+        test, params = self._in("i.value", ids)
         with self._tx(write=False) as tx:
-            rows = tx.rows(f"SELECT wa_id, last_inbound, marketing_opt_out FROM contacts "
-                           f"WHERE phone_number_id = ? AND {test}", [phone_number_id, *params])
-        return {r[0]: ContactRecord(r[0], float(r[1]) if r[1] is not None else None, bool(r[2])) for r in rows}
+            rows = tx.rows("SELECT i.value, c.contact_id, c.last_inbound, c.marketing_opt_out FROM contact_ids i "
+                           "JOIN contacts c ON c.contact_id = i.contact_id "
+                           f"WHERE i.phone_number_id = ? AND i.kind <> 'username' AND {test}",
+                           [phone_number_id, *params])
+        return {str(r[0]): ContactRecord(str(r[0]), float(r[2]) if r[2] is not None else None, bool(r[3]),
+                                         contact_id=str(r[1])) for r in rows}
+
+    def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
+        """The person known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact id)
+        with all their ids, window and opt-out; None when nobody is known by it."""
+        with self._tx(write=False) as tx:
+            if any_id.startswith(CONTACT_PREFIX):
+                contact_id = self._follow(tx, any_id)
+            else:
+                kind = id_kind(any_id)
+                found = self._owners(tx, phone_number_id, [(kind, clean_id(kind, any_id))], lock=False)
+                contact_id = next(iter(found.values()), None)
+            if contact_id is None:
+                return None
+            row = tx.rows("SELECT last_inbound, marketing_opt_out, phone_number_id FROM contacts "
+                          "WHERE contact_id = ?", (contact_id,))
+            if not row or str(row[0][2]) != phone_number_id:
+                return None
+            known = tx.rows("SELECT kind, value FROM contact_ids WHERE contact_id = ? ORDER BY seen_at DESC, value",
+                            (contact_id,))
+        latest: dict[str, str] = {}
+        for kind, value in known:
+            latest.setdefault(str(kind), str(value))
+        ids = CustomerIds(contact_id=contact_id, **{k: latest.get(k) for k in KINDS})
+        last = row[0][0]
+        return ContactRecord(any_id, float(last) if last is not None else None, bool(row[0][1]),
+                             contact_id=contact_id, ids=ids)
+
+    # --- linking and merging ----------------------------------------------------------------------
+    def _link(self, tx: Tx, pid: str, ids: CustomerIds, now: float, *, also: Sequence[Pair] = ()) -> str | None:
+        strong = [*id_pairs(ids, STRONG), *also]
+        username = id_pairs(ids, ("username",))
+        if not strong:
+            found = self._owners(tx, pid, username, lock=False) if username else {}
+            return next(iter(found.values()), None)
+        found = self._owners(tx, pid, strong, lock=True)
+        owners = set(found.values())
+        if not owners:
+            created = CONTACT_PREFIX + secrets.token_hex(8)
+            tx.run("INSERT INTO contacts (contact_id, phone_number_id, created_at) VALUES (?, ?, ?)",
+                   (created, pid, now))
+            owners.add(created)
+        survivor = self._oldest(tx, owners)
+        for kind, value in strong:
+            if (kind, value) in found:
+                continue
+            added = tx.run("INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone_number_id, kind, value) DO NOTHING",
+                           (pid, kind, value, survivor, now))
+            if not added:
+                # Another process linked it to a record of its own meanwhile: the same person, merged below.
+                owners.update(self._owners(tx, pid, [(kind, value)], lock=True).values())
+            else:
+                # Sends to this address so far were paced under the address itself: carry that on.
+                self._fold_bucket(tx, pid, value, survivor)
+        if len(owners) > 1:
+            survivor = self._oldest(tx, owners)
+            for other in sorted(owners - {survivor}):
+                self._merge(tx, pid, other, survivor)
+        test, params = self._in("value", sorted({v for _, v in strong}))
+        tx.run(f"UPDATE contact_ids SET seen_at = ? WHERE phone_number_id = ? AND contact_id = ? AND seen_at < ? "
+               f"AND kind <> 'username' AND {test}", [now, pid, survivor, now, *params])
+        if username:
+            # One username per person, and a username names one person: the latest sighting wins.
+            tx.run("DELETE FROM contact_ids WHERE phone_number_id = ? AND kind = 'username' "
+                   "AND (value = ? OR contact_id = ?)", (pid, username[0][1], survivor))
+            tx.run("INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) "
+                   "VALUES (?, 'username', ?, ?, ?)", (pid, username[0][1], survivor, now))
+        return survivor
+
+    def _owners(self, tx: Tx, pid: str, pairs: Sequence[Pair], *, lock: bool) -> dict[Pair, str]:
+        """The contact each known pair belongs to."""
+        if not pairs:
+            return {}
+        wanted = set(pairs)
+        test, params = self._in("value", sorted({v for _, v in pairs}))
+        rows = tx.rows(f"SELECT kind, value, contact_id FROM contact_ids WHERE phone_number_id = ? AND {test} "
+                       f"ORDER BY kind, value{self.LOCK if lock else ''}", [pid, *params])
+        return {(str(k), str(v)): str(c) for k, v, c in rows if (str(k), str(v)) in wanted}
+
+    def _oldest(self, tx: Tx, contact_ids: set[str]) -> str:
+        """The record that survives a merge: the first made (the id a caller most likely holds)."""
+        if len(contact_ids) == 1:
+            return next(iter(contact_ids))
+        test, params = self._in("contact_id", sorted(contact_ids))
+        rows = tx.rows(f"SELECT contact_id FROM contacts WHERE {test} ORDER BY created_at, contact_id", params)
+        return str(rows[0][0]) if rows else sorted(contact_ids)[0]
+
+    def _follow(self, tx: Tx, contact_id: str) -> str | None:
+        """The live record an old contact id stands for (a merged one points at its survivor)."""
+        for _ in range(_MAX_HOPS):
+            rows = tx.rows("SELECT merged_into FROM contacts WHERE contact_id = ?", (contact_id,))
+            if not rows:
+                return None
+            if rows[0][0] is None:
+                return contact_id
+            contact_id = str(rows[0][0])
+        return None
+
+    def _merge(self, tx: Tx, pid: str, loser: str, survivor: str) -> None:
+        """Fold ``loser`` into ``survivor``: the later inbound, the later preference, one pair bucket."""
+        test, params = self._in("contact_id", sorted((loser, survivor)))
+        rows = tx.rows(f"SELECT contact_id, last_inbound, marketing_opt_out, preference_at FROM contacts "
+                       f"WHERE {test} ORDER BY contact_id{self.LOCK}", params)
+        inbound = [float(r[1]) for r in rows if r[1] is not None]
+        prefs = sorted((float(r[3]), bool(r[2])) for r in rows if r[3] is not None)
+        tx.run("UPDATE contacts SET last_inbound = ?, marketing_opt_out = ?, preference_at = ? WHERE contact_id = ?",
+               (max(inbound) if inbound else None, int(prefs[-1][1]) if prefs else 0,
+                prefs[-1][0] if prefs else None, survivor))
+        # The old id keeps answering (a caller may hold it): it points at the survivor, chains flattened.
+        tx.run("UPDATE contacts SET merged_into = ? WHERE contact_id = ? OR merged_into = ?", (survivor, loser, loser))
+        tx.run("UPDATE contact_ids SET contact_id = ? WHERE contact_id = ?", (survivor, loser))
+        self._fold_bucket(tx, pid, loser, survivor)
+
+    def _fold_bucket(self, tx: Tx, pid: str, old_key: str, new_key: str) -> None:
+        """Move a pair-rate bucket to a new key, keeping the later of the two (never a fresh burst)."""
+        rows = tx.rows(f"SELECT tat FROM pair_buckets WHERE phone_number_id = ? AND recipient = ?{self.LOCK}",
+                       (pid, old_key))
+        if not rows:
+            return
+        tx.run(f"INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, ?) "
+               "ON CONFLICT (phone_number_id, recipient) DO UPDATE SET "
+               f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (pid, new_key, rows[0][0]))
+        tx.run("DELETE FROM pair_buckets WHERE phone_number_id = ? AND recipient = ?", (pid, old_key))
+

@@ -9,6 +9,7 @@ from typing import Any
 import wacloud.delivery.pacing as pacing
 import wacloud.delivery.recovery as recovery
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
+from wacloud.delivery._sql_contacts import InFn, pair_keys
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
 from wacloud.delivery.model import (
     EarlyStatus,
@@ -51,20 +52,22 @@ class LeasesSql(SqlBase):
                 )
             if not candidates:
                 return []
-            recipients = sorted({r for _, r in candidates})
-            tats = self._pair_tats(tx, phone_number_id, recipients)
+            # One bucket per person: a customer reached by phone and by BSUID is paced once.
+            keys = pair_keys(tx, self._in, phone_number_id, sorted({str(r) for _, r in candidates}))
+            tats = self._pair_tats(tx, phone_number_id, sorted(set(keys.values())))
             granted: list[int] = []
             deferred: list[tuple[float, int]] = []
             changed: dict[str, float] = {}
             for job_id, recipient in candidates:
-                ok, value = pacing.pair_take(tats.get(recipient), now, pair_interval_s, pair_burst)
+                key = keys[str(recipient)]
+                ok, value = pacing.pair_take(tats.get(key), now, pair_interval_s, pair_burst)
                 if ok:
-                    tats[recipient] = changed[recipient] = value
+                    tats[key] = changed[key] = value
                     granted.append(job_id)
                 else:
                     # Spread the recipient's other jobs one interval apart so they do not all wake at once.
                     deferred.append((value, job_id))
-                    tats[recipient] += pair_interval_s
+                    tats[key] += pair_interval_s
             if changed:
                 tx.many("UPDATE pair_buckets SET tat = ? WHERE phone_number_id = ? AND recipient = ?",
                         [(tat, phone_number_id, r) for r, tat in changed.items()])
@@ -119,7 +122,8 @@ class LeasesSql(SqlBase):
                 # The claim took the pair token, but the send can come well after it (a full
                 # lookahead of slots, a pause): Meta measures the gap between sends, so the next
                 # token counts from this one. Sorted: the lock order claim uses.
-                pairs = sorted({(str(r[1]), str(r[2])) for r in rows})
+                keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
+                pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in rows})
                 tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
                         "WHERE phone_number_id = ? AND recipient = ?",
                         [(now + pair_interval_s, p, r) for p, r in pairs])
@@ -189,8 +193,9 @@ class LeasesSql(SqlBase):
                 test, params = self._in("id", sorted(pair_tats))
                 owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)
                 bumps: dict[tuple[str, str], float] = {}
+                keys = _pair_keys_of(tx, self._in, [(str(p), str(r)) for _, p, r in owners])
                 for job_id, phone, recipient in owners:
-                    key = (str(phone), str(recipient))
+                    key = (str(phone), keys[(str(phone), str(recipient))])
                     bumps[key] = max(bumps.get(key, 0.0), pair_tats[int(job_id)])
                 # Sorted: the lock order claim and mark_sending use (no deadlock between workers).
                 tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
@@ -228,3 +233,15 @@ class LeasesSql(SqlBase):
         """Jobs taken back from lost workers, by kind (``released``, ``uncertain``, ``resent``)."""
         with self._tx(write=False) as tx:
             return recovery.counts(tx, campaign, phone_number_id)
+
+
+def _pair_keys_of(tx: Tx, in_: InFn, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The pair-bucket key (the contact, else the address) of each (number, recipient)."""
+    by_phone: dict[str, set[str]] = {}
+    for phone, recipient in pairs:
+        by_phone.setdefault(phone, set()).add(recipient)
+    out: dict[tuple[str, str], str] = {}
+    for phone, recipients in sorted(by_phone.items()):
+        for recipient, key in pair_keys(tx, in_, phone, sorted(recipients)).items():
+            out[(phone, recipient)] = key
+    return out

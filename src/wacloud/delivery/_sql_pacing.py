@@ -1,9 +1,10 @@
-"""Pacing state: the number's send-slot bucket, the recipients' pair buckets, pauses."""
+"""Pacing state: the number's send-slot bucket, the recipients' pair buckets (one per contact), pauses."""
 
 from __future__ import annotations
 
 import wacloud.delivery.pacing as pacing
 from wacloud.delivery._sql_base import SqlBase
+from wacloud.delivery._sql_contacts import pair_keys
 
 
 class PacingSql(SqlBase):
@@ -23,6 +24,7 @@ class PacingSql(SqlBase):
     def hold_recipient(self, phone_number_id: str, to: str, tat: float) -> None:
         """Push a recipient's pair bucket forward (after a 131056)."""
         with self._tx() as tx:
+            to = pair_keys(tx, self._in, phone_number_id, [to])[to]
             tx.run(f"INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, ?) "
                    "ON CONFLICT (phone_number_id, recipient) DO UPDATE SET "
                    f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (phone_number_id, to, tat))
@@ -30,6 +32,7 @@ class PacingSql(SqlBase):
     def refund_recipient(self, phone_number_id: str, to: str, interval_s: float, now: float) -> None:
         """Give back the pair token of a call Meta refused (nothing reached the user)."""
         with self._tx() as tx:
+            to = pair_keys(tx, self._in, phone_number_id, [to])[to]
             tx.run(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat - ?, ?) "
                    "WHERE phone_number_id = ? AND recipient = ?", (interval_s, now, phone_number_id, to))
 

@@ -132,6 +132,49 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "SELECT id, state, finished_at, error_code, COALESCE(error_details, error_title), attempts FROM jobs "
         "WHERE state IN ('failed', 'dead', 'uncertain') AND finished_at IS NOT NULL ORDER BY id",
     )),
+    # 7: a person, not a phone number. One ``contacts`` row per customer per business number, with a
+    # stable ``contact_id``; ``contact_ids`` maps each id the customer is known by (phone ``wa_id``,
+    # ``bsuid``, ``parent_bsuid``, ``username``) to it. Existing contacts (one per phone number) are
+    # carried over with an id derived from their old key; pair buckets and every queued recipient's
+    # phone number get one too, so pacing and windows continue where they were.
+    (7, (
+        # Copied, not renamed: PostgreSQL keeps a renamed table's index names (contacts_pkey).
+        "CREATE TABLE contacts_v6 AS SELECT * FROM contacts",
+        "DROP TABLE contacts",
+        """CREATE TABLE contacts (
+            contact_id TEXT PRIMARY KEY,
+            phone_number_id TEXT NOT NULL,
+            last_inbound {REAL},
+            marketing_opt_out INTEGER NOT NULL DEFAULT 0,
+            preference_at {REAL},
+            created_at {REAL} NOT NULL,
+            merged_into TEXT
+        )""",
+        """CREATE TABLE contact_ids (
+            phone_number_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            seen_at {REAL} NOT NULL,
+            PRIMARY KEY (phone_number_id, kind, value)
+        )""",
+        "CREATE INDEX contact_ids_contact ON contact_ids (contact_id)",
+        "CREATE INDEX contact_ids_value ON contact_ids (phone_number_id, value)",
+        "INSERT INTO contacts (contact_id, phone_number_id, last_inbound, marketing_opt_out, preference_at, "
+        "created_at) SELECT 'ct_' || phone_number_id || '_' || wa_id, phone_number_id, last_inbound, "
+        "marketing_opt_out, preference_at, COALESCE(last_inbound, preference_at, 0) FROM contacts_v6",
+        # Customers written to but never heard from (queued or paced jobs) become contacts too.
+        "INSERT INTO contacts (contact_id, phone_number_id, created_at) "
+        "SELECT DISTINCT 'ct_' || phone_number_id || '_' || recipient, phone_number_id, 0 FROM ("
+        "SELECT phone_number_id, recipient FROM jobs UNION SELECT phone_number_id, recipient FROM pair_buckets"
+        ") known WHERE NOT EXISTS (SELECT 1 FROM contacts c "
+        "WHERE c.contact_id = 'ct_' || known.phone_number_id || '_' || known.recipient)",
+        "INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) "
+        "SELECT phone_number_id, 'wa_id', substr(contact_id, length(phone_number_id) + 5), contact_id, created_at "
+        "FROM contacts",
+        "UPDATE pair_buckets SET recipient = 'ct_' || phone_number_id || '_' || recipient",
+        "DROP TABLE contacts_v6",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from wacloud._deprecation import renamed
 from wacloud.errors import ErrorDetail, WhatsAppError, exception_class
+from wacloud.identity import CustomerIds
 
 
 class JobState(StrEnum):
@@ -202,11 +203,17 @@ class EarlyStatus:
 
 @dataclass(frozen=True, slots=True)
 class ContactRecord:
-    """What the store knows about one customer of one business number."""
+    """What the store knows about one customer of one business number.
+
+    ``wa_id`` is the id the record was asked for (a phone number, a BSUID or a username); ``contact_id``
+    is the person's own key, the same whichever of their ids found them, and ``ids`` all they are known by.
+    """
 
     wa_id: str
     last_inbound: float | None = None
     marketing_opt_out: bool = False
+    contact_id: str | None = None
+    ids: CustomerIds | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
 from wacloud.delivery.model import (
     CATEGORIES,
+    ContactRecord,
     DeliveryEvent,
     InFlightPolicy,
     Job,
@@ -43,6 +44,7 @@ from wacloud.delivery.statuses import handle_update
 from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
+from wacloud.identity import CustomerIds, address_kind, is_bsuid, is_parent_bsuid
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
 from wacloud.messages import parse
 from wacloud.phone import normalize
@@ -67,14 +69,48 @@ def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -
     return out
 
 
-def _wa_id(to: str) -> str:
+def is_phone_like(value: str) -> bool:
+    """True when ``value`` reads as a phone number (digits, ``+`` and separators)."""
+    try:
+        return address_kind(value) == "phone"
+    except ValidationError:
+        return False
+
+
+def address(to: str | int, field: str = "to") -> str:
+    """A customer address as jobs store it: a phone number's digits (``wa_id``), or a BSUID as given.
+
+    Anything else raises :class:`ValidationError` naming ``field``.
+    """
     if not isinstance(to, str | int):
-        raise ValidationError("to", f"must be a phone number, not {type(to).__name__}")
-    return normalize(str(to)).wa_id
+        raise ValidationError(field, f"must be a phone number or a BSUID, not {type(to).__name__}")
+    if isinstance(to, str) and is_bsuid(to.strip()):
+        return to.strip()
+    try:
+        return normalize(str(to)).wa_id
+    except ValidationError as exc:
+        raise ValidationError(field, exc.reason) from None
+
+
+def check_bsuid_send(body: Mapping[str, Any], category: str | None) -> None:
+    """Refuse, before any call, a send Meta does not take by BSUID (``recipient``).
+
+    Authentication templates (one-tap, zero-tap and copy-code one-time passwords) go to phone numbers
+    only (Meta answers 131062): a job with category ``authentication`` needs a phone number.
+    """
+    if "to" in body or "recipient" not in body:
+        return
+    if category == "authentication":
+        raise ValidationError("recipient", "authentication templates (one-time passwords) can only be sent to a "
+                                           "phone number, not to a business-scoped user id (Meta error 131062)")
 
 
 def graph_body(to: str, message: Any) -> dict[str, Any]:
-    """The full ``POST /messages`` body for ``message`` to ``to`` (a model, a SendRequest or a dict)."""
+    """The full ``POST /messages`` body for ``message`` to ``to`` (a model, a SendRequest or a dict).
+
+    ``to`` is a phone number (sent in ``to``) or a BSUID (sent in ``recipient``, for a customer known
+    only by it, e.g. one who uses a username).
+    """
     if hasattr(message, "to_graph"):
         content = message.to_graph()
     elif isinstance(message, Mapping):
@@ -85,7 +121,9 @@ def graph_body(to: str, message: Any) -> dict[str, Any]:
     if not isinstance(content, Mapping) or not isinstance(content.get("type"), str):
         raise ValidationError("message.type", "the message has no type")
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", **content}
-    body["to"] = to
+    body.pop("to", None)
+    body.pop("recipient", None)
+    body["recipient" if is_bsuid(to) else "to"] = to
     validate_body(body)
     return body
 
@@ -162,10 +200,11 @@ class Outbox:
                  priority: int = 0) -> NewJob:
         if priority not in (0, 1):
             raise ValidationError("priority", "must be 1 (ahead of campaigns) or 0 (campaign lane)")
-        wa_id = to if normalized else _wa_id(to)
+        wa_id = to if normalized else address(to)
         body = graph_body(wa_id, message)
         if category is not None and category not in CATEGORIES:
             raise ValidationError("category", f"must be one of {', '.join(sorted(CATEGORIES))}")
+        check_bsuid_send(body, category)
         fallback = None
         if fallback_template is not None:
             fallback = graph_body(wa_id, {"type": "template",
@@ -234,13 +273,19 @@ class Outbox:
             raise ValidationError("not_before", exc.reason) from None
         result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
         batch: list[NewJob] = []
+        people: set[str] = set()
         for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
             try:
                 if isinstance(rcpt, ValidationError):
                     raise rcpt
                 body = {"type": "template", "template": with_params(base, rcpt.params, rcpt.components)}
-                wa_id = _wa_id(rcpt.to)
-                job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{wa_id}",
+                wa_id = address(rcpt.to)
+                person = self._person(wa_id)
+                if rcpt.key is None and person in people:
+                    result.duplicates += 1  # the same customer by another id (phone and BSUID)
+                    continue
+                people.add(person)
+                job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{person}",
                                     not_before=not_before, category=category, fallback_template=None,
                                     campaign=result.id, normalized=True, priority=priority)
             except ValidationError as exc:
@@ -299,10 +344,53 @@ class Outbox:
         # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
         return Settler(self.store, self.pacing, self.policy, self.clock, emit=self.emit, wake=self._wake)
 
+    def _person(self, to: str) -> str:
+        """The steadiest address of the customer ``to`` names (campaign de-duplication): their phone
+        number when known, else their BSUID; ``to`` itself for a customer never seen."""
+        found = self.store.find_contact(self.phone_number_id, to)
+        ids = found.ids if found is not None else None
+        return (ids.wa_id or ids.bsuid or ids.parent_bsuid or to) if ids is not None else to
+
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
-        """A customer wrote to us: their 24-hour window is open from ``timestamp``."""
+        """A customer wrote to us: their 24-hour window is open from ``timestamp`` (``wa_id``: their
+        phone number or BSUID; the window is the person's, whichever id they use next)."""
         now = self.clock()
-        self.store.touch_inbound(self.phone_number_id, _wa_id(wa_id), _epoch(timestamp, now) or now)
+        self.store.touch_inbound(self.phone_number_id, address(wa_id, "wa_id"), _epoch(timestamp, now) or now)
+
+    def learn(self, ids: CustomerIds, timestamp: datetime | float | None = None) -> str | None:
+        """Record that these ids (phone, BSUID, parent BSUID, username) are one customer; their contact id."""
+        now = self.clock()
+        return self.store.learn_contact(self.phone_number_id, ids, _epoch(timestamp, now) or now)
+
+    def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
+        """A customer changed phone number (``user_changed_number``): one person, the old number dropped."""
+        now = self.clock()
+        return self.store.change_number(self.phone_number_id, address(old, "from"), address(new_wa_id, "wa_id"),
+                                        _epoch(timestamp, now) or now)
+
+    def contact(self, any_id: str) -> ContactRecord | None:
+        """The customer known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact
+        id), with all their ids, window and opt-out; None when nobody is known by it."""
+        if not isinstance(any_id, str) or not any_id.strip():
+            raise ValidationError("id", "must be a phone number, a BSUID, a username or a contact id")
+        value = any_id.strip()
+        if not value.startswith("@") and is_phone_like(value):
+            value = address(value, "id")
+        return self.store.find_contact(self.phone_number_id, value)
+
+    def _learn_answer(self, body: dict[str, Any], answer: Any) -> None:
+        """A send answer naming the customer by more than the address sent to (``wa_id``, ``user_id``)."""
+        sent = body.get("to") or body.get("recipient")
+        ids = {str(sent) if sent else None, getattr(answer, "wa_id", None), getattr(answer, "user_id", None)}
+        if len({i for i in ids if i}) < 2:
+            return  # nothing new: the answer names the address we sent to
+        known = [i for i in ids if i]
+        try:
+            self.learn(CustomerIds(wa_id=next((address(i) for i in known if not is_bsuid(i)), None),
+                                   bsuid=next((i for i in known if is_bsuid(i) and not is_parent_bsuid(i)), None),
+                                   parent_bsuid=next((i for i in known if is_parent_bsuid(i)), None)))
+        except (ValidationError, StoreError) as exc:
+            log.warning("could not record the ids of a send answer: %s", exc)
 
     def set_marketing_preference(self, wa_id: str, value: str | bool,
                                  timestamp: datetime | float | None = None) -> None:
@@ -315,7 +403,7 @@ class Outbox:
             raise ValidationError("value", "must be 'stop' or 'resume'")
         now = self.clock()
         ts = _epoch(timestamp, now) or now
-        self.store.set_marketing(self.phone_number_id, _wa_id(wa_id), opted_out, ts)
+        self.store.set_marketing(self.phone_number_id, address(wa_id, "wa_id"), opted_out, ts)
 
     def handle(self, update: Any) -> bool:
         """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
@@ -415,7 +503,8 @@ class Outbox:
         if self.client is None:
             raise ValidationError("client", "the outbox needs a client to send")
         return WorkerContext(store=self.store, phone_number_id=self.phone_number_id, pacing=self.pacing,
-                             policy=self.policy, clock=self.clock, sender=ClientSender(self.client),
+                             policy=self.policy, clock=self.clock,
+                             sender=ClientSender(self.client, on_answer=self._learn_answer),
                              settler=self._settler(), events=self.emit, wakeup=self._wakeup,
                              lease_s=self.lease_s, sweep_s=self.sweep_s, enforce_window=self.enforce_window,
                              worker_name=self.worker_name)

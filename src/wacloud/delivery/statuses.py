@@ -1,4 +1,5 @@
-"""Feeding :mod:`wacloud.webhooks` updates to the outbox: statuses, inbound messages, marketing preferences.
+"""Feeding :mod:`wacloud.webhooks` updates to the outbox: statuses, inbound messages, marketing preferences,
+and the customer ids each one shows (phone, BSUID, parent BSUID, username: one person's contact record).
 
 The outbox's own methods take plain values (wamid, status, timestamp, code); this adapter reads them
 off the typed webhook models, dispatching on the update's class.
@@ -12,7 +13,11 @@ from typing import Protocol
 
 from wacloud.delivery.model import StatusChange
 from wacloud.errors import ValidationError
-from wacloud.webhooks.updates import MessageUpdate, StatusUpdate, UserPreferencesUpdate
+from wacloud.identity import CustomerIds
+from wacloud.webhooks.base import Metadata
+from wacloud.webhooks.identity import UserIdentity
+from wacloud.webhooks.models import SystemMessage
+from wacloud.webhooks.updates import MessageEchoUpdate, MessageUpdate, StatusUpdate, UserPreferencesUpdate
 
 log = logging.getLogger("wacloud.delivery")
 
@@ -40,6 +45,14 @@ class UpdateTarget(Protocol):
         """Record a marketing opt-out or resume."""
         ...
 
+    def learn(self, ids: CustomerIds, timestamp: datetime | float | None = None) -> str | None:
+        """These ids (phone, BSUID, parent BSUID, username) are one customer."""
+        ...
+
+    def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
+        """A customer changed phone number."""
+        ...
+
 
 def handle_update(outbox: UpdateTarget, update: object) -> bool:
     """Apply one update to ``outbox``; True when it was a status, a message or a preference it used."""
@@ -50,18 +63,40 @@ def handle_update(outbox: UpdateTarget, update: object) -> bool:
             return _inbound(outbox, update)
         if isinstance(update, UserPreferencesUpdate):
             return _preference(outbox, update)
+        if isinstance(update, MessageEchoUpdate):
+            return _learn(outbox, update.metadata, update.recipient, update.message.timestamp)
     except ValidationError as exc:
         # A webhook we cannot use (odd number…) is logged, never raised into the receiver.
         log.warning("webhook %s not applied to the outbox: %s", type(update).__name__, exc)
     return False
 
 
-def _phone_matches(outbox: UpdateTarget, update: MessageUpdate | UserPreferencesUpdate) -> bool:
+def _phone_matches(outbox: UpdateTarget, update: MessageUpdate | UserPreferencesUpdate | StatusUpdate) -> bool:
     pid = update.metadata.phone_number_id if update.metadata is not None else None
     return pid is None or str(pid) == outbox.phone_number_id
 
 
+def customer_ids(user: UserIdentity) -> CustomerIds:
+    """A webhook's view of a customer as the contract the stores take."""
+    return CustomerIds(wa_id=user.wa_id, bsuid=user.user_id, parent_bsuid=user.parent_user_id, username=user.username)
+
+
+def _learn(outbox: UpdateTarget, metadata: Metadata | None, user: UserIdentity, ts: datetime | None) -> bool:
+    """Link the ids one update shows for its customer (their contact record learns them)."""
+    pid = metadata.phone_number_id if metadata is not None else None
+    if pid is not None and str(pid) != outbox.phone_number_id:
+        return False
+    ids = customer_ids(user)
+    if not (ids.wa_id or ids.bsuid or ids.parent_bsuid):
+        return False
+    outbox.learn(ids, ts)
+    return True
+
+
 def _status(outbox: UpdateTarget, update: StatusUpdate) -> bool:
+    if _phone_matches(outbox, update):
+        # Statuses carry the recipient's phone number, BSUID and (delivered/read) username together.
+        _learn(outbox, update.metadata, update.recipient, update.status.timestamp)
     st = update.status
     code = title = details = None
     if st.errors:
@@ -79,9 +114,15 @@ def _inbound(outbox: UpdateTarget, update: MessageUpdate) -> bool:
     if not _phone_matches(outbox, update):
         return False
     msg = update.message
-    senders = {msg.from_, update.contact.wa_id if update.contact is not None else None}
-    for wa_id in sorted(s for s in senders if s):
-        outbox.record_inbound(wa_id, msg.timestamp)
+    sender = update.sender
+    _learn(outbox, update.metadata, sender, msg.timestamp)
+    if isinstance(msg, SystemMessage) and msg.system.type == "user_changed_number" and msg.system.wa_id:
+        # The person keeps their record (window, opt-out); the old number no longer names them.
+        outbox.change_number(msg.from_, msg.system.wa_id, msg.timestamp)
+        return True
+    address = sender.address or msg.from_
+    if address:
+        outbox.record_inbound(address, msg.timestamp)
     return True
 
 
@@ -92,7 +133,9 @@ def _preference(outbox: UpdateTarget, update: UserPreferencesUpdate) -> bool:
     category = (pref.category or "marketing_messages").lower()
     if not category.startswith("marketing"):
         return False
-    wa_id = pref.wa_id or (update.contact.wa_id if update.contact is not None else None)
+    user = update.user
+    _learn(outbox, update.metadata, user, pref.timestamp)
+    wa_id = user.address
     if not wa_id:
         return False
     outbox.set_marketing_preference(wa_id, pref.value, pref.timestamp)

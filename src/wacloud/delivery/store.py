@@ -24,6 +24,7 @@ from wacloud.delivery.model import (
     Summary,
 )
 from wacloud.errors import WacloudError
+from wacloud.identity import CustomerIds
 
 
 class StoreError(WacloudError):
@@ -159,13 +160,22 @@ class Store(Protocol):
         """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
 
     def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
-        """Record a customer's message (opens the 24 h window)."""
+        """Record a customer's message (opens the 24 h window); ``wa_id`` may be any id of theirs."""
 
     def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
         """Record a marketing opt-out or resume; the latest timestamp wins."""
 
     def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, ContactRecord]:
-        """What is known about these customers."""
+        """What is known about these customers, by the address asked (phone number or BSUID)."""
+
+    def learn_contact(self, phone_number_id: str, ids: CustomerIds, now: float) -> str | None:
+        """Record that these ids are one person (merging records found to be one); their contact id."""
+
+    def change_number(self, phone_number_id: str, old: str, new_wa_id: str, now: float) -> str | None:
+        """A customer moved from ``old`` (phone number or BSUID) to the phone number ``new_wa_id``."""
+
+    def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
+        """The person known by any of their ids (or their contact id), with all ids; None if unknown."""
 
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
         """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
