@@ -109,7 +109,8 @@ def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> No
         tx.run("DROP TABLE contact_ids")
         tx.run("DROP TABLE contacts")
         tx.run("CREATE TABLE contacts (phone_number_id TEXT NOT NULL, wa_id TEXT NOT NULL, last_inbound REAL, "
-               "marketing_opt_out INTEGER NOT NULL DEFAULT 0, preference_at REAL, PRIMARY KEY (phone_number_id, wa_id))")
+               "marketing_opt_out INTEGER NOT NULL DEFAULT 0, preference_at REAL, "
+               "PRIMARY KEY (phone_number_id, wa_id))")
         tx.run("DELETE FROM schema_version WHERE version > 5")
     s.close()
     upgraded = open_store(store_url)

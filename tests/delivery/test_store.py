@@ -383,8 +383,8 @@ def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
     s = open_store(store_url)
     with s._tx() as tx:  # type: ignore[attr-defined]
         # Rebuild the store as version 1 left it, with a job in it.
-        for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "contact_ids", "early_statuses", "webhook_dedup",
-                      "webhook_inbox", "job_recoveries", "job_events", "schema_version"):
+        for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "contact_ids", "early_statuses",
+                      "webhook_dedup", "webhook_inbox", "job_recoveries", "job_events", "schema_version"):
             tx.run(f"DROP TABLE {table}")
         tx.run("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         for statement in MIGRATIONS[0][1]:
