@@ -10,6 +10,7 @@ from typing import Any
 
 from wacloud._deprecation import renamed
 from wacloud.delivery._factory import open_store
+from wacloud.delivery._sql_contacts import contact_ids
 from wacloud.delivery.campaign import Campaign, Recipient
 from wacloud.delivery.model import (
     FINAL_STATES,
@@ -60,5 +61,6 @@ __all__ = [
     "StoredHook",
     "Summary",
     "Transaction",
+    "contact_ids",
     "open_store",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 
 from wacloud.delivery._sql_base import SqlBase, Tx
 from wacloud.delivery.model import ContactRecord
+from wacloud.delivery.store import Transaction
 from wacloud.errors import ValidationError
 from wacloud.identity import CustomerIds, address_kind
 
@@ -275,3 +276,14 @@ class ContactsSql(SqlBase):
                f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (pid, new_key, rows[0][0]))
         tx.run("DELETE FROM pair_buckets WHERE phone_number_id = ? AND recipient = ?", (pid, old_key))
 
+
+
+def contact_ids(tx: Transaction, phone_number_id: str, addresses: Sequence[str]) -> dict[str, str]:
+    """The contact id of each known address (phone number or BSUID) of a number's customers, read in an
+    open transaction of the store (a :data:`~wacloud.delivery.store.StoredHook` logging queued jobs)."""
+    wanted = sorted(set(addresses))
+    if not wanted:
+        return {}
+    rows = tx.rows(f"SELECT value, contact_id FROM contact_ids WHERE phone_number_id = ? AND kind <> 'username' "
+                   f"AND value IN ({', '.join('?' * len(wanted))})", [phone_number_id, *wanted])
+    return {str(v): str(c) for v, c in rows}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 import wacloud.gateway._campaigns as campaigns
 from wacloud import errors, messages
 from wacloud.delivery import Job, Outbox
-from wacloud.delivery.outbox import graph_body
+from wacloud.delivery.outbox import address, graph_body
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._calls import call_engine
@@ -31,7 +31,7 @@ from wacloud.gateway._schemas import (
     MessageList,
     NewKeyOut,
 )
-from wacloud.gateway._send_body import SendBody
+from wacloud.gateway._send_body import SendBody, addressed
 from wacloud.messages import SendRequest
 from wacloud.phone import normalize
 
@@ -45,7 +45,7 @@ _SEND_DOC = "The JSON you would POST to /{phone-number-id}/messages"
 _SEND_EXAMPLE = {"to": "+15551234567", "type": "text", "text": {"body": "Hello from wacloud"}}
 
 JobId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-WaId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^\+?[0-9]{1,20}$")]
+WaId = Annotated[str, Path(min_length=1, max_length=140, pattern=r"^(\+?[0-9]{1,20}|@?[A-Za-z0-9_.\-]{1,140})$")]
 
 
 def gateway(request: Request) -> Gateway:
@@ -110,14 +110,15 @@ async def send_message(
     """Validate the body, queue it in the outbox (once per Idempotency-Key) and return the job."""
     gw = gateway(request)
     outbox = _need(gw.outbox, "the outbox")
-    graph = dict(body)
+    graph = addressed(dict(body))  # a BSUID in "to" goes in "recipient"
     graph.setdefault("messaging_product", "whatsapp")
     try:
         parsed = messages.parse(graph)
         if parsed.recipient_type != "individual":
             # The outbox paces, windows and logs by customer phone number; a group has none.
             raise errors.ValidationError("recipient_type", "the gateway queues messages to individual customers only")
-        wa_id = normalize(str(graph.get("to", ""))).wa_id
+        # "to" (a phone number) wins over "recipient" (a BSUID), as at Meta.
+        wa_id = address(str(parsed.to or parsed.recipient or ""), "to" if parsed.to else "recipient")
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     except (TypeError, ValueError) as exc:
@@ -131,7 +132,7 @@ async def send_message(
     if not_before is not None:
         kwargs["not_before"] = datetime.fromtimestamp(not_before, UTC)
     try:
-        job_id = str(await call_engine(outbox.enqueue, parsed.to, parsed, **kwargs))
+        job_id = str(await call_engine(outbox.enqueue, wa_id, parsed, **kwargs))
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None
     except errors.WhatsAppError as exc:
@@ -247,10 +248,14 @@ async def customer_messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[float | None, Query(ge=0, le=1e12)] = None,
 ) -> dict[str, Any]:
-    """Oldest first; page back with ``before`` (a ``ts``)."""
-    digits = wa_id.lstrip("+")
-    found = await call_engine(gateway(request).history.messages, digits, limit=limit, before=before)
-    return {"wa_id": digits, "messages": [m.as_dict() for m in found]}
+    """Oldest first; page back with ``before`` (a ``ts``). ``wa_id`` may be any id of the customer (phone
+    number, BSUID, ``@username``, contact id): the conversation is the person's, whichever id each message used."""
+    gw = gateway(request)
+    key = wa_id.lstrip("+") if wa_id.lstrip("+").isdigit() else wa_id
+    person = await call_engine(gw.outbox.contact, key) if gw.outbox is not None else None
+    ids = [i for i in (person.ids.as_dict().values() if person is not None and person.ids else ()) if i]
+    found = await call_engine(gw.history.messages, key, limit=limit, before=before, ids=ids)
+    return {"wa_id": key, "messages": [m.as_dict() for m in found]}
 
 
 # --- campaigns ------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ import json
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.delivery import contact_ids
 from wacloud.delivery.model import NewJob
 from wacloud.delivery.store import Transaction
 from wacloud.gateway._db import Database
@@ -23,8 +24,8 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _EXISTS = "SELECT 1 FROM wacloud_gw_messages"
 _STATUS_RANK = {"queued": 0, "accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 _INSERT = (
-    "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, ts, body, name) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO wacloud_gw_messages (wa_id, direction, type, wamid, job_id, status, summary, ts, body, name, contact) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _RANK_SQL = (
     "CASE COALESCE(status, '') " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _STATUS_RANK.items()) + " ELSE -1 END"
@@ -40,15 +41,19 @@ _FILL_QUEUED = "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? W
 _Row = tuple[Any, ...]
 
 
-def _queued_rows(items: Sequence[tuple[str, str, dict[str, Any]]]) -> tuple[list[_Row], list[_Row]]:
-    """The log rows (and content fills) for queued messages (wa_id, job_id, body)."""
+def _queued_rows(
+    items: Sequence[tuple[str, str, dict[str, Any]]], contacts: dict[str, str] | None = None
+) -> tuple[list[_Row], list[_Row]]:
+    """The log rows (and content fills) for queued messages (wa_id, job_id, body); ``contacts`` maps an
+    address to its person's contact id (the address itself stands for a customer not yet known)."""
     now = time.time()
     rows: list[_Row] = []
     fills: list[_Row] = []
     for wa_id, job_id, body in items:
         kind, text = summarize(body)
         kind, text, dumped = storable(kind), storable(text), json.dumps(body)
-        rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None))
+        contact = storable((contacts or {}).get(wa_id, wa_id))
+        rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None, contact))
         fills.append((kind, text, dumped, job_id))
     return rows, fills
 
@@ -67,12 +72,15 @@ class LoggedMessage:
     summary: str
     ts: float
     body: dict[str, Any] | None
+    #: The person (their contact id), whichever of their ids the message went to or came from.
+    contact_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "id": self.id,
             "wa_id": self.wa_id,
+            "contact_id": self.contact_id,
             "direction": self.direction,
             "type": self.type,
             "wamid": self.wamid,
@@ -111,7 +119,7 @@ def summarize(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _row(row: tuple[Any, ...]) -> LoggedMessage:
-    id_, wa_id, direction, kind, wamid, job_id, status, summary, ts, body = row
+    id_, wa_id, direction, kind, wamid, job_id, status, summary, ts, body, contact = row
     return LoggedMessage(
         id=int(id_),
         wa_id=wa_id,
@@ -123,6 +131,7 @@ def _row(row: tuple[Any, ...]) -> LoggedMessage:
         summary=summary,
         ts=float(ts),
         body=json.loads(body) if body else None,
+        contact_id=contact if contact and contact != wa_id else None,
     )
 
 
@@ -160,6 +169,25 @@ def _one_row_per_job(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS wacloud_gw_messages_job")  # the old, non-unique index
 
 
+def _contact_column(db: Database) -> None:
+    """The ``contact`` column (the person a message belongs to), carried over from ``wa_id`` for older rows."""
+    probe = (
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'wacloud_gw_messages' AND column_name = 'contact'"
+        if db.is_postgres
+        else "SELECT 1 FROM pragma_table_info('wacloud_gw_messages') WHERE name = 'contact'"
+    )
+    if not db.execute(probe):
+        try:
+            db.execute("ALTER TABLE wacloud_gw_messages ADD COLUMN contact TEXT")
+        except Exception as exc:
+            # Another process added it first.
+            if "duplicate" not in str(exc).lower() and "exists" not in str(exc).lower():
+                raise
+        db.execute("UPDATE wacloud_gw_messages SET contact = wa_id WHERE contact IS NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_contact ON wacloud_gw_messages (contact, ts)")
+
+
 def storable(text: str) -> str:
     """Text as the log can store it: NUL (PostgreSQL refuses it) and lone surrogates (UTF-8 cannot hold
     them) replaced by U+FFFD. Inbound webhooks are what they are; the log must not fail on them."""
@@ -175,10 +203,25 @@ class History:
         db.execute(f"""CREATE TABLE IF NOT EXISTS wacloud_gw_messages (
             id {db.serial}, wa_id TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
             wamid TEXT, job_id TEXT, status TEXT, summary TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
-            body TEXT, name TEXT)""")
+            body TEXT, name TEXT, contact TEXT)""")
         db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_wa ON wacloud_gw_messages (wa_id, ts)")
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)")
         _one_row_per_job(db)
+        _contact_column(db)
+        #: An address (phone number or BSUID) → its person's contact id, when known (the gateway sets it
+        #: to the outbox's lookup); without it each address is its own conversation.
+        self.resolve: Callable[[str], str | None] | None = None
+
+    def _contact(self, wa_id: str) -> str:
+        """The conversation key of an address: its contact id, else the address itself."""
+        if self.resolve is not None:
+            try:
+                found = self.resolve(wa_id)
+            except Exception:  # the log must not fail on a lookup: the address keys the row instead
+                found = None
+            if found:
+                return found
+        return wa_id
 
     def record_inbound(
         self,
@@ -210,7 +253,7 @@ class History:
 
     def record_outbound_many(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Log many queued messages (wa_id, job_id, body) at once (a campaign)."""
-        rows, fills = _queued_rows(items)
+        rows, fills = _queued_rows(items, {wa_id: self._contact(wa_id) for wa_id in {i[0] for i in items}})
         self.db.executemany(_INSERT_QUEUED, rows)
         self.db.executemany(_FILL_QUEUED, fills)
 
@@ -220,7 +263,11 @@ class History:
         Passed as ``on_stored`` to ``Outbox.enqueue``/``broadcast``, the log row and its job commit
         together (same database): neither exists without the other.
         """
-        rows, fills = _queued_rows([(job.to, job_id, dict(job.body)) for job, job_id, created in stored if created])
+        new = [(job, job_id) for job, job_id, created in stored if created]
+        contacts: dict[str, str] = {}
+        for pid in sorted({job.phone_number_id for job, _ in new}):
+            contacts.update(contact_ids(tx, pid, sorted({job.to for job, _ in new if job.phone_number_id == pid})))
+        rows, fills = _queued_rows([(job.to, job_id, dict(job.body)) for job, job_id in new], contacts)
         if rows:
             tx.many(_INSERT_QUEUED, rows)
             tx.many(_FILL_QUEUED, fills)
@@ -324,6 +371,7 @@ class History:
                     ts if ts is not None else time.time(),
                     json.dumps(body) if body is not None else None,
                     None if name is None else storable(name),
+                    storable(self._contact(wa_id)),
                 ),
             )
         except Exception as exc:
@@ -342,29 +390,41 @@ class History:
         )
         return str(rows[0][0]) if rows else None
 
-    def messages(self, wa_id: str, *, limit: int = 100, before: float | None = None) -> list[LoggedMessage]:
-        """A customer's messages, oldest first (the last ``limit`` before ``before``)."""
+    def messages(
+        self, wa_id: str, *, limit: int = 100, before: float | None = None, ids: Sequence[str] = ()
+    ) -> list[LoggedMessage]:
+        """A customer's messages, oldest first (the last ``limit`` before ``before``).
+
+        ``ids``: every id of the person (their contact id, phone number, BSUIDs): the conversation is the
+        person's, whichever id each message used.
+        """
+        keys = sorted({wa_id, *ids})
+        marks = ", ".join("?" * len(keys))
         rows = self.db.execute(
-            "SELECT id, wa_id, direction, type, wamid, job_id, status, summary, ts, body "
-            "FROM wacloud_gw_messages WHERE wa_id = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT ?",
-            (wa_id, before if before is not None else 1e18, limit),
+            "SELECT id, wa_id, direction, type, wamid, job_id, status, summary, ts, body, contact "
+            f"FROM wacloud_gw_messages WHERE (wa_id IN ({marks}) OR contact IN ({marks})) AND ts < ? "
+            "ORDER BY ts DESC, id DESC LIMIT ?",
+            (*keys, *keys, before if before is not None else 1e18, limit),
         )
         return [_row(row) for row in reversed(rows)]
 
     def conversations(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """One row per customer, most recent first: wa_id, name, counts, last message and times."""
+        # One conversation per person: rows are grouped by contact (the address for unknown customers);
+        # the phone number (digits sort first) stands for the person when they have one.
         rows = self.db.execute(
-            "SELECT wa_id, COUNT(*), SUM(CASE WHEN direction = 'in' THEN 1 ELSE 0 END), MAX(ts), "
-            "MAX(CASE WHEN direction = 'in' THEN ts END), MAX(name) FROM wacloud_gw_messages "
-            "GROUP BY wa_id ORDER BY MAX(ts) DESC LIMIT ?",
+            "SELECT MIN(wa_id), COUNT(*), SUM(CASE WHEN direction = 'in' THEN 1 ELSE 0 END), MAX(ts), "
+            "MAX(CASE WHEN direction = 'in' THEN ts END), MAX(name), COALESCE(contact, wa_id) "
+            "FROM wacloud_gw_messages GROUP BY COALESCE(contact, wa_id) ORDER BY MAX(ts) DESC LIMIT ?",
             (limit,),
         )
         out = []
-        for wa_id, total, inbound, last_ts, last_in, name in rows:
-            last = self.messages(wa_id, limit=1)
+        for wa_id, total, inbound, last_ts, last_in, name, contact in rows:
+            last = self.messages(wa_id, limit=1, ids=[contact])
             out.append(
                 {
                     "wa_id": wa_id,
+                    "contact_id": contact if contact != wa_id else None,
                     "name": name,
                     "messages": int(total),
                     "inbound": int(inbound or 0),

@@ -122,6 +122,7 @@ class MessageOut(BaseModel):
 
     id: int
     wa_id: str
+    contact_id: str | None = Field(None, description="the person, whichever of their ids this message used")
     direction: str
     type: str
     wamid: str | None = None
@@ -143,6 +144,7 @@ class ConversationOut(BaseModel):
     """A customer the business has talked with."""
 
     wa_id: str
+    contact_id: str | None = Field(None, description="the person (all their ids share one conversation)")
     name: str | None = None
     messages: int
     inbound: int
@@ -162,7 +164,7 @@ class Recipient(_Input):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: str = Field(min_length=1, max_length=64)
+    to: str = Field(min_length=1, max_length=140, description="a phone number or a BSUID")
     parameters: list[str] = Field(
         default_factory=list, max_length=100, description="body parameters {{1}}, {{2}}… in order"
     )

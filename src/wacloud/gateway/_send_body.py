@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
 from pydantic_core import PydanticCustomError
 
+from wacloud.identity import is_bsuid
 from wacloud.messages import CONTENT_TYPES, INTERACTIVE_TYPES, Contacts, Interactive
 
 
@@ -37,7 +38,14 @@ class SendEnvelope(BaseModel):
     recipient_type: Literal["individual"] = Field(
         "individual", description="the gateway queues messages to individual customers only"
     )
-    to: str = Field(min_length=1, max_length=64, description="the customer's phone number (E.164, + optional)")
+    to: str | None = Field(
+        None, min_length=1, max_length=140,
+        description="the customer's phone number (E.164, + optional), or a BSUID (sent as recipient)",
+    )
+    recipient: str | None = Field(
+        None, min_length=1, max_length=140,
+        description="the customer's business-scoped user id (US.1349…), for a customer known without a phone",
+    )
     context: MessageContext | None = None
     biz_opaque_callback_data: str | None = Field(None, description="returned in this message's status webhooks")
 
@@ -93,3 +101,12 @@ def json_object(value: object) -> dict[str, Any]:
 
 #: The route's body type: documented as :data:`SendBodySchema`, taken as any JSON object.
 SendBody = Annotated[dict[str, Any], PlainValidator(json_object, json_schema_input_type=SendBodySchema)]
+
+
+def addressed(graph: dict[str, Any]) -> dict[str, Any]:
+    """The body with a BSUID given in ``to`` moved to ``recipient``, the field Meta takes it in."""
+    to = graph.get("to")
+    if isinstance(to, str) and is_bsuid(to.strip()) and graph.get("recipient") is None:
+        graph = {k: v for k, v in graph.items() if k != "to"}
+        graph["recipient"] = to.strip()
+    return graph

@@ -5,7 +5,8 @@ durable store before answering 200 (when the store is an inbox), and suppresses 
 processes (when it is a dedup store). Every new update is then handed, in order, to:
 
 1. the outbox (statuses move jobs forward, ``failed`` applies the retry policy, inbound messages open
-   the 24-hour window, ``user_preferences`` record opt-outs);
+   the 24-hour window, ``user_preferences`` record opt-outs; every update's customer ids — phone,
+   BSUID, parent BSUID, username — are linked to one contact);
 2. the conversation log;
 3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client;
    its replies are queued in the outbox's priority lane unless it asked for ``replies="direct"``).
@@ -19,10 +20,11 @@ bot that raises is logged with the update id and the update counts as handled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from wacloud.bot import Application, OutboxReplies
-from wacloud.delivery import Job
+from wacloud.delivery import Job, Outbox
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._calls import call_engine
@@ -84,10 +86,12 @@ class GatewayDispatcher:
             history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp())
         elif isinstance(update, StatusUpdate):
             st = update.status
-            if st.recipient_id:
+            # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
+            recipient = st.recipient_id or update.recipient.address
+            if recipient:
                 job = job_for_wamid(self.gw, st.id)
                 history.record_status(
-                    st.recipient_id, st.id, st.status, job_id=job.id if job is not None else None,
+                    recipient, st.id, st.status, job_id=job.id if job is not None else None,
                     ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
                 )
             code = st.errors[0].code if st.errors else 0
@@ -128,4 +132,17 @@ def build_webhook_app(gw: Gateway) -> WebhookApp:
         on_update=GatewayDispatcher(gw),
     )
     gw.webhook_app = WebhookApp(receiver)
+    if gw.outbox is not None:
+        # The conversation log keys each message by the person (contact), learned by the outbox.
+        gw.history.resolve = contact_resolver(gw.outbox)
     return gw.webhook_app
+
+
+def contact_resolver(outbox: Outbox) -> Callable[[str], str | None]:
+    """An address (phone number or BSUID) → the contact id of its person, None when unknown."""
+
+    def resolve(address: str) -> str | None:
+        found = outbox.contact(address)
+        return found.contact_id if found is not None else None
+
+    return resolve
