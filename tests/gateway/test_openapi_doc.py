@@ -81,7 +81,9 @@ def test_the_send_body_is_a_union_of_every_message_type_on_type(doc: dict[str, A
     variants = {kind: _resolve(doc, {"$ref": ref}) for kind, ref in mapping.items()}
     for kind, variant in variants.items():
         assert variant["properties"]["type"]["const"] == kind
-        assert {"to", "type", kind} <= set(variant["required"])
+        assert {"type", kind} <= set(variant["required"])
+        # The customer: a phone number in "to" or a BSUID in "recipient" (either one).
+        assert {"to", "recipient"} <= set(variant["properties"])
         assert variant["additionalProperties"] is False
     interactive = variants["interactive"]["properties"]["interactive"]
     assert interactive["discriminator"]["propertyName"] == "type"
