@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.gateway.conftest import LiveGateway, start_gateway, wait_for
 
 

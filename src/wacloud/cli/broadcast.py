@@ -27,9 +27,10 @@ from rich.table import Table
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, err_console, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 from wacloud.errors import ValidationError
+from wacloud.identity import is_bsuid
 from wacloud.phone import normalize
 
-_TO_COLUMNS = ("to", "phone", "wa_id", "number", "recipient")
+_TO_COLUMNS = ("to", "phone", "wa_id", "number", "recipient", "bsuid", "user_id")
 _POSITIONAL = re.compile(r"^(?:param_?)?(\d+)$", re.IGNORECASE)
 
 
@@ -74,7 +75,8 @@ def read_recipients(path: Path, *, default_region: str | None = None) -> CsvReci
                 cells = [cell.strip() for cell in row]
                 to = cells[to_i] if to_i < len(cells) else ""
                 try:
-                    number = normalize(to, default_region).e164
+                    # A phone number, or a BSUID for a customer known without one (a username).
+                    number = to if is_bsuid(to) else normalize(to, default_region).e164
                 except ValidationError as exc:
                     out.invalid.append(f"{path}:{line}: column {to_col!r}: {exc.reason}")
                     continue

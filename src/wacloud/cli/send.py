@@ -28,6 +28,7 @@ from wacloud.cli.output import (
     styled_state,
 )
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
+from wacloud.identity import is_bsuid
 
 app = typer.Typer(help="Send a message (through the gateway's outbox, or --direct).", no_args_is_help=True)
 
@@ -59,6 +60,9 @@ def deliver(
     params: dict[str, str] | None = None,
 ) -> None:
     """Send ``body`` (a Graph send body) and print the job or the wamid; exit non-zero on failure."""
+    if is_bsuid(str(body.get("to", "")).strip()) and body.get("recipient") is None:
+        # A customer known by BSUID only (a username): Meta takes the id in "recipient".
+        body = {**{k: v for k, v in body.items() if k != "to"}, "recipient": str(body["to"]).strip()}
     body = {"messaging_product": "whatsapp", **body}
     try:
         if direct:

@@ -10,8 +10,8 @@ from typing import Any
 
 from wacloud.errors import ValidationError
 
-#: CSV columns that hold the phone number (the first one present is used).
-PHONE_COLUMNS = ("to", "phone", "wa_id", "number", "recipient")
+#: CSV columns that hold the phone number or the BSUID (the first one present is used).
+PHONE_COLUMNS = ("to", "phone", "wa_id", "number", "recipient", "bsuid", "user_id")
 
 
 @dataclass(frozen=True, slots=True)
