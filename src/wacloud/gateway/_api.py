@@ -33,7 +33,6 @@ from wacloud.gateway._schemas import (
 )
 from wacloud.gateway._send_body import SendBody, addressed
 from wacloud.messages import SendRequest
-from wacloud.phone import normalize
 
 log = logging.getLogger("wacloud.gateway.api")
 
@@ -156,7 +155,7 @@ async def list_jobs(
     request: Request,
     _: Authenticated,
     state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
-    to: Annotated[str | None, Query(max_length=64, pattern=r"^\+?[0-9]{1,20}$")] = None,
+    to: Annotated[str | None, Query(max_length=140, pattern=r"^(\+?[0-9]{1,20}|[A-Z]{2}\.[A-Za-z0-9.]{1,133})$")] = None,
     campaign: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -169,7 +168,7 @@ async def list_jobs(
         filters["campaign"] = campaign
     if to:
         try:
-            filters["to"] = normalize(to).wa_id
+            filters["to"] = address(to)  # a phone number or a BSUID
         except errors.ValidationError as exc:
             raise ApiError(422, exc.reason, field="to") from None
     try:
