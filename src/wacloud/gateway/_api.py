@@ -44,6 +44,8 @@ _SEND_DOC = "The JSON you would POST to /{phone-number-id}/messages"
 _SEND_EXAMPLE = {"to": "+15551234567", "type": "text", "text": {"body": "Hello from wacloud"}}
 
 JobId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+#: A phone number or a BSUID (``US.1349…``, ``US.ENT.1181…``).
+_TO_FILTER = r"^(\+?[0-9]{1,20}|[A-Z]{2}\.[A-Za-z0-9.]{1,133})$"
 WaId = Annotated[str, Path(min_length=1, max_length=140, pattern=r"^(\+?[0-9]{1,20}|@?[A-Za-z0-9_.\-]{1,140})$")]
 
 
@@ -155,7 +157,7 @@ async def list_jobs(
     request: Request,
     _: Authenticated,
     state: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
-    to: Annotated[str | None, Query(max_length=140, pattern=r"^(\+?[0-9]{1,20}|[A-Z]{2}\.[A-Za-z0-9.]{1,133})$")] = None,
+    to: Annotated[str | None, Query(max_length=140, pattern=_TO_FILTER)] = None,
     campaign: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
