@@ -15,7 +15,9 @@ import logging
 import math
 import secrets
 import signal
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +52,9 @@ from wacloud.messages import parse
 from wacloud.phone import normalize
 
 log = logging.getLogger("wacloud.delivery")
+
+#: How many recently learned id sets an outbox remembers (see :meth:`Outbox.learn`).
+_LEARNED_CACHE = 4096
 
 
 def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -> float | None:
@@ -178,6 +183,9 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
         self._running = False
+        #: Ids already linked by :meth:`learn` (most recent last), so repeated sightings cost no write.
+        self._learned: OrderedDict[CustomerIds, str] = OrderedDict()
+        self._learned_lock = threading.Lock()
 
     # --- queueing --------------------------------------------------------------------------------
     def enqueue(self, to: str, message: Any, *, key: str | None = None,
@@ -358,13 +366,29 @@ class Outbox:
         self.store.touch_inbound(self.phone_number_id, address(wa_id, "wa_id"), _epoch(timestamp, now) or now)
 
     def learn(self, ids: CustomerIds, timestamp: datetime | float | None = None) -> str | None:
-        """Record that these ids (phone, BSUID, parent BSUID, username) are one customer; their contact id."""
+        """Record that these ids (phone, BSUID, parent BSUID, username) are one customer; their contact id.
+
+        The same ids seen again (a message's sent, delivered and read statuses) are not written again.
+        """
+        with self._learned_lock:  # webhooks are handled in several threads
+            known = self._learned.get(ids)
+            if known is not None:
+                self._learned.move_to_end(ids)
+                return known
         now = self.clock()
-        return self.store.learn_contact(self.phone_number_id, ids, _epoch(timestamp, now) or now)
+        contact_id = self.store.learn_contact(self.phone_number_id, ids, _epoch(timestamp, now) or now)
+        if contact_id is not None:
+            with self._learned_lock:
+                self._learned[ids] = contact_id
+                if len(self._learned) > _LEARNED_CACHE:
+                    self._learned.popitem(last=False)
+        return contact_id
 
     def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
         """A customer changed phone number (``user_changed_number``): one person, the old number dropped."""
         now = self.clock()
+        with self._learned_lock:
+            self._learned.clear()  # a link to the old number is no longer true
         return self.store.change_number(self.phone_number_id, address(old, "from"), address(new_wa_id, "wa_id"),
                                         _epoch(timestamp, now) or now)
 
