@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wacloud.delivery import Outbox, Store
@@ -58,3 +60,14 @@ def test_a_customer_who_changes_number_stays_one_person(rig: Rig) -> None:
     after = rig.hook_outbox.contact("15550009999")
     assert after is not None and after.contact_id == before.contact_id
     assert after.last_inbound == before.last_inbound  # the window stays the person's
+
+
+def test_a_campaign_csv_column_may_hold_phones_and_bsuids(tmp_path: Path) -> None:
+    from wacloud.cli.broadcast import read_recipients
+
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(f"recipient,name\n+15550001111,Ana\n{BSUID},Bo\nUS.ENT.42,Cy\nnope,Di\n", encoding="utf-8")
+    rows = read_recipients(csv_file)
+    assert [r["to"] for r in rows.recipients] == ["+15550001111", BSUID, "US.ENT.42"]
+    assert [r["values"]["name"] for r in rows.recipients] == ["Ana", "Bo", "Cy"]
+    assert len(rows.invalid) == 1 and ":5:" in rows.invalid[0]
