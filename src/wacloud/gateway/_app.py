@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -26,7 +25,8 @@ import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
 import wacloud.gateway._ops as ops
 from wacloud import __version__
-from wacloud.delivery import Outbox, StoreError, open_store
+from wacloud.client import AsyncClient
+from wacloud.delivery import StoreError, open_store
 from wacloud.gateway._api_errors import ApiError, error_response
 from wacloud.gateway._db import DatabaseUnavailable
 from wacloud.gateway._docs import mount_docs
@@ -36,7 +36,6 @@ from wacloud.gateway._sandbox_mount import ControlGuard
 from wacloud.gateway._settings import Settings
 from wacloud.gateway._strict import known_query_only
 from wacloud.gateway._webhook import build_webhook_app
-from wacloud.gateway._workers import WorkerSupervisor
 
 log = logging.getLogger("wacloud.gateway")
 
@@ -123,16 +122,8 @@ def attach_engines(gw: Gateway, *, bot: object = None) -> None:
     """Build the sandbox (sandbox mode), the clients, the outbox, the workers and the webhook app for ``gw``."""
     if gw.settings.sandbox_mode:
         gw.build_sandbox()
-    client = gw.build_client()
     gw.store = open_store(gw.settings.database_url)
-    gw.outbox = Outbox(
-        gw.store,
-        client,
-        mps=gw.settings.mps,
-        concurrency=gw.settings.concurrency,
-        worker_name=f"gw-{os.getpid()}",
-    )
-    gw.workers = WorkerSupervisor(gw.outbox)
+    gw.build_client()
     if bot is None and gw.settings.app:
         bot = load_object(gw.settings.app)
     if bot is not None:
@@ -190,6 +181,9 @@ def create_app(
             if persistence is not None:
                 saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
                 stack.push_async_callback(persistence.stop, saving)
+            if gw.numbers:
+                # Each number paces to its throughput level (a failed read keeps the configured rate).
+                await asyncio.gather(*(lane.read_level() for lane in gw.numbers))
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
@@ -205,7 +199,8 @@ def create_app(
         if gw.webhook_store is not None:
             with contextlib.suppress(Exception):
                 gw.webhook_store.close()
-        for client in (gw.client, gw.bot_client):
+        clients: list[AsyncClient | None] = [c for lane in gw.numbers for c in (lane.client, lane.bot_client)]
+        for client in clients or [gw.client, gw.bot_client]:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
