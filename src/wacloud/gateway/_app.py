@@ -23,6 +23,7 @@ from starlette.routing import Route
 import wacloud.gateway._api as api
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
+import wacloud.gateway._numbers_api as numbers_api
 import wacloud.gateway._ops as ops
 from wacloud import __version__
 from wacloud.client import AsyncClient
@@ -223,6 +224,7 @@ def create_app(
         app.include_router(api.router, dependencies=_STRICT)
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
+        app.include_router(numbers_api.router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.

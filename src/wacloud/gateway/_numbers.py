@@ -108,6 +108,9 @@ class Numbers:
 
     def __init__(self, lanes: list[NumberLane] | None = None) -> None:
         self._lanes: dict[str, NumberLane] = {}
+        #: The number a request without ``from`` sends from: set for a single-number configuration (the
+        #: sandbox's second number is an extra), None when several numbers are configured (``from`` needed).
+        self.implicit: str | None = None
         for lane in lanes or []:
             self.add(lane)
 
@@ -144,11 +147,13 @@ class Numbers:
     def resolve(self, sender: str | None) -> NumberLane:
         """The lane a request's ``from`` names (a phone number id or a display number).
 
-        Without ``from`` there must be exactly one number; raises :class:`UnknownNumber` otherwise.
+        Without ``from``: the only number, or the implicit one (single-number settings); raises :class:`UnknownNumber` otherwise.
         """
         if sender is None or (isinstance(sender, str) and not sender.strip()):
             if len(self._lanes) == 1:
                 return next(iter(self._lanes.values()))
+            if self.implicit is not None and self.implicit in self._lanes:
+                return self._lanes[self.implicit]
             raise UnknownNumber(f"this gateway serves {len(self._lanes)} numbers; say which one sends with "
                                 f"\"from\" (one of {', '.join(self._lanes)})")
         if not isinstance(sender, str):

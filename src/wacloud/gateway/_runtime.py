@@ -237,6 +237,8 @@ class Gateway:
                                         bot_client=LoggingAsyncClient(history=self.history, **options)))
         first = self.numbers.default
         assert first is not None
+        if len(self.settings.numbers) <= 1:
+            self.numbers.implicit = first.phone_number_id
         self.client, self.bot_client, self.outbox = first.client, first.bot_client, first.outbox
         self.workers = WorkerGroup([lane.workers for lane in self.numbers])
         return self.client

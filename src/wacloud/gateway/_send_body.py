@@ -37,6 +37,10 @@ class SendEnvelope(BaseModel):
     recipient_type: Literal["individual"] = Field(
         "individual", description="the gateway queues messages to individual customers only"
     )
+    from_: str | None = Field(
+        None, alias="from", min_length=1, max_length=64,
+        description="the business number that sends: phone number id or display number (optional with one number)",
+    )
     to: str = Field(min_length=1, max_length=64, description="the customer's phone number (E.164, + optional)")
     context: MessageContext | None = None
     biz_opaque_callback_data: str | None = Field(None, description="returned in this message's status webhooks")
