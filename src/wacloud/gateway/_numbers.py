@@ -147,7 +147,8 @@ class Numbers:
     def resolve(self, sender: str | None) -> NumberLane:
         """The lane a request's ``from`` names (a phone number id or a display number).
 
-        Without ``from``: the only number, or the implicit one (single-number settings); raises :class:`UnknownNumber` otherwise.
+        Without ``from``: the only number, or the implicit one (single-number settings); else
+        :class:`UnknownNumber`.
         """
         if sender is None or (isinstance(sender, str) and not sender.strip()):
             if len(self._lanes) == 1:
