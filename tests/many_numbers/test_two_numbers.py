@@ -4,7 +4,6 @@ the throughput upgrade, keys limited to a number (sandbox over HTTP, SQLite and 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,7 +59,7 @@ def test_two_numbers_send_concurrently_each_at_its_own_rate(two: TwoNumbers) -> 
     rate_a, rate_b = _rate(a), _rate(b)
     print(f"measured: number A {rate_a:.2f} msg/s (paced to 4), number B {rate_b:.2f} msg/s (paced to 8)")
     # Pacing never exceeds a number's rate (GCRA: n messages take at least (n-1)/rate seconds).
-    assert rate_a <= 4 * 1.05 and rate_b <= 8 * 1.05
+    assert rate_a <= 4 * 1.1 and rate_b <= 8 * 1.1
     # Concurrently: B's sends happen while A's do, and B (twice A's rate) finishes its 25 first.
     assert b[0] < a[-1] and rate_b > rate_a * 1.3
 

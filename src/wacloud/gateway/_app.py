@@ -155,11 +155,27 @@ class GaugeRefresher:
         depth, _ = outbox.backlog()
         m.queue_depth.set(depth)
         m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
+        refresh_numbers(gw, m)
         if gw.webhook_app is not None:
             stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
             m.webhook_payloads.labels(outcome="retried").set(stats.retried)
             m.webhook_payloads.labels(outcome="dead_lettered").set(stats.dead_lettered)
+
+
+def refresh_numbers(gw: Gateway, m: Metrics) -> None:
+    """Per-number gauges: rate, backlog, pause state, jobs by state (label ``phone_number_id``)."""
+    now = time.time()
+    m.number_jobs.clear()
+    for lane in gw.numbers:
+        pid = lane.phone_number_id
+        m.number_rate.labels(phone_number_id=pid).set(lane.rate)
+        m.number_backlog.labels(phone_number_id=pid).set(lane.outbox.backlog()[0])
+        m.number_paused.labels(phone_number_id=pid).set(1 if lane.outbox.store.paused(pid, now) else 0)
+        for state, n in lane.outbox.summary().by_state.items():
+            m.number_jobs.labels(phone_number_id=pid, state=str(state)).set(n)
+        if lane is not gw.numbers.default:
+            m.pacing_tokens.labels(phone_number_id=pid).set(lane.outbox.free_slots())
 
 
 def create_app(
