@@ -321,12 +321,14 @@ def _describe(exc: PydanticValidationError, path: Path | None) -> list[str]:
         loc = [str(part) for part in err.get("loc", ())]
         field = loc[0] if loc else ""
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
+        if field == "numbers" and len(loc) > 1:
+            where = f"numbers[{loc[1]}]" + "".join(f".{p}" for p in loc[2:])
+            if err.get("type") == "extra_forbidden":
+                msg = f"unknown; a number has {', '.join(NumberConfig.model_fields)}"
+            problems.append(f"{where} (a [[numbers]] table, or {env_name(field)}): {msg}")
+        elif err.get("type") == "extra_forbidden":
             where = f" in {path}" if path else ""
             problems.append(f"unknown setting {field!r}{where}; known settings: {', '.join(_known())}")
-        elif field == "numbers" and len(loc) > 1:
-            where = f"numbers[{loc[1]}]" + "".join(f".{p}" for p in loc[2:])
-            problems.append(f"{where} (a [[numbers]] table, or {env_name(field)}): {msg}")
         elif field and field in Settings.model_fields:
             problems.append(f"{env_name(field)} ({field}): {msg}")
         else:
