@@ -49,12 +49,13 @@ class TwoNumbers:
         job: dict[str, Any] = resp.json()
         return job
 
-    def post_webhook(self, value: dict[str, Any], *, field: str = "messages", waba: str = "1") -> httpx.Response:
-        """POST a signed webhook to the gateway, as Meta would."""
+    def post_webhook(self, value: dict[str, Any], *, field: str = "messages", waba: str = "1",
+                     secret: str = APP_SECRET) -> httpx.Response:
+        """POST a webhook signed with ``secret`` to the gateway, as Meta would."""
         body = {"object": "whatsapp_business_account",
                 "entry": [{"id": waba, "changes": [{"field": field, "value": value}]}]}
         raw = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", signature.HEADER: signature.sign(raw, APP_SECRET)}
+        headers = {"Content-Type": "application/json", signature.HEADER: signature.sign(raw, secret)}
         return httpx.post(f"{self.url}/webhook", content=raw, headers=headers, timeout=20)
 
     def accepted_at(self, phone_number_id: str) -> list[float]:
@@ -103,7 +104,8 @@ def _no_wacloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def start_two_numbers(tmp_path: Path, numbers: list[dict[str, Any]], **overrides: Any) -> Iterator[TwoNumbers]:
+def start_two_numbers(tmp_path: Path, numbers: list[dict[str, Any]], *, bot: object = None,
+                      **overrides: Any) -> Iterator[TwoNumbers]:
     """Sandbox (A and B, two WABAs) and a live-mode gateway configured with ``numbers`` ([[numbers]] tables)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -114,7 +116,7 @@ def start_two_numbers(tmp_path: Path, numbers: list[dict[str, Any]], **overrides
             access_token=TOKEN, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, graph_url=sbx.base_url,
             numbers=numbers, **overrides,
         )
-        app = create_app(settings)
+        app = create_app(settings, bot=bot)
         _, key = app.state.gateway.keys.create("admin")
         server = ServerThread(app, port=port)
         server.start()

@@ -193,6 +193,8 @@ def build_webhook_app(gw: Gateway) -> WebhookApp:
         store = gw.webhook_store = WebhookSqliteStore(store.path)
     receiver = WebhookReceiver(
         app_secret=gw.creds.app_secret,
+        # Numbers of other Meta apps sign their webhooks with their own app's secret.
+        other_app_secrets=[n.spec.app_secret for n in gw.numbers if n.spec.app_secret] if gw.creds.app_secret else (),
         verify_token=gw.creds.verify_token,
         allow_unsigned=gw.settings.allow_unsigned_webhooks,
         max_body_bytes=gw.settings.webhook_max_body,
