@@ -150,3 +150,19 @@ def test_a_campaign_goes_out_from_its_number(two: TwoNumbers) -> None:
     jobs = two.http.get("/v1/jobs", params={"campaign": "cmp-b"}).json()["jobs"]
     assert len(jobs) == 2 and {j["phone_number_id"] for j in jobs} == {B_ID}
     assert two.http.get("/v1/campaigns/cmp-b").json()["total"] == 2
+
+
+def test_pausing_one_number_holds_only_its_messages(two: TwoNumbers) -> None:
+    paused = two.http.post(f"/v1/numbers/{A_ID}/pause", params={"seconds": 600})
+    assert paused.status_code == 200 and paused.json()["paused"] is True
+    held = two.send(A_ID, "+15559990001")
+    goes = two.send(B_ID, "+15559990002")
+    wait_for(lambda: _done(two, [goes]), 20, "B's message sent while A is paused")
+    assert two.http.get(f"/v1/jobs/{held['id']}").json()["state"] == "queued"
+    numbers = {n["phone_number_id"]: n for n in two.http.get("/v1/numbers").json()["numbers"]}
+    assert numbers[A_ID]["backlog"] >= 1 and not numbers[B_ID]["paused"]
+    metrics = httpx.get(f"{two.url}/metrics", params={"number": A_ID}).text
+    assert f'wacloud_number_paused{{phone_number_id="{A_ID}"}} 1.0' in metrics and B_ID not in metrics
+    resumed = two.http.post(f"/v1/numbers/{A['display_phone_number']}/resume")
+    assert resumed.status_code == 200 and resumed.json()["paused"] is False
+    wait_for(lambda: _done(two, [held]), 20, "A's message sent once resumed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated, require_number
@@ -14,7 +14,7 @@ from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import KeyInfo
 from wacloud.gateway._numbers import NumberLane, UnknownNumber
 from wacloud.gateway._runtime import Gateway
-from wacloud.gateway._schemas import NumberList, UnroutedList
+from wacloud.gateway._schemas import NumberList, NumberOut, UnroutedList
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
@@ -81,6 +81,32 @@ async def list_numbers(request: Request, key: Authenticated) -> dict[str, Any]:
     """Each number the calling key may use: ids, name, rate, pause state, quality and backlog."""
     lanes = [lane for lane in _gw(request).numbers if key.may_use(lane.phone_number_id)]
     return {"numbers": [await number_view(lane) for lane in lanes]}
+
+
+NumberPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^\+?[0-9 ()\-.]+$")]
+
+
+@router.post("/numbers/{number}/pause", response_model=NumberOut, tags=["numbers"], summary="Pause one number")
+async def pause_number(
+    request: Request,
+    key: Authenticated,
+    number: NumberPath,
+    seconds: Annotated[float, Query(gt=0, le=30 * 24 * 3600, description="how long")] = 3600,
+) -> dict[str, Any]:
+    """Stop sending from this number (every worker sharing the store); its jobs wait, other numbers go on."""
+    lane = sending_lane(_gw(request), key, number, field="number")
+    await call_engine(lane.outbox.pause, seconds, "paused through the API")
+    return await number_view(lane)
+
+
+@router.post("/numbers/{number}/resume", response_model=NumberOut, tags=["numbers"], summary="Resume one number")
+async def resume_number(request: Request, key: Authenticated, number: NumberPath) -> dict[str, Any]:
+    """Lift this number's pause (an auth pause too, once its token is fixed)."""
+    lane = sending_lane(_gw(request), key, number, field="number")
+    await call_engine(lane.outbox.resume)
+    # A running worker keeps the pause it read until it ends: restart the number's workers (gracefully).
+    lane.workers.restart()
+    return await number_view(lane)
 
 
 @router.get(
