@@ -19,7 +19,7 @@ from wacloud.webhooks import signature
 
 from .conftest import APP_SECRET, LiveGateway, start_gateway, wait_for
 
-PHONE_ID = "106540352242922"
+PHONE_ID = "100000000000001"  # the sandbox-mode gateway's first number (others are kept apart)
 #: Generous bounds: what matters is seconds, not the 30-60 s the gateway used to hang for.
 HEALTH_S = 2.0
 READY_S = 8.0

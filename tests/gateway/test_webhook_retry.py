@@ -21,7 +21,7 @@ from wacloud.webhooks import MessageUpdate, Update, signature
 
 from .conftest import APP_SECRET, LiveGateway, start_gateway, wait_for
 
-PHONE_ID = "106540352242922"
+PHONE_ID = "100000000000001"  # the sandbox-mode gateway's first number (others are kept apart)
 
 
 def _message(n: int, text: str = "hi") -> tuple[str, bytes]:

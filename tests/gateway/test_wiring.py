@@ -16,7 +16,7 @@ from wacloud.gateway._app import create_app
 from wacloud.gateway._bot import BotApp, FunctionBot, as_bot
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._settings import load_settings
-from wacloud.gateway._workers import WorkerSupervisor
+from wacloud.gateway._workers import WorkerGroup
 from wacloud.webhooks import Application
 
 from .conftest import APP_SECRET, VERIFY_TOKEN
@@ -36,7 +36,7 @@ def test_no_field_of_the_gateway_is_typed_any() -> None:
     loose = [name for name, hint in hints.items() if _mentions_any(hint)]
     assert not loose, f"Any-typed gateway fields: {loose}"
     assert "extras" not in hints
-    assert hints["workers"] is WorkerSupervisor
+    assert hints["workers"] is WorkerGroup
 
 
 def test_no_class_is_defined_inside_a_function_in_the_gateway_or_the_cli() -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import existing_database, settings
+from wacloud.errors import ValidationError
 from wacloud.gateway import Database, KeyStore
 
 app = typer.Typer(
@@ -28,19 +29,26 @@ def _store(config: Path | None, database_url: str | None) -> KeyStore:
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "default",
+    numbers: Annotated[
+        str | None, typer.Option("--numbers", help="Limit the key to these phone number ids (comma-separated).")
+    ] = None,
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a key and print it: this is the only time it is shown."""
     try:
-        info, key = _store(config, database_url).create(name)
+        limited = [n.strip() for n in numbers.split(",")] if numbers is not None else None
+        info, key = _store(config, database_url).create(name, limited)
     except CliError as exc:
         fail(exc, as_json=json_out)
+    except ValidationError as exc:
+        fail(CliError(f"--numbers: {exc.reason}", Exit.USAGE), as_json=json_out)
     if json_out:
         emit_json({**info.as_dict(), "key": key})
     else:
-        console.print(f"key {info.id} ({info.name}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
+        only = f", only numbers {', '.join(info.numbers)}" if info.numbers is not None else ""
+        console.print(f"key {info.id} ({info.name}{only}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
 
 
 @app.command("list")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -25,9 +24,11 @@ import wacloud.gateway._api as api
 import wacloud.gateway._contacts_routes as contacts_routes
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
+import wacloud.gateway._numbers_api as numbers_api
 import wacloud.gateway._ops as ops
 from wacloud import __version__
-from wacloud.delivery import Outbox, StoreError, open_store
+from wacloud.client import AsyncClient
+from wacloud.delivery import StoreError, open_store
 from wacloud.gateway._api_errors import ApiError, error_response
 from wacloud.gateway._db import DatabaseUnavailable
 from wacloud.gateway._docs import mount_docs
@@ -37,7 +38,6 @@ from wacloud.gateway._sandbox_mount import ControlGuard
 from wacloud.gateway._settings import Settings
 from wacloud.gateway._strict import known_query_only
 from wacloud.gateway._webhook import build_webhook_app
-from wacloud.gateway._workers import WorkerSupervisor
 
 log = logging.getLogger("wacloud.gateway")
 
@@ -124,16 +124,8 @@ def attach_engines(gw: Gateway, *, bot: object = None) -> None:
     """Build the sandbox (sandbox mode), the clients, the outbox, the workers and the webhook app for ``gw``."""
     if gw.settings.sandbox_mode:
         gw.build_sandbox()
-    client = gw.build_client()
     gw.store = open_store(gw.settings.database_url)
-    gw.outbox = Outbox(
-        gw.store,
-        client,
-        mps=gw.settings.mps,
-        concurrency=gw.settings.concurrency,
-        worker_name=f"gw-{os.getpid()}",
-    )
-    gw.workers = WorkerSupervisor(gw.outbox)
+    gw.build_client()
     if bot is None and gw.settings.app:
         bot = load_object(gw.settings.app)
     if bot is not None:
@@ -164,11 +156,27 @@ class GaugeRefresher:
         depth, _ = outbox.backlog()
         m.queue_depth.set(depth)
         m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
+        refresh_numbers(gw, m)
         if gw.webhook_app is not None:
             stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
             m.webhook_payloads.labels(outcome="retried").set(stats.retried)
             m.webhook_payloads.labels(outcome="dead_lettered").set(stats.dead_lettered)
+
+
+def refresh_numbers(gw: Gateway, m: Metrics) -> None:
+    """Per-number gauges: rate, backlog, pause state, jobs by state (label ``phone_number_id``)."""
+    now = time.time()
+    m.number_jobs.clear()
+    for lane in gw.numbers:
+        pid = lane.phone_number_id
+        m.number_rate.labels(phone_number_id=pid).set(lane.rate)
+        m.number_backlog.labels(phone_number_id=pid).set(lane.outbox.backlog()[0])
+        m.number_paused.labels(phone_number_id=pid).set(1 if lane.outbox.store.paused(pid, now) else 0)
+        for state, n in lane.outbox.summary().by_state.items():
+            m.number_jobs.labels(phone_number_id=pid, state=str(state)).set(n)
+        if lane is not gw.numbers.default:
+            m.pacing_tokens.labels(phone_number_id=pid).set(lane.outbox.free_slots())
 
 
 def create_app(
@@ -191,6 +199,9 @@ def create_app(
             if persistence is not None:
                 saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
                 stack.push_async_callback(persistence.stop, saving)
+            if gw.numbers:
+                # Each number paces to its throughput level (a failed read keeps the configured rate).
+                await asyncio.gather(*(lane.read_level() for lane in gw.numbers))
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
@@ -206,7 +217,8 @@ def create_app(
         if gw.webhook_store is not None:
             with contextlib.suppress(Exception):
                 gw.webhook_store.close()
-        for client in (gw.client, gw.bot_client):
+        clients: list[AsyncClient | None] = [c for lane in gw.numbers for c in (lane.client, lane.bot_client)]
+        for client in clients or [gw.client, gw.bot_client]:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
@@ -230,6 +242,7 @@ def create_app(
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
         app.include_router(contacts_routes.router, dependencies=_STRICT)
+        app.include_router(numbers_api.router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.

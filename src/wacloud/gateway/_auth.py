@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from wacloud.gateway._api_errors import ApiError
 from wacloud.gateway._keys import KeyInfo, KeyStore
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `wacloud keys create` or `wacloud serve`")
@@ -49,3 +50,10 @@ def require_key(
 
 
 Authenticated = Annotated[KeyInfo, Depends(require_key)]
+
+
+def require_number(info: KeyInfo, phone_number_id: str, *, field: str = "from") -> None:
+    """403 naming the number when the calling key is limited to other numbers."""
+    if not info.may_use(phone_number_id):
+        raise ApiError(403, f"this API key may not use number {phone_number_id} "
+                            f"(it is limited to {', '.join(info.numbers or ())})", field=field)

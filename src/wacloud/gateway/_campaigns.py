@@ -10,9 +10,11 @@ import secrets
 from typing import Any
 
 from wacloud import errors
+from wacloud.client import AsyncClient
 from wacloud.delivery import Recipient, Summary
 from wacloud.gateway._api_errors import ApiError
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._schemas import CampaignIn
 from wacloud.gateway._schemas import Recipient as RecipientIn
@@ -35,21 +37,22 @@ def summary_dict(campaign_id: str, summary: Summary) -> dict[str, Any]:
     }
 
 
-async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
+async def start(gw: Gateway, campaign: CampaignIn, lane: NumberLane | None = None) -> dict[str, Any]:
     """Check the campaign against its template, queue it to every valid recipient, return the progress.
 
     An unknown template or a parameter no value gives refuses the whole campaign (422, nothing queued);
     values that fill no parameter are ignored with a warning; a bad recipient refuses the campaign
-    too unless ``skip_invalid``, when it is listed in ``invalid`` and the others are queued.
+    too unless ``skip_invalid``, when it is listed in ``invalid`` and the others are queued. ``lane`` is
+    the number that sends (default: the first).
     """
-    outbox = gw.outbox
+    outbox = lane.outbox if lane is not None else gw.outbox
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
     campaign_id = campaign.id or "cmp_" + secrets.token_hex(6)
     rows = [_values(r) for r in campaign.recipients]
     invalid: list[dict[str, Any]] = []
     warnings: list[str] = []
-    prepared = await _prepare(gw, campaign, rows, warnings)
+    prepared = await _prepare(lane.client if lane is not None else gw.client, campaign, rows, warnings)
     recipients: list[Recipient] = []
     positions: list[int] = []  # the campaign index of each recipient handed to the outbox
     for i, r in enumerate(campaign.recipients):
@@ -82,7 +85,9 @@ async def start(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
             field, _, reason = why.partition(": ")
             invalid.append({"index": i, "field": f"recipients.{i}.{field}", "reason": reason or why})
         gw.metrics.enqueued.labels(kind="campaign").inc(result.queued)
-    found = await progress(gw, campaign_id)
+        if lane is not None:
+            await call_engine(_touch_all, gw, lane.phone_number_id, [r.to for r in recipients])
+    found = await progress(gw, campaign_id, lane)
     if found is None:  # nobody was queued: every recipient was invalid
         found = {"id": campaign_id, "total": 0, "states": {}, "failed_by_code": {}, "done": True}
     found["duplicates"] = result.duplicates if result is not None else 0
@@ -96,11 +101,18 @@ def _values(r: RecipientIn) -> dict[str, str]:
     return {**{str(n): v for n, v in enumerate(r.parameters, start=1)}, **r.named, **r.values}
 
 
+def _touch_all(gw: Gateway, phone_number_id: str, recipients: list[str]) -> None:
+    """The campaign's customers now have a conversation with the sending number."""
+    for to in recipients:
+        digits = "".join(c for c in str(to) if c.isdigit())
+        if digits:
+            gw.number_log.touch(phone_number_id, digits)
+
+
 async def _prepare(
-    gw: Gateway, campaign: CampaignIn, rows: list[dict[str, str]], warnings: list[str]
+    client: AsyncClient | None, campaign: CampaignIn, rows: list[dict[str, str]], warnings: list[str]
 ) -> Prepared | None:
     """Fill and check every recipient against the template's definition (None when it cannot be fetched)."""
-    client = gw.client
     if client is None or not client.waba_id:
         warnings.append("the template was not checked before queueing: set WACLOUD_WABA_ID to check it")
         return None
@@ -121,9 +133,10 @@ async def _prepare(
     return prepared
 
 
-async def progress(gw: Gateway, campaign_id: str) -> dict[str, Any] | None:
-    """Jobs by state and failures by code; None for an unknown campaign."""
-    outbox = gw.outbox
+async def progress(gw: Gateway, campaign_id: str, lane: NumberLane | None = None) -> dict[str, Any] | None:
+    """Jobs by state and failures by code (of ``lane``'s number, default the first); None for an unknown
+    campaign."""
+    outbox = lane.outbox if lane is not None else gw.outbox
     if outbox is None:
         return None
     summary: Summary = await call_engine(outbox.summary, campaign_id)

@@ -3,6 +3,7 @@
 Keys live in the gateway's own table (``wacloud_api_keys``) in the same database as the outbox, so
 every process and host sharing a PostgreSQL database accepts the same keys and sees revocations at
 once. Keys can also be given in the configuration (``WACLOUD_API_KEYS``), as plain keys or ``sha256:<hex>``.
+A key can be limited to some business numbers (``numbers``: their phone number ids; None: every number).
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class KeyInfo:
     name: str
     created_at: float
     revoked_at: float | None = None
+    #: The phone number ids this key may use; None: every number.
+    numbers: tuple[str, ...] | None = None
+
+    def may_use(self, phone_number_id: str) -> bool:
+        """True when this key may send from, or read, the number ``phone_number_id``."""
+        return self.numbers is None or phone_number_id in self.numbers
 
     @property
     def active(self) -> bool:
@@ -53,6 +60,7 @@ class KeyInfo:
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
             "active": self.active,
+            "numbers": list(self.numbers) if self.numbers is not None else None,
         }
 
 
@@ -60,7 +68,24 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
     created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)"""
 
-_SELECT = "SELECT id, name, created_at, revoked_at FROM wacloud_api_keys"
+_SELECT = "SELECT id, name, created_at, revoked_at, numbers FROM wacloud_api_keys"
+
+
+def _info(row: tuple[Any, ...]) -> KeyInfo:
+    """A key from its row (``numbers`` stored comma-separated; NULL: every number)."""
+    id_, name, created_at, revoked_at, numbers = row
+    limited = tuple(n for n in str(numbers).split(",") if n) if numbers is not None else None
+    return KeyInfo(id=id_, name=name, created_at=created_at, revoked_at=revoked_at, numbers=limited)
+
+
+def _add_numbers_column(db: Database) -> None:
+    """Keys made before keys could be limited to numbers: add the ``numbers`` column (NULL: every number)."""
+    if db.is_postgres:
+        db.execute("ALTER TABLE wacloud_api_keys ADD COLUMN IF NOT EXISTS numbers TEXT")
+        return
+    columns = {str(r[1]) for r in db.execute("PRAGMA table_info(wacloud_api_keys)")}
+    if "numbers" not in columns:
+        db.execute("ALTER TABLE wacloud_api_keys ADD COLUMN numbers TEXT")
 
 
 class KeyStore:
@@ -72,21 +97,29 @@ class KeyStore:
             k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k) for k in static_keys if k
         }
         self._execute(_SCHEMA)
+        _add_numbers_column(db)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params)
 
     # -- API -----------------------------------------------------------------------------------
 
-    def create(self, name: str = "default") -> tuple[KeyInfo, str]:
-        """A new key: its info and the plain key, which is never stored nor shown again."""
+    def create(self, name: str = "default", numbers: Iterable[str] | None = None) -> tuple[KeyInfo, str]:
+        """A new key (limited to ``numbers``, phone number ids, when given): its info and the plain key,
+        which is never stored nor shown again."""
         if "\x00" in name:
             raise ValidationError("name", "must not contain a NUL character (U+0000)")  # PostgreSQL refuses it
+        limited = None
+        if numbers is not None:
+            limited = tuple(dict.fromkeys(str(n).strip() for n in numbers if str(n).strip()))
+            bad = [n for n in limited if not n.isdigit() or len(n) > 32]
+            if bad or not limited:
+                raise ValidationError("numbers", "must be phone number ids (digits), at least one")
         key = new_key()
-        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time())
+        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time(), numbers=limited)
         self._execute(
-            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
-            (info.id, info.name, hash_key(key), info.created_at),
+            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at, numbers) VALUES (?, ?, ?, ?, ?)",
+            (info.id, info.name, hash_key(key), info.created_at, ",".join(limited) if limited is not None else None),
         )
         return info, key
 
@@ -101,7 +134,7 @@ class KeyStore:
         rows = self._execute(f"{_SELECT} WHERE key_hash = ?", (digest,))
         if not rows:
             return None
-        info = KeyInfo(*rows[0])
+        info = _info(rows[0])
         return info if info.active else None
 
     def revoke(self, key_id: str) -> bool:
@@ -118,12 +151,12 @@ class KeyStore:
     def get(self, key_id: str) -> KeyInfo | None:
         """The key with ``key_id`` (active or revoked)."""
         rows = self._execute(f"{_SELECT} WHERE id = ?", (key_id,))
-        return KeyInfo(*rows[0]) if rows else None
+        return _info(rows[0]) if rows else None
 
     def list(self) -> list[KeyInfo]:
         """All keys, oldest first."""
         rows = self._execute(f"{_SELECT} ORDER BY created_at")
-        return [KeyInfo(*row) for row in rows]
+        return [_info(row) for row in rows]
 
     def has_active(self) -> bool:
         """True when at least one key (stored or configured) can authenticate."""

@@ -59,6 +59,24 @@ class Metrics:
             ["method", "route", "status"],
             registry=r,
         )
+        self.unrouted = Counter(
+            "wacloud_webhooks_unrouted",
+            "Webhook updates for a number this gateway does not serve (kept apart)",
+            ["phone_number_id"],
+            registry=r,
+        )
+        self.number_backlog = Gauge(
+            "wacloud_number_backlog", "Jobs of one number still owed a send", ["phone_number_id"], registry=r
+        )
+        self.number_rate = Gauge(
+            "wacloud_number_rate_mps", "Messages per second one number paces to", ["phone_number_id"], registry=r
+        )
+        self.number_paused = Gauge(
+            "wacloud_number_paused", "1 while sending from one number is paused", ["phone_number_id"], registry=r
+        )
+        self.number_jobs = Gauge(
+            "wacloud_number_jobs", "Outbox jobs of one number by state", ["phone_number_id", "state"], registry=r
+        )
         self.enqueued = Counter("wacloud_enqueued", "Jobs accepted by the HTTP API", ["kind"], registry=r)
         self._refreshers: list[Callable[[Metrics], None]] = []
 

@@ -49,8 +49,13 @@ async def readyz(request: Request) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def metrics(request: Request) -> Response:
-    """Sends by outcome and code, queue depth, pacing tokens, webhook latency, retries."""
+async def metrics(request: Request, number: str | None = None) -> Response:
+    """Sends by outcome and code, queue depth, pacing tokens, webhook latency, retries; per-number series
+    (label ``phone_number_id``) of one number only with ``?number=<phone number id>``."""
     gw: Gateway = request.app.state.gateway
     body = await call_engine(gw.metrics.render)
+    if number is not None:
+        label = f'phone_number_id="{number}"'.encode()
+        body = b"".join(line for line in body.splitlines(keepends=True)
+                        if line.startswith(b"#") or label in line)
     return Response(content=body, media_type=gw.metrics.content_type)

@@ -8,6 +8,7 @@ client talks to Meta's Graph API with the configured token.
 from __future__ import annotations
 
 import importlib
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,18 +16,21 @@ from typing import Any
 
 import httpx
 
-from wacloud.delivery import Outbox, Store
+from wacloud.delivery import Outbox, Store, open_store
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
 from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._metrics import Metrics
+from wacloud.gateway._number_config import NumberSpec
+from wacloud.gateway._number_log import NumberLog
+from wacloud.gateway._numbers import NumberLane, Numbers
 from wacloud.gateway._probe import DatabaseProbe
 from wacloud.gateway._sandbox_mount import SandboxPersistence
 from wacloud.gateway._settings import GRAPH_URL, Settings
 from wacloud.gateway._webhook_store import WebhookSqliteStore
-from wacloud.gateway._workers import WorkerSupervisor
+from wacloud.gateway._workers import WorkerGroup, WorkerSupervisor
 from wacloud.sandbox import SandboxApp
 from wacloud.sandbox import create_sandbox_app as create_sandbox
 from wacloud.webhooks import WebhookApp
@@ -34,6 +38,10 @@ from wacloud.webhooks import WebhookApp
 #: The ids the embedded sandbox uses when none are configured.
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
 SANDBOX_WABA_ID = "200000000000001"
+#: Sandbox mode serves two numbers in two WABAs, so several numbers work out of the box (issue 14).
+SANDBOX_DISPLAY = "15550000001"
+SANDBOX_SECOND = {"phone_number_id": "100000000000002", "display_phone_number": "15550000002",
+                  "waba_id": "200000000000002", "name": "sandbox second number"}
 SANDBOX_PREFIX = "/sandbox"
 
 
@@ -67,10 +75,11 @@ def sandbox_secret(db: Database | None, name: str, make: Callable[[], str]) -> s
 def credentials_for(settings: Settings, *, base_url: str, db: Database | None = None) -> Credentials:
     """Configured credentials or, for the embedded sandbox, generated ones (stable across restarts)."""
     if settings.sandbox_mode:
+        specs = settings.number_specs()
         return Credentials(
             token=sandbox_secret(db, "sandbox_token", lambda: "sbx_" + secrets.token_urlsafe(18)),
-            phone_number_id=settings.phone_number_id or SANDBOX_PHONE_NUMBER_ID,
-            waba_id=settings.waba_id or SANDBOX_WABA_ID,
+            phone_number_id=specs[0].phone_number_id if specs else SANDBOX_PHONE_NUMBER_ID,
+            waba_id=(specs[0].waba_id if specs else None) or SANDBOX_WABA_ID,
             app_secret=(
                 settings.app_secret.get_secret_value()
                 if settings.app_secret
@@ -83,12 +92,13 @@ def credentials_for(settings: Settings, *, base_url: str, db: Database | None = 
             ),
             graph_url=base_url + SANDBOX_PREFIX,
         )
-    assert settings.access_token is not None and settings.phone_number_id is not None
+    first = settings.number_specs()[0]
+    assert first.access_token is not None
     return Credentials(
-        token=settings.access_token.get_secret_value(),
-        phone_number_id=settings.phone_number_id,
-        waba_id=settings.waba_id,
-        app_secret=settings.app_secret.get_secret_value() if settings.app_secret else None,
+        token=first.access_token,
+        phone_number_id=first.phone_number_id,
+        waba_id=first.waba_id,
+        app_secret=first.app_secret,
         verify_token=settings.verify_token.get_secret_value() if settings.verify_token else "",
         graph_url=settings.graph_url or GRAPH_URL,
     )
@@ -127,6 +137,8 @@ class Gateway:
     history: History
     metrics: Metrics
     probe: DatabaseProbe
+    #: Conversations and wamids per number; webhooks of numbers not served.
+    number_log: NumberLog
     sandbox_app: SandboxApp | None = None
     sandbox_persistence: SandboxPersistence | None = None
     #: The outbox's client (counts sends for the metrics).
@@ -139,7 +151,10 @@ class Gateway:
     webhook_app: WebhookApp | None = None
     #: The receiver's own SQLite store (short busy timeouts), closed at shutdown.
     webhook_store: WebhookSqliteStore | None = None
-    workers: WorkerSupervisor = field(default_factory=lambda: WorkerSupervisor(None))
+    #: Every number's workers (one supervisor per number).
+    workers: WorkerGroup = field(default_factory=WorkerGroup)
+    #: The business numbers served, one lane each (``outbox``/``client`` above are the first number's).
+    numbers: Numbers = field(default_factory=Numbers)
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
 
@@ -151,17 +166,19 @@ class Gateway:
     def build_sandbox(self) -> SandboxApp:
         """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
         s, c = self.settings, self.creds
+        first, *others = self.number_specs()
         options: dict[str, Any] = {
             "access_token": c.token,
-            "phone_number_id": c.phone_number_id,
-            "waba_id": c.waba_id,
+            "phone_number_id": first.phone_number_id,
+            "display_phone_number": first.display_phone_number,
+            "waba_id": first.waba_id,
             "app_secret": c.app_secret,
             "webhook_url": self.base_url + "/webhook",
             "mps": s.mps,
-            # A second number in a second WABA, so several numbers work out of the box (issue 14).
             "extra_phone_numbers": [
-                {"phone_number_id": "100000000000002", "display_phone_number": "15550000002",
-                 "waba_id": "200000000000002"}
+                {"phone_number_id": n.phone_number_id, "display_phone_number": n.display_phone_number or
+                 f"1555{n.phone_number_id[-7:]:0>7}", "waba_id": n.waba_id or first.waba_id}
+                for n in others
             ],
             # Unseeded, each start draws a fresh seed: the sandbox's id counters restart with the process,
             # and a fixed seed would hand out the wamids of the previous run again (the gateway's store
@@ -174,25 +191,61 @@ class Gateway:
         self.sandbox_persistence.load()
         return self.sandbox_app
 
+    def number_specs(self) -> list[NumberSpec]:
+        """The numbers this gateway serves; in sandbox mode without configured numbers, the sandbox's two."""
+        specs = self.settings.number_specs()
+        if not self.settings.sandbox_mode:
+            return specs
+        c = self.creds
+        if not specs:
+            specs = [NumberSpec(phone_number_id=c.phone_number_id, waba_id=c.waba_id, access_token=None,
+                                app_secret=None, name="sandbox", display_phone_number=SANDBOX_DISPLAY,
+                                mps=self.settings.mps, max_mps=None)]
+        if len(specs) == 1 and not self.settings.numbers:
+            second = SANDBOX_SECOND
+            specs.append(NumberSpec(phone_number_id=second["phone_number_id"], waba_id=second["waba_id"],
+                                    access_token=None, app_secret=None, name=second["name"],
+                                    display_phone_number=second["display_phone_number"], mps=self.settings.mps,
+                                    max_mps=None))
+        # One sandbox, one token: every number of the embedded sandbox uses the generated one.
+        return [NumberSpec(**{**_fields(n), "access_token": c.token, "app_secret": c.app_secret}) for n in specs]
+
     def build_client(self) -> InstrumentedAsyncClient:
-        """The async Cloud API clients; in sandbox mode they reach the sandbox in-process."""
+        """The Cloud API clients and outbox of every number; ``client``/``outbox`` are the first number's."""
+        store = self.store
+        if store is None:
+            store = self.store = open_store(self.settings.database_url)
         transport: httpx.AsyncBaseTransport | None = None
         base = self.creds.graph_url
         if self.sandbox_app is not None:
             # In-process: no socket, and it works before uvicorn has bound its port.
             transport = httpx.ASGITransport(app=self.sandbox_app)
             base = "http://sandbox.local"
-        options: dict[str, Any] = {
-            "token": self.creds.token,
-            "phone_number_id": self.creds.phone_number_id,
-            "waba_id": self.creds.waba_id,
-            "base_url": base,
-            "version": self.settings.api_version,
-            "transport": transport,
-        }
-        self.client = InstrumentedAsyncClient(metrics=self.metrics, **options)
-        self.bot_client = LoggingAsyncClient(history=self.history, **options)
+        for spec in self.number_specs():
+            options: dict[str, Any] = {
+                "token": spec.access_token,
+                "phone_number_id": spec.phone_number_id,
+                "waba_id": spec.waba_id,
+                "base_url": base,
+                "version": self.settings.api_version,
+                "transport": transport,
+            }
+            client = InstrumentedAsyncClient(metrics=self.metrics, **options)
+            outbox = Outbox(store, client, mps=spec.rate_for(None), concurrency=self.settings.concurrency,
+                            worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}")
+            self.numbers.add(NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),
+                                        bot_client=LoggingAsyncClient(history=self.history, **options)))
+        first = self.numbers.default
+        assert first is not None
+        if len(self.settings.numbers) <= 1:
+            self.numbers.implicit = first.phone_number_id
+        self.client, self.bot_client, self.outbox = first.client, first.bot_client, first.outbox
+        self.workers = WorkerGroup([lane.workers for lane in self.numbers])
         return self.client
+
+    def lane(self, phone_number_id: str | None) -> NumberLane | None:
+        """The lane of a number this gateway serves (None for another number, or without engines)."""
+        return self.numbers.get(phone_number_id)
 
     def attach_bot(self, bot: object) -> BotApp:
         """Run ``bot`` (an application or a plain ``fn(update)``) on every update; it answers with the
@@ -202,6 +255,10 @@ class Gateway:
             app.client = self.bot_client
         self.bot = app
         return app
+
+
+def _fields(spec: NumberSpec) -> dict[str, Any]:
+    return {f: getattr(spec, f) for f in NumberSpec.__slots__}
 
 
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
@@ -215,5 +272,6 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         db=db,
         keys=KeyStore(db, [k.get_secret_value() for k in settings.api_keys]),
         history=History(db),
+        number_log=NumberLog(db),
         metrics=Metrics(),
     )

@@ -180,8 +180,12 @@ class Recipient(_Input):
 class CampaignIn(_Input):
     """Start a campaign: one approved template to many recipients."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    from_: str | None = Field(
+        default=None, alias="from", min_length=1, max_length=64,
+        description="the business number that sends (phone number id or display number); optional with one number",
+    )
     template: str = Field(min_length=1, max_length=512, description="template name")
     language: str = Field(default="en_US", min_length=2, max_length=15)
     recipients: list[Recipient] = Field(min_length=1, max_length=100_000)
@@ -262,6 +266,7 @@ class KeyOut(BaseModel):
     created_at: float
     revoked_at: float | None = None
     active: bool
+    numbers: list[str] | None = Field(default=None, description="the numbers it may use (null: every number)")
 
 
 class NewKeyOut(KeyOut):
@@ -276,6 +281,10 @@ class KeyIn(_Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="default", min_length=1, max_length=100)
+    numbers: list[str] | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="limit the key to these numbers (phone number ids or display numbers); default: every number",
+    )
 
 
 class KeyList(BaseModel):
@@ -290,3 +299,50 @@ class Health(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
     mode: str | None = None
+
+
+class NumberOut(BaseModel):
+    """One business number the gateway serves: ids, name, rate, pause state, quality and backlog."""
+
+    phone_number_id: str
+    waba_id: str | None = None
+    name: str | None = None
+    display_phone_number: str | None = None
+    verified_name: str | None = None
+    #: Messages per second this number paces to now.
+    rate: float
+    throughput_level: str | None = None
+    paused: bool
+    paused_until: float | None = None
+    pause_reason: str | None = None
+    quality: str | None = None
+    quality_event: str | None = None
+    #: Jobs still owed a send.
+    backlog: int
+    workers: str
+
+
+class NumberList(BaseModel):
+    """The numbers, in configuration order (the first is the default)."""
+
+    numbers: list[NumberOut]
+
+
+class UnroutedOut(BaseModel):
+    """A webhook update for a number this gateway does not serve, kept apart."""
+
+    id: int
+    received_at: float
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+    waba_id: str | None = None
+    field: str | None = None
+    kind: str
+    body: Any = None
+
+
+class UnroutedList(BaseModel):
+    """Unrouted updates, newest first, and their count per number."""
+
+    updates: list[UnroutedOut]
+    counts: dict[str, int]

@@ -38,6 +38,10 @@ class SendEnvelope(BaseModel):
     recipient_type: Literal["individual"] = Field(
         "individual", description="the gateway queues messages to individual customers only"
     )
+    from_: str | None = Field(
+        None, alias="from", min_length=1, max_length=64,
+        description="the business number that sends: phone number id or display number (optional with one number)",
+    )
     to: str | None = Field(
         None, min_length=1, max_length=140,
         description="the customer's phone number (E.164, + optional), or a BSUID (sent as recipient)",

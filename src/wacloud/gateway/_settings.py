@@ -25,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from wacloud.gateway._number_config import NumberConfig, NumberSpec, fill, problems_of
 from wacloud.limits import (
     DEFAULT_API_VERSION,
     DEFAULT_MPS,
@@ -95,6 +96,8 @@ class Settings(BaseSettings):
     verify_token: SecretStr | None = Field(default=None, description="webhook verification token")
     graph_url: str | None = Field(default=None, description="Graph API base URL (default Meta's)")
     api_version: str = Field(default=DEFAULT_API_VERSION, description="Graph API version")
+    # Several business numbers ([[numbers]] tables, or WACLOUD_NUMBERS as JSON); empty: the one number above.
+    numbers: list[NumberConfig] = Field(default_factory=list, description="the business numbers served")
 
     # Gateway.
     database_url: str = Field(default="sqlite:///wacloud.db", description="sqlite:///path or postgresql://…")
@@ -179,7 +182,7 @@ class Settings(BaseSettings):
     def _roles(self) -> Settings:
         if not self.api and not self.workers:
             raise ValueError(f"{env_name('api')}=false and {env_name('workers')}=false leave nothing to run")
-        if not self.api and self.access_token is None:
+        if not self.api and self.sandbox_mode:
             raise ValueError(
                 f"a worker-only process ({env_name('api')}=false) needs Meta credentials and a "
                 "database shared with an API process; sandbox mode runs in one process"
@@ -188,22 +191,49 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _live_needs(self) -> Settings:
-        if self.access_token is not None and not self.phone_number_id:
+        if self.access_token is not None and not self.phone_number_id and not self.numbers:
             raise ValueError(
                 f"{env_name('phone_number_id')} (the business phone number id from Meta's "
-                "App Dashboard) is required when an access token is set"
+                "App Dashboard) or [[numbers]] tables are required when an access token is set"
             )
+        problems = problems_of(self.numbers)
+        listed = {n.phone_number_id for n in self.numbers}
+        if self.numbers and self.phone_number_id and self.phone_number_id not in listed:
+            problems.append(
+                f"{env_name('phone_number_id')}={self.phone_number_id} is not among the [[numbers]]: "
+                "list every number in [[numbers]] (or use the single-number settings alone)"
+            )
+        if not self.sandbox_mode:
+            problems += [
+                f"numbers[{i}].access_token: number {n.phone_number_id} has no token and "
+                f"{env_name('access_token')} is not set"
+                for i, n in enumerate(self.numbers) if n.access_token is None and self.access_token is None
+            ]
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def number_specs(self) -> list[NumberSpec]:
+        """The numbers served, defaults filled in: the ``[[numbers]]`` tables, else the single number
+        (``phone_number_id``…); empty in sandbox mode without numbers (the gateway picks the sandbox's)."""
+        token = self.access_token.get_secret_value() if self.access_token else None
+        secret = self.app_secret.get_secret_value() if self.app_secret else None
+        configs = self.numbers
+        if not configs and self.phone_number_id:
+            configs = [NumberConfig(phone_number_id=self.phone_number_id, waba_id=self.waba_id)]
+        return [fill(n, waba_id=self.waba_id, access_token=token, app_secret=secret, mps=self.mps) for n in configs]
 
     def serve_problems(self) -> list[str]:
         """What ``wacloud serve`` additionally needs in live mode (webhook secrets), as messages."""
-        if self.access_token is None:
+        if self.sandbox_mode:
             return []
         missing = []
-        if self.app_secret is None and not self.allow_unsigned_webhooks:
+        unsigned = [n.phone_number_id for n in self.numbers if n.app_secret is None]
+        if self.app_secret is None and (unsigned or not self.numbers) and not self.allow_unsigned_webhooks:
+            which = f" (numbers without their own app_secret: {', '.join(unsigned)})" if unsigned else ""
             missing.append(
                 f"{env_name('app_secret')} (your Meta app's secret) is required to verify webhook "
-                f"signatures; set {env_name('allow_unsigned_webhooks')}=true to run without it"
+                f"signatures{which}; set {env_name('allow_unsigned_webhooks')}=true to run without it"
             )
         if self.verify_token is None:
             missing.append(
@@ -215,7 +245,7 @@ class Settings(BaseSettings):
     @property
     def sandbox_mode(self) -> bool:
         """True when no Meta access token is configured: the gateway embeds the sandbox."""
-        return self.access_token is None
+        return self.access_token is None and not any(n.access_token is not None for n in self.numbers)
 
     @property
     def is_sqlite(self) -> bool:
@@ -230,6 +260,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for the log redaction filter (never print these)."""
         values = [s.get_secret_value() for s in (self.access_token, self.app_secret, self.verify_token) if s]
+        values += [s.get_secret_value() for n in self.numbers for s in (n.access_token, n.app_secret) if s]
         values += [k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")]
         password = urlsplit(self.database_url).password
         if password:
@@ -290,7 +321,12 @@ def _describe(exc: PydanticValidationError, path: Path | None) -> list[str]:
         loc = [str(part) for part in err.get("loc", ())]
         field = loc[0] if loc else ""
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
+        if field == "numbers" and len(loc) > 1:
+            where = f"numbers[{loc[1]}]" + "".join(f".{p}" for p in loc[2:])
+            if err.get("type") == "extra_forbidden":
+                msg = f"unknown; a number has {', '.join(NumberConfig.model_fields)}"
+            problems.append(f"{where} (a [[numbers]] table, or {env_name(field)}): {msg}")
+        elif err.get("type") == "extra_forbidden":
             where = f" in {path}" if path else ""
             problems.append(f"unknown setting {field!r}{where}; known settings: {', '.join(_known())}")
         elif field and field in Settings.model_fields:

@@ -11,6 +11,11 @@ processes (when it is a dedup store). Every new update is then handed, in order,
 3. the bot ``Application`` given to ``wacloud serve --app module:attr`` (bound to the gateway's client;
    its replies are queued in the outbox's priority lane unless it asked for ``replies="direct"``).
 
+Each update goes to the number it names (``metadata.phone_number_id``; a ``phone_number_quality_update`` by
+its display number): that number's outbox, conversations and bot replies. An update for a number this
+gateway does not serve is kept apart (``GET /v1/webhooks/unrouted``, a metric, a log warning) and goes no
+further.
+
 Steps 1 and 2 are the system: when one fails (the database is down), the exception goes back to the
 receiver, which keeps the payload pending and retries it with backoff (then dead-letters it after its
 last attempt); the bot is not run for an update the system has not recorded. Step 3 is user code: a
@@ -23,17 +28,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from wacloud.bot import Application, OutboxReplies
+from wacloud.bot import Application
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._numbers import NumberLane
+from wacloud.gateway._routed_replies import RoutedReplies
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
     DedupStore,
     InboxStore,
     MessageUpdate,
+    PhoneNumberQualityUpdate,
     StatusUpdate,
     Update,
     WebhookApp,
@@ -41,6 +49,29 @@ from wacloud.webhooks import (
 )
 
 log = logging.getLogger("wacloud.gateway.webhook")
+
+#: The ``phone_number_quality_update`` event after which a number sends at Meta's upgraded rate.
+THROUGHPUT_UPGRADE = "THROUGHPUT_UPGRADE"
+#: Routing answers: the update is for no number in particular (account, templates), or for none served.
+_ANY = "any"
+_NOT_SERVED = "not served"
+
+
+def route(gw: Gateway, update: Update) -> NumberLane | str:
+    """The lane an update belongs to, ``"any"`` (not a number's: templates, account) or ``"not served"``."""
+    metadata = getattr(update, "metadata", None)
+    pid = getattr(metadata, "phone_number_id", None) if metadata is not None else None
+    if pid:
+        return gw.lane(str(pid)) or _NOT_SERVED
+    if isinstance(update, PhoneNumberQualityUpdate):
+        shown = update.value.display_phone_number
+        lane = gw.numbers.by_display(shown)
+        if lane is None and not shown:
+            # No display number: the WABA's only number, if this gateway serves exactly one in it.
+            in_waba = [n for n in gw.numbers if n.spec.waba_id and n.spec.waba_id == update.waba_id]
+            lane = in_waba[0] if len(in_waba) == 1 else None
+        return lane or _NOT_SERVED
+    return _ANY
 
 
 class GatewayDispatcher:
@@ -51,18 +82,25 @@ class GatewayDispatcher:
 
     async def dispatch(self, update: Update) -> None:
         """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
-        outbox = self.gw.outbox
+        lane = route(self.gw, update) if len(self.gw.numbers) else _ANY
+        if lane == _NOT_SERVED:
+            await call_engine(self._keep_apart, update)
+            return
+        outbox = lane.outbox if isinstance(lane, NumberLane) else self.gw.outbox
         if outbox is not None:
             # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
             await call_engine(outbox.handle, update)
         await call_engine(self._log, update)
+        if isinstance(lane, NumberLane):
+            await call_engine(self._log_number, lane, update)
         bot = self.gw.bot
         if bot is None:
             return
         try:
             if isinstance(bot, Application) and bot.replies is None and self.gw.outbox is not None:
-                # Replies go through the outbox (paced, durable, retried) unless the app chose direct mode.
-                bot.replies = OutboxReplies(self.gw.outbox, on_queued=self._log_reply)
+                # Replies go through the outbox (paced, durable, retried) unless the app chose direct mode;
+                # each from the number the customer wrote to.
+                bot.replies = RoutedReplies(self.gw.outbox, self.gw.numbers, on_queued=self._log_reply)
             await bot.dispatch(update)
         except Exception:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
@@ -71,6 +109,41 @@ class GatewayDispatcher:
     def _log_reply(self, job: Job) -> None:
         """A bot reply queued in the outbox goes in the conversation log like an API send."""
         self.gw.history.record_outbound(job.to, job.id, dict(job.body))
+        self.gw.number_log.touch(job.phone_number_id, job.to)
+
+    def _keep_apart(self, update: Update) -> None:
+        """Store an update for a number this gateway does not serve; count it; warn once per update."""
+        metadata = getattr(update, "metadata", None)
+        pid = getattr(metadata, "phone_number_id", None)
+        shown = getattr(metadata, "display_phone_number", None)
+        if isinstance(update, PhoneNumberQualityUpdate):
+            shown = update.value.display_phone_number
+        key = update.dedup_key or None
+        new = self.gw.number_log.keep_unrouted(
+            phone_number_id=pid, display_phone_number=shown, waba_id=update.waba_id, field=update.field,
+            kind=type(update).__name__, key=f"{pid}:{key}" if key else None,
+            body=update.raw if update.raw is not None else update.model_dump(mode="json"))
+        if new:
+            self.gw.metrics.unrouted.labels(phone_number_id=str(pid or shown or "")).inc()
+            log.warning("webhook for number %s (%s), which this gateway does not serve: kept apart "
+                        "(GET /v1/webhooks/unrouted)", pid or "?", shown or "no display number",
+                        extra={"phone_number_id": pid, "update": type(update).__name__})
+
+    def _log_number(self, lane: NumberLane, update: Update) -> None:
+        """The number's own record: the customer's conversation with it, its quality and rate."""
+        pid = lane.phone_number_id
+        if isinstance(update, MessageUpdate) and update.message.from_:
+            msg = update.message
+            self.gw.number_log.touch(pid, msg.from_, msg.timestamp.timestamp(), wamid=msg.id)
+        elif isinstance(update, StatusUpdate):
+            st = update.status
+            if st.recipient_id:
+                self.gw.number_log.touch(pid, st.recipient_id, st.timestamp.timestamp(), wamid=st.id)
+        elif isinstance(update, PhoneNumberQualityUpdate):
+            event = update.value.event.upper()
+            lane.quality_event = event
+            if event == THROUGHPUT_UPGRADE:
+                lane.set_level("HIGH")
 
     def dispatch_sync(self, update: Update) -> None:  # pragma: no cover - the gateway is ASGI only
         """Not used: the gateway serves ASGI."""
@@ -124,6 +197,8 @@ def build_webhook_app(gw: Gateway) -> WebhookApp:
         store = gw.webhook_store = WebhookSqliteStore(store.path)
     receiver = WebhookReceiver(
         app_secret=gw.creds.app_secret,
+        # Numbers of other Meta apps sign their webhooks with their own app's secret.
+        other_app_secrets=[n.spec.app_secret for n in gw.numbers if n.spec.app_secret] if gw.creds.app_secret else (),
         verify_token=gw.creds.verify_token,
         allow_unsigned=gw.settings.allow_unsigned_webhooks,
         max_body_bytes=gw.settings.webhook_max_body,

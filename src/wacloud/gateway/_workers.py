@@ -33,6 +33,8 @@ class WorkerSupervisor:
         self.restarts = 0
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
+        #: Set by :meth:`restart`: the run that stops next is started again at once (a new rate).
+        self._again = False
 
     @property
     def state(self) -> str:
@@ -55,6 +57,9 @@ class WorkerSupervisor:
             self.up = True
             try:
                 await outbox.run()
+                if self._again and not self.stopping:
+                    self._again = False
+                    continue  # restarted on request: run again with the outbox's new settings
                 return  # stopped on request
             except asyncio.CancelledError:
                 raise
@@ -66,6 +71,13 @@ class WorkerSupervisor:
                 delay = WORKER_RESTART_FIRST_S
             await asyncio.sleep(delay)
             delay = min(delay * 2, WORKER_RESTART_MAX_S)
+
+    def restart(self) -> None:
+        """Stop the running workers gracefully and start them again (they pick up a changed pacing)."""
+        if self.outbox is None or self.task is None or self.task.done() or self.stopping:
+            return
+        self._again = True
+        self.outbox.stop()
 
     async def stop(self) -> None:
         """Graceful: ask the outbox to stop (it releases in-flight claims), then cancel if it lingers."""
@@ -81,3 +93,30 @@ class WorkerSupervisor:
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+
+
+class WorkerGroup:
+    """The supervisors of every number's workers, seen as one (readiness, start, stop)."""
+
+    def __init__(self, supervisors: list[WorkerSupervisor] | None = None) -> None:
+        self.supervisors = list(supervisors or [])
+
+    @property
+    def state(self) -> str:
+        """``ok`` when every number's workers run; else the first other state (``restarting``, ``stopped``)."""
+        states = [s.state for s in self.supervisors] or ["stopped"]
+        return next((st for st in states if st != "ok"), "ok")
+
+    @property
+    def restarts(self) -> int:
+        """Crashes of any number's workers."""
+        return sum(s.restarts for s in self.supervisors)
+
+    def start(self) -> None:
+        """Start every number's workers."""
+        for s in self.supervisors:
+            s.start()
+
+    async def stop(self) -> None:
+        """Stop every number's workers (gracefully, all at once)."""
+        await asyncio.gather(*(s.stop() for s in self.supervisors), return_exceptions=True)

@@ -43,7 +43,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -118,6 +118,7 @@ class WebhookReceiver:
         retry_max_s: float = RETRY_MAX_S,
         lease_s: float = LEASE_S,
         retry_poll_s: float = RETRY_POLL_S,
+        other_app_secrets: Sequence[str] = (),
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -129,6 +130,8 @@ class WebhookReceiver:
                 "pass allow_unsigned=True to accept unsigned webhooks (development only)"
             )
         self._secret = app_secret or None
+        # Numbers of several Meta apps behind one endpoint: a body signed by any of their secrets is good.
+        self._other_secrets = tuple(x for x in other_app_secrets if x and x != app_secret)
         self._verify_token = verify_token or None
         self.max_body_bytes = max_body_bytes
         self.dedup: DedupStore | None = dedup if dedup is not None else MemoryDedupStore()
@@ -205,7 +208,7 @@ class WebhookReceiver:
         if self._secret is not None:
             if not sig:
                 return 401, _error(f"{signature.HEADER} header is missing"), None
-            if not signature.verify(raw_body, sig, self._secret):
+            if not any(signature.verify(raw_body, sig, x) for x in (self._secret, *self._other_secrets)):
                 return 403, _error(f"{signature.HEADER} does not match the body"), None
         content_type = header(headers, "content-type") or ""
         if content_type.split(";", 1)[0].strip().lower() != "application/json":
