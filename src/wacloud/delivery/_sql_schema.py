@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wacloud.delivery.recovery as recovery
+import wacloud.events.log as event_log
 
 # --- schema ----------------------------------------------------------------------------------------
 # {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one
@@ -132,6 +133,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "SELECT id, state, finished_at, error_code, COALESCE(error_details, error_title), attempts FROM jobs "
         "WHERE state IN ('failed', 'dead', 'uncertain') AND finished_at IS NOT NULL ORDER BY id",
     )),
+    event_log.MIGRATION,  # 8: the event log (wacloud.events.log), written with every change it reports
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]
