@@ -25,7 +25,9 @@ from wacloud.bot import Application, OutboxReplies
 from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
+from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._event_updates import account_event, inbound_event, status_event
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
@@ -81,20 +83,30 @@ class GatewayDispatcher:
             contact = update.contact
             name = contact.profile.name if contact is not None and contact.profile is not None else None
             raw = update.raw if isinstance(update.raw, dict) else {"type": msg.type}
-            history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp())
+            history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp(),
+                                   event=inbound_event(update, self.gw.creds.phone_number_id))
         elif isinstance(update, StatusUpdate):
             st = update.status
+            job = job_for_wamid(self.gw, st.id)
+            job_id = job.id if job is not None else None
+            event = status_event(update, self.gw.creds.phone_number_id, job_id)
             if st.recipient_id:
-                job = job_for_wamid(self.gw, st.id)
                 history.record_status(
-                    st.recipient_id, st.id, st.status, job_id=job.id if job is not None else None,
+                    st.recipient_id, st.id, st.status, job_id=job_id,
                     ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
+                    event=event,
                 )
+            else:
+                self.gw.db.run(lambda tx: append(tx, [event]))
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
                 self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
             elif st.status in ("delivered", "read"):
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+        else:
+            changed = account_event(update)
+            if changed is not None:
+                self.gw.db.run(lambda tx: append(tx, [changed]))
 
 
 def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:
