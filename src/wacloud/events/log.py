@@ -157,6 +157,15 @@ class EventLog:
         rows: list[tuple[Any, ...]] = self._run(lambda tx: tx.rows(sql, [int(after), *params, max(0, int(limit))]))
         return [event_from_row(r) for r in rows]
 
+    def at_positions(self, positions: Sequence[int]) -> list[Event]:
+        """The retained events at ``positions``, in order (a pruned one is missing)."""
+        if not positions:
+            return []
+        marks = ", ".join("?" * len(positions))
+        sql = f"SELECT {_COLUMNS} FROM events WHERE position IN ({marks}) ORDER BY position"
+        rows: list[tuple[Any, ...]] = self._run(lambda tx: tx.rows(sql, [int(p) for p in positions]))
+        return [event_from_row(r) for r in rows]
+
     def head(self) -> int:
         """The position of the last event appended (0 for an empty log)."""
         rows: list[tuple[Any, ...]] = self._run(lambda tx: tx.rows("SELECT last FROM event_counters WHERE scope = ''"))
