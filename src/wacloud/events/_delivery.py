@@ -110,7 +110,8 @@ class HeadWatcher:
 def _contact_key(event: Event) -> str:
     """Events with the same key are delivered in order (one customer of one number, or a number's own)."""
     c = event.contact
-    who = (c.contact_id or c.wa_id or c.bsuid or c.parent_bsuid or c.username or "") if c is not None else ""
+    # The phone number first: a job's event knows only the address it was sent to, a webhook's knows more.
+    who = (c.wa_id or c.bsuid or c.parent_bsuid or c.username or c.contact_id or "") if c is not None else ""
     return f"{event.phone_number_id}\x00{who}"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from wacloud.delivery import Outbox, Store
+from wacloud.events import EventLog, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
@@ -140,6 +141,12 @@ class Gateway:
     #: The receiver's own SQLite store (short busy timeouts), closed at shutdown.
     webhook_store: WebhookSqliteStore | None = None
     workers: WorkerSupervisor = field(default_factory=lambda: WorkerSupervisor(None))
+    #: The event log (read side), its head watcher, the subscriptions and their delivery (with engines).
+    events: EventLog | None = None
+    event_watcher: HeadWatcher | None = None
+    subscriptions: SubscriptionStore | None = None
+    dispatcher: SubscriptionDispatcher | None = None
+    events_db: Database | None = None
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
 
