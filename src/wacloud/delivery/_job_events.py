@@ -17,6 +17,8 @@ from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
 EventRow = tuple[int, str, float, int | None, str | None, int]
 
 _PENDING = tuple(s.value for s in PENDING_STATES)
+#: The states a job leaves the queue for (status webhooks then move it on without changing the counts).
+_LEAVING = frozenset({"accepted", "failed", "dead", "uncertain"})
 
 
 def customer_of(recipient: str) -> CustomerIds:
@@ -55,7 +57,7 @@ def job_events_out(tx: Rows, entries: Sequence[EventRow]) -> None:
             data["campaign"] = campaign
             if state == JobState.QUEUED.value and attempt == 0:
                 queued[(number, campaign)] = queued.get((number, campaign), 0) + 1
-            elif state not in _PENDING:
+            elif state in _LEAVING:
                 settled[campaign] = number
         out.append(NewEvent("job.state_changed", number, data, customer_of(recipient), at))
     for (number, campaign), n in sorted(queued.items()):
