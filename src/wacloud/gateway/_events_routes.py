@@ -18,6 +18,7 @@ from sse_starlette import EventSourceResponse
 from wacloud.events import EVENT_TYPES, EventLog, HeadWatcher
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._events_schemas import EventPage
 from wacloud.gateway._runtime import Gateway
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["events"])
@@ -56,7 +57,7 @@ def numbers_of(value: str | None) -> list[str] | None:
     return [n.strip() for n in value.split(",") if n.strip()]
 
 
-@router.get("/events", summary="Events after a cursor (a page of the log, in order)")
+@router.get("/events", response_model=EventPage, summary="Events after a cursor (a page of the log, in order)")
 async def list_events(
     request: Request,
     _: Authenticated,
@@ -78,7 +79,10 @@ async def list_events(
     return {"events": [e.as_json() for e in found], "next": nxt, "has_more": more}
 
 
-@router.get("/events/stream", summary="Live events (Server-Sent Events; resume with Last-Event-ID)")
+@router.get("/events/stream", summary="Live events (Server-Sent Events; resume with Last-Event-ID)",
+            response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {"schema": {
+                "type": "string", "description": "id: <position>, event: <type>, data: <event JSON>"}}}}})
 async def stream_events(
     request: Request,
     _: Authenticated,

@@ -19,6 +19,13 @@ from wacloud.events import EventLog, SubscriptionDispatcher, SubscriptionStore
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._events_routes import event_types
+from wacloud.gateway._events_schemas import (
+    ReplayOut,
+    SubscriptionDeleted,
+    SubscriptionDetail,
+    SubscriptionList,
+    SubscriptionOut,
+)
 from wacloud.gateway._runtime import Gateway
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["subscriptions"])
@@ -98,7 +105,8 @@ def _poke(dispatcher: SubscriptionDispatcher | None) -> None:
         dispatcher.poke()
 
 
-@router.post("/subscriptions", status_code=201, summary="Subscribe a URL to events (answers with its secret)")
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionOut, response_model_exclude_none=False,
+             summary="Subscribe a URL to events (answers with its secret)")
 async def create_subscription(request: Request, _: Authenticated, body: SubscriptionIn) -> dict[str, Any]:
     """A new subscription; ``secret`` (``whsec_…``) verifies the deliveries and is shown only here."""
     store, events, dispatcher = _parts(request.app.state.gateway)
@@ -111,14 +119,16 @@ async def create_subscription(request: Request, _: Authenticated, body: Subscrip
     return sub.as_json(with_secret=True)
 
 
-@router.get("/subscriptions", summary="Every subscription and how its delivery goes")
+@router.get("/subscriptions", response_model=SubscriptionList,
+             summary="Every subscription and how its delivery goes")
 async def list_subscriptions(request: Request, _: Authenticated) -> dict[str, Any]:
     """All subscriptions, oldest first (no secrets)."""
     store, _events, _d = _parts(request.app.state.gateway)
     return {"subscriptions": [s.as_json() for s in await anyio.to_thread.run_sync(store.all)]}
 
 
-@router.get("/subscriptions/{sub_id}", summary="One subscription: cursor, attempts, next retry, dead letters")
+@router.get("/subscriptions/{sub_id}", response_model=SubscriptionDetail,
+             summary="One subscription: cursor, attempts, next retry, dead letters")
 async def get_subscription(request: Request, _: Authenticated, sub_id: SubId) -> dict[str, Any]:
     """The subscription, its recent attempts (as seen by this process) and its first dead letters."""
     store, events, dispatcher = _parts(request.app.state.gateway)
@@ -130,7 +140,8 @@ async def get_subscription(request: Request, _: Authenticated, sub_id: SubId) ->
     return out
 
 
-@router.delete("/subscriptions/{sub_id}", summary="Delete a subscription (and its dead letters)")
+@router.delete("/subscriptions/{sub_id}", response_model=SubscriptionDeleted,
+             summary="Delete a subscription (and its dead letters)")
 async def delete_subscription(request: Request, _: Authenticated, sub_id: SubId) -> dict[str, Any]:
     """Delivery stops at once (a request in flight may still arrive)."""
     store, _events, dispatcher = _parts(request.app.state.gateway)
@@ -140,7 +151,8 @@ async def delete_subscription(request: Request, _: Authenticated, sub_id: SubId)
     return {"id": sub_id, "deleted": True}
 
 
-@router.post("/subscriptions/{sub_id}/pause", summary="Pause delivery (events keep accumulating)")
+@router.post("/subscriptions/{sub_id}/pause", response_model=SubscriptionOut,
+             summary="Pause delivery (events keep accumulating)")
 async def pause_subscription(request: Request, _: Authenticated, sub_id: SubId) -> dict[str, Any]:
     """Paused by hand (``failing`` stays false)."""
     store, _events, _d = _parts(request.app.state.gateway)
@@ -149,7 +161,8 @@ async def pause_subscription(request: Request, _: Authenticated, sub_id: SubId) 
     return dict((await _found(store, sub_id)).as_json())
 
 
-@router.post("/subscriptions/{sub_id}/resume", summary="Resume delivery (clears the failing flag)")
+@router.post("/subscriptions/{sub_id}/resume", response_model=SubscriptionOut,
+             summary="Resume delivery (clears the failing flag)")
 async def resume_subscription(request: Request, _: Authenticated, sub_id: SubId) -> dict[str, Any]:
     """Delivery goes on from the cursor."""
     store, _events, dispatcher = _parts(request.app.state.gateway)
@@ -159,7 +172,8 @@ async def resume_subscription(request: Request, _: Authenticated, sub_id: SubId)
     return dict((await _found(store, sub_id)).as_json())
 
 
-@router.post("/subscriptions/{sub_id}/replay", summary="Deliver again from a position, a time, or the dead letters")
+@router.post("/subscriptions/{sub_id}/replay", response_model=ReplayOut,
+             summary="Deliver again from a position, a time, or the dead letters")
 async def replay_subscription(request: Request, _: Authenticated, sub_id: SubId, body: ReplayIn) -> dict[str, Any]:
     """``{"from": 1234}`` delivers the events after position 1234; ``{"from": "2026-12-01T00:00:00Z"}`` those
     at or after that time; ``{"dead_letters": true}`` the dead-lettered ones."""
