@@ -46,7 +46,10 @@ class Subscriber:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                size = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(size)
+                if len(body) < size:
+                    return  # the sender died mid-request (SIGKILL): nothing was delivered
                 status = owner.handle(body, {k.lower(): v for k, v in self.headers.items()})
                 self.send_response(status)
                 self.send_header("content-length", "0")

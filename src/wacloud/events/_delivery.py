@@ -4,9 +4,9 @@ Each active subscription has its own asyncio task and its own HTTP client (at mo
 connections), so a slow or dead subscriber only ever waits on itself. A task reads a batch of matching
 events after the subscription's cursor, sends the events of each contact one after another (contacts in
 parallel), retries a failed request with exponential backoff, dead-letters an event after ``max_attempts``
-when other deliveries succeeded meanwhile (a poison event), pauses the subscription (flagged ``failing``)
-when nothing got through for that long or after ``pause_after`` failed attempts in a row, and moves the
-cursor past the batch only once every event in it was delivered or dead-lettered. A
+(resuming a subscription requeues its dead letters), pauses the subscription (flagged ``failing``) after
+``pause_after`` failed attempts in a row, and moves the cursor past the batch only once every event in it
+was delivered or dead-lettered. A
 crash before that sends the batch again: at least once, and receivers dedupe by ``webhook-id`` (the event
 id). A lease on the subscription's row keeps two gateway processes from delivering it at once.
 """
@@ -124,8 +124,6 @@ class _Round:
     stats: DeliveryStats
     halted: bool = False
     signer: Webhook | None = None
-    #: When a request of this subscription last succeeded (monotonic; 0 = not in this round).
-    last_success: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -296,7 +294,6 @@ class SubscriptionDispatcher:
         p, sub, st = self.policy, run.sub, run.stats
         body = json.dumps(ev.as_json(), separators=(",", ":"), ensure_ascii=False)
         attempt = 0
-        first = time.monotonic()
         while True:
             if run.halted or self._stopping:
                 return False
@@ -309,7 +306,6 @@ class SubscriptionDispatcher:
                 Attempt(ev.id, ev.position, attempt, now, status, latency, error))
             st.last_status, st.last_error, st.last_latency_ms, st.last_attempt_at = status, error, latency, now
             if error is None:
-                run.last_success = time.monotonic()
                 st.delivered += 1
                 st.consecutive_failures = 0
                 st.next_retry_at = None
@@ -319,11 +315,6 @@ class SubscriptionDispatcher:
             if st.consecutive_failures >= p.pause_after:
                 await self._pause(run, f"paused after {st.consecutive_failures} failed attempts in a row "
                                        f"(last: {error})")
-                return False
-            if attempt >= p.max_attempts and run.last_success < first:
-                # Nothing got through while this event was tried: the subscriber is down, not this event.
-                await self._pause(run, f"paused: event {ev.id} failed {attempt} times and no other delivery "
-                                       f"succeeded meanwhile (last: {error})")
                 return False
             if attempt >= p.max_attempts:
                 await anyio.to_thread.run_sync(self.store.dead_letter, sub.id, ev.position, ev.id, attempt, error)

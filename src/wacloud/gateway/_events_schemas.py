@@ -44,7 +44,7 @@ class DeliveryOut(BaseModel):
 
 
 class SubscriptionOut(BaseModel):
-    """A subscription (``secret`` only in the answer that created it)."""
+    """A subscription (its secret is only in the answer that created it)."""
 
     id: str
     url: str
@@ -56,7 +56,12 @@ class SubscriptionOut(BaseModel):
     cursor: int = Field(description="every matching event up to this position was delivered or dead-lettered")
     created_at: float
     delivery: DeliveryOut
-    secret: str | None = Field(default=None, description="whsec_…: verifies the deliveries (shown once)")
+
+
+class SubscriptionCreated(SubscriptionOut):
+    """A new subscription, with its signing secret (shown only here)."""
+
+    secret: str = Field(description="whsec_…: verifies the deliveries (standardwebhooks.Webhook(secret).verify)")
 
 
 class AttemptOut(BaseModel):

@@ -21,6 +21,7 @@ from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._events_routes import event_types
 from wacloud.gateway._events_schemas import (
     ReplayOut,
+    SubscriptionCreated,
     SubscriptionDeleted,
     SubscriptionDetail,
     SubscriptionList,
@@ -105,7 +106,7 @@ def _poke(dispatcher: SubscriptionDispatcher | None) -> None:
         dispatcher.poke()
 
 
-@router.post("/subscriptions", status_code=201, response_model=SubscriptionOut, response_model_exclude_none=False,
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated,
              summary="Subscribe a URL to events (answers with its secret)")
 async def create_subscription(request: Request, _: Authenticated, body: SubscriptionIn) -> dict[str, Any]:
     """A new subscription; ``secret`` (``whsec_…``) verifies the deliveries and is shown only here."""
@@ -162,12 +163,13 @@ async def pause_subscription(request: Request, _: Authenticated, sub_id: SubId) 
 
 
 @router.post("/subscriptions/{sub_id}/resume", response_model=SubscriptionOut,
-             summary="Resume delivery (clears the failing flag)")
+             summary="Resume delivery (clears the failing flag, requeues dead letters)")
 async def resume_subscription(request: Request, _: Authenticated, sub_id: SubId) -> dict[str, Any]:
-    """Delivery goes on from the cursor."""
+    """Delivery goes on from the cursor, dead letters first (those a subscriber that was down caused)."""
     store, _events, dispatcher = _parts(request.app.state.gateway)
     if not await anyio.to_thread.run_sync(store.set_state, sub_id, "active"):
         raise ApiError(404, f"no subscription {sub_id!r}", field="id")
+    await anyio.to_thread.run_sync(store.requeue_dead, sub_id)
     _poke(dispatcher)
     return dict((await _found(store, sub_id)).as_json())
 
