@@ -179,3 +179,35 @@ def test_sse_follows_and_resumes_with_last_event_id(gw: LiveGateway) -> None:
     resp = httpx.get(f"{gw.url}/v1/events/stream", headers={"Authorization": f"Bearer {gw.key}",
                                                              "Last-Event-ID": "abc"}, timeout=10)
     assert resp.status_code == 422
+
+
+def _post_webhook(live: LiveGateway, field: str, value: dict[str, Any]) -> None:
+    from tests.gateway.conftest import APP_SECRET
+
+    from wacloud.webhooks.signature import sign
+
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [
+        {"id": "200000000000001", "time": int(time.time()), "changes": [{"field": field, "value": value}]}]}).encode()
+    resp = httpx.post(f"{live.url}/webhook", content=body, timeout=10,
+                      headers={"content-type": "application/json", "x-hub-signature-256": sign(body, APP_SECRET)})
+    assert resp.status_code == 200, resp.text
+
+
+def test_template_and_number_webhooks_become_events(gw: LiveGateway) -> None:
+    template = {"event": "PAUSED", "message_template_id": 77, "message_template_name": "order_update",
+                "message_template_language": "en_US", "reason": "LOW_QUALITY"}
+    _post_webhook(gw, "message_template_status_update", template)
+    _post_webhook(gw, "message_template_quality_update", {
+        "previous_quality_score": "GREEN", "new_quality_score": "YELLOW", "message_template_id": 77,
+        "message_template_name": "order_update", "message_template_language": "en_US"})
+    _post_webhook(gw, "phone_number_quality_update", {"display_phone_number": "15550000001",
+                                                      "event": "THROUGHPUT_UPGRADE"})
+    _post_webhook(gw, "phone_number_quality_update", {"display_phone_number": "15550000001", "event": "DOWNGRADE",
+                                                      "current_limit": "TIER_1K"})
+    wanted = "template.status_changed,template.quality_changed,number.throughput_changed,number.quality_changed"
+    wait_for(lambda: len(_all(gw, types=wanted)) == 4, 15, "four account events")
+    got = _all(gw, types=wanted)
+    assert [e["type"] for e in got] == wanted.split(",")
+    assert got[0]["data"]["value"] == template and got[0]["contact"] is None
+    assert {e["phone_number_id"] for e in got} == {"waba:200000000000001"}
+    assert [e["seq"] for e in got] == [1, 2, 3, 4]
