@@ -132,6 +132,23 @@ def new_holder() -> str:
     return f"{socket.gethostname()}#{os.getpid()}.{secrets.token_hex(4)}"
 
 
+def holder_is_dead(holder: str | None) -> bool:
+    """True only when ``holder`` ran on this host and its process is gone (a crash, SIGKILL)."""
+    if not holder or "#" not in holder:
+        return False
+    host, _, rest = holder.partition("#")
+    pid_text = rest.partition(".")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive (another user's), or not ours to judge
+    return False
+
+
 class SubscriptionDispatcher:
     """Runs one delivery task per active subscription (:meth:`run`), until :meth:`stop`."""
 
@@ -201,10 +218,16 @@ class SubscriptionDispatcher:
             while not self._stopping:
                 sub = await anyio.to_thread.run_sync(self.store.lease, sub_id, self.holder, time.time(), p.lease_s)
                 if sub is None:
-                    if await anyio.to_thread.run_sync(self.store.get, sub_id) is None:
+                    held = await anyio.to_thread.run_sync(self.store.get, sub_id)
+                    if held is None:
                         return  # deleted
-                    await asyncio.sleep(p.lease_s / 3)  # another process delivers it: take over if it stops
-                    continue
+                    gone = held.holder
+                    if gone is not None and holder_is_dead(gone):  # a process of this host died: no need to wait
+                        sub = await anyio.to_thread.run_sync(
+                            self.store.take_over, sub_id, gone, self.holder, time.time(), p.lease_s)
+                    if sub is None:
+                        await asyncio.sleep(p.lease_s / 3)  # another process delivers it: take over if it stops
+                        continue
                 if sub.state != "active":
                     return
                 stats.consecutive_failures = sub.consecutive_failures

@@ -191,6 +191,12 @@ class SubscriptionStore:
                           f"RETURNING {_COLUMNS}", (holder, now + ttl_s, sub_id, holder, now))
         return _sub(rows[0]) if rows else None
 
+    def take_over(self, sub_id: str, gone: str, holder: str, now: float, ttl_s: float) -> Subscription | None:
+        """Take the lease from ``gone`` (a holder known to be dead), if it still holds it."""
+        rows = self._rows(f"UPDATE wacloud_gw_subscriptions SET holder = ?, lease_until = ? WHERE id = ? "
+                          f"AND holder = ? RETURNING {_COLUMNS}", (holder, now + ttl_s, sub_id, gone))
+        return _sub(rows[0]) if rows else None
+
     def release(self, sub_id: str, holder: str) -> None:
         """Give the lease back (a graceful stop), so another process may deliver at once."""
         self._rows("UPDATE wacloud_gw_subscriptions SET holder = NULL, lease_until = NULL "
