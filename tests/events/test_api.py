@@ -211,3 +211,19 @@ def test_template_and_number_webhooks_become_events(gw: LiveGateway) -> None:
     assert got[0]["data"]["value"] == template and got[0]["contact"] is None
     assert {e["phone_number_id"] for e in got} == {"waba:200000000000001"}
     assert [e["seq"] for e in got] == [1, 2, 3, 4]
+
+
+def test_retention_prunes_old_events_in_a_running_gateway(tmp_path: Path) -> None:
+    from wacloud.events import NewEvent, append
+
+    server, live = start_gateway(tmp_path / "wacloud.db", events_retention_days=0.0001)  # about 9 s
+    try:
+        db = live.gw.events_db
+        old, fresh = time.time() - 3600, time.time() + 3600
+        db.run(lambda tx: append(tx, [NewEvent("account.updated", "waba:1", {"old": True}, at=old),
+                                      NewEvent("account.updated", "waba:1", {"old": False}, at=fresh)]))
+        wait_for(lambda: [e["data"] for e in _all(live, types="account.updated")] == [{"old": False}], 20,
+                 "the old event pruned")
+    finally:
+        live.http.close()
+        server.stop()
