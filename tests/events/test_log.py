@@ -161,3 +161,18 @@ def test_concurrent_writers_never_make_a_reader_skip(pg_store_url: str) -> None:
             assert seqs == list(range(1, total // 2 + 1))
     finally:
         store.close()
+
+
+def test_a_large_campaign_is_one_transaction_with_its_events(store_url: str) -> None:
+    store = open_store(store_url)
+    db, log = _log(store_url)
+    try:
+        jobs = [NewJob(P, f"1555{i:07d}", TEXT, False, campaign="big") for i in range(1200)]
+        store.add(jobs, time.time())
+        queued = log.read(0, 2000, types=["job.state_changed"])
+        assert len(queued) == 1200 and {e.data["state"] for e in queued} == {"queued"}
+        (step,) = log.read(0, 10, types=["campaign.progress"])
+        assert step.data == {"campaign": "big", "step": "queued", "jobs": 1200}
+    finally:
+        store.close()
+        db.close()

@@ -17,6 +17,8 @@ from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
 EventRow = tuple[int, str, float, int | None, str | None, int]
 
 _PENDING = tuple(s.value for s in PENDING_STATES)
+#: Job ids looked up per statement.
+_CHUNK = 500
 #: The states a job leaves the queue for (status webhooks then move it on without changing the counts).
 _LEAVING = frozenset({"accepted", "failed", "dead", "uncertain"})
 
@@ -39,8 +41,11 @@ def job_events_out(tx: Rows, entries: Sequence[EventRow]) -> None:
     if not entries:
         return
     ids = sorted({e[0] for e in entries})
-    jobs = {int(r[0]): (str(r[1]), str(r[2]), r[3]) for r in tx.rows(
-        f"SELECT id, phone_number_id, recipient, campaign FROM jobs WHERE id IN ({_in(ids)})", ids)}
+    jobs: dict[int, tuple[str, str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):  # a campaign queues thousands at once: stay under the parameter cap
+        chunk = ids[start:start + _CHUNK]
+        jobs.update({int(r[0]): (str(r[1]), str(r[2]), r[3]) for r in tx.rows(
+            f"SELECT id, phone_number_id, recipient, campaign FROM jobs WHERE id IN ({_in(chunk)})", chunk)})
     out: list[NewEvent] = []
     queued: dict[tuple[str, str], int] = {}
     settled: dict[str, str] = {}
