@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "template_rules": 0,
     "identity": 0,
+    "events": 2,  # the event contract and log, below the parts that write events (delivery, gateway)
     "graph_versions": 0,
     "phone": 1,
     "messages": 1,

@@ -11,6 +11,7 @@ import typer
 
 from wacloud import __version__
 from wacloud.cli import broadcast, doctor, keys, media, sandbox, send, serve, status, webhook
+from wacloud.cli.events import events_app, subscriptions_app
 
 app = typer.Typer(
     name="wacloud",
@@ -45,6 +46,8 @@ app.add_typer(media.app, name="media")
 app.add_typer(keys.app, name="keys")
 app.add_typer(webhook.app, name="webhook")
 app.command("doctor")(doctor.doctor)
+app.add_typer(events_app, name="events")
+app.add_typer(subscriptions_app, name="subscriptions")
 
 
 def _add_management() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -88,6 +89,19 @@ class GatewayClient:
         if resp.headers.get("content-type", "").startswith("application/json"):
             return resp.json()
         return resp.content
+
+    def stream_lines(self, path: str, *, params: dict[str, Any] | None = None,
+                     headers: dict[str, str] | None = None) -> Iterator[str]:
+        """The lines of a streamed answer (Server-Sent Events), as they come; CliError as :meth:`request`."""
+        try:
+            with self._http.stream("GET", path, params=params, headers=headers,
+                                   timeout=httpx.Timeout(30.0, read=None)) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise _error(resp)
+                yield from resp.iter_lines()
+        except httpx.TransportError as exc:
+            raise CliError(f"lost the gateway at {self.url} ({type(exc).__name__})", Exit.UNREACHABLE) from None
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
+from wacloud.delivery._job_events import EventRow, job_events_out
+from wacloud.delivery._sql_base import SqlBase, int_ids
 from wacloud.delivery.model import (
     Job,
     JobEvent,
@@ -15,6 +16,7 @@ from wacloud.delivery.model import (
     Summary,
 )
 from wacloud.delivery.store import StoredHook
+from wacloud.events.log import Rows
 
 JOB_COLUMNS = (
     "id, phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, campaign, "
@@ -23,15 +25,16 @@ JOB_COLUMNS = (
     "read_at, finished_at, priority"
 )
 
-#: One history entry: (job id, state, at, code, detail, attempt).
-EventRow = tuple[int, str, float, int | None, str | None, int]
+__all__ = ["JOB_COLUMNS", "EventRow", "JobsSql", "job_from_row", "record_events"]
 
 
-def record_events(tx: Tx, events: Sequence[EventRow]) -> None:
-    """Append history entries, in this order, inside the transaction that made the changes."""
+def record_events(tx: Rows, events: Sequence[EventRow]) -> None:
+    """Append history entries, in this order, inside the transaction that made the changes; each also
+    becomes an event in the event log (the same transaction: neither exists without the other)."""
     if events:
         tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
                 events)
+        job_events_out(tx, events)
 
 
 def job_from_row(row: Sequence[Any]) -> Job:

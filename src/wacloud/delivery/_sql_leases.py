@@ -188,7 +188,6 @@ class LeasesSql(SqlBase):
                     rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
                                    "FROM early_statuses WHERE wamid = ?", (o.wamid,))
                     early += [EarlyStatus(o.wamid, *r) for r in rows]
-            record_events(tx, events)
             if pair_tats:
                 test, params = self._in("id", sorted(pair_tats))
                 owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)
@@ -201,6 +200,8 @@ class LeasesSql(SqlBase):
                 tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
                         "WHERE phone_number_id = ? AND recipient = ?",
                         [(tat, p, r) for (p, r), tat in sorted(bumps.items())])
+            # Last: it takes the event log's lock, held to the commit (after this transaction's row locks).
+            record_events(tx, events)
         return early
 
     def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:

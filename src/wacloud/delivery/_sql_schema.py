@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wacloud.delivery.recovery as recovery
+import wacloud.events.log as event_log
 
 # --- schema ----------------------------------------------------------------------------------------
 # {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one
@@ -175,6 +176,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "UPDATE pair_buckets SET recipient = 'ct_' || phone_number_id || '_' || recipient",
         "DROP TABLE contacts_v6",
     )),
+    event_log.MIGRATION,  # 8: the event log (wacloud.events.log), written with every change it reports
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from wacloud.delivery._sql_jobs import record_events
 from wacloud.delivery.model import InFlightPolicy, Recovery
 
 #: This process's incarnation (a new process with a dead one's pid gets another token).
@@ -124,8 +125,7 @@ def sweep(tx: Rows, phone_number_id: str, now: float, policy: InFlightPolicy) ->
     records += [(int(i), phone_number_id, c, kind, now) for i, c, _ in other]
     if other:
         # The job's history (a claim given back is not a change of its recorded state).
-        tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
-                [(int(i), state, now, None, detail, int(n)) for i, _, n in other])
+        record_events(tx, [(int(i), state, now, None, detail, int(n)) for i, _, n in other])
     if records:
         tx.many("INSERT INTO job_recoveries (job_id, phone_number_id, campaign, kind, at) VALUES (?, ?, ?, ?, ?)",
                 records)

@@ -22,10 +22,13 @@ from starlette.routing import Route
 
 import wacloud.gateway._api as api
 import wacloud.gateway._contacts_routes as contacts_routes
+import wacloud.gateway._events_routes as events_routes
+import wacloud.gateway._events_wiring as events_wiring
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
 import wacloud.gateway._numbers_api as numbers_api
 import wacloud.gateway._ops as ops
+import wacloud.gateway._subscriptions as subscriptions
 from wacloud import __version__
 from wacloud.client import AsyncClient
 from wacloud.delivery import StoreError, open_store
@@ -131,6 +134,7 @@ def attach_engines(gw: Gateway, *, bot: object = None) -> None:
     if bot is not None:
         gw.attach_bot(bot)
     build_webhook_app(gw)
+    events_wiring.attach_events(gw)
     gw.metrics.on_scrape(GaugeRefresher(gw))
 
 
@@ -205,6 +209,7 @@ def create_app(
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
+            await events_wiring.start_events(gw, stack)
             log.info(
                 "gateway started",
                 extra={"mode": "sandbox" if settings.sandbox_mode else "live", "workers": settings.workers},
@@ -243,6 +248,8 @@ def create_app(
         app.include_router(management.router, dependencies=_STRICT)
         app.include_router(contacts_routes.router, dependencies=_STRICT)
         app.include_router(numbers_api.router, dependencies=_STRICT)
+        app.include_router(events_routes.router, dependencies=_STRICT)
+        app.include_router(subscriptions.router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.

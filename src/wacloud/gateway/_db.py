@@ -83,7 +83,11 @@ class Database:
         if rows:
             self._run(lambda tx: tx.many(sql, rows))
 
-    def _run(self, work: Callable[[Tx], T], *, timeout_s: float = BUSY_TIMEOUT_S) -> T:
+    def run(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` (several statements) in one write transaction: they commit together or not at all."""
+        return self._run(work, write=True)
+
+    def _run(self, work: Callable[[Tx], T], *, timeout_s: float = BUSY_TIMEOUT_S, write: bool = False) -> T:
         if self.is_postgres:
             return self._run_pg(work)
         try:
@@ -92,7 +96,8 @@ class Database:
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(f"SQLite: {exc}") from exc
         try:
-            with sqlite_transaction(conn, False, sqlite_path(self.url)) as tx:
+            # write: BEGIN IMMEDIATE, so a transaction that reads before it writes is not refused midway.
+            with sqlite_transaction(conn, write, sqlite_path(self.url)) as tx:
                 return work(tx)
         except StoreError as exc:
             if exc.transient:

@@ -18,6 +18,7 @@ from typing import Any
 from wacloud.delivery import contact_ids
 from wacloud.delivery.model import NewJob
 from wacloud.delivery.store import Transaction
+from wacloud.events.log import NewEvent, append
 from wacloud.gateway._db import Database
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -231,10 +232,13 @@ class History:
         *,
         name: str | None = None,
         ts: float | None = None,
+        event: NewEvent | None = None,
     ) -> None:
-        """Log a customer's message (a duplicate wamid is ignored)."""
+        """Log a customer's message (a duplicate wamid is ignored); ``event`` (its ``message.received``) is
+        appended in the same transaction, only when the message is new."""
         kind, text = summarize(body)
-        self._insert(wa_id, "in", kind, None if wamid is None else storable(wamid), None, None, text, ts, body, name)
+        self._insert(wa_id, "in", kind, None if wamid is None else storable(wamid), None, None, text, ts, body, name,
+                     event=event)
 
     def record_outbound(self, wa_id: str, job_id: str, body: dict[str, Any]) -> None:
         """Log a message the API queued (its wamid arrives later); once per job, however often called."""
@@ -281,11 +285,13 @@ class History:
         job_id: str | None = None,
         ts: float | None = None,
         sent: dict[str, Any] | None = None,
+        event: NewEvent | None = None,
     ) -> None:
         """Apply a status webhook: update the message (never backwards) or log an unseen outbound one.
 
         ``sent``: the body that actually went out as ``wamid`` when it differs from the one queued (the
-        job's fallback template); the logged message then shows it.
+        job's fallback template); the logged message then shows it. ``event`` (its ``message.status``) is
+        appended in the transaction that records the status.
         """
         # Webhooks for one wamid arrive concurrently (Meta, and the sandbox, post in parallel): one writer
         # per process, and a retry for the cross-process race on the unique wamid index.
@@ -293,7 +299,7 @@ class History:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    self._record_status(wa_id, wamid, status, job_id=job_id, ts=ts)
+                    self._record_status(wa_id, wamid, status, job_id=job_id, ts=ts, event=event)
                     break
                 except Exception as exc:
                     if attempt == 2 or "unique" not in str(exc).lower():
@@ -306,19 +312,25 @@ class History:
                     (kind, text, json.dumps(sent), wamid),
                 )
 
-    def _record_status(self, wa_id: str, wamid: str, status: str, *, job_id: str | None, ts: float | None) -> None:
+    def _record_status(self, wa_id: str, wamid: str, status: str, *, job_id: str | None, ts: float | None,
+                       event: NewEvent | None = None) -> None:
         if job_id is not None:
             self._attach(job_id, wamid)
         if not self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
             if job_id is not None and self.has_job(job_id):
                 job_id = None  # the job's row holds another wamid (a resend): log this one beside it
-            self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None)
+            self._insert(wa_id, "out", "unknown", wamid, job_id, status, "", ts, None, None, event=event,
+                         event_if_new_only=False)
             return
-        # Forward only, decided inside the UPDATE so a concurrent writer cannot move it back.
-        self.db.execute(
-            f"UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ? AND {_RANK_SQL} < ?",
-            (status, wamid, _STATUS_RANK.get(status, -1)),
-        )
+
+        def forward(tx: Transaction) -> None:
+            # Forward only, decided inside the UPDATE so a concurrent writer cannot move it back.
+            tx.run(f"UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ? AND {_RANK_SQL} < ?",
+                   (status, wamid, _STATUS_RANK.get(status, -1)))
+            if event is not None:
+                append(tx, [event])
+
+        self.db.run(forward)
 
     def _attach(self, job_id: str, wamid: str) -> None:
         """Give the API's row for ``job_id`` its wamid, folding in a row an earlier status made for it."""
@@ -352,32 +364,37 @@ class History:
         ts: float | None,
         body: dict[str, Any] | None,
         name: str | None,
+        *,
+        event: NewEvent | None = None,
+        event_if_new_only: bool = True,
     ) -> None:
-        if wamid is not None and self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
+        if event is None and wamid is not None and self.db.execute(f"{_EXISTS} WHERE wamid = ?", (wamid,)):
             return
         # Webhook content is stored as it came, but text the database cannot hold is replaced
         # (json.dumps escapes it in ``body``), so one odd message never blocks its payload.
-        try:
-            self.db.execute(
-                _INSERT,
-                (
-                    storable(wa_id),
-                    direction,
-                    storable(kind),
-                    None if wamid is None else storable(wamid),
-                    job_id,
-                    status,
-                    storable(text),
-                    ts if ts is not None else time.time(),
-                    json.dumps(body) if body is not None else None,
-                    None if name is None else storable(name),
-                    storable(self._contact(wa_id)),
-                ),
-            )
-        except Exception as exc:
+        row = (
+            storable(wa_id),
+            direction,
+            storable(kind),
+            None if wamid is None else storable(wamid),
+            job_id,
+            status,
+            storable(text),
+            ts if ts is not None else time.time(),
+            json.dumps(body) if body is not None else None,
+            None if name is None else storable(name),
+            storable(self._contact(wa_id)),
+        )
+
+        def insert(tx: Transaction) -> None:
             # Two processes logging the same wamid at once: the unique index keeps one, which is right.
-            if "unique" not in str(exc).lower():
-                raise
+            new = not (wamid is not None and tx.rows(f"{_EXISTS} WHERE wamid = ?", (row[3],)))
+            if new:
+                new = bool(tx.rows(f"{_INSERT} ON CONFLICT DO NOTHING RETURNING id", row))
+            if event is not None and (new or not event_if_new_only):
+                append(tx, [event])
+
+        self.db.run(insert)
 
     def has_job(self, job_id: str) -> bool:
         """True when the API already logged this outbox job (an idempotent re-send)."""

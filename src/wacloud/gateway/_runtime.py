@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from wacloud.delivery import Outbox, Store, open_store
+from wacloud.events import EventLog, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
@@ -155,6 +156,12 @@ class Gateway:
     workers: WorkerGroup = field(default_factory=WorkerGroup)
     #: The business numbers served, one lane each (``outbox``/``client`` above are the first number's).
     numbers: Numbers = field(default_factory=Numbers)
+    #: The event log (read side), its head watcher, the subscriptions and their delivery (with engines).
+    events: EventLog | None = None
+    event_watcher: HeadWatcher | None = None
+    subscriptions: SubscriptionStore | None = None
+    dispatcher: SubscriptionDispatcher | None = None
+    events_db: Database | None = None
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
 

@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     allow_unsigned_webhooks: bool = Field(default=False, description="accept webhooks without an app secret")
     webhook_max_body: int = Field(default=WEBHOOK_MAX_BODY_BYTES, ge=1024, description="webhook body cap")
 
+    # Events out (docs/events.md).
+    events_retention_days: float = Field(default=30.0, gt=0, le=36500, description="keep events this many days")
+    subscriptions: bool = Field(default=True, description="deliver event subscriptions from this process")
+    subscription_concurrency: int = Field(default=8, ge=1, le=256, description="requests in flight per subscription")
+    subscription_timeout_s: float = Field(default=10.0, gt=0, le=300, description="one delivery request's timeout")
+    subscription_max_attempts: int = Field(default=10, ge=1, le=1000, description="attempts before dead-lettering")
+    subscription_pause_after: int = Field(default=20, ge=1, le=100000, description="failures in a row before pausing")
+    subscription_retry_base_s: float = Field(default=0.5, gt=0, le=3600, description="first retry delay (doubles)")
+    subscription_retry_max_s: float = Field(default=60.0, gt=0, le=86400, description="longest retry delay")
+    subscription_lease_s: float = Field(default=15.0, ge=1, le=3600, description="a delivering process's lease")
+
     # Embedded sandbox (sandbox mode only).
     sandbox_seed: int | None = Field(default=None, description="seed for the embedded sandbox")
 

@@ -32,7 +32,9 @@ from wacloud.bot import Application
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
+from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._event_updates import account_event, inbound_event, status_event
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._routed_replies import RoutedReplies
 from wacloud.gateway._runtime import Gateway
@@ -149,6 +151,12 @@ class GatewayDispatcher:
         """Not used: the gateway serves ASGI."""
         raise RuntimeError("the gateway dispatches in its event loop")
 
+    def _number(self, update: Update) -> str:
+        """The business number an update is for (its metadata's; the first number's when it names none)."""
+        metadata = getattr(update, "metadata", None)
+        pid = getattr(metadata, "phone_number_id", None) if metadata is not None else None
+        return str(pid) if pid else self.gw.creds.phone_number_id
+
     def _log(self, update: Update) -> None:
         history = self.gw.history
         if isinstance(update, MessageUpdate):
@@ -156,22 +164,32 @@ class GatewayDispatcher:
             contact = update.contact
             name = contact.profile.name if contact is not None and contact.profile is not None else None
             raw = update.raw if isinstance(update.raw, dict) else {"type": msg.type}
-            history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp())
+            history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp(),
+                                   event=inbound_event(update, self._number(update)))
         elif isinstance(update, StatusUpdate):
             st = update.status
+            job = job_for_wamid(self.gw, st.id)
+            job_id = job.id if job is not None else None
+            event = status_event(update, self._number(update), job_id)
             # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
             recipient = st.recipient_id or update.recipient.address
             if recipient:
-                job = job_for_wamid(self.gw, st.id)
                 history.record_status(
-                    recipient, st.id, st.status, job_id=job.id if job is not None else None,
+                    recipient, st.id, st.status, job_id=job_id,
                     ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
+                    event=event,
                 )
+            else:
+                self.gw.db.run(lambda tx: append(tx, [event]))
             code = st.errors[0].code if st.errors else 0
             if st.status == "failed":
                 self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
             elif st.status in ("delivered", "read"):
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+        else:
+            changed = account_event(update)
+            if changed is not None:
+                self.gw.db.run(lambda tx: append(tx, [changed]))
 
 
 def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:
