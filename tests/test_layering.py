@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "client": 2,
     "webhooks": 2,
     "sandbox": 2,
+    "events": 2,  # the event contract, the relay and its outputs (the delivery engine writes events)
     "flows": 3,
     "delivery": 3,
     "bot": 4,  # the bot framework: on webhooks (receiving) and delivery (replies through the outbox)

@@ -26,6 +26,7 @@ from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._media_keeper import keep_media
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
@@ -54,6 +55,7 @@ class GatewayDispatcher:
             # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
             await call_engine(outbox.handle, update)
         await call_engine(self._log, update)
+        await keep_media(self.gw.media_keeper, update)  # queues a download; never raises
         bot = self.gw.bot
         if bot is None:
             return
