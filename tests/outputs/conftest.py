@@ -18,3 +18,13 @@ def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
         yield node
     finally:
         node.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_wacloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the settings they pass, never the developer's WACLOUD_* environment."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WACLOUD_") and name not in ("WACLOUD_TEST_PG_DSN", "WACLOUD_SPEC_DIR"):
+            monkeypatch.delenv(name)
