@@ -169,3 +169,28 @@ def test_routing_key_and_bad_settings() -> None:
         RabbitMQSink("http://localhost:5672")
     with pytest.raises(ValueError, match="exchange"):
         RabbitMQSink("amqp://localhost", exchange="")
+
+
+def test_the_gateway_starts_the_relay_when_rabbitmq_url_is_set(rabbit: RabbitNode, tmp_path: Path) -> None:
+    from gateway.conftest import start_gateway, wait_for
+
+    log = SqliteEventLog(tmp_path / "log.db")
+    events = log.append_many(40, NUMBERS)
+
+    def connect_log(app: Any) -> None:
+        app.state.gateway.event_source = log  # what the event log's wiring does
+
+    server, live = start_gateway(tmp_path / "wacloud.db", prepare=connect_log, rabbitmq_url=rabbit.url,
+                                 rabbitmq_exchange="t3.events", rabbitmq_queue="t3.all")
+    try:
+        relay = live.gw.event_relay
+        assert relay is not None and relay.name == "rabbitmq:t3.events"
+        wait_for(lambda: relay.stats.position == events[-1].position, WAIT_S, "the gateway's relay")
+        later = log.append("media.stored", NUMBERS[0], {"media_id": "1"})  # followed while it runs
+        wait_for(lambda: relay.stats.position == later.position, WAIT_S, "the event appended later")
+    finally:
+        live.http.close()
+        server.stop()
+    got = asyncio.run(drain(rabbit.url, "t3.all"))
+    assert [m["id"] for m in got] == [e.id for e in [*events, later]]
+    assert got[-1]["routing_key"] == f"media.stored.{NUMBERS[0]}"
