@@ -77,3 +77,12 @@ def test_media_queue_claims_leases_retries_and_settles(store: SqlBase) -> None:
     assert queue.get("wamid.unknown") is None
     assert queue.counts() == {"pending": 0, "stored": 1, "failed": 1, "skipped": 0}
     assert queue.claim(10, lease_s=1, now=1e13) == []  # settled downloads are never claimed again
+
+
+def test_the_status_answer_shows_every_task_field_but_the_location() -> None:
+    import dataclasses
+
+    from wacloud.gateway._kept_media import KeptMediaOut
+
+    fields = {f.name for f in dataclasses.fields(MediaTask)}
+    assert set(KeptMediaOut.model_fields) == fields - {"location"}  # where it is stored stays internal

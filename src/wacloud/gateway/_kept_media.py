@@ -13,6 +13,7 @@ from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from wacloud.delivery import MediaTask
 from wacloud.gateway._api import gateway
@@ -36,6 +37,26 @@ KeptRef = Annotated[
 _CHUNK = 256 * 1024
 
 
+class KeptMediaOut(BaseModel):
+    """How keeping one incoming media file went (a :class:`wacloud.delivery.MediaTask` without its location)."""
+
+    media_id: str
+    wamid: str
+    phone_number_id: str
+    sender: str = Field(description="the customer who sent it (phone number or BSUID)")
+    kind: str = Field(description="image, audio, video, document or sticker")
+    mime_type: str | None = None
+    sha256: str | None = Field(default=None, description="hex once stored (the file's); before, as announced")
+    filename: str | None = None
+    state: str = Field(description="pending, stored, failed or skipped (larger than media_keep_max_bytes)")
+    attempts: int
+    next_at: float = Field(description="when a pending download is tried next (unix time)")
+    size: int | None = None
+    last_error: str | None = None
+    created_at: float
+    updated_at: float
+
+
 def _keeper(request: Request) -> MediaKeeper:
     keeper = gateway(request).media_keeper
     if keeper is None:
@@ -51,7 +72,7 @@ async def _task(request: Request, ref: str) -> tuple[MediaKeeper, MediaTask]:
     return keeper, task
 
 
-@router.get("/{ref}/status", summary="Kept media: status")
+@router.get("/{ref}/status", response_model=KeptMediaOut, summary="Kept media: status")
 async def kept_status(request: Request, _: Authenticated, ref: KeptRef) -> dict[str, Any]:
     """How keeping the media of a message went: ``state`` (pending, stored, failed, skipped), attempts,
     the last error, the file's sha256 and size once stored."""
