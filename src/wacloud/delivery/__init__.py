@@ -11,6 +11,7 @@ from typing import Any
 from wacloud._deprecation import renamed
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sql_contacts import contact_ids
+from wacloud.delivery._sql_outputs import MEDIA_STATES, EventCursors, MediaQueue, MediaState, MediaTask
 from wacloud.delivery.campaign import Campaign, Recipient
 from wacloud.delivery.model import (
     FINAL_STATES,
@@ -40,15 +41,20 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FINAL_STATES",
+    "MEDIA_STATES",
     "Action",
     "Campaign",
     "ContactRecord",
     "Decision",
     "DeliveryEvent",
+    "EventCursors",
     "InFlightPolicy",
     "Job",
     "JobEvent",
     "JobState",
+    "MediaQueue",
+    "MediaState",
+    "MediaTask",
     "Outbox",
     "Pacing",
     "Recipient",

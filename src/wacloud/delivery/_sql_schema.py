@@ -177,6 +177,35 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "DROP TABLE contacts_v6",
     )),
     event_log.MIGRATION,  # 8: the event log (wacloud.events.log), written with every change it reports
+    # 9: the outputs' cursors (a relay resumes where its broker last confirmed) and incoming media kept
+    # (a durable download queue, worked off the webhook path). Tables of wacloud.delivery._sql_outputs.
+    (9, (
+        """CREATE TABLE event_output_cursors (
+            name TEXT PRIMARY KEY,
+            position BIGINT NOT NULL,
+            updated_at {REAL} NOT NULL
+        )""",
+        """CREATE TABLE kept_media (
+            media_id TEXT PRIMARY KEY,
+            wamid TEXT NOT NULL,
+            phone_number_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            mime_type TEXT,
+            sha256 TEXT,
+            filename TEXT,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at {REAL} NOT NULL,
+            location TEXT,
+            size BIGINT,
+            last_error TEXT,
+            created_at {REAL} NOT NULL,
+            updated_at {REAL} NOT NULL
+        )""",
+        "CREATE INDEX kept_media_due ON kept_media (next_at) WHERE state = 'pending'",
+        "CREATE INDEX kept_media_wamid ON kept_media (wamid)",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -24,6 +24,7 @@ import wacloud.gateway._api as api
 import wacloud.gateway._contacts_routes as contacts_routes
 import wacloud.gateway._events_routes as events_routes
 import wacloud.gateway._events_wiring as events_wiring
+import wacloud.gateway._kept_media as kept_media
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
 import wacloud.gateway._numbers_api as numbers_api
@@ -36,6 +37,7 @@ from wacloud.gateway._api_errors import ApiError, error_response
 from wacloud.gateway._db import DatabaseUnavailable
 from wacloud.gateway._docs import mount_docs
 from wacloud.gateway._metrics import Metrics
+from wacloud.gateway._outputs import attach_outputs, run_outputs
 from wacloud.gateway._runtime import SANDBOX_PREFIX, Gateway, load_object, open_gateway
 from wacloud.gateway._sandbox_mount import ControlGuard
 from wacloud.gateway._settings import Settings
@@ -135,6 +137,8 @@ def attach_engines(gw: Gateway, *, bot: object = None) -> None:
         gw.attach_bot(bot)
     build_webhook_app(gw)
     events_wiring.attach_events(gw)
+    attach_outputs(gw)
+    events_wiring.connect_outputs(gw)
     gw.metrics.on_scrape(GaugeRefresher(gw))
 
 
@@ -210,6 +214,7 @@ def create_app(
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
             await events_wiring.start_events(gw, stack)
+            await stack.enter_async_context(run_outputs(gw))
             log.info(
                 "gateway started",
                 extra={"mode": "sandbox" if settings.sandbox_mode else "live", "workers": settings.workers},
@@ -244,6 +249,7 @@ def create_app(
     app.include_router(ops.router)
     if settings.api:
         app.include_router(api.router, dependencies=_STRICT)
+        app.include_router(kept_media.router, dependencies=_STRICT)  # before /v1/media/{media_id}/...
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
         app.include_router(contacts_routes.router, dependencies=_STRICT)

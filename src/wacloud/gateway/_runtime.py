@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 
 from wacloud.delivery import Outbox, Store, open_store
-from wacloud.events import EventLog, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
+from wacloud.events import EventLog, EventSource, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
+from wacloud.events.relay import Relay
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
 from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
+from wacloud.gateway._media_keeper import MediaKeeper
 from wacloud.gateway._metrics import Metrics
 from wacloud.gateway._number_config import NumberSpec
 from wacloud.gateway._number_log import NumberLog
@@ -162,6 +164,12 @@ class Gateway:
     subscriptions: SubscriptionStore | None = None
     dispatcher: SubscriptionDispatcher | None = None
     events_db: Database | None = None
+    #: Incoming media kept (media_dir or media_s3_bucket set); its ``on_kept`` is the events' hook.
+    media_keeper: MediaKeeper | None = None
+    #: The event log the outputs read (set by the log's wiring); the RabbitMQ relay starts only with it.
+    event_source: EventSource | None = None
+    #: The RabbitMQ relay, while it runs (rabbitmq_url set).
+    event_relay: Relay | None = None
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
 

@@ -129,6 +129,29 @@ class Settings(BaseSettings):
     # Embedded sandbox (sandbox mode only).
     sandbox_seed: int | None = Field(default=None, description="seed for the embedded sandbox")
 
+    # Event outputs: RabbitMQ (docs/events.md, "Outputs"); needs pip install 'wacloud[rabbitmq]'.
+    rabbitmq_url: SecretStr | None = Field(default=None, description="amqp://user:pass@host:5672/vhost: publish events")
+    rabbitmq_exchange: str = Field(default="wacloud.events", min_length=1, max_length=255,
+                                   description="the topic exchange events are published to")
+    rabbitmq_queue: str | None = Field(default=None, max_length=255,
+                                       description="also declare this durable queue, bound to every event")
+
+    # Incoming media kept (off unless media_dir or media_s3_bucket is set).
+    media_dir: str | None = Field(default=None, description="keep incoming media in this directory")
+    media_s3_bucket: str | None = Field(default=None, description="keep incoming media in this S3 bucket")
+    media_s3_url: str | None = Field(default=None, description="S3-compatible endpoint (default AWS)")
+    media_s3_access_key: SecretStr | None = Field(default=None, description="S3 access key id")
+    media_s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret access key")
+    media_s3_region: str = Field(default="us-east-1", description="S3 region")
+    media_s3_prefix: str = Field(default="", description="key prefix in the bucket")
+    media_keep_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["image", "audio", "video", "document", "sticker"],
+        description="media types kept, comma-separated",
+    )
+    media_keep_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1, description="larger media is not kept")
+    media_keep_attempts: int = Field(default=6, ge=1, le=100, description="download attempts before giving up")
+    media_retry_s: float = Field(default=30.0, gt=0, le=86400, description="first pause between attempts (doubles)")
+
     # Logs.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     log_json: bool = Field(default=False, description="one JSON object per log line")
@@ -147,6 +170,42 @@ class Settings(BaseSettings):
             if hashed.startswith("sha256:") and not _is_sha256_hex(hashed.removeprefix("sha256:")):
                 raise ValueError("a sha256: key must be followed by 64 hex digits (the key's SHA-256)")
         return value
+
+    @field_validator("media_keep_types", mode="before")
+    @classmethod
+    def _media_types_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("media_keep_types")
+    @classmethod
+    def _media_types_known(cls, value: list[str]) -> list[str]:
+        known = ("image", "audio", "video", "document", "sticker")
+        unknown = [t for t in value if t not in known]
+        if unknown:
+            raise ValueError(f"unknown media types {unknown}; known: {', '.join(known)}")
+        return value
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _amqp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("amqp://", "amqps://")):
+            raise ValueError("must be an amqp:// or amqps:// URL")
+        return value
+
+    @field_validator("media_s3_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (the S3-compatible endpoint)")
+        return value
+
+    @model_validator(mode="after")
+    def _media_store(self) -> Settings:
+        if self.media_dir and self.media_s3_bucket:
+            raise ValueError(f"set {env_name('media_dir')} or {env_name('media_s3_bucket')}, not both")
+        if (self.media_s3_url or self.media_s3_access_key) and not self.media_s3_bucket:
+            raise ValueError(f"{env_name('media_s3_bucket')} is required with the other media_s3 settings")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from wacloud.delivery.sqlite import SqliteStore
 from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._event_updates import account_event, inbound_event, status_event
+from wacloud.gateway._media_keeper import keep_media
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._routed_replies import RoutedReplies
 from wacloud.gateway._runtime import Gateway
@@ -95,6 +96,7 @@ class GatewayDispatcher:
         await call_engine(self._log, update)
         if isinstance(lane, NumberLane):
             await call_engine(self._log_number, lane, update)
+        await keep_media(self.gw.media_keeper, update)  # queues a download; never raises
         bot = self.gw.bot
         if bot is None:
             return
