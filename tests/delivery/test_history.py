@@ -106,6 +106,12 @@ def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> No
         # As version 5 left it: no job_events table.
         tx.run("DROP TABLE job_events")
         tx.run("DELETE FROM schema_version WHERE version > 5")
+        # ... and without what later migrations added (10: limits and cost).
+        tx.run("DROP INDEX jobs_held")
+        for table in ("portfolio_reach", "limit_state", "campaigns"):
+            tx.run(f"DROP TABLE {table}")
+        for column in ("hold_reason", "hold_key", "hold_until", "est_price", "cost", "pricing"):
+            tx.run(f"ALTER TABLE jobs DROP COLUMN {column}")
     s.close()
     upgraded = open_store(store_url)
     try:
