@@ -34,10 +34,10 @@ def numbers(n: int, prefix: str = "1650777") -> list[str]:
     return [f"+{prefix}{i:04d}" for i in range(n)]
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+async def until(predicate: Callable[[], bool], within_s: float = 60.0, what: str = "condition") -> None:
     """Poll ``predicate`` (run in a thread: it reads the store) until it holds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within_s
     while loop.time() < deadline:
         if await asyncio.to_thread(predicate):
             return

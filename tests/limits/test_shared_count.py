@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.delivery.conftest import Rig
 from tests.limits.helpers import PROMO, codes, control, marketing_template, numbers
+
 from wacloud.delivery import Outbox, open_store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,6 +19,7 @@ from wacloud.gateway._jobs import job_dict
 from wacloud.gateway._keys import KeyInfo
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._schemas import (
+    CampaignDryRun,
     CampaignIn,
     CampaignOut,
     ConversationList,
@@ -259,14 +260,18 @@ async def customer_messages(
 @router.post(
     "/campaigns",
     status_code=202,
-    response_model=CampaignOut,
+    response_model=CampaignOut | CampaignDryRun,
     tags=["campaigns"],
     summary="Send one template to many recipients",
 )
-async def start_campaign(request: Request, _: Authenticated, campaign: CampaignIn) -> dict[str, Any]:
-    """Queue the campaign; watch it with GET /v1/campaigns/{id}."""
+async def start_campaign(request: Request, _: Authenticated, campaign: CampaignIn,
+                         dry_run: Annotated[bool, Query(description="report what it would do; queue nothing")] = False
+                         ) -> dict[str, Any]:
+    """Queue the campaign; watch it with GET /v1/campaigns/{id}. ``?dry_run=true`` queues nothing."""
     gw = gateway(request)
     try:
+        if dry_run:
+            return await campaigns.dry_run(gw, campaign)
         return await campaigns.start(gw, campaign)
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 import wacloud.gateway._api as api
+import wacloud.gateway._campaign_ops as campaign_ops
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
 import wacloud.gateway._ops as ops
@@ -226,6 +227,7 @@ def create_app(
     app.include_router(ops.router)
     if settings.api:
         app.include_router(api.router, dependencies=_STRICT)
+        app.include_router(campaign_ops.router, dependencies=_STRICT)
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
