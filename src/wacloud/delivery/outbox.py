@@ -149,7 +149,7 @@ class Outbox:
         #: Meta's limits and budgets (:mod:`wacloud.delivery.holds`): the business portfolio the number
         #: belongs to (numbers of one portfolio share its messaging limit), the rate card, on/off.
         self.portfolio = portfolio
-        self.rate_card = rate_card or _default_card()
+        self.rate_card = rate_card or _stored_card(self.store) or _default_card()
         self.limits = limits
         #: Campaign operations (list, pause, resume, cancel, budget, export, costs, dry run).
         self.campaigns = CampaignOps(cast(CampaignsStore, self.store), self.phone_number_id, portfolio=portfolio,
@@ -345,6 +345,15 @@ class Outbox:
         """Store a status's ``pricing`` (and what the rate card says it cost) with the job that has ``wamid``."""
         return self.campaigns.record_pricing(wamid, pricing, wa_id)
 
+    def load_rate_card(self, text: str, *, as_of: str | None = None) -> RateCard:
+        """Use (and keep in the store, for every process) a rate card in Meta's CSV layout."""
+        card = RateCard.from_csv(text, as_of=as_of or "", source="loaded")
+        if isinstance(self.store, LimitsStore):
+            stamped = text if as_of is None else f"# As of: {as_of}\n{text}"
+            self.store.set_limit("ratecard", "current", stamped, None, self.clock())
+        self.rate_card = card
+        return card
+
     def limit_update(self, update: object) -> bool:
         """Apply a webhook that changes a limit (template status, throughput upgrade, messaging tier)."""
         used = limit_updates.apply_update(cast(LimitsStore, self.store), self.phone_number_id, self.portfolio,
@@ -524,6 +533,14 @@ class Outbox:
 @cache
 def _default_card() -> RateCard:
     return RateCard.default()
+
+
+def _stored_card(store: Store) -> RateCard | None:
+    """The card loaded with :meth:`Outbox.load_rate_card` (kept in the store), if any."""
+    row = store.limit("ratecard", "current") if isinstance(store, LimitsStore) else None
+    if row is None or not row[0]:
+        return None
+    return RateCard.from_csv(row[0], source="store")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

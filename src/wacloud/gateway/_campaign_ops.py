@@ -117,6 +117,23 @@ async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None
     return result
 
 
+@router.post("/ratecard", tags=["costs"], summary="Load a rate card (CSV in Meta's layout)")
+async def load_ratecard(request: Request, _: Authenticated,
+                        as_of: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:
+    """The body is the CSV (Market, Currency, Marketing, Utility, Authentication…); kept in the store."""
+    raw = await request.body()
+    if len(raw) > 1_000_000:
+        raise ApiError(413, "a rate card is at most 1 MB", field="body")
+    try:
+        text = raw.decode("utf-8-sig")
+        card = await call_engine(_outbox(request).load_rate_card, text, as_of=as_of)
+    except UnicodeDecodeError:
+        raise ApiError(422, "the rate card must be UTF-8 text", field="body") from None
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field="body") from None
+    return {"markets": len(card.rates), "currency": card.currency, "as_of": card.as_of, "source": card.source}
+
+
 @router.get("/limits", tags=["costs"], summary="The limits the engine knows")
 async def limits(request: Request, _: Authenticated) -> dict[str, Any]:
     """The portfolio's tier and rolling reach, the number's rate and upgrade, held jobs by reason."""

@@ -168,8 +168,12 @@ async def dry_run(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
     if client is not None and client.waba_id:
         try:
             page = await client.list_templates(name=campaign.template, limit=100)
-            match = [t for t in page.data if getattr(t, "language", None) == campaign.language]
-            status = str(getattr(match[0], "status", "")) if match else "MISSING"
+            def field(t: Any, name: str) -> Any:
+                return t.get(name) if isinstance(t, dict) else getattr(t, name, None)
+
+            match = [t for t in page.data if field(t, "name") == campaign.template
+                     and field(t, "language") == campaign.language]
+            status = str(field(match[0], "status") or "") if match else "MISSING"
         except (errors.TransportError, errors.WhatsAppError):
             status = None  # the store's knowledge (webhooks) stands in
     result = await call_engine(outbox.campaigns.dry_run, campaign.template, [r.to for r in campaign.recipients],
