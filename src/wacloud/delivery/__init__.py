@@ -11,6 +11,9 @@ from typing import Any
 from wacloud._deprecation import renamed
 from wacloud.delivery._factory import open_store
 from wacloud.delivery.campaign import Campaign, Recipient
+from wacloud.delivery.campaigns import CampaignOps, CampaignReport, DryRun
+from wacloud.delivery.costs import CostRow, RateCard
+from wacloud.delivery.holds import HoldReason
 from wacloud.delivery.model import (
     FINAL_STATES,
     ContactRecord,
@@ -41,15 +44,21 @@ __all__ = [
     "FINAL_STATES",
     "Action",
     "Campaign",
+    "CampaignOps",
+    "CampaignReport",
     "ContactRecord",
+    "CostRow",
     "Decision",
     "DeliveryEvent",
+    "DryRun",
+    "HoldReason",
     "InFlightPolicy",
     "Job",
     "JobEvent",
     "JobState",
     "Outbox",
     "Pacing",
+    "RateCard",
     "Recipient",
     "Recovery",
     "RetryPolicy",

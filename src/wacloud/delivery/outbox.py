@@ -115,7 +115,8 @@ class Outbox:
                  policy: RetryPolicy | None = None, enforce_window: bool = True,
                  on_event: Callable[[DeliveryEvent], None] | None = None,
                  clock: Callable[[], float] = time.time, worker_name: str = "worker",
-                 portfolio: str = "default", rate_card: RateCard | None = None, limits: bool = True) -> None:
+                 portfolio: str = "default", rate_card: RateCard | None = None, limits: bool = True,
+                 read_limits_every_s: float | None = None) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.client = client
         pid = phone_number_id or getattr(client, "phone_number_id", None)
@@ -151,6 +152,8 @@ class Outbox:
         self.portfolio = portfolio
         self.rate_card = rate_card or _stored_card(self.store) or _default_card()
         self.limits = limits
+        #: Read the tier and throughput level from the Graph API at the start of a run and this often.
+        self.read_limits_every_s = read_limits_every_s
         #: Campaign operations (list, pause, resume, cancel, budget, export, costs, dry run).
         self.campaigns = CampaignOps(cast(CampaignsStore, self.store), self.phone_number_id, portfolio=portfolio,
                                      card=lambda: self.rate_card, mps=lambda: float(self.pacing.mps),
@@ -468,7 +471,27 @@ class Outbox:
         self._stop = stop or asyncio.Event()
         worker = Worker(self.context(), concurrency=concurrency or self.concurrency, until_idle=until_idle,
                         stop=self._stop)
-        return await worker.run()
+        reader = None
+        if self.read_limits_every_s:
+            await self._read_limits_once()  # before the first claim: the tier must be known
+            reader = asyncio.create_task(self._read_limits())
+        try:
+            return await worker.run()
+        finally:
+            if reader is not None:
+                reader.cancel()
+
+    async def _read_limits(self) -> None:
+        """Refresh the limits from the Graph API every ``read_limits_every_s``."""
+        while True:
+            await asyncio.sleep(max(1.0, self.read_limits_every_s or 900.0))
+            await self._read_limits_once()
+
+    async def _read_limits_once(self) -> None:
+        try:
+            await self.refresh_limits()
+        except Exception as exc:  # the last known limits stand; webhooks still update them
+            log.warning("could not read the messaging limits from the Graph API: %s", exc)
 
     def context(self) -> WorkerContext:
         """What a worker runs with: the store, pacing, policy, clock, sender, settler and event sink."""
