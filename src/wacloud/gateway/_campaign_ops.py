@@ -22,11 +22,69 @@ from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._schemas import CampaignOut
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 CampaignId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 ACTIONS = ("pause", "resume", "cancel")
+
+
+class CampaignList(BaseModel):
+    """Every campaign of the number, newest first."""
+
+    campaigns: list[CampaignOut]
+
+
+class CostRowOut(BaseModel):
+    """One group: messages, billable ones, what the statuses' pricing says it cost, the estimate."""
+
+    key: str
+    messages: int
+    billable: int
+    cost: float
+    estimated: float
+
+
+class CostsOut(BaseModel):
+    """A cost roll-up."""
+
+    group_by: str
+    currency: str
+    rate_card: dict[str, str] = Field(description="as_of and source of the rate card in use")
+    rows: list[CostRowOut]
+    total: float
+
+
+class ReconcileOut(BaseModel):
+    """The store's cost against Meta's ``pricing_analytics`` for one period."""
+
+    since: float
+    until: float
+    ours: dict[str, float] = Field(description="cost, billable")
+    meta: dict[str, float] = Field(description="cost, volume")
+    difference: float
+    currency: str
+
+
+class RateCardOut(BaseModel):
+    """The rate card now in use."""
+
+    markets: int
+    currency: str
+    as_of: str
+    source: str
+
+
+class LimitsOut(BaseModel):
+    """The limits the engine knows."""
+
+    portfolio: str
+    tier: str | None = Field(description="TIER_250…, a count, or unlimited; null: unknown (not enforced)")
+    reached_24h: int = Field(description="unique customers reached outside the window in the rolling 24 h")
+    mps: float
+    upgrading_until: float | None
+    held: dict[str, int] = Field(description="held jobs by reason")
 
 
 class ReconcileIn(BaseModel):
@@ -43,14 +101,15 @@ def _outbox(request: Request) -> Outbox:
     return gw.outbox
 
 
-@router.get("/campaigns", tags=["campaigns"], summary="Campaigns with their counts")
+@router.get("/campaigns", response_model=CampaignList, tags=["campaigns"], summary="Campaigns with their counts")
 async def list_campaigns(request: Request, _: Authenticated) -> dict[str, Any]:
     """Every campaign of the number, newest first: state, jobs by state, held by reason, cost, ETA."""
     reports = await call_engine(_outbox(request).campaigns.all)
     return {"campaigns": [r.as_dict() for r in reports]}
 
 
-@router.post("/campaigns/{campaign_id}/{action}", tags=["campaigns"], summary="Pause, resume or cancel")
+@router.post("/campaigns/{campaign_id}/{action}", response_model=CampaignOut, tags=["campaigns"],
+             summary="Pause, resume or cancel")
 async def campaign_action(request: Request, _: Authenticated, campaign_id: CampaignId,
                           action: Annotated[str, Path(pattern="^(pause|resume|cancel)$")]) -> dict[str, Any]:
     """``pause`` holds the jobs not yet sent, ``resume`` queues them again, ``cancel`` fails them."""
@@ -66,7 +125,9 @@ async def campaign_action(request: Request, _: Authenticated, campaign_id: Campa
 
 
 @router.get("/campaigns/{campaign_id}/export", tags=["campaigns"], summary="Per-recipient CSV",
-            response_class=StreamingResponse)
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {
+                "type": "string", "description": "recipient,state,wamid,code,detail,cost"}}}}})
 async def export_campaign(request: Request, _: Authenticated, campaign_id: CampaignId) -> StreamingResponse:
     """recipient, state, wamid, code, detail, cost: one row per recipient."""
     ops = _outbox(request).campaigns
@@ -78,7 +139,7 @@ async def export_campaign(request: Request, _: Authenticated, campaign_id: Campa
                              headers={"Content-Disposition": f'attachment; filename="{campaign_id}.csv"'})
 
 
-@router.get("/costs", tags=["costs"], summary="Cost roll-ups")
+@router.get("/costs", response_model=CostsOut, tags=["costs"], summary="Cost roll-ups")
 async def costs(request: Request, _: Authenticated,
                 group_by: Annotated[str, Query(description=f"one of {', '.join(GROUP_BY)}")] = "campaign",
                 campaign: Annotated[str | None, Query(max_length=128)] = None,
@@ -96,7 +157,8 @@ async def costs(request: Request, _: Authenticated,
             "total": round(sum(r.cost for r in rows), 6)}
 
 
-@router.post("/costs/reconcile", tags=["costs"], summary="Compare the cost with Meta's pricing_analytics")
+@router.post("/costs/reconcile", response_model=ReconcileOut, tags=["costs"],
+             summary="Compare the cost with Meta's pricing_analytics")
 async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None = None) -> dict[str, Any]:
     """Our cost for the period against ``pricing_analytics`` read from the Graph API now."""
     gw: Gateway = request.app.state.gateway
@@ -117,7 +179,9 @@ async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None
     return result
 
 
-@router.post("/ratecard", tags=["costs"], summary="Load a rate card (CSV in Meta's layout)")
+@router.post("/ratecard", response_model=RateCardOut, tags=["costs"], summary="Load a rate card (CSV in Meta's layout)",
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {
+                 "type": "string", "description": "Market,Currency,Marketing,Utility,Authentication,…"}}}}})
 async def load_ratecard(request: Request, _: Authenticated,
                         as_of: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, Any]:
     """The body is the CSV (Market, Currency, Marketing, Utility, Authentication…); kept in the store."""
@@ -134,7 +198,7 @@ async def load_ratecard(request: Request, _: Authenticated,
     return {"markets": len(card.rates), "currency": card.currency, "as_of": card.as_of, "source": card.source}
 
 
-@router.get("/limits", tags=["costs"], summary="The limits the engine knows")
+@router.get("/limits", response_model=LimitsOut, tags=["costs"], summary="The limits the engine knows")
 async def limits(request: Request, _: Authenticated) -> dict[str, Any]:
     """The portfolio's tier and rolling reach, the number's rate and upgrade, held jobs by reason."""
     out: dict[str, Any] = await call_engine(_outbox(request).campaigns.limits)
