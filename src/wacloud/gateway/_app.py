@@ -132,6 +132,8 @@ def attach_engines(gw: Gateway, *, bot: object = None) -> None:
         mps=gw.settings.mps,
         concurrency=gw.settings.concurrency,
         worker_name=f"gw-{os.getpid()}",
+        portfolio=gw.settings.portfolio,
+        read_limits_every_s=gw.settings.limits_refresh_s,
     )
     gw.workers = WorkerSupervisor(gw.outbox)
     if bot is None and gw.settings.app:
