@@ -103,5 +103,7 @@ def test_dry_run_budget_pause_resume_cancel_export_and_costs(live: LiveGateway, 
     assert _cli(live, "ratecard", "load", str(bad)).exit_code != 0
     limits = live.http.get("/v1/limits").json()
     assert limits["reached_24h"] == 4 and limits["portfolio"] == "default"
+    metrics = live.http.get("/metrics").text
+    assert 'wacloud_cost{category="marketing"}' in metrics
     dry_cli = _cli(live, "campaigns", "pause", "gw-budget")
     assert dry_cli.exit_code != 0  # a cancelled campaign cannot be paused

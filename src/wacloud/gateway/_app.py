@@ -166,6 +166,12 @@ class GaugeRefresher:
         depth, _ = outbox.backlog()
         m.queue_depth.set(depth)
         m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
+        m.held_jobs.clear()
+        for reason, n in outbox.campaigns.limits()["held"].items():
+            m.held_jobs.labels(reason=reason).set(n)
+        m.cost.clear()
+        for row in outbox.campaigns.costs("category"):
+            m.cost.labels(category=row.key).set(row.cost)
         if gw.webhook_app is not None:
             stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
