@@ -164,7 +164,7 @@ async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None
     gw: Gateway = request.app.state.gateway
     ob = _outbox(request)
     until = (body.until if body and body.until else None) or int(time.time())
-    since = (body.since if body and body.since is not None else None) or until - 86400
+    since = body.since if body and body.since is not None else max(0, until - 86400)
     if until <= since:
         raise ApiError(422, "until must be after since", field="until")
     client = gw.client
@@ -172,6 +172,8 @@ async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None
         raise ApiError(409, "reconciling needs the WABA id (WACLOUD_WABA_ID)")
     try:
         answer = await client.pricing_analytics(since, until, granularity="DAILY")
+    except errors.ValidationError as exc:
+        raise ApiError(422, exc.reason, field="since") from None
     except (errors.TransportError, errors.WhatsAppError) as exc:
         raise ApiError(502, f"could not read pricing_analytics: {exc}") from None
     result: dict[str, Any] = await call_engine(ob.campaigns.reconcile, answer.model_dump(), since=since,
