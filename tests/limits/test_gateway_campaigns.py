@@ -103,6 +103,13 @@ def test_dry_run_budget_pause_resume_cancel_export_and_costs(live: LiveGateway, 
     assert _cli(live, "ratecard", "load", str(bad)).exit_code != 0
     limits = live.http.get("/v1/limits").json()
     assert limits["reached_24h"] == 4 and limits["portfolio"] == "default"
+    recipients = tmp_path / "r.csv"
+    recipients.write_text("to\n" + "\n".join(NUMBERS[:3]) + "\n")
+    dry_cli = _cli(live, "broadcast", "-t", "promo_gw", "-r", str(recipients), "--category", "marketing",
+                   "--dry-run", "--json")
+    assert dry_cli.exit_code == 0, dry_cli.stdout
+    assert '"dry_run": true' in dry_cli.stdout and '"in_window": 0' in dry_cli.stdout
+    assert len(live.http.get("/v1/campaigns").json()["campaigns"]) == 1  # the dry run queued nothing
     metrics = live.http.get("/metrics").text
     assert 'wacloud_cost{category="marketing"}' in metrics
     dry_cli = _cli(live, "campaigns", "pause", "gw-budget")
