@@ -11,7 +11,7 @@ from wacloud.delivery import JobState
 from wacloud.delivery.costs import RateCard
 from wacloud.delivery.holds import Admit, CampaignLimits, Hold, HoldReason, LimitView, decide
 from wacloud.delivery.model import Job
-from wacloud.errors import ValidationError
+from wacloud.errors import ValidationError, WhatsAppError
 
 
 async def test_a_campaign_goes_through_the_marketing_messages_api_with_its_options(rig: Rig) -> None:
@@ -25,6 +25,9 @@ async def test_a_campaign_goes_through_the_marketing_messages_api_with_its_optio
     stored = rig.sandbox.message(job.wamid)
     assert "_wacloud_api" not in stored["body"] and stored["body"]["type"] == "template"
     assert ob.campaigns.report("mm").api == "marketing_messages"
+    with pytest.raises(WhatsAppError) as refused:  # a utility template on the marketing endpoint
+        await rig.sandbox.async_client().send_marketing_template("+16507910099", "hello_world")
+    assert refused.value.code == 134101
     # A utility template cannot go that way; STRICT is spelled as Meta does.
     with pytest.raises(ValidationError, match="marketing"):
         ob.broadcast("hello_world", numbers(1), category="utility", api="marketing_messages")

@@ -80,7 +80,7 @@ def process(
             return SendResult(200, _SUCCESS)
         wa_id = req.wa_id
         if marketing and req.type != "template":
-            raise GraphError(100, "The Marketing Messages API sends marketing templates only.")
+            raise GraphError(134100, "Message must be a marketing template.")
         return _send(state, phone_number_id, req, body, version, fault, marketing)
     except GraphError as err:
         if err.code == 130429:
@@ -138,7 +138,7 @@ def _send(
         template = find_for_send(state, req.template_name, req.template_language)
         check_send(template, req, version)
         if marketing and template.category != "MARKETING":
-            raise GraphError(100, f"Template {template.name} is {template.category}: the Marketing Messages "
+            raise GraphError(134101, f"Template {template.name} is {template.category}: the Marketing Messages "
                                   "API sends marketing templates only.")
         if by_bsuid and _needs_phone(template):
             raise GraphError(131062, "Business-scoped User ID recipients are not supported for this message.")
