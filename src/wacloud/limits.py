@@ -245,6 +245,22 @@ SERVICE_WINDOW_S: Final = 24 * 3600
 #: Free-entry-point window after a click-to-WhatsApp ad reply [OFF pricing].
 FREE_ENTRY_POINT_WINDOW_S: Final = 72 * 3600
 
+#: Messaging limits: unique customers a business portfolio may reach outside the service window in a
+#: moving 24 h, by tier name [OFF messaging-limits]; None is unlimited. Since 2025-10-07 per portfolio.
+PORTFOLIO_TIERS: Final[dict[str, int | None]] = {
+    "TIER_250": 250, "TIER_2K": 2000, "TIER_10K": 10_000, "TIER_100K": 100_000, "TIER_UNLIMITED": None,
+}
+#: Older tier names still answered by the deprecated ``messaging_limit_tier`` field [SPEC].
+LEGACY_PORTFOLIO_TIERS: Final[dict[str, int | None]] = {"TIER_50": 50, "TIER_1K": 1000}
+#: The rolling window the messaging limit counts unique customers over [OFF messaging-limits].
+PORTFOLIO_WINDOW_S: Final = 24 * 3600
+#: The throughput upgrade takes up to this long, answering 131057 meanwhile [OFF throughput].
+THROUGHPUT_UPGRADE_S: Final = 60
+#: After a 131049 (per-user marketing cap, adaptive, no fixed number) the engine waits this long before
+#: another marketing message to that user [UNCONFIRMED: Meta gives no figure; 24 h is the usual advice].
+MARKETING_CAP_COOLDOWN_S: Final = 24 * 3600
+#: Marketing Messages API time-to-live bounds are in LIMITS ("template.marketing_ttl_seconds").
+
 #: A media download URL is valid this long [OFF media].
 MEDIA_URL_TTL_S: Final = 300
 #: Uploaded media live 30 days; webhook media ids 7 days [OFF media].

@@ -112,6 +112,12 @@ def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> No
                "marketing_opt_out INTEGER NOT NULL DEFAULT 0, preference_at REAL, "
                "PRIMARY KEY (phone_number_id, wa_id))")
         tx.run("DELETE FROM schema_version WHERE version > 5")
+        # ... and without what later migrations added (10: limits and cost).
+        tx.run("DROP INDEX jobs_held")
+        for table in ("portfolio_reach", "limit_state", "campaigns"):
+            tx.run(f"DROP TABLE {table}")
+        for column in ("hold_reason", "hold_key", "hold_until", "est_price", "cost", "pricing"):
+            tx.run(f"ALTER TABLE jobs DROP COLUMN {column}")
     s.close()
     upgraded = open_store(store_url)
     try:

@@ -385,7 +385,7 @@ def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
         # Rebuild the store as version 1 left it, with a job in it.
         for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "contact_ids", "early_statuses",
                       "webhook_dedup", "webhook_inbox", "job_recoveries", "job_events", "events", "event_counters",
-                      "schema_version"):
+                      "portfolio_reach", "limit_state", "campaigns", "schema_version"):
             tx.run(f"DROP TABLE {table}")
         tx.run("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         for statement in MIGRATIONS[0][1]:

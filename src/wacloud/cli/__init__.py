@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from wacloud import __version__
-from wacloud.cli import broadcast, doctor, keys, media, sandbox, send, serve, status, webhook
+from wacloud.cli import broadcast, campaigns, doctor, keys, media, sandbox, send, serve, status, webhook
 from wacloud.cli.events import events_app, subscriptions_app
 
 app = typer.Typer(
@@ -44,6 +44,8 @@ app.command("broadcast")(broadcast.broadcast)
 app.command("status")(status.status)
 app.add_typer(media.app, name="media")
 app.add_typer(keys.app, name="keys")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(campaigns.ratecard_app, name="ratecard")
 app.add_typer(webhook.app, name="webhook")
 app.command("doctor")(doctor.doctor)
 app.add_typer(events_app, name="events")

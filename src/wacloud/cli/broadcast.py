@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, err_console, fail
+from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, err_console, fail, kv_table
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 from wacloud.errors import ValidationError
 from wacloud.identity import is_bsuid
@@ -159,6 +159,11 @@ def broadcast(
         float,
         typer.Option("--stall", help="Stop following when nothing has changed for this many seconds."),
     ] = 300.0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report recipients, holds, cost and duration; send nothing.")
+    ] = False,
+    budget: Annotated[float | None, typer.Option("--budget", help="Hold the rest once the estimate reaches this.")]
+    = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -181,6 +186,11 @@ def broadcast(
             body["category"] = category
         if campaign_id:
             body["id"] = campaign_id
+        if budget is not None:
+            body["budget"] = budget
+        if dry_run:
+            _dry_run(gateway, api_key, body, rows.invalid, json_out)
+            return
         invalid = list(rows.invalid)
         warnings: list[str] = []
         p: dict[str, Any] = {"id": campaign_id, "total": 0, "states": {}, "failed_by_code": {}}
@@ -210,6 +220,23 @@ def broadcast(
         raise typer.Exit(int(Exit.TIMEOUT))
     if p.get("failed_by_code") or invalid:
         raise typer.Exit(int(Exit.FAILED))
+
+
+def _dry_run(gateway: str | None, api_key: str | None, body: dict[str, Any], invalid: list[str],
+             json_out: bool) -> None:
+    """``--dry-run``: what the campaign would do now (nothing is queued)."""
+    with GatewayClient(gateway, api_key, timeout=300) as gw:
+        p = gw.request("POST", "/v1/campaigns", params={"dry_run": "true"}, json=body)
+    p["csv_invalid"] = invalid
+    if json_out:
+        emit_json(p)
+        return
+    rows = {"recipients": ", ".join(f"{k} {v}" for k, v in p["recipients"].items()),
+            "template": f"{p['template'].get('name')} ({p['template'].get('status')})",
+            "expected holds": ", ".join(f"{k} {v}" for k, v in p["held"].items()) or "-",
+            "sendable now": p["sendable"], "estimated cost": f"{p['estimated_cost']:.4f} {p['currency']}",
+            "duration": f"{p['duration_s']:.1f} s", "portfolio": p["portfolio"]}
+    console.print(kv_table(rows, title="dry run: nothing was queued"))
 
 
 def _report(warnings: list[str], invalid: list[str], *, quiet: bool) -> None:

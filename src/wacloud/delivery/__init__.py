@@ -13,6 +13,9 @@ from wacloud.delivery._factory import open_store
 from wacloud.delivery._sql_contacts import contact_ids
 from wacloud.delivery._sql_outputs import MEDIA_STATES, EventCursors, MediaQueue, MediaState, MediaTask
 from wacloud.delivery.campaign import Campaign, Recipient
+from wacloud.delivery.campaigns import CampaignOps, CampaignReport, DryRun
+from wacloud.delivery.costs import CostRow, RateCard
+from wacloud.delivery.holds import HoldReason
 from wacloud.delivery.model import (
     FINAL_STATES,
     ContactRecord,
@@ -44,10 +47,15 @@ __all__ = [
     "MEDIA_STATES",
     "Action",
     "Campaign",
+    "CampaignOps",
+    "CampaignReport",
     "ContactRecord",
+    "CostRow",
     "Decision",
     "DeliveryEvent",
+    "DryRun",
     "EventCursors",
+    "HoldReason",
     "InFlightPolicy",
     "Job",
     "JobEvent",
@@ -57,6 +65,7 @@ __all__ = [
     "MediaTask",
     "Outbox",
     "Pacing",
+    "RateCard",
     "Recipient",
     "Recovery",
     "RetryPolicy",

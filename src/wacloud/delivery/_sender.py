@@ -11,6 +11,9 @@ from wacloud.client.core import AsyncRunner, Request, SyncRunner, call
 from wacloud.errors import TransportError
 
 log = logging.getLogger("wacloud.delivery")
+#: A stored body carrying this key goes to ``/marketing_messages`` with the options it holds
+#: (``product_policy``, ``message_activity_sharing``); the key itself is never sent.
+MARKETING_API_KEY = "_wacloud_api"
 
 
 class Sender(Protocol):
@@ -38,8 +41,10 @@ class ClientSender:
         """Send one stored Graph body with the client; returns the wamid."""
         client = self.client
         fn = getattr(client, "send_body", None)  # duck-typed: a user's own client may be passed
-        if fn is None:
-            result: Any = await _run_flow(client, _send_flow(client, body))
+        if MARKETING_API_KEY in body:
+            result: Any = await _run_flow(client, _marketing_flow(client, body))
+        elif fn is None:
+            result = await _run_flow(client, _send_flow(client, body))
         elif isinstance(client, AsyncRunner):
             result = await fn(body)
         else:
@@ -61,6 +66,18 @@ class ClientSender:
 def _send_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, Any]:
     """``POST /{phone}/messages`` as a core flow (used when the client has no ``send_body``)."""
     data = yield from call(Request("POST", f"{config.require_phone()}/messages", json=body))
+    messages = data.get("messages") if isinstance(data, Mapping) else None
+    if not messages or not isinstance(messages[0], Mapping):
+        return None
+    return messages[0].get("id")
+
+
+def _marketing_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, Any]:
+    """``POST /{phone}/marketing_messages``: the stored template body plus the campaign's options."""
+    extra = body[MARKETING_API_KEY]
+    payload = {k: v for k, v in body.items() if k != MARKETING_API_KEY}
+    payload.update({k: v for k, v in extra.items() if k in ("product_policy", "message_activity_sharing")})
+    data = yield from call(Request("POST", f"{config.require_phone()}/marketing_messages", json=payload))
     messages = data.get("messages") if isinstance(data, Mapping) else None
     if not messages or not isinstance(messages[0], Mapping):
         return None

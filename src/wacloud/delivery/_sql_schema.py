@@ -206,6 +206,45 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX kept_media_due ON kept_media (next_at) WHERE state = 'pending'",
         "CREATE INDEX kept_media_wamid ON kept_media (wamid)",
     )),
+    # 10: limits and cost. A job the limits would refuse is ``held`` with a reason, a key (template,
+    # campaign, portfolio) and when to look again; what each status said it cost; the portfolio's
+    # unique out-of-window reach (rolling 24 h, shared by every process on the store); limit states
+    # learnt from the Graph API and webhooks; campaigns with their budget, pause and schedule.
+    (10, (
+        "ALTER TABLE jobs ADD COLUMN hold_reason TEXT",
+        "ALTER TABLE jobs ADD COLUMN hold_key TEXT",
+        "ALTER TABLE jobs ADD COLUMN hold_until {REAL}",
+        "ALTER TABLE jobs ADD COLUMN est_price {REAL}",
+        "ALTER TABLE jobs ADD COLUMN cost {REAL}",
+        "ALTER TABLE jobs ADD COLUMN pricing TEXT",
+        "CREATE INDEX jobs_held ON jobs (phone_number_id, hold_until) WHERE state = 'held'",
+        """CREATE TABLE portfolio_reach (
+            portfolio TEXT NOT NULL,
+            wa_id TEXT NOT NULL,
+            at {REAL} NOT NULL,
+            PRIMARY KEY (portfolio, wa_id)
+        )""",
+        "CREATE INDEX portfolio_reach_at ON portfolio_reach (portfolio, at)",
+        """CREATE TABLE limit_state (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT,
+            until {REAL},
+            updated_at {REAL} NOT NULL,
+            PRIMARY KEY (scope, key)
+        )""",
+        """CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY,
+            phone_number_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            budget {REAL},
+            api TEXT,
+            options TEXT,
+            start_at {REAL},
+            created_at {REAL} NOT NULL,
+            updated_at {REAL} NOT NULL
+        )""",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

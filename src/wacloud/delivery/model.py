@@ -16,6 +16,7 @@ class JobState(StrEnum):
     """Where a job is. ``queued → claimed → sending → accepted → sent → delivered → read``, or an end."""
 
     QUEUED = "queued"  #: waiting for its turn (``not_before``, pacing, a pause)
+    HELD = "held"  #: a Meta limit (or the budget) would refuse it now: waits with a reason, resumes itself
     CLAIMED = "claimed"  #: leased by a worker, not yet sent: safe to give back
     SENDING = "sending"  #: the API call is (or was) in flight
     ACCEPTED = "accepted"  #: the API answered 200 with a wamid
@@ -252,6 +253,11 @@ class Summary:
         return sum(self.count(s) for s in PENDING_STATES)
 
     @property
+    def held(self) -> int:
+        """Jobs held by a limit, the budget or a campaign pause (they resume on their own)."""
+        return self.count(JobState.HELD)
+
+    @property
     def accepted(self) -> int:
         """Jobs Meta accepted (whatever their later status)."""
         return sum(self.count(s) for s in STATUS_RANK)
@@ -279,13 +285,13 @@ class Summary:
     @property
     def done(self) -> bool:
         """True when no job is still owed a send."""
-        return self.queued == 0
+        return self.queued == 0  # held jobs wait for a limit: not owed a send now
 
     def __str__(self) -> str:
         codes = ", ".join(f"{code}×{n}" for code, n in sorted(self.failed_by_code.items())) or "-"
         return (f"total {self.total}: queued {self.queued}, accepted {self.accepted}, "
                 f"delivered {self.delivered}, read {self.read}, failed {self.failed} ({codes}), "
-                f"uncertain {self.uncertain}")
+                f"uncertain {self.uncertain}" + (f", held {self.held}" if self.held else ""))
 
 
 @dataclass(frozen=True, slots=True)

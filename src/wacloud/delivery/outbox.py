@@ -20,13 +20,18 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import wacloud.delivery.limit_updates as limit_updates
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
+from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, api_marker
+from wacloud.delivery.costs import RateCard
+from wacloud.delivery.holds import Gate, LimitsStore
 from wacloud.delivery.model import (
     CATEGORIES,
     ContactRecord,
@@ -152,7 +157,9 @@ class Outbox:
                  delivery: InFlightPolicy | str = InFlightPolicy.AT_MOST_ONCE,
                  policy: RetryPolicy | None = None, enforce_window: bool = True,
                  on_event: Callable[[DeliveryEvent], None] | None = None,
-                 clock: Callable[[], float] = time.time, worker_name: str = "worker") -> None:
+                 clock: Callable[[], float] = time.time, worker_name: str = "worker",
+                 portfolio: str = "default", rate_card: RateCard | None = None, limits: bool = True,
+                 read_limits_every_s: float | None = None) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.client = client
         pid = phone_number_id or getattr(client, "phone_number_id", None)
@@ -186,6 +193,17 @@ class Outbox:
         #: Ids already linked by :meth:`learn` (most recent last), so repeated sightings cost no write.
         self._learned: OrderedDict[CustomerIds, str] = OrderedDict()
         self._learned_lock = threading.Lock()
+        #: Meta's limits and budgets (:mod:`wacloud.delivery.holds`): the business portfolio the number
+        #: belongs to (numbers of one portfolio share its messaging limit), the rate card, on/off.
+        self.portfolio = portfolio
+        self.rate_card = rate_card or _stored_card(self.store) or _default_card()
+        self.limits = limits
+        #: Read the tier and throughput level from the Graph API at the start of a run and this often.
+        self.read_limits_every_s = read_limits_every_s
+        #: Campaign operations (list, pause, resume, cancel, budget, export, costs, dry run).
+        self.campaigns = CampaignOps(cast(CampaignsStore, self.store), self.phone_number_id, portfolio=portfolio,
+                                     card=lambda: self.rate_card, mps=lambda: float(self.pacing.mps),
+                                     clock=lambda: self.clock(), wake=self._wake)
 
     # --- queueing --------------------------------------------------------------------------------
     def enqueue(self, to: str, message: Any, *, key: str | None = None,
@@ -263,11 +281,15 @@ class Outbox:
                   campaign: str | None = None, category: str | None = "marketing",
                   not_before: datetime | float | timedelta | None = None, strict: bool = False,
                   chunk: int = 500, on_progress: Callable[[int], None] | None = None,
-                  priority: int = 0, on_stored: StoredHook | None = None) -> Campaign:
+                  priority: int = 0, on_stored: StoredHook | None = None, budget: float | None = None,
+                  api: str | None = None, api_options: Mapping[str, Any] | None = None) -> Campaign:
         """Queue ``template`` to every recipient (iterable or CSV) with their parameters.
 
         Re-running with the same ``campaign`` id queues nobody twice. Invalid rows are listed in
         ``Campaign.invalid`` (or raise, with ``strict``). ``on_stored`` runs in each chunk's transaction.
+        ``budget`` holds the campaign (reason ``budget``) before its estimated cost would exceed it;
+        ``api="marketing_messages"`` sends through the Marketing Messages API with ``api_options``
+        (``product_policy``, ``message_activity_sharing``); ``not_before`` schedules the start.
         """
         base = template_object(template, language)
         # Campaign-level settings are checked once, up front: a bad one is no recipient's fault.
@@ -280,6 +302,9 @@ class Outbox:
         except ValidationError as exc:
             raise ValidationError("not_before", exc.reason) from None
         result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
+        marker = api_marker(api, api_options, category)
+        self.campaigns.register(result.id, budget=budget, api=api, options=api_options,
+                                start_at=_epoch(not_before, self.clock()))
         batch: list[NewJob] = []
         people: set[str] = set()
         for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
@@ -296,6 +321,8 @@ class Outbox:
                 job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{person}",
                                     not_before=not_before, category=category, fallback_template=None,
                                     campaign=result.id, normalized=True, priority=priority)
+                if marker:
+                    job = dataclasses.replace(job, body={**job.body, **marker})
             except ValidationError as exc:
                 if strict:
                     # 0-based, like every other path into a list (``row`` counts from 1 for people).
@@ -429,6 +456,42 @@ class Outbox:
         ts = _epoch(timestamp, now) or now
         self.store.set_marketing(self.phone_number_id, address(wa_id, "wa_id"), opted_out, ts)
 
+    def record_pricing(self, wamid: str, pricing: dict[str, Any], wa_id: str | None = None) -> bool:
+        """Store a status's ``pricing`` (and what the rate card says it cost) with the job that has ``wamid``."""
+        return self.campaigns.record_pricing(wamid, pricing, wa_id)
+
+    def load_rate_card(self, text: str, *, as_of: str | None = None) -> RateCard:
+        """Use (and keep in the store, for every process) a rate card in Meta's CSV layout."""
+        card = RateCard.from_csv(text, as_of=as_of or "", source="loaded")
+        if isinstance(self.store, LimitsStore):
+            stamped = text if as_of is None else f"# As of: {as_of}\n{text}"
+            self.store.set_limit("ratecard", "current", stamped, None, self.clock())
+        self.rate_card = card
+        return card
+
+    def limit_update(self, update: object) -> bool:
+        """Apply a webhook that changes a limit (template status, throughput upgrade, messaging tier)."""
+        used = limit_updates.apply_update(cast(LimitsStore, self.store), self.phone_number_id, self.portfolio,
+                                          update, self.clock())
+        if used:
+            self._wake()
+        return used
+
+    async def refresh_limits(self) -> dict[str, Any]:
+        """Read the number's messaging tier and throughput level from the Graph API and record them."""
+        fields = ["whatsapp_business_manager_messaging_limit", "throughput"]
+        fn = getattr(self.client, "get_phone_number", None)
+        if fn is None:
+            return {}
+        answer = fn(fields=fields)
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+        raw = answer.model_dump(exclude_none=True) if hasattr(answer, "model_dump") else dict(answer)
+        learnt = limit_updates.from_phone_number(cast(LimitsStore, self.store), self.phone_number_id,
+                                                 self.portfolio, raw, self.clock())
+        self._wake()
+        return learnt
+
     def handle(self, update: Any) -> bool:
         """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
 
@@ -520,7 +583,27 @@ class Outbox:
         self._stop = stop or asyncio.Event()
         worker = Worker(self.context(), concurrency=concurrency or self.concurrency, until_idle=until_idle,
                         stop=self._stop)
-        return await worker.run()
+        reader = None
+        if self.read_limits_every_s:
+            await self._read_limits_once()  # before the first claim: the tier must be known
+            reader = asyncio.create_task(self._read_limits())
+        try:
+            return await worker.run()
+        finally:
+            if reader is not None:
+                reader.cancel()
+
+    async def _read_limits(self) -> None:
+        """Refresh the limits from the Graph API every ``read_limits_every_s``."""
+        while True:
+            await asyncio.sleep(max(1.0, self.read_limits_every_s or 900.0))
+            await self._read_limits_once()
+
+    async def _read_limits_once(self) -> None:
+        try:
+            await self.refresh_limits()
+        except Exception as exc:  # the last known limits stand; webhooks still update them
+            log.warning("could not read the messaging limits from the Graph API: %s", exc)
 
     def context(self) -> WorkerContext:
         """What a worker runs with: the store, pacing, policy, clock, sender, settler and event sink."""
@@ -531,7 +614,12 @@ class Outbox:
                              sender=ClientSender(self.client, on_answer=self._learn_answer),
                              settler=self._settler(), events=self.emit, wakeup=self._wakeup,
                              lease_s=self.lease_s, sweep_s=self.sweep_s, enforce_window=self.enforce_window,
-                             worker_name=self.worker_name)
+                             worker_name=self.worker_name, gate=self._gate())
+
+    def _gate(self) -> Gate | None:
+        if not self.limits or not isinstance(self.store, LimitsStore):
+            return None
+        return Gate(self.store, self.phone_number_id, portfolio=self.portfolio, card=self.rate_card)
 
     def stop(self) -> None:
         """Ask a running ``run()`` to finish: no new sends; calls in flight are recorded; claims released."""
@@ -576,6 +664,19 @@ class Outbox:
     def __repr__(self) -> str:
         return (f"Outbox(phone_number_id={self.phone_number_id!r}, mps={self.pacing.mps}, "
                 f"store={self.store!r})")
+
+
+@cache
+def _default_card() -> RateCard:
+    return RateCard.default()
+
+
+def _stored_card(store: Store) -> RateCard | None:
+    """The card loaded with :meth:`Outbox.load_rate_card` (kept in the store), if any."""
+    row = store.limit("ratecard", "current") if isinstance(store, LimitsStore) else None
+    if row is None or not row[0]:
+        return None
+    return RateCard.from_csv(row[0], source="store")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from wacloud.delivery.holds import LimitsStore, limit_key, note_limit
 from wacloud.delivery.model import IN_HAND, Job, JobState, Outcome, Step
 from wacloud.delivery.pacing import pair_hold_until
 from wacloud.delivery.policy import Action, Decision
@@ -23,7 +24,7 @@ log = logging.getLogger("wacloud.delivery")
 class Effect:
     """A change beyond the job itself: hold a recipient, pause the number, record an opt-out."""
 
-    kind: str  #: "hold" | "pause" | "opt_out" | "refund"
+    kind: str  #: "hold" | "pause" | "opt_out" | "refund" | "limit" (reason: which; to: its key)
     to: str = ""
     until: float = 0.0
     reason: str = ""
@@ -97,6 +98,8 @@ def settle_failure(job: Job, decision: Decision, failure: Failure, now: float, *
         outcome = make(JobState.FAILED)
     if decision.opt_out:
         effects.append(Effect("opt_out", to=job.to, until=now))
+    if decision.limit is not None:
+        effects.append(Effect("limit", to=limit_key(decision.limit, job), until=now, reason=decision.limit))
     loud = a in (Action.FAIL, Action.DEAD, Action.UNCERTAIN, Action.PAUSE)
     level = logging.WARNING if loud else logging.INFO
     log.log(level, "job %s to %s: %s (%s) delay=%.1fs code=%s fbtrace_id=%s", job.id, job.to, a.value,
@@ -117,3 +120,5 @@ def apply_effects(store: Store, phone_number_id: str, effects: Sequence[Effect])
             store.set_marketing(phone_number_id, e.to, True, e.until)
         elif e.kind == "refund":
             store.refund_recipient(phone_number_id, e.to, e.interval_s, e.until)
+        elif e.kind == "limit" and isinstance(store, LimitsStore):
+            note_limit(store, phone_number_id, e.reason, e.to, e.until)

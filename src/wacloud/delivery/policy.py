@@ -19,6 +19,15 @@ THROTTLE_CODES: frozenset[int] = frozenset({130429, 4, 80007, 80008})
 OPT_OUT_CODE = 131050
 #: The window-closed code (local WindowClosed failures carry it too).
 WINDOW_CLOSED_CODE = 131047
+#: Codes that reveal a limit (:mod:`wacloud.delivery.holds` holds the jobs it would refuse): a throughput
+#: upgrade in progress and a paused template wait (the job is held, no failure counted); a disabled
+#: template and the per-user marketing cap fail the job (131049 is never retried) and are remembered.
+LIMIT_CODES: dict[int, str] = {
+    131057: "throughput_upgrade", 132015: "template_paused", 132016: "template_disabled",
+    131049: "marketing_cap",
+}
+#: Of those, the ones whose job waits (held) rather than fails.
+LIMIT_WAITS = frozenset({"throughput_upgrade", "template_paused"})
 
 
 class Action(StrEnum):
@@ -42,6 +51,8 @@ class Decision:
     delay_s: float = 0.0
     counter: Counter | None = None
     opt_out: bool = False
+    #: The limit the error revealed (a key of :data:`LIMIT_CODES`' values), recorded with the outcome.
+    limit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,17 @@ class RetryPolicy:
         """Decide about an API error ``code`` given how often this job already failed each way."""
         klass = retry_class(code, http_status)
         label = f"(#{code}) {title}" if title else f"(#{code})"
+        limit = LIMIT_CODES.get(code)
+        if limit in LIMIT_WAITS:
+            # Queued again: the gate holds it (and the rest) until the limit lifts. A 131057 still counts
+            # as a failure, so a number that stays in maintenance ends in the dead letter, not a loop.
+            counter: Counter | None = "failures" if limit == "throughput_upgrade" else None
+            if counter is not None and failures + 1 >= self.max_failures:
+                return Decision(Action.DEAD, f"gave up after {failures + 1} failures: {label}", limit=limit)
+            return Decision(Action.RETRY, f"limit {limit}: {label}; held until it lifts", 1.0, counter,
+                            limit=limit)
+        if limit is not None:
+            return Decision(Action.FAIL, f"limit {limit}: {label}", limit=limit)
         if klass is RetryClass.BACKOFF:
             if code in THROTTLE_CODES:
                 if throttles + 1 >= self.max_throttles:

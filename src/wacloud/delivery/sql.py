@@ -9,10 +9,12 @@ statuses, the webhook inbox), each over the shared dialect and transaction layer
 from __future__ import annotations
 
 from wacloud.delivery._sql_base import SqlBase, Tx
+from wacloud.delivery._sql_campaigns import CampaignsSql
 from wacloud.delivery._sql_contacts import ContactsSql
 from wacloud.delivery._sql_inbox import InboxSql
 from wacloud.delivery._sql_jobs import JobsSql
 from wacloud.delivery._sql_leases import LeasesSql
+from wacloud.delivery._sql_limits import LimitsSql
 from wacloud.delivery._sql_pacing import PacingSql
 from wacloud.delivery._sql_schema import LATEST_VERSION, MIGRATIONS
 from wacloud.delivery._sql_statuses import StatusesSql
@@ -20,7 +22,7 @@ from wacloud.delivery._sql_statuses import StatusesSql
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "SqlBase", "SqlStore", "Tx"]
 
 
-class SqlStore(JobsSql, LeasesSql, PacingSql, ContactsSql, StatusesSql, InboxSql):
+class SqlStore(JobsSql, LeasesSql, PacingSql, ContactsSql, StatusesSql, InboxSql, LimitsSql, CampaignsSql):
     """Every store operation, on top of a dialect's transactions."""
 
     MIGRATIONS = MIGRATIONS

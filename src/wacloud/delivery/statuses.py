@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from wacloud.delivery.limit_updates import LIMIT_UPDATES
 from wacloud.delivery.model import StatusChange
 from wacloud.errors import ValidationError
 from wacloud.identity import CustomerIds
@@ -51,6 +52,12 @@ class UpdateTarget(Protocol):
 
     def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
         """A customer changed phone number."""
+    def record_pricing(self, wamid: str, pricing: dict[str, Any], wa_id: str | None = None) -> bool:
+        """Store a status's ``pricing`` with the job that has ``wamid``."""
+        ...
+
+    def limit_update(self, update: object) -> bool:
+        """Apply a webhook that changes a limit (template status, throughput, messaging tier)."""
         ...
 
 
@@ -65,6 +72,8 @@ def handle_update(outbox: UpdateTarget, update: object) -> bool:
             return _preference(outbox, update)
         if isinstance(update, MessageEchoUpdate):
             return _learn(outbox, update.metadata, update.recipient, update.message.timestamp)
+        if isinstance(update, LIMIT_UPDATES):
+            return outbox.limit_update(update)
     except ValidationError as exc:
         # A webhook we cannot use (odd number…) is logged, never raised into the receiver.
         log.warning("webhook %s not applied to the outbox: %s", type(update).__name__, exc)
@@ -107,6 +116,8 @@ def _status(outbox: UpdateTarget, update: StatusUpdate) -> bool:
     change = outbox.apply_status(st.id, st.status, st.timestamp, error_code=code, error_title=title,
                                  error_details=details)
     log.debug("status %s for %s: %s", st.status, st.id, change.reason)
+    if st.pricing is not None:
+        outbox.record_pricing(st.id, st.pricing.model_dump(exclude_none=True), st.recipient_id)
     return True
 
 

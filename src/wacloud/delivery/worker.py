@@ -32,6 +32,7 @@ import wacloud.delivery.recovery as recovery
 from wacloud import errors
 from wacloud.delivery._sender import Sender
 from wacloud.delivery._settling import Settler
+from wacloud.delivery.holds import Gate
 from wacloud.delivery.model import (
     BEFORE_ACCEPT,
     DeliveryEvent,
@@ -90,6 +91,8 @@ class WorkerContext:
     sweep_s: float
     enforce_window: bool
     worker_name: str
+    #: Meta's limits and the budgets (:mod:`wacloud.delivery.holds`): what they refuse is held, not sent.
+    gate: Gate | None = None
 
 
 @dataclass(slots=True)
@@ -291,6 +294,8 @@ class Worker:
                 log.warning("claim failed (%s); retrying", exc)
                 await self._sleep(0.5)
                 continue
+            if self.ctx.gate is not None:  # hold what a limit or a budget would refuse; resume what is due
+                jobs = await self.db_retry(self.ctx.gate.admit, jobs, now, self.worker_id)
             if not jobs:
                 if await self._idle(now):
                     return
@@ -363,7 +368,9 @@ class Worker:
     @property
     def interval(self) -> float:
         """Seconds between this worker's slots, slowed down after throttling errors."""
-        return self.base_interval / self._rate_factor
+        gate = self.ctx.gate
+        base = self.base_interval if gate is None else gate.interval_s(self.base_interval, self.ctx.pacing.utilisation)
+        return base / self._rate_factor
 
     def _throttled(self) -> None:
         now = time.monotonic()

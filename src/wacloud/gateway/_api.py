@@ -21,6 +21,7 @@ from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._numbers_api import NumberQuery, filter_numbers, sending_lane
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._schemas import (
+    CampaignDryRun,
     CampaignIn,
     CampaignOut,
     ConversationList,
@@ -319,15 +320,20 @@ def _number_of_message(gw: Gateway, job_id: str | None, wamid: str | None) -> st
 @router.post(
     "/campaigns",
     status_code=202,
-    response_model=CampaignOut,
+    response_model=CampaignOut | CampaignDryRun,
     tags=["campaigns"],
     summary="Send one template to many recipients",
 )
-async def start_campaign(request: Request, key: Authenticated, campaign: CampaignIn) -> dict[str, Any]:
-    """Queue the campaign from one business number (``from``); watch it with GET /v1/campaigns/{id}."""
+async def start_campaign(request: Request, key: Authenticated, campaign: CampaignIn,
+                         dry_run: Annotated[bool, Query(description="report what it would do; queue nothing")] = False
+                         ) -> dict[str, Any]:
+    """Queue the campaign from one business number (``from``); watch it with GET /v1/campaigns/{id}.
+    ``?dry_run=true`` queues nothing."""
     gw = gateway(request)
     lane = sending_lane(gw, key, campaign.from_) if len(gw.numbers) else None
     try:
+        if dry_run:
+            return await campaigns.dry_run(gw, campaign)
         return await campaigns.start(gw, campaign, lane)
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None

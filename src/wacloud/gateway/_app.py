@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 import wacloud.gateway._api as api
+import wacloud.gateway._campaign_ops as campaign_ops
 import wacloud.gateway._contacts_routes as contacts_routes
 import wacloud.gateway._events_routes as events_routes
 import wacloud.gateway._events_wiring as events_wiring
@@ -165,6 +166,12 @@ class GaugeRefresher:
         m.queue_depth.set(depth)
         m.pacing_tokens.labels(phone_number_id=outbox.phone_number_id).set(outbox.free_slots())
         refresh_numbers(gw, m)
+        m.held_jobs.clear()
+        for reason, n in outbox.campaigns.limits()["held"].items():
+            m.held_jobs.labels(reason=reason).set(n)
+        m.cost.clear()
+        for row in outbox.campaigns.costs("category"):
+            m.cost.labels(category=row.key).set(row.cost)
         if gw.webhook_app is not None:
             stats = gw.webhook_app.receiver.stats
             m.webhook_payloads.labels(outcome="processed").set(stats.processed)
@@ -250,6 +257,7 @@ def create_app(
     if settings.api:
         app.include_router(api.router, dependencies=_STRICT)
         app.include_router(kept_media.router, dependencies=_STRICT)  # before /v1/media/{media_id}/...
+        app.include_router(campaign_ops.router, dependencies=_STRICT)
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
         app.include_router(contacts_routes.router, dependencies=_STRICT)

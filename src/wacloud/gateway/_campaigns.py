@@ -74,6 +74,7 @@ async def start(gw: Gateway, campaign: CampaignIn, lane: NumberLane | None = Non
                               "strict": not campaign.skip_invalid, "on_stored": gw.history.log_queued}
     if campaign.category is not None:
         kwargs["category"] = campaign.category
+    kwargs.update(limit_kwargs(campaign))
     try:
         result = await call_engine(outbox.broadcast, campaign.template, recipients, **kwargs) if recipients else None
     except errors.ValidationError as exc:
@@ -144,4 +145,53 @@ async def progress(gw: Gateway, campaign_id: str, lane: NumberLane | None = None
         return None
     found = summary_dict(campaign_id, summary)
     found["recovered"] = await call_engine(outbox.recovered, campaign_id)
+    try:
+        report = await call_engine(outbox.campaigns.report, campaign_id)
+    except KeyError:  # queued before campaigns were recorded
+        return found
+    found.update({k: v for k, v in report.as_dict().items()
+                  if k in ("state", "held", "budget", "api", "start_at", "cost", "estimated", "currency", "eta_s")})
     return found
+
+
+def limit_kwargs(campaign: CampaignIn) -> dict[str, Any]:
+    """``broadcast`` arguments for the campaign's budget, API, its options and schedule."""
+    out: dict[str, Any] = {}
+    if campaign.budget is not None:
+        out["budget"] = campaign.budget
+    if campaign.api is not None:
+        out["api"] = campaign.api
+    options = {k: v for k, v in (("product_policy", campaign.product_policy),
+                                 ("message_activity_sharing", campaign.message_activity_sharing),
+                                 ("ttl_seconds", campaign.ttl_seconds)) if v is not None}
+    if options:
+        out["api_options"] = options
+    if campaign.start_at is not None:
+        out["not_before"] = campaign.start_at
+    return out
+
+
+async def dry_run(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
+    """What the campaign would do now, nothing queued: recipients by state, template, holds, cost, duration."""
+    outbox = gw.outbox
+    if outbox is None:
+        raise ApiError(503, "the outbox is not available in this process")
+    status = None
+    client = gw.client
+    if client is not None and client.waba_id:
+        try:
+            page = await client.list_templates(name=campaign.template, limit=100)
+            def field(t: Any, name: str) -> Any:
+                return t.get(name) if isinstance(t, dict) else getattr(t, name, None)
+
+            match = [t for t in page.data if field(t, "name") == campaign.template
+                     and field(t, "language") == campaign.language]
+            status = str(field(match[0], "status") or "") if match else "MISSING"
+        except (errors.TransportError, errors.WhatsAppError):
+            status = None  # the store's knowledge (webhooks) stands in
+    result = await call_engine(outbox.campaigns.dry_run, campaign.template, [r.to for r in campaign.recipients],
+                               language=campaign.language, category=campaign.category or "marketing",
+                               budget=campaign.budget, template_status=status)
+    out: dict[str, Any] = result.as_dict()
+    out["id"] = campaign.id
+    return out

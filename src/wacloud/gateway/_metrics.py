@@ -40,6 +40,9 @@ class Metrics:
         self.pacing_tokens = Gauge(
             "wacloud_pacing_tokens", "Tokens left in the throughput bucket", ["phone_number_id"], registry=r
         )
+        self.held_jobs = Gauge("wacloud_held_jobs", "Jobs held by a limit, by reason", ["reason"], registry=r)
+        self.cost = Gauge("wacloud_cost", "What sent messages cost (statuses' pricing at the rate card), by "
+                          "category", ["category"], registry=r)
         self.webhook_latency = Histogram(
             "wacloud_webhook_latency_seconds",
             "Time to answer a webhook POST",

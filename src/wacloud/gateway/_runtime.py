@@ -247,7 +247,8 @@ class Gateway:
             }
             client = InstrumentedAsyncClient(metrics=self.metrics, **options)
             outbox = Outbox(store, client, mps=spec.rate_for(None), concurrency=self.settings.concurrency,
-                            worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}")
+                            worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}",
+                            portfolio=self.settings.portfolio, read_limits_every_s=self.settings.limits_refresh_s)
             self.numbers.add(NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),
                                         bot_client=LoggingAsyncClient(history=self.history, **options)))
         first = self.numbers.default

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -206,6 +206,18 @@ class CampaignIn(_Input):
         default=False,
         description="queue the valid recipients and list the invalid ones (default: refuse the campaign)",
     )
+    budget: float | None = Field(
+        default=None, ge=0, description="hold the campaign (reason `budget`) before its estimated cost exceeds this"
+    )
+    api: Literal["cloud_api", "marketing_messages"] | None = Field(
+        default=None, description="`marketing_messages`: send through the Marketing Messages API"
+    )
+    product_policy: Literal["STRICT", "CLOUD_API_FALLBACK"] | None = Field(
+        default=None, description="Marketing Messages API: STRICT never falls back to the Cloud API path"
+    )
+    message_activity_sharing: bool | None = Field(default=None, description="Marketing Messages API: share clicks")
+    ttl_seconds: int | None = Field(default=None, description="Marketing Messages API: the template's TTL")
+    start_at: float | None = Field(default=None, ge=0, description="schedule: unix time of the first send")
 
 
 class InvalidRecipient(BaseModel):
@@ -234,6 +246,32 @@ class CampaignOut(BaseModel):
     )
     warnings: list[str] = Field(default_factory=list, description="e.g. values that fill no parameter")
     invalid: list[InvalidRecipient] = Field(default_factory=list, description="recipients not queued (skip_invalid)")
+    state: str | None = Field(default=None, description="active, paused or cancelled")
+    held: dict[str, int] = Field(default_factory=dict, description="jobs held by a limit, by reason")
+    budget: float | None = None
+    api: str | None = None
+    start_at: float | None = None
+    cost: float | None = Field(default=None, description="what the statuses' pricing says it cost (rate card)")
+    estimated: float | None = Field(default=None, description="the estimate made before each send")
+    currency: str | None = None
+    eta_s: float | None = Field(default=None, description="seconds until the rest is sent (null: waits on you)")
+
+
+class CampaignDryRun(BaseModel):
+    """What a campaign would do now (``POST /v1/campaigns?dry_run=true``); nothing is queued."""
+
+    dry_run: bool = True
+    id: str | None = None
+    total: int
+    recipients: dict[str, int] = Field(description="new, in_window, opted_out, capped, invalid")
+    invalid: list[dict[str, Any]] = Field(default_factory=list)
+    template: dict[str, Any] = Field(default_factory=dict, description="name, language, status, ok")
+    held: dict[str, int] = Field(default_factory=dict, description="jobs expected to be held, by reason")
+    sendable: int = 0
+    estimated_cost: float = 0.0
+    currency: str = "USD"
+    duration_s: float = Field(0.0, description="seconds to send the sendable ones at the number's rate")
+    portfolio: dict[str, Any] = Field(default_factory=dict, description="tier, reached_24h, room")
 
 
 class MediaOut(BaseModel):

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     api: bool = Field(default=True, description="serve the HTTP API and /webhook (off: a worker-only process)")
     mps: int = Field(default=DEFAULT_MPS, ge=1, le=UPGRADED_MPS, description="messages per second per number")
     concurrency: int = Field(default=8, ge=1, le=1024, description="sends in flight per worker process")
+    portfolio: str = Field(default="default", min_length=1, max_length=128,
+                           description="business portfolio of the number (numbers of one share its messaging limit)")
+    limits_refresh_s: float | None = Field(
+        default=None, ge=1, description="read the messaging tier and throughput from the Graph API this often"
+    )
     app: str | None = Field(default=None, description="bot Application to run, as module:attribute")
     allow_unsigned_webhooks: bool = Field(default=False, description="accept webhooks without an app secret")
     webhook_max_body: int = Field(default=WEBHOOK_MAX_BODY_BYTES, ge=1024, description="webhook body cap")

@@ -31,7 +31,7 @@ from wacloud.sandbox._state import SandboxState
 from wacloud.sandbox._templates import seed_templates
 
 _VERSION = re.compile(r"^/v(\d+)\.(\d+)(/.*)?$")
-_MESSAGES = re.compile(r"^/([^/]+)/messages/?$")
+_MESSAGES = re.compile(r"^/([^/]+)/(messages|marketing_messages)/?$")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 CONTROL_PREFIX = "/_sandbox"
 
@@ -164,7 +164,8 @@ class SandboxApp:
             await self._act_out(fault, scope, receive, send)
             return
         if sends:
-            await self._messages(sends.group(1), version, fault, scope, receive, send)
+            await self._messages(sends.group(1), version, fault, scope, receive, send,
+                                 marketing=sends.group(2) == "marketing_messages")
             return
         await self.graph(scope, receive, send)
 
@@ -197,6 +198,7 @@ class SandboxApp:
         scope: Scope,
         receive: Receive,
         send: Send,
+        marketing: bool = False,
     ) -> None:
         state = self.state
         if phone_number_id not in state.config.numbers:
@@ -210,7 +212,7 @@ class SandboxApp:
             await _send_json(send, err.http_status, err.body(state.ids.fbtrace_id()))
             return
         raw = await _read_body(receive)
-        result = _sending.process(state, phone_number_id, raw, version, fault)
+        result = _sending.process(state, phone_number_id, raw, version, fault, marketing)
         if result.fault is not None:  # accepted, then the connection is lost
             await _drop(send, receive)
             return

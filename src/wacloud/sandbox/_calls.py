@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import wacloud.sandbox._payloads as _payloads
+import wacloud.sandbox._portfolio as _portfolio
 from wacloud import limits
 from wacloud.sandbox._errors import ControlError, GraphError, missing, param
 from wacloud.sandbox._model import Call, CallPermission, InboundMessage
@@ -482,10 +483,10 @@ def analytics(state: SandboxState, spec: str) -> dict[str, Any]:
     return {"data": [{"data_points": points}]}
 
 
-def _field_args(spec: str) -> dict[str, str]:
+def _field_args(spec: str, prefix: str = "call_analytics") -> dict[str, str]:
     """``call_analytics.start(1).end(2).granularity(DAILY)`` → {"start": "1", …}."""
     out: dict[str, str] = {}
-    rest = spec[len("call_analytics") :]
+    rest = spec[len(prefix) :]
     while rest.startswith("."):
         name, _, tail = rest[1:].partition("(")
         depth, i = 1, 0
@@ -499,6 +500,23 @@ def _field_args(spec: str) -> dict[str, str]:
     if rest:
         raise param(f"call_analytics: cannot read {rest!r}.")
     return out
+
+
+def pricing_analytics(state: SandboxState, spec: str) -> dict[str, Any]:
+    """The ``pricing_analytics`` field: delivered messages' volume and cost (the sandbox's ``prices``)."""
+    args = _field_args(spec, "pricing_analytics")
+    try:
+        start, end = int(args["start"]), int(args["end"])
+    except (KeyError, ValueError):
+        raise param("pricing_analytics needs start(<unix time>) and end(<unix time>).") from None
+    if end <= start:
+        raise param("pricing_analytics: end must be after start.")
+    granularity = args.get("granularity", "DAILY")
+    if granularity not in _GRANULARITY_S:
+        raise param(f"pricing_analytics: granularity must be one of {list(_GRANULARITY_S)}.")
+    points = _portfolio.pricing_points(list(state.messages.values()), state.portfolio.prices, start, end,
+                                       _GRANULARITY_S[granularity])
+    return {"data": [{"data_points": points}]}
 
 
 def _list_arg(raw: str | None) -> list[str]:

@@ -13,12 +13,14 @@ import wacloud.sandbox._control_core as _control_core
 import wacloud.sandbox._control_customers as _control_customers
 import wacloud.sandbox._control_groups as _control_groups
 import wacloud.sandbox._control_identity as _control_identity
+import wacloud.sandbox._control_limits as _control_limits
 import wacloud.sandbox._control_templates as _control_templates
 
 ROUTES: list[BaseRoute] = [
     *_control_core.ROUTES,
     *_control_customers.ROUTES,
     *_control_templates.ROUTES,
+    *_control_limits.ROUTES,
     *_control_calls.ROUTES,
     *_control_groups.ROUTES,
     *_control_identity.ROUTES,

@@ -68,12 +68,14 @@ async def waba_node(request: Request, mgmt: ManagementState) -> Any:
     for item in _top_level(raw):
         if item.startswith("call_analytics"):
             out["call_analytics"] = _calls.analytics(state, item)
+        elif item.startswith("pricing_analytics"):
+            out["pricing_analytics"] = _calls.pricing_analytics(state, item)
         elif item == "id":
             continue
         else:
             raise param(f"Tried accessing nonexisting field ({item}) on the WhatsApp Business Account in the sandbox.")
-    if "call_analytics" not in out:
-        raise param("The sandbox answers GET on the WABA node for fields=call_analytics… only.")
+    if not out:
+        raise param("The sandbox answers GET on the WABA node for fields=call_analytics… or pricing_analytics… only.")
     out["id"] = state.config.waba_id
     return out
 

@@ -42,13 +42,15 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
         "quality_rating": "GREEN",
         "platform_type": "CLOUD_API" if phone.registered else "NOT_APPLICABLE",
         "throughput": {
-            "level": "HIGH" if cfg.number_rates().get(pid, cfg.mps) >= limits.UPGRADED_MPS else "STANDARD"
+            "level": "HIGH"
+            if {**cfg.number_rates(), **state.portfolio.upgraded}.get(pid, cfg.mps) >= limits.UPGRADED_MPS
+            else "STANDARD"
         },
         "name_status": "APPROVED",
         "new_name_status": phone.new_name_status,
         "status": "CONNECTED" if phone.registered else "DISCONNECTED",
-        "whatsapp_business_manager_messaging_limit": "TIER_250",
-        "messaging_limit_tier": "TIER_250",
+        "whatsapp_business_manager_messaging_limit": state.portfolio.tier_name,
+        "messaging_limit_tier": state.portfolio.tier_name,
         "is_pin_enabled": phone.pin is not None,
         "webhook_configuration": {
             "application": state.config.webhook_url or "",

@@ -35,6 +35,7 @@ from wacloud.sandbox._model import (
     Template,
     UploadSession,
 )
+from wacloud.sandbox._portfolio import PortfolioState
 from wacloud.sandbox._ratelimit import RateLimiter
 from wacloud.sandbox._scheduler import Scheduler
 
@@ -148,6 +149,8 @@ class SandboxState:
         #: Calling API and Groups API emulation (``_calls``, ``_groups``).
         self.calling = CallingState()
         self.groups = GroupsState()
+        #: The business portfolio's messaging limit, throughput upgrades and prices (``_portfolio``).
+        self.portfolio = PortfolioState()
         self._seed_customers()
 
     def reset(self) -> None:
@@ -176,7 +179,7 @@ class SandboxState:
             pair_interval_s=cfg.pair_rate_interval_s,
             pair_burst=cfg.pair_rate_burst,
         )
-        self.limiter.per_number = cfg.number_rates()
+        self.limiter.per_number = {**cfg.number_rates(), **self.portfolio.upgraded}
 
     # --- customers ---------------------------------------------------------------------------
 

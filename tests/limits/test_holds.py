@@ -1,0 +1,125 @@
+"""Campaigns inside Meta's limits, against the sandbox over real HTTP: what would break a limit is held
+with a reason (never sent, never failed) and resumes when the limit lifts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.delivery.conftest import Rig
+from tests.limits.helpers import PROMO, codes, control, marketing_template, numbers, rate, until
+
+from wacloud.delivery import JobState
+
+
+async def test_a_250_tier_sends_250_holds_150_and_resumes_when_the_tier_is_raised(rig: Rig) -> None:
+    marketing_template(rig)
+    control(rig, "/limits", {"portfolio_tier": "TIER_250", "enforce": True, "notify": False})
+    ob = rig.outbox(mps=200, read_limits_every_s=600)  # the tier is read from the Graph API at start
+    campaign = ob.broadcast(PROMO, numbers(400), campaign="tier-250")
+    assert campaign.queued == 400
+    await ob.run(until_idle=True)
+    summary = ob.summary("tier-250")
+    report = ob.campaigns.report("tier-250")
+    print(f"\n250 tier, 400 new customers: accepted {summary.accepted}, held {report.held}, "
+          f"eta {report.eta_s} s, sandbox answers {codes(rig)}")
+    assert ob.campaigns.limits()["tier"] == "TIER_250"
+    assert summary.accepted == 250 and summary.held == 150 and summary.failed == 0
+    assert report.held == {"portfolio_limit": 150} and report.eta_s is not None
+    assert codes(rig) == {0: 250}  # zero limit errors: nothing over the limit was even tried
+    held = ob.jobs(state=JobState.HELD, campaign="tier-250", limit=1)[0]
+    assert ob.history(held.id)[-1].state == "held" and "portfolio_limit" in (ob.history(held.id)[-1].detail or "")
+    # Meta raises the tier: business_capability_update reaches the receiver; the holds end.
+    control(rig, "/limits", {"portfolio_tier": "TIER_2K"})
+    rig.wait(lambda: ob.campaigns.limits()["tier"] == "2000", what="the tier webhook")
+    await ob.run(until_idle=True)
+    summary = ob.summary("tier-250")
+    assert summary.accepted == 400 and summary.held == 0 and codes(rig) == {0: 400}
+    assert ob.campaigns.limits()["reached_24h"] == 400
+
+
+async def test_a_template_paused_mid_campaign_holds_the_rest_and_approval_resumes_them(rig: Rig) -> None:
+    tpl_id = marketing_template(rig)
+    rig.sandbox.configure(mps=20)
+    ob = rig.outbox(mps=20)
+    ob.broadcast(PROMO, numbers(80, "1650778"), campaign="paused")
+    run = asyncio.create_task(ob.run(until_idle=True))
+    await until(lambda: ob.summary("paused").accepted >= 20, what="20 sent")
+    control(rig, f"/templates/{tpl_id}/status", {"status": "PAUSED"})
+    await run
+    summary = ob.summary("paused")
+    print(f"\npaused at {summary.accepted} sent: held {ob.campaigns.report('paused').held}, "
+          f"sandbox answers {codes(rig)}")
+    assert summary.failed == 0 and summary.accepted + summary.held == 80 and summary.held > 0
+    assert set(ob.campaigns.report("paused").held) == {"template_paused"}
+    rejected = codes(rig).get(132015, 0)
+    assert rejected <= 32  # at most the calls already in flight when it paused met 132015
+    control(rig, f"/templates/{tpl_id}/status", {"status": "APPROVED"})
+    rig.wait(lambda: ob.store.limit("template", "promo_plain:en_US") is None,  # type: ignore[attr-defined]
+             what="the approval webhook")
+    await ob.run(until_idle=True)
+    summary = ob.summary("paused")
+    assert summary.accepted == 80 and summary.held == 0 and summary.failed == 0
+
+
+async def test_a_throughput_upgrade_mid_campaign_raises_the_achieved_rate(rig: Rig) -> None:
+    rig.sandbox.configure(mps=20)
+    ob = rig.outbox(mps=20, concurrency=32)
+    n = 400
+    ob.broadcast("hello_world", numbers(n, "1650779"), category="utility", language="en_US", campaign="up")
+    run = asyncio.create_task(ob.run(until_idle=True))
+    await until(lambda: ob.summary("up").accepted >= 60, what="60 sent")
+    asked = time.time()
+    control(rig, "/throughput_upgrade", {"after_s": 1.0, "mps": 1000})
+    await run
+    attempts = rig.attempts()
+    ok = sorted(a["at"] for a in attempts if a["code"] == 0)
+    before = [t for t in ok if t <= asked]
+    upgraded_at = asked + 1.0
+    after = [t for t in ok if t >= upgraded_at]
+    r_before, r_after = rate(before), rate(after)
+    print(f"\nthroughput upgrade: {rate(before):.1f} msg/s before, {r_after:.1f} msg/s after "
+          f"({len(before)} / {len(after)} messages), sandbox answers {codes(rig)}")
+    assert ob.summary("up").accepted == n and ob.summary("up").failed == 0
+    assert 130429 not in codes(rig)
+    assert ob.campaigns.limits()["mps"] == 1000.0
+    assert r_after > 2 * r_before
+
+
+async def test_a_budget_stops_the_campaign_at_its_cap(rig: Rig) -> None:
+    marketing_template(rig)
+    ob = rig.outbox()
+    price = ob.rate_card.rate("marketing", "16507770000")
+    ob.broadcast(PROMO, numbers(30, "1650780"), campaign="budget", budget=round(price * 10, 6))
+    await ob.run(until_idle=True)
+    report = ob.campaigns.report("budget")
+    print(f"\nbudget {report.budget}: accepted {report.summary.accepted}, held {report.held}, "
+          f"estimated {report.estimated:.4f}")
+    assert report.summary.accepted == 10 and report.held == {"budget": 20} and report.eta_s is None
+    assert abs(report.estimated - 10 * price) < 1e-9
+    ob.campaigns.set_budget("budget", round(price * 25, 6))
+    await ob.run(until_idle=True)
+    report = ob.campaigns.report("budget")
+    assert report.summary.accepted == 25 and report.held == {"budget": 5}
+    assert codes(rig) == {0: 25}
+
+
+async def test_campaign_cost_equals_the_sandbox_pricing(rig: Rig) -> None:
+    marketing_template(rig)
+    ob = rig.outbox()
+    start = int(time.time()) - 5
+    ob.broadcast(PROMO, numbers(20, "1650781"), campaign="cost-m")
+    ob.broadcast("hello_world", numbers(15, "1650782"), category="utility", language="en_US", campaign="cost-u")
+    await ob.run(until_idle=True)
+    rig.wait(lambda: sum(r.billable for r in ob.campaigns.costs("campaign")) == 35, what="pricing of 35 statuses")
+    rig.wait(lambda: ob.summary().delivered == 35, what="35 delivered")
+    end = int(time.time()) + 5
+    answer = await rig.sandbox.async_client().pricing_analytics(start, end, granularity="DAILY")
+    analytics = answer.model_dump()
+    ours = {r.key: r for r in ob.campaigns.costs("campaign")}
+    meta = ob.campaigns.reconcile(analytics, since=start, until=end)
+    print(f"\ncost: ours {meta['ours']}, sandbox {meta['meta']}, by campaign "
+          f"{ {k: round(v.cost, 4) for k, v in ours.items()} }")
+    assert meta["difference"] == 0.0 and meta["meta"]["volume"] == 35
+    assert abs(ours["cost-m"].cost - 20 * 0.025) < 1e-9 and abs(ours["cost-u"].cost - 15 * 0.004) < 1e-9
+    assert abs(ours["cost-m"].cost - ours["cost-m"].estimated) < 1e-9
