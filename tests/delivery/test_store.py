@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -383,10 +384,10 @@ def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
     s = open_store(store_url)
     with s._tx() as tx:  # type: ignore[attr-defined]
         # Rebuild the store as version 1 left it, with a job in it.
-        for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "contact_ids", "early_statuses",
-                      "webhook_dedup", "webhook_inbox", "job_recoveries", "job_events", "events", "event_counters",
-                      "portfolio_reach", "limit_state", "campaigns", "schema_version"):
-            tx.run(f"DROP TABLE {table}")
+        created = {t for _, statements in MIGRATIONS for st in statements
+                   for t in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", st)}
+        for table in sorted(created | {"schema_version"}):
+            tx.run(f"DROP TABLE IF EXISTS {table}")
         tx.run("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         for statement in MIGRATIONS[0][1]:
             tx.run(statement.format(**s.TYPES))  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from wacloud.delivery import JobState, open_store
@@ -16,9 +17,11 @@ def test_a_version_6_database_is_carried_over(store_url: str) -> None:
     now = time.time()
     with s._tx() as tx:  # type: ignore[attr-defined]
         # Rebuild the store exactly as version 6 left it.
-        for table in ("jobs", "rate_buckets", "pair_buckets", "contacts", "contact_ids", "early_statuses",
-                      "webhook_dedup", "webhook_inbox", "job_recoveries", "job_events", "schema_version"):
-            tx.run(f"DROP TABLE {table}")
+        # Every table any migration creates (later ones included), then the first six again.
+        created = {t for _, statements in MIGRATIONS for st in statements
+                   for t in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", st)}
+        for table in sorted(created | {"schema_version"}):
+            tx.run(f"DROP TABLE IF EXISTS {table}")
         tx.run("CREATE TABLE schema_version (version INTEGER NOT NULL)")
         for version, statements in MIGRATIONS:
             if version > 6:
