@@ -15,6 +15,7 @@ campaign's POST to the end): the gateway, the sandbox, and for PostgreSQL its se
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any
 import httpx
 
 from benchmarks import _harness as h
-from benchmarks.pacing import TEMPLATE, add_template, sandbox_figures
+from benchmarks.pacing import QUIET, TEMPLATE, add_template, sandbox_figures
 
 API_KEY = "bench-gateway-key-0123456789"
 VERIFY = "bench-verify"
@@ -77,7 +78,7 @@ def pg_server_pids() -> list[int]:
     return [p.pid for p in psutil.process_iter(["name"]) if (p.info.get("name") or "").startswith("postgres")]
 
 
-def run(n: int, mps: int, database: str, tmp: Path) -> dict[str, Any]:
+def run(n: int, mps: int, database: str, tmp: Path, statuses: bool = True) -> dict[str, Any]:
     """One campaign; the figures."""
     port = h.free_port()
     if database == "sqlite":
@@ -86,7 +87,8 @@ def run(n: int, mps: int, database: str, tmp: Path) -> dict[str, Any]:
         from benchmarks.scale import pg_scratch_dsn
 
         db_url = pg_scratch_dsn(os.environ["WACLOUD_TEST_PG_DSN"], "wacloud_bench_serve")
-    with h.sandbox(mps=mps, webhook_url=f"http://127.0.0.1:{port}/webhook", log=tmp / "sandbox.log") as sb:
+    with h.sandbox(mps=mps, webhook_url=f"http://127.0.0.1:{port}/webhook", log=tmp / "sandbox.log",
+                   extra_args=() if statuses else QUIET) as sb:
         add_template(sb.base_url)
         gw = gateway(port, sb.base_url, db_url, mps, tmp / "gateway.log")
         try:
@@ -129,6 +131,7 @@ def run(n: int, mps: int, database: str, tmp: Path) -> dict[str, Any]:
                 gw.wait()
     figures.update(
         database=database,
+        statuses=statuses,
         wall_s=wall,
         post_s=post_s,
         sandbox_pending_at_end=pending,
@@ -148,6 +151,8 @@ def main() -> None:
     parser.add_argument("--mps", type=int, default=1000)
     parser.add_argument("--database", nargs="+", choices=["sqlite", "postgres"], default=["sqlite"])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--statuses", action=argparse.BooleanOptionalAction, default=True,
+                        help="the sandbox posts sent/delivered/read webhooks back (off: sends only)")
     args = parser.parse_args()
     figures: dict[str, Any] = {"n": args.n, "mps": args.mps, "runs": []}
     parts = []
@@ -157,7 +162,7 @@ def main() -> None:
                 if database == "postgres" and not os.environ.get("WACLOUD_TEST_PG_DSN"):
                     parts.append("postgres skipped (WACLOUD_TEST_PG_DSN not set)")
                     continue
-                f = run(args.n, args.mps, database, Path(tmp_s))
+                f = run(args.n, args.mps, database, Path(tmp_s), args.statuses)
                 figures["runs"].append(f)
                 cpu = ", ".join(f"{k} {v:.0f}" for k, v in f["cpu_us_per_message"].items())
                 line = (f"{database}: accepted {f['accepted']}/{args.n}, ratio {h.fmt(f['ratio'], 3)}, "
