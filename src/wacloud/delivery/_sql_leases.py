@@ -109,12 +109,14 @@ class LeasesSql(SqlBase):
                        keep_later: bool) -> None:
         """Set the pair buckets of one number (rows already locked by the caller, or ``keep_later``:
         never move a TAT back). ``tats``: (recipient, tat), sorted by recipient."""
-        new_tat = f"{self.GREATEST}(pair_buckets.tat, v.tat)" if keep_later else "v.tat"
         if self.ARRAYS:
-            tx.run(f"UPDATE pair_buckets SET tat = {new_tat} "
-                   "FROM unnest(?::text[], ?::float8[]) AS v(recipient, tat) "
-                   "WHERE pair_buckets.phone_number_id = ? AND pair_buckets.recipient = v.recipient",
-                   ([r for r, _ in tats], [t for _, t in tats], phone_number_id))
+            # ``recipient = ANY`` reads the primary key; a join with unnest() was planned as a scan of
+            # the whole table (it grows with every recipient ever paced).
+            value = "(?::float8[])[array_position(?::text[], recipient)]"
+            new_tat = f"{self.GREATEST}(tat, {value})" if keep_later else value
+            names = [r for r, _ in tats]
+            tx.run(f"UPDATE pair_buckets SET tat = {new_tat} WHERE phone_number_id = ? AND recipient = ANY(?)",
+                   ([t for _, t in tats], names, phone_number_id, names))
             return
         value = f"{self.GREATEST}(tat, ?)" if keep_later else "?"
         tx.many(f"UPDATE pair_buckets SET tat = {value} WHERE phone_number_id = ? AND recipient = ?",

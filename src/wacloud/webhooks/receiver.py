@@ -282,7 +282,7 @@ class WebhookReceiver:
                 if inline:
                     if not self._claim(delivery, i, upd):
                         continue
-                elif not (yield Blocking(self._claim, (delivery, i, upd), self._lane)):
+                elif not (yield Blocking(self._claim_batch, (delivery, i, upd), self._lane, batched=True)):
                     continue
                 if dispatcher is not None:
                     yield Twin(dispatcher.dispatch_sync, dispatcher.dispatch, (upd,))
@@ -479,6 +479,23 @@ class WebhookReceiver:
             return True  # claimed by an earlier attempt of this payload and never completed
         # A store without lookups: claim the completion mark itself (at most once, not exactly once).
         return dedup.first_seen("done:" + key)
+
+    def _claim_batch(self, items: list[tuple[ReceivedPayload, int, Update]]) -> list[bool]:
+        """:meth:`_claim` for the claims waiting together in the lane: the plain ones (a fresh payload's
+        update with a key) record their keys in one transaction instead of one each."""
+        results: list[bool | None] = [None] * len(items)
+        plain = [n for n, (delivery, index, update) in enumerate(items)
+                 if self.dedup is not None and not delivery.resumed and index not in delivery.completed
+                 and update.dedup_key is not None]
+        if len(plain) > 1 and self.dedup is not None:
+            keys = [str(items[n][2].dedup_key) for n in plain]
+            new = dict(zip(unique := list(dict.fromkeys(keys)), first_seen_all(self.dedup, unique), strict=True))
+            for n, key in zip(plain, keys, strict=True):
+                results[n] = new[key]
+                new[key] = False  # a second copy in the same batch is a duplicate of the first
+                if not results[n]:
+                    self._skipped(items[n][0], items[n][1])
+        return [self._claim(*item) if r is None else r for item, r in zip(items, results, strict=True)]
 
     def _skipped(self, delivery: ReceivedPayload, index: int) -> None:
         delivery.completed.add(index)
