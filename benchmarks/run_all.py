@@ -25,6 +25,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "webhook_load": ([], ["--duration", "5"]),
     "pacing": ([], ["--scenarios", "400@80", "2000@1000"]),
     "scale": ([], ["--sizes", "10000", "100000", "--rounds", "10"]),
+    "serve_campaign": ([], ["--n", "2000"]),
 }
 
 

@@ -78,6 +78,7 @@ def bulk_fill(kind: str, target: Any, start: int, count: int, now: float) -> Non
                 (PHONE, BODY, now - 1, now, now, start, start + count - 1),
             )
             conn.execute("ANALYZE jobs")
+            conn.execute("ANALYZE pair_buckets")  # as autovacuum would on a live server (it grows per round)
 
 
 def plan(kind: str, target: Any, now: float) -> str:
@@ -130,11 +131,37 @@ def queued(kind: str, target: Any) -> int:
     return int(row[0]) if row else 0
 
 
+def backend_cpu(store: Any) -> Any:
+    """A callable giving the CPU seconds of the store's PostgreSQL server backend (None for SQLite).
+
+    SQLite runs inside this process, so its work is already in this process's CPU time; PostgreSQL's
+    runs in the server backend serving the store's connection, which is on the same machine here.
+    """
+    conn = getattr(store, "_conn", None)
+    if conn is None or not hasattr(conn, "info"):
+        return None
+    import psutil
+
+    proc = psutil.Process(int(conn.info.backend_pid))
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return float(t.user + t.system)
+
+    return cpu
+
+
 def cycle(store: Any, rounds: int, now: float) -> dict[str, float]:
-    """The worker's claim -> mark_sending -> settle cycle, ``rounds`` times; latencies in ms."""
+    """The worker's claim -> mark_sending -> settle cycle, ``rounds`` times; latencies in ms.
+
+    CPU per job: this process's (``time.process_time``) plus, on PostgreSQL, the server backend's.
+    """
     from wacloud.delivery.model import JobState, Outcome
 
     claims, cycles, jobs = [], [], 0
+    server = backend_cpu(store)
+    server0 = server() if server else 0.0
+    cpu0 = time.process_time()
     for r in range(rounds):
         t0 = time.perf_counter()
         got = store.claim(PHONE, 100, now, lease_s=60.0, worker="bench", pair_interval_s=6.0, pair_burst=45)
@@ -147,7 +174,12 @@ def cycle(store: Any, rounds: int, now: float) -> dict[str, float]:
         claims.append((t1 - t0) * 1000)
         cycles.append((t2 - t0) * 1000)
         jobs += len(got)
+    client_cpu = time.process_time() - cpu0
+    server_cpu = server() - server0 if server else 0.0
     return {
+        "cpu_us_per_job": (client_cpu + server_cpu) / max(jobs, 1) * 1e6,
+        "client_cpu_us_per_job": client_cpu / max(jobs, 1) * 1e6,
+        "server_cpu_us_per_job": server_cpu / max(jobs, 1) * 1e6,
         "claim_p50_ms": h.percentile(claims, 50),
         "claim_p99_ms": h.percentile(claims, 99),
         "cycle_us_per_job": sum(cycles) / max(jobs, 1) * 1000,
@@ -208,7 +240,8 @@ def run_store(kind: str, sizes: list[int], rounds: int, tmp: Path) -> dict[str, 
         out[str(size)] = figures
         print(
             f"{kind:8} {size:>9,} queued: claim p50 {figures['claim_p50_ms']:6.2f} ms  p99 "
-            f"{figures['claim_p99_ms']:6.2f} ms  cycle {figures['cycle_us_per_job']:6.0f} µs/job  RSS "
+            f"{figures['claim_p99_ms']:6.2f} ms  cycle {figures['cycle_us_per_job']:6.0f} µs/job  CPU "
+            f"{figures['cpu_us_per_job']:5.0f} µs/job (server {figures['server_cpu_us_per_job']:.0f})  RSS "
             f"{figures['rss_mb']:.0f} MiB  (fill {fill_s:.1f}s)  plan: {figures['plan']}",
             flush=True,
         )
@@ -247,6 +280,11 @@ def main() -> None:
             f"{h.fmt(hi['claim_p50_ms'])} ms @{sizes[-1]:,} ({h.fmt(growth)}x), RSS "
             f"{h.fmt(lo['rss_mb'], 0)} -> {h.fmt(hi['rss_mb'], 0)} MiB"
         )
+    if all(isinstance(figures.get(k), dict) and str(sizes[0]) in figures[k] for k in ("sqlite", "postgres")):
+        first = str(sizes[0])
+        ratio = figures["postgres"][first]["cpu_us_per_job"] / figures["sqlite"][first]["cpu_us_per_job"]
+        figures["cpu_ratio_pg_sqlite"] = ratio
+        parts.append(f"CPU per job PG/SQLite {h.fmt(ratio)}x @{sizes[0]:,}")
     h.report("scale", figures, "; ".join(parts), args.json)
 
 

@@ -59,6 +59,9 @@ class SqlBase(ABC):
     LOCK = ""
     #: Appended to the claim SELECT (PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
     CLAIM_LOCK = ""
+    #: True when a statement can take arrays as parameters (PostgreSQL's ``unnest``): per-row steps then
+    #: run as one set-based statement instead of one statement per row (a round trip and a plan each).
+    ARRAYS = False
     TYPES: dict[str, str] = {}
     #: The schema, as (version, statements) in order; ``{NAME}`` is filled from :attr:`TYPES`.
     MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ()
@@ -113,6 +116,11 @@ class SqlBase(ABC):
 
     def _lock_wamid(self, tx: Tx, wamid: str) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
         """Serialise a status for ``wamid`` with the send answer that records it (SQLite: BEGIN IMMEDIATE)."""
+
+    def _lock_wamids(self, tx: Tx, wamids: Sequence[str]) -> None:
+        """:meth:`_lock_wamid` for several wamids, in the given (sorted) order."""
+        for wamid in wamids:
+            self._lock_wamid(tx, wamid)
 
 
 class _Locked(AbstractContextManager[Tx]):

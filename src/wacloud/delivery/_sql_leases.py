@@ -69,11 +69,15 @@ class LeasesSql(SqlBase):
                     deferred.append((value, job_id))
                     tats[key] += pair_interval_s
             if changed:
-                tx.many("UPDATE pair_buckets SET tat = ? WHERE phone_number_id = ? AND recipient = ?",
-                        [(tat, phone_number_id, r) for r, tat in changed.items()])
+                self._set_pair_tats(tx, phone_number_id, sorted(changed.items()), keep_later=False)
             if deferred:
-                tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
-                        [(when, now, job_id) for when, job_id in deferred])
+                if self.ARRAYS:
+                    tx.run("UPDATE jobs SET not_before = v.nb, updated_at = ? "
+                           "FROM unnest(?::bigint[], ?::float8[]) AS v(id, nb) WHERE jobs.id = v.id",
+                           (now, [j for _, j in deferred], [w for w, _ in deferred]))
+                else:
+                    tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
+                            [(when, now, job_id) for when, job_id in deferred])
             if not granted:
                 return []
             test, params = self._in("id", granted)
@@ -91,13 +95,54 @@ class LeasesSql(SqlBase):
         """Lock (creating them) the recipients' pair buckets; returns their TATs (absent: never used)."""
         # A new bucket starts at TAT 0 (the epoch): far in the past, so it is full. Creating the rows
         # first lets PostgreSQL lock them all, in one order, before reading them.
-        tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
-                "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
-                [(phone_number_id, r) for r in recipients])
+        if self.ARRAYS:  # one statement for the whole set, in the lock order (sorted)
+            tx.run("INSERT INTO pair_buckets (phone_number_id, recipient, tat) "
+                   "SELECT ?, r, 0 FROM unnest(?::text[]) AS r ORDER BY r "
+                   "ON CONFLICT (phone_number_id, recipient) DO NOTHING", (phone_number_id, recipients))
+        else:
+            tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
+                    "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
+                    [(phone_number_id, r) for r in recipients])
         test, params = self._in("recipient", recipients)
         rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
                        f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
         return {r: float(t) for r, t in rows}
+
+    def _set_pair_tats(self, tx: Tx, phone_number_id: str, tats: list[tuple[str, float]], *,
+                       keep_later: bool) -> None:
+        """Set the pair buckets of one number (rows already locked by the caller, or ``keep_later``:
+        never move a TAT back). ``tats``: (recipient, tat), sorted by recipient."""
+        if self.ARRAYS:
+            # ``recipient = ANY`` reads the primary key; a join with unnest() was planned as a scan of
+            # the whole table (it grows with every recipient ever paced).
+            value = "(?::float8[])[array_position(?::text[], recipient)]"
+            new_tat = f"{self.GREATEST}(tat, {value})" if keep_later else value
+            names = [r for r, _ in tats]
+            tx.run(f"UPDATE pair_buckets SET tat = {new_tat} WHERE phone_number_id = ? AND recipient = ANY(?)",
+                   ([t for _, t in tats], names, phone_number_id, names))
+            return
+        value = f"{self.GREATEST}(tat, ?)" if keep_later else "?"
+        tx.many(f"UPDATE pair_buckets SET tat = {value} WHERE phone_number_id = ? AND recipient = ?",
+                [(tat, phone_number_id, r) for r, tat in tats])
+
+    def _bump_pairs(self, tx: Tx, bumps: list[tuple[str, str, float]]) -> None:
+        """Move pair buckets forward to at least a TAT: (phone_number_id, recipient, tat), sorted."""
+        if not bumps:
+            return
+        if not self.ARRAYS:
+            tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
+                    "WHERE phone_number_id = ? AND recipient = ?", [(t, p, r) for p, r, t in bumps])
+            return
+        by_phone: dict[str, list[tuple[str, float]]] = {}
+        for p, r, t in bumps:
+            by_phone.setdefault(p, []).append((r, t))
+        for phone, tats in sorted(by_phone.items()):
+            # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
+            # (the order claim uses), so two workers never wait on each other's rows in a cycle.
+            test, params = self._in("recipient", [r for r, _ in tats])
+            tx.rows(f"SELECT 1 FROM pair_buckets WHERE phone_number_id = ? AND {test} "
+                    f"ORDER BY recipient{self.LOCK}", [phone, *params])
+            self._set_pair_tats(tx, phone, tats, keep_later=True)
 
     def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
                      pair_interval_s: float | None = None) -> list[str]:
@@ -124,9 +169,7 @@ class LeasesSql(SqlBase):
                 # token counts from this one. Sorted: the lock order claim uses.
                 keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
                 pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in rows})
-                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
-                        "WHERE phone_number_id = ? AND recipient = ?",
-                        [(now + pair_interval_s, p, r) for p, r in pairs])
+                self._bump_pairs(tx, [(p, r, now + pair_interval_s) for p, r in pairs])
         return [str(r[0]) for r in rows]
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
@@ -135,7 +178,10 @@ class LeasesSql(SqlBase):
         pair_tats: dict[int, float] = {}
         events: list[EventRow] = []
         with self._tx() as tx:
-            for o in outcomes:
+            rest = list(outcomes)
+            if self.ARRAYS:
+                rest = self._settle_accepted(tx, rest, early, pair_tats, events)
+            for o in rest:
                 ids = int_ids([o.job_id])
                 if not ids:
                     continue
@@ -197,12 +243,58 @@ class LeasesSql(SqlBase):
                     key = (str(phone), keys[(str(phone), str(recipient))])
                     bumps[key] = max(bumps.get(key, 0.0), pair_tats[int(job_id)])
                 # Sorted: the lock order claim and mark_sending use (no deadlock between workers).
-                tx.many(f"UPDATE pair_buckets SET tat = {self.GREATEST}(tat, ?) "
-                        "WHERE phone_number_id = ? AND recipient = ?",
-                        [(tat, p, r) for (p, r), tat in sorted(bumps.items())])
+                self._bump_pairs(tx, [(p, r, tat) for (p, r), tat in sorted(bumps.items())])
             # Last: it takes the event log's lock, held to the commit (after this transaction's row locks).
             record_events(tx, events)
         return early
+
+    def _settle_accepted(self, tx: Tx, outcomes: list[Outcome], early: list[EarlyStatus],
+                         pair_tats: dict[int, float], events: list[EventRow]) -> list[Outcome]:
+        """Settle the plain accepted outcomes (the bulk of a campaign) set-based; returns the others.
+
+        The same writes as :meth:`settle`'s per-outcome path, in a fixed number of statements: the
+        wamids' locks (sorted; before the job rows, as apply_status takes them), one UPDATE per group
+        of (counted attempt, expected states), one read of early statuses.
+        """
+        groups: dict[tuple[bool, tuple[str, ...]], list[tuple[int, Outcome]]] = {}
+        rest: list[Outcome] = []
+        for o in outcomes:
+            ids = int_ids([o.job_id])
+            if (o.state is not JobState.ACCEPTED or not o.wamid or o.body is not None or o.counter is not None
+                    or not ids):
+                rest.append(o)
+                continue
+            key = (o.count_attempt, tuple(sorted(JobState(s).value for s in o.expect)))
+            groups.setdefault(key, []).append((ids[0], o))
+        if not groups:
+            return rest
+        plain = [pair for group in groups.values() for pair in group]
+        self._lock_wamids(tx, sorted({str(o.wamid) for _, o in plain}))
+        attempts: dict[int, int] = {}
+        for (counted, expect), group in groups.items():
+            landed = tx.rows(
+                "UPDATE jobs SET state = 'accepted', updated_at = v.at, lease_until = NULL, worker = NULL, "
+                "attempts = attempts + ?, wamid = v.wamid, accepted_at = v.at, error_code = NULL, "
+                "error_title = NULL, error_details = NULL, fbtrace_id = NULL "
+                "FROM unnest(?::bigint[], ?::text[], ?::float8[]) AS v(id, wamid, at) "
+                "WHERE jobs.id = v.id AND jobs.state = ANY(?) RETURNING jobs.id, jobs.attempts",
+                (1 if counted else 0, [i for i, _ in group], [o.wamid for _, o in group],
+                 [o.at for _, o in group], list(expect)))
+            attempts.update((int(i), int(a)) for i, a in landed)
+        done = [(i, o) for i, o in plain if i in attempts]
+        for job_id, o in done:
+            events.extend((job_id, step.state, o.at, step.code, step.detail, attempts[job_id]) for step in o.steps)
+            events.append((job_id, JobState.ACCEPTED.value, o.at, None, None, attempts[job_id]))
+            if o.pair_tat is not None:
+                pair_tats[job_id] = o.pair_tat
+        if done:
+            found: dict[str, list[tuple[Any, ...]]] = {}
+            for row in tx.rows("SELECT wamid, status, ts, error_code, error_title, error_details "
+                               "FROM early_statuses WHERE wamid = ANY(?)", ([str(o.wamid) for _, o in done],)):
+                found.setdefault(str(row[0]), []).append(row[1:])
+            for _, o in done:
+                early += [EarlyStatus(str(o.wamid), *r) for r in found.pop(str(o.wamid), [])]
+        return rest
 
     def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:
         """Give claimed (not in flight) jobs back to the queue."""

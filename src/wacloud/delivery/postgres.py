@@ -77,6 +77,7 @@ class PostgresStore(SqlStore):
     GREATEST = "GREATEST"
     LOCK = " FOR UPDATE"
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
+    ARRAYS = True
     TYPES = {"ID": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "REAL": "DOUBLE PRECISION",
              "BLOB": "BYTEA",
              "FALLBACK_NAME": "(body::json #>> '{template,name}')"}
@@ -131,6 +132,11 @@ class PostgresStore(SqlStore):
     def _lock_wamid(self, tx: Tx, wamid: str) -> None:
         # Held to the end of the transaction; hashtext collisions only serialise two unrelated wamids.
         tx.rows("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_WAMID_LOCK_CLASS, wamid))
+
+    def _lock_wamids(self, tx: Tx, wamids: Sequence[str]) -> None:
+        # One statement; the subquery's ORDER BY fixes the order the locks are taken in.
+        tx.rows("SELECT pg_advisory_xact_lock(?, hashtext(w)) FROM "
+                "(SELECT DISTINCT w FROM unnest(?::text[]) AS w ORDER BY w) AS s", (_WAMID_LOCK_CLASS, list(wamids)))
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]

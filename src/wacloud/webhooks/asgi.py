@@ -142,7 +142,10 @@ class WebhookApp:
         if self._resume_pending or self._retry_task is None:
             await self.startup()  # mounted where no lifespan reaches it
         # In a worker thread: storing the payload may wait on a busy database, the event loop must not.
-        status, answer, delivery = await off_loop(self.receiver.accept, body, headers)
+        if self.receiver.stores_block:
+            status, answer, delivery = await off_loop(self.receiver.accept, body, headers)
+        else:  # in-memory stores: the thread hop would cost more than the call
+            status, answer, delivery = self.receiver.accept(body, headers)
         if delivery is None:
             await _respond(send, status, answer, _JSON)
             return
