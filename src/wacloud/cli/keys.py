@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from wacloud.errors import ValidationError
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import existing_database, settings
 from wacloud.gateway import Database, KeyStore
@@ -28,19 +29,24 @@ def _store(config: Path | None, database_url: str | None) -> KeyStore:
 @app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "default",
+    role: Annotated[
+        str, typer.Option("--role", help="admin (everything), agent (inbox and replies) or viewer (read only).")
+    ] = "admin",
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a key and print it: this is the only time it is shown."""
     try:
-        info, key = _store(config, database_url).create(name)
+        info, key = _store(config, database_url).create(name, role)
     except CliError as exc:
         fail(exc, as_json=json_out)
+    except ValidationError as exc:
+        fail(CliError(f"{exc.field}: {exc.reason}", Exit.USAGE), as_json=json_out)
     if json_out:
         emit_json({**info.as_dict(), "key": key})
     else:
-        console.print(f"key {info.id} ({info.name}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
+        console.print(f"key {info.id} ({info.name}, {info.role}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
 
 
 @app.command("list")
@@ -53,10 +59,10 @@ def list_keys(config: ConfigOpt = None, database_url: DbOpt = None, json_out: Js
     if json_out:
         emit_json({"keys": [k.as_dict() for k in keys]})
         return
-    table = Table("id", "name", "created", "state")
+    table = Table("id", "name", "role", "created", "state")
     for k in keys:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created_at))
-        table.add_row(k.id, k.name, created, "active" if k.active else "[red]revoked[/red]")
+        table.add_row(k.id, k.name, k.role, created, "active" if k.active else "[red]revoked[/red]")
     console.print(table)
 
 

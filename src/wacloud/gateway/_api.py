@@ -298,7 +298,9 @@ async def list_keys(request: Request, _: Authenticated) -> dict[str, Any]:
 @router.post("/keys", status_code=201, response_model=NewKeyOut, tags=["keys"], summary="Create an API key")
 async def create_key(request: Request, _: Authenticated, body: KeyIn | None = None) -> dict[str, Any]:
     """A new key; the answer is the only place it is ever shown."""
-    info, key = await call_engine(gateway(request).keys.create, body.name if body else "default")
+    info, key = await call_engine(
+        gateway(request).keys.create, body.name if body else "default", body.role if body else "admin"
+    )
     return {**info.as_dict(), "key": key}
 
 

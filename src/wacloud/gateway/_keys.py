@@ -20,6 +20,10 @@ from wacloud.gateway._db import Database
 
 KEY_PREFIX = "wk_"
 
+#: What a key may do: admin (everything, keys, numbers, subscriptions), agent (inbox and replies),
+#: viewer (read only).
+ROLES = ("admin", "agent", "viewer")
+
 
 def hash_key(key: str) -> str:
     """The stored form of a key: hex SHA-256 (keys are long random strings, so no salt is needed)."""
@@ -39,6 +43,7 @@ class KeyInfo:
     name: str
     created_at: float
     revoked_at: float | None = None
+    role: str = "admin"
 
     @property
     def active(self) -> bool:
@@ -53,6 +58,7 @@ class KeyInfo:
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
             "active": self.active,
+            "role": self.role,
         }
 
 
@@ -60,7 +66,25 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
     created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)"""
 
-_SELECT = "SELECT id, name, created_at, revoked_at FROM wacloud_api_keys"
+_SELECT = "SELECT id, name, created_at, revoked_at, role FROM wacloud_api_keys"
+
+
+def _add_role_column(db: Database) -> None:
+    """Keys made before roles existed get the ``role`` column, and stay admin (what they could do)."""
+    probe = (
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'wacloud_api_keys' AND column_name = 'role'"
+        if db.is_postgres
+        else "SELECT 1 FROM pragma_table_info('wacloud_api_keys') WHERE name = 'role'"
+    )
+    if db.execute(probe):
+        return
+    try:
+        db.execute("ALTER TABLE wacloud_api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+    except Exception as exc:
+        # Another process added it between the probe and the ALTER.
+        if "duplicate" not in str(exc).lower() and "exists" not in str(exc).lower():
+            raise
 
 
 class KeyStore:
@@ -72,21 +96,24 @@ class KeyStore:
             k.removeprefix("sha256:").lower() if k.startswith("sha256:") else hash_key(k) for k in static_keys if k
         }
         self._execute(_SCHEMA)
+        _add_role_column(db)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params)
 
     # -- API -----------------------------------------------------------------------------------
 
-    def create(self, name: str = "default") -> tuple[KeyInfo, str]:
+    def create(self, name: str = "default", role: str = "admin") -> tuple[KeyInfo, str]:
         """A new key: its info and the plain key, which is never stored nor shown again."""
         if "\x00" in name:
             raise ValidationError("name", "must not contain a NUL character (U+0000)")  # PostgreSQL refuses it
+        if role not in ROLES:
+            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
         key = new_key()
-        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time())
+        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time(), role=role)
         self._execute(
-            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
-            (info.id, info.name, hash_key(key), info.created_at),
+            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at, role) VALUES (?, ?, ?, ?, ?)",
+            (info.id, info.name, hash_key(key), info.created_at, info.role),
         )
         return info, key
 

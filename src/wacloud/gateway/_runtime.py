@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 
 from wacloud.delivery import Outbox, Store
+from wacloud.gateway._audit import AuditLog
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
+from wacloud.gateway._handover import Handover
 from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._metrics import Metrics
@@ -142,6 +144,10 @@ class Gateway:
     workers: WorkerSupervisor = field(default_factory=lambda: WorkerSupervisor(None))
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
+    #: Who did what (API keys and console users); set by :func:`open_gateway`.
+    audit: AuditLog | None = None
+    #: Conversations a person took from the bot (the bot dispatch skips them); set by :func:`open_gateway`.
+    handover: Handover | None = None
 
     @property
     def webhook_url(self) -> str:
@@ -216,4 +222,6 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         keys=KeyStore(db, [k.get_secret_value() for k in settings.api_keys]),
         history=History(db),
         metrics=Metrics(),
+        audit=AuditLog(db),
+        handover=Handover(db),
     )

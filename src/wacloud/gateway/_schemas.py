@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -260,6 +260,7 @@ class KeyOut(BaseModel):
     created_at: float
     revoked_at: float | None = None
     active: bool
+    role: str = "admin"
 
 
 class NewKeyOut(KeyOut):
@@ -274,6 +275,7 @@ class KeyIn(_Input):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="default", min_length=1, max_length=100)
+    role: Literal["admin", "agent", "viewer"] = Field(default="admin", description="admin, agent or viewer")
 
 
 class KeyList(BaseModel):

@@ -57,6 +57,10 @@ class GatewayDispatcher:
         bot = self.gw.bot
         if bot is None:
             return
+        handover = self.gw.handover
+        sender = update.message.from_ if isinstance(update, MessageUpdate) else None
+        if sender and handover is not None and await call_engine(handover.holder, sender):
+            return  # a person has this conversation: the bot stays out of it
         try:
             if isinstance(bot, Application) and bot.replies is None and self.gw.outbox is not None:
                 # Replies go through the outbox (paced, durable, retried) unless the app chose direct mode.
