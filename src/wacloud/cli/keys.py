@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from wacloud.errors import ValidationError
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import existing_database, settings
+from wacloud.errors import ValidationError
 from wacloud.gateway import Database, KeyStore
 
 app = typer.Typer(
@@ -46,7 +46,9 @@ def create(
     if json_out:
         emit_json({**info.as_dict(), "key": key})
     else:
-        console.print(f"key {info.id} ({info.name}, {info.role}):\n{key}\n[dim]store it now; it is not shown again[/dim]")
+        console.print(
+            f"key {info.id} ({info.name}, {info.role}):\n{key}\n[dim]store it now; it is not shown again[/dim]"
+        )
 
 
 @app.command("list")

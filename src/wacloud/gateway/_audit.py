@@ -97,21 +97,19 @@ class AuditRecorder:
         if scope["type"] != "http" or scope.get("method") not in _CHANGES or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
-        status = 500
-
         async def observe(message: Message) -> None:
-            nonlocal status
+            # Recorded before the answer goes out, so a client that reads the log next finds the entry.
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                await self._record(scope, int(message["status"]))
             await send(message)
 
-        try:
-            await self.app(scope, receive, observe)
-        finally:
-            who = scope.get("state", {}).get("key_info")
-            if isinstance(who, KeyInfo):  # unauthenticated requests changed nothing
-                outcome = "ok" if status < 400 else f"refused {status}"
-                await call_engine(self.log.record, who, f"{scope['method']} {scope['path']}", scope["path"], outcome)
+        await self.app(scope, receive, observe)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        who = scope.get("state", {}).get("key_info")
+        if isinstance(who, KeyInfo):  # unauthenticated requests changed nothing
+            outcome = "ok" if status < 400 else f"refused {status}"
+            await call_engine(self.log.record, who, f"{scope['method']} {scope['path']}", scope["path"], outcome)
 
 
 class AuditEntryOut(BaseModel):

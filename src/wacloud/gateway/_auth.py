@@ -45,8 +45,8 @@ def require_key(
     info = keys.verify(key)
     if info is None:
         raise _unauthorized("invalid or revoked API key")
+    request.state.key_info = info  # who made the request (refused or not), for the audit log
     check_role(info, request.method, request.url.path)
-    request.state.key_info = info  # who made the request, for the audit log
     return info
 
 

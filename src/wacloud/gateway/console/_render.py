@@ -59,8 +59,8 @@ def when(ts: float | None) -> str:
 templates.env.globals.update(ticks=ticks, when=when, error_words=error_words, prefix=PREFIX)
 
 
-def page(request: Request, name: str, user: ConsoleUser | None, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``templates/name`` with the user, the CSRF token and whether the gateway is a sandbox."""
+def page(request: Request, tpl: str, user: ConsoleUser | None, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``templates/tpl`` with the user, the CSRF token and whether the gateway is a sandbox."""
     gw = gateway(request)
     context.update(
         user=user,
@@ -68,4 +68,4 @@ def page(request: Request, name: str, user: ConsoleUser | None, status: int = 20
         sandbox=gw.sandbox_app is not None,
         path=request.url.path,
     )
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    return templates.TemplateResponse(request, tpl, context, status_code=status)
