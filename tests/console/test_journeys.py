@@ -1,0 +1,126 @@
+"""The console's main journeys in headless Chromium against ``wacloud serve`` (sandbox mode, echo bot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .conftest import Served, screenshot, wait_for
+
+CUSTOMER = "15557001234"
+
+
+def sign_in(browser: Any, served: Served, role: str) -> None:
+    """Sign in through the form: the field labelled "API key", the button "Sign in"."""
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{served.url}/")
+    label = browser.find_element(By.XPATH, "//label[normalize-space()='API key']")
+    field = browser.find_element(By.ID, label.get_attribute("for"))
+    field.send_keys(served.keys[role])
+    browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+    wait_for(lambda: "/console/inbox" in browser.current_url, 20, "the inbox after signing in")
+
+
+def text_of(browser: Any, css: str) -> str:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return "\n".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, css))
+    except StaleElementReferenceException:  # htmx swapped the fragment while we read it
+        return ""
+
+
+def labelled(browser: Any, label_text: str) -> Any:
+    """The control whose <label> says ``label_text`` (what a screen reader would announce)."""
+    from selenium.webdriver.common.by import By
+
+    label = browser.find_element(By.XPATH, f"//label[normalize-space()='{label_text}']")
+    return browser.find_element(By.ID, label.get_attribute("for"))
+
+
+def test_sign_in_and_chat_with_the_echo_bot_through_the_phone(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, served, "agent")
+    screenshot(browser, "signin-inbox-empty")
+    browser.get(f"{served.url}/console/phone")
+    labelled(browser, "Phone number").send_keys(CUSTOMER)
+    labelled(browser, "Name").send_keys("Ada Lovelace")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Create customer']").click()
+    wait_for(lambda: "c=" + CUSTOMER in browser.current_url, 20, "the customer's phone")
+    box = labelled(browser, "Message")
+    box.send_keys("hello bot")
+    browser.find_element(By.CSS_SELECTOR, ".phone .compose button[type=submit]").click()
+    wait_for(lambda: "echo: hello bot" in text_of(browser, "#phone-chat .msg.in"), 30, "the bot's echo on the phone")
+    # The business's answer is drawn on the left, the customer's message on the right.
+    assert "hello bot" in text_of(browser, "#phone-chat .msg.out")
+    labelled(browser, "Message").send_keys("second message")
+    browser.find_element(By.CSS_SELECTOR, ".phone .compose button[type=submit]").click()
+    wait_for(lambda: "echo: second message" in text_of(browser, "#phone-chat .msg.in"), 30, "the second echo")
+    screenshot(browser, "phone")
+
+
+def test_reply_from_the_inbox_and_see_the_ticks_turn_read(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, served, "agent")
+    wait_for(lambda: "Ada Lovelace" in text_of(browser, "#conv-list"), 20, "the conversation in the list")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Ada Lovelace").click()
+    wait_for(lambda: "echo: hello bot" in text_of(browser, "#thread"), 20, "the conversation's messages")
+    # A person takes the conversation: the bot stops answering.
+    browser.find_element(By.XPATH, "//button[normalize-space()='Take over from the bot']").click()
+    wait_for(lambda: "has this conversation" in text_of(browser, ".holder"), 20, "the hand-over")
+    labelled(browser, "Message").send_keys("Hi Ada, a person here")
+    browser.find_element(By.XPATH, "//form[contains(@class,'compose')]//button[normalize-space()='Send']").click()
+    wait_for(lambda: "Hi Ada, a person here" in text_of(browser, "#thread .msg.out"), 20, "the reply in the thread")
+
+    def reply_read() -> bool:
+        for bubble in browser.find_elements(By.CSS_SELECTOR, "#thread .msg.out"):
+            try:
+                if "Hi Ada, a person here" in bubble.text and bubble.find_elements(By.CSS_SELECTOR, ".tick-read"):
+                    return True
+            except Exception:
+                return False
+        return False
+
+    wait_for(reply_read, 30, "the reply's ticks to turn read")
+    screenshot(browser, "inbox")
+    # While the person holds it, the customer's next message gets no bot echo.
+    with served.http("admin") as http:
+        sent = http.post("/sandbox/_sandbox/inbound", json={"from": CUSTOMER, "text": "are you a bot?"})
+        assert sent.status_code == 200, sent.text
+    wait_for(lambda: "are you a bot?" in text_of(browser, "#thread .msg.in"), 20, "the customer's message")
+    with served.http("admin") as http:
+        chat = http.get(f"/sandbox/_sandbox/customers/{CUSTOMER}/messages").json()
+    echoes = [m for m in chat["received"] if "are you a bot?" in str(m.get("body"))]
+    assert echoes == [], echoes
+    browser.find_element(By.XPATH, "//button[normalize-space()='Give back to the bot']").click()
+    wait_for(lambda: "The bot answers" in text_of(browser, ".holder"), 20, "the bot to have it back")
+
+
+def test_a_viewer_cannot_send(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, served, "viewer")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Ada Lovelace").click()
+    wait_for(lambda: "echo: hello bot" in text_of(browser, "#thread"), 20, "the conversation")
+    assert not browser.find_elements(By.XPATH, "//label[normalize-space()='Message']")
+    assert "read only" in browser.find_element(By.TAG_NAME, "main").text
+    # The console refuses a viewer's post even when forged with the page's own CSRF token ...
+    status = browser.execute_script(
+        """const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
+        const r = new XMLHttpRequest(); r.open('POST', arguments[0], false);
+        r.setRequestHeader('X-CSRF-Token', token);
+        r.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded'); r.send('text=hi');
+        return r.status;""",
+        f"{served.url}/console/inbox/{CUSTOMER}/send",
+    )
+    assert status == 403
+    # ... and so does the HTTP API.
+    refused = httpx.post(f"{served.url}/v1/messages", headers={"Authorization": f"Bearer {served.keys['viewer']}"},
+                         json={"to": CUSTOMER, "type": "text", "text": {"body": "hi"}})
+    assert refused.status_code == 403
