@@ -124,3 +124,30 @@ def test_a_viewer_cannot_send(served: Served, browser: Any) -> None:
     refused = httpx.post(f"{served.url}/v1/messages", headers={"Authorization": f"Bearer {served.keys['viewer']}"},
                          json={"to": CUSTOMER, "type": "text", "text": {"body": "hi"}})
     assert refused.status_code == 403
+
+
+def test_create_a_template_see_rule_errors_on_the_field_then_approved(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, served, "admin")
+    browser.get(f"{served.url}/console/templates")
+    labelled(browser, "Name").send_keys("Order Update")  # upper case and a space: refused by Meta's rules
+    labelled(browser, "Body").send_keys("Hi {{1}}, your order {{2}} is on its way.")
+    labelled(browser, "Example values (comma-separated, for the variables)").send_keys("Ada, 1042")
+    wait_for(lambda: "lower-case" in text_of(browser, "#err-name"), 20, "the name's rule error on its field")
+    preview = text_of(browser, "#tpl-preview")
+    assert "Hi Ada, your order 1042 is on its way." in preview, preview
+    name = labelled(browser, "Name")
+    name.clear()
+    name.send_keys("order_update")
+    labelled(browser, "Quick-reply buttons (one per line)").send_keys("Track it")
+    wait_for(lambda: "all met" in text_of(browser, "#tpl-check"), 20, "the rules to be met")
+    screenshot(browser, "templates")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Create template']").click()
+    wait_for(lambda: "created=order_update" in browser.current_url, 20, "the template to be created")
+
+    def approved() -> bool:
+        row = text_of(browser, "#tpl-list tr[data-template='order_update']")
+        return "APPROVED" in row
+
+    wait_for(approved, 30, "the review to approve it (status shown live)")
