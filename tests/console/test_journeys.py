@@ -151,3 +151,39 @@ def test_create_a_template_see_rule_errors_on_the_field_then_approved(served: Se
         return "APPROVED" in row
 
     wait_for(approved, 30, "the review to approve it (status shown live)")
+
+
+def test_operations_numbers_pause_opt_out_keyword_and_keys(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    # A customer writes just "Stop!": the keyword records a marketing opt-out.
+    with served.http("admin") as http:
+        sent = http.post("/sandbox/_sandbox/inbound", json={"from": "15557009999", "text": "Stop!"})
+        assert sent.status_code == 200, sent.text
+    sign_in(browser, served, "admin")
+    browser.get(f"{served.url}/console/ops")
+    numbers = text_of(browser, "#numbers table")
+    assert "GREEN" in numbers or "UNKNOWN" in numbers, numbers
+    wait_for(lambda: (browser.refresh(), "+15557009999" in text_of(browser, "#opt-outs ul"))[1], 20,
+             "the keyword opt-out in the list")
+    # Pause and resume the number.
+    labelled(browser, "Pause for (minutes)").clear()
+    labelled(browser, "Pause for (minutes)").send_keys("5")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Pause sending']").click()
+    wait_for(lambda: "paused" in text_of(browser, "#numbers table"), 20, "the pause")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Resume sending']").click()
+    wait_for(lambda: "Sending resumed" in text_of(browser, ".notice"), 20, "the resume")
+    # A new keyword, then a key made in the console (shown once).
+    labelled(browser, "Language").send_keys("it")
+    labelled(browser, "Keyword").send_keys("basta")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Add keyword']").click()
+    wait_for(lambda: "BASTA" in text_of(browser, "#opt-outs"), 20, "the new keyword")
+    labelled(browser, "Key name").send_keys("night shift")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Create key']").click()
+    key = wait_for(lambda: labelled(browser, "API key").get_attribute("value"), 20, "the new key")
+    assert key.startswith("wk_")
+    with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {key}"}) as http:
+        assert http.get("/v1/keys").status_code == 403  # an agent key (the default role)
+    browser.get(f"{served.url}/console/ops")
+    screenshot(browser, "operations")
+    assert "create key" in text_of(browser, "#audit")

@@ -27,6 +27,7 @@ from wacloud.gateway._metrics import Metrics
 from wacloud.gateway._probe import DatabaseProbe
 from wacloud.gateway._sandbox_mount import SandboxPersistence
 from wacloud.gateway._settings import GRAPH_URL, Settings
+from wacloud.gateway._stop_words import StopWords
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.gateway._workers import WorkerSupervisor
 from wacloud.sandbox import SandboxApp
@@ -148,6 +149,8 @@ class Gateway:
     audit: AuditLog | None = None
     #: Conversations a person took from the bot (the bot dispatch skips them); set by :func:`open_gateway`.
     handover: Handover | None = None
+    #: Per-language opt-out keywords ("STOP"); set by :func:`open_gateway`.
+    stop_words: StopWords | None = None
 
     @property
     def webhook_url(self) -> str:
@@ -224,4 +227,5 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         metrics=Metrics(),
         audit=AuditLog(db),
         handover=Handover(db),
+        stop_words=StopWords(db),
     )

@@ -54,6 +54,8 @@ class GatewayDispatcher:
             # The outbox rides out a short outage itself; a longer one propagates (the receiver retries).
             await call_engine(outbox.handle, update)
         await call_engine(self._log, update)
+        if isinstance(update, MessageUpdate):
+            await call_engine(self._stop_word, update)
         bot = self.gw.bot
         if bot is None:
             return
@@ -69,6 +71,17 @@ class GatewayDispatcher:
         except Exception:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
             log.exception("bot failed on update %s", update.update_id)
+
+    def _stop_word(self, update: MessageUpdate) -> None:
+        """A message that is just an opt-out keyword ("STOP") records a marketing opt-out."""
+        words, outbox = self.gw.stop_words, self.gw.outbox
+        sender = update.message.from_
+        if words is None or outbox is None or not sender:
+            return
+        language = words.match(update.text)
+        if language is not None:
+            outbox.set_marketing_preference(sender, "stop", update.message.timestamp)
+            log.info("opt-out keyword", extra={"language": language})
 
     def _log_reply(self, job: Job) -> None:
         """A bot reply queued in the outbox goes in the conversation log like an API send."""
