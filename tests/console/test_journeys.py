@@ -187,3 +187,41 @@ def test_operations_numbers_pause_opt_out_keyword_and_keys(served: Served, brows
     browser.get(f"{served.url}/console/ops")
     screenshot(browser, "operations")
     assert "create key" in text_of(browser, "#audit")
+
+
+def test_a_200_recipient_campaign_from_a_csv_runs_to_the_end(served: Served, browser: Any, tmp_path: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    with served.http("admin") as http:
+        made = http.post("/sandbox/_sandbox/templates", json={
+            "name": "order_ready", "language": "en_US", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, your order is ready.",
+                            "example": {"body_text": [["Ada"]]}}]})
+        assert made.status_code == 200, made.text
+    csv_file = tmp_path / "customers.csv"
+    lines = ["phone,first_name,email"] + [f"+1555710{i:04d},Customer {i},c{i}@example.com" for i in range(200)]
+    csv_file.write_text("\n".join(lines) + "\n")
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/campaigns")
+    Select(labelled(browser, "Template")).select_by_value("order_ready:en_US")
+    labelled(browser, "Recipients (CSV file)").send_keys(str(csv_file))
+    browser.find_element(By.XPATH, "//button[normalize-space()='Upload and map columns']").click()
+    wait_for(lambda: "Map the columns" in browser.page_source, 20, "the mapping step")
+    assert Select(labelled(browser, "Phone number column")).first_selected_option.text == "phone"
+    assert "No column for body {{1}}" in text_of(browser, "main")  # nothing is named 1: map it by hand
+    Select(labelled(browser, "body {{1}}")).select_by_visible_text("first_name")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Check again']").click()
+    wait_for(lambda: "every template parameter has a column" in text_of(browser, "main"), 20, "the check")
+    assert "Hi Customer 0, your order is ready." in text_of(browser, ".preview")
+    assert "200" in text_of(browser, "main ul")
+    screenshot(browser, "campaign-mapping")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Start campaign']").click()
+    wait_for(lambda: "/console/campaigns/cmp_" in browser.current_url, 30, "the campaign's page")
+    wait_for(lambda: "Finished: 200 recipients" in text_of(browser, "#campaign-state"), 120, "the campaign to finish")
+    assert "read: 200" in text_of(browser, "#funnel")
+    screenshot(browser, "campaign")
+    campaign_id = browser.current_url.rsplit("/", 1)[1]
+    with served.http("viewer") as http:
+        done = http.get(f"/v1/campaigns/{campaign_id}").json()
+    assert done["total"] == 200 and done["done"] and done["states"] == {"read": 200}
