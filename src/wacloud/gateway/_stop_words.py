@@ -77,10 +77,15 @@ class StopWords:
         return [(str(a), str(b)) for a, b in rows]
 
     def match(self, text: str | None) -> str | None:
-        """The language whose keyword ``text`` is (the whole message, not a word inside it), or None."""
+        """The language whose keyword ``text`` is (the whole message, not a word inside it), or None.
+
+        A word several languages share is reported with the first language code in alphabetical order."""
         if not text or len(text) > 80:
             return None
         cached = self._cache
         if cached is None or time.monotonic() - cached[0] > CACHE_S:
-            cached = self._cache = (time.monotonic(), {w: lang for lang, w in self.all()})
+            table: dict[str, str] = {}
+            for lang, w in self.all():
+                table.setdefault(w, lang)  # a word of several languages ("STOP"): the first by code
+            cached = self._cache = (time.monotonic(), table)
         return cached[1].get(normalize(text))
