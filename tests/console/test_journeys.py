@@ -225,3 +225,103 @@ def test_a_200_recipient_campaign_from_a_csv_runs_to_the_end(served: Served, bro
     with served.http("viewer") as http:
         done = http.get(f"/v1/campaigns/{campaign_id}").json()
     assert done["total"] == 200 and done["done"] and done["states"] == {"read": 200}
+
+
+def _chat_has(browser: Any, css: str, text: str) -> bool:
+    return text in text_of(browser, css)
+
+
+def test_the_phone_taps_buttons_and_rows_shares_reacts_reads_and_opts_out(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    customer = "15557002222"
+    with served.http("admin") as http:
+        assert http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "hi",
+                                                             "profile_name": "Grace"}).status_code == 200
+        buttons = {"to": customer, "type": "interactive", "interactive": {
+            "type": "button", "body": {"text": "Ready to order?"},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes please"}},
+                                   {"type": "reply", "reply": {"id": "no", "title": "Not now"}}]}}}
+        assert http.post("/v1/messages", json=buttons).status_code == 202
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/phone?c={customer}")
+    wait_for(lambda: _chat_has(browser, "#phone-chat", "Ready to order?"), 20, "the buttons message on the phone")
+    browser.find_element(By.XPATH, "//button[normalize-space()='↩ Yes please']").click()
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.out", "Yes please"), 20, "the tapped button as a reply")
+    with served.http("admin") as http:
+        menu = {"to": customer, "type": "interactive", "interactive": {
+            "type": "list", "body": {"text": "What size?"}, "action": {"button": "Sizes", "sections": [
+                {"title": "Sizes", "rows": [{"id": "s", "title": "Small"}, {"id": "l", "title": "Large"}]}]}}}
+        assert http.post("/v1/messages", json=menu).status_code == 202
+    wait_for(lambda: _chat_has(browser, "#phone-chat", "What size?"), 20, "the list message")
+    browser.find_element(By.XPATH, "//summary[contains(., 'Sizes')]").click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Large']").click()
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.out", "Large"), 20, "the picked row as a reply")
+    # A location and an image.
+    browser.find_element(By.XPATH, "//summary[normalize-space()='Share a location']").click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Share location']").click()
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.out", "Zócalo"), 20, "the shared location")
+    browser.find_element(By.XPATH, "//summary[normalize-space()='Share an image']").click()
+    labelled(browser, "Caption").send_keys("my receipt")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Share image']").click()
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.out", "my receipt"), 20, "the shared image")
+    # A reaction to the business's question.
+    browser.find_element(By.CSS_SELECTOR, "form.react button[aria-label='React 👍']").click()
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.out", "👍"), 20, "the reaction")
+    # The inbox shows all of it from the business's side.
+    browser.get(f"{served.url}/console/inbox/{customer}")
+    for seen in ("Yes please", "Large", "Zócalo", "my receipt", "👍"):
+        wait_for(lambda seen=seen: _chat_has(browser, "#thread .msg.in", seen), 20, f"{seen!r} in the inbox")
+    # Read receipts off: a new message stays unread until the customer marks it read.
+    browser.get(f"{served.url}/console/phone?c={customer}")
+    browser.find_element(By.XPATH, "//summary[normalize-space()='Privacy and settings']").click()
+    receipts = labelled(browser, "Read receipts (off: mark read yourself)")
+    if receipts.is_selected():
+        receipts.click()
+    optout = labelled(browser, "Stop marketing messages")
+    if not optout.is_selected():
+        optout.click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save settings']").click()
+    wait_for(lambda: "c=" + customer in browser.current_url, 20, "the settings saved")
+    with served.http("admin") as http:
+        job = http.post("/v1/messages", json={"to": customer, "type": "text", "text": {"body": "read me"}}).json()
+        wait_for(lambda: http.get(f"/v1/jobs/{job['id']}").json()["state"] == "delivered", 20, "delivered")
+        assert http.get(f"/v1/jobs/{job['id']}").json()["state"] == "delivered"  # not read by itself
+    wait_for(lambda: _chat_has(browser, "#phone-chat", "read me"), 20, "the message on the phone")
+    browser.find_element(By.XPATH, "//summary[normalize-space()='Privacy and settings']").click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Mark all read']").click()
+    with served.http("admin") as http:
+        wait_for(lambda: http.get(f"/v1/jobs/{job['id']}").json()["state"] == "read", 20, "the job to be read")
+    screenshot(browser, "phone-interactive")
+    # Stopping marketing reached the gateway as an opt-out.
+    browser.get(f"{served.url}/console/ops")
+    assert "+" + customer in text_of(browser, "#opt-outs ul")
+
+
+def test_a_closed_window_offers_the_approved_templates(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    stranger = "15557005555"
+    with served.http("admin") as http:
+        made = http.post("/sandbox/_sandbox/templates", json={
+            "name": "welcome_back", "language": "en_US", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Welcome back, {{1}}!", "example": {"body_text": [["Ada"]]}}]})
+        assert made.status_code == 200, made.text
+        first = {"to": stranger, "type": "template", "template": {
+            "name": "welcome_back", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Lin"}]}]}}
+        assert http.post("/v1/messages", json=first).status_code == 202
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/inbox/{stranger}")
+    wait_for(lambda: _chat_has(browser, "#thread", "Welcome back, Lin!"), 20, "the template drawn with its text")
+    notice = text_of(browser, ".notice")
+    assert "24-hour window is closed" in notice
+    assert not browser.find_elements(By.XPATH, "//label[normalize-space()='Message']")
+    summary = browser.find_element(By.XPATH, "//summary[starts-with(normalize-space(), 'welcome_back')]")
+    summary.click()
+    details = summary.find_element(By.XPATH, "..")
+    label = details.find_element(By.XPATH, ".//label[normalize-space()='body {{1}}']")
+    details.find_element(By.ID, label.get_attribute("for")).send_keys("Lin again")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Send template welcome_back']").click()
+    wait_for(lambda: _chat_has(browser, "#thread", "Welcome back, Lin again!"), 20, "the template sent from the inbox")
+    screenshot(browser, "inbox-closed-window")

@@ -133,7 +133,7 @@ def _guess(key: str, columns: list[str]) -> str:
 async def campaigns_page(request: Request) -> Response:
     """The campaigns the console started, and the upload form of a new one."""
     user = await current_user(request)
-    approved = [t for t in await all_templates(request) if t.get("status") == "APPROVED"]
+    approved = [t for t in await all_templates(request, fresh=True) if t.get("status") == "APPROVED"]
     recent = await call_engine(book(request).recent)
     return page(request, "campaigns.html", user, approved=approved, recent=recent, error="")
 
@@ -144,7 +144,7 @@ async def upload(request: Request) -> Response:
     user = await current_user(request)
     form = await checked_form(request, user)
     name, _, lang = field(form, "template").partition(":")
-    template = by_name(await all_templates(request)).get(f"{name}:{lang}")
+    template = by_name(await all_templates(request, fresh=True)).get(f"{name}:{lang}")
     file = form.get("file")
     error = ""
     if template is None or template.get("status") != "APPROVED":
@@ -170,7 +170,7 @@ async def upload(request: Request) -> Response:
 
 async def _first_step(request: Request, error: str) -> Response:
     user = await current_user(request)
-    approved = [t for t in await all_templates(request) if t.get("status") == "APPROVED"]
+    approved = [t for t in await all_templates(request, fresh=True) if t.get("status") == "APPROVED"]
     recent = await call_engine(book(request).recent)
     return page(request, "campaigns.html", user, approved=approved, recent=recent, error=error, status=422)
 

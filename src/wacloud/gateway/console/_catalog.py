@@ -15,7 +15,7 @@ from starlette.requests import Request
 from wacloud import errors
 from wacloud.gateway.console._session import gateway
 
-TTL_S = 10.0
+TTL_S = 5.0
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 

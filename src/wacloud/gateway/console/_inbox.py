@@ -128,6 +128,7 @@ async def conversation(request: Request, wa_id: str, q: str = "") -> Response:
     except errors.ValidationError as exc:
         return HTMLResponse(f"<p class='error'>{exc.reason}</p>", status_code=404)
     gw = gateway(request)
+    await all_templates(request, fresh=True)  # a page load sees templates approved a moment ago
     thread = await _thread(request, wa_id)
     await _seen(request, user, wa_id, thread)
     convs = await call_engine(_conversations, gw, reads(request), q[:64])

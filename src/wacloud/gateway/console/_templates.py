@@ -95,7 +95,7 @@ async def templates_page(request: Request, created: str = "") -> Response:
 async def templates_list(request: Request) -> Response:
     """The list fragment (polled: review status changes show by themselves)."""
     user = await current_user(request)
-    return page(request, "templates_list.html", user, items=await all_templates(request, fresh=True))
+    return page(request, "templates_list.html", user, items=await all_templates(request))
 
 
 @router.post("/templates/check", response_class=HTMLResponse)
