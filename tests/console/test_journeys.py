@@ -325,3 +325,33 @@ def test_a_closed_window_offers_the_approved_templates(served: Served, browser: 
     browser.find_element(By.XPATH, "//button[normalize-space()='Send template welcome_back']").click()
     wait_for(lambda: _chat_has(browser, "#thread", "Welcome back, Lin again!"), 20, "the template sent from the inbox")
     screenshot(browser, "inbox-closed-window")
+
+
+def test_pages_fit_a_phone_screen_and_work_by_keyboard(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    sign_in(browser, served, "agent")
+    browser.set_window_size(390, 844)
+    try:
+        for path in ("/console/inbox", f"/console/inbox/{CUSTOMER}", f"/console/phone?c={CUSTOMER}",
+                     "/console/templates", "/console/campaigns", "/console/ops"):
+            browser.get(served.url + path)
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"
+            # Every form control has an accessible name (a label, or aria-label).
+            unnamed = browser.execute_script(
+                """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                                && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+                   .map(e => e.outerHTML.slice(0, 80));""")
+            assert unnamed == [], (path, unnamed)
+        browser.get(f"{served.url}/console/phone?c={CUSTOMER}")
+        screenshot(browser, "phone-width")
+        # Keyboard only: type in the message box and press Enter in the form to send.
+        box = labelled(browser, "Message")
+        box.send_keys("typed by keyboard", Keys.ENTER)
+        wait_for(lambda: "echo: typed by keyboard" in text_of(browser, "#phone-chat .msg.in"), 30, "the echo")
+        assert browser.find_element(By.CSS_SELECTOR, "a.skip").get_attribute("href").endswith("#main")
+    finally:
+        browser.set_window_size(1280, 900)
