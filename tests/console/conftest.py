@@ -147,4 +147,5 @@ def screenshot(driver: Any, name: str) -> None:
     folder = os.environ.get("WACLOUD_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.execute_script("window.scrollTo(0, 0)")
         driver.save_screenshot(str(Path(folder) / f"{name}.png"))
