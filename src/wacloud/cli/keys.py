@@ -32,6 +32,9 @@ def create(
     numbers: Annotated[
         str | None, typer.Option("--numbers", help="Limit the key to these phone number ids (comma-separated).")
     ] = None,
+    role: Annotated[
+        str, typer.Option("--role", help="admin (everything), agent (inbox and replies) or viewer (read only).")
+    ] = "admin",
     config: ConfigOpt = None,
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -39,11 +42,11 @@ def create(
     """Create a key and print it: this is the only time it is shown."""
     try:
         limited = [n.strip() for n in numbers.split(",")] if numbers is not None else None
-        info, key = _store(config, database_url).create(name, limited)
+        info, key = _store(config, database_url).create(name, limited, role)
     except CliError as exc:
         fail(exc, as_json=json_out)
     except ValidationError as exc:
-        fail(CliError(f"--numbers: {exc.reason}", Exit.USAGE), as_json=json_out)
+        fail(CliError(f"--{exc.field}: {exc.reason}", Exit.USAGE), as_json=json_out)
     if json_out:
         emit_json({**info.as_dict(), "key": key})
     else:
@@ -61,10 +64,10 @@ def list_keys(config: ConfigOpt = None, database_url: DbOpt = None, json_out: Js
     if json_out:
         emit_json({"keys": [k.as_dict() for k in keys]})
         return
-    table = Table("id", "name", "created", "state")
+    table = Table("id", "name", "role", "created", "state")
     for k in keys:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(k.created_at))
-        table.add_row(k.id, k.name, created, "active" if k.active else "[red]revoked[/red]")
+        table.add_row(k.id, k.name, k.role, created, "active" if k.active else "[red]revoked[/red]")
     console.print(table)
 
 

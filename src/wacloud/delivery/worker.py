@@ -275,6 +275,12 @@ class Worker:
                 continue
             if self._paused_until > now:
                 await self._sleep(min(self._paused_until - now, self.poll_s * 4))
+                # Lifted early (Outbox.resume, here or in another process)? Only once our own settlements
+                # are written: an auth pause just decided is not in the store yet.
+                if self._writer_idle.is_set() and not self._pending and (
+                    await self.db_retry(self.store.paused, self.phone, self.ctx.clock()) is None
+                ):
+                    self._paused_until = 0.0
                 continue
             if self._probe and (self._ready or self._in_flight or not self._writer_idle.is_set()):
                 await self._sleep(0.01)  # the probe's answer decides whether the rest may go

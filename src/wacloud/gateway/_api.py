@@ -379,7 +379,8 @@ async def create_key(request: Request, caller: Authenticated, body: KeyIn | None
         numbers = [sending_lane(gw, caller, n, field="numbers").phone_number_id for n in body.numbers]
     elif caller.numbers is not None:
         numbers = list(caller.numbers)
-    info, key = await call_engine(gw.keys.create, body.name if body else "default", numbers)
+    info, key = await call_engine(gw.keys.create, body.name if body else "default", numbers,
+                                   body.role if body else "admin")
     return {**info.as_dict(), "key": key}
 
 

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 import wacloud.gateway._api as api
+import wacloud.gateway._audit as audit
 import wacloud.gateway._campaign_ops as campaign_ops
 import wacloud.gateway._contacts_routes as contacts_routes
 import wacloud.gateway._events_routes as events_routes
@@ -44,6 +45,7 @@ from wacloud.gateway._sandbox_mount import ControlGuard
 from wacloud.gateway._settings import Settings
 from wacloud.gateway._strict import known_query_only
 from wacloud.gateway._webhook import build_webhook_app
+from wacloud.gateway.console import mount_console
 
 log = logging.getLogger("wacloud.gateway")
 
@@ -264,6 +266,8 @@ def create_app(
         app.include_router(numbers_api.router, dependencies=_STRICT)
         app.include_router(events_routes.router, dependencies=_STRICT)
         app.include_router(subscriptions.router, dependencies=_STRICT)
+        app.include_router(audit.router, dependencies=_STRICT)
+        mount_console(app)  # the web console at /console (and / redirects there)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
@@ -272,6 +276,8 @@ def create_app(
     if gw.sandbox_app is not None:
         app.mount(SANDBOX_PREFIX, ControlGuard(gw.sandbox_app, gw.keys))
     app.add_middleware(_Observe, gw=gw)
+    if gw.audit is not None:
+        app.add_middleware(audit.AuditRecorder, log=gw.audit)  # who changed what through /v1
     return app
 
 

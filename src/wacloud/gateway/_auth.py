@@ -46,7 +46,47 @@ def require_key(
     info = keys.verify(key)
     if info is None:
         raise _unauthorized("invalid or revoked API key")
+    request.state.key_info = info  # who made the request (refused or not), for the audit log
+    check_role(info, request.method, request.url.path)
     return info
+
+
+#: Reading is every role's; these methods change something.
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Paths only an admin may touch at all (reading keys or the audit log is admin business too).
+ADMIN_ONLY = ("/v1/keys", "/v1/audit")
+#: Paths an agent may read but only an admin may change: numbers and event subscriptions.
+ADMIN_WRITES = ("/v1/numbers", "/v1/phone_numbers", "/v1/subscriptions", "/v1/events/subscriptions")
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def role_refusal(role: str, method: str, path: str) -> str | None:
+    """Why a key with ``role`` may not call ``method path``, or None when it may.
+
+    viewer: read only; agent: everything but keys, the audit log and changing numbers or subscriptions;
+    admin: everything.
+    """
+    if role == "admin":
+        return None
+    if _under(path, ADMIN_ONLY):
+        return f"an {role} key cannot use {path}: admin only"
+    if method.upper() in _READ_METHODS:
+        return None
+    if role == "viewer":
+        return "a viewer key is read-only: it cannot change anything"
+    if _under(path, ADMIN_WRITES):
+        return f"an agent key cannot change {path}: admin only"
+    return None
+
+
+def check_role(info: KeyInfo, method: str, path: str) -> None:
+    """403 when the key's role does not allow ``method path``."""
+    reason = role_refusal(info.role, method, path)
+    if reason is not None:
+        raise HTTPException(status_code=403, detail=reason)
 
 
 Authenticated = Annotated[KeyInfo, Depends(require_key)]

@@ -21,6 +21,10 @@ from wacloud.gateway._db import Database
 
 KEY_PREFIX = "wk_"
 
+#: What a key may do: admin (everything, keys, numbers, subscriptions), agent (inbox and replies),
+#: viewer (read only).
+ROLES = ("admin", "agent", "viewer")
+
 
 def hash_key(key: str) -> str:
     """The stored form of a key: hex SHA-256 (keys are long random strings, so no salt is needed)."""
@@ -40,6 +44,7 @@ class KeyInfo:
     name: str
     created_at: float
     revoked_at: float | None = None
+    role: str = "admin"
     #: The phone number ids this key may use; None: every number.
     numbers: tuple[str, ...] | None = None
 
@@ -61,6 +66,7 @@ class KeyInfo:
             "revoked_at": self.revoked_at,
             "active": self.active,
             "numbers": list(self.numbers) if self.numbers is not None else None,
+            "role": self.role,
         }
 
 
@@ -68,14 +74,15 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
     created_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION)"""
 
-_SELECT = "SELECT id, name, created_at, revoked_at, numbers FROM wacloud_api_keys"
+_SELECT = "SELECT id, name, created_at, revoked_at, numbers, role FROM wacloud_api_keys"
 
 
 def _info(row: tuple[Any, ...]) -> KeyInfo:
     """A key from its row (``numbers`` stored comma-separated; NULL: every number)."""
-    id_, name, created_at, revoked_at, numbers = row
+    id_, name, created_at, revoked_at, numbers, role = row
     limited = tuple(n for n in str(numbers).split(",") if n) if numbers is not None else None
-    return KeyInfo(id=id_, name=name, created_at=created_at, revoked_at=revoked_at, numbers=limited)
+    return KeyInfo(id=id_, name=name, created_at=created_at, revoked_at=revoked_at, numbers=limited,
+                   role=str(role or "admin"))
 
 
 def _add_numbers_column(db: Database) -> None:
@@ -88,6 +95,24 @@ def _add_numbers_column(db: Database) -> None:
         db.execute("ALTER TABLE wacloud_api_keys ADD COLUMN numbers TEXT")
 
 
+def _add_role_column(db: Database) -> None:
+    """Keys made before roles existed get the ``role`` column, and stay admin (what they could do)."""
+    probe = (
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'wacloud_api_keys' AND column_name = 'role'"
+        if db.is_postgres
+        else "SELECT 1 FROM pragma_table_info('wacloud_api_keys') WHERE name = 'role'"
+    )
+    if db.execute(probe):
+        return
+    try:
+        db.execute("ALTER TABLE wacloud_api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'")
+    except Exception as exc:
+        # Another process added it between the probe and the ALTER.
+        if "duplicate" not in str(exc).lower() and "exists" not in str(exc).lower():
+            raise
+
+
 class KeyStore:
     """API keys in the gateway database (SQLite file or PostgreSQL), plus keys from the config."""
 
@@ -98,17 +123,21 @@ class KeyStore:
         }
         self._execute(_SCHEMA)
         _add_numbers_column(db)
+        _add_role_column(db)
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, params)
 
     # -- API -----------------------------------------------------------------------------------
 
-    def create(self, name: str = "default", numbers: Iterable[str] | None = None) -> tuple[KeyInfo, str]:
-        """A new key (limited to ``numbers``, phone number ids, when given): its info and the plain key,
-        which is never stored nor shown again."""
+    def create(self, name: str = "default", numbers: Iterable[str] | None = None,
+               role: str = "admin") -> tuple[KeyInfo, str]:
+        """A new key (limited to ``numbers``, phone number ids, when given; with ``role``): its info and the
+        plain key, which is never stored nor shown again."""
         if "\x00" in name:
             raise ValidationError("name", "must not contain a NUL character (U+0000)")  # PostgreSQL refuses it
+        if role not in ROLES:
+            raise ValidationError("role", f"must be one of {', '.join(ROLES)}")
         limited = None
         if numbers is not None:
             limited = tuple(dict.fromkeys(str(n).strip() for n in numbers if str(n).strip()))
@@ -116,10 +145,11 @@ class KeyStore:
             if bad or not limited:
                 raise ValidationError("numbers", "must be phone number ids (digits), at least one")
         key = new_key()
-        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time(), numbers=limited)
+        info = KeyInfo(id=secrets.token_hex(4), name=name, created_at=time.time(), numbers=limited, role=role)
         self._execute(
-            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at, numbers) VALUES (?, ?, ?, ?, ?)",
-            (info.id, info.name, hash_key(key), info.created_at, ",".join(limited) if limited is not None else None),
+            "INSERT INTO wacloud_api_keys (id, name, key_hash, created_at, numbers, role) VALUES (?, ?, ?, ?, ?, ?)",
+            (info.id, info.name, hash_key(key), info.created_at, ",".join(limited) if limited is not None else None,
+             info.role),
         )
         return info, key
 

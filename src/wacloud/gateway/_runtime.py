@@ -19,9 +19,11 @@ import httpx
 from wacloud.delivery import Outbox, Store, open_store
 from wacloud.events import EventLog, EventSource, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
 from wacloud.events.relay import Relay
+from wacloud.gateway._audit import AuditLog
 from wacloud.gateway._bot import BotApp, as_bot
 from wacloud.gateway._clients import InstrumentedAsyncClient, LoggingAsyncClient
 from wacloud.gateway._db import Database
+from wacloud.gateway._handover import Handover
 from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._media_keeper import MediaKeeper
@@ -32,6 +34,7 @@ from wacloud.gateway._numbers import NumberLane, Numbers
 from wacloud.gateway._probe import DatabaseProbe
 from wacloud.gateway._sandbox_mount import SandboxPersistence
 from wacloud.gateway._settings import GRAPH_URL, Settings
+from wacloud.gateway._stop_words import StopWords
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.gateway._workers import WorkerGroup, WorkerSupervisor
 from wacloud.sandbox import SandboxApp
@@ -172,6 +175,12 @@ class Gateway:
     event_relay: Relay | None = None
     #: Set when the process shuts down: readiness answers 503 from then on.
     stopping: bool = False
+    #: Who did what (API keys and console users); set by :func:`open_gateway`.
+    audit: AuditLog | None = None
+    #: Conversations a person took from the bot (the bot dispatch skips them); set by :func:`open_gateway`.
+    handover: Handover | None = None
+    #: Per-language opt-out keywords ("STOP"); set by :func:`open_gateway`.
+    stop_words: StopWords | None = None
 
     @property
     def webhook_url(self) -> str:
@@ -290,4 +299,7 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         history=History(db),
         number_log=NumberLog(db),
         metrics=Metrics(),
+        audit=AuditLog(db),
+        handover=Handover(db),
+        stop_words=StopWords(db),
     )

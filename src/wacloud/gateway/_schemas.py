@@ -305,6 +305,7 @@ class KeyOut(BaseModel):
     revoked_at: float | None = None
     active: bool
     numbers: list[str] | None = Field(default=None, description="the numbers it may use (null: every number)")
+    role: str = "admin"
 
 
 class NewKeyOut(KeyOut):
@@ -323,6 +324,7 @@ class KeyIn(_Input):
         default=None, min_length=1, max_length=1000,
         description="limit the key to these numbers (phone number ids or display numbers); default: every number",
     )
+    role: Literal["admin", "agent", "viewer"] = Field(default="admin", description="admin, agent or viewer")
 
 
 class KeyList(BaseModel):

@@ -97,9 +97,15 @@ class GatewayDispatcher:
         if isinstance(lane, NumberLane):
             await call_engine(self._log_number, lane, update)
         await keep_media(self.gw.media_keeper, update)  # queues a download; never raises
+        if isinstance(update, MessageUpdate):
+            await call_engine(self._stop_word, update)
         bot = self.gw.bot
         if bot is None:
             return
+        handover = self.gw.handover
+        sender = update.message.from_ if isinstance(update, MessageUpdate) else None
+        if sender and handover is not None and await call_engine(handover.holder, sender):
+            return  # a person has this conversation: the bot stays out of it
         try:
             if isinstance(bot, Application) and bot.replies is None and self.gw.outbox is not None:
                 # Replies go through the outbox (paced, durable, retried) unless the app chose direct mode;
@@ -109,6 +115,17 @@ class GatewayDispatcher:
         except Exception:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
             log.exception("bot failed on update %s", update.update_id)
+
+    def _stop_word(self, update: MessageUpdate) -> None:
+        """A message that is just an opt-out keyword ("STOP") records a marketing opt-out."""
+        words, outbox = self.gw.stop_words, self.gw.outbox
+        sender = update.message.from_
+        if words is None or outbox is None or not sender:
+            return
+        language = words.match(update.text)
+        if language is not None:
+            outbox.set_marketing_preference(sender, "stop", update.message.timestamp)
+            log.info("opt-out keyword", extra={"language": language})
 
     def _log_reply(self, job: Job) -> None:
         """A bot reply queued in the outbox goes in the conversation log like an API send."""

@@ -13,6 +13,7 @@ from wacloud.sandbox._control_http import P, _body, _int, _obj, control_endpoint
 from wacloud.sandbox._errors import ControlError
 from wacloud.sandbox._http import sandbox_of
 from wacloud.sandbox._inbound import inject
+from wacloud.sandbox._statuses import emit_status
 
 
 async def customers(request: Request) -> Any:
@@ -96,6 +97,22 @@ async def one_message(request: Request) -> Any:
     return msg.to_dict()
 
 
+async def read_message(request: Request) -> Any:
+    """POST /_sandbox/messages/{wamid}/read: the customer opens a message now (its ``read`` status webhook).
+
+    For customers with read receipts off (``read_receipts: false``), whose messages are not read by
+    themselves: the sandbox phone's "mark read"."""
+    state = sandbox_of(request)
+    msg = state.messages.get(request.path_params["wamid"])
+    if msg is None:
+        raise ControlError("no such message", 404)
+    if not any(s.get("status") in ("read", "played") for s in msg.statuses):
+        if not any(s.get("status") == "delivered" for s in msg.statuses):
+            emit_status(state, msg, "delivered")
+        emit_status(state, msg, "read")
+    return msg.to_dict()
+
+
 async def inbound(request: Request) -> Any:
     """POST /_sandbox/inbound."""
     state = sandbox_of(request)
@@ -109,5 +126,6 @@ ROUTES: list[BaseRoute] = [
     Route(f"{P}/customers/{{wa_id}}/number", control_endpoint(change_number), methods=["POST"]),
     Route(f"{P}/messages", control_endpoint(messages), methods=["GET"]),
     Route(f"{P}/messages/{{wamid}}", control_endpoint(one_message), methods=["GET"]),
+    Route(f"{P}/messages/{{wamid}}/read", control_endpoint(read_message), methods=["POST"]),
     Route(f"{P}/inbound", control_endpoint(inbound), methods=["POST"]),
 ]
