@@ -22,6 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 import wacloud.gateway._api as api
+import wacloud.gateway._calling_routes as calling_routes
+import wacloud.gateway._groups_routes as groups_routes
+import wacloud.gateway._identity_routes as identity_routes
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
 import wacloud.gateway._ops as ops
@@ -228,6 +231,9 @@ def create_app(
         app.include_router(api.router, dependencies=_STRICT)
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
+        for router in (calling_routes.router, groups_routes.router, identity_routes.router,
+                       identity_routes.templates_router):
+            app.include_router(router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
