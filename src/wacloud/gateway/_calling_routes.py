@@ -117,19 +117,19 @@ class SettingsOut(BaseModel):
     sip: dict[str, Any] | None = None
 
 
-async def _call(coro: Any, field: str = "to") -> Any:
-    """:func:`_run`, with a missing call permission as a 409 naming the user field."""
+async def _permission(coro: Any) -> Any:
+    """Await ``coro``; a missing call permission (local check or Meta's 138006) is a 409 naming ``to``."""
     try:
         return await coro
     except errors.CallPermissionRequired as exc:
-        raise ApiError(409, exc.detail.details or "the user has not granted call permission", field=field,
+        raise ApiError(409, exc.detail.details or "the user has not granted call permission", field="to",
                        code=138006) from None
 
 
 @router.post("", response_model=ConnectOut, status_code=201, summary="Place a business-initiated call")
 async def connect(_: Authenticated, client: ClientDep, body: ConnectIn) -> dict[str, Any]:
     """Call a user who granted call permission (409 with code 138006 when they have not)."""
-    call_id = await _call(_run(client.connect_call(
+    call_id = await _run(_permission(client.connect_call(
         body.to, body.sdp, biz_opaque_callback_data=body.biz_opaque_callback_data,
         check_permission=body.check_permission,
     )))
