@@ -15,10 +15,10 @@ SDP_OFFER = "v=0\r\no=- 3626166318745852955 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r
 SDP_ANSWER = "v=0\r\no=- 7777 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=setup:active\r\n"
 
 
-def control(live: LiveGateway, path: str, status: int = 200, **body: Any) -> Any:
-    """POST to the embedded sandbox's control API (``/_sandbox`` + ``path``) and check the status."""
+def control(live: LiveGateway, path: str, expect: int = 200, **body: Any) -> Any:
+    """POST to the embedded sandbox's control API (``/_sandbox`` + ``path``) and check the status (``expect``)."""
     r = httpx.post(f"{live.sandbox}/_sandbox{path}", json=body, headers=live.control_headers, timeout=10)
-    assert r.status_code == status, r.text
+    assert r.status_code == expect, r.text
     return r.json()
 
 

@@ -39,7 +39,7 @@ class ConnectIn(BaseModel):
     to: str = Field(min_length=1, max_length=64, description="the user's phone number (E.164, + optional)")
     sdp: str = _SDP
     biz_opaque_callback_data: str | None = _OPAQUE
-    check_permission: bool = Field(False, description="ask the permission endpoint first; 409 when not granted")
+    check_permission: bool = Field(False, strict=True, description="check the permission first (409 if not granted)")
 
 
 class ConnectOut(BaseModel):

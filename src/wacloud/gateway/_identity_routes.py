@@ -75,7 +75,7 @@ class AutomationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enable_welcome_message: bool | None = None
+    enable_welcome_message: bool | None = Field(None, strict=True)
     prompts: list[str] | None = Field(None, max_length=limit("automation.prompts").max)
     commands: list[Command] | None = Field(None, max_length=limit("automation.commands").max)
 
@@ -95,8 +95,8 @@ class CommerceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    is_cart_enabled: bool | None = None
-    is_catalog_visible: bool | None = None
+    is_cart_enabled: bool | None = Field(None, strict=True)
+    is_catalog_visible: bool | None = Field(None, strict=True)
 
 
 class CommerceOut(BaseModel):
