@@ -23,6 +23,8 @@ from starlette.routing import Route
 
 import wacloud.gateway._api as api
 import wacloud.gateway._calling_routes as calling_routes
+import wacloud.gateway._coexistence as coexistence
+import wacloud.gateway._coexistence_routes as coexistence_routes
 import wacloud.gateway._groups_routes as groups_routes
 import wacloud.gateway._identity_routes as identity_routes
 import wacloud.gateway._management as management
@@ -193,6 +195,8 @@ def create_app(
             if persistence is not None:
                 saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
                 stack.push_async_callback(persistence.stop, saving)
+            # Before the workers start: a coexistence number is paced at 20 msg/s from the first send.
+            await coexistence.apply_coexistence_pacing(gw)
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
@@ -232,7 +236,7 @@ def create_app(
         app.include_router(media_routes.router, dependencies=_STRICT)
         app.include_router(management.router, dependencies=_STRICT)
         for router in (calling_routes.router, groups_routes.router, identity_routes.router,
-                       identity_routes.templates_router):
+                       identity_routes.templates_router, coexistence_routes.router):
             app.include_router(router, dependencies=_STRICT)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:

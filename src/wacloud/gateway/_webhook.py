@@ -26,6 +26,7 @@ from wacloud.delivery import Job
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._webhook_store import WebhookSqliteStore
 from wacloud.webhooks import (
@@ -46,6 +47,8 @@ class GatewayDispatcher:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
+        #: History imports, app echoes and contacts, edits and revokes (coexistence numbers).
+        self.coexistence = CoexistenceLog(gw.history, AppContacts(gw.db))
 
     async def dispatch(self, update: Update) -> None:
         """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
@@ -75,6 +78,8 @@ class GatewayDispatcher:
         raise RuntimeError("the gateway dispatches in its event loop")
 
     def _log(self, update: Update) -> None:
+        if self.coexistence.apply(update):
+            return
         history = self.gw.history
         if isinstance(update, MessageUpdate):
             msg = update.message

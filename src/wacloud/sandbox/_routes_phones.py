@@ -45,6 +45,7 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
             "level": "HIGH" if cfg.number_rates().get(pid, cfg.mps) >= limits.UPGRADED_MPS else "STANDARD"
         },
         "name_status": "APPROVED",
+        "is_on_biz_app": phone.on_biz_app,
         "new_name_status": phone.new_name_status,
         "status": "CONNECTED" if phone.registered else "DISCONNECTED",
         "whatsapp_business_manager_messaging_limit": "TIER_250",
