@@ -196,7 +196,7 @@ def create_app(
                 saving = asyncio.create_task(persistence.run(), name="wacloud-sandbox-state")
                 stack.push_async_callback(persistence.stop, saving)
             # Before the workers start: a coexistence number is paced at 20 msg/s from the first send.
-            await coexistence.apply_coexistence_pacing(gw)
+            app.state.coexistence = await coexistence.apply_coexistence_pacing(gw)
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)

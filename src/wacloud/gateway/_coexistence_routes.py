@@ -13,7 +13,6 @@ from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts
-from wacloud.limits import COEXISTENCE_MPS
 
 router = APIRouter(prefix="/v1/coexistence", responses=ERROR_RESPONSES, tags=["coexistence"])
 
@@ -42,14 +41,14 @@ class AppContactList(BaseModel):
     contacts: list[AppContact]
 
 
-@router.get("", response_model=PacingOut, summary="The number's pacing (20 msg/s on a coexistence number)")
+@router.get("", response_model=PacingOut, summary="The number's pacing (at most 20 msg/s on a coexistence number)")
 async def pacing(request: Request, _: Authenticated) -> dict[str, Any]:
     """The outbox's messages per second for the number, and whether the coexistence cap applies."""
     outbox = gateway(request).outbox
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
-    mps = float(outbox.pacing.mps)
-    return {"phone_number_id": outbox.phone_number_id, "mps": mps, "coexistence": mps <= COEXISTENCE_MPS}
+    shared = getattr(request.app.state, "coexistence", False) is True  # set at start by the lifespan
+    return {"phone_number_id": outbox.phone_number_id, "mps": float(outbox.pacing.mps), "coexistence": shared}
 
 
 @router.get("/contacts", response_model=AppContactList, summary="The Business app's contacts")
