@@ -117,6 +117,14 @@ class SettingsOut(BaseModel):
     sip: dict[str, Any] | None = None
 
 
+class AnalyticsOut(BaseModel):
+    """Meta's ``call_analytics``: ``data[].data_points[]`` (counts, durations by the dimensions asked)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data: list[dict[str, Any]] = Field(default_factory=list)
+
+
 async def _permission(coro: Any) -> Any:
     """Await ``coro``; a missing call permission (local check or Meta's 138006) is a 409 naming ``to``."""
     try:
@@ -192,7 +200,7 @@ async def update_settings(_: Authenticated, client: ClientDep, body: SettingsIn)
     return {"success": await _run(client.update_calling_settings(**body.model_dump(exclude_none=True)))}
 
 
-@router.get("/analytics", summary="Call analytics of the WABA")
+@router.get("/analytics", response_model=AnalyticsOut, summary="Call analytics of the WABA")
 async def analytics(
     _: Authenticated,
     client: ClientDep,
