@@ -236,6 +236,12 @@ DEFAULT_MPS: Final = 80
 UPGRADED_MPS: Final = 1000
 COEXISTENCE_MPS: Final = 20
 
+
+def number_mps(configured: float, *, coexistence: bool = False) -> float:
+    """The throughput a number can take: ``configured``, capped at :data:`COEXISTENCE_MPS` on a number
+    shared with the WhatsApp Business app (coexistence numbers are fixed at 20 msg/s and are not upgraded)."""
+    return min(float(configured), float(COEXISTENCE_MPS)) if coexistence else float(configured)
+
 #: Pair rate: one message per 6 s to the same user, bursts up to 45 [OFF about-the-platform].
 PAIR_RATE_INTERVAL_S: Final = 6.0
 PAIR_RATE_BURST: Final = 45

@@ -1,7 +1,8 @@
 """The ``wacloud`` command line (Typer + Rich). ``main()`` is the console script.
 
 Commands: ``serve`` (the gateway), ``sandbox`` (the emulator alone), ``send``, ``broadcast``, ``status``,
-``media``, ``keys``, ``webhook``, ``doctor``, plus the management sub-apps (``templates`` …) when present.
+``media``, ``keys``, ``webhook``, ``doctor``, the management sub-apps (``templates`` …) when present, and
+``calls``, ``groups``, ``business``.
 Every command takes ``--json`` for scripts; exit codes are in :class:`wacloud.cli.output.Exit`.
 """
 
@@ -65,6 +66,19 @@ def _add_management() -> None:
 
 
 _add_management()
+
+
+def _add_coverage() -> None:
+    """The 2026 API parts: ``calls``, ``groups``, ``business`` and the template library/ops commands."""
+    from wacloud.cli import business, calls, groups, management, template_ops
+
+    app.add_typer(calls.app, name="calls")
+    app.add_typer(groups.app, name="groups")
+    app.add_typer(business.app, name="business")
+    template_ops.register(management.templates_app)
+
+
+_add_coverage()
 
 
 def main() -> None:

@@ -22,10 +22,15 @@ from starlette.routing import Route
 
 import wacloud.gateway._api as api
 import wacloud.gateway._audit as audit
+import wacloud.gateway._calling_routes as calling_routes
 import wacloud.gateway._campaign_ops as campaign_ops
+import wacloud.gateway._coexistence as coexistence
+import wacloud.gateway._coexistence_routes as coexistence_routes
 import wacloud.gateway._contacts_routes as contacts_routes
 import wacloud.gateway._events_routes as events_routes
 import wacloud.gateway._events_wiring as events_wiring
+import wacloud.gateway._groups_routes as groups_routes
+import wacloud.gateway._identity_routes as identity_routes
 import wacloud.gateway._kept_media as kept_media
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
@@ -219,6 +224,8 @@ def create_app(
             if gw.numbers:
                 # Each number paces to its throughput level (a failed read keeps the configured rate).
                 await asyncio.gather(*(lane.read_level() for lane in gw.numbers))
+            # Before the workers start: a coexistence number is paced at 20 msg/s from the first send.
+            app.state.coexistence = await coexistence.apply_coexistence_pacing(gw)
             if settings.workers and gw.outbox is not None:
                 gw.workers.start()
                 stack.push_async_callback(gw.workers.stop)
@@ -267,6 +274,9 @@ def create_app(
         app.include_router(events_routes.router, dependencies=_STRICT)
         app.include_router(subscriptions.router, dependencies=_STRICT)
         app.include_router(audit.router, dependencies=_STRICT)
+        for router in (calling_routes.router, groups_routes.router, identity_routes.router,
+                       identity_routes.templates_router, coexistence_routes.router):
+            app.include_router(router, dependencies=_STRICT)
         mount_console(app)  # the web console at /console (and / redirects there)
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:

@@ -396,6 +396,29 @@ class History:
 
         self.db.run(insert)
 
+    def record_app_message(
+        self, wa_id: str, wamid: str, body: dict[str, Any], *, direction: str, ts: float, status: str | None = None
+    ) -> None:
+        """Log a message the gateway did not see pass (coexistence: imported history, the Business app's
+        echoes) at its own time; a wamid already logged is left as it is."""
+        kind, text = summarize(body)
+        self._insert(wa_id, direction, kind, storable(wamid), None, status, text, ts, body, None)
+
+    def amend_message(self, wamid: str, change: Callable[[dict[str, Any] | None], dict[str, Any]], status: str) -> bool:
+        """Rewrite a logged message's content (an ``edit`` or ``revoke``): ``change`` maps its body to the new
+        one; False when ``wamid`` is not in the log."""
+        with self._lock:
+            rows = self.db.execute("SELECT body FROM wacloud_gw_messages WHERE wamid = ?", (storable(wamid),))
+            if not rows:
+                return False
+            body = change(json.loads(rows[0][0]) if rows[0][0] else None)
+            kind, text = summarize(body)
+            self.db.execute(
+                "UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ?, status = ? WHERE wamid = ?",
+                (storable(kind), storable(text), json.dumps(body), status, storable(wamid)),
+            )
+            return True
+
     def has_job(self, job_id: str) -> bool:
         """True when the API already logged this outbox job (an idempotent re-send)."""
         return bool(self.db.execute(f"{_EXISTS} WHERE job_id = ?", (job_id,)))

@@ -34,6 +34,7 @@ from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
 from wacloud.gateway._event_updates import account_event, inbound_event, status_event
 from wacloud.gateway._media_keeper import keep_media
 from wacloud.gateway._numbers import NumberLane
@@ -82,6 +83,8 @@ class GatewayDispatcher:
 
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
+        #: History imports, app echoes and contacts, edits and revokes (coexistence numbers).
+        self.coexistence = CoexistenceLog(gw.history, AppContacts(gw.db))
 
     async def dispatch(self, update: Update) -> None:
         """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
@@ -177,6 +180,8 @@ class GatewayDispatcher:
         return str(pid) if pid else self.gw.creds.phone_number_id
 
     def _log(self, update: Update) -> None:
+        if self.coexistence.apply(update):
+            return
         history = self.gw.history
         if isinstance(update, MessageUpdate):
             msg = update.message

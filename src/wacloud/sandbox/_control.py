@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 import wacloud.sandbox._control_calls as _control_calls
+import wacloud.sandbox._control_coexistence as _control_coexistence
 import wacloud.sandbox._control_core as _control_core
 import wacloud.sandbox._control_customers as _control_customers
 import wacloud.sandbox._control_groups as _control_groups
@@ -24,4 +25,5 @@ ROUTES: list[BaseRoute] = [
     *_control_calls.ROUTES,
     *_control_groups.ROUTES,
     *_control_identity.ROUTES,
+    *_control_coexistence.ROUTES,
 ]

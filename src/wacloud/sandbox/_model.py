@@ -332,6 +332,8 @@ class PhoneState:
         default_factory=lambda: {"enable_welcome_message": False, "prompts": [], "commands": []}
     )
     commerce: dict[str, bool] = field(default_factory=lambda: {"is_cart_enabled": True, "is_catalog_visible": True})
+    #: Coexistence: the number is also used in the WhatsApp Business app (``_coexistence``).
+    on_biz_app: bool = False
 
 
 @dataclass(slots=True)

@@ -47,6 +47,7 @@ def _phone_view(state: SandboxState, pid: str, phone: PhoneState) -> dict[str, A
             else "STANDARD"
         },
         "name_status": "APPROVED",
+        "is_on_biz_app": phone.on_biz_app,
         "new_name_status": phone.new_name_status,
         "status": "CONNECTED" if phone.registered else "DISCONNECTED",
         "whatsapp_business_manager_messaging_limit": state.portfolio.tier_name,
