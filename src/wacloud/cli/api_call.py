@@ -12,7 +12,7 @@ from wacloud.cli.output import CliError, Exit, console, emit_json, fail, kv_tabl
 from wacloud.cli.remote import GatewayClient
 
 
-def call(gateway: str | None, api_key: str | None, json_out: bool, method: str, path: str, **kwargs: Any) -> Any:
+def gw_call(gateway: str | None, api_key: str | None, json_out: bool, method: str, path: str, **kwargs: Any) -> Any:
     """One gateway call; on failure, report (naming the field when the gateway did) and exit with its code."""
     try:
         with GatewayClient(gateway, api_key) as gw:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wacloud.cli.api_call import call, rows, show
+from wacloud.cli.api_call import gw_call, rows, show
 from wacloud.cli.output import CliError, Exit, JsonOpt, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayOpt
 
@@ -29,14 +29,14 @@ def username(
     if release and name is not None:
         fail(CliError("give a username or --release, not both", Exit.USAGE), as_json=json_out)
     if release:
-        show(json_out, call(gateway, api_key, json_out, "DELETE", "/v1/username"), "username released")
+        show(json_out, gw_call(gateway, api_key, json_out, "DELETE", "/v1/username"), "username released")
     elif name is None:
-        show(json_out, call(gateway, api_key, json_out, "GET", "/v1/username"), "business username")
+        show(json_out, gw_call(gateway, api_key, json_out, "GET", "/v1/username"), "business username")
     else:
         body: dict[str, Any] = {"username": name}
         if force:
             body["transfer_action"] = "force_transfer"
-        show(json_out, call(gateway, api_key, json_out, "POST", "/v1/username", json=body), "business username")
+        show(json_out, gw_call(gateway, api_key, json_out, "POST", "/v1/username", json=body), "business username")
 
 
 @app.command("display-name")
@@ -48,9 +48,9 @@ def display_name(
 ) -> None:
     """Show the display name and a pending change, or request a new name (Meta reviews it)."""
     if new is None:
-        show(json_out, call(gateway, api_key, json_out, "GET", "/v1/display_name"), "display name")
+        show(json_out, gw_call(gateway, api_key, json_out, "GET", "/v1/display_name"), "display name")
     else:
-        got = call(gateway, api_key, json_out, "POST", "/v1/display_name", json={"new_display_name": new})
+        got = gw_call(gateway, api_key, json_out, "POST", "/v1/display_name", json={"new_display_name": new})
         show(json_out, got, "display name change requested")
 
 
@@ -81,7 +81,7 @@ def automation(
     if welcome is not None:
         body["enable_welcome_message"] = welcome
     if not body:
-        got = call(gateway, api_key, json_out, "GET", "/v1/conversational_automation")
+        got = gw_call(gateway, api_key, json_out, "GET", "/v1/conversational_automation")
         if json_out:
             show(True, got, "")
             return
@@ -89,7 +89,7 @@ def automation(
                 "commands": ", ".join(f"/{c['command_name']}" for c in got["commands"])}
         show(False, flat, "conversational components")
         return
-    show(json_out, call(gateway, api_key, json_out, "PUT", "/v1/conversational_automation", json=body),
+    show(json_out, gw_call(gateway, api_key, json_out, "PUT", "/v1/conversational_automation", json=body),
          "conversational components set")
 
 
@@ -104,9 +104,9 @@ def commerce(
     """Show the commerce settings, or change the ones given."""
     body = {k: v for k, v in (("is_cart_enabled", cart), ("is_catalog_visible", catalog)) if v is not None}
     if not body:
-        show(json_out, call(gateway, api_key, json_out, "GET", "/v1/commerce_settings"), "commerce settings")
+        show(json_out, gw_call(gateway, api_key, json_out, "GET", "/v1/commerce_settings"), "commerce settings")
     else:
-        got = call(gateway, api_key, json_out, "PATCH", "/v1/commerce_settings", json=body)
+        got = gw_call(gateway, api_key, json_out, "PATCH", "/v1/commerce_settings", json=body)
         show(json_out, got, "commerce settings changed")
 
 
@@ -120,7 +120,7 @@ def coexistence(
     """Whether the number is shared with the Business app (and paced at 20 msg/s); ``--contacts`` lists the
     app's contacts."""
     if contacts:
-        got = call(gateway, api_key, json_out, "GET", "/v1/coexistence/contacts")
+        got = gw_call(gateway, api_key, json_out, "GET", "/v1/coexistence/contacts")
         rows(json_out, got, got["contacts"], ["phone_number", "full_name", "first_name", "removed"], "app contacts")
     else:
-        show(json_out, call(gateway, api_key, json_out, "GET", "/v1/coexistence"), "coexistence")
+        show(json_out, gw_call(gateway, api_key, json_out, "GET", "/v1/coexistence"), "coexistence")

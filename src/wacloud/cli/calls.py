@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wacloud.cli.api_call import call, read_text, show
+from wacloud.cli.api_call import gw_call, read_text, show
 from wacloud.cli.output import CliError, Exit, JsonOpt, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayOpt
 
@@ -38,12 +38,12 @@ def connect(
     body: dict[str, Any] = {"to": to, "sdp": read_text(sdp, json_out, "SDP"), "check_permission": check_permission}
     if opaque is not None:
         body["biz_opaque_callback_data"] = opaque
-    show(json_out, call(gateway, api_key, json_out, "POST", "/v1/calls", json=body), "call placed")
+    show(json_out, gw_call(gateway, api_key, json_out, "POST", "/v1/calls", json=body), "call placed")
 
 
 def _action(call_id: str, action: str, body: dict[str, Any] | None, gateway: str | None, api_key: str | None,
             json_out: bool) -> None:
-    done = call(gateway, api_key, json_out, "POST", f"/v1/calls/{call_id}/{action}", json=body or {})
+    done = gw_call(gateway, api_key, json_out, "POST", f"/v1/calls/{call_id}/{action}", json=body or {})
     show(json_out, done, f"{action}: {call_id}")
 
 
@@ -84,10 +84,10 @@ def permission(
 ) -> None:
     """Show whether the business may call ``wa_id`` now; ``--ask`` sends the user a permission request."""
     if ask is not None:
-        sent = call(gateway, api_key, json_out, "POST", "/v1/calls/permissions", json={"to": wa_id, "body": ask})
+        sent = gw_call(gateway, api_key, json_out, "POST", "/v1/calls/permissions", json={"to": wa_id, "body": ask})
         show(json_out, sent, "permission request sent")
         return
-    state = call(gateway, api_key, json_out, "GET", f"/v1/calls/permissions/{wa_id.lstrip('+')}")
+    state = gw_call(gateway, api_key, json_out, "GET", f"/v1/calls/permissions/{wa_id.lstrip('+')}")
     if json_out:
         show(json_out, state, "")
         return
@@ -116,6 +116,6 @@ def settings(
         except ValueError as exc:
             fail(CliError(f"{hours} is not JSON: {exc}", Exit.USAGE), as_json=json_out)
     if not body:
-        show(json_out, call(gateway, api_key, json_out, "GET", "/v1/calls/settings"), "calling settings")
+        show(json_out, gw_call(gateway, api_key, json_out, "GET", "/v1/calls/settings"), "calling settings")
         return
-    show(json_out, call(gateway, api_key, json_out, "PATCH", "/v1/calls/settings", json=body), "calling settings")
+    show(json_out, gw_call(gateway, api_key, json_out, "PATCH", "/v1/calls/settings", json=body), "calling settings")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wacloud.cli.api_call import call, rows, show
+from wacloud.cli.api_call import gw_call, rows, show
 from wacloud.cli.output import CliError, Exit, JsonOpt, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayOpt
 
@@ -35,20 +35,20 @@ def create(
         body["description"] = description
     if approval:
         body["join_approval_mode"] = "approval_required"
-    show(json_out, call(gateway, api_key, json_out, "POST", "/v1/groups", json=body), "group requested")
+    show(json_out, gw_call(gateway, api_key, json_out, "POST", "/v1/groups", json=body), "group requested")
 
 
 @app.command("list")
 def list_(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """The number's active groups."""
-    page = call(gateway, api_key, json_out, "GET", "/v1/groups")
+    page = gw_call(gateway, api_key, json_out, "GET", "/v1/groups")
     rows(json_out, page, page["groups"], ["id", "subject", "created_at"], "groups")
 
 
 @app.command("info")
 def info(group_id: GroupId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """A group's subject, description, participants and settings."""
-    got = call(gateway, api_key, json_out, "GET", f"/v1/groups/{group_id}")
+    got = gw_call(gateway, api_key, json_out, "GET", f"/v1/groups/{group_id}")
     if json_out:
         show(True, got, "")
         return
@@ -59,7 +59,7 @@ def info(group_id: GroupId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = Non
 @app.command("delete")
 def delete(group_id: GroupId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """Delete the group, removing every participant."""
-    show(json_out, call(gateway, api_key, json_out, "DELETE", f"/v1/groups/{group_id}"), f"group {group_id} deleted")
+    show(json_out, gw_call(gateway, api_key, json_out, "DELETE", f"/v1/groups/{group_id}"), f"group {group_id} deleted")
 
 
 @app.command("link")
@@ -75,7 +75,7 @@ def link(
     if new and revoke:
         fail(CliError("give --new or --revoke, not both", Exit.USAGE), as_json=json_out)
     method = "POST" if new else "DELETE" if revoke else "GET"
-    got = call(gateway, api_key, json_out, method, f"/v1/groups/{group_id}/invite_link")
+    got = gw_call(gateway, api_key, json_out, method, f"/v1/groups/{group_id}/invite_link")
     if json_out:
         show(True, got, "")
     else:
@@ -86,13 +86,13 @@ def link(
 def requests(group_id: GroupId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None,
              json_out: JsonOpt = False) -> None:
     """The group's open join requests."""
-    got = call(gateway, api_key, json_out, "GET", f"/v1/groups/{group_id}/join_requests")
+    got = gw_call(gateway, api_key, json_out, "GET", f"/v1/groups/{group_id}/join_requests")
     rows(json_out, got, got["data"], ["join_request_id", "wa_id", "creation_timestamp"], "join requests")
 
 
 def _decide(group_id: str, ids: list[str], verb: str, gateway: str | None, api_key: str | None,
             json_out: bool) -> None:
-    got = call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/join_requests/{verb}",
+    got = gw_call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/join_requests/{verb}",
                json={"join_requests": ids})
     label = "approved" if verb == "approve" else "rejected"
     if json_out:
@@ -120,7 +120,7 @@ def reject(group_id: GroupId, ids: Annotated[list[str], typer.Argument(help="Joi
 def remove(group_id: GroupId, users: Annotated[list[str], typer.Argument(help="Phone numbers or WhatsApp ids.")],
            gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
     """Remove 1-8 participants."""
-    got = call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/participants/remove",
+    got = gw_call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/participants/remove",
                json={"participants": users})
     show(json_out, got, "participants removed")
 
@@ -151,4 +151,4 @@ def send(
         body = {"type": "image", "image": media}
     else:
         body = {"type": "template", "template": {"name": template, "language": {"code": language}}}
-    show(json_out, call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/messages", json=body), "sent")
+    show(json_out, gw_call(gateway, api_key, json_out, "POST", f"/v1/groups/{group_id}/messages", json=body), "sent")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wacloud.cli.api_call import call, rows, show
+from wacloud.cli.api_call import gw_call, rows, show
 from wacloud.cli.output import JsonOpt
 from wacloud.cli.remote import ApiKeyOpt, GatewayOpt
 
@@ -29,7 +29,7 @@ def library(
     """Browse Meta's template library."""
     params = {k: v for k, v in (("search", search), ("topic", topic), ("usecase", usecase), ("industry", industry),
                                 ("language", language)) if v is not None}
-    page = call(gateway, api_key, json_out, "GET", "/v1/templates/library", params=params)
+    page = gw_call(gateway, api_key, json_out, "GET", "/v1/templates/library", params=params)
     rows(json_out, page, page["data"], ["name", "category", "topic", "usecase", "language"], "template library")
 
 
@@ -51,12 +51,12 @@ def from_library(
     inputs += [{"type": "PHONE_NUMBER", "phone_number": p} for p in phone or []]
     if inputs:
         body["library_template_button_inputs"] = inputs
-    show(json_out, call(gateway, api_key, json_out, "POST", "/v1/templates/library", json=body),
+    show(json_out, gw_call(gateway, api_key, json_out, "POST", "/v1/templates/library", json=body),
          f"template {name} created")
 
 
 def _op(template_id: str, op: str, gateway: str | None, api_key: str | None, json_out: bool) -> None:
-    got = call(gateway, api_key, json_out, "POST", f"/v1/templates/{template_id}/{op}")
+    got = gw_call(gateway, api_key, json_out, "POST", f"/v1/templates/{template_id}/{op}")
     show(json_out, got, f"template {template_id}: {op}d" if op.endswith("e") else f"template {template_id}: {op}")
 
 
@@ -89,7 +89,7 @@ def compare(
     """Compare two templates (block rate, sends, top block reason) over the last ``--days``."""
     end = int(time.time())
     params = {"other": other, "start": end - days * _DAY, "end": end}
-    got = call(gateway, api_key, json_out, "GET", f"/v1/templates/{template_id}/compare", params=params)
+    got = gw_call(gateway, api_key, json_out, "GET", f"/v1/templates/{template_id}/compare", params=params)
     rows(json_out, got, got["data"], ["metric", "type", "order_by_relative_metric"], "comparison")
 
 
@@ -104,7 +104,7 @@ def migrate(
     body: dict[str, Any] = {"source_waba_id": source_waba_id}
     if page is not None:
         body["page_number"] = page
-    got = call(gateway, api_key, json_out, "POST", "/v1/templates/migrate", json=body)
+    got = gw_call(gateway, api_key, json_out, "POST", "/v1/templates/migrate", json=body)
     if json_out:
         show(True, got, "")
         return
