@@ -164,6 +164,7 @@ def test_operations_numbers_pause_opt_out_keyword_and_keys(served: Served, brows
     browser.get(f"{served.url}/console/ops")
     numbers = text_of(browser, "#numbers table")
     assert "GREEN" in numbers or "UNKNOWN" in numbers, numbers
+    assert "100000000000001" in numbers and "100000000000002" in numbers, numbers  # every number served
     wait_for(lambda: (browser.refresh(), "+15557009999" in text_of(browser, "#opt-outs ul"))[1], 20,
              "the keyword opt-out in the list")
     # Pause and resume the number.
@@ -172,7 +173,7 @@ def test_operations_numbers_pause_opt_out_keyword_and_keys(served: Served, brows
     browser.find_element(By.XPATH, "//button[normalize-space()='Pause sending']").click()
     wait_for(lambda: "paused" in text_of(browser, "#numbers table"), 20, "the pause")
     browser.find_element(By.XPATH, "//button[normalize-space()='Resume sending']").click()
-    wait_for(lambda: "Sending resumed" in text_of(browser, ".notice"), 20, "the resume")
+    wait_for(lambda: "Sending from 15550000001 resumed" in text_of(browser, ".notice"), 20, "the resume")
     # A new keyword, then a key made in the console (shown once).
     labelled(browser, "Language").send_keys("it")
     labelled(browser, "Keyword").send_keys("basta")

@@ -79,11 +79,11 @@ def test_keys_made_before_roles_become_admin(db: Database) -> None:
                "'ab', 1.0)")
     store = KeyStore(db)
     assert store.get("old1") is not None and store.get("old1").role == "admin"  # type: ignore[union-attr]
-    info, key = store.create("support", "agent")
+    info, key = store.create("support", role="agent")
     assert store.verify(key) == info and info.role == "agent"
     KeyStore(db)  # opening again does not add the column twice
     with pytest.raises(Exception, match="role"):
-        store.create("x", "root")
+        store.create("x", role="root")
 
 
 def test_handover_take_release(db: Database) -> None:

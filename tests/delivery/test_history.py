@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from wacloud.delivery import JobEvent, JobState, Outbox, RetryPolicy, Store, open_store
 from wacloud.delivery.model import AFTER_ACCEPT, NewJob, Outcome
+from wacloud.delivery.sql import MIGRATIONS
 
 from .conftest import FAST_POLICY, Rig
 
@@ -112,12 +114,17 @@ def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> No
                "marketing_opt_out INTEGER NOT NULL DEFAULT 0, preference_at REAL, "
                "PRIMARY KEY (phone_number_id, wa_id))")
         tx.run("DELETE FROM schema_version WHERE version > 5")
-        # ... and without what later migrations added (10: limits and cost).
-        tx.run("DROP INDEX jobs_held")
-        for table in ("portfolio_reach", "limit_state", "campaigns"):
-            tx.run(f"DROP TABLE {table}")
-        for column in ("hold_reason", "hold_key", "hold_until", "est_price", "cost", "pricing"):
-            tx.run(f"ALTER TABLE jobs DROP COLUMN {column}")
+        # ... and without what migrations 8 and later added, read from the migrations themselves.
+        for version, statements in reversed(MIGRATIONS):
+            if version < 8:
+                continue
+            for st in reversed(statements):
+                if m := re.match(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", st):
+                    tx.run(f"DROP TABLE IF EXISTS {m[1]}")
+                elif m := re.match(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+) ON jobs", st):
+                    tx.run(f"DROP INDEX {m[1]}")
+                elif m := re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", st):
+                    tx.run(f"ALTER TABLE {m[1]} DROP COLUMN {m[2]}")
     s.close()
     upgraded = open_store(store_url)
     try:

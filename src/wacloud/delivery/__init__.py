@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud._deprecation import renamed
+from wacloud.delivery._bodies import address, graph_body
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sql_contacts import contact_ids
 from wacloud.delivery._sql_outputs import MEDIA_STATES, EventCursors, MediaQueue, MediaState, MediaTask
@@ -76,6 +77,8 @@ __all__ = [
     "StoredHook",
     "Summary",
     "Transaction",
+    "address",
     "contact_ids",
+    "graph_body",
     "open_store",
 ]

@@ -179,6 +179,27 @@ class ContactsSql(SqlBase):
         return ContactRecord(any_id, float(last) if last is not None else None, bool(row[0][1]),
                              contact_id=contact_id, ids=ids)
 
+    def opted_out(self, phone_number_id: str, limit: int = 500) -> list[ContactRecord]:
+        """Customers of this number opted out of marketing, latest first, each with all their ids."""
+        with self._tx(write=False) as tx:
+            people = tx.rows("SELECT contact_id, last_inbound, preference_at FROM contacts WHERE phone_number_id = ? "
+                             "AND marketing_opt_out = 1 AND merged_into IS NULL "
+                             "ORDER BY preference_at DESC, contact_id LIMIT ?", (phone_number_id, int(limit)))
+            test, params = self._in("contact_id", [str(r[0]) for r in people])
+            known = tx.rows(f"SELECT contact_id, kind, value FROM contact_ids WHERE {test} "
+                            "ORDER BY seen_at DESC, value", params) if people else []
+        latest: dict[str, dict[str, str]] = {}
+        for contact_id, kind, value in known:
+            latest.setdefault(str(contact_id), {}).setdefault(str(kind), str(value))
+        out = []
+        for contact_id, last, _ in people:
+            found = latest.get(str(contact_id), {})
+            ids = CustomerIds(contact_id=str(contact_id), **{k: found.get(k) for k in KINDS})
+            shown = next((found[k] for k in KINDS if k in found), str(contact_id))
+            out.append(ContactRecord(shown, float(last) if last is not None else None, True,
+                                     contact_id=str(contact_id), ids=ids))
+        return out
+
     # --- linking and merging ----------------------------------------------------------------------
     def _link(self, tx: Tx, pid: str, ids: CustomerIds, now: float, *, also: Sequence[Pair] = ()) -> str | None:
         strong = [*id_pairs(ids, STRONG), *also]

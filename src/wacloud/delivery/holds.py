@@ -312,8 +312,10 @@ class Gate:
         return self.store.admit(self.phone, self.portfolio, jobs, now, worker=worker,
                                 decide=lambda job, view: decide(job, view, card))
 
-    def interval_s(self, configured: float, utilisation: float) -> float:
-        """Seconds between send slots: the configured pacing, or the number's upgraded rate once known."""
+    def interval_s(self, configured: float, utilisation: float, ceiling: float | None = None) -> float:
+        """Seconds between send slots: the configured pacing, or the number's upgraded rate once known
+        (never above ``ceiling`` messages a second when one is set)."""
         if self.mps is None:
             return configured
-        return min(configured, 1.0 / (self.mps * utilisation))
+        mps = self.mps if ceiling is None else min(self.mps, ceiling)
+        return min(configured, 1.0 / (mps * utilisation))

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
+from wacloud.delivery.costs import RateCard
 from wacloud.delivery.holds import LimitsStore, set_template_state, set_tier, throughput_upgraded
 from wacloud.limits import LEGACY_PORTFOLIO_TIERS, PORTFOLIO_TIERS, UPGRADED_MPS
 from wacloud.webhooks.updates import BusinessCapabilityUpdate, PhoneNumberQualityUpdate, TemplateStatusUpdate
@@ -88,3 +90,17 @@ def from_phone_number(store: LimitsStore, phone_number_id: str, portfolio: str, 
         throughput_upgraded(store, phone_number_id, now, UPGRADED_MPS)
         learnt["mps"] = UPGRADED_MPS
     return learnt
+
+
+@cache
+def default_rate_card() -> RateCard:
+    """The rate card shipped with wacloud (read once)."""
+    return RateCard.default()
+
+
+def stored_rate_card(store: object) -> RateCard | None:
+    """The card loaded with :meth:`Outbox.load_rate_card` (kept in the store), if any."""
+    row = store.limit("ratecard", "current") if isinstance(store, LimitsStore) else None
+    if row is None or not row[0]:
+        return None
+    return RateCard.from_csv(row[0], source="store")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
-import math
 import secrets
 import signal
 import threading
@@ -20,11 +18,11 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
 import wacloud.delivery.limit_updates as limit_updates
+from wacloud.delivery._bodies import address, check_bsuid_send, epoch, graph_body, is_phone_like
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
@@ -51,10 +49,8 @@ from wacloud.delivery.statuses import handle_update
 from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
-from wacloud.identity import CustomerIds, address_kind, is_bsuid, is_parent_bsuid
+from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
-from wacloud.messages import parse
-from wacloud.phone import normalize
 
 log = logging.getLogger("wacloud.delivery")
 
@@ -62,96 +58,11 @@ log = logging.getLogger("wacloud.delivery")
 _LEARNED_CACHE = 4096
 
 
-def _epoch(value: datetime | float | int | str | timedelta | None, now: float) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, timedelta):
-        return now + value.total_seconds()
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError("timestamp", f"not a time: {value!r}") from None
-    if not math.isfinite(out):
-        # NaN is never due (or breaks a NOT NULL column): a job that could never be sent.
-        raise ValidationError("timestamp", f"not a time: {value!r}")
-    return out
-
-
-def is_phone_like(value: str) -> bool:
-    """True when ``value`` reads as a phone number (digits, ``+`` and separators)."""
-    try:
-        return address_kind(value) == "phone"
-    except ValidationError:
-        return False
-
-
-def address(to: str | int, field: str = "to") -> str:
-    """A customer address as jobs store it: a phone number's digits (``wa_id``), or a BSUID as given.
-
-    Anything else raises :class:`ValidationError` naming ``field``.
-    """
-    if not isinstance(to, str | int):
-        raise ValidationError(field, f"must be a phone number or a BSUID, not {type(to).__name__}")
-    if isinstance(to, str) and is_bsuid(to.strip()):
-        return to.strip()
-    try:
-        return normalize(str(to)).wa_id
-    except ValidationError as exc:
-        raise ValidationError(field, exc.reason) from None
-
-
-def check_bsuid_send(body: Mapping[str, Any], category: str | None) -> None:
-    """Refuse, before any call, a send Meta does not take by BSUID (``recipient``).
-
-    Authentication templates (one-tap, zero-tap and copy-code one-time passwords) go to phone numbers
-    only (Meta answers 131062): a job with category ``authentication`` needs a phone number.
-    """
-    if "to" in body or "recipient" not in body:
-        return
-    if category == "authentication":
-        raise ValidationError("recipient", "authentication templates (one-time passwords) can only be sent to a "
-                                           "phone number, not to a business-scoped user id (Meta error 131062)")
-
-
-def graph_body(to: str, message: Any) -> dict[str, Any]:
-    """The full ``POST /messages`` body for ``message`` to ``to`` (a model, a SendRequest or a dict).
-
-    ``to`` is a phone number (sent in ``to``) or a BSUID (sent in ``recipient``, for a customer known
-    only by it, e.g. one who uses a username).
-    """
-    if hasattr(message, "to_graph"):
-        content = message.to_graph()
-    elif isinstance(message, Mapping):
-        content = dict(message)
-    else:
-        raise ValidationError("message", f"must be a message model or a Graph body dict, not "
-                                         f"{type(message).__name__}")
-    if not isinstance(content, Mapping) or not isinstance(content.get("type"), str):
-        raise ValidationError("message.type", "the message has no type")
-    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", **content}
-    body.pop("to", None)
-    body.pop("recipient", None)
-    body["recipient" if is_bsuid(to) else "to"] = to
-    validate_body(body)
-    return body
-
-
-def validate_body(body: dict[str, Any]) -> None:
-    """Check a Graph send body with :func:`wacloud.messages.parse`."""
-    try:
-        json.dumps(body)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("message", f"not JSON-serialisable: {exc}") from None
-    parse(body)
-
-
 class Outbox:
     """A durable, paced outbox for one business phone number."""
 
     def __init__(self, store: Store | str, client: Any = None, *, phone_number_id: str | None = None,
-                 mps: float = DEFAULT_MPS, pair_burst: int = DEFAULT_PAIR_BURST,
+                 mps: float = DEFAULT_MPS, max_mps: float | None = None, pair_burst: int = DEFAULT_PAIR_BURST,
                  pair_interval_s: float = PAIR_RATE_INTERVAL_S, utilisation: float = 0.995,
                  concurrency: int = 32, lease_s: float = 60.0,
                  delivery: InFlightPolicy | str = InFlightPolicy.AT_MOST_ONCE,
@@ -167,7 +78,7 @@ class Outbox:
             raise ValidationError("phone_number_id", "give phone_number_id= or a client configured with one")
         self.phone_number_id = str(pid)
         self.pacing = Pacing(mps=mps, utilisation=utilisation, pair_interval_s=pair_interval_s,
-                             pair_burst=pair_burst)
+                             pair_burst=pair_burst, max_mps=max_mps)
         try:
             in_flight = InFlightPolicy(delivery)
         except ValueError:
@@ -196,7 +107,7 @@ class Outbox:
         #: Meta's limits and budgets (:mod:`wacloud.delivery.holds`): the business portfolio the number
         #: belongs to (numbers of one portfolio share its messaging limit), the rate card, on/off.
         self.portfolio = portfolio
-        self.rate_card = rate_card or _stored_card(self.store) or _default_card()
+        self.rate_card = rate_card or limit_updates.stored_rate_card(self.store) or limit_updates.default_rate_card()
         self.limits = limits
         #: Read the tier and throughput level from the Graph API at the start of a run and this often.
         self.read_limits_every_s = read_limits_every_s
@@ -240,7 +151,7 @@ class Outbox:
         now = self.clock()
         return NewJob(phone_number_id=self.phone_number_id, to=wa_id, body=body,
                       is_template=body["type"] == "template", key=key,
-                      not_before=_epoch(not_before, now) or 0.0, category=category, fallback=fallback,
+                      not_before=epoch(not_before, now) or 0.0, category=category, fallback=fallback,
                       campaign=campaign, priority=priority)
 
     def job(self, job_id: str) -> Job | None:
@@ -298,13 +209,13 @@ class Outbox:
         if priority not in (0, 1):
             raise ValidationError("priority", "must be 1 (ahead of campaigns) or 0 (campaign lane)")
         try:
-            _epoch(not_before, self.clock())
+            epoch(not_before, self.clock())
         except ValidationError as exc:
             raise ValidationError("not_before", exc.reason) from None
         result = Campaign(id=campaign or "cmp_" + secrets.token_hex(6))
         marker = api_marker(api, api_options, category)
         self.campaigns.register(result.id, budget=budget, api=api, options=api_options,
-                                start_at=_epoch(not_before, self.clock()))
+                                start_at=epoch(not_before, self.clock()))
         batch: list[NewJob] = []
         people: set[str] = set()
         for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
@@ -371,7 +282,7 @@ class Outbox:
                      error_details: str | None = None, fbtrace_id: str | None = None) -> StatusChange:
         """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
         now = self.clock()
-        ts = _epoch(timestamp, now) or now
+        ts = epoch(timestamp, now) or now
         return self._settler().apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
                                             error_details=error_details, fbtrace_id=fbtrace_id)
 
@@ -390,7 +301,7 @@ class Outbox:
         """A customer wrote to us: their 24-hour window is open from ``timestamp`` (``wa_id``: their
         phone number or BSUID; the window is the person's, whichever id they use next)."""
         now = self.clock()
-        self.store.touch_inbound(self.phone_number_id, address(wa_id, "wa_id"), _epoch(timestamp, now) or now)
+        self.store.touch_inbound(self.phone_number_id, address(wa_id, "wa_id"), epoch(timestamp, now) or now)
 
     def learn(self, ids: CustomerIds, timestamp: datetime | float | None = None) -> str | None:
         """Record that these ids (phone, BSUID, parent BSUID, username) are one customer; their contact id.
@@ -403,7 +314,7 @@ class Outbox:
                 self._learned.move_to_end(ids)
                 return known
         now = self.clock()
-        contact_id = self.store.learn_contact(self.phone_number_id, ids, _epoch(timestamp, now) or now)
+        contact_id = self.store.learn_contact(self.phone_number_id, ids, epoch(timestamp, now) or now)
         if contact_id is not None:
             with self._learned_lock:
                 self._learned[ids] = contact_id
@@ -417,7 +328,7 @@ class Outbox:
         with self._learned_lock:
             self._learned.clear()  # a link to the old number is no longer true
         return self.store.change_number(self.phone_number_id, address(old, "from"), address(new_wa_id, "wa_id"),
-                                        _epoch(timestamp, now) or now)
+                                        epoch(timestamp, now) or now)
 
     def contact(self, any_id: str) -> ContactRecord | None:
         """The customer known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact
@@ -453,8 +364,12 @@ class Outbox:
         else:
             raise ValidationError("value", "must be 'stop' or 'resume'")
         now = self.clock()
-        ts = _epoch(timestamp, now) or now
+        ts = epoch(timestamp, now) or now
         self.store.set_marketing(self.phone_number_id, address(wa_id, "wa_id"), opted_out, ts)
+
+    def opted_out(self, limit: int = 500) -> list[ContactRecord]:
+        """This number's customers opted out of marketing, latest first (``wa_id``: their id to show)."""
+        return self.store.opted_out(self.phone_number_id, limit)
 
     def record_pricing(self, wamid: str, pricing: dict[str, Any], wa_id: str | None = None) -> bool:
         """Store a status's ``pricing`` (and what the rate card says it cost) with the job that has ``wamid``."""
@@ -664,19 +579,6 @@ class Outbox:
     def __repr__(self) -> str:
         return (f"Outbox(phone_number_id={self.phone_number_id!r}, mps={self.pacing.mps}, "
                 f"store={self.store!r})")
-
-
-@cache
-def _default_card() -> RateCard:
-    return RateCard.default()
-
-
-def _stored_card(store: Store) -> RateCard | None:
-    """The card loaded with :meth:`Outbox.load_rate_card` (kept in the store), if any."""
-    row = store.limit("ratecard", "current") if isinstance(store, LimitsStore) else None
-    if row is None or not row[0]:
-        return None
-    return RateCard.from_csv(row[0], source="store")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -36,6 +36,8 @@ class Pacing:
     #: Added to the pair interval: Meta measures arrival times, so a message paced at exactly the
     #: interval can arrive a hair early (network and loop jitter) and hit 131056.
     pair_slack_s: float = 0.05
+    #: Never pace above this, whatever Meta grants (an operator's ceiling, kept over a throughput upgrade).
+    max_mps: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.mps <= UPGRADED_MPS:
@@ -50,6 +52,9 @@ class Pacing:
             raise ValidationError("pair_interval_s", "must be positive")
         if self.pair_slack_s < 0:
             raise ValidationError("pair_slack_s", "must not be negative")
+        if self.max_mps is not None and not 0 < self.max_mps <= UPGRADED_MPS:
+            raise ValidationError("max_mps", f"must be in (0, {UPGRADED_MPS}]", size=int(self.max_mps),
+                                  limit=UPGRADED_MPS)
 
     @property
     def pair_spacing_s(self) -> float:

@@ -177,6 +177,9 @@ class Store(Protocol):
     def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
         """The person known by any of their ids (or their contact id), with all ids; None if unknown."""
 
+    def opted_out(self, phone_number_id: str, limit: int = 500) -> list[ContactRecord]:
+        """Customers of this number opted out of marketing, latest first (each with all their ids)."""
+
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
         """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
 

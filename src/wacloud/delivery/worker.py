@@ -375,7 +375,9 @@ class Worker:
     def interval(self) -> float:
         """Seconds between this worker's slots, slowed down after throttling errors."""
         gate = self.ctx.gate
-        base = self.base_interval if gate is None else gate.interval_s(self.base_interval, self.ctx.pacing.utilisation)
+        pacing = self.ctx.pacing
+        base = self.base_interval if gate is None else gate.interval_s(self.base_interval, pacing.utilisation,
+                                                                       pacing.max_mps)
         return base / self._rate_factor
 
     def _throttled(self) -> None:

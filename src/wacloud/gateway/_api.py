@@ -10,8 +10,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 
 import wacloud.gateway._campaigns as campaigns
 from wacloud import errors, messages
-from wacloud.delivery import Job, Outbox
-from wacloud.delivery.outbox import address, graph_body
+from wacloud.delivery import Job, Outbox, address, graph_body
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.gateway._auth import Authenticated, require_number
 from wacloud.gateway._calls import call_engine

@@ -255,7 +255,8 @@ class Gateway:
                 "transport": transport,
             }
             client = InstrumentedAsyncClient(metrics=self.metrics, **options)
-            outbox = Outbox(store, client, mps=spec.rate_for(None), concurrency=self.settings.concurrency,
+            outbox = Outbox(store, client, mps=spec.rate_for(None), max_mps=spec.max_mps,
+                            concurrency=self.settings.concurrency,
                             worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}",
                             portfolio=self.settings.portfolio, read_limits_every_s=self.settings.limits_refresh_s)
             self.numbers.add(NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),

@@ -3,68 +3,58 @@ opt-outs (list, add, remove; the opt-out keywords per language), API keys and th
 
 from __future__ import annotations
 
-import time
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from wacloud import errors, messages
-from wacloud.delivery import Job
+from wacloud import errors
+from wacloud.delivery import Job, address
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import ROLES
+from wacloud.gateway._numbers import NumberLane
+from wacloud.gateway._numbers_api import number_view
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._session import Refused, audit, checked_form, current_user, field, gateway
-from wacloud.phone import normalize
+from wacloud.gateway.console._session import ConsoleUser, Refused, audit, checked_form, current_user, field, gateway
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 _STATES = ("", "queued", "sending", "accepted", "sent", "delivered", "read", "failed", "dead", "uncertain")
 
 
-def _opt_outs(gw: Gateway, phone_number_id: str) -> list[tuple[str, float | None]]:
-    """Customers opted out of marketing on this number (the outbox's contacts, same database)."""
-    rows = gw.db.execute(
-        "SELECT wa_id, preference_at FROM contacts WHERE phone_number_id = ? AND marketing_opt_out = 1 "
-        "ORDER BY preference_at DESC LIMIT 500",
-        (phone_number_id,),
-    )
-    return [(str(w), float(t) if t is not None else None) for w, t in rows]
+def _lanes(gw: Gateway, user: ConsoleUser) -> list[NumberLane]:
+    """The numbers this user's key may use, in configuration order."""
+    return [lane for lane in gw.numbers if user.key.may_use(lane.phone_number_id)]
 
 
-async def _numbers(gw: Gateway) -> tuple[list[dict[str, Any]], str]:
-    client = gw.client
-    if client is None:
-        return [], "the Cloud API client is not running in this process"
-    try:
-        found = await client.list_phone_numbers()
-    except (errors.WhatsAppError, errors.ValidationError) as exc:
-        return [], f"could not list the numbers: {exc}"[:300]
-    paused = None
-    if gw.store is not None:
-        paused = await call_engine(gw.store.paused, client.phone_number_id or "", time.time())
-    out = []
-    for n in found:
-        row = n.model_dump()
-        row["throughput"] = n.throughput.level if n.throughput is not None else None
-        row["paused"] = paused if n.id == client.phone_number_id else None
-        row["outbox"] = n.id == client.phone_number_id
-        out.append(row)
-    return out, ""
+def _lane(gw: Gateway, user: ConsoleUser, number: str) -> NumberLane | None:
+    """The number asked for (``?number=`` or a form's ``number``), else the user's first; None if none."""
+    lanes = _lanes(gw, user)
+    return next((lane for lane in lanes if lane.phone_number_id == number), lanes[0] if lanes else None)
+
+
+def _shown(value: str) -> str:
+    """A customer id as a person reads it: ``+`` before a phone number."""
+    return f"+{value}" if value.isdigit() else value
 
 
 @router.get("/ops", response_class=HTMLResponse)
-async def ops(request: Request, state: str = "", to: str = "", campaign: str = "", notice: str = "") -> Response:
-    """Everything on one page, in sections."""
+async def ops(request: Request, state: str = "", to: str = "", campaign: str = "", notice: str = "",
+              number: str = "") -> Response:
+    """Everything on one page, in sections: the numbers, then the chosen number's jobs and opt-outs."""
     user = await current_user(request)
     gw = gateway(request)
-    numbers, numbers_error = await _numbers(gw)
+    lanes = _lanes(gw, user)
+    numbers = [await number_view(lane) for lane in lanes]
+    lane = _lane(gw, user, number)
     jobs: list[Job] = []
     dead: list[Job] = []
+    opt_outs: list[tuple[str, str, float | None]] = []
     search_error = ""
-    outbox = gw.outbox
-    if outbox is not None:
+    if lane is not None:
+        outbox = lane.outbox
         filters: dict[str, Any] = {"limit": 50}
         if state in _STATES and state:
             filters["state"] = state
@@ -72,91 +62,98 @@ async def ops(request: Request, state: str = "", to: str = "", campaign: str = "
             filters["campaign"] = campaign[:128]
         try:
             if to:
-                filters["to"] = normalize(to).wa_id
+                filters["to"] = address(to)
             jobs = await call_engine(outbox.jobs, **filters)
         except (errors.ValidationError, ValueError) as exc:
             search_error = str(exc)[:200]
         dead = await call_engine(outbox.jobs, state="dead", limit=50)
-    opt_outs = await call_engine(_opt_outs, gw, outbox.phone_number_id) if outbox is not None else []
+        opt_outs = [(r.wa_id, _shown(r.wa_id), r.last_inbound)
+                    for r in await call_engine(outbox.opted_out, 500)]
     words = await call_engine(gw.stop_words.all) if gw.stop_words is not None else []
     keys = await call_engine(gw.keys.list) if user.is_admin else []
     entries = await call_engine(gw.audit.entries, limit=30) if user.is_admin and gw.audit is not None else []
     return page(
-        request, "ops.html", user, numbers=numbers, numbers_error=numbers_error, jobs=jobs, dead=dead,
+        request, "ops.html", user, numbers=numbers, current=lane.phone_number_id if lane else "",
+        numbers_error="" if lanes else "this key may use none of the numbers served", jobs=jobs, dead=dead,
         search={"state": state, "to": to, "campaign": campaign}, states=_STATES, search_error=search_error,
         opt_outs=opt_outs, words=words, keys=keys, roles=ROLES, entries=entries, notice=notice[:300],
         new_key=None,
     )
 
 
-def _back(notice: str, anchor: str) -> Response:
-    from urllib.parse import quote
-
-    return RedirectResponse(f"{PREFIX}/ops?notice={quote(notice)}#{anchor}", status_code=303)
+def _back(notice: str, anchor: str, number: str = "") -> Response:
+    query = urlencode({"notice": notice, **({"number": number} if number else {})})
+    return RedirectResponse(f"{PREFIX}/ops?{query}#{anchor}", status_code=303)
 
 
 @router.post("/ops/pause")
 async def pause(request: Request) -> Response:
-    """Pause sending from the outbox's number for some minutes (admin)."""
+    """Pause sending from one number for some minutes (admin)."""
     user = await current_user(request)
     form = await checked_form(request, user, need="admin")
-    outbox = gateway(request).outbox
+    lane = _lane(gateway(request), user, field(form, "number"))
     try:
         minutes = float(field(form, "minutes", "60"))
         if not 0 < minutes <= 7 * 24 * 60:
             raise ValueError
     except ValueError:
         return _back("minutes: give a number between 1 and 10080", "numbers")
-    if outbox is not None:
-        await call_engine(outbox.pause, minutes * 60, field(form, "reason") or "paused in the console")
-        await audit(request, user, "pause number", outbox.phone_number_id, f"{minutes:g} min")
-    return _back("Sending paused.", "numbers")
+    if lane is None:
+        return _back("No number to pause.", "numbers")
+    await call_engine(lane.outbox.pause, minutes * 60, field(form, "reason") or "paused in the console")
+    await audit(request, user, "pause number", lane.phone_number_id, f"{minutes:g} min")
+    return _back(f"Sending from {lane.display or lane.phone_number_id} paused.", "numbers", lane.phone_number_id)
 
 
 @router.post("/ops/resume")
 async def resume(request: Request) -> Response:
-    """Lift the pause (admin)."""
+    """Lift one number's pause (admin)."""
     user = await current_user(request)
-    await checked_form(request, user, need="admin")
-    outbox = gateway(request).outbox
-    if outbox is not None:
-        await call_engine(outbox.resume)
-        await audit(request, user, "resume number", outbox.phone_number_id)
-    return _back("Sending resumed.", "numbers")
+    form = await checked_form(request, user, need="admin")
+    lane = _lane(gateway(request), user, field(form, "number"))
+    if lane is None:
+        return _back("No number to resume.", "numbers")
+    await call_engine(lane.outbox.resume)
+    lane.workers.restart()  # a running worker keeps the pause it read until it ends
+    await audit(request, user, "resume number", lane.phone_number_id)
+    return _back(f"Sending from {lane.display or lane.phone_number_id} resumed.", "numbers", lane.phone_number_id)
 
 
 @router.post("/ops/retry/{job_id}")
 async def retry(request: Request, job_id: str) -> Response:
-    """Send a dead letter again: a new job with the same message (once per dead job)."""
+    """Send a dead letter again from its own number: a new job with the same message (once per dead job)."""
     user = await current_user(request)
     await checked_form(request, user)
     gw = gateway(request)
-    outbox = gw.outbox
-    job = await call_engine(outbox.job, job_id[:128]) if outbox is not None else None
-    if outbox is None or job is None or str(job.state) != "dead":
+    first = _lane(gw, user, "")
+    job = await call_engine(first.outbox.job, job_id[:128]) if first is not None else None
+    lane = gw.numbers.get(job.phone_number_id) if job is not None else None
+    if job is None or lane is None or not user.key.may_use(lane.phone_number_id) or str(job.state) != "dead":
         return _back(f"No dead letter {job_id[:64]}.", "dead")
-    parsed = messages.parse({"messaging_product": "whatsapp", **dict(job.body)})
-    new_id = await call_engine(outbox.enqueue, parsed.to, parsed, key=f"retry:{job.id}",
-                               on_stored=gw.history.log_queued)
+    body = {k: v for k, v in dict(job.body).items() if k not in ("to", "recipient")}
+    new_id = await call_engine(lambda: lane.outbox.enqueue(job.to, body, key=f"retry:{job.id}",
+                                                           category=job.category, on_stored=gw.history.log_queued))
     await audit(request, user, "retry dead letter", job.id, str(new_id))
-    return _back(f"Queued again as job {new_id}.", "dead")
+    return _back(f"Queued again as job {new_id}.", "dead", lane.phone_number_id)
 
 
 @router.post("/ops/opt-outs")
 async def opt_out(request: Request) -> Response:
-    """Record an opt-out (``action=add``) or lift one (``action=remove``)."""
+    """Record an opt-out (``action=add``) or lift one (``action=remove``) on one number."""
     user = await current_user(request)
     form = await checked_form(request, user)
-    outbox = gateway(request).outbox
+    lane = _lane(gateway(request), user, field(form, "number"))
     try:
-        wa_id = normalize(field(form, "wa_id")).wa_id
+        customer = address(field(form, "wa_id"), "wa_id")
     except errors.ValidationError as exc:
-        return _back(f"number: {exc.reason}", "opt-outs")
+        return _back(f"customer: {exc.reason}", "opt-outs")
+    if lane is None:
+        return _back("No number to record it on.", "opt-outs")
     adding = field(form, "action") == "add"
-    if outbox is not None:
-        await call_engine(outbox.set_marketing_preference, wa_id, "stop" if adding else "resume")
-        await audit(request, user, "opt-out added" if adding else "opt-out removed", wa_id)
-    return _back(f"+{wa_id} {'opted out' if adding else 'may get marketing again'}.", "opt-outs")
+    await call_engine(lane.outbox.set_marketing_preference, customer, "stop" if adding else "resume")
+    await audit(request, user, "opt-out added" if adding else "opt-out removed", customer, lane.phone_number_id)
+    return _back(f"{_shown(customer)} {'opted out' if adding else 'may get marketing again'}.", "opt-outs",
+                 lane.phone_number_id)
 
 
 @router.post("/ops/stop-words")
@@ -187,7 +184,8 @@ async def create_key(request: Request) -> Response:
     form = await checked_form(request, user, need="admin")
     gw = gateway(request)
     try:
-        info, key = await call_engine(gw.keys.create, field(form, "name") or "console", field(form, "role", "agent"))
+        name, role = field(form, "name") or "console", field(form, "role", "agent")
+        info, key = await call_engine(lambda: gw.keys.create(name, role=role))
     except errors.ValidationError as exc:
         return _back(f"{exc.field}: {exc.reason}", "keys")
     await audit(request, user, "create key", info.id, info.role)
