@@ -65,12 +65,18 @@ def _env() -> dict[str, str]:
 
 
 def wait_for(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Call ``probe`` until it returns something truthy (bounded; fails with ``what``)."""
+    """Call ``probe`` until it returns something truthy (bounded; fails with ``what``). An element not
+    there yet (the next page still loading on a busy machine) counts as not yet."""
     import time
+
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
     deadline = time.monotonic() + timeout
     while True:
-        value = probe()
+        try:
+            value = probe()
+        except (NoSuchElementException, StaleElementReferenceException):
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:

@@ -31,8 +31,9 @@ def test_a_username_only_customer_is_served_end_to_end(live: LiveGateway) -> Non
     live.inject(bsuid, text="hi, no phone here")
 
     # The webhook taught the gateway who this is: found by username, BSUID and contact id.
-    contact = wait_for(lambda: (r := live.http.get("/v1/contacts/@solo.user")).status_code == 200 and r.json(),
-                       15, "the contact to be learned")
+    # (The ids are learnt as the update is handled, the window opened a step later: wait for both.)
+    contact = wait_for(lambda: (r := live.http.get("/v1/contacts/@solo.user")).status_code == 200
+                       and r.json()["window_open"] and r.json(), 15, "the contact to be learned, window open")
     assert contact["bsuid"] == bsuid and contact["wa_id"] is None and contact["username"] == "solo.user"
     assert contact["address"] == bsuid and contact["window_open"] is True
     assert live.http.get(f"/v1/contacts/{bsuid}").json()["contact_id"] == contact["contact_id"]
