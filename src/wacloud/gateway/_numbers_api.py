@@ -73,6 +73,10 @@ async def number_view(lane: NumberLane) -> dict[str, Any]:
         "quality_event": lane.quality_event,
         "backlog": int(backlog),
         "workers": lane.workers.state,
+        "source": lane.source,
+        # Whether one is set, never the token itself.
+        "access_token_set": lane.spec.access_token is not None,
+        "app_secret_set": lane.spec.app_secret is not None,
     }
 
 
@@ -130,4 +134,4 @@ async def unrouted(
     return {"updates": [u.as_dict() for u in found], "counts": await call_engine(log.unrouted_count)}
 
 
-__all__ = ["NumberQuery", "filter_numbers", "number_view", "router", "sending_lane"]
+__all__ = ["NumberPath", "NumberQuery", "filter_numbers", "number_view", "router", "sending_lane"]

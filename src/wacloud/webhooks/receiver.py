@@ -168,6 +168,10 @@ class WebhookReceiver:
         """False when the stores are in memory (their calls never wait), so no worker thread is needed."""
         return self.inbox is not None or not (self.dedup is None or type(self.dedup) is MemoryDedupStore)
 
+    def set_other_app_secrets(self, other_app_secrets: Sequence[str]) -> None:
+        """Accept bodies signed by these apps' secrets too, from now on (numbers added or removed at run time)."""
+        self._other_secrets = tuple(x for x in other_app_secrets if x and x != self._secret)
+
     @property
     def signed(self) -> bool:
         """True when POSTs must carry a valid signature."""
