@@ -17,13 +17,12 @@ to the payload depends on whose failure it is:
   ``retry_max_s``); after ``max_attempts`` failed attempts it is set aside (dead-lettered with the
   reason, logged, counted in :attr:`WebhookReceiver.stats`) instead of being retried forever.
 
-An update that fails does not stop the others of its payload; a retried payload re-runs only the updates
-not yet completed: each completed update leaves a ``done:<key>`` mark in the dedup store. With a
-:class:`~wacloud.webhooks.store.LeasedInboxStore` (the delivery engine's SQLite and PostgreSQL stores)
-each payload is leased to one process at a time: the one that answered it (the lease is renewed while it
-is processed), or whoever claims it once it is due (a retry, or a payload left by a process that died:
-due when its lease lapses, ``lease_s``), so several processes sharing one inbox never process one
-payload twice.
+An update that fails does not stop the others of its payload; a retried payload re-runs only the updates not yet
+completed: each completed update leaves a ``done:<key>`` mark in the dedup store. With a
+:class:`~wacloud.webhooks.store.LeasedInboxStore` (the delivery engine's SQLite and PostgreSQL stores) each
+payload is leased to one process at a time: the one that answered it (the lease is renewed while it is
+processed), or whoever claims it once it is due (a retry, or a payload left by a process that died: due when its
+lease lapses, ``lease_s``), so several processes sharing one inbox never process one payload twice.
 
 Adapters split the POST in two to ack fast: :meth:`~WebhookReceiver.accept` (checks + store, then answer)
 and :meth:`~WebhookReceiver.process` / :meth:`process_sync` (after the answer); due retries run from
