@@ -110,6 +110,13 @@ async def _verified(gw: Gateway, config: NumberConfig) -> NumberLane:
         await lane.check()
     except errors.WhatsAppError as exc:
         await _close(lane)
+        reason = exc.detail.details or exc.detail.message or f"Graph error {exc.code}"
+        if exc.retry is errors.RetryClass.AUTH or exc.code == 190:
+            raise ApiError(422, f"Meta refused this number's access token: {reason}"[:300], field="access_token",
+                           code=exc.code) from None
+        if exc.code == 100:  # no such object, or one this token cannot reach
+            raise ApiError(422, f"Meta does not give number {spec.phone_number_id} to this token: {reason}"[:300],
+                           field="phone_number_id", code=exc.code) from None
         raise whatsapp_error(exc) from None
     except errors.TransportError as exc:
         await _close(lane)
