@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from wacloud.cli import app as cli
 from wacloud.gateway._app import create_app
 from wacloud.gateway._settings import Settings, load_settings
 from wacloud.sandbox import ServerThread, free_port
@@ -271,3 +273,27 @@ def test_media_and_management_act_for_the_number_named_with_its_token(one_number
     assert http.get("/v1/profile", params={"number": b}, headers=as_a).status_code == 403
     own = http.post("/v1/media", files=files, headers=as_a)
     assert own.status_code == 201 and sbx.app.state.media[own.json()["id"]].phone_number_id == a
+
+
+def test_the_numbers_command_adds_lists_changes_and_removes(one_number: TwoNumbers,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    key = one_number.http.headers["Authorization"].removeprefix("Bearer ")
+    where = ["--gateway", one_number.url, "--api-key", key]
+    b = B["phone_number_id"]
+    monkeypatch.setenv("WACLOUD_NUMBER_ACCESS_TOKEN", TOKEN_B)
+    out = CliRunner().invoke(cli, ["numbers", "add", b, "--waba-id", B["waba_id"], "--name", "Brand B", "--token",
+                                   *where, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["source"] == "api" and TOKEN_B not in out.output
+    listed = CliRunner().invoke(cli, ["numbers", "list", *where])
+    assert listed.exit_code == 0 and "Brand B" in listed.output and TOKEN_B not in listed.output
+    changed = CliRunner().invoke(cli, ["numbers", "set", b, "--mps", "30", *where, "--json"])
+    assert changed.exit_code == 0 and json.loads(changed.output)["rate"] == 30.0
+    nothing = CliRunner().invoke(cli, ["numbers", "set", b, *where])
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.output
+    again = CliRunner().invoke(cli, ["numbers", "add", b, "--token", *where, "--json"])
+    assert again.exit_code != 0 and "already" in again.output
+    gone = CliRunner().invoke(cli, ["numbers", "remove", b, *where, "--json"])
+    assert gone.exit_code == 0 and json.loads(gone.output)["removed"] is True
+    refused = CliRunner().invoke(cli, ["numbers", "remove", A["phone_number_id"], *where])
+    assert refused.exit_code != 0 and "only number" in refused.output
