@@ -297,3 +297,20 @@ def test_the_numbers_command_adds_lists_changes_and_removes(one_number: TwoNumbe
     assert gone.exit_code == 0 and json.loads(gone.output)["removed"] is True
     refused = CliRunner().invoke(cli, ["numbers", "remove", A["phone_number_id"], *where])
     assert refused.exit_code != 0 and "only number" in refused.output
+
+
+def test_an_added_number_of_another_app_has_its_webhooks_signed_by_that_apps_secret(one_number: TwoNumbers) -> None:
+    secret_b = "b-app-secret-never-shown"
+    hello = _message_to(B, "15553330020", "wamid.signed-b")
+    assert one_number.post_webhook(hello, secret=secret_b).status_code == 403  # not an app of ours yet
+    resp = one_number.http.post("/v1/numbers", json={**NEW_B, "app_secret": secret_b})
+    assert resp.status_code == 201 and resp.json()["app_secret_set"] is True and secret_b not in resp.text
+    assert one_number.post_webhook(hello, secret=secret_b).status_code == 200
+    wait_for(lambda: one_number.http.get("/v1/conversations", params={"number": B["phone_number_id"]})
+             .json()["conversations"], 20, "B's conversation")
+    metrics = httpx.get(f"{one_number.url}/metrics").text
+    assert f'wacloud_number_rate_mps{{phone_number_id="{B["phone_number_id"]}"}}' in metrics
+    assert one_number.http.delete(f"/v1/numbers/{B['phone_number_id']}").status_code == 200
+    # Removed: its app's secret no longer signs for this gateway, and its gauges are gone.
+    assert one_number.post_webhook(hello, secret=secret_b).status_code == 403
+    assert f'phone_number_id="{B["phone_number_id"]}"' not in httpx.get(f"{one_number.url}/metrics").text

@@ -14,6 +14,7 @@ Another gateway process sharing the database serves a number added here from its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from typing import Annotated, Any
@@ -133,6 +134,14 @@ async def _close(lane: NumberLane) -> None:
             log.debug("closing a client of number %s failed", lane.phone_number_id, exc_info=True)
 
 
+def _forget_gauges(gw: Gateway, pid: str) -> None:
+    """A removed number's gauges go (they would otherwise show its last values forever)."""
+    m = gw.metrics
+    for gauge in (m.pacing_tokens, m.number_backlog, m.number_rate, m.number_paused):
+        with contextlib.suppress(KeyError):
+            gauge.remove(pid)
+
+
 def _refresh_app_secrets(gw: Gateway) -> None:
     """The webhook receiver accepts the app secret of every number served now (several Meta apps)."""
     if gw.webhook_app is not None and gw.creds.app_secret:
@@ -243,6 +252,7 @@ async def remove_number(request: Request, key: Authenticated, number: NumberPath
             raise ApiError(409, f"number {pid} {_CONFIGURED}", field="number")
         await call_engine(store.remove, pid)
         gw.numbers.remove(pid)
+        _forget_gauges(gw, pid)
         await gw.workers.remove(lane.workers)
         await _close(lane)
         _refresh_app_secrets(gw)
