@@ -21,6 +21,9 @@ from typer.testing import CliRunner
 
 from wacloud.cli import app as cli
 from wacloud.gateway._app import create_app
+from wacloud.gateway._db import Database
+from wacloud.gateway._number_config import NumberConfig
+from wacloud.gateway._number_store import NumberStore
 from wacloud.gateway._settings import Settings, load_settings
 from wacloud.sandbox import ServerThread, free_port
 from wacloud.sandbox.testing import SandboxHandle, run_sandbox
@@ -314,3 +317,29 @@ def test_an_added_number_of_another_app_has_its_webhooks_signed_by_that_apps_sec
     # Removed: its app's secret no longer signs for this gateway, and its gauges are gone.
     assert one_number.post_webhook(hello, secret=secret_b).status_code == 403
     assert f'phone_number_id="{B["phone_number_id"]}"' not in httpx.get(f"{one_number.url}/metrics").text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_number_store_keeps_numbers_with_their_secrets_on_both_databases(kind: str, tmp_path: Path) -> None:
+    for url in database_url(kind, tmp_path):
+        db = Database(url)
+        try:
+            store = NumberStore(db)
+            NumberStore(db)  # a second process opening the same table
+            config = NumberConfig.model_validate({**NEW_B, "name": "Tienda ñ 🛒 \\u0000-looking", "max_mps": 90,
+                                                  "app_secret": "s\u00e9cret"})
+            assert store.add(config) and not store.add(config)
+            [kept] = store.list()
+            assert kept.access_token is not None and kept.access_token.get_secret_value() == TOKEN_B
+            assert kept.app_secret is not None and kept.app_secret.get_secret_value() == "s\u00e9cret"
+            assert (kept.name, kept.max_mps, kept.mps) == ("Tienda ñ 🛒 \\u0000-looking", 90, 40)
+            assert TOKEN_B not in repr(kept) and TOKEN_B not in kept.model_dump_json()
+            assert store.replace(kept.model_copy(update={"mps": 12}))
+            got = store.get(B["phone_number_id"])
+            assert got is not None and got.mps == 12
+            assert store.remove(B["phone_number_id"]) and not store.remove(B["phone_number_id"])
+            assert store.list() == [] and not store.replace(kept)
+            with pytest.raises(ValueError, match="NUL"):
+                NumberConfig.model_validate({**NEW_B, "access_token": "tok\x00en"})
+        finally:
+            db.close()
