@@ -343,3 +343,37 @@ def test_the_number_store_keeps_numbers_with_their_secrets_on_both_databases(kin
                 NumberConfig.model_validate({**NEW_B, "access_token": "tok\x00en"})
         finally:
             db.close()
+
+
+def test_in_sandbox_mode_an_added_number_is_served_by_the_embedded_sandbox_too(tmp_path: Path) -> None:
+    port = free_port()
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'sbx.db'}", host="127.0.0.1", port=port)
+    third = {"phone_number_id": "100000000000003", "waba_id": "200000000000003", "name": "third",
+             "display_phone_number": "+1 555 000 0003"}
+    for restart in (False, True):
+        app = create_app(settings)
+        _, key = app.state.gateway.keys.create("admin")
+        server = ServerThread(app, port=port)
+        server.start()
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"},
+                            timeout=20)
+        try:
+            if not restart:
+                resp = http.post("/v1/numbers", json=third)
+                assert resp.status_code == 201, resp.text
+            numbers = {n["phone_number_id"]: n for n in http.get("/v1/numbers").json()["numbers"]}
+            assert numbers[third["phone_number_id"]]["source"] == "api"
+            assert numbers[third["phone_number_id"]]["display_phone_number"] == "+1 555 000 0003"
+            # Without "from" the sandbox's first number still sends; with it, the added one.
+            queued = http.post("/v1/messages", json={"from": "15550000003", "to": "15553330030", **HELLO})
+            assert queued.status_code == 202, queued.text
+            job = queued.json()
+            assert job["phone_number_id"] == third["phone_number_id"]
+            url = f"/v1/jobs/{job['id']}"
+            wait_for(lambda c=http, u=url: c.get(u).json()["state"] in ("sent", "delivered", "read"),
+                     20, "the added number's send")
+            assert http.post("/v1/messages", json={"to": "15553330031", **HELLO}).json()["phone_number_id"] == (
+                "100000000000001")
+        finally:
+            http.close()
+            server.stop()

@@ -31,7 +31,7 @@ from wacloud.gateway._number_config import NumberConfig, NumberSpec, display_dig
 from wacloud.gateway._number_store import NumberStore
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._numbers_api import NumberPath, number_view, sending_lane
-from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._runtime import Gateway, sandbox_display
 from wacloud.gateway._schemas import NumberOut
 from wacloud.limits import UPGRADED_MPS
 
@@ -170,6 +170,10 @@ async def add_number(
         if digits and gw.numbers.by_display(digits) is not None:
             raise ApiError(409, f"display number {body.display_phone_number} is another served number's",
                            field="display_phone_number")
+        if gw.sandbox_app is not None:
+            # Sandbox mode: the embedded sandbox serves the new number too (in its WABA, else the main one).
+            spec = gw.fill_added(body)
+            gw.sandbox_app.state.add_phone_number(pid, sandbox_display(spec), spec.waba_id)
         lane = await _verified(gw, body)
         if not await call_engine(store.add, body):
             await _close(lane)

@@ -29,7 +29,7 @@ from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._media_keeper import MediaKeeper
 from wacloud.gateway._metrics import Metrics
-from wacloud.gateway._number_config import NumberConfig, NumberSpec, fill
+from wacloud.gateway._number_config import NumberConfig, NumberSpec, display_digits, fill
 from wacloud.gateway._number_log import NumberLog
 from wacloud.gateway._number_store import NumberStore
 from wacloud.gateway._numbers import NumberLane, Numbers
@@ -197,6 +197,8 @@ class Gateway:
         """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
         s, c = self.settings, self.creds
         first, *others = self.number_specs()
+        # The numbers added through the API too (a configured one is served as configured).
+        configured = {n.phone_number_id for n in (first, *others)}
         options: dict[str, Any] = {
             "access_token": c.token,
             "phone_number_id": first.phone_number_id,
@@ -206,9 +208,9 @@ class Gateway:
             "webhook_url": self.base_url + "/webhook",
             "mps": s.mps,
             "extra_phone_numbers": [
-                {"phone_number_id": n.phone_number_id, "display_phone_number": n.display_phone_number or
-                 f"1555{n.phone_number_id[-7:]:0>7}", "waba_id": n.waba_id or first.waba_id}
-                for n in others
+                {"phone_number_id": n.phone_number_id, "display_phone_number": sandbox_display(n),
+                 "waba_id": n.waba_id or first.waba_id}
+                for n in [*others, *(a for a in self.added_specs() if a.phone_number_id not in configured)]
             ],
             # Unseeded, each start draws a fresh seed: the sandbox's id counters restart with the process,
             # and a fixed seed would hand out the wamids of the previous run again (the gateway's store
@@ -325,6 +327,12 @@ class Gateway:
             app.client = self.bot_client
         self.bot = app
         return app
+
+
+def sandbox_display(spec: NumberSpec) -> str:
+    """The display number of a number of the embedded sandbox: the configured one's digits, else one made
+    from the id."""
+    return display_digits(spec.display_phone_number or "") or f"1555{spec.phone_number_id[-7:]:0>7}"
 
 
 def _fields(spec: NumberSpec) -> dict[str, Any]:
