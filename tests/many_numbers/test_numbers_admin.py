@@ -268,6 +268,10 @@ def test_media_and_management_act_for_the_number_named_with_its_token(one_number
     assert http.get("/v1/templates").status_code == 200
     assert (calls(A["waba_id"]), calls(B["waba_id"])) == (before_a + 1, before_b + 2)
 
+    # The limits route tells each number's own rate.
+    assert http.get("/v1/limits", params={"number": b}).json()["mps"] == 40.0
+    assert http.get("/v1/limits").json()["mps"] == 80.0
+
     # A key for A only may not act for B, and gets A without ?number=.
     _, key_a = one_number.gw.keys.create("a only", numbers=[a], role="agent")
     as_a = {"Authorization": f"Bearer {key_a}"}

@@ -204,9 +204,11 @@ async def load_ratecard(request: Request, _: Authenticated,
 
 
 @router.get("/limits", response_model=LimitsOut, tags=["costs"], summary="The limits the engine knows")
-async def limits(request: Request, _: Authenticated) -> dict[str, Any]:
-    """The portfolio's tier and rolling reach, the number's rate and upgrade, held jobs by reason."""
-    out: dict[str, Any] = await call_engine(_outbox(request).campaigns.limits)
+async def limits(request: Request, key: Authenticated, number: NumberQuery = None) -> dict[str, Any]:
+    """The portfolio's tier and rolling reach, the number's (``?number=``) rate and upgrade, held jobs by reason."""
+    gw: Gateway = request.app.state.gateway
+    outbox = lane_for(gw, key, number).outbox if len(gw.numbers) else _outbox(request)
+    out: dict[str, Any] = await call_engine(outbox.campaigns.limits)
     return out
 
 
