@@ -282,7 +282,7 @@ def test_media_and_management_act_for_the_number_named_with_its_token(one_number
     assert own.status_code == 201 and sbx.app.state.media[own.json()["id"]].phone_number_id == a
 
 
-def test_the_numbers_command_adds_lists_changes_and_removes(one_number: TwoNumbers,
+def test_the_numbers_command_adds_lists_changes_and_removes(one_number: TwoNumbers, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     key = one_number.http.headers["Authorization"].removeprefix("Bearer ")
     where = ["--gateway", one_number.url, "--api-key", key]
@@ -294,6 +294,16 @@ def test_the_numbers_command_adds_lists_changes_and_removes(one_number: TwoNumbe
     assert json.loads(out.output)["source"] == "api" and TOKEN_B not in out.output
     listed = CliRunner().invoke(cli, ["numbers", "list", *where])
     assert listed.exit_code == 0 and "Brand B" in listed.output and TOKEN_B not in listed.output
+    # Media and management commands take --number: the upload is B's, made with B's token.
+    png = tmp_path / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 32)
+    uploaded = CliRunner().invoke(cli, ["media", "upload", str(png), "--number", b, *where, "--json"])
+    assert uploaded.exit_code == 0, uploaded.output
+    assert one_number.sandbox.app.state.media[json.loads(uploaded.output)["id"]].phone_number_id == b
+    profile = CliRunner().invoke(cli, ["profile", "set", "--about", "B by CLI", "--number", b, *where, "--json"])
+    assert profile.exit_code == 0, profile.output
+    assert one_number.http.get("/v1/profile", params={"number": b}).json()["about"] == "B by CLI"
+    assert one_number.http.get("/v1/profile").json().get("about") != "B by CLI"
     changed = CliRunner().invoke(cli, ["numbers", "set", b, "--mps", "30", *where, "--json"])
     assert changed.exit_code == 0 and json.loads(changed.output)["rate"] == 30.0
     nothing = CliRunner().invoke(cli, ["numbers", "set", b, *where])
