@@ -198,6 +198,10 @@ def test_bad_numbers_are_refused_and_nothing_is_kept(one_number: TwoNumbers) -> 
     assert set(_numbers(one_number)) == {A["phone_number_id"]}
     assert http.post("/v1/numbers", json=NEW_B).status_code == 201
     assert http.post("/v1/numbers", json=NEW_B).status_code == 409
+    # The audit log has every attempt, and no token.
+    audit = http.get("/v1/audit")
+    assert audit.status_code == 200 and "/v1/numbers" in audit.text
+    assert TOKEN_B not in audit.text and "EAAG-wrong" not in audit.text
 
 
 def test_configured_and_last_numbers_stay_and_a_patch_changes_rate_name_and_token(one_number: TwoNumbers) -> None:
