@@ -347,6 +347,9 @@ def test_the_number_store_keeps_numbers_with_their_secrets_on_both_databases(kin
             config = NumberConfig.model_validate({**NEW_B, "name": "Tienda ñ 🛒 \\u0000-looking", "max_mps": 90,
                                                   "app_secret": "s\u00e9cret"})
             assert store.add(config) and not store.add(config)
+            # A row that no longer reads as a number (edited by hand) is skipped, not fatal.
+            db.execute("INSERT INTO wacloud_gw_numbers (phone_number_id, config, created_at, updated_at) "
+                       "VALUES ('9', '{\"phone_number_id\": \"x\"}', 0, 0)")
             [kept] = store.list()
             assert kept.access_token is not None and kept.access_token.get_secret_value() == TOKEN_B
             assert kept.app_secret is not None and kept.app_secret.get_secret_value() == "s\u00e9cret"

@@ -11,11 +11,16 @@ loaded, so a number that gave none follows the gateway-wide settings.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
 from wacloud.gateway._db import Database
 from wacloud.gateway._number_config import NumberConfig
+
+log = logging.getLogger("wacloud.gateway.numbers")
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS wacloud_gw_numbers (
     phone_number_id TEXT PRIMARY KEY, config TEXT NOT NULL,
@@ -41,9 +46,18 @@ class NumberStore:
         db.execute(_SCHEMA)
 
     def list(self) -> list[NumberConfig]:
-        """Every stored number, oldest first."""
-        rows = self.db.execute("SELECT config FROM wacloud_gw_numbers ORDER BY created_at, phone_number_id")
-        return [NumberConfig.model_validate(json.loads(str(row[0]))) for row in rows]
+        """Every stored number, oldest first (a row that no longer reads as a number is logged and skipped,
+        so one bad row cannot stop the gateway from starting)."""
+        rows = self.db.execute("SELECT phone_number_id, config FROM wacloud_gw_numbers "
+                               "ORDER BY created_at, phone_number_id")
+        found: list[NumberConfig] = []
+        for pid, config in rows:
+            try:
+                found.append(NumberConfig.model_validate(json.loads(str(config))))
+            except (ValueError, ValidationError) as exc:
+                log.error("number %s in wacloud_gw_numbers is not readable (%s): not served",
+                          pid, type(exc).__name__)
+        return found
 
     def get(self, phone_number_id: str) -> NumberConfig | None:
         """The stored number ``phone_number_id``, or None."""
