@@ -81,6 +81,16 @@ def _add_coverage() -> None:
 _add_coverage()
 
 
+def _add_numbers() -> None:
+    """``wacloud numbers``: the gateway's business numbers (list, add, set, remove)."""
+    from wacloud.cli import numbers
+
+    app.add_typer(numbers.app, name="numbers")
+
+
+_add_numbers()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

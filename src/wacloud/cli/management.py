@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail, kv_table
-from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
+from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt, NumberOpt
 from wacloud.templates import TemplateDefinitionError, check_definition
 
 templates_app = typer.Typer(
@@ -25,8 +25,11 @@ qr_app = typer.Typer(name="qr", help="QR codes and short links with a prefilled 
 block_app = typer.Typer(name="block", help="Block and unblock users.", no_args_is_help=True)
 
 
-def _call(gateway: str | None, api_key: str | None, json_out: bool, method: str, path: str, **kwargs: Any) -> Any:
-    """One gateway call; on failure, report and exit with the error's code."""
+def _call(gateway: str | None, api_key: str | None, json_out: bool, number: str | None, method: str, path: str,
+          **kwargs: Any) -> Any:
+    """One gateway call (``?number=`` when ``number`` is given); on failure, report and exit with the error's code."""
+    if number is not None:
+        kwargs["params"] = {**(kwargs.get("params") or {}), "number": number}
     try:
         with GatewayClient(gateway, api_key) as gw:
             return gw.request(method, path, **kwargs)
@@ -74,6 +77,7 @@ def templates_list(
     status: Annotated[str | None, typer.Option("--status", help="APPROVED, PENDING, REJECTED…")] = None,
     category: Annotated[str | None, typer.Option("--category", help="MARKETING, UTILITY or AUTHENTICATION.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Page size.")] = 100,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -82,7 +86,7 @@ def templates_list(
     params = {
         k: v for k, v in {"name": name, "status": status, "category": category, "limit": limit}.items() if v is not None
     }
-    page = _call(gateway, api_key, json_out, "GET", "/v1/templates", params=params)
+    page = _call(gateway, api_key, json_out, number, "GET", "/v1/templates", params=params)
     if json_out:
         emit_json(page)
         return
@@ -92,6 +96,7 @@ def templates_list(
 @templates_app.command("create")
 def templates_create(
     file: Annotated[Path, typer.Argument(help="A JSON file with Meta's create body.", exists=True, dir_okay=False)],
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -99,7 +104,7 @@ def templates_create(
     """Create a template from a JSON create body, checked against Meta's rules before it is sent."""
     body = _load_body(file, json_out)
     _check_or_fail(body, json_out)
-    created = _call(gateway, api_key, json_out, "POST", "/v1/templates", json=body)
+    created = _call(gateway, api_key, json_out, number, "POST", "/v1/templates", json=body)
     if json_out:
         emit_json(created)
     else:
@@ -121,13 +126,14 @@ def templates_check(
 def templates_delete(
     name: Annotated[str, typer.Argument(help="The template name (all its languages).")],
     template_id: Annotated[str | None, typer.Option("--id", help="Delete only this language's id.")] = None,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Delete a template."""
     params = {"template_id": template_id} if template_id else None
-    out = _call(gateway, api_key, json_out, "DELETE", f"/v1/templates/{name}", params=params)
+    out = _call(gateway, api_key, json_out, number, "DELETE", f"/v1/templates/{name}", params=params)
     _ok(json_out, out, f"deleted {name}")
 
 
@@ -135,9 +141,14 @@ def templates_delete(
 
 
 @profile_app.command("get")
-def profile_get(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def profile_get(
+    number: NumberOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Show the business profile."""
-    out = _call(gateway, api_key, json_out, "GET", "/v1/profile")
+    out = _call(gateway, api_key, json_out, number, "GET", "/v1/profile")
     if json_out:
         emit_json(out)
     else:
@@ -152,6 +163,7 @@ def profile_set(
     email: Annotated[str | None, typer.Option("--email")] = None,
     website: Annotated[list[str] | None, typer.Option("--website", help="Up to two; repeat the option.")] = None,
     vertical: Annotated[str | None, typer.Option("--vertical", help="RETAIL, RESTAURANT, OTHER…")] = None,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -172,7 +184,7 @@ def profile_set(
         body["websites"] = list(website)
     if not body:
         fail(CliError("nothing to change: give --about, --email, --website…", Exit.USAGE), as_json=json_out)
-    out = _call(gateway, api_key, json_out, "PATCH", "/v1/profile", json=body)
+    out = _call(gateway, api_key, json_out, number, "PATCH", "/v1/profile", json=body)
     _ok(json_out, out, "profile updated")
 
 
@@ -180,9 +192,14 @@ def profile_set(
 
 
 @qr_app.command("list")
-def qr_list(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def qr_list(
+    number: NumberOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """List QR codes."""
-    out = _call(gateway, api_key, json_out, "GET", "/v1/qr")
+    out = _call(gateway, api_key, json_out, number, "GET", "/v1/qr")
     if json_out:
         emit_json(out)
     else:
@@ -193,6 +210,7 @@ def qr_list(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: Jso
 def qr_create(
     message: Annotated[str, typer.Argument(help="The prefilled message (≤ 140 characters).")],
     image: Annotated[str | None, typer.Option("--image", help="Also make an image: SVG or PNG.")] = None,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -201,7 +219,7 @@ def qr_create(
     body: dict[str, Any] = {"prefilled_message": message}
     if image:
         body["generate_qr_image"] = image.upper()
-    out = _call(gateway, api_key, json_out, "POST", "/v1/qr", json=body)
+    out = _call(gateway, api_key, json_out, number, "POST", "/v1/qr", json=body)
     if json_out:
         emit_json(out)
     else:
@@ -211,12 +229,13 @@ def qr_create(
 @qr_app.command("delete")
 def qr_delete(
     code: Annotated[str, typer.Argument(help="The QR code id.")],
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Delete a QR code."""
-    out = _call(gateway, api_key, json_out, "DELETE", f"/v1/qr/{code}")
+    out = _call(gateway, api_key, json_out, number, "DELETE", f"/v1/qr/{code}")
     _ok(json_out, out, f"deleted {code}")
 
 
@@ -242,9 +261,14 @@ def _block_report(out: dict[str, Any], key: str, verb: str, json_out: bool) -> N
 
 
 @block_app.command("list")
-def block_list(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def block_list(
+    number: NumberOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """List blocked users."""
-    out = _call(gateway, api_key, json_out, "GET", "/v1/blocked")
+    out = _call(gateway, api_key, json_out, number, "GET", "/v1/blocked")
     if json_out:
         emit_json(out)
     else:
@@ -252,16 +276,26 @@ def block_list(gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: 
 
 
 @block_app.command("add")
-def block_add(users: Users, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def block_add(
+    users: Users,
+    number: NumberOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Block users (only those who messaged in the last 24 hours can be blocked)."""
-    out = _call(gateway, api_key, json_out, "POST", "/v1/blocked", json={"users": users})
+    out = _call(gateway, api_key, json_out, number, "POST", "/v1/blocked", json={"users": users})
     _block_report(out, "added_users", "blocked", json_out)
 
 
 @block_app.command("remove")
 def block_remove(
-    users: Users, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False
+    users: Users,
+    number: NumberOpt = None,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Unblock users."""
-    out = _call(gateway, api_key, json_out, "POST", "/v1/blocked/remove", json={"users": users})
+    out = _call(gateway, api_key, json_out, number, "POST", "/v1/blocked/remove", json={"users": users})
     _block_report(out, "removed_users", "unblocked", json_out)

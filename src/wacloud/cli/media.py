@@ -9,16 +9,22 @@ from typing import Annotated
 import typer
 
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail, kv_table
-from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
+from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt, NumberOpt
 
 app = typer.Typer(help="Upload, inspect, download and delete media.", no_args_is_help=True)
 MediaId = Annotated[str, typer.Argument(help="A media id.")]
+
+
+def _number(number: str | None) -> dict[str, str]:
+    """``?number=`` when the command names the business number."""
+    return {"number": number} if number is not None else {}
 
 
 @app.command("upload")
 def upload(
     file: Annotated[Path, typer.Argument(help="The file to upload.", exists=True, dir_okay=False)],
     mime_type: Annotated[str | None, typer.Option("--type", help="MIME type (guessed from the name).")] = None,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -30,7 +36,8 @@ def upload(
     try:
         with GatewayClient(gateway, api_key, timeout=120) as gw:
             out = gw.request(
-                "POST", "/v1/media", files={"file": (file.name, file.read_bytes(), mime)}, data={"type": mime}
+                "POST", "/v1/media", files={"file": (file.name, file.read_bytes(), mime)}, data={"type": mime},
+                params=_number(number),
             )
     except CliError as exc:
         fail(exc, as_json=json_out)
@@ -41,11 +48,12 @@ def upload(
 
 
 @app.command("info")
-def info(media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def info(media_id: MediaId, number: NumberOpt = None, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None,
+         json_out: JsonOpt = False) -> None:
     """Show a media object's MIME type, size and sha256."""
     try:
         with GatewayClient(gateway, api_key) as gw:
-            out = gw.request("GET", f"/v1/media/{media_id}")
+            out = gw.request("GET", f"/v1/media/{media_id}", params=_number(number))
     except CliError as exc:
         fail(exc, as_json=json_out)
     if json_out:
@@ -58,6 +66,7 @@ def info(media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = Non
 def download(
     media_id: MediaId,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    number: NumberOpt = None,
     gateway: GatewayOpt = None,
     api_key: ApiKeyOpt = None,
     json_out: JsonOpt = False,
@@ -66,7 +75,7 @@ def download(
     target = output or Path(media_id)
     try:
         with GatewayClient(gateway, api_key, timeout=120) as gw:
-            data = gw.request("GET", f"/v1/media/{media_id}/content")
+            data = gw.request("GET", f"/v1/media/{media_id}/content", params=_number(number))
     except CliError as exc:
         fail(exc, as_json=json_out)
     if not isinstance(data, bytes):
@@ -79,11 +88,12 @@ def download(
 
 
 @app.command("delete")
-def delete(media_id: MediaId, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None, json_out: JsonOpt = False) -> None:
+def delete(media_id: MediaId, number: NumberOpt = None, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None,
+           json_out: JsonOpt = False) -> None:
     """Delete uploaded media."""
     try:
         with GatewayClient(gateway, api_key) as gw:
-            out = gw.request("DELETE", f"/v1/media/{media_id}")
+            out = gw.request("DELETE", f"/v1/media/{media_id}", params=_number(number))
     except CliError as exc:
         fail(exc, as_json=json_out)
     if json_out:

@@ -23,6 +23,12 @@ GatewayOpt = Annotated[
         help="The gateway's base URL (as printed by `wacloud serve`).",
     ),
 ]
+#: The business number a media or management call is for (``?number=``); optional with one number.
+NumberOpt = Annotated[
+    str | None,
+    typer.Option("--number", help="The business number the call is for (phone number id or display number); "
+                                  "optional when the gateway serves one."),
+]
 ApiKeyOpt = Annotated[
     str | None,
     typer.Option(

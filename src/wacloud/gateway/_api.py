@@ -332,7 +332,7 @@ async def start_campaign(request: Request, key: Authenticated, campaign: Campaig
     lane = sending_lane(gw, key, campaign.from_) if len(gw.numbers) else None
     try:
         if dry_run:
-            return await campaigns.dry_run(gw, campaign)
+            return await campaigns.dry_run(gw, campaign, lane)
         return await campaigns.start(gw, campaign, lane)
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field=exc.field) from None

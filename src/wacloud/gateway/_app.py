@@ -34,6 +34,7 @@ import wacloud.gateway._identity_routes as identity_routes
 import wacloud.gateway._kept_media as kept_media
 import wacloud.gateway._management as management
 import wacloud.gateway._media_routes as media_routes
+import wacloud.gateway._numbers_admin as numbers_admin
 import wacloud.gateway._numbers_api as numbers_api
 import wacloud.gateway._ops as ops
 import wacloud.gateway._subscriptions as subscriptions
@@ -271,6 +272,7 @@ def create_app(
         app.include_router(management.router, dependencies=_STRICT)
         app.include_router(contacts_routes.router, dependencies=_STRICT)
         app.include_router(numbers_api.router, dependencies=_STRICT)
+        app.include_router(numbers_admin.router, dependencies=_STRICT)
         app.include_router(events_routes.router, dependencies=_STRICT)
         app.include_router(subscriptions.router, dependencies=_STRICT)
         app.include_router(audit.router, dependencies=_STRICT)

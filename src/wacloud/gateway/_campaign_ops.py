@@ -21,6 +21,7 @@ from wacloud.delivery.costs import GROUP_BY
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._calls import call_engine
+from wacloud.gateway._numbers_api import NumberQuery, lane_for
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._schemas import CampaignOut
 
@@ -159,15 +160,17 @@ async def costs(request: Request, _: Authenticated,
 
 @router.post("/costs/reconcile", response_model=ReconcileOut, tags=["costs"],
              summary="Compare the cost with Meta's pricing_analytics")
-async def reconcile(request: Request, _: Authenticated, body: ReconcileIn | None = None) -> dict[str, Any]:
-    """Our cost for the period against ``pricing_analytics`` read from the Graph API now."""
+async def reconcile(request: Request, key: Authenticated, body: ReconcileIn | None = None,
+                    number: NumberQuery = None) -> dict[str, Any]:
+    """Our cost for the period against ``pricing_analytics`` read from the Graph API now (the WABA of
+    ``?number=``, with that number's token; optional when the key's numbers share one WABA)."""
     gw: Gateway = request.app.state.gateway
     ob = _outbox(request)
     until = (body.until if body and body.until else None) or int(time.time())
     since = body.since if body and body.since is not None else max(0, until - 86400)
     if until <= since:
         raise ApiError(422, "until must be after since", field="until")
-    client = gw.client
+    client = lane_for(gw, key, number, waba=True).client if len(gw.numbers) else gw.client
     if client is None or not client.waba_id:
         raise ApiError(409, "reconciling needs the WABA id (WACLOUD_WABA_ID)")
     try:
@@ -201,9 +204,11 @@ async def load_ratecard(request: Request, _: Authenticated,
 
 
 @router.get("/limits", response_model=LimitsOut, tags=["costs"], summary="The limits the engine knows")
-async def limits(request: Request, _: Authenticated) -> dict[str, Any]:
-    """The portfolio's tier and rolling reach, the number's rate and upgrade, held jobs by reason."""
-    out: dict[str, Any] = await call_engine(_outbox(request).campaigns.limits)
+async def limits(request: Request, key: Authenticated, number: NumberQuery = None) -> dict[str, Any]:
+    """The portfolio's tier and rolling reach, the number's (``?number=``) rate and upgrade, held jobs by reason."""
+    gw: Gateway = request.app.state.gateway
+    outbox = lane_for(gw, key, number).outbox if len(gw.numbers) else _outbox(request)
+    out: dict[str, Any] = await call_engine(outbox.campaigns.limits)
     return out
 
 

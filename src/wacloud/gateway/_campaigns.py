@@ -171,13 +171,14 @@ def limit_kwargs(campaign: CampaignIn) -> dict[str, Any]:
     return out
 
 
-async def dry_run(gw: Gateway, campaign: CampaignIn) -> dict[str, Any]:
-    """What the campaign would do now, nothing queued: recipients by state, template, holds, cost, duration."""
-    outbox = gw.outbox
+async def dry_run(gw: Gateway, campaign: CampaignIn, lane: NumberLane | None = None) -> dict[str, Any]:
+    """What the campaign would do now, nothing queued: recipients by state, template, holds, cost, duration
+    (from ``lane``, the sending number: its outbox, and its WABA's templates)."""
+    outbox = lane.outbox if lane is not None else gw.outbox
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
     status = None
-    client = gw.client
+    client = lane.client if lane is not None else gw.client
     if client is not None and client.waba_id:
         try:
             page = await client.list_templates(name=campaign.template, limit=100)

@@ -13,6 +13,7 @@ from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError
 from wacloud.gateway._auth import Authenticated
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts
+from wacloud.gateway._numbers_api import NumberQuery, lane_for
 
 router = APIRouter(prefix="/v1/coexistence", responses=ERROR_RESPONSES, tags=["coexistence"])
 
@@ -42,12 +43,14 @@ class AppContactList(BaseModel):
 
 
 @router.get("", response_model=PacingOut, summary="The number's pacing (at most 20 msg/s on a coexistence number)")
-async def pacing(request: Request, _: Authenticated) -> dict[str, Any]:
-    """The outbox's messages per second for the number, and whether the coexistence cap applies."""
-    outbox = gateway(request).outbox
+async def pacing(request: Request, key: Authenticated, number: NumberQuery = None) -> dict[str, Any]:
+    """The outbox's messages per second for the number (``?number=``), and whether the coexistence cap applies."""
+    gw = gateway(request)
+    outbox = lane_for(gw, key, number).outbox if len(gw.numbers) else gw.outbox
     if outbox is None:
         raise ApiError(503, "the outbox is not available in this process")
-    shared = getattr(request.app.state, "coexistence", False) is True  # set at start by the lifespan
+    # Set at start by the lifespan, for the first number (the one coexistence is read for).
+    shared = getattr(request.app.state, "coexistence", False) is True and outbox is gw.outbox
     return {"phone_number_id": outbox.phone_number_id, "mps": float(outbox.pacing.mps), "coexistence": shared}
 
 

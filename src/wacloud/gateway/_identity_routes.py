@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wacloud.gateway._api_errors import ERROR_RESPONSES
 from wacloud.gateway._auth import Authenticated
-from wacloud.gateway._management import ClientDep, CreatedOut, Done, TemplatePage, _run
+from wacloud.gateway._management import ClientDep, CreatedOut, Done, TemplatePage, WabaClientDep, _run
 from wacloud.limits import limit
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["business identity"])
@@ -208,7 +208,7 @@ async def set_commerce(_: Authenticated, client: ClientDep, body: CommerceIn) ->
 @templates_router.get("/library", response_model=TemplatePage, summary="Browse Meta's template library")
 async def library(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     search: Annotated[str | None, Query(max_length=200)] = None,
     topic: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z_]+$")] = None,
     usecase: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z_]+$")] = None,
@@ -224,7 +224,7 @@ async def library(
 
 
 @templates_router.post("/library", response_model=CreatedOut, status_code=201, summary="Create from the library")
-async def create_from_library(_: Authenticated, client: ClientDep, body: LibraryCreateIn) -> dict[str, Any]:
+async def create_from_library(_: Authenticated, client: WabaClientDep, body: LibraryCreateIn) -> dict[str, Any]:
     """Create a template from a library template; URL and phone buttons take ``library_template_button_inputs``."""
     created = await _run(client.create_from_library(
         body.name, body.library_template_name, category=body.category, language=body.language,
@@ -234,19 +234,19 @@ async def create_from_library(_: Authenticated, client: ClientDep, body: Library
 
 
 @templates_router.post("/{template_id}/archive", response_model=Done, summary="Archive a template")
-async def archive(_: Authenticated, client: ClientDep, template_id: _ID) -> dict[str, Any]:
+async def archive(_: Authenticated, client: WabaClientDep, template_id: _ID) -> dict[str, Any]:
     """Archive a template (it stops being sendable)."""
     return {"success": await _run(client.archive_template(template_id))}
 
 
 @templates_router.post("/{template_id}/unarchive", response_model=Done, summary="Unarchive a template")
-async def unarchive(_: Authenticated, client: ClientDep, template_id: _ID) -> dict[str, Any]:
+async def unarchive(_: Authenticated, client: WabaClientDep, template_id: _ID) -> dict[str, Any]:
     """Bring an archived template back."""
     return {"success": await _run(client.unarchive_template(template_id))}
 
 
 @templates_router.post("/{template_id}/unpause", response_model=Done, summary="Unpause a template")
-async def unpause(_: Authenticated, client: ClientDep, template_id: _ID) -> dict[str, Any]:
+async def unpause(_: Authenticated, client: WabaClientDep, template_id: _ID) -> dict[str, Any]:
     """Unpause a template Meta paused for low quality."""
     return {"success": await _run(client.unpause_template(template_id))}
 
@@ -254,7 +254,7 @@ async def unpause(_: Authenticated, client: ClientDep, template_id: _ID) -> dict
 @templates_router.get("/{template_id}/compare", response_model=CompareOut, summary="Compare two templates")
 async def compare(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     template_id: _ID,
     other: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[0-9]+$", description="the other template id")],
     start: Annotated[int, Query(ge=0, le=32503680000)],
@@ -265,6 +265,6 @@ async def compare(
 
 
 @templates_router.post("/migrate", response_model=MigrateOut, summary="Copy templates from another WABA")
-async def migrate(_: Authenticated, client: ClientDep, body: MigrateIn) -> dict[str, Any]:
+async def migrate(_: Authenticated, client: WabaClientDep, body: MigrateIn) -> dict[str, Any]:
     """Copy the templates of ``source_waba_id`` into the gateway's WABA (``page_number`` pages a large one)."""
     return dict((await _run(client.migrate_templates(body.source_waba_id, page_number=body.page_number))).model_dump())

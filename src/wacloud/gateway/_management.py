@@ -1,8 +1,9 @@
 """Gateway HTTP API for management: templates (list, create, delete, pre-send check), business profile,
 QR codes and blocked users. Included by the gateway app; every route needs an API key.
 
-The Cloud API client comes from :func:`get_client` (the gateway's ``app.state.gateway.client``, an
-:class:`~wacloud.AsyncClient`); tests and other apps may override that dependency.
+The Cloud API client comes from :func:`get_client`: the client of the number the call names with
+``?number=`` (its own token; the key's number limits apply), optional when the gateway serves one number;
+templates take :func:`get_waba_client` (the number's WABA). Tests and other apps may override them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from wacloud.client import AsyncClient
 from wacloud.gateway._api import gateway
 from wacloud.gateway._api_errors import ERROR_RESPONSES, ApiError, whatsapp_error
 from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._numbers_api import NumberQuery, lane_for
 from wacloud.gateway._send_body import json_object
 from wacloud.limits import PROFILE_VERTICALS, limit
 from wacloud.messages import Template
@@ -29,15 +31,29 @@ _TEMPLATE_NAME = Annotated[str, Path(min_length=1, max_length=limit("template.na
 _PHONE = r"^\+?[0-9][0-9 ()\-]{4,24}$"
 
 
-def get_client(request: Request) -> AsyncClient:
-    """The gateway's Cloud API client (503 when this process has none)."""
-    client = gateway(request).client
-    if client is None:
+def get_client(request: Request, key: Authenticated, number: NumberQuery = None) -> AsyncClient:
+    """The Cloud API client of the number the call is for (``?number=``; optional with one number or a key
+    for one number), with its own token; 403 when the key may not use it, 503 when this process has none."""
+    gw = gateway(request)
+    if len(gw.numbers):
+        return lane_for(gw, key, number).client
+    if gw.client is None:
         raise ApiError(503, "the Cloud API client is not available in this process")
-    return client
+    return gw.client
+
+
+def get_waba_client(request: Request, key: Authenticated, number: NumberQuery = None) -> AsyncClient:
+    """The client for a WABA-wide call (templates): the number's (``?number=``) WABA, optional when every
+    number the key may use is in one WABA."""
+    gw = gateway(request)
+    if len(gw.numbers):
+        return lane_for(gw, key, number, waba=True).client
+    return get_client(request, key, number)
 
 
 ClientDep = Annotated[AsyncClient, Depends(get_client)]
+#: Templates belong to the number's WABA.
+WabaClientDep = Annotated[AsyncClient, Depends(get_waba_client)]
 
 
 def _local(exc: errors.ValidationError) -> ApiError:
@@ -204,7 +220,7 @@ class BlockedList(BaseModel):
 @router.get("/templates", response_model=TemplatePage, summary="List message templates")
 async def list_templates(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     name: Annotated[str | None, Query(max_length=512, pattern=r"^[a-z0-9_]+$")] = None,
     status: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z_,]+$")] = None,
     category: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z_,]+$")] = None,
@@ -222,7 +238,7 @@ async def list_templates(
 @router.post("/templates", response_model=CreatedOut, status_code=201, summary="Create a template")
 async def create_template(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     body: Annotated[
         TemplateCreateBody,
         Body(
@@ -239,7 +255,7 @@ async def create_template(
 @router.delete("/templates/{name}", response_model=Done, summary="Delete a template")
 async def delete_template(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     name: _TEMPLATE_NAME,
     template_id: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+$")] = None,
 ) -> dict[str, Any]:
@@ -250,7 +266,7 @@ async def delete_template(
 @router.post("/templates/validate", response_model=TemplateOut, summary="Check a template send against its definition")
 async def validate_template(
     _: Authenticated,
-    client: ClientDep,
+    client: WabaClientDep,
     template: Annotated[TemplateSendObject, Body(description="The template object of a send body")],
 ) -> dict[str, Any]:
     """The template's definition when the send fits it; a 422 naming the mismatch (and Meta's code) if not."""

@@ -123,6 +123,8 @@ class MediaKeeper:
     default_phone_number_id: str = ""
     concurrency: int = 2
     poll_s: float = 1.0
+    #: The client of the number a media arrived on (its own token); None, or None for a number: ``client``.
+    client_for: Callable[[str], AsyncClient | None] | None = None
     kept: int = 0
     failed: int = 0
 
@@ -215,8 +217,9 @@ class MediaKeeper:
 
     async def _download(self, task: MediaTask) -> tuple[str, int, bytes]:
         """Look up, download, check and store ``task``'s media: its location, size and digest."""
+        client = (self.client_for(task.phone_number_id) if self.client_for is not None else None) or self.client
         try:
-            info = await self.client.media_url(task.media_id)
+            info = await client.media_url(task.media_id)
         except errors.WacloudError as exc:
             raise RuntimeError(f"media lookup failed: {exc}") from exc
         cap = self.policy.max_bytes
@@ -226,7 +229,7 @@ class MediaKeeper:
         key = media_key(task.phone_number_id, task.media_id, mime)
         part = self.store.scratch_dir() / f"{task.media_id}.{secrets.token_hex(4)}"
         try:
-            await self.client.download(info, to=part)
+            await client.download(info, to=part)
             digest, size = await asyncio.to_thread(_file_sha256, part)
             if size > cap:
                 raise DownloadRefused(f"{size} bytes, more than the {cap} kept (media_keep_max_bytes)")

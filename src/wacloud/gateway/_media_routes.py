@@ -19,7 +19,9 @@ from wacloud.client.models import MediaInfo, UnexpectedResponse
 from wacloud.gateway._api import gateway
 from wacloud.gateway._api_errors import ApiError, whatsapp_error
 from wacloud.gateway._auth import Authenticated
+from wacloud.gateway._keys import KeyInfo
 from wacloud.gateway._media_upload import UploadRejected, read_upload
+from wacloud.gateway._numbers_api import NumberQuery, lane_for
 from wacloud.gateway._schemas import Deleted, ErrorOut, MediaOut
 
 router = APIRouter(
@@ -54,11 +56,14 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _client(request: Request) -> AsyncClient:
-    client = gateway(request).client
-    if client is None:
+def _client(request: Request, key: KeyInfo, number: str | None) -> AsyncClient:
+    """The client of the number the call is for (``?number=``, its own token; the key's limits apply)."""
+    gw = gateway(request)
+    if len(gw.numbers):
+        return lane_for(gw, key, number).client
+    if gw.client is None:
         raise ApiError(503, "the Cloud API client is not available in this process")
-    return client
+    return gw.client
 
 
 def _upstream(exc: Exception) -> ApiError:
@@ -70,12 +75,13 @@ def _upstream(exc: Exception) -> ApiError:
     return ApiError(502, f"unexpected answer from the Cloud API: {exc}"[:300])
 
 
-async def _media_info(request: Request, media_id: str) -> MediaInfo:
+async def _media_info(request: Request, client: AsyncClient, media_id: str) -> MediaInfo:
     """The Graph media object for ``media_id``; 404 when the id names anything but media."""
-    creds = gateway(request).creds
-    if media_id in (creds.phone_number_id, creds.waba_id):
+    gw = gateway(request)
+    own = {gw.creds.phone_number_id, gw.creds.waba_id}
+    own |= {i for lane in gw.numbers for i in (lane.phone_number_id, lane.spec.waba_id)}
+    if media_id in own:
         raise ApiError(404, f"{media_id} is this gateway's phone number or WABA, not media", field="media_id")
-    client = _client(request)
     try:
         return await client.media_url(media_id)
     except errors.ValidationError as exc:
@@ -95,9 +101,10 @@ async def _media_info(request: Request, media_id: str) -> MediaInfo:
     summary="Upload media",
     openapi_extra={"requestBody": _UPLOAD_BODY},
 )
-async def upload_media(request: Request, _: Authenticated) -> dict[str, Any]:
-    """Upload a file (multipart ``file``, optional ``type``); refused as soon as it passes its size cap."""
-    client = _client(request)
+async def upload_media(request: Request, key: Authenticated, number: NumberQuery = None) -> dict[str, Any]:
+    """Upload a file (multipart ``file``, optional ``type``) for the number ``?number=`` (optional with one
+    number), with its token; refused as soon as it passes its size cap."""
+    client = _client(request, key, number)
     try:
         upload = await read_upload(request.headers, request.stream())
     except UploadRejected as exc:
@@ -120,9 +127,9 @@ async def upload_media(request: Request, _: Authenticated) -> dict[str, Any]:
 
 
 @router.get("/media/{media_id}", response_model=MediaOut, summary="Media info")
-async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> MediaOut:
-    """URL (short-lived), MIME type, sha256 and size."""
-    info = await _media_info(request, media_id)
+async def media_info(request: Request, key: Authenticated, media_id: MediaId, number: NumberQuery = None) -> MediaOut:
+    """URL (short-lived), MIME type, sha256 and size (read with the token of ``?number=``)."""
+    info = await _media_info(request, _client(request, key, number), media_id)
     return MediaOut(**info.model_dump(include=set(MediaOut.model_fields)))
 
 
@@ -132,22 +139,26 @@ async def media_info(request: Request, _: Authenticated, media_id: MediaId) -> M
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
-async def media_content(request: Request, _: Authenticated, media_id: MediaId) -> Response:
-    """The media bytes (sha256 checked)."""
-    info = await _media_info(request, media_id)
+async def media_content(request: Request, key: Authenticated, media_id: MediaId,
+                        number: NumberQuery = None) -> Response:
+    """The media bytes (sha256 checked), downloaded with the token of ``?number=``."""
+    client = _client(request, key, number)
+    info = await _media_info(request, client, media_id)
     try:
-        data = await _client(request).download(info)
+        data = await client.download(info)
     except errors.WacloudError as exc:
         raise _upstream(exc) from None
     return Response(content=data, media_type=info.mime_type or "application/octet-stream")
 
 
 @router.delete("/media/{media_id}", response_model=Deleted, summary="Delete media")
-async def delete_media(request: Request, _: Authenticated, media_id: MediaId) -> dict[str, Any]:
-    """Delete uploaded media (only once the Graph API confirms the id is media)."""
-    await _media_info(request, media_id)
+async def delete_media(request: Request, key: Authenticated, media_id: MediaId,
+                       number: NumberQuery = None) -> dict[str, Any]:
+    """Delete uploaded media (only once the Graph API confirms the id is media), with the token of ``?number=``."""
+    client = _client(request, key, number)
+    await _media_info(request, client, media_id)
     try:
-        return {"deleted": bool(await _client(request).delete_media(media_id))}
+        return {"deleted": bool(await client.delete_media(media_id))}
     except errors.ValidationError as exc:
         raise ApiError(422, exc.reason, field="media_id") from None
     except errors.WacloudError as exc:

@@ -47,6 +47,16 @@ class NumberConfig(BaseModel):
             raise ValueError("must be the numeric id from Meta's App Dashboard")
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("name", "access_token", "app_secret")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and "\x00" in text:
+            raise ValueError("must not contain a NUL character (U+0000)")
+        if isinstance(value, SecretStr) and not 1 <= len(value.get_secret_value().strip()) <= 4096:
+            raise ValueError("must be 1 to 4096 characters")
+        return value
+
     @field_validator("display_phone_number", mode="before")
     @classmethod
     def _display(cls, value: object) -> object:

@@ -51,6 +51,9 @@ class NumberLane:
     #: The display number and verified name Meta reports (when the configuration gave none).
     display_phone_number: str | None = None
     verified_name: str | None = None
+    #: Where the number comes from: ``config`` (the configuration file or environment) or ``api``
+    #: (added by an admin through ``POST /v1/numbers``, kept in the database; only those can be removed).
+    source: str = "config"
 
     @property
     def phone_number_id(self) -> str:
@@ -85,11 +88,15 @@ class NumberLane:
     async def read_level(self) -> None:
         """Ask Meta for the number's throughput level and quality; a failure keeps the configured rate."""
         try:
-            info = await self.client.get_phone_number(fields=list(PHONE_FIELDS), phone_number_id=self.phone_number_id)
+            await self.check()
         except (errors.WhatsAppError, errors.TransportError) as exc:
             log.warning("could not read the throughput level of number %s (%s); pacing at %s mps", self.phone_number_id,
                         exc, self.rate)
-            return
+
+    async def check(self) -> None:
+        """Read the number from the Graph API with its own token (level, quality, display number); Meta's
+        refusal (a wrong token, a number the token cannot reach) or a transport error is raised."""
+        info = await self.client.get_phone_number(fields=list(PHONE_FIELDS), phone_number_id=self.phone_number_id)
         self.quality = info.quality_rating
         self.display_phone_number = info.display_phone_number
         self.verified_name = info.verified_name
@@ -116,6 +123,14 @@ class Numbers:
 
     def add(self, lane: NumberLane) -> None:
         """Serve one more number."""
+        self._lanes[lane.phone_number_id] = lane
+
+    def remove(self, phone_number_id: str) -> NumberLane | None:
+        """Stop serving a number; its lane (None when it was not served)."""
+        return self._lanes.pop(phone_number_id, None)
+
+    def replace(self, lane: NumberLane) -> None:
+        """Serve ``lane`` in place of the lane of the same number (its position kept)."""
         self._lanes[lane.phone_number_id] = lane
 
     def __iter__(self) -> Iterator[NumberLane]:

@@ -46,6 +46,24 @@ def sending_lane(gw: Gateway, key: KeyInfo, sender: str | None, *, field: str = 
     return lane
 
 
+def lane_for(gw: Gateway, key: KeyInfo, number: str | None, *, waba: bool = False) -> NumberLane:
+    """The number a management or media call acts for: ``?number=`` (checked against the key), else the
+    implicit number, else the key's only number; for a WABA-wide call (``waba``: templates) any number
+    when every number the key may use is in one WABA. Otherwise 422 asking for ``number``."""
+    if number is not None or len(gw.numbers) == 0:
+        return sending_lane(gw, key, number, field="number")
+    usable = [lane for lane in gw.numbers if key.may_use(lane.phone_number_id)]
+    implicit = gw.numbers.get(gw.numbers.implicit)
+    if implicit is not None and implicit in usable:
+        return implicit
+    if not usable:
+        raise ApiError(403, "this API key may use none of the numbers this gateway serves", field="number")
+    if len(usable) == 1 or (waba and len({lane.spec.waba_id for lane in usable}) == 1):
+        return usable[0]
+    raise ApiError(422, f"this gateway serves {len(usable)} numbers; say which one with ?number= "
+                        f"(one of {', '.join(lane.phone_number_id for lane in usable)})", field="number")
+
+
 def filter_numbers(gw: Gateway, key: KeyInfo, number: str | None) -> list[str] | None:
     """The phone number ids a listing shows: ``?number=`` (checked), else the key's numbers (None: all)."""
     if number is None:
@@ -73,6 +91,10 @@ async def number_view(lane: NumberLane) -> dict[str, Any]:
         "quality_event": lane.quality_event,
         "backlog": int(backlog),
         "workers": lane.workers.state,
+        "source": lane.source,
+        # Whether one is set, never the token itself.
+        "access_token_set": lane.spec.access_token is not None,
+        "app_secret_set": lane.spec.app_secret is not None,
     }
 
 
@@ -130,4 +152,4 @@ async def unrouted(
     return {"updates": [u.as_dict() for u in found], "counts": await call_engine(log.unrouted_count)}
 
 
-__all__ = ["NumberQuery", "filter_numbers", "number_view", "router", "sending_lane"]
+__all__ = ["NumberPath", "NumberQuery", "filter_numbers", "lane_for", "number_view", "router", "sending_lane"]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from wacloud.client import AsyncClient
 from wacloud.delivery import EventCursors, MediaQueue
 from wacloud.delivery.sql import SqlBase
 from wacloud.events.relay import Relay
@@ -53,7 +54,19 @@ def attach_outputs(gw: Gateway) -> None:
     policy = KeepPolicy(types=frozenset(s.media_keep_types), max_bytes=s.media_keep_max_bytes,
                         attempts=s.media_keep_attempts, retry_first_s=s.media_retry_s)
     gw.media_keeper = MediaKeeper(MediaQueue(gw.store), gw.client, store, policy,
-                                  default_phone_number_id=gw.creds.phone_number_id)
+                                  default_phone_number_id=gw.creds.phone_number_id, client_for=NumberClients(gw))
+
+
+class NumberClients:
+    """The client of a served number (its own token), None for a number not served."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def __call__(self, phone_number_id: str) -> AsyncClient | None:
+        """The lane's client of ``phone_number_id``."""
+        lane = self.gw.lane(phone_number_id)
+        return lane.client if lane is not None else None
 
 
 def build_relay(gw: Gateway) -> Relay | None:

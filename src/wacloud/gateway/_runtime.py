@@ -8,6 +8,7 @@ client talks to Meta's Graph API with the configured token.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -28,8 +29,9 @@ from wacloud.gateway._history import History
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._media_keeper import MediaKeeper
 from wacloud.gateway._metrics import Metrics
-from wacloud.gateway._number_config import NumberSpec
+from wacloud.gateway._number_config import NumberConfig, NumberSpec, display_digits, fill
 from wacloud.gateway._number_log import NumberLog
+from wacloud.gateway._number_store import NumberStore
 from wacloud.gateway._numbers import NumberLane, Numbers
 from wacloud.gateway._probe import DatabaseProbe
 from wacloud.gateway._sandbox_mount import SandboxPersistence
@@ -40,6 +42,8 @@ from wacloud.gateway._workers import WorkerGroup, WorkerSupervisor
 from wacloud.sandbox import SandboxApp
 from wacloud.sandbox import create_sandbox_app as create_sandbox
 from wacloud.webhooks import WebhookApp
+
+log = logging.getLogger("wacloud.gateway.numbers")
 
 #: The ids the embedded sandbox uses when none are configured.
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"
@@ -181,6 +185,8 @@ class Gateway:
     handover: Handover | None = None
     #: Per-language opt-out keywords ("STOP"); set by :func:`open_gateway`.
     stop_words: StopWords | None = None
+    #: The numbers added through the API (``POST /v1/numbers``); set by :func:`open_gateway`.
+    number_store: NumberStore | None = None
 
     @property
     def webhook_url(self) -> str:
@@ -191,6 +197,8 @@ class Gateway:
         """The embedded sandbox's ASGI app (sandbox mode only), posting webhooks to our ``/webhook``."""
         s, c = self.settings, self.creds
         first, *others = self.number_specs()
+        # The numbers added through the API too (a configured one is served as configured).
+        configured = {n.phone_number_id for n in (first, *others)}
         options: dict[str, Any] = {
             "access_token": c.token,
             "phone_number_id": first.phone_number_id,
@@ -200,9 +208,9 @@ class Gateway:
             "webhook_url": self.base_url + "/webhook",
             "mps": s.mps,
             "extra_phone_numbers": [
-                {"phone_number_id": n.phone_number_id, "display_phone_number": n.display_phone_number or
-                 f"1555{n.phone_number_id[-7:]:0>7}", "waba_id": n.waba_id or first.waba_id}
-                for n in others
+                {"phone_number_id": n.phone_number_id, "display_phone_number": sandbox_display(n),
+                 "waba_id": n.waba_id or first.waba_id}
+                for n in [*others, *(a for a in self.added_specs() if a.phone_number_id not in configured)]
             ],
             # Unseeded, each start draws a fresh seed: the sandbox's id counters restart with the process,
             # and a fixed seed would hand out the wamids of the previous run again (the gateway's store
@@ -235,7 +243,53 @@ class Gateway:
         return [NumberSpec(**{**_fields(n), "access_token": c.token, "app_secret": c.app_secret}) for n in specs]
 
     def build_client(self) -> InstrumentedAsyncClient:
-        """The Cloud API clients and outbox of every number; ``client``/``outbox`` are the first number's."""
+        """The Cloud API clients and outbox of every number; ``client``/``outbox`` are the first number's.
+
+        The configured numbers come first, then those an admin added through the API (kept in the database;
+        one also in the configuration is served as configured)."""
+        if self.store is None:
+            self.store = open_store(self.settings.database_url)
+        specs = self.number_specs()
+        for spec in specs:
+            self.numbers.add(self.make_lane(spec))
+        configured = {spec.phone_number_id for spec in specs}
+        for added in self.added_specs():
+            if added.phone_number_id not in configured:
+                self.numbers.add(self.make_lane(added, source="api"))
+        first = self.numbers.default
+        assert first is not None
+        if len(self.settings.numbers) <= 1:
+            self.numbers.implicit = first.phone_number_id
+        self.client, self.bot_client, self.outbox = first.client, first.bot_client, first.outbox
+        self.workers = WorkerGroup([lane.workers for lane in self.numbers])
+        return self.client
+
+    def added_specs(self) -> list[NumberSpec]:
+        """The numbers added through the API, with the gateway-wide defaults filled in (one left without a
+        token, as the configuration no longer gives one, is logged and not served)."""
+        if self.number_store is None:
+            return []
+        specs = [self.fill_added(n) for n in self.number_store.list()]
+        for spec in specs:
+            if spec.access_token is None:
+                log.error("number %s (added through the API) has no access token and the configuration gives "
+                          "none: not served; set one with PATCH /v1/numbers/%s", spec.phone_number_id,
+                          spec.phone_number_id)
+        return [spec for spec in specs if spec.access_token is not None]
+
+    def fill_added(self, number: NumberConfig) -> NumberSpec:
+        """A number added through the API with the gateway-wide defaults (in sandbox mode the embedded
+        sandbox's token and secret: one sandbox, one token)."""
+        s, c = self.settings, self.creds
+        if s.sandbox_mode:
+            return fill(number.model_copy(update={"access_token": None, "app_secret": None}), waba_id=c.waba_id,
+                        access_token=c.token, app_secret=c.app_secret, mps=s.mps)
+        return fill(number, waba_id=s.waba_id, mps=s.mps,
+                    access_token=s.access_token.get_secret_value() if s.access_token else None,
+                    app_secret=s.app_secret.get_secret_value() if s.app_secret else None)
+
+    def make_lane(self, spec: NumberSpec, *, source: str = "config") -> NumberLane:
+        """A number's lane: its own client (with its token), bot client, outbox and workers (not started)."""
         store = self.store
         if store is None:
             store = self.store = open_store(self.settings.database_url)
@@ -245,29 +299,21 @@ class Gateway:
             # In-process: no socket, and it works before uvicorn has bound its port.
             transport = httpx.ASGITransport(app=self.sandbox_app)
             base = "http://sandbox.local"
-        for spec in self.number_specs():
-            options: dict[str, Any] = {
-                "token": spec.access_token,
-                "phone_number_id": spec.phone_number_id,
-                "waba_id": spec.waba_id,
-                "base_url": base,
-                "version": self.settings.api_version,
-                "transport": transport,
-            }
-            client = InstrumentedAsyncClient(metrics=self.metrics, **options)
-            outbox = Outbox(store, client, mps=spec.rate_for(None), max_mps=spec.max_mps,
-                            concurrency=self.settings.concurrency,
-                            worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}",
-                            portfolio=self.settings.portfolio, read_limits_every_s=self.settings.limits_refresh_s)
-            self.numbers.add(NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),
-                                        bot_client=LoggingAsyncClient(history=self.history, **options)))
-        first = self.numbers.default
-        assert first is not None
-        if len(self.settings.numbers) <= 1:
-            self.numbers.implicit = first.phone_number_id
-        self.client, self.bot_client, self.outbox = first.client, first.bot_client, first.outbox
-        self.workers = WorkerGroup([lane.workers for lane in self.numbers])
-        return self.client
+        options: dict[str, Any] = {
+            "token": spec.access_token,
+            "phone_number_id": spec.phone_number_id,
+            "waba_id": spec.waba_id,
+            "base_url": base,
+            "version": self.settings.api_version,
+            "transport": transport,
+        }
+        client = InstrumentedAsyncClient(metrics=self.metrics, **options)
+        outbox = Outbox(store, client, mps=spec.rate_for(None), max_mps=spec.max_mps,
+                        concurrency=self.settings.concurrency,
+                        worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}",
+                        portfolio=self.settings.portfolio, read_limits_every_s=self.settings.limits_refresh_s)
+        return NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),
+                          bot_client=LoggingAsyncClient(history=self.history, **options), source=source)
 
     def lane(self, phone_number_id: str | None) -> NumberLane | None:
         """The lane of a number this gateway serves (None for another number, or without engines)."""
@@ -281,6 +327,12 @@ class Gateway:
             app.client = self.bot_client
         self.bot = app
         return app
+
+
+def sandbox_display(spec: NumberSpec) -> str:
+    """The display number of a number of the embedded sandbox: the configured one's digits, else one made
+    from the id."""
+    return display_digits(spec.display_phone_number or "") or f"1555{spec.phone_number_id[-7:]:0>7}"
 
 
 def _fields(spec: NumberSpec) -> dict[str, Any]:
@@ -303,4 +355,5 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         audit=AuditLog(db),
         handover=Handover(db),
         stop_words=StopWords(db),
+        number_store=NumberStore(db),
     )

@@ -360,6 +360,12 @@ class NumberOut(BaseModel):
     #: Jobs still owed a send.
     backlog: int
     workers: str
+    #: ``config`` (the configuration) or ``api`` (added with ``POST /v1/numbers``; only those can be removed).
+    source: str = "config"
+    #: Whether the number has an access token (it is never shown).
+    access_token_set: bool = False
+    #: Whether the number has an app secret of its own or the gateway's (never shown).
+    app_secret_set: bool = False
 
 
 class NumberList(BaseModel):

@@ -112,6 +112,24 @@ class WorkerGroup:
         """Crashes of any number's workers."""
         return sum(s.restarts for s in self.supervisors)
 
+    @property
+    def running(self) -> bool:
+        """True once the workers were started (and until the gateway stops)."""
+        return any(s.task is not None and not s.stopping for s in self.supervisors)
+
+    def add(self, supervisor: WorkerSupervisor) -> None:
+        """One more number's workers, started at once when the others run (a number added at run time)."""
+        running = self.running
+        self.supervisors.append(supervisor)
+        if running:
+            supervisor.start()
+
+    async def remove(self, supervisor: WorkerSupervisor) -> None:
+        """Stop one number's workers (gracefully) and forget them (a number removed at run time)."""
+        if supervisor in self.supervisors:
+            self.supervisors.remove(supervisor)
+        await supervisor.stop()
+
     def start(self) -> None:
         """Start every number's workers."""
         for s in self.supervisors:

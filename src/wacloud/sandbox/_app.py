@@ -137,7 +137,7 @@ class SandboxApp:
                 )
                 await _send_json(send, 400, err.body(state.ids.fbtrace_id()))
                 return
-        auth_error = self._check_auth(scope)
+        auth_error = self._check_auth(scope, path)
         if auth_error is not None:
             await _send_json(send, auth_error.http_status, auth_error.body(state.ids.fbtrace_id()))
             return
@@ -169,7 +169,7 @@ class SandboxApp:
             return
         await self.graph(scope, receive, send)
 
-    def _check_auth(self, scope: Scope) -> GraphError | None:
+    def _check_auth(self, scope: Scope, path: str = "/") -> GraphError | None:
         token: str | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -186,8 +186,16 @@ class SandboxApp:
         if token is None:
             code = self.state.config.missing_token_code
             return _token_error(code, "An access token is required to request this resource.")
-        if not hmac.compare_digest(token.encode(), self.state.config.access_token.encode()):
+        cfg = self.state.config
+        if not any(hmac.compare_digest(token.encode(), known.encode()) for known in cfg.tokens):
             return _token_error(190, "Invalid OAuth access token - Cannot parse access token")
+        # A number with a token of its own (another app or system user) is reached with that token only,
+        # and its token reaches no other number: Graph answers as for an object it cannot see.
+        pid = path.strip("/").split("/", 1)[0]
+        if pid in cfg.numbers and not hmac.compare_digest(token.encode(), cfg.token_of(pid).encode()):
+            return GraphError(100, f"Unsupported request. Object with ID '{pid}' does not exist, cannot be "
+                                   "loaded due to missing permissions, or does not support this operation.",
+                              subcode=33)
         return None
 
     async def _messages(

@@ -175,6 +175,19 @@ class SandboxConfig:
             out[str(number["phone_number_id"])] = str(number["display_phone_number"])
         return out
 
+    def token_of(self, phone_number_id: str) -> str:
+        """The token that reaches a business number: its own (a number of another Meta app or system user,
+        ``access_token`` in its entry), else the sandbox's."""
+        for number in self.extra_phone_numbers:
+            if str(number["phone_number_id"]) == phone_number_id and number.get("access_token"):
+                return str(number["access_token"])
+        return self.access_token
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token the sandbox accepts: its own, then the numbers' own."""
+        return [self.access_token, *(str(n["access_token"]) for n in self.extra_phone_numbers if n.get("access_token"))]
+
     def waba_of(self, phone_number_id: str | None) -> str:
         """The WABA a business number belongs to (the main WABA for the main or an unknown number)."""
         for number in self.extra_phone_numbers:
@@ -214,6 +227,9 @@ class SandboxConfig:
                 value = list(value)
             elif f.name == "failure_channels":
                 value = {str(k): v for k, v in value.items()}
+            elif f.name == "extra_phone_numbers":
+                # A number's own token is a secret too.
+                value = [{k: v for k, v in n.items() if k != "access_token"} for n in value]
             out[f.name] = value
         return out
 
@@ -310,7 +326,7 @@ def _phone_numbers(cfg: SandboxConfig, value: Any) -> None:
     for i, number in enumerate(value):
         if not isinstance(number, dict):
             raise ValueError(f"phone_numbers[{i}]: must be an object")
-        unknown = set(number) - {"phone_number_id", "display_phone_number", "waba_id", "mps"}
+        unknown = set(number) - {"phone_number_id", "display_phone_number", "waba_id", "mps", "access_token"}
         if unknown:
             raise ValueError(f"phone_numbers[{i}]: unknown keys {sorted(unknown)}")
         for key in ("phone_number_id", "display_phone_number"):
@@ -318,6 +334,9 @@ def _phone_numbers(cfg: SandboxConfig, value: Any) -> None:
                 raise ValueError(f"phone_numbers[{i}].{key}: must be digits")
         if number.get("waba_id") is not None and not str(number["waba_id"]).isdigit():
             raise ValueError(f"phone_numbers[{i}].waba_id: must be digits")
+        if number.get("access_token") is not None and (not isinstance(number["access_token"], str)
+                                                       or not number["access_token"]):
+            raise ValueError(f"phone_numbers[{i}].access_token: must be a non-empty string")
         if number.get("mps") is not None and _number(f"phone_numbers[{i}].mps", number["mps"], None) == 0:
             raise ValueError(f"phone_numbers[{i}].mps: must be more than 0")
         checked.append({k: (v if k == "mps" else str(v)) for k, v in number.items() if v is not None})

@@ -181,6 +181,16 @@ class SandboxState:
         )
         self.limiter.per_number = {**cfg.number_rates(), **self.portfolio.upgraded}
 
+    def add_phone_number(self, phone_number_id: str, display_phone_number: str, waba_id: str | None = None) -> None:
+        """Serve one more business number from now on (in ``waba_id``, default the main WABA), kept over a
+        reset; a number already served stays as it is."""
+        for cfg in (self.config, self.initial):
+            if phone_number_id not in cfg.numbers:
+                cfg.extra_phone_numbers.append({"phone_number_id": phone_number_id, "waba_id": waba_id or cfg.waba_id,
+                                                "display_phone_number": display_phone_number})
+        if self.management is not None:
+            self.management.phones.setdefault(phone_number_id, PhoneState())
+
     # --- customers ---------------------------------------------------------------------------
 
     def _seed_customers(self) -> None:

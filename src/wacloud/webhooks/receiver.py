@@ -17,13 +17,12 @@ to the payload depends on whose failure it is:
   ``retry_max_s``); after ``max_attempts`` failed attempts it is set aside (dead-lettered with the
   reason, logged, counted in :attr:`WebhookReceiver.stats`) instead of being retried forever.
 
-An update that fails does not stop the others of its payload; a retried payload re-runs only the
-updates not yet completed: each completed update leaves a
-``done:<key>`` mark in the dedup store. With a :class:`~wacloud.webhooks.store.LeasedInboxStore` (the
-delivery engine's SQLite and PostgreSQL stores) each payload is leased to one process at a time: the
-one that answered it (the lease is renewed while it is processed), or whoever claims it once it is
-due (a retry, or a payload left by a process that died: due when its lease lapses, ``lease_s``), so
-several processes sharing one inbox never process one payload twice.
+An update that fails does not stop the others of its payload; a retried payload re-runs only the updates not yet
+completed: each completed update leaves a ``done:<key>`` mark in the dedup store. With a
+:class:`~wacloud.webhooks.store.LeasedInboxStore` (the delivery engine's SQLite and PostgreSQL stores) each
+payload is leased to one process at a time: the one that answered it (the lease is renewed while it is
+processed), or whoever claims it once it is due (a retry, or a payload left by a process that died: due when its
+lease lapses, ``lease_s``), so several processes sharing one inbox never process one payload twice.
 
 Adapters split the POST in two to ack fast: :meth:`~WebhookReceiver.accept` (checks + store, then answer)
 and :meth:`~WebhookReceiver.process` / :meth:`process_sync` (after the answer); due retries run from
@@ -125,13 +124,10 @@ class WebhookReceiver:
         if lease_s <= 0 or retry_first_s < 0 or retry_max_s < retry_first_s or retry_poll_s <= 0:
             raise ValueError("lease_s and retry_poll_s must be positive, 0 <= retry_first_s <= retry_max_s")
         if not app_secret and not allow_unsigned:
-            raise ValueError(
-                "an app_secret is required to check X-Hub-Signature-256; "
-                "pass allow_unsigned=True to accept unsigned webhooks (development only)"
-            )
+            raise ValueError("an app_secret is required to check X-Hub-Signature-256; pass allow_unsigned=True "
+                             "to accept unsigned webhooks (development only)")
         self._secret = app_secret or None
-        # Numbers of several Meta apps behind one endpoint: a body signed by any of their secrets is good.
-        self._other_secrets = tuple(x for x in other_app_secrets if x and x != app_secret)
+        self.set_other_app_secrets(other_app_secrets)
         self._verify_token = verify_token or None
         self.max_body_bytes = max_body_bytes
         self.dedup: DedupStore | None = dedup if dedup is not None else MemoryDedupStore()
@@ -167,6 +163,10 @@ class WebhookReceiver:
     def stores_block(self) -> bool:
         """False when the stores are in memory (their calls never wait), so no worker thread is needed."""
         return self.inbox is not None or not (self.dedup is None or type(self.dedup) is MemoryDedupStore)
+
+    def set_other_app_secrets(self, other_app_secrets: Sequence[str]) -> None:
+        """Accept bodies signed by these secrets too (several Meta apps' numbers; changed at run time)."""
+        self._other_secrets = tuple(x for x in other_app_secrets if x and x != self._secret)
 
     @property
     def signed(self) -> bool:
