@@ -330,6 +330,13 @@ class Outbox:
         return self.store.change_number(self.phone_number_id, address(old, "from"), address(new_wa_id, "wa_id"),
                                         epoch(timestamp, now) or now)
 
+    def identity_changed(self, ids: CustomerIds, identity_hash: str | None, timestamp: datetime | float | None = None,
+                         created_at: datetime | float | None = None) -> str | None:
+        """A customer's security identity changed (``customer_identity_changed``): kept with its event."""
+        now = self.clock()
+        return self.store.identity_changed(self.phone_number_id, ids, identity_hash, epoch(timestamp, now) or now,
+                                           created_at=epoch(created_at, now))
+
     def contact(self, any_id: str) -> ContactRecord | None:
         """The customer known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact
         id), with all their ids, window and opt-out; None when nobody is known by it."""
