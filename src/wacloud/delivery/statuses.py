@@ -56,7 +56,7 @@ class UpdateTarget(Protocol):
         ...
 
     def identity_changed(self, ids: CustomerIds, identity_hash: str | None, timestamp: datetime | float | None = None,
-                         created_at: datetime | float | None = None) -> str | None:
+                         created_at: float | None = None) -> str | None:
         """A customer's security identity changed."""
         ...
 
@@ -144,8 +144,9 @@ def _inbound(outbox: UpdateTarget, update: MessageUpdate) -> bool:
     if isinstance(msg, SystemMessage) and msg.system.type == "customer_identity_changed":
         # A notice about the customer (new security code), not a message from them: no window opens.
         ident = msg.identity
+        created = ident.created_timestamp if ident is not None else None
         outbox.identity_changed(customer_ids(sender), ident.hash if ident is not None else None, msg.timestamp,
-                                ident.created_timestamp if ident is not None else None)
+                                created.timestamp() if created is not None else None)
         return True
     address = sender.address or msg.from_
     if address:
