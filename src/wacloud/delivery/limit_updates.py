@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -53,6 +54,9 @@ def tier_value(raw: Any) -> str | None:
 
 #: Template statuses (webhook, Graph or send answer) that hold the template's jobs.
 HOLDING_STATUSES = frozenset({"PAUSED", "HELD", "HELD_FOR_QUALITY_ASSESSMENT"})
+#: How long after a held or paused answer the jobs already admitted for that template are checked again
+#: before their call (longer than a claim's lookahead and its lag).
+STOPPED_S = 10.0
 #: The send answer's ``message_status`` values that say Meta is holding (or refusing) the template.
 HELD_ANSWER = "held_for_quality_assessment"
 PAUSED_ANSWER = "paused"
@@ -135,7 +139,19 @@ class TemplatePacing:
         self.recheck_s = recheck_s
         #: Template key -> (held for quality or not, when that was read from the store).
         self._seen: dict[str, tuple[bool, float]] = {}
+        #: Template key -> when a send answer said held or paused (jobs admitted before are checked again).
+        self._answered: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def stopped(self) -> frozenset[str]:
+        """Templates answered held or paused in the last ``STOPPED_S`` seconds (monotonic clock)."""
+        if not self._answered:
+            return frozenset()
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, at in self._answered.items() if now - at > STOPPED_S]:
+                del self._answered[key]
+            return frozenset(self._answered)
 
     def answered(self, body: Mapping[str, Any], wamid: str | None, message_status: str | None,
                  now: float) -> str | None:
@@ -147,6 +163,8 @@ class TemplatePacing:
             return None
         if status == HELD_ANSWER and wamid:
             store.set_limit("held_message", wamid, key, None, now)  # its delivery will say it was let out
+        with self._lock:
+            self._answered[key] = time.monotonic()
         current = store.limit("template", key)
         if current is not None and current[0] in ("HELD", "PAUSED", "DISABLED"):
             return None  # already held (the other answers of the same batch say it again)
@@ -164,7 +182,7 @@ class TemplatePacing:
         store = self.store
         if store is None or key is None:
             return False
-        if not self._held(store, key, now) or job.wamid is None:
+        if job.wamid is None or not self._held(store, key, now, job.accepted_at):
             return False
         held = store.limit("held_message", job.wamid)
         if held is None:
@@ -176,11 +194,13 @@ class TemplatePacing:
         log.info("template %s: a held message was delivered; its jobs resume", key)
         return True
 
-    def _held(self, store: LimitsStore, key: str, now: float) -> bool:
-        """Whether the template is held for quality (read from the store at most every ``recheck_s``)."""
+    def _held(self, store: LimitsStore, key: str, now: float, accepted_at: float | None) -> bool:
+        """Whether the template is held for quality: read from the store at most every ``recheck_s``, and
+        again for a message accepted after the last read (the hold is written before a held message's
+        acceptance, so an older read cannot know about its hold)."""
         with self._lock:
             known = self._seen.get(key)
-        if known is not None and now - known[1] < self.recheck_s:
+        if known is not None and now - known[1] < self.recheck_s and (accepted_at or 0.0) <= known[1]:
             return known[0]
         held = (row := store.limit("template", key)) is not None and row[0] == "HELD"
         with self._lock:

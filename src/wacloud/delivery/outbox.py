@@ -354,9 +354,8 @@ class Outbox:
         """A send answer naming the customer by more than the address sent to, or saying the template is
         held for a quality assessment (Meta's pacing) or paused."""
         try:
-            if self.template_pacing.answered(body, getattr(answer, "wamid", None),
-                                             getattr(answer, "message_status", None), self.clock()):
-                self._wake()
+            self.template_pacing.answered(body, getattr(answer, "wamid", None), getattr(answer, "message_status", None),
+                                          self.clock())  # a hold: nothing to wake for
             if (ids := answer_ids(body, answer)) is not None:
                 self.learn(ids)
         except (ValidationError, StoreError) as exc:
@@ -542,7 +541,8 @@ class Outbox:
     def _gate(self) -> Gate | None:
         if not self.limits or not isinstance(self.store, LimitsStore):
             return None
-        return Gate(self.store, self.phone_number_id, portfolio=self.portfolio, card=self.rate_card)
+        return Gate(self.store, self.phone_number_id, portfolio=self.portfolio, card=self.rate_card,
+                    stopped=self.template_pacing.stopped)
 
     def stop(self) -> None:
         """Ask a running ``run()`` to finish: no new sends; calls in flight are recorded; claims released."""
