@@ -75,3 +75,32 @@ async def test_a_bad_signal_pauses_the_template_and_approval_resumes_the_rest(ri
     print(f"\nbad signal: {held_by_meta} dropped by the sandbox and sent again; answers {codes(rig)}")
     assert summary.held == 0 and summary.failed == 0 and summary.accepted == 60
     assert codes(rig) == {0: 60 + held_by_meta}
+
+
+def _template_webhook(event: str) -> object:
+    from wacloud.webhooks import parse
+
+    (update,) = parse({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "time": 1, "changes": [{
+        "field": "message_template_status_update", "value": {
+            "event": event, "message_template_id": 7, "message_template_name": "promo_plain",
+            "message_template_language": "en_US", "reason": None}}]}]})
+    return update
+
+
+def test_a_template_status_webhook_saying_held_holds_and_approved_releases(store_url: str) -> None:
+    from wacloud.delivery import open_store
+
+    ob = Outbox(open_store(store_url), phone_number_id="106540352242922")
+    try:
+        assert ob.handle(_template_webhook("HELD_FOR_QUALITY_ASSESSMENT"))
+        assert _template_state(ob) == "HELD"
+        assert ob.handle(_template_webhook("APPROVED"))
+        assert _template_state(ob) is None
+        # A held answer to a send does the same; a second one changes nothing.
+        body = {"type": "template", "template": PROMO}
+        assert ob.template_pacing.answered(body, "wamid.1", "held_for_quality_assessment", 1.0) == "HELD"
+        assert ob.template_pacing.answered(body, "wamid.2", "held_for_quality_assessment", 2.0) is None
+        assert ob.template_pacing.answered({"type": "text"}, "wamid.3", "held_for_quality_assessment", 3.0) is None
+        assert "promo_plain:en_US" in ob.template_pacing.stopped()
+    finally:
+        ob.close()

@@ -102,7 +102,9 @@ def from_phone_number(store: LimitsStore, phone_number_id: str, portfolio: str, 
     learnt: dict[str, Any] = {}
     tier = tier_value(fields.get("whatsapp_business_manager_messaging_limit") or fields.get("messaging_limit_tier"))
     if tier is not None:
-        set_tier(store, portfolio, tier, now)
+        known = store.limit("tier", portfolio)
+        if known is None or known[0] != tier:  # read every few minutes: only a change wakes the holds
+            set_tier(store, portfolio, tier, now)
         learnt["tier"] = tier
     throughput = fields.get("throughput")
     level = throughput.get("level") if isinstance(throughput, dict) else None
