@@ -227,3 +227,23 @@ def test_retention_prunes_old_events_in_a_running_gateway(tmp_path: Path) -> Non
     finally:
         live.http.close()
         server.stop()
+
+
+def test_a_customers_new_number_and_new_identity_become_events(gw: LiveGateway) -> None:
+    """Meta's two system notices, through the sandbox and the gateway's webhook path, each one event."""
+    old, new = "15550004242", "15550004343"
+    gw.inject(old, type="text", text={"body": "hello"})
+    wait_for(lambda: gw.http.get(f"/v1/contacts/{old}").status_code == 200, 15, "the contact")
+    contact_id = gw.http.get(f"/v1/contacts/{old}").json()["contact_id"]
+    moved = httpx.post(f"{gw.sandbox}/_sandbox/customers/{old}/number", json={"wa_id": new},
+                       headers=gw.control_headers, timeout=10)
+    assert moved.status_code == 200, moved.text
+    wait_for(lambda: _all(gw, types="contact.identity_changed"), 15, "the number change event")
+    gw.inject(new, system={"type": "customer_identity_changed", "identity": {"hash": "h-new"}})
+    wait_for(lambda: len(_all(gw, types="contact.identity_changed")) == 2, 15, "the identity event")
+    number, identity = _all(gw, types="contact.identity_changed")
+    assert number["data"]["reason"] == "user_changed_number" and number["data"]["new_wa_id"] == new
+    assert number["data"]["previous"]["wa_id"] == old and number["contact"]["wa_id"] == new
+    assert identity["data"]["reason"] == "customer_identity_changed"
+    assert identity["data"]["identity"]["hash"] == "h-new" and identity["data"]["previous_hash"] is None
+    assert {number["contact"]["contact_id"], identity["contact"]["contact_id"]} == {contact_id}  # one person

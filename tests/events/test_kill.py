@@ -1,8 +1,9 @@
 """SIGKILL the gateway while it delivers thousands of events to a slow subscriber that fails 20 % of attempts.
 
-After a restart every event reaches the subscriber (each id at least once), no number's sequence has a
-gap, each contact's events first arrive in log order, and every signature verifies with
-``standardwebhooks.Webhook(secret).verify``. On SQLite and on PostgreSQL.
+After a restart every event reaches the subscriber (each id of the log at least once), no number's sequence
+has a gap, each contact's events first arrive in log order, and every signature verifies with
+``standardwebhooks.Webhook(secret).verify``. Then a replay from a cursor in the middle of the stream
+delivers exactly the events after it (all of them, none before). On SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from benchmarks import _harness as h
 from tests.events.receiver import Subscriber
 
 from wacloud.delivery import open_store
-from wacloud.events import NewEvent, append
+from wacloud.events import EventLog, NewEvent, append
 from wacloud.gateway._db import Database
 from wacloud.identity import CustomerIds
 
@@ -45,7 +46,7 @@ def test_sigkill_during_delivery_loses_nothing(store_url: str, tmp_path: Path) -
     store = open_store(store_url)  # migrated: the event log exists before the gateway starts
     store.close()
     db = Database(store_url)
-    sub = Subscriber(fail_rate=0.2, delay_s=0.005, seed=11)
+    sub = Subscriber(fail_rate=0.2, delay_s=0.05, seed=11)  # 50 ms an answer, one in five a 500
     env = {"WACLOUD_DATABASE_URL": store_url, "WACLOUD_API_KEYS": KEY, "WACLOUD_LOG_LEVEL": "WARNING",
            "WACLOUD_SUBSCRIPTION_RETRY_BASE_S": "0.02", "WACLOUD_SUBSCRIPTION_RETRY_MAX_S": "0.3",
            "WACLOUD_SUBSCRIPTION_MAX_ATTEMPTS": "40", "WACLOUD_SUBSCRIPTION_PAUSE_AFTER": "1000",
@@ -69,18 +70,31 @@ def test_sigkill_during_delivery_loses_nothing(store_url: str, tmp_path: Path) -
     delivered_at_kill = len(set(sub.got.ids))
     assert delivered_at_kill < before_kill, "the kill came too late to test anything"
     _traffic(db, before_kill, total - before_kill)  # the world goes on while the gateway is down
+    log_ids = {e.id: e.position for e in EventLog(db.run).read(0, 10 * total)}
+    assert len(log_ids) == total
     gw = start()
     try:
-        _wait(lambda: len(set(sub.got.ids)) >= total, 240, "every event after the restart")
-        status = httpx.get(f"{gw.base_url}/v1/subscriptions/{created.json()['id']}",
-                           headers={"Authorization": f"Bearer {KEY}"}).json()
+        http = httpx.Client(base_url=gw.base_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20)
+        sub_path = f"/v1/subscriptions/{created.json()['id']}"
+        _wait(lambda: len(set(sub.got.ids)) >= total, 300, "every event after the restart")
+        _wait(lambda: http.get(sub_path).json()["cursor"] >= total, 60, "the cursor to reach the head")
+        status = http.get(sub_path).json()
+        got = sub.got
+        assert got.bad_signatures == 0 and got.failed > 0
+        assert got.ids == [e["id"] for e in got.events]  # the webhook-id header is the event's id
+        assert set(got.ids) == set(log_ids)  # every id of the log, at least once; nothing else
+        by_id = {e["id"]: e for e in got.events}
+        # Replay from a cursor mid-stream: exactly the events after it, each at least once, none before.
+        cursor = sorted(log_ids.values())[total * 2 // 3]
+        sub.got = replayed = type(got)()
+        assert http.post(f"{sub_path}/replay", json={"from": cursor}).json()["cursor"] == cursor
+        _wait(lambda: http.get(sub_path).json()["cursor"] >= total, 300, "the replay to reach the head")
     finally:
         gw.kill()
         sub.close()
         db.close()
-    got = sub.got
-    assert got.bad_signatures == 0 and got.failed > 0
-    by_id = {e["id"]: e for e in got.events}
+    assert set(replayed.ids) == {i for i, p in log_ids.items() if p > cursor}
+    assert replayed.bad_signatures == 0 and replayed.failed > 0
     assert sorted(e["data"]["i"] for e in by_id.values()) == list(range(total))
     for number in NUMBERS:
         seqs = sorted(e["seq"] for e in by_id.values() if e["phone_number_id"] == number)
@@ -94,4 +108,4 @@ def test_sigkill_during_delivery_loses_nothing(store_url: str, tmp_path: Path) -
     assert all(p == sorted(p) for p in first_seen.values())
     assert status["cursor"] >= total and status["delivery"]["dead_lettered"] == 0
     print(f"delivered at kill: {delivered_at_kill}; requests: {got.attempts} (failed {got.failed}); "
-          f"redelivered ids: {len(got.ids) - len(set(got.ids))}")
+          f"redelivered ids: {len(got.ids) - len(set(got.ids))}; replayed {len(set(replayed.ids))} after {cursor}")

@@ -123,3 +123,22 @@ async def test_campaign_cost_equals_the_sandbox_pricing(rig: Rig) -> None:
     assert meta["difference"] == 0.0 and meta["meta"]["volume"] == 35
     assert abs(ours["cost-m"].cost - 20 * 0.025) < 1e-9 and abs(ours["cost-u"].cost - 15 * 0.004) < 1e-9
     assert abs(ours["cost-m"].cost - ours["cost-m"].estimated) < 1e-9
+
+
+async def test_the_tier_is_read_again_periodically_and_a_raise_resumes_the_held(rig: Rig) -> None:
+    """Meta's Graph API gives the portfolio's tier (not how many customers it reached): the engine reads
+    it at start and every ``read_limits_every_s``, so a raise nobody sent a webhook for still lifts the holds."""
+    marketing_template(rig)
+    control(rig, "/limits", {"portfolio_tier": "TIER_250", "enforce": True, "notify": False})
+    ob = rig.outbox(mps=200, read_limits_every_s=1)
+    ob.broadcast(PROMO, numbers(260, "1650783"), campaign="periodic")
+    run = asyncio.create_task(ob.run())
+    try:
+        await until(lambda: (s := ob.summary("periodic")).accepted == 250 and s.held == 10, what="250 sent, 10 held")
+        assert ob.campaigns.limits()["tier"] == "TIER_250"
+        control(rig, "/limits", {"portfolio_tier": "TIER_2K", "notify": False})  # no webhook: only the Graph API
+        await until(lambda: ob.summary("periodic").accepted == 260, what="the next periodic read")
+    finally:
+        ob.stop()
+        await run
+    assert ob.campaigns.limits()["tier"] == "TIER_2K" and codes(rig) == {0: 260}

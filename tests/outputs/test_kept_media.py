@@ -114,6 +114,10 @@ def test_media_from_a_webhook_is_kept_and_served(tmp_path: Path, where: str, req
         stored = {o.task.wamid: o.data() for o in outcomes}
         assert stored[image["id"]]["sha256"] == hashlib.sha256(photo).hexdigest()
         assert stored[image["id"]]["from"] == CUSTOMER and stored[image["id"]]["kind"] == "image"
+        # The events the queue wrote with each outcome: one per kept file, the same payload, the customer's ids.
+        events = live.http.get("/v1/events", params={"types": "media.stored,media.failed"}).json()["events"]
+        assert {e["data"]["wamid"]: e["data"] for e in events} == stored
+        assert all(e["type"] == "media.stored" and e["contact"]["wa_id"] == CUSTOMER for e in events)
         # The API key is required, and an unknown reference is a 404 naming it.
         assert httpx.get(f"{live.url}/v1/media/kept/{image['id']}").status_code == 401
         missing = live.http.get("/v1/media/kept/wamid.nothing-here")
@@ -165,6 +169,9 @@ def test_a_failed_download_is_retried_then_reported_and_the_text_beside_it_is_pr
         wait_for(lambda: outcomes, 10, "the on_kept hook")
         assert [(o.event_type, o.task.wamid) for o in outcomes] == [("media.failed", image_id)]
         assert outcomes[0].data()["error"] == status["last_error"]
+        events = live.http.get("/v1/events", params={"types": "media.stored,media.failed"}).json()["events"]
+        assert [(e["type"], e["data"]["wamid"], e["data"]["error"]) for e in events] == [
+            ("media.failed", image_id, status["last_error"])]  # the retries wrote none: only the outcome
         content = live.http.get(f"/v1/media/kept/{image_id}")
         assert content.status_code == 404 and "not kept" in content.json()["error"]["reason"]
         # The text beside it was handled like any message: it is in the conversation log.

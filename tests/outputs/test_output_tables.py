@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import wacloud.delivery._sql_outputs as sql_outputs
 from wacloud.delivery import EventCursors, MediaQueue, MediaTask, open_store
 from wacloud.delivery.sql import SqlBase
+from wacloud.events import Event, EventLog
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -77,6 +79,47 @@ def test_media_queue_claims_leases_retries_and_settles(store: SqlBase) -> None:
     assert queue.get("wamid.unknown") is None
     assert queue.counts() == {"pending": 0, "stored": 1, "failed": 1, "skipped": 0}
     assert queue.claim(10, lease_s=1, now=1e13) == []  # settled downloads are never claimed again
+
+
+def _media_events(store: SqlBase) -> list[Event]:
+    def run(fn: object) -> object:
+        with store._tx() as tx:
+            return fn(tx)  # type: ignore[operator]
+
+    return [e for e in EventLog(run).read(0, 100) if e.type.startswith("media.")]
+
+
+def test_settling_a_download_writes_its_event_in_the_same_transaction(
+        store: SqlBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = MediaQueue(store)
+    for n in (1, 2, 3):
+        queue.add(_task(n))
+    queue.claim(10, lease_s=300, now=1e12)
+    queue.retry("90003", "ConnectionError: reset", at=1e12)  # an attempt, not an outcome: no event
+    assert _media_events(store) == []
+    stored = queue.stored("90001", "file:106540352242922/90001.jpg", 1234, "ab" * 32)
+    assert stored is not None
+    (event,) = _media_events(store)
+    assert event.type == "media.stored" and event.phone_number_id == "106540352242922"
+    assert event.data == sql_outputs.media_event_data(stored) and event.data["sha256"] == "ab" * 32
+    assert event.contact is not None and event.contact.wa_id == "15551234567"
+    # A worker whose lease ran out settles what another already settled: no change, no second event.
+    assert queue.failed("90001", "late worker") is None
+    assert queue.get("90001") == stored and len(_media_events(store)) == 1
+
+    def broken(tx: object, events: object) -> None:
+        raise RuntimeError("event log unavailable")
+
+    monkeypatch.setattr(sql_outputs, "append", broken)
+    with pytest.raises(Exception, match="event log unavailable"):
+        queue.failed("90002", "gone")
+    pending = queue.get("90002")
+    assert pending is not None and pending.state == "pending"  # the event failed, so did the change
+    monkeypatch.undo()
+    failed = queue.failed("90002", "gone")
+    assert failed is not None and failed.state == "failed"
+    assert [(e.type, e.data["media_id"], e.data.get("error")) for e in _media_events(store)] == [
+        ("media.stored", "90001", None), ("media.failed", "90002", "gone")]
 
 
 def test_the_status_answer_shows_every_task_field_but_the_location() -> None:

@@ -12,7 +12,14 @@ from wacloud._deprecation import renamed
 from wacloud.delivery._bodies import address, graph_body
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sql_contacts import contact_ids
-from wacloud.delivery._sql_outputs import MEDIA_STATES, EventCursors, MediaQueue, MediaState, MediaTask
+from wacloud.delivery._sql_outputs import (
+    MEDIA_STATES,
+    EventCursors,
+    MediaQueue,
+    MediaState,
+    MediaTask,
+    media_event_data,
+)
 from wacloud.delivery.campaign import Campaign, Recipient
 from wacloud.delivery.campaigns import CampaignOps, CampaignReport, DryRun
 from wacloud.delivery.costs import CostRow, RateCard
@@ -80,5 +87,6 @@ __all__ = [
     "address",
     "contact_ids",
     "graph_body",
+    "media_event_data",
     "open_store",
 ]

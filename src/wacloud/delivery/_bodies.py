@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wacloud.errors import ValidationError
-from wacloud.identity import address_kind, is_bsuid
+from wacloud.identity import CustomerIds, address_kind, is_bsuid, is_parent_bsuid
 from wacloud.messages import parse
 from wacloud.phone import normalize
 
@@ -101,3 +101,16 @@ def validate_body(body: dict[str, Any]) -> None:
     except (TypeError, ValueError) as exc:
         raise ValidationError("message", f"not JSON-serialisable: {exc}") from None
     parse(body)
+
+
+def answer_ids(body: Mapping[str, Any], answer: Any) -> CustomerIds | None:
+    """The ids a send answer gives for its customer (``wa_id``, ``user_id``) with the address sent to;
+    None when it names nobody new (only the address we sent to)."""
+    sent = body.get("to") or body.get("recipient")
+    known = [i for i in {str(sent) if sent else None, getattr(answer, "wa_id", None),
+                         getattr(answer, "user_id", None)} if i]
+    if len(known) < 2:
+        return None
+    return CustomerIds(wa_id=next((address(i) for i in known if not is_bsuid(i)), None),
+                       bsuid=next((i for i in known if is_bsuid(i) and not is_parent_bsuid(i)), None),
+                       parent_bsuid=next((i for i in known if is_parent_bsuid(i)), None))

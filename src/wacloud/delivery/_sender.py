@@ -8,6 +8,7 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any, Protocol
 
 from wacloud.client.core import AsyncRunner, Request, SyncRunner, call
+from wacloud.client.models import SentMessage, UnexpectedResponse
 from wacloud.errors import TransportError
 
 log = logging.getLogger("wacloud.delivery")
@@ -33,8 +34,9 @@ class ClientSender:
 
     def __init__(self, client: Any, *, on_answer: Callable[[dict[str, Any], Any], None] | None = None) -> None:
         self.client = client
-        #: Given the body and the client's answer (a ``SentMessage``: ``wa_id``, ``user_id``) after each
-        #: accepted send, in a worker thread: the outbox learns the customer's ids from it.
+        #: Given the body and the client's answer (a ``SentMessage``: ``wa_id``, ``user_id``,
+        #: ``message_status``) after an accepted send that says more than its wamid, in a worker thread: the
+        #: outbox learns the customer's ids and the template's pacing from it.
         self.on_answer = on_answer
 
     async def send(self, body: dict[str, Any]) -> str:
@@ -54,8 +56,10 @@ class ClientSender:
             raise TransportError("the send answer carried no message id")
         sent = body.get("to") or body.get("recipient")
         named = {getattr(result, "wa_id", None), getattr(result, "user_id", None)} - {None, "", sent}
-        if self.on_answer is not None and named:
-            # Only when the answer names the customer by more than what we sent to (no thread hop otherwise).
+        paced = getattr(result, "message_status", None) not in (None, "", "accepted")
+        if self.on_answer is not None and (named or paced):
+            # Only when the answer names the customer by more than what we sent to, or says the template is
+            # held or paused (no thread hop otherwise).
             try:
                 await asyncio.to_thread(self.on_answer, body, result)
             except Exception:  # learning ids is a bonus: never fail a send that went out
@@ -66,10 +70,18 @@ class ClientSender:
 def _send_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, Any]:
     """``POST /{phone}/messages`` as a core flow (used when the client has no ``send_body``)."""
     data = yield from call(Request("POST", f"{config.require_phone()}/messages", json=body))
+    return _answer(data)
+
+
+def _answer(data: Any) -> SentMessage | None:
+    """The send answer (wamid, ids, pacing state); None when it carries no message id."""
     messages = data.get("messages") if isinstance(data, Mapping) else None
     if not messages or not isinstance(messages[0], Mapping):
         return None
-    return messages[0].get("id")
+    try:
+        return SentMessage.from_graph(data)
+    except UnexpectedResponse:
+        return None
 
 
 def _marketing_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, Any]:
@@ -78,10 +90,7 @@ def _marketing_flow(config: Any, body: dict[str, Any]) -> Generator[Any, Any, An
     payload = {k: v for k, v in body.items() if k != MARKETING_API_KEY}
     payload.update({k: v for k, v in extra.items() if k in ("product_policy", "message_activity_sharing")})
     data = yield from call(Request("POST", f"{config.require_phone()}/marketing_messages", json=payload))
-    messages = data.get("messages") if isinstance(data, Mapping) else None
-    if not messages or not isinstance(messages[0], Mapping):
-        return None
-    return messages[0].get("id")
+    return _answer(data)
 
 
 async def _run_flow(client: AsyncRunner | SyncRunner, flow: Generator[Any, Any, Any]) -> Any:

@@ -13,6 +13,9 @@ same BSUID seen on two numbers makes one contact per number, each with its own w
 
 Phone numbers, BSUIDs and parent BSUIDs identify a person; a username does not (a user may drop it and
 another take it): it is attached to whoever the other ids name, never a reason to merge two records.
+
+A change of a person's ids (a number change, a new security identity, two records merged) is written as a
+``contact.identity_changed`` event in the transaction that makes it (docs/events.md).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from wacloud.delivery._sql_base import SqlBase, Tx
 from wacloud.delivery.model import ContactRecord
 from wacloud.delivery.store import Transaction
 from wacloud.errors import ValidationError
+from wacloud.events.log import NewEvent, append
 from wacloud.identity import CustomerIds, address_kind
 
 #: The id kinds, in the order an answer lists them.
@@ -81,6 +85,12 @@ def ids_of(value: str) -> CustomerIds:
     return CustomerIds(**{kind: clean_id(kind, value)})
 
 
+def identity_event(pid: str, reason: str, ids: CustomerIds, now: float, extra: dict[str, Any]) -> NewEvent:
+    """A ``contact.identity_changed`` event: why (``reason``), the person's ids now, and what they were."""
+    data: dict[str, Any] = {"reason": reason, "contact_id": ids.contact_id, "ids": ids.as_dict(), **extra}
+    return NewEvent("contact.identity_changed", pid, data, ids, now)
+
+
 def pair_keys(tx: Tx, in_: InFn, phone_number_id: str, recipients: Sequence[str]) -> dict[str, str]:
     """Each recipient address's pair-bucket key: the id of its contact, else the address itself.
 
@@ -106,38 +116,80 @@ class ContactsSql(SqlBase):
 
         Only a username, with no other id, is looked up but never creates a contact (it names nobody for sure).
         """
+        events: list[NewEvent] = []
         with self._tx() as tx:
-            return self._link(tx, phone_number_id, ids, now)
+            contact_id = self._link(tx, phone_number_id, ids, now, events)
+            append(tx, events)  # last: the log's lock is taken after the rows' (log.append)
+            return contact_id
 
     def change_number(self, phone_number_id: str, old: str, new_wa_id: str, now: float) -> str | None:
         """A customer moved from ``old`` (their phone number or BSUID) to the phone number ``new_wa_id``."""
         old_ids, new = ids_of(old), clean_id("wa_id", new_wa_id)
+        events: list[NewEvent] = []
         with self._tx() as tx:
-            contact_id = self._link(tx, phone_number_id, old_ids, now, also=[("wa_id", new)] if new else [])
+            # The record as it was: the old id's, else (a repeated notice) the new number's.
+            owners = self._owners(tx, phone_number_id, [*id_pairs(old_ids, STRONG), ("wa_id", new)], lock=True)
+            owner = next((c for pair, c in owners.items() if pair != ("wa_id", new)), owners.get(("wa_id", new)))
+            before = self._ids(tx, owner) if owner is not None else None
+            contact_id = self._link(tx, phone_number_id, old_ids, now, events, also=[("wa_id", new)] if new else [])
             if old_ids.wa_id and old_ids.wa_id != new:
                 # The old number may be given to someone else: it no longer names this person.
                 tx.run("DELETE FROM contact_ids WHERE phone_number_id = ? AND kind = 'wa_id' AND value = ?",
                        (phone_number_id, old_ids.wa_id))
+            if contact_id is not None:
+                after = self._ids(tx, contact_id)
+                if before is None or before.as_dict() != after.as_dict():  # a redelivered notice changes nothing
+                    events.append(identity_event(phone_number_id, "user_changed_number", after, now, {
+                        "old": old, "new_wa_id": new, "previous": before.as_dict() if before else None}))
+            append(tx, events)
+            return contact_id
+
+    def identity_changed(self, phone_number_id: str, ids: CustomerIds, identity_hash: str | None,
+                         now: float, *, created_at: float | None = None) -> str | None:
+        """A customer's security identity changed (``customer_identity_changed``): record its hash on their
+        record and the event, in one transaction; their contact id (None: nobody is known by ``ids``)."""
+        events: list[NewEvent] = []
+        with self._tx() as tx:
+            contact_id = self._link(tx, phone_number_id, ids, now, events)
+            if contact_id is None:
+                return None
+            row = tx.rows(f"SELECT identity_hash, identity_at FROM contacts WHERE contact_id = ?{self.LOCK}",
+                          (contact_id,))
+            previous, seen_at = (row[0][0], row[0][1]) if row else (None, None)
+            if (identity_hash is not None and previous == identity_hash) or (seen_at is not None
+                                                                              and float(seen_at) > now):
+                append(tx, events)  # the same notice again, or an older one arriving late: nothing changes
+                return contact_id
+            tx.run("UPDATE contacts SET identity_hash = ?, identity_at = ? WHERE contact_id = ?",
+                   (identity_hash, now, contact_id))
+            identity: dict[str, Any] = {"hash": identity_hash}
+            if created_at is not None:
+                identity["created_timestamp"] = created_at
+            events.append(identity_event(phone_number_id, "customer_identity_changed", self._ids(tx, contact_id),
+                                         now, {"identity": identity, "previous_hash": previous}))
+            append(tx, events)
             return contact_id
 
     def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
         """Record a customer's message (opens the 24 h window); ``wa_id`` may be any id of theirs."""
+        events: list[NewEvent] = []
         with self._tx() as tx:
-            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts)
-            if contact_id is None:
-                return
-            tx.run(f"UPDATE contacts SET last_inbound = {self.GREATEST}(COALESCE(last_inbound, ?), ?) "
-                   "WHERE contact_id = ?", (ts, ts, contact_id))
+            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts, events)
+            if contact_id is not None:
+                tx.run(f"UPDATE contacts SET last_inbound = {self.GREATEST}(COALESCE(last_inbound, ?), ?) "
+                       "WHERE contact_id = ?", (ts, ts, contact_id))
+            append(tx, events)
 
     def set_marketing(self, phone_number_id: str, wa_id: str, opted_out: bool, ts: float) -> None:
         """Record a marketing opt-out or resume; the latest timestamp wins. ``wa_id`` may be any id."""
+        events: list[NewEvent] = []
         with self._tx() as tx:
-            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts)
-            if contact_id is None:
-                return
-            tx.run("UPDATE contacts SET marketing_opt_out = ?, preference_at = ? "
-                   "WHERE contact_id = ? AND (preference_at IS NULL OR preference_at <= ?)",
-                   (int(opted_out), ts, contact_id, ts))
+            contact_id = self._link(tx, phone_number_id, ids_of(wa_id), ts, events)
+            if contact_id is not None:
+                tx.run("UPDATE contacts SET marketing_opt_out = ?, preference_at = ? "
+                       "WHERE contact_id = ? AND (preference_at IS NULL OR preference_at <= ?)",
+                       (int(opted_out), ts, contact_id, ts))
+            append(tx, events)
 
     def contacts(self, phone_number_id: str, wa_ids: Iterable[str]) -> dict[str, ContactRecord]:
         """What is known about these customers, by the id asked (phone numbers or BSUIDs, as stored in jobs)."""
@@ -169,12 +221,7 @@ class ContactsSql(SqlBase):
                           "WHERE contact_id = ?", (contact_id,))
             if not row or str(row[0][2]) != phone_number_id:
                 return None
-            known = tx.rows("SELECT kind, value FROM contact_ids WHERE contact_id = ? ORDER BY seen_at DESC, value",
-                            (contact_id,))
-        latest: dict[str, str] = {}
-        for kind, value in known:
-            latest.setdefault(str(kind), str(value))
-        ids = CustomerIds(contact_id=contact_id, **{k: latest.get(k) for k in KINDS})
+            ids = self._ids(tx, contact_id)
         last = row[0][0]
         return ContactRecord(any_id, float(last) if last is not None else None, bool(row[0][1]),
                              contact_id=contact_id, ids=ids)
@@ -201,7 +248,10 @@ class ContactsSql(SqlBase):
         return out
 
     # --- linking and merging ----------------------------------------------------------------------
-    def _link(self, tx: Tx, pid: str, ids: CustomerIds, now: float, *, also: Sequence[Pair] = ()) -> str | None:
+    def _link(self, tx: Tx, pid: str, ids: CustomerIds, now: float, events: list[NewEvent], *,
+              also: Sequence[Pair] = ()) -> str | None:
+        """Link ``ids`` to one record (merging records they show to be one); a merge's event goes to
+        ``events``, for the caller to append at the end of its transaction."""
         strong = [*id_pairs(ids, STRONG), *also]
         username = id_pairs(ids, ("username",))
         if not strong:
@@ -227,8 +277,10 @@ class ContactsSql(SqlBase):
             else:
                 # Sends to this address so far were paced under the address itself: carry that on.
                 self._fold_bucket(tx, pid, value, survivor)
+        merged: list[CustomerIds] = []
         if len(owners) > 1:
             survivor = self._oldest(tx, owners)
+            merged = [self._ids(tx, o) for o in sorted(owners)]  # each record as it was, for the event
             for other in sorted(owners - {survivor}):
                 self._merge(tx, pid, other, survivor)
         test, params = self._in("value", sorted({v for _, v in strong}))
@@ -240,7 +292,20 @@ class ContactsSql(SqlBase):
                    "AND (value = ? OR contact_id = ?)", (pid, username[0][1], survivor))
             tx.run("INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) "
                    "VALUES (?, 'username', ?, ?, ?)", (pid, username[0][1], survivor, now))
+        if merged:
+            events.append(identity_event(pid, "merged", self._ids(tx, survivor), now, {
+                "merged_contact_ids": sorted(owners - {survivor}), "previous": [m.as_dict() for m in merged]}))
         return survivor
+
+    def _ids(self, tx: Tx, contact_id: str) -> CustomerIds:
+        """Every id of the record ``contact_id`` (the latest seen of each kind)."""
+        known = tx.rows("SELECT kind, value FROM contact_ids WHERE contact_id = ? ORDER BY seen_at DESC, value",
+                        (contact_id,))
+        latest: dict[str, str] = {}
+        for kind, value in known:
+            latest.setdefault(str(kind), str(value))
+        return CustomerIds(contact_id=contact_id, **{k: latest.get(k) for k in KINDS})
+
 
     def _owners(self, tx: Tx, pid: str, pairs: Sequence[Pair], *, lock: bool) -> dict[Pair, str]:
         """The contact each known pair belongs to."""

@@ -129,8 +129,10 @@ class LimitsSql(SqlBase):
             n = tx.run(f"UPDATE jobs SET state = 'queued', hold_reason = NULL, hold_key = NULL, "
                        f"hold_until = NULL, updated_at = ? WHERE {test} AND state = 'held'", [now, *params])
             record_events(tx, [(int(r[0]), "queued", now, None, f"resumed ({r[1]})", int(r[2])) for r in rows])
-            # Reach older than two windows can never count again.
+            # Reach older than two windows can never count again; nor are messages held that long still news.
             tx.run("DELETE FROM portfolio_reach WHERE at <= ?", (now - 2 * PORTFOLIO_WINDOW_S,))
+            tx.run("DELETE FROM limit_state WHERE scope = 'held_message' AND updated_at <= ?",
+                   (now - 2 * PORTFOLIO_WINDOW_S,))
             return n
 
     def wake_holds(self, reason: str, key: str | None, now: float) -> int:

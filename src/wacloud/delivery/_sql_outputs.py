@@ -1,7 +1,9 @@
 """The outputs' tables (migration 9): relay cursors and the queue of incoming media to keep.
 
 Both work on any SQL store (:class:`~wacloud.delivery._sql_base.SqlBase`: SQLite or PostgreSQL), each
-call in its own short transaction of that store, so they can be called from worker threads.
+call in its own short transaction of that store, so they can be called from worker threads. Settling a
+download writes its ``media.stored`` / ``media.failed`` event in the same transaction: an event exists
+if and only if the download's new state does.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from wacloud.delivery._job_events import customer_of
 from wacloud.delivery._sql_base import SqlBase
+from wacloud.events.log import NewEvent, append
 
 #: A download waiting (or being retried), kept, given up on, or not wanted (too large, type not kept).
 MediaState = Literal["pending", "stored", "failed", "skipped"]
@@ -80,6 +84,26 @@ class MediaTask:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
+def media_event_data(task: MediaTask) -> dict[str, Any]:
+    """The payload of a settled download's event (docs/events.md, ``media.stored`` / ``media.failed``)."""
+    data: dict[str, Any] = {
+        "media_id": task.media_id, "wamid": task.wamid, "from": task.sender, "kind": task.kind,
+        "mime_type": task.mime_type, "state": task.state, "attempts": task.attempts,
+        "path": f"/v1/media/kept/{task.media_id}",
+    }
+    if task.state == "stored":
+        data.update(sha256=task.sha256, size=task.size, location=task.location)
+    else:
+        data["error"] = task.last_error
+    return data
+
+
+def media_event(task: MediaTask) -> NewEvent:
+    """``media.stored`` for a kept download, ``media.failed`` for one given up on or not wanted (skipped)."""
+    kind = "media.stored" if task.state == "stored" else "media.failed"
+    return NewEvent(kind, task.phone_number_id, media_event_data(task), customer_of(task.sender), task.updated_at)
+
+
 def _task(row: tuple[Any, ...]) -> MediaTask:
     (media_id, wamid, phone, sender, kind, mime, sha, filename, state, attempts, next_at, location, size,
      error, created, updated) = row
@@ -144,14 +168,20 @@ class MediaQueue:
 
     def _settle(self, media_id: str, state: MediaState, *, error: str | None, location: str | None = None,
                 size: int | None = None, sha256: str | None = None) -> MediaTask | None:
+        """Settle a pending download and write its event, in one transaction; None when it was not pending
+        (another worker, whose lease this one outlived, settled it first: one outcome, one event)."""
         now = time.time()
         with self.store._tx() as tx:
-            tx.run(
+            changed = tx.run(
                 "UPDATE kept_media SET state = ?, location = COALESCE(?, location), size = COALESCE(?, size), "
-                "sha256 = COALESCE(?, sha256), last_error = ?, updated_at = ? WHERE media_id = ?",
+                "sha256 = COALESCE(?, sha256), last_error = ?, updated_at = ? WHERE media_id = ? AND state = 'pending'",
                 (state, location, size, sha256, error, now, media_id),
             )
-        return self.get(media_id)
+            if not changed:
+                return None
+            task = _task(tx.rows(f"SELECT {_COLUMNS} FROM kept_media WHERE media_id = ?", (media_id,))[0])
+            append(tx, [media_event(task)])
+        return task
 
     def get(self, ref: str) -> MediaTask | None:
         """The task of a media id, else of a message id (wamid); None when neither is known."""

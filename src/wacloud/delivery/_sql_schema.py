@@ -245,6 +245,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             updated_at {REAL} NOT NULL
         )""",
     )),
+    # 11: a customer's security identity (``customer_identity_changed``): its hash and when it changed, so
+    # a redelivered notice is recognised and the change is written once, with its event.
+    (11, (
+        "ALTER TABLE contacts ADD COLUMN identity_hash TEXT",
+        "ALTER TABLE contacts ADD COLUMN identity_at {REAL}",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -284,8 +284,11 @@ class Gate:
     """What the worker calls once per claim: queue held jobs that are due, then admit, hold or fail."""
 
     def __init__(self, store: LimitsStore, phone_number_id: str, *, portfolio: str, card: RateCard,
-                 release_every_s: float = 0.5, refresh_every_s: float = 1.0) -> None:
+                 release_every_s: float = 0.5, refresh_every_s: float = 1.0,
+                 stopped: Callable[[], frozenset[str]] | None = None) -> None:
         self.store = store
+        #: Template keys Meta answered held or paused for just now (their admitted jobs are decided again).
+        self.stopped = stopped
         self.phone = phone_number_id
         self.portfolio = portfolio
         self.card = card
@@ -311,6 +314,12 @@ class Gate:
         card = self.card
         return self.store.admit(self.phone, self.portfolio, jobs, now, worker=worker,
                                 decide=lambda job, view: decide(job, view, card))
+
+    def stale(self, jobs: Sequence[Job]) -> bool:
+        """Whether a template of ``jobs`` was answered held or paused since they were admitted (they are
+        then admitted again before the call: the hold now in the store keeps them back)."""
+        stopped = self.stopped() if self.stopped is not None else frozenset()
+        return bool(stopped) and any(template_key(j.body) in stopped for j in jobs)
 
     def interval_s(self, configured: float, utilisation: float, ceiling: float | None = None) -> float:
         """Seconds between send slots: the configured pacing, or the number's upgraded rate once known

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import wacloud.delivery.limit_updates as limit_updates
-from wacloud.delivery._bodies import address, check_bsuid_send, epoch, graph_body, is_phone_like
+from wacloud.delivery._bodies import address, answer_ids, check_bsuid_send, epoch, graph_body, is_phone_like
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
@@ -49,7 +49,7 @@ from wacloud.delivery.statuses import handle_update
 from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
-from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
+from wacloud.identity import CustomerIds
 from wacloud.limits import DEFAULT_MPS, PAIR_RATE_INTERVAL_S
 
 log = logging.getLogger("wacloud.delivery")
@@ -111,6 +111,7 @@ class Outbox:
         self.limits = limits
         #: Read the tier and throughput level from the Graph API at the start of a run and this often.
         self.read_limits_every_s = read_limits_every_s
+        self.template_pacing = limit_updates.TemplatePacing(self.store)
         #: Campaign operations (list, pause, resume, cancel, budget, export, costs, dry run).
         self.campaigns = CampaignOps(cast(CampaignsStore, self.store), self.phone_number_id, portfolio=portfolio,
                                      card=lambda: self.rate_card, mps=lambda: float(self.pacing.mps),
@@ -281,10 +282,13 @@ class Outbox:
                      error_code: int | None = None, error_title: str | None = None,
                      error_details: str | None = None, fbtrace_id: str | None = None) -> StatusChange:
         """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
-        now = self.clock()
-        ts = epoch(timestamp, now) or now
-        return self._settler().apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
-                                            error_details=error_details, fbtrace_id=fbtrace_id)
+        ts = epoch(timestamp, now := self.clock()) or now
+        change = self._settler().apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
+                                              error_details=error_details, fbtrace_id=fbtrace_id)
+        if change.applied and change.job and status in ("delivered", "read") and self.template_pacing.delivered(
+                change.job, now):
+            self._wake()  # a message Meta held was let out: the template's held jobs resume
+        return change
 
     def _settler(self) -> Settler:
         # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
@@ -330,6 +334,12 @@ class Outbox:
         return self.store.change_number(self.phone_number_id, address(old, "from"), address(new_wa_id, "wa_id"),
                                         epoch(timestamp, now) or now)
 
+    def identity_changed(self, ids: CustomerIds, identity_hash: str | None, timestamp: datetime | float | None = None,
+                         created_at: float | None = None) -> str | None:
+        """A customer's security identity changed (``customer_identity_changed``): kept with its event."""
+        ts = epoch(timestamp, now := self.clock()) or now
+        return self.store.identity_changed(self.phone_number_id, ids, identity_hash, ts, created_at=created_at)
+
     def contact(self, any_id: str) -> ContactRecord | None:
         """The customer known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact
         id), with all their ids, window and opt-out; None when nobody is known by it."""
@@ -341,18 +351,15 @@ class Outbox:
         return self.store.find_contact(self.phone_number_id, value)
 
     def _learn_answer(self, body: dict[str, Any], answer: Any) -> None:
-        """A send answer naming the customer by more than the address sent to (``wa_id``, ``user_id``)."""
-        sent = body.get("to") or body.get("recipient")
-        ids = {str(sent) if sent else None, getattr(answer, "wa_id", None), getattr(answer, "user_id", None)}
-        if len({i for i in ids if i}) < 2:
-            return  # nothing new: the answer names the address we sent to
-        known = [i for i in ids if i]
+        """A send answer naming the customer by more than the address sent to, or saying the template is
+        held for a quality assessment (Meta's pacing) or paused."""
         try:
-            self.learn(CustomerIds(wa_id=next((address(i) for i in known if not is_bsuid(i)), None),
-                                   bsuid=next((i for i in known if is_bsuid(i) and not is_parent_bsuid(i)), None),
-                                   parent_bsuid=next((i for i in known if is_parent_bsuid(i)), None)))
+            self.template_pacing.answered(body, getattr(answer, "wamid", None), getattr(answer, "message_status", None),
+                                          self.clock())  # a hold: nothing to wake for
+            if (ids := answer_ids(body, answer)) is not None:
+                self.learn(ids)
         except (ValidationError, StoreError) as exc:
-            log.warning("could not record the ids of a send answer: %s", exc)
+            log.warning("could not record what a send answer said: %s", exc)
 
     def set_marketing_preference(self, wa_id: str, value: str | bool,
                                  timestamp: datetime | float | None = None) -> None:
@@ -534,7 +541,8 @@ class Outbox:
     def _gate(self) -> Gate | None:
         if not self.limits or not isinstance(self.store, LimitsStore):
             return None
-        return Gate(self.store, self.phone_number_id, portfolio=self.portfolio, card=self.rate_card)
+        return Gate(self.store, self.phone_number_id, portfolio=self.portfolio, card=self.rate_card,
+                    stopped=self.template_pacing.stopped)
 
     def stop(self) -> None:
         """Ask a running ``run()`` to finish: no new sends; calls in flight are recorded; claims released."""

@@ -7,6 +7,7 @@ off the typed webhook models, dispatching on the update's class.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from typing import Any, Protocol
@@ -52,6 +53,13 @@ class UpdateTarget(Protocol):
 
     def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
         """A customer changed phone number."""
+        ...
+
+    def identity_changed(self, ids: CustomerIds, identity_hash: str | None, timestamp: datetime | float | None = None,
+                         created_at: float | None = None) -> str | None:
+        """A customer's security identity changed."""
+        ...
+
     def record_pricing(self, wamid: str, pricing: dict[str, Any], wa_id: str | None = None) -> bool:
         """Store a status's ``pricing`` with the job that has ``wamid``."""
         ...
@@ -126,10 +134,19 @@ def _inbound(outbox: UpdateTarget, update: MessageUpdate) -> bool:
         return False
     msg = update.message
     sender = update.sender
-    _learn(outbox, update.metadata, sender, msg.timestamp)
     if isinstance(msg, SystemMessage) and msg.system.type == "user_changed_number" and msg.system.wa_id:
-        # The person keeps their record (window, opt-out); the old number no longer names them.
+        # The person keeps their record (window, opt-out); the old number no longer names them, so the
+        # sender's other ids are learnt with the new one (a redelivered notice must not bring the old back).
         outbox.change_number(msg.from_, msg.system.wa_id, msg.timestamp)
+        _learn(outbox, update.metadata, dataclasses.replace(sender, wa_id=msg.system.wa_id), msg.timestamp)
+        return True
+    _learn(outbox, update.metadata, sender, msg.timestamp)
+    if isinstance(msg, SystemMessage) and msg.system.type == "customer_identity_changed":
+        # A notice about the customer (new security code), not a message from them: no window opens.
+        ident = msg.identity
+        created = ident.created_timestamp if ident is not None else None
+        outbox.identity_changed(customer_ids(sender), ident.hash if ident is not None else None, msg.timestamp,
+                                created.timestamp() if created is not None else None)
         return True
     address = sender.address or msg.from_
     if address:

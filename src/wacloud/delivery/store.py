@@ -174,6 +174,11 @@ class Store(Protocol):
     def change_number(self, phone_number_id: str, old: str, new_wa_id: str, now: float) -> str | None:
         """A customer moved from ``old`` (phone number or BSUID) to the phone number ``new_wa_id``."""
 
+    def identity_changed(self, phone_number_id: str, ids: CustomerIds, identity_hash: str | None, now: float, *,
+                         created_at: float | None = None) -> str | None:
+        """A customer's security identity changed: its hash recorded with a ``contact.identity_changed``
+        event (one transaction; a repeat changes nothing); their contact id, None when unknown."""
+
     def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
         """The person known by any of their ids (or their contact id), with all ids; None if unknown."""
 

@@ -119,6 +119,16 @@ def is_ambiguous(exc: errors.TransportError) -> bool:
     return not any(f": {name}:" in str(exc) for name in _SAFE_TRANSPORT)
 
 
+async def _first_of(*events: asyncio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
 class Worker:
     """One run of the send loop for one outbox (one business number)."""
 
@@ -324,16 +334,8 @@ class Worker:
         wait = self.poll_s if next_at is None else min(self.poll_s * 4, max(0.0, next_at - now))
         self.ctx.wakeup.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wait_wakeup_or_stop(), timeout=max(0.005, wait))
+            await asyncio.wait_for(_first_of(self.ctx.wakeup, self.stop), timeout=max(0.005, wait))
         return False
-
-    async def _wait_wakeup_or_stop(self) -> None:
-        waits = [asyncio.ensure_future(self.ctx.wakeup.wait()), asyncio.ensure_future(self.stop.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
 
     async def _local_checks(self, jobs: list[Job], now: float) -> list[Job]:
         """Fail fast (no call spent) on a closed window or a recorded opt-out; swap in fallbacks."""
@@ -420,13 +422,7 @@ class Worker:
                 if self._producing_done.is_set():
                     return
                 self._ready_event.clear()
-                waits = [asyncio.ensure_future(self._ready_event.wait()),
-                         asyncio.ensure_future(self._producing_done.wait())]
-                try:
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for w in waits:
-                        w.cancel()
+                await _first_of(self._ready_event, self._producing_done)
                 continue
             if self.stop.is_set():
                 return  # unsent claims are released after the calls in flight finish
@@ -449,6 +445,8 @@ class Worker:
     async def _fire(self, due: list[Job]) -> None:
         # One job twice in memory (a stale held copy and its re-claim) must go out once.
         due = list({job.id: job for job in due}.values())
+        if self.ctx.gate is not None and self.ctx.gate.stale(due):  # a template Meta held since their admission
+            due = await self.db_retry(self.ctx.gate.admit, due, self.ctx.clock(), self.worker_id)
         for _ in due:
             await self._free.acquire()
         if self._paused_until > self.ctx.clock():

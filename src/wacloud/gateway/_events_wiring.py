@@ -14,12 +14,9 @@ import time
 import anyio.to_thread
 
 from wacloud.events import DeliveryPolicy, EventLog, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
-from wacloud.events.log import NewEvent, append
 from wacloud.gateway._db import Database
-from wacloud.gateway._media_keeper import KeptOutcome
 from wacloud.gateway._runtime import Gateway
 from wacloud.gateway._settings import Settings
-from wacloud.identity import CustomerIds
 
 log = logging.getLogger("wacloud.gateway.events")
 
@@ -89,19 +86,9 @@ async def start_events(gw: Gateway, stack: contextlib.AsyncExitStack) -> None:
 
 
 def connect_outputs(gw: Gateway) -> None:
-    """Give the outputs the log: the RabbitMQ relay reads it, and kept media is reported as events.
+    """Give the outputs the log: the RabbitMQ relay reads it.
 
-    A media outcome is appended right after the keeper records it (its own transaction: the file is kept in
-    storage outside the database anyway, so the two can never commit as one).
+    Kept media needs no wiring: the media queue writes ``media.stored`` / ``media.failed`` in the
+    transaction that settles a download (``wacloud.delivery.MediaQueue``).
     """
     gw.event_source = gw.events
-    keeper, db = gw.media_keeper, gw.events_db
-    if keeper is None or db is None:
-        return
-
-    def on_kept(outcome: KeptOutcome) -> None:
-        t = outcome.task
-        event = NewEvent(outcome.event_type, t.phone_number_id, outcome.data(), CustomerIds(wa_id=t.sender))
-        db.run(lambda tx: append(tx, [event]))
-
-    keeper.on_kept = on_kept

@@ -6,8 +6,8 @@ a copy of what customers send. The webhook dispatch only adds a row to the durab
 media up through the client (``GET /{media-id}``), refuses it when larger than the configured cap,
 downloads it (the client checks the sha256 the Cloud API announces), checks it again against the
 webhook's sha256, and hands it to the media store. A failed attempt is retried with growing pauses;
-after the last one the download is recorded as failed. Each outcome goes to ``on_kept`` (the hook that
-writes ``media.stored`` / ``media.failed`` events).
+after the last one the download is recorded as failed. The queue writes each outcome's ``media.stored`` /
+``media.failed`` event in the transaction that settles it; ``on_kept`` is told afterwards (a notification).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from wacloud import errors
 from wacloud.client import AsyncClient
-from wacloud.delivery import MediaQueue, MediaTask
+from wacloud.delivery import MediaQueue, MediaTask, media_event_data
 from wacloud.gateway._media_store import MediaStore, MediaStoreError, media_key
 from wacloud.webhooks import MessageUpdate, Update
 from wacloud.webhooks.models import Media
@@ -69,20 +69,11 @@ class KeptOutcome:
     task: MediaTask
 
     def data(self) -> dict[str, Any]:
-        """The event's payload (docs/events.md)."""
-        t = self.task
-        data: dict[str, Any] = {
-            "media_id": t.media_id, "wamid": t.wamid, "from": t.sender, "kind": t.kind, "mime_type": t.mime_type,
-            "state": t.state, "attempts": t.attempts, "path": f"/v1/media/kept/{t.media_id}",
-        }
-        if t.state == "stored":
-            data.update(sha256=t.sha256, size=t.size, location=t.location)
-        else:
-            data["error"] = t.last_error
-        return data
+        """The event's payload (docs/events.md), as the queue wrote it."""
+        return media_event_data(self.task)
 
 
-#: The hook the event log connects to (called in a worker thread; an exception is logged, not raised).
+#: Told of each settled download (called in a worker thread; an exception is logged, not raised).
 OnKept = Callable[[KeptOutcome], None]
 
 
@@ -117,7 +108,7 @@ class MediaKeeper:
     client: AsyncClient
     store: MediaStore
     policy: KeepPolicy = field(default_factory=KeepPolicy)
-    #: Connect the event log here: called once per settled download.
+    #: Called once per settled download, after its state and event are committed.
     on_kept: OnKept | None = None
     #: The number a webhook without metadata belongs to.
     default_phone_number_id: str = ""
@@ -205,7 +196,7 @@ class MediaKeeper:
 
     async def _settle(self, event_type: str, settle: Callable[..., MediaTask | None], *args: Any,
                       **kwargs: Any) -> MediaTask | None:
-        """Record the outcome, then tell ``on_kept``."""
+        """Record the outcome (with its event, one transaction), then tell ``on_kept``."""
         done = await asyncio.to_thread(settle, *args, **kwargs)
         hook = self.on_kept
         if done is not None and hook is not None:

@@ -171,7 +171,7 @@ class Gateway:
     subscriptions: SubscriptionStore | None = None
     dispatcher: SubscriptionDispatcher | None = None
     events_db: Database | None = None
-    #: Incoming media kept (media_dir or media_s3_bucket set); its ``on_kept`` is the events' hook.
+    #: Incoming media kept (media_dir or media_s3_bucket set); its queue writes the media events.
     media_keeper: MediaKeeper | None = None
     #: The event log the outputs read (set by the log's wiring); the RabbitMQ relay starts only with it.
     event_source: EventSource | None = None
