@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
             "UserPreferencesUpdate", "MessageEchoUpdate", "GroupUpdate", "RawUpdate", "BoundMedia", "ValueUpdate",
             "NotBoundError", "TemplateComponentsUpdate", "AccountAlertUpdate", "AccountReviewUpdate",
             "BusinessCapabilityUpdate", "PhoneNumberNameUpdate", "SecurityUpdate", "PaymentConfigurationUpdate",
-            "FlowUpdate", "AutomaticEventUpdate", "HistoryUpdate", "StateSyncUpdate",
+            "FlowUpdate", "AutomaticEventUpdate", "HistoryUpdate", "StateSyncUpdate", "PartnerSolutionUpdate",
         )
     },
 }
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
         MessageEchoUpdate,
         MessageUpdate,
         NotBoundError,
+        PartnerSolutionUpdate,
         PaymentConfigurationUpdate,
         PhoneNumberNameUpdate,
         PhoneNumberQualityUpdate,
@@ -140,6 +141,7 @@ __all__ = [
     "MessageEchoUpdate",
     "MessageUpdate",
     "NotBoundError",
+    "PartnerSolutionUpdate",
     "PaymentConfigurationUpdate",
     "PhoneNumberNameUpdate",
     "PhoneNumberQualityUpdate",

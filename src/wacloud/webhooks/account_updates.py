@@ -209,3 +209,19 @@ class AutomaticEvent(WebhookModel):
     timestamp: datetime | None = None
     ctwa_clid: str | None = None
     custom_data: AutomaticEventData | None = None
+
+
+# --- solution partners --------------------------------------------------------------------------
+
+
+class PartnerSolution(WebhookModel):
+    """``partner_solutions``: a Multi-Partner Solution was created, changed status or was deactivated.
+
+    ``event`` is what happened (SOLUTION_CREATED, SOLUTION_UPDATED…); ``solution_status`` the state it is
+    in now (DRAFT, INITIATED, ACTIVE, REJECTED, PENDING_DEACTIVATION, DEACTIVATED). The entry id of this
+    field is the business portfolio, not a WhatsApp Business Account.
+    """
+
+    event: str
+    solution_id: str
+    solution_status: str | None = None

@@ -472,6 +472,12 @@ class FlowUpdate(ValueUpdate):
     value: a.FlowEvent
 
 
+class PartnerSolutionUpdate(ValueUpdate):
+    """``partner_solutions``: a Multi-Partner Solution's status changed (``waba_id`` is the portfolio id)."""
+
+    value: a.PartnerSolution
+
+
 class AutomaticEventUpdate(Update):
     """``automatic_events``: a purchase or lead Meta detected in a Click to WhatsApp ad chat."""
 
