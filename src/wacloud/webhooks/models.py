@@ -558,6 +558,19 @@ class GroupParticipant(WebhookModel):
     wa_id: str | None = None
 
 
+class GroupPhoto(WebhookModel):
+    """``profile_picture`` of a group settings event: the new photo and whether setting it worked."""
+
+    mime_type: str | None = None
+    sha256: str | None = None
+    update_successful: bool | None = None
+    errors: list[WebhookError] = Field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        """``photo["mime_type"]``: code written when this was a plain dict keeps working."""
+        return getattr(self, key)
+
+
 class GroupEvent(WebhookModel):
     """``groups[]`` of the group_* fields: created, deleted, settings changed, participants changed."""
 
@@ -569,7 +582,7 @@ class GroupEvent(WebhookModel):
     description: str | None = None
     added_participants: list[GroupParticipant] = Field(default_factory=list)
     removed_participants: list[GroupParticipant] = Field(default_factory=list)
-    profile_picture: dict[str, Any] | None = None
+    profile_picture: GroupPhoto | None = None
     errors: list[WebhookError] = Field(default_factory=list)
 
 
