@@ -18,8 +18,14 @@ from wacloud.webhooks import (
     AccountUpdate,
     AutomaticEventUpdate,
     BusinessCapabilityUpdate,
+    CallStatusUpdate,
+    CallUpdate,
     ErrorUpdate,
     FlowUpdate,
+    GroupLifecycleUpdate,
+    GroupParticipantsUpdate,
+    GroupSettingsUpdate,
+    GroupStatusUpdate,
     HistoryUpdate,
     MessageEchoUpdate,
     MessageUpdate,
@@ -36,13 +42,6 @@ from wacloud.webhooks import (
     TemplateStatusUpdate,
     Update,
     UserPreferencesUpdate,
-)
-from wacloud.webhooks.calls import CallStatusUpdate, CallUpdate
-from wacloud.webhooks.groups import (
-    GroupLifecycleUpdate,
-    GroupParticipantsUpdate,
-    GroupSettingsUpdate,
-    GroupStatusUpdate,
 )
 
 from . import payloads as p

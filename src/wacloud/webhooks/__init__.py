@@ -50,6 +50,13 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from wacloud.webhooks.asgi import WebhookApp, create_webhook_app, route
+    from wacloud.webhooks.calls import CallStatusUpdate, CallUpdate
+    from wacloud.webhooks.groups import (
+        GroupLifecycleUpdate,
+        GroupParticipantsUpdate,
+        GroupSettingsUpdate,
+        GroupStatusUpdate,
+    )
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.received import Dispatcher, ReceivedPayload
@@ -129,10 +136,16 @@ __all__ = [
     "AutomaticEventUpdate",
     "BoundMedia",
     "BusinessCapabilityUpdate",
+    "CallStatusUpdate",
+    "CallUpdate",
     "DedupStore",
     "Dispatcher",
     "ErrorUpdate",
     "FlowUpdate",
+    "GroupLifecycleUpdate",
+    "GroupParticipantsUpdate",
+    "GroupSettingsUpdate",
+    "GroupStatusUpdate",
     "GroupUpdate",
     "HistoryUpdate",
     "InboxStore",
