@@ -108,6 +108,15 @@ PAYMENT_STATUS = p.status("captured", id="wamid.ORDER1", type="payment", payment
                     "currency": "INR", "method": {"type": "upi"}}})
 PARTNER_SOLUTION = p.change("partner_solutions", {
     "event": "SOLUTION_UPDATED", "solution_id": "7720461184529937", "solution_status": "ACTIVE"})
+ACCOUNT_RESTRICTED = p.change("account_update", {
+    "phone_number": p.DISPLAY, "event": "ACCOUNT_RESTRICTION",
+    "restriction_info": [{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                          "expiration": "2026-04-19T13:59:20+0000"}]})
+ACCOUNT_BANNED = p.change("account_update", {
+    "event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": ["DISABLE"], "waba_ban_date": "2026-03-01"}})
+AUTH_INTL_ELIGIBLE = p.change("account_update", {
+    "event": "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE", "auth_international_rate_eligibility": {
+        "start_time": 1717200000, "exception_countries": [{"country_code": "IN", "start_time": 1719792000}]}})
 #: The OpenAPI spec's spelling of the participants field.
 GROUP_PARTICIPANT_SINGULAR = {**cg.GROUP_PARTICIPANT_LEFT, "entry": [{
     **cg.GROUP_PARTICIPANT_LEFT["entry"][0],
@@ -183,6 +192,7 @@ CASES: list[Case] = [
          {"opted_out": True, "preference.category": "marketing_messages"}, "payloads.USER_PREFERENCES"),
     Case("message_template_status_update", "message_template_status_update", _env(p.TEMPLATE_STATUS),
          TemplateStatusUpdate, {"value.event": "REJECTED", "value.message_template_id": 1689556908129832,
+                                "value.rejection_info.recommendation": "fix it",
                                 "time": datetime.fromtimestamp(q.TIME, UTC)}, "payloads.TEMPLATE_STATUS"),
     Case("message_template_quality_update", "message_template_quality_update", _env(p.TEMPLATE_QUALITY),
          TemplateQualityUpdate, {"value.new_quality_score": "YELLOW", "value.previous_quality_score": "GREEN"},
@@ -194,8 +204,19 @@ CASES: list[Case] = [
          "payloads_2026.TEMPLATE_COMPONENTS"),
     Case("template_category_update", "template_category_update", _env(p.TEMPLATE_CATEGORY),
          TemplateCategoryUpdate, {"value.new_category": "MARKETING"}, "payloads.TEMPLATE_CATEGORY"),
-    Case("account_update", "account_update", _env(p.ACCOUNT_UPDATE), AccountUpdate,
-         {"value.event": "PARTNER_REMOVED", "value.phone_number": p.DISPLAY}, "payloads.ACCOUNT_UPDATE"),
+    Case("account_update:partner removed", "account_update", _env(p.ACCOUNT_UPDATE), AccountUpdate,
+         {"value.event": "PARTNER_REMOVED", "value.disconnection_info.initiated_by": "BUSINESS"},
+         "payloads.ACCOUNT_UPDATE"),
+    Case("account_update:restriction", "account_update", _env(ACCOUNT_RESTRICTED), AccountUpdate,
+         {"value.restriction_info.0.restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING"},
+         "field_inventory.ACCOUNT_RESTRICTED"),
+    Case("account_update:ban", "account_update", _env(ACCOUNT_BANNED), AccountUpdate,
+         {"value.ban_info.waba_ban_state": ["DISABLE"], "value.ban_info.waba_ban_date": "2026-03-01"},
+         "field_inventory.ACCOUNT_BANNED"),
+    Case("account_update:auth-international", "account_update", _env(AUTH_INTL_ELIGIBLE), AccountUpdate,
+         {"value.auth_international_rate_eligibility.exception_countries.0.country_code": "IN",
+          "value.auth_international_rate_eligibility.start_time": datetime.fromtimestamp(1717200000, UTC)},
+         "field_inventory.AUTH_INTL_ELIGIBLE"),
     Case("account_alerts", "account_alerts", _env(q.ACCOUNT_ALERTS), AccountAlertUpdate,
          {"value.alert_info.alert_type": "OBA_REJECTED", "value.entity_type": "PHONE_NUMBER"},
          "payloads_2026.ACCOUNT_ALERTS"),
@@ -215,7 +236,7 @@ CASES: list[Case] = [
                                       "value.created_timestamp": datetime.fromtimestamp(1720000000, UTC)},
          "payloads_2026.PAYMENT_CONFIGURATION"),
     Case("flows", "flows", _env(q.FLOW_ERROR_RATE), FlowUpdate,
-         {"value.event": "ENDPOINT_ERROR_RATE", "value.error_rate": 15.5, "value.requests_count": 1200},
+         {"value.event": "ENDPOINT_ERROR_RATE", "value.error_rate": 15.5, "value.errors.0.error_count": 145},
          "payloads_2026.FLOW_ERROR_RATE"),
     Case("automatic_events", "automatic_events", _env(q.AUTOMATIC_EVENTS), AutomaticEventUpdate,
          {"event.event_name": "Purchase", "event.custom_data.value": 25.5}, "payloads_2026.AUTOMATIC_EVENTS"),
