@@ -13,10 +13,17 @@ from typing import Any
 from wacloud.events.log import NewEvent
 from wacloud.identity import CustomerIds
 from wacloud.webhooks import (
+    AccountAlertUpdate,
+    AccountReviewUpdate,
     AccountUpdate,
+    BusinessCapabilityUpdate,
     GroupUpdate,
     MessageUpdate,
+    PartnerSolutionUpdate,
+    PaymentConfigurationUpdate,
+    PhoneNumberNameUpdate,
     PhoneNumberQualityUpdate,
+    SecurityUpdate,
     StatusUpdate,
     TemplateCategoryUpdate,
     TemplateQualityUpdate,
@@ -33,6 +40,14 @@ _ACCOUNT_TYPES: dict[type[Update], str] = {
     TemplateCategoryUpdate: "template.category_changed",
     AccountUpdate: "account.updated",
     PhoneNumberQualityUpdate: "number.quality_changed",
+    # The other account-wide fields: data.field says which (the event type's description lists them).
+    AccountAlertUpdate: "account.updated",
+    AccountReviewUpdate: "account.updated",
+    BusinessCapabilityUpdate: "account.updated",
+    PhoneNumberNameUpdate: "account.updated",
+    SecurityUpdate: "account.updated",
+    PaymentConfigurationUpdate: "account.updated",
+    PartnerSolutionUpdate: "account.updated",
 }
 
 
