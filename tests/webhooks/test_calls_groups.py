@@ -133,7 +133,8 @@ def test_group_settings_report_each_change() -> None:
         "Watch Enthusiasts", True)
     assert g.group_description is not None and g.group_description.update_successful is False
     assert g.group_description.errors[0].code == 131009
-    assert g.profile_picture is not None and g.profile_picture["update_successful"] is True
+    assert g.profile_picture is not None and g.profile_picture.update_successful is True
+    assert g.profile_picture["mime_type"] == "image/jpeg"  # dict-style access still works
 
 
 def test_group_status() -> None:

@@ -264,16 +264,20 @@ def test_other_field_values() -> None:
     assert isinstance(ts, TemplateStatusUpdate)
     assert (ts.value.event, ts.value.message_template_id, ts.value.reason) == ("REJECTED", 1689556908129832,
                                                                               "INVALID_FORMAT")
-    assert ts.value.rejection_info == {"reason": "bad variable", "recommendation": "fix it"}
+    assert ts.value.rejection_info is not None
+    assert (ts.value.rejection_info.reason, ts.value.rejection_info.recommendation) == ("bad variable", "fix it")
+    assert ts.value.rejection_info["reason"] == "bad variable"  # dict-style access, as before it was typed
     paused = _one(p.envelope(p.TEMPLATE_PAUSED))
     assert isinstance(paused, TemplateStatusUpdate) and paused.value.reason is None
-    assert paused.value.other_info == {"title": "FIRST_PAUSE", "description": "low quality"}
+    assert paused.value.other_info is not None and paused.value.other_info.title == "FIRST_PAUSE"
+    assert paused.value.other_info.get("description") == "low quality"
     q = _one(p.envelope(p.TEMPLATE_QUALITY))
     assert isinstance(q, TemplateQualityUpdate) and q.value.new_quality_score == "YELLOW"
     c = _one(p.envelope(p.TEMPLATE_CATEGORY))
     assert isinstance(c, TemplateCategoryUpdate) and c.value.new_category == "MARKETING"
     a = _one(p.envelope(p.ACCOUNT_UPDATE))
-    assert isinstance(a, AccountUpdate) and a.value.disconnection_info == {
+    assert isinstance(a, AccountUpdate) and a.value.disconnection_info is not None
+    assert a.value.disconnection_info.model_dump(exclude_none=True) == {
         "reason": "BUSINESS_INITIATED", "initiated_by": "BUSINESS"}
     pq = _one(p.envelope(p.PHONE_QUALITY))
     assert isinstance(pq, PhoneNumberQualityUpdate) and pq.value.event == "THROUGHPUT_UPGRADE"

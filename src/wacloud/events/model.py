@@ -22,7 +22,11 @@ EVENT_TYPES: Final[Mapping[str, str]] = {
     "template.category_changed": "Meta changed (or will change) a template's category",
     "number.quality_changed": "the number's quality rating or messaging limit changed",
     "number.throughput_changed": "the number's throughput level changed (e.g. raised to 1,000 msg/s)",
-    "account.updated": "an account, portfolio or number event (review, alerts, capability, name, limits)",
+    "account.updated": "an account, portfolio or number event (account_update, account_alerts, account_review_update, "
+                       "business_capability_update, phone_number_name_update, security, payment_configuration_update, "
+                       "partner_solutions)",
+    "call.updated": "a call connected, rang, was accepted or rejected, or ended (the calls webhook)",
+    "group.updated": "a group was created or deleted, its participants or settings changed, or it was suspended",
     "contact.identity_changed": "a customer's ids changed (new BSUID, username, phone number)",
     "media.stored": "an incoming media file was downloaded and kept",
     "media.failed": "an incoming media file could not be kept (after retries)",

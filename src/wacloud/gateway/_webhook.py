@@ -35,7 +35,7 @@ from wacloud.delivery.sqlite import SqliteStore
 from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
-from wacloud.gateway._event_updates import account_event, inbound_event, status_event
+from wacloud.gateway._event_updates import account_event, call_event, group_event, inbound_event, status_event
 from wacloud.gateway._media_keeper import keep_media
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._routed_replies import RoutedReplies
@@ -211,7 +211,8 @@ class GatewayDispatcher:
             elif st.status in ("delivered", "read"):
                 self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
         else:
-            changed = account_event(update)
+            number = self._number(update)
+            changed = account_event(update) or call_event(update, number) or group_event(update, number)
             if changed is not None:
                 self.gw.db.run(lambda tx: append(tx, [changed]))
 

@@ -43,13 +43,20 @@ _EXPORTS: dict[str, str] = {
             "UserPreferencesUpdate", "MessageEchoUpdate", "GroupUpdate", "RawUpdate", "BoundMedia", "ValueUpdate",
             "NotBoundError", "TemplateComponentsUpdate", "AccountAlertUpdate", "AccountReviewUpdate",
             "BusinessCapabilityUpdate", "PhoneNumberNameUpdate", "SecurityUpdate", "PaymentConfigurationUpdate",
-            "FlowUpdate", "AutomaticEventUpdate", "HistoryUpdate", "StateSyncUpdate",
+            "FlowUpdate", "AutomaticEventUpdate", "HistoryUpdate", "StateSyncUpdate", "PartnerSolutionUpdate",
         )
     },
 }
 
 if TYPE_CHECKING:
     from wacloud.webhooks.asgi import WebhookApp, create_webhook_app, route
+    from wacloud.webhooks.calls import CallStatusUpdate, CallUpdate
+    from wacloud.webhooks.groups import (
+        GroupLifecycleUpdate,
+        GroupParticipantsUpdate,
+        GroupSettingsUpdate,
+        GroupStatusUpdate,
+    )
     from wacloud.webhooks.identity import UserIdentity
     from wacloud.webhooks.parsing import KNOWN_FIELDS, parse
     from wacloud.webhooks.received import Dispatcher, ReceivedPayload
@@ -71,6 +78,7 @@ if TYPE_CHECKING:
         MessageEchoUpdate,
         MessageUpdate,
         NotBoundError,
+        PartnerSolutionUpdate,
         PaymentConfigurationUpdate,
         PhoneNumberNameUpdate,
         PhoneNumberQualityUpdate,
@@ -128,10 +136,16 @@ __all__ = [
     "AutomaticEventUpdate",
     "BoundMedia",
     "BusinessCapabilityUpdate",
+    "CallStatusUpdate",
+    "CallUpdate",
     "DedupStore",
     "Dispatcher",
     "ErrorUpdate",
     "FlowUpdate",
+    "GroupLifecycleUpdate",
+    "GroupParticipantsUpdate",
+    "GroupSettingsUpdate",
+    "GroupStatusUpdate",
     "GroupUpdate",
     "HistoryUpdate",
     "InboxStore",
@@ -140,6 +154,7 @@ __all__ = [
     "MessageEchoUpdate",
     "MessageUpdate",
     "NotBoundError",
+    "PartnerSolutionUpdate",
     "PaymentConfigurationUpdate",
     "PhoneNumberNameUpdate",
     "PhoneNumberQualityUpdate",

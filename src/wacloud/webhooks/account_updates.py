@@ -8,13 +8,32 @@ unknown keys are kept. Integer limits arrive as numbers; timestamps become UTC d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import Field
 
-from wacloud.webhooks.base import WebhookModel
+from wacloud.webhooks.base import InfoModel, WebhookModel
 
 # --- templates ----------------------------------------------------------------------------------
+
+
+class DisableInfo(InfoModel):
+    """``disable_info`` of a disabled template: when it was disabled."""
+
+    disable_date: str | None = None
+
+
+class OtherInfo(InfoModel):
+    """``other_info`` of a paused or unpaused template: FIRST_PAUSE, SECOND_PAUSE, UNPAUSE… and why."""
+
+    title: str | None = None
+    description: str | None = None
+
+
+class RejectionInfo(InfoModel):
+    """``rejection_info`` of a template rejected for its format: the reason and Meta's recommendation."""
+
+    reason: str | None = None
+    recommendation: str | None = None
 
 
 class TemplateStatus(WebhookModel):
@@ -26,9 +45,9 @@ class TemplateStatus(WebhookModel):
     message_template_language: str | None = None
     message_template_category: str | None = None
     reason: str | None = None
-    disable_info: dict[str, Any] | None = None
-    other_info: dict[str, Any] | None = None
-    rejection_info: dict[str, Any] | None = None
+    disable_info: DisableInfo | None = None
+    other_info: OtherInfo | None = None
+    rejection_info: RejectionInfo | None = None
 
 
 class TemplateQuality(WebhookModel):
@@ -78,16 +97,80 @@ class TemplateComponents(WebhookModel):
 # --- the account --------------------------------------------------------------------------------
 
 
+class WabaInfo(InfoModel):
+    """``waba_info``: the account a partner event is about (shared, unshared, onboarded to a solution)."""
+
+    waba_id: str | None = None
+    owner_business_id: str | None = None
+    partner_app_id: str | None = None
+    solution_id: str | None = None
+    solution_partner_business_ids: list[str] = Field(default_factory=list)
+
+
+class BanInfo(InfoModel):
+    """``ban_info``: the ban state(s) of the account and when the ban applies."""
+
+    waba_ban_state: list[str] | str | None = None
+    waba_ban_date: str | None = None
+
+
+class ViolationInfo(InfoModel):
+    """``violation_info``: which policy the account violated."""
+
+    violation_type: str | None = None
+
+
+class Restriction(InfoModel):
+    """One ``restriction_info[]`` item: what the account may not do (add numbers, initiate chats…) until when."""
+
+    restriction_type: str | None = None
+    #: As Meta sends it (e.g. ``2026-04-19T13:59:20+0000``).
+    expiration: str | None = None
+
+
+class DisconnectionInfo(InfoModel):
+    """``disconnection_info`` of an offboarding: why, and who started it."""
+
+    reason: str | None = None
+    initiated_by: str | None = None
+
+
+class CountryStart(WebhookModel):
+    """A country and when the authentication-international rate starts there."""
+
+    country_code: str | None = None
+    start_time: datetime | None = None
+
+
+class AuthIntlEligibility(InfoModel):
+    """``auth_international_rate_eligibility``: when the authentication-international rate applies."""
+
+    start_time: datetime | None = None
+    exception_countries: list[CountryStart] = Field(default_factory=list)
+
+
+class ClientCertification(InfoModel):
+    """``partner_client_certification_info``: a partner-led business verification's outcome."""
+
+    client_business_id: str | None = None
+    status: str | None = None
+    rejection_reasons: list[str] = Field(default_factory=list)
+
+
 class AccountEvent(WebhookModel):
-    """``account_update``: WABA-level events (bans, restrictions, partner changes, offboarding)."""
+    """``account_update``: WABA-level events (bans, restrictions, violations, partner changes, offboarding,
+    verification, authentication-international eligibility, primary business location)."""
 
     event: str
     phone_number: str | None = None
-    waba_info: dict[str, Any] | None = None
-    ban_info: dict[str, Any] | None = None
-    violation_info: dict[str, Any] | None = None
-    restriction_info: list[dict[str, Any]] = Field(default_factory=list)
-    disconnection_info: dict[str, Any] | None = None
+    waba_info: WabaInfo | None = None
+    ban_info: BanInfo | None = None
+    violation_info: ViolationInfo | None = None
+    restriction_info: list[Restriction] = Field(default_factory=list)
+    disconnection_info: DisconnectionInfo | None = None
+    auth_international_rate_eligibility: AuthIntlEligibility | None = None
+    partner_client_certification_info: ClientCertification | None = None
+    primary_business_location: str | None = None
 
 
 class AlertInfo(WebhookModel):
@@ -171,6 +254,14 @@ class PaymentConfiguration(WebhookModel):
     updated_timestamp: datetime | None = None
 
 
+class FlowErrorRate(InfoModel):
+    """One ``errors[]`` item of a Flow endpoint alert: an error type, its rate (%) and count."""
+
+    error_type: str | None = None
+    error_rate: float | None = None
+    error_count: int | None = None
+
+
 class FlowEvent(WebhookModel):
     """``flows``: a Flow changed status, or its endpoint's error rate, latency or availability crossed a threshold.
 
@@ -190,7 +281,7 @@ class FlowEvent(WebhookModel):
     p50_latency: float | None = None
     p90_latency: float | None = None
     requests_count: int | None = None
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[FlowErrorRate] = Field(default_factory=list)
 
 
 class AutomaticEventData(WebhookModel):
@@ -209,3 +300,19 @@ class AutomaticEvent(WebhookModel):
     timestamp: datetime | None = None
     ctwa_clid: str | None = None
     custom_data: AutomaticEventData | None = None
+
+
+# --- solution partners --------------------------------------------------------------------------
+
+
+class PartnerSolution(WebhookModel):
+    """``partner_solutions``: a Multi-Partner Solution was created, changed status or was deactivated.
+
+    ``event`` is what happened (SOLUTION_CREATED, SOLUTION_UPDATED…); ``solution_status`` the state it is
+    in now (DRAFT, INITIATED, ACTIVE, REJECTED, PENDING_DEACTIVATION, DEACTIVATED). The entry id of this
+    field is the business portfolio, not a WhatsApp Business Account.
+    """
+
+    event: str
+    solution_id: str
+    solution_status: str | None = None

@@ -23,6 +23,22 @@ class WebhookModel(BaseModel):
     model_config = _CONFIG
 
 
+class InfoModel(WebhookModel):
+    """A nested ``…_info`` object that used to be a plain dict: ``info["key"]`` and ``info.get("key")`` still work."""
+
+    def __getitem__(self, key: str) -> Any:
+        """``info["reason"]``: the value of a key, as with the dict this used to be (KeyError when absent)."""
+        value = getattr(self, key, None)
+        if value is None and key not in self.model_dump(exclude_none=True):
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``info.get("reason")``, as with a dict."""
+        value = getattr(self, key, None)
+        return default if value is None else value
+
+
 class Metadata(WebhookModel):
     """Which business number a ``messages`` change belongs to."""
 

@@ -29,6 +29,7 @@ from wacloud.webhooks.base import WebhookContact as WebhookContact
 from wacloud.webhooks.base import WebhookError as WebhookError
 from wacloud.webhooks.base import WebhookModel as WebhookModel
 from wacloud.webhooks.identity import Identity
+from wacloud.webhooks.payments import PaymentInfo
 
 # --- Incoming message content ---------------------------------------------------------------------
 
@@ -167,6 +168,17 @@ class NfmReply(WebhookModel):
         return data if isinstance(data, dict) else {}
 
 
+class CallPermissionReply(WebhookModel):
+    """``interactive.call_permission_reply``: the user allowed (``accept``) or refused business calls."""
+
+    response: str
+    is_permanent: bool | None = None
+    #: Until when a temporary permission lasts.
+    expiration_timestamp: datetime | None = None
+    #: ``user_action`` or ``automatic``.
+    response_source: str | None = None
+
+
 class Interactive(WebhookModel):
     """The ``interactive`` object of a reply to an interactive message."""
 
@@ -174,6 +186,7 @@ class Interactive(WebhookModel):
     button_reply: ButtonReply | None = None
     list_reply: ListReply | None = None
     nfm_reply: NfmReply | None = None
+    call_permission_reply: CallPermissionReply | None = None
 
 
 class Reaction(WebhookModel):
@@ -519,6 +532,9 @@ class Status(WebhookModel):
     errors: list[WebhookError] = Field(default_factory=list)
     #: The recipient as a contact (BSUID-era statuses carry it; Meta leaves it out of ``failed`` ones).
     contacts: list[WebhookContact] = Field(default_factory=list)
+    #: ``payment`` for the status of a payment (then ``status`` is pending, captured or failed).
+    type: str | None = None
+    payment: PaymentInfo | None = None
 
 
 # --- Other fields -------------------------------------------------------------------------------
@@ -542,6 +558,19 @@ class GroupParticipant(WebhookModel):
     wa_id: str | None = None
 
 
+class GroupPhoto(WebhookModel):
+    """``profile_picture`` of a group settings event: the new photo and whether setting it worked."""
+
+    mime_type: str | None = None
+    sha256: str | None = None
+    update_successful: bool | None = None
+    errors: list[WebhookError] = Field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        """``photo["mime_type"]``: code written when this was a plain dict keeps working."""
+        return getattr(self, key)
+
+
 class GroupEvent(WebhookModel):
     """``groups[]`` of the group_* fields: created, deleted, settings changed, participants changed."""
 
@@ -553,7 +582,7 @@ class GroupEvent(WebhookModel):
     description: str | None = None
     added_participants: list[GroupParticipant] = Field(default_factory=list)
     removed_participants: list[GroupParticipant] = Field(default_factory=list)
-    profile_picture: dict[str, Any] | None = None
+    profile_picture: GroupPhoto | None = None
     errors: list[WebhookError] = Field(default_factory=list)
 
 

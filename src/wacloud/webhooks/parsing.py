@@ -344,6 +344,7 @@ _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "security": _value(u.SecurityUpdate, a.SecurityEvent),
     "payment_configuration_update": _value(u.PaymentConfigurationUpdate, a.PaymentConfiguration),
     "flows": _value(u.FlowUpdate, a.FlowEvent),
+    "partner_solutions": _value(u.PartnerSolutionUpdate, a.PartnerSolution),
     "automatic_events": _automatic_events,
     "history": _history,
     "smb_app_state_sync": _state_sync,

@@ -410,6 +410,17 @@ class MessageEchoUpdate(Update):
         """The customer the business wrote to: phone (``to``), BSUID, parent BSUID, username."""
         return UserIdentity.of(self.contact, wa_id=self.message.to)
 
+    @property
+    def content(self) -> m.IncomingMessage | None:
+        """The echoed message as the typed model of its ``type`` (``TextMessage``…); None for a type not known."""
+        cls = m.MESSAGE_TYPES.get(self.message.type)
+        if cls is None or not isinstance(self.raw, dict):
+            return None
+        try:
+            return cls.model_validate(self.raw)
+        except ValueError:  # pydantic's ValidationError is a ValueError
+            return None
+
 
 class GroupUpdate(Update):
     """``group_lifecycle_update`` / ``group_settings_update`` / ``group_participants_update``."""
@@ -470,6 +481,12 @@ class FlowUpdate(ValueUpdate):
     """``flows``: a Flow's status change or endpoint health alert (``value.event`` says which)."""
 
     value: a.FlowEvent
+
+
+class PartnerSolutionUpdate(ValueUpdate):
+    """``partner_solutions``: a Multi-Partner Solution's status changed (``waba_id`` is the portfolio id)."""
+
+    value: a.PartnerSolution
 
 
 class AutomaticEventUpdate(Update):
