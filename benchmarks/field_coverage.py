@@ -36,8 +36,16 @@ def _for_the_bench_account(body: dict[str, Any]) -> bytes:
             meta = change["value"].get("metadata") if isinstance(change.get("value"), dict) else None
             if isinstance(meta, dict):
                 meta["phone_number_id"] = corpus.PHONE_NUMBER_ID
+            value = change["value"]
+            items = value.get("statuses") or value.get("calls") or value.get("message_echoes") or []
+            if "contacts" not in value and items:
+                # BSUID-era statuses, calls and echoes name their user in ``contacts`` too (pywa 4.5 requires it).
+                item = items[0]
+                outgoing = item.get("direction") == "BUSINESS_INITIATED" or "message_echoes" in value
+                user = item.get("recipient_id") or (item.get("to") if outgoing else item.get("from"))
+                value["contacts"] = [{"wa_id": user}]
             # Since April 2026 every contact carries a BSUID, and pywa 4.5 requires one: give it one.
-            for i, contact in enumerate(change["value"].get("contacts") or []):
+            for i, contact in enumerate(value.get("contacts") or []):
                 if isinstance(contact, dict):
                     contact.setdefault("user_id", f"US.{1349120865530274190 + i}")
     return json.dumps(body).encode()
