@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from wacloud.webhooks import KNOWN_FIELDS, RawUpdate, Update, parse
+from wacloud.webhooks import KNOWN_FIELDS, CallUpdate, RawUpdate, Update, parse
 from wacloud.webhooks.receiver import WebhookReceiver
 
 from . import payloads as p
+from . import payloads_calls_groups as cg
 from .field_inventory import CASES, DOCUMENTED_FIELDS, OPENAPI_EXAMPLES, Case, get
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
@@ -56,6 +57,14 @@ def test_the_field_parses_to_its_typed_update(case: Case) -> None:
     received = _received(case.body)
     assert [type(u) for u in received] == [type(u) for u in parsed]
     _check(received, case.cls, case.expect)
+
+
+def test_a_call_status_given_as_a_list_is_read() -> None:
+    """Some of Meta's call samples give the terminate status as a one-item list; it is read as the string."""
+    body = cg.envelope("calls", cg.calls_value(calls=[{
+        "id": cg.CALL_ID, "from": cg.USER, "to": cg.META["display_phone_number"], "event": "terminate",
+        "timestamp": "1671644900", "direction": "USER_INITIATED", "status": ["FAILED"]}]))
+    _check(parse(p.body(body)), CallUpdate, {"call.status": "FAILED", "call.duration": None})
 
 
 def test_a_field_meta_adds_later_still_arrives_raw() -> None:

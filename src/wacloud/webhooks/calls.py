@@ -10,8 +10,9 @@ strings they are; hand them to the WebRTC stack unchanged.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
@@ -45,6 +46,14 @@ class CallEvent(m.WebhookModel):
     end_time: datetime | None = None
     duration: int | None = None
     errors: list[m.WebhookError] = Field(default_factory=list)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_status(cls, value: Any) -> Any:
+        # Some of Meta's call samples give the terminate status as a one-item list (["COMPLETED"]).
+        if isinstance(value, list):
+            return value[0] if value else None
+        return value
 
     @property
     def user_initiated(self) -> bool:
