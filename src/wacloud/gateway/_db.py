@@ -67,9 +67,11 @@ class Database:
         self._lock = threading.Lock()
         self._pg: Any = None
         self._probe_table = False
-        # SQLite: one connection per thread (thread ident -> (thread, connection)), closed by close().
+        # SQLite: one connection per thread (thread ident -> (thread, connection, its lock)), closed by
+        # close(). The lock is held while the thread uses it (never contended but by close(), which must not
+        # close a connection under a running statement: sqlite3 may crash the process then).
         self._local = threading.local()
-        self._sqlite: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._sqlite: dict[int, tuple[threading.Thread, sqlite3.Connection, threading.Lock]] = {}
         if not self.is_postgres:
             path = sqlite_path(url)
             if path != ":memory:":
@@ -98,13 +100,13 @@ class Database:
             return self._run_pg(work)
         shared = timeout_s == BUSY_TIMEOUT_S  # the probe's shorter wait gets a connection of its own
         try:
-            conn = self._thread_conn() if shared else self._connect_sqlite(timeout_s)
+            conn, using = self._thread_conn() if shared else (self._connect_sqlite(timeout_s), threading.Lock())
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(f"SQLite: {exc}") from exc
         ok = False
         try:
             # write: BEGIN IMMEDIATE, so a transaction that reads before it writes is not refused midway.
-            with sqlite_transaction(conn, write, sqlite_path(self.url)) as tx:
+            with using, sqlite_transaction(conn, write, sqlite_path(self.url)) as tx:
                 result = work(tx)
             ok = True
             return result
@@ -123,25 +125,27 @@ class Database:
         return sqlite3.connect(sqlite_path(self.url), timeout=timeout_s, isolation_level=None,
                                check_same_thread=False)
 
-    def _thread_conn(self) -> sqlite3.Connection:
-        """This thread's SQLite connection (opened on first use; those of finished threads are closed)."""
+    def _thread_conn(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """This thread's SQLite connection and its lock (opened on first use; those of finished threads
+        are closed)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             # The file must still be the one we opened: a moved or replaced file (a lost volume) must
             # fail like a fresh connect would, not go on writing to the old inode.
             if self._file_id() == self._local.file_id:
-                return conn
+                return conn, self._local.using
             self._drop_thread_conn()
         conn = self._connect_sqlite(BUSY_TIMEOUT_S)
-        self._local.conn = conn
+        using = threading.Lock()
+        self._local.conn, self._local.using = conn, using
         self._local.file_id = self._file_id()
         with self._lock:
-            for ident, (thread, old) in list(self._sqlite.items()):
+            for ident, (thread, old, _) in list(self._sqlite.items()):
                 if not thread.is_alive():
                     del self._sqlite[ident]
                     old.close()
-            self._sqlite[threading.get_ident()] = (threading.current_thread(), conn)
-        return conn
+            self._sqlite[threading.get_ident()] = (threading.current_thread(), conn, using)
+        return conn, using
 
     def _file_id(self) -> tuple[int, int] | None:
         try:
@@ -213,9 +217,12 @@ class Database:
             if self._pg is not None:
                 self._pg.close()
                 self._pg = None
-            conns = [conn for _, conn in self._sqlite.values()]
+            conns = [(conn, using) for _, conn, using in self._sqlite.values()]
             self._sqlite.clear()
         self._local = threading.local()
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+        for conn, using in conns:
+            # Wait for a statement another thread is running on it (a shutdown while a task's thread reads).
+            if using.acquire(timeout=BUSY_TIMEOUT_S + 1):
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+                using.release()
