@@ -13,26 +13,15 @@ from wacloud import errors
 from wacloud.delivery import Job, address
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import ROLES
-from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._numbers_api import number_view
-from wacloud.gateway._runtime import Gateway
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._session import ConsoleUser, Refused, audit, checked_form, current_user, field, gateway
+from wacloud.gateway.console._session import Refused, audit, checked_form, current_user, field, gateway
+from wacloud.gateway.console._session import lane_of as _lane
+from wacloud.gateway.console._session import lanes as _lanes
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 _STATES = ("", "queued", "sending", "accepted", "sent", "delivered", "read", "failed", "dead", "uncertain")
-
-
-def _lanes(gw: Gateway, user: ConsoleUser) -> list[NumberLane]:
-    """The numbers this user's key may use, in configuration order."""
-    return [lane for lane in gw.numbers if user.key.may_use(lane.phone_number_id)]
-
-
-def _lane(gw: Gateway, user: ConsoleUser, number: str) -> NumberLane | None:
-    """The number asked for (``?number=`` or a form's ``number``), else the user's first; None if none."""
-    lanes = _lanes(gw, user)
-    return next((lane for lane in lanes if lane.phone_number_id == number), lanes[0] if lanes else None)
 
 
 def _shown(value: str) -> str:
