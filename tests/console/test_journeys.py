@@ -222,7 +222,7 @@ def test_a_200_recipient_campaign_from_a_csv_runs_to_the_end(served: Served, bro
     wait_for(lambda: "Finished: 200 recipients" in text_of(browser, "#campaign-state"), 120, "the campaign to finish")
     assert "read: 200" in text_of(browser, "#funnel")
     screenshot(browser, "campaign")
-    campaign_id = browser.current_url.rsplit("/", 1)[1]
+    campaign_id = browser.current_url.split("?")[0].rsplit("/", 1)[1]
     with served.http("viewer") as http:
         done = http.get(f"/v1/campaigns/{campaign_id}").json()
     assert done["total"] == 200 and done["done"] and done["states"] == {"read": 200}

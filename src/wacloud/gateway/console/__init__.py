@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+import wacloud.gateway.console._campaign_page as _campaign_page
 import wacloud.gateway.console._campaigns as _campaigns
 import wacloud.gateway.console._inbox as _inbox
 import wacloud.gateway.console._live as _live
@@ -48,7 +49,7 @@ async def _root() -> Response:
 def mount_console(app: FastAPI) -> None:
     """Add the console's pages, its static files and the ``/`` redirect to the gateway ``app``."""
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
-    for module in (_signin, _inbox, _live, _phone, _templates, _ops, _campaigns):
+    for module in (_signin, _inbox, _live, _phone, _templates, _ops, _campaigns, _campaign_page):
         app.include_router(module.router)
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(NeedSignIn, _to_signin)
