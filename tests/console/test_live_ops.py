@@ -16,7 +16,8 @@ import pytest
 
 from .conftest import Served, wait_for
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 SECOND = "100000000000002"
 
 
@@ -67,9 +68,11 @@ def test_attachment_errors_land_on_the_attachment_field(served: Served, agent: t
     web, token = agent
     customer = "15557300002"
     with served.http() as http:
-        assert http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "send me the file"}).status_code == 200
+        said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "send me the file"})
+        assert said.status_code == 200
+    exe = ("run.exe", b"MZ\x90\x00", "application/x-msdownload")
     bad_type = web.post(f"/console/inbox/{customer}/send", headers={"X-CSRF-Token": token},
-                        data={"text": "here"}, files={"attachment": ("run.exe", b"MZ\x90\x00", "application/x-msdownload")})
+                        data={"text": "here"}, files={"attachment": exe})
     assert bad_type.status_code == 200
     oob = re.search(r'<p id="attach-error"[^>]*hx-swap-oob="true">([^<]*)</p>', bad_type.text)
     assert oob is not None and "cannot send a application/x-msdownload file" in oob.group(1), bad_type.text[-800:]
@@ -170,7 +173,8 @@ def test_subscriptions_show_their_health_and_only_an_admin_acts(served: Served) 
     with closing(web):
         row = re.search(rf'<tr data-subscription="{sub_id}">(.*?)</tr>', web.get("/console/ops").text, re.S)
         assert row is not None and "failing" in row.group(1) and "Pause" not in row.group(1)
-        assert web.post(f"/console/ops/subscriptions/{sub_id}/pause", headers={"X-CSRF-Token": token}).status_code == 403
+        refused = web.post(f"/console/ops/subscriptions/{sub_id}/pause", headers={"X-CSRF-Token": token})
+        assert refused.status_code == 403
     web, token = console(served, "admin")
     with closing(web):
         paused = web.post(f"/console/ops/subscriptions/{sub_id}/pause", headers={"X-CSRF-Token": token},

@@ -16,10 +16,10 @@ from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import ROLES
 from wacloud.gateway._numbers_api import number_view
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._subs import rows as subscription_rows
 from wacloud.gateway.console._session import Refused, audit, checked_form, current_user, field, gateway
 from wacloud.gateway.console._session import lane_of as _lane
 from wacloud.gateway.console._session import lanes as _lanes
+from wacloud.gateway.console._subs import rows as subscription_rows
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
