@@ -474,4 +474,3 @@ def test_a_new_customer_message_appears_in_the_open_inbox_without_reload(served:
                                                              "//span[contains(@class, 'unread')]"), 20, "the badge")
     assert badge[0].get_attribute("aria-label") == "1 unread"
     assert browser.execute_script("return window.__same_page === true")
-    screenshot(browser, "inbox-live")

@@ -62,8 +62,14 @@ async def campaign(request: Request, campaign_id: str, number: str = "", notice:
     as_json = json.dumps(found).replace("<", "\\u003c")  # inside a <script> element
     return page(request, "campaign.html", user, c=found, funnel=funnel(found), progress_json=as_json,
                 number=lane.phone_number_id, number_shown=lane.display or lane.phone_number_id,
-                actions=[a for a, (states, _) in ACTIONS.items() if found.get("state") in states],
+                actions=_actions(found),
                 notice=notice[:300], live_after=after)
+
+
+def _actions(found: dict[str, Any]) -> list[str]:
+    """The buttons that apply: by the campaign's state, none once every job has left the queue."""
+    over = found.get("done") and not found.get("states", {}).get("held")
+    return [] if over else [a for a, (states, _) in ACTIONS.items() if found.get("state") in states]
 
 
 @router.get("/campaigns/{campaign_id}/progress")

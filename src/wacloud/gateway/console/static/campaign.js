@@ -5,8 +5,8 @@
   const script = document.currentScript;
   const url = script.dataset.url;
   const id = script.dataset.id;
-  const SERIES = ["queued", "accepted", "sent", "delivered", "read", "failed"];
-  const COLORS = ["#8696a0", "#a5d6a7", "#66bb6a", "#2e7d32", "#53bdeb", "#b3261e"];
+  const SERIES = ["queued", "held", "accepted", "sent", "delivered", "read", "failed"];
+  const COLORS = ["#8696a0", "#f9a825", "#a5d6a7", "#66bb6a", "#2e7d32", "#53bdeb", "#b3261e"];
   const CODE_COLORS = ["#e65100", "#6a1b9a", "#c2185b", "#4e342e", "#f9a825", "#37474f"];
   const codes = [];
   const data = [[], ...SERIES.map(() => [])];
@@ -34,6 +34,9 @@
     SERIES.forEach((s, i) => data[i + 1].push(count(p.states, s)));
     codes.forEach((c, i) => data[SERIES.length + 1 + i].push(byCode[c] || 0));
     plot.setData(data);
+    const first = data[0][0];
+    const last = data[0][data[0].length - 1];
+    plot.setScale("x", { min: first - 1, max: Math.max(last, first + 60) });  // at least a minute wide
     for (const [step, n] of p.funnel || []) {
       const bar = document.querySelector(`#funnel [data-step="${step}"]`);
       if (bar) { bar.querySelector("span").textContent = n; bar.style.width = `${Math.round(100 * n / (p.total || 1))}%`; }
@@ -45,13 +48,15 @@
     document.getElementById("failures").replaceChildren(...(fails.length ? fails : [["none", ""]]).map(([c, n]) => {
       const li = document.createElement("li"); li.textContent = n === "" ? "none" : `code ${c}: ${n}`; return li;
     }));
-    const held = Object.entries(p.held || {});
+    const holds = Object.entries(p.held || {});
     document.getElementById("campaign-held").textContent =
-      held.length ? ` · held: ${held.map(([r, n]) => `${r.replaceAll("_", " ")} ${n}`).join(", ")}` : "";
+      holds.length ? ` · held: ${holds.map(([r, n]) => `${r.replaceAll("_", " ")} ${n}`).join(", ")}` : "";
     if (p.state) document.getElementById("campaign-run-state").textContent = p.state;
-    const settled = p.done && !(p.states.accepted || 0) && !(p.states.sent || 0);
-    document.getElementById("campaign-state").textContent =
-      `${settled ? "Finished" : p.done ? "All sent; waiting for delivery" : p.state === "paused" ? "Paused" : "Sending"}: ${p.total} recipients.`;
+    const held = p.states.held || 0;
+    const settled = p.done && !held && !(p.states.accepted || 0) && !(p.states.sent || 0);
+    const words = p.state === "paused" ? "Paused" : p.state === "cancelled" ? "Cancelled" : held ? "Waiting (jobs held)"
+      : p.start_at && p.start_at * 1000 > Date.now() ? "Scheduled" : settled ? "Finished" : p.done ? "All sent; waiting for delivery" : "Sending";
+    document.getElementById("campaign-state").textContent = `${words}: ${p.total} recipients.`;
   }
   let busy = false;
   let again = false;
