@@ -332,11 +332,13 @@ def test_pages_fit_a_phone_screen_and_work_by_keyboard(served: Served, browser: 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    with served.http("viewer") as http:
+        campaign_pages = [f"/console/campaigns/{c['id']}" for c in http.get("/v1/campaigns").json()["campaigns"][:1]]
     sign_in(browser, served, "agent")
     browser.set_window_size(390, 844)
     try:
         for path in ("/console/inbox", f"/console/inbox/{CUSTOMER}", f"/console/phone?c={CUSTOMER}",
-                     "/console/templates", "/console/campaigns", "/console/ops"):
+                     "/console/templates", "/console/campaigns", "/console/ops", *campaign_pages):
             browser.get(served.url + path)
             overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"

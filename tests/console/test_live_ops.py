@@ -75,7 +75,7 @@ def test_attachment_errors_land_on_the_attachment_field(served: Served, agent: t
                         data={"text": "here"}, files={"attachment": exe})
     assert bad_type.status_code == 200
     oob = re.search(r'<p id="attach-error"[^>]*hx-swap-oob="true">([^<]*)</p>', bad_type.text)
-    assert oob is not None and "cannot send a application/x-msdownload file" in oob.group(1), bad_type.text[-800:]
+    assert oob is not None and "cannot send application/x-msdownload files" in oob.group(1), bad_type.text[-800:]
     too_big = web.post(f"/console/inbox/{customer}/send", headers={"X-CSRF-Token": token},
                        files={"attachment": ("big.png", PNG + b"\0" * (5 * 1024 * 1024), "image/png")})
     oob = re.search(r'<p id="attach-error"[^>]*>([^<]*)</p>', too_big.text)

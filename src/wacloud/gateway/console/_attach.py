@@ -19,6 +19,8 @@ from wacloud.limits import MEDIA_RULES, MediaKind, media_kind_for_mime
 KINDS = (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.DOCUMENT)
 FIELD = "attachment"
 _MB = 1024 * 1024
+#: The largest reply request read: the largest attachment (a document) and room for the form's fields.
+MAX_REQUEST = max(MEDIA_RULES[k].max_bytes for k in KINDS) + _MB
 
 
 class AttachmentError(Exception):
@@ -66,7 +68,7 @@ async def attachment_of(form: FormData) -> Attachment | None:
     mime = _mime_of(file)
     kind = media_kind_for_mime(mime)
     if kind is None or kind not in KINDS:
-        raise AttachmentError(f"WhatsApp cannot send a {mime} file; it takes {accepted()} "
+        raise AttachmentError(f"WhatsApp cannot send {mime} files; it takes {accepted()} "
                               "(JPEG/PNG images, MP4/3GPP videos, AAC/AMR/MP3/M4A/OGG audio, PDF, Office or "
                               "text documents)")
     rule = MEDIA_RULES[kind]

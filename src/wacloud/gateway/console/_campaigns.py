@@ -30,6 +30,7 @@ from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._schemas import CampaignIn
 from wacloud.gateway.console._bubbles import bubble
 from wacloud.gateway.console._catalog import all_templates, by_name, parameters, send_components
+from wacloud.gateway.console._live import head
 from wacloud.gateway.console._render import PREFIX, page
 from wacloud.gateway.console._session import (
     ConsoleUser,
@@ -190,7 +191,7 @@ async def first_step(request: Request, user: ConsoleUser, error: str = "", statu
     listed.sort(key=lambda c: -float(c.get("created_at") or 0))
     numbers = [(x.phone_number_id, x.display or x.phone_number_id) for x in lanes(gw, user)]
     return page(request, "campaigns.html", user, approved=approved, campaigns=listed[:100], numbers=numbers,
-                error=error, status=status)
+                error=error, status=status, live_after=await head(request))
 
 
 async def _first_step(request: Request, error: str) -> Response:

@@ -17,7 +17,7 @@ from wacloud.gateway._calls import call_engine
 from wacloud.gateway._db import Database
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._runtime import Gateway
-from wacloud.gateway.console._attach import AttachmentError, attachment_of, send_attachment
+from wacloud.gateway.console._attach import MAX_REQUEST, AttachmentError, attachment_of, send_attachment
 from wacloud.gateway.console._bubbles import bubble
 from wacloud.gateway.console._catalog import all_templates, by_name, parameters, send_components
 from wacloud.gateway.console._live import head
@@ -266,6 +266,12 @@ async def send(request: Request, wa_id: str) -> Response:
     """Reply with a text message or an attachment (with the text as its caption); answers the refreshed
     thread, with a text error in it or an attachment error on the file field (out of band)."""
     user = await current_user(request)
+    length = request.headers.get("content-length") or "0"
+    if length.isdigit() and int(length) > MAX_REQUEST:
+        # Refused before the body is read: nothing is stored, so no CSRF check is needed to say no.
+        return HTMLResponse('<p id="attach-error" class="error field-error" role="alert" hx-swap-oob="true">'
+                            f"attachment: the file is too large: at most {MAX_REQUEST // 1024 // 1024 - 1} MB"
+                            "</p>", status_code=200)
     form = await checked_form(request, user)
     lane = lane_of(gateway(request), user, field(form, "number"))
     text = field(form, "text")
