@@ -476,3 +476,16 @@ def test_a_new_customer_message_appears_in_the_open_inbox_without_reload(served:
                                                              "//span[contains(@class, 'unread')]"), 20, "the badge")
     assert badge[0].get_attribute("aria-label") == "1 unread"
     assert browser.execute_script("return window.__same_page === true")
+    # A browser without EventSource polls the same feed instead.
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"})
+    try:
+        browser.get(f"{served.url}/console/inbox/{customer}")
+        wait_for(lambda: browser.execute_script("return document.body.dataset.live") == "poll", 20, "polling")
+        browser.execute_script("window.__same_page = true")
+        with served.http("admin") as http:
+            said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "polled in"})
+            assert said.status_code == 200
+        wait_for(lambda: "polled in" in text_of(browser, "#thread .msg.in"), 20, "the message through polling")
+        assert browser.execute_script("return window.__same_page === true")
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})

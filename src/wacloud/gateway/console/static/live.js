@@ -58,5 +58,5 @@
     });
     window.addEventListener("pagehide", () => source.close());
   }
-  if (window.EventSource && !("livePoll" in document.body.dataset)) follow(); else poll();
+  if (window.EventSource) follow(); else poll();
 })();
