@@ -60,6 +60,16 @@ def test_live_feed_polls_the_events_after_a_cursor(served: Served, agent: tuple[
             if line.startswith("data:") and "message.received" in line:
                 break
     assert any(line == "event: console" for line in lines)
+    # A key limited to the second number follows only that number's events.
+    with served.http() as http:
+        made = http.post("/v1/keys", json={"name": "second only", "role": "agent", "numbers": [SECOND]})
+        assert made.status_code == 201, made.text
+    served.keys["second"] = made.json()["key"]
+    limited, _ = console(served, "second")
+    with closing(limited):
+        mine = limited.get("/console/live/poll", params={"after": start["next"]}).json()
+        assert found[0]["number"] != SECOND  # the message above came to the first number ...
+        assert all(e["number"] == SECOND for e in mine["events"]), mine  # ... and is not in this key's feed
     # Without a session there is no feed.
     assert httpx.get(f"{served.url}/console/live/poll", follow_redirects=False).status_code == 303
 

@@ -29,6 +29,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 LIVE_TYPES = ("message.received", "message.status", "job.state_changed", "campaign.progress")
 _BATCH = 200
 _PING_S = 15
+#: A phone number id no event has: the filter of a key that may use none of the numbers served.
+_NO_NUMBER = "-"
 
 
 def slim(ev: Event) -> dict[str, Any]:
@@ -44,7 +46,8 @@ def _numbers(request: Request, user: ConsoleUser) -> list[str] | None:
     """The numbers whose events this user sees: None (all) for an unlimited key."""
     if user.key.numbers is None:
         return None
-    return [pid for pid in gateway(request).numbers.ids() if user.key.may_use(pid)]
+    mine = [pid for pid in gateway(request).numbers.ids() if user.key.may_use(pid)]
+    return mine or [_NO_NUMBER]  # an empty filter would read every number's events
 
 
 def _cursor(after: int | None, last_event_id: str | None) -> int | None:
