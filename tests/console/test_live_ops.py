@@ -126,6 +126,16 @@ def test_inbox_per_number_and_search_by_any_id(served: Served, agent: tuple[http
     for q in (bsuid, "@grace.h", "grace.h"):
         found = web.get("/console/inbox/list", params={"q": q}).text
         assert "Grace Hopper" in found and "Mary First" not in found, q
+    # A key limited to the second number sees only that number's conversations, and no picker.
+    with served.http() as http:
+        made = http.post("/v1/keys", json={"name": "second inbox", "role": "agent", "numbers": [SECOND]})
+        assert made.status_code == 201, made.text
+    served.keys["second inbox"] = made.json()["key"]
+    limited, _ = console(served, "second inbox")
+    with closing(limited):
+        theirs = limited.get("/console/inbox", params={"number": "100000000000001"}).text
+        assert "Mary First" not in theirs and 'id="inbox-number"' not in theirs
+        assert "Mary First" not in limited.get("/console/inbox/15557300003").text
     none = web.get("/console/inbox/list", params={"q": "nobody-like-this"}).text
     assert "Mary First" not in none and "No conversations" in none
 

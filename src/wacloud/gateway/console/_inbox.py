@@ -90,6 +90,8 @@ def _person_ids(lane: NumberLane | None, q: str) -> set[str]:
 def _conversations(gw: Gateway, marks: Reads, lane: NumberLane | None, q: str) -> list[dict[str, Any]]:
     """The number's conversations, newest first, with unread counts; ``q`` keeps those it matches (a part
     of the name or number, or any id of the customer: BSUID, username)."""
+    if lane is None and len(gw.numbers):
+        return []  # the key may use none of the numbers served
     customers = gw.number_log.wa_ids(lane.phone_number_id) if lane is not None and len(gw.numbers) > 1 else None
     convs = gw.history.conversations(limit=1000 if q or customers is not None else 200)
     unread = marks.unread()
@@ -127,6 +129,8 @@ def _number_of(gw: Gateway, lane: NumberLane, m: Any) -> str | None:
 def _logged(gw: Gateway, lane: NumberLane | None, wa_id: str) -> tuple[list[Any], list[str]]:
     """The person's messages with ``lane``'s number (all of them when one number is served) and their ids."""
     ids: list[str] = []
+    if lane is None and len(gw.numbers):
+        return [], ids  # the key may use none of the numbers served
     if lane is not None:
         try:
             person = lane.outbox.contact(wa_id)
@@ -250,6 +254,8 @@ async def thread_fragment(request: Request, wa_id: str, number: str = "") -> Res
 async def _enqueue(request: Request, lane: NumberLane | None, graph: dict[str, Any]) -> str:
     """Queue ``graph`` (a send body) in the number's outbox, logged like an API send; returns the job id."""
     gw = gateway(request)
+    if lane is None and len(gw.numbers):
+        raise errors.ValidationError("number", "this key may use none of the numbers served")
     outbox = lane.outbox if lane is not None else gw.outbox
     if outbox is None:
         raise errors.ValidationError("outbox", "the outbox is not running in this process")
