@@ -334,21 +334,27 @@ def test_pages_fit_a_phone_screen_and_work_by_keyboard(served: Served, browser: 
 
     with served.http("viewer") as http:
         campaign_pages = [f"/console/campaigns/{c['id']}" for c in http.get("/v1/campaigns").json()["campaigns"][:1]]
-    sign_in(browser, served, "agent")
+
+    def fits_and_is_named(path: str) -> None:
+        browser.get(served.url + path)
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"
+        # Every form control has an accessible name (a label, or aria-label).
+        unnamed = browser.execute_script(
+            """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                            && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+               .map(e => e.outerHTML.slice(0, 80));""")
+        assert unnamed == [], (path, unnamed)
+
     browser.set_window_size(390, 844)
     try:
+        sign_in(browser, served, "admin")
+        fits_and_is_named("/console/ops")  # with the admin's forms (keys, keywords, subscriptions)
+        sign_in(browser, served, "agent")
         for path in ("/console/inbox", f"/console/inbox/{CUSTOMER}", f"/console/phone?c={CUSTOMER}",
                      "/console/templates", "/console/campaigns", "/console/ops", *campaign_pages):
-            browser.get(served.url + path)
-            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"
-            # Every form control has an accessible name (a label, or aria-label).
-            unnamed = browser.execute_script(
-                """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
-                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
-                                && !(e.tagName === 'BUTTON' && e.textContent.trim()))
-                   .map(e => e.outerHTML.slice(0, 80));""")
-            assert unnamed == [], (path, unnamed)
+            fits_and_is_named(path)
         browser.get(f"{served.url}/console/phone?c={CUSTOMER}")
         screenshot(browser, "phone-width")
         # Keyboard only: type in the message box and press Enter in the form to send.

@@ -187,6 +187,8 @@ def test_subscriptions_show_their_health_and_only_an_admin_acts(served: Served) 
         made = http.post("/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "start": "oldest"})
         assert made.status_code == 201, made.text
         sub_id = made.json()["id"]
+        # An event to deliver (the port refuses: the attempt fails).
+        assert http.post("/sandbox/_sandbox/inbound", json={"from": "15557300009", "text": "hook"}).status_code == 200
         wait_for(lambda: http.get(f"/v1/subscriptions/{sub_id}").json()["delivery"]["failed_attempts"] > 0, 30,
                  "a failed delivery attempt")
     web, token = console(served, "agent")
@@ -206,3 +208,18 @@ def test_subscriptions_show_their_health_and_only_an_admin_acts(served: Served) 
                            follow_redirects=True)
         assert f"Subscription {sub_id} deleted." in deleted.text
         assert f'data-subscription="{sub_id}"' not in deleted.text
+        # An admin subscribes a URL from the page: its signing secret is shown once.
+        bad = web.post("/console/ops/subscriptions", headers={"X-CSRF-Token": token},
+                       data={"url": "ftp://files.example.com"}, follow_redirects=True)
+        assert "url: give an http:// or https:// URL with a host" in bad.text
+        made = web.post("/console/ops/subscriptions", headers={"X-CSRF-Token": token},
+                        data={"url": "https://crm.example.com/hooks/wa", "types": ["message.received", "nonsense"]})
+        secret = re.search(r'id="new-secret" value="(whsec_[^"]+)"', made.text)
+        assert made.status_code == 200 and secret is not None, made.text[-600:]
+        listed = web.get("/console/ops").text
+        new_id = re.search(r'Subscription <strong>(sub_[0-9a-f]+)</strong>', made.text)
+        assert new_id is not None and f'data-subscription="{new_id.group(1)}"' in listed
+        assert secret.group(1) not in listed
+    with served.http() as http:
+        created = http.get(f"/v1/subscriptions/{new_id.group(1)}").json()
+    assert created["types"] == ["message.received"] and created["url"] == "https://crm.example.com/hooks/wa"

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from wacloud import errors
 from wacloud.delivery import Job, address
+from wacloud.events import EVENT_TYPES
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import ROLES
 from wacloud.gateway._numbers_api import number_view
@@ -69,7 +70,7 @@ async def ops(request: Request, state: str = "", to: str = "", campaign: str = "
         numbers_error="" if lanes else "this key may use none of the numbers served", jobs=jobs, dead=dead,
         search={"state": state, "to": to, "campaign": campaign}, states=_STATES, search_error=search_error,
         opt_outs=opt_outs, words=words, keys=keys, roles=ROLES, entries=entries, notice=notice[:300],
-        new_key=None, subs=subs,
+        new_key=None, subs=subs, event_types=EVENT_TYPES,
     )
 
 

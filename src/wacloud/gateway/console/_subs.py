@@ -1,6 +1,7 @@
 """Operations: the event subscriptions and how their delivery goes (last status, failures, dead letters,
-paused or failing, how far behind the log), with the admin's actions: pause, resume (which also requeues
-the dead letters), deliver the dead letters again, delete. The same store calls as ``/v1/subscriptions``."""
+paused or failing, how far behind the log), with the admin's actions: create (the signing secret shown
+once), pause, resume (which also requeues the dead letters), deliver the dead letters again, delete. The
+same store calls as ``/v1/subscriptions``."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from urllib.parse import urlencode, urlsplit
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from wacloud.events import Subscription
+from wacloud.events import EVENT_TYPES, Subscription
 from wacloud.gateway._runtime import Gateway
-from wacloud.gateway.console._render import PREFIX
-from wacloud.gateway.console._session import ConsoleUser, audit, checked_form, current_user, gateway
+from wacloud.gateway.console._render import PREFIX, page
+from wacloud.gateway.console._session import ConsoleUser, audit, checked_form, current_user, field, gateway
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -66,6 +67,28 @@ def rows(gw: Gateway, user: ConsoleUser) -> list[SubRow] | None:
 
 def _back(notice: str) -> Response:
     return RedirectResponse(f"{PREFIX}/ops?{urlencode({'notice': notice})}#subscriptions", status_code=303)
+
+
+@router.post("/ops/subscriptions", response_class=HTMLResponse)
+async def create(request: Request) -> Response:
+    """Subscribe a URL to some event types, from now on (admin); the page shows its secret once."""
+    user = await current_user(request)
+    form = await checked_form(request, user, need="admin")
+    gw = gateway(request)
+    store, events = gw.subscriptions, gw.events
+    if store is None or events is None:
+        return _back("Subscriptions are not available here.")
+    url = field(form, "url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+        return _back("url: give an http:// or https:// URL with a host")
+    types = [t for t in form.getlist("types") if isinstance(t, str) and t in EVENT_TYPES] or None
+    cursor = await anyio.to_thread.run_sync(events.head)
+    sub = await anyio.to_thread.run_sync(lambda: store.create(url, types=types, numbers=None, cursor=cursor))
+    if gw.dispatcher is not None:
+        gw.dispatcher.poke()
+    await audit(request, user, "create subscription", sub.id, ", ".join(types or ["every event"]))
+    return page(request, "ops_new_subscription.html", user, sub=sub)
 
 
 @router.post("/ops/subscriptions/{sub_id}/{action}")
