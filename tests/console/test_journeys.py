@@ -222,7 +222,7 @@ def test_a_200_recipient_campaign_from_a_csv_runs_to_the_end(served: Served, bro
     wait_for(lambda: "Finished: 200 recipients" in text_of(browser, "#campaign-state"), 120, "the campaign to finish")
     assert "read: 200" in text_of(browser, "#funnel")
     screenshot(browser, "campaign")
-    campaign_id = browser.current_url.rsplit("/", 1)[1]
+    campaign_id = browser.current_url.split("?")[0].rsplit("/", 1)[1]
     with served.http("viewer") as http:
         done = http.get(f"/v1/campaigns/{campaign_id}").json()
     assert done["total"] == 200 and done["done"] and done["states"] == {"read": 200}
@@ -332,21 +332,29 @@ def test_pages_fit_a_phone_screen_and_work_by_keyboard(served: Served, browser: 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    sign_in(browser, served, "agent")
+    with served.http("viewer") as http:
+        campaign_pages = [f"/console/campaigns/{c['id']}" for c in http.get("/v1/campaigns").json()["campaigns"][:1]]
+
+    def fits_and_is_named(path: str) -> None:
+        browser.get(served.url + path)
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"
+        # Every form control has an accessible name (a label, or aria-label).
+        unnamed = browser.execute_script(
+            """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                            && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+               .map(e => e.outerHTML.slice(0, 80));""")
+        assert unnamed == [], (path, unnamed)
+
     browser.set_window_size(390, 844)
     try:
+        sign_in(browser, served, "admin")
+        fits_and_is_named("/console/ops")  # with the admin's forms (keys, keywords, subscriptions)
+        sign_in(browser, served, "agent")
         for path in ("/console/inbox", f"/console/inbox/{CUSTOMER}", f"/console/phone?c={CUSTOMER}",
-                     "/console/templates", "/console/campaigns", "/console/ops"):
-            browser.get(served.url + path)
-            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at phone width"
-            # Every form control has an accessible name (a label, or aria-label).
-            unnamed = browser.execute_script(
-                """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
-                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
-                                && !(e.tagName === 'BUTTON' && e.textContent.trim()))
-                   .map(e => e.outerHTML.slice(0, 80));""")
-            assert unnamed == [], (path, unnamed)
+                     "/console/templates", "/console/campaigns", "/console/ops", *campaign_pages):
+            fits_and_is_named(path)
         browser.get(f"{served.url}/console/phone?c={CUSTOMER}")
         screenshot(browser, "phone-width")
         # Keyboard only: type in the message box and press Enter in the form to send.
@@ -356,3 +364,134 @@ def test_pages_fit_a_phone_screen_and_work_by_keyboard(served: Served, browser: 
         assert browser.find_element(By.CSS_SELECTOR, "a.skip").get_attribute("href").endswith("#main")
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_a_campaign_paused_and_resumed_from_its_page(served: Served, browser: Any, tmp_path: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    second = "100000000000002"
+    with served.http("admin") as http:
+        made = http.post("/sandbox/_sandbox/templates", json={
+            "name": "spring_sale", "language": "en_US", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Hi {{1}}, spring is here.", "example": {"body_text": [["A"]]}}]})
+        assert made.status_code == 200, made.text
+        # The second number is paused: the campaign's jobs wait in its queue until we pause the campaign.
+        assert http.post(f"/v1/numbers/{second}/pause", params={"seconds": 600}).status_code == 200
+    csv_file = tmp_path / "spring.csv"
+    csv_file.write_text("to,name\n" + "".join(f"+1555720{i:04d},Friend {i}\n" for i in range(20)))
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/campaigns")
+    Select(labelled(browser, "Send from number")).select_by_value(second)
+    Select(labelled(browser, "Template")).select_by_value("spring_sale:en_US")
+    labelled(browser, "Recipients (CSV file)").send_keys(str(csv_file))
+    browser.find_element(By.XPATH, "//button[normalize-space()='Upload and map columns']").click()
+    wait_for(lambda: "Map the columns" in browser.page_source, 20, "the mapping step")
+    Select(labelled(browser, "body {{1}}")).select_by_visible_text("name")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Check again']").click()
+    wait_for(lambda: "every template parameter has a column" in text_of(browser, "main"), 20, "the check")
+    # The dry run, before anything is queued: recipients by state, the template, holds, cost and duration.
+    dry = text_of(browser, "#dry-run")
+    assert "new: 20" in dry and "APPROVED" in dry and "Estimated cost" in dry and "Estimated duration" in dry, dry
+    assert "Would send now\n20 of 20" in dry, dry
+    screenshot(browser, "campaign-mapping")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Start campaign']").click()
+    wait_for(lambda: "/console/campaigns/cmp_" in browser.current_url, 30, "the campaign's page")
+    assert "active" in text_of(browser, "#campaign-run-state")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Pause campaign']").click()
+    wait_for(lambda: "paused: its jobs not yet sent are held" in text_of(browser, ".notice"), 20, "the pause")
+    assert "paused" in text_of(browser, "#campaign-run-state")
+    assert not browser.find_elements(By.XPATH, "//button[normalize-space()='Pause campaign']")
+    with served.http("admin") as http:  # the number sends again: the paused campaign's jobs are held
+        assert http.post(f"/v1/numbers/{second}/resume").status_code == 200
+    wait_for(lambda: (browser.refresh(), "campaign paused 20" in text_of(browser, "#campaign-held"))[1], 30,
+             "the jobs held by the campaign's pause")
+    screenshot(browser, "campaign-paused")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Resume campaign']").click()
+    wait_for(lambda: "resumed" in text_of(browser, ".notice"), 20, "the resume")
+    # From here the page follows the event stream: the campaign finishes without a reload.
+    browser.execute_script("window.__same_page = true")
+    wait_for(lambda: "Finished: 20 recipients" in text_of(browser, "#campaign-state"), 60, "the campaign to finish")
+    assert browser.execute_script("return window.__same_page === true")
+    assert "read: 20" in text_of(browser, "#funnel")
+    exported = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(document.querySelector('a[download]').href).then(r => r.text()).then(done);")
+    lines = exported.strip().splitlines()
+    assert lines[0].startswith("recipient,state") and len(lines) == 21 and all(",read," in line for line in lines[1:])
+
+
+def test_an_attachment_reply_from_the_inbox_reaches_the_phone(served: Served, browser: Any, tmp_path: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    customer = "15557003333"
+    with served.http("admin") as http:
+        said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "the invoice please",
+                                                            "profile_name": "Linus"})
+        assert said.status_code == 200
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/inbox/{customer}")
+    wait_for(lambda: "the invoice please" in text_of(browser, "#thread"), 20, "the customer's message")
+    # A file WhatsApp does not take: the error is on the attachment field, nothing is sent.
+    bad = tmp_path / "notes.exe"
+    bad.write_bytes(b"MZ\x90\x00not a document")
+    labelled(browser, "Attachment (image, video, audio or document)").send_keys(str(bad))
+    browser.find_element(By.XPATH, "//form[contains(@class,'compose')]//button[normalize-space()='Send']").click()
+    wait_for(lambda: "cannot send" in text_of(browser, "#attach-error"), 20, "the error on the attachment field")
+    field = labelled(browser, "Attachment (image, video, audio or document)")
+    assert "attach-error" in (field.get_attribute("aria-describedby") or "")
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    field.clear()
+    field.send_keys(str(invoice))
+    labelled(browser, "Message").send_keys("Your invoice")
+    browser.find_element(By.XPATH, "//form[contains(@class,'compose')]//button[normalize-space()='Send']").click()
+    wait_for(lambda: "Your invoice" in text_of(browser, "#thread .msg.out"), 20, "the document in the thread")
+    assert "document" in text_of(browser, "#thread .msg.out")
+    assert text_of(browser, "#attach-error") == ""
+    browser.get(f"{served.url}/console/phone?c={customer}")
+    wait_for(lambda: _chat_has(browser, "#phone-chat .msg.in", "Your invoice"), 20, "the document on the phone")
+    assert "document" in text_of(browser, "#phone-chat .msg.in")
+    screenshot(browser, "phone-attachment")
+
+
+def test_a_new_customer_message_appears_in_the_open_inbox_without_reload(served: Served, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    customer = "15557004444"
+    with served.http("admin") as http:
+        said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "first", "profile_name": "Ken"})
+        assert said.status_code == 200
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/inbox/{customer}")
+    wait_for(lambda: "first" in text_of(browser, "#thread"), 20, "the conversation")
+    wait_for(lambda: browser.execute_script("return document.body.dataset.live") == "sse", 20,
+             "the page to follow the event stream")
+    browser.execute_script("window.__same_page = true")
+    # The conversation list does not poll: nothing but the event stream refreshes it.
+    assert "every" not in (browser.find_element(By.ID, "conv-list").get_attribute("hx-trigger") or "")
+    with served.http("admin") as http:
+        said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "are you there?"})
+        assert said.status_code == 200
+        assert http.post("/sandbox/_sandbox/inbound", json={"from": "15557004445", "text": "new here",
+                                                             "profile_name": "Dennis"}).status_code == 200
+    wait_for(lambda: "are you there?" in text_of(browser, "#thread .msg.in"), 20, "the new message in the thread")
+    wait_for(lambda: "Dennis" in text_of(browser, "#conv-list"), 20, "the new conversation in the list")
+    # Dennis's conversation is not open: it shows his one message as unread.
+    badge = wait_for(lambda: browser.find_elements(By.XPATH, "//ul[@class='convs']//a[contains(., 'Dennis')]"
+                                                             "//span[contains(@class, 'unread')]"), 20, "the badge")
+    assert badge[0].get_attribute("aria-label") == "1 unread"
+    assert browser.execute_script("return window.__same_page === true")
+    # A browser without EventSource polls the same feed instead.
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"})
+    try:
+        browser.get(f"{served.url}/console/inbox/{customer}")
+        wait_for(lambda: browser.execute_script("return document.body.dataset.live") == "poll", 20, "polling")
+        browser.execute_script("window.__same_page = true")
+        with served.http("admin") as http:
+            said = http.post("/sandbox/_sandbox/inbound", json={"from": customer, "text": "polled in"})
+            assert said.status_code == 200
+        wait_for(lambda: "polled in" in text_of(browser, "#thread .msg.in"), 20, "the message through polling")
+        assert browser.execute_script("return window.__same_page === true")
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})

@@ -3,22 +3,30 @@ PostgreSQL), opt-out keywords, message bubbles, CSV reading and the template for
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers, UploadFile
 
+from wacloud.events import Event, Subscription
 from wacloud.gateway._auth import role_refusal
 from wacloud.gateway._db import Database
 from wacloud.gateway._handover import Handover
 from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._stop_words import StopWords, normalize
+from wacloud.gateway.console._attach import MAX_REQUEST, AttachmentError, attachment_of
 from wacloud.gateway.console._bubbles import bubble
-from wacloud.gateway.console._campaigns import read_csv
+from wacloud.gateway.console._campaigns import _schedule, read_csv
+from wacloud.gateway.console._live import slim
+from wacloud.gateway.console._subs import _health
 from wacloud.gateway.console._templates import check
+from wacloud.identity import CustomerIds
+from wacloud.limits import MEDIA_RULES, MediaKind
 
 PG = os.environ.get("WACLOUD_TEST_PG_DSN")
 
@@ -162,3 +170,58 @@ def test_template_form_errors_land_on_their_field() -> None:
     assert "buttons" in check(form(buttons="y" * 30))[1]
     body, found = check(form(body="{{1}} at the start"))
     assert "body" in found and body["components"][0]["example"] == {"body_text": [["example 1"]]}
+
+
+def test_live_events_are_slim_and_carry_what_a_page_matches_on() -> None:
+    ev = Event(id="evt_1", position=42, seq=7, type="job.state_changed", at=1.0, phone_number_id="100000000000001",
+               data={"job_id": "9", "state": "read", "to": "15550001111", "campaign": "spring", "detail": "secret"},
+               contact=CustomerIds(contact_id="US.1", wa_id="15550001111"))
+    assert slim(ev) == {"type": "job.state_changed", "position": 42, "number": "100000000000001",
+                        "wa_id": "15550001111", "contact_id": "US.1", "campaign": "spring", "state": "read"}
+    received = Event(id="evt_2", position=43, seq=8, type="message.received", at=1.0, phone_number_id="1",
+                     data={"message": {"text": {"body": "private"}}, "type": "text"})
+    assert "private" not in str(slim(received)) and slim(received)["wa_id"] == ""
+
+
+def test_a_campaign_schedule_is_a_future_utc_time() -> None:
+    assert _schedule("") is None
+    assert _schedule("2099-01-02T03:04") == datetime(2099, 1, 2, 3, 4, tzinfo=UTC).timestamp()
+    with pytest.raises(ValueError, match="in the past"):
+        _schedule("2001-01-01T00:00")
+    with pytest.raises(ValueError, match="YYYY-MM-DDTHH:MM"):
+        _schedule("tomorrow")
+
+
+def _sub(**changes: object) -> Subscription:
+    base: dict[str, object] = dict(
+        id="sub_1", url="https://crm.example.com/hook?token=t", types=None, numbers=None, secret="whsec_x",
+        state="active", paused_reason=None, failing=False, cursor=0, generation=0, created_at=0.0, delivered=5,
+        failed_attempts=0, dead_lettered=0, consecutive_failures=0, last_status=200, last_error=None,
+        last_latency_ms=3.0, last_attempt_at=1.0, next_retry_at=None, holder=None, lease_until=None)
+    base.update(changes)
+    return Subscription(**base)  # type: ignore[arg-type]
+
+
+def test_subscription_health_in_words() -> None:
+    assert _health(_sub()) == ("delivering", False)
+    assert _health(_sub(consecutive_failures=3, failing=True)) == ("failing: 3 failures in a row", True)
+    assert _health(_sub(state="paused", paused_reason="20 failures in a row")) == ("paused: 20 failures in a row", True)
+    assert _health(_sub(dead_lettered=2))[1] is True
+
+
+async def test_attachments_are_checked_against_the_shared_limits() -> None:
+    def form(name: str, data: bytes, mime: str) -> FormData:
+        upload = UploadFile(io.BytesIO(data), filename=name, headers=Headers({"content-type": mime}))
+        return FormData([("attachment", upload)])
+
+    assert await attachment_of(FormData([("text", "hi")])) is None
+    doc = await attachment_of(form("terms.pdf", b"%PDF-1.4", "application/octet-stream"))  # type from the name
+    assert doc is not None and doc.kind == MediaKind.DOCUMENT and doc.mime == "application/pdf"
+    with pytest.raises(AttachmentError, match="cannot send application/zip files"):
+        await attachment_of(form("a.zip", b"PK", "application/zip"))
+    with pytest.raises(AttachmentError, match="cannot send image/webp files"):
+        await attachment_of(form("s.webp", b"RIFF", "image/webp"))
+    too_big = b"\0" * (MEDIA_RULES[MediaKind.AUDIO].max_bytes + 1)
+    with pytest.raises(AttachmentError, match="at most 16 MB"):
+        await attachment_of(form("long.ogg", too_big, "audio/ogg"))
+    assert MEDIA_RULES[MediaKind.DOCUMENT].max_bytes < MAX_REQUEST

@@ -11,11 +11,14 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
+import wacloud.gateway.console._campaign_page as _campaign_page
 import wacloud.gateway.console._campaigns as _campaigns
 import wacloud.gateway.console._inbox as _inbox
+import wacloud.gateway.console._live as _live
 import wacloud.gateway.console._ops as _ops
 import wacloud.gateway.console._phone as _phone
 import wacloud.gateway.console._signin as _signin
+import wacloud.gateway.console._subs as _subs
 import wacloud.gateway.console._templates as _templates
 from wacloud.gateway.console._render import HERE, PREFIX, page
 from wacloud.gateway.console._session import NeedSignIn, Refused
@@ -47,7 +50,7 @@ async def _root() -> Response:
 def mount_console(app: FastAPI) -> None:
     """Add the console's pages, its static files and the ``/`` redirect to the gateway ``app``."""
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
-    for module in (_signin, _inbox, _phone, _templates, _ops, _campaigns):
+    for module in (_signin, _inbox, _live, _phone, _templates, _ops, _subs, _campaigns, _campaign_page):
         app.include_router(module.router)
     app.add_api_route("/", _root, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(NeedSignIn, _to_signin)

@@ -1,34 +1,47 @@
-"""Campaigns: upload a CSV, map its columns to the template's parameters, check it, start it, and
-watch its progress live (a uPlot chart of the jobs by state over time, a funnel, failures by code).
+"""New campaigns: upload a CSV and pick the sending number, map its columns to the template's parameters,
+see the dry run (recipients by state, template check, expected holds, estimated cost and duration), then
+start it now or at a scheduled time. The campaign list and a campaign's own page are in ``_campaign_page``.
 
-Built on today's campaign API (``gateway/_campaigns``: start and progress). The console remembers the
-campaigns it started (``wacloud_gw_console_campaigns``) to list them, until the HTTP API lists them.
+Built on the gateway's campaign start (``gateway/_campaigns``) and the number's ``outbox.campaigns``
+(:class:`wacloud.delivery.CampaignOps`). The console remembers who started each campaign
+(``wacloud_gw_console_campaigns``), which the engine does not record.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError as PydanticError
 from starlette.datastructures import UploadFile
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 import wacloud.gateway._campaigns as campaigns
 from wacloud import errors
 from wacloud.gateway._api_errors import ApiError
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._db import Database
+from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._schemas import CampaignIn
 from wacloud.gateway.console._bubbles import bubble
 from wacloud.gateway.console._catalog import all_templates, by_name, parameters, send_components
+from wacloud.gateway.console._live import head
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._session import audit, checked_form, current_user, field, gateway
+from wacloud.gateway.console._session import (
+    ConsoleUser,
+    audit,
+    checked_form,
+    current_user,
+    field,
+    gateway,
+    lane_of,
+    lanes,
+)
 from wacloud.phone import normalize
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -76,6 +89,11 @@ class CampaignBook:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (campaign_id, template, recipients, who[:100], time.time()),
         )
+
+    def starters(self) -> dict[str, str]:
+        """Who started each campaign the console started, by campaign id."""
+        rows = self.db.execute("SELECT id, started_by FROM wacloud_gw_console_campaigns")
+        return {str(a): str(b) for a, b in rows}
 
     def recent(self, limit: int = 50) -> list[tuple[str, str, int, str, float]]:
         """The campaigns the console started, newest first."""
@@ -129,15 +147,6 @@ def _guess(key: str, columns: list[str]) -> str:
     return ""
 
 
-@router.get("/campaigns", response_class=HTMLResponse)
-async def campaigns_page(request: Request) -> Response:
-    """The campaigns the console started, and the upload form of a new one."""
-    user = await current_user(request)
-    approved = [t for t in await all_templates(request, fresh=True) if t.get("status") == "APPROVED"]
-    recent = await call_engine(book(request).recent)
-    return page(request, "campaigns.html", user, approved=approved, recent=recent, error="")
-
-
 @router.post("/campaigns/upload", response_class=HTMLResponse)
 async def upload(request: Request) -> Response:
     """Step 2: the CSV is read; map its columns to the template's parameters and check the numbers."""
@@ -146,6 +155,7 @@ async def upload(request: Request) -> Response:
     name, _, lang = field(form, "template").partition(":")
     template = by_name(await all_templates(request, fresh=True)).get(f"{name}:{lang}")
     file = form.get("file")
+    chosen = {"__number": field(form, "number")}
     error = ""
     if template is None or template.get("status") != "APPROVED":
         error = "template: pick an approved template"
@@ -165,14 +175,49 @@ async def upload(request: Request) -> Response:
     except ValueError as exc:
         return await _first_step(request, f"file: {exc}")
     token = await call_engine(book(request).keep, file.filename or "upload.csv", text)
-    return await _mapping(request, token, template, columns, rows, {}, "")
+    return await _mapping(request, token, template, columns, rows, chosen, "")
+
+
+async def first_step(request: Request, user: ConsoleUser, error: str = "", status: int = 200) -> Response:
+    """The campaigns page: the upload form (template, number, CSV) and every campaign of the user's numbers."""
+    gw = gateway(request)
+    approved = [t for t in await all_templates(request, fresh=True) if t.get("status") == "APPROVED"]
+    starters = await call_engine(book(request).starters)
+    listed = []
+    for lane in lanes(gw, user):
+        for report in await call_engine(lane.outbox.campaigns.all):
+            listed.append({**report.as_dict(), "number": lane.display or lane.phone_number_id,
+                           "by": starters.get(report.id, "")})
+    listed.sort(key=lambda c: -float(c.get("created_at") or 0))
+    numbers = [(x.phone_number_id, x.display or x.phone_number_id) for x in lanes(gw, user)]
+    return page(request, "campaigns.html", user, approved=approved, campaigns=listed[:100], numbers=numbers,
+                error=error, status=status, live_after=await head(request))
 
 
 async def _first_step(request: Request, error: str) -> Response:
-    user = await current_user(request)
-    approved = [t for t in await all_templates(request, fresh=True) if t.get("status") == "APPROVED"]
-    recent = await call_engine(book(request).recent)
-    return page(request, "campaigns.html", user, approved=approved, recent=recent, error=error, status=422)
+    return await first_step(request, await current_user(request), error, 422)
+
+
+def _schedule(value: str) -> float | None:
+    """A ``datetime-local`` value (UTC) as a unix time; None when empty; ValueError when not a future time."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise ValueError("give a date and time (YYYY-MM-DDTHH:MM, UTC)") from None
+    if when < time.time() - 60:
+        raise ValueError("the start time is in the past: leave it empty to start now")
+    return when
+
+
+def _dry_run(lane: NumberLane, template: dict[str, Any], phones: list[str]) -> dict[str, Any]:
+    """The engine's dry run for this number (nothing is queued), as a dict."""
+    category = str(template.get("category") or "marketing").lower()
+    result = lane.outbox.campaigns.dry_run(str(template["name"]), phones, language=str(template.get("language")),
+                                           category=category, template_status=str(template.get("status") or ""))
+    out: dict[str, Any] = result.as_dict()
+    return out
 
 
 async def _mapping(
@@ -190,6 +235,8 @@ async def _mapping(
             normalize(row.get(phone_col, ""))
         except errors.ValidationError:
             bad += 1
+    lane = lane_of(gateway(request), user, chosen.get("__number", ""))
+    dry = await call_engine(_dry_run, lane, template, [row.get(phone_col, "") for row in rows]) if lane else None
     values = {k: rows[0].get(col, "") for k, col in mapping.items() if col}
     components = send_components(template, {_component_key(k): v for k, v in values.items()})
     sample_body = {"type": "template", "template": {"name": template["name"], "components": components}}
@@ -198,7 +245,9 @@ async def _mapping(
     return page(
         request, "campaign_map.html", user, token=token, template=template, columns=columns, keys=keys,
         mapping=mapping, phone_col=phone_col, total=len(rows), bad=bad, sample=sample, missing=missing,
-        error=error, campaign_id=chosen.get("__id", ""),
+        error=error, campaign_id=chosen.get("__id", ""), dry=dry, start_at=chosen.get("__start_at", ""),
+        number=lane.phone_number_id if lane else "",
+        number_shown=(lane.display or lane.phone_number_id) if lane else "",
     )
 
 
@@ -222,6 +271,8 @@ async def start(request: Request) -> Response:
     chosen = {k[4:]: field(form, k) for k in form if k.startswith("map.")}
     chosen["__to"] = field(form, "to_column")
     chosen["__id"] = field(form, "campaign_id")
+    chosen["__number"] = field(form, "number")
+    chosen["__start_at"] = field(form, "start_at")
     if field(form, "action") != "start":
         return await _mapping(request, token, template, columns, rows, chosen, "")
     phone_col = chosen["__to"]
@@ -231,9 +282,19 @@ async def start(request: Request) -> Response:
     body: dict[str, Any] = {"template": name, "language": lang, "recipients": recipients, "skip_invalid": True}
     if chosen["__id"]:
         body["id"] = chosen["__id"]
+    lane = lane_of(gateway(request), user, chosen["__number"])
+    try:
+        start_at = _schedule(chosen["__start_at"])
+    except ValueError as exc:
+        return await _mapping(request, token, template, columns, rows, chosen, f"start_at: {exc}")
+    if start_at is not None:
+        body["start_at"] = start_at
+    if lane is None:
+        return await _mapping(request, token, template, columns, rows, chosen,
+                              "number: this key may use none of the numbers served")
     try:
         campaign = CampaignIn.model_validate(body)
-        result = await campaigns.start(gateway(request), campaign)
+        result = await campaigns.start(gateway(request), campaign, lane)
     except PydanticError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
@@ -243,43 +304,6 @@ async def start(request: Request) -> Response:
         where = exc.body.get("field") or "campaign"
         return await _mapping(request, token, template, columns, rows, chosen, f"{where}: {reason}")
     await call_engine(book(request).started, result["id"], name, len(rows), user.key.name)
-    await audit(request, user, "start campaign", result["id"], f"{name}, {len(rows)} recipients")
-    return RedirectResponse(f"{PREFIX}/campaigns/{result['id']}", status_code=303)
-
-
-@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-async def campaign(request: Request, campaign_id: str) -> Response:
-    """A campaign's live progress: chart, funnel and failures by code."""
-    user = await current_user(request)
-    found = await campaigns.progress(gateway(request), campaign_id[:128])
-    if found is None:
-        return page(request, "refused.html", user, status=404, reason=f"no campaign {campaign_id[:128]}")
-    return page(request, "campaign.html", user, c=found, funnel=funnel(found),
-                progress_json=json.dumps(found))
-
-
-@router.get("/campaigns/{campaign_id}/progress")
-async def progress(request: Request, campaign_id: str) -> Response:
-    """The progress as JSON (the page's chart polls it) with the funnel."""
-    await current_user(request)
-    found = await campaigns.progress(gateway(request), campaign_id[:128])
-    if found is None:
-        return JSONResponse({"error": {"reason": "no such campaign"}}, status_code=404)
-    return JSONResponse({**found, "funnel": funnel(found), "at": time.time()})
-
-
-#: The states that count as having reached each funnel step.
-_REACHED = {
-    "accepted": ("accepted", "sent", "delivered", "read"),
-    "delivered": ("delivered", "read"),
-    "read": ("read",),
-}
-
-
-def funnel(found: dict[str, Any]) -> list[tuple[str, int]]:
-    """Recipients → accepted → delivered → read, and failed."""
-    states: dict[str, int] = found.get("states", {})
-    steps = [("recipients", int(found.get("total", 0)))]
-    steps += [(step, sum(states.get(s, 0) for s in reached)) for step, reached in _REACHED.items()]
-    steps.append(("failed", states.get("failed", 0) + states.get("dead", 0)))
-    return steps
+    when = f", from {datetime.fromtimestamp(start_at, UTC):%Y-%m-%d %H:%M} UTC" if start_at else ""
+    await audit(request, user, "start campaign", result["id"], f"{name}, {len(rows)} recipients{when}")
+    return RedirectResponse(f"{PREFIX}/campaigns/{result['id']}?number={lane.phone_number_id}", status_code=303)

@@ -1,5 +1,6 @@
 """Operations: numbers (quality, throughput, tier, pause), jobs search, dead letters with retry,
-opt-outs (list, add, remove; the opt-out keywords per language), API keys and the audit log."""
+opt-outs (list, add, remove; the opt-out keywords per language), event subscriptions (``_subs``), API keys
+and the audit log."""
 
 from __future__ import annotations
 
@@ -11,28 +12,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from wacloud import errors
 from wacloud.delivery import Job, address
+from wacloud.events import EVENT_TYPES
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._keys import ROLES
-from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._numbers_api import number_view
-from wacloud.gateway._runtime import Gateway
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._session import ConsoleUser, Refused, audit, checked_form, current_user, field, gateway
+from wacloud.gateway.console._session import Refused, audit, checked_form, current_user, field, gateway
+from wacloud.gateway.console._session import lane_of as _lane
+from wacloud.gateway.console._session import lanes as _lanes
+from wacloud.gateway.console._subs import rows as subscription_rows
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 _STATES = ("", "queued", "sending", "accepted", "sent", "delivered", "read", "failed", "dead", "uncertain")
-
-
-def _lanes(gw: Gateway, user: ConsoleUser) -> list[NumberLane]:
-    """The numbers this user's key may use, in configuration order."""
-    return [lane for lane in gw.numbers if user.key.may_use(lane.phone_number_id)]
-
-
-def _lane(gw: Gateway, user: ConsoleUser, number: str) -> NumberLane | None:
-    """The number asked for (``?number=`` or a form's ``number``), else the user's first; None if none."""
-    lanes = _lanes(gw, user)
-    return next((lane for lane in lanes if lane.phone_number_id == number), lanes[0] if lanes else None)
 
 
 def _shown(value: str) -> str:
@@ -72,12 +64,13 @@ async def ops(request: Request, state: str = "", to: str = "", campaign: str = "
     words = await call_engine(gw.stop_words.all) if gw.stop_words is not None else []
     keys = await call_engine(gw.keys.list) if user.is_admin else []
     entries = await call_engine(gw.audit.entries, limit=30) if user.is_admin and gw.audit is not None else []
+    subs = await call_engine(subscription_rows, gw, user)
     return page(
         request, "ops.html", user, numbers=numbers, current=lane.phone_number_id if lane else "",
         numbers_error="" if lanes else "this key may use none of the numbers served", jobs=jobs, dead=dead,
         search={"state": state, "to": to, "campaign": campaign}, states=_STATES, search_error=search_error,
         opt_outs=opt_outs, words=words, keys=keys, roles=ROLES, entries=entries, notice=notice[:300],
-        new_key=None,
+        new_key=None, subs=subs, event_types=EVENT_TYPES,
     )
 
 

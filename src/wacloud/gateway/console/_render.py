@@ -67,5 +67,6 @@ def page(request: Request, tpl: str, user: ConsoleUser | None, status: int = 200
         csrf=user.csrf if user is not None else "",
         sandbox=gw.sandbox_app is not None,
         path=request.url.path,
+        now=time.time(),
     )
     return templates.TemplateResponse(request, tpl, context, status_code=status)

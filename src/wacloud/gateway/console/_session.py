@@ -20,6 +20,7 @@ from starlette.requests import Request
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._db import Database
 from wacloud.gateway._keys import KeyInfo
+from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._runtime import Gateway
 
 COOKIE = "wacloud_console"
@@ -167,3 +168,14 @@ def field(form: FormData, name: str, default: str = "") -> str:
     """A text field of ``form``, stripped (a file field reads as the default)."""
     value: Any = form.get(name, default)
     return value.strip() if isinstance(value, str) else default
+
+
+def lanes(gw: Gateway, user: ConsoleUser) -> list[NumberLane]:
+    """The numbers this user's key may use, in configuration order."""
+    return [lane for lane in gw.numbers if user.key.may_use(lane.phone_number_id)]
+
+
+def lane_of(gw: Gateway, user: ConsoleUser, number: str) -> NumberLane | None:
+    """The number asked for (``?number=`` or a form's ``number``), else the user's first; None if none."""
+    mine = lanes(gw, user)
+    return next((lane for lane in mine if lane.phone_number_id == number), mine[0] if mine else None)
