@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pydantic_core
 from pydantic import ValidationError
 
@@ -21,6 +22,7 @@ import wacloud.webhooks.coexistence as co
 import wacloud.webhooks.groups as groups
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
+from wacloud.webhooks import _fastpath as _fast
 from wacloud.webhooks.changes import contacts as _contacts
 from wacloud.webhooks.changes import items as _items
 from wacloud.webhooks.changes import why as _why
@@ -33,9 +35,18 @@ OBJECT = "whatsapp_business_account"
 
 def loads(body: bytes | bytearray | str) -> Any:
     """Decode JSON (strict: no NaN/Infinity, nesting capped by the decoder); raises ValueError."""
-    # pydantic-core's decoder is ~2x faster than json.loads and refuses nesting beyond 200 levels,
-    # which no webhook comes near, so hostile deeply nested bodies fail fast instead of recursing.
-    return pydantic_core.from_json(body, allow_inf_nan=False)
+    # msgspec's decoder takes ~60% of pydantic-core's time on webhook bodies (docs/benchmarks.md) and
+    # keeps big integers exact. Whatever it refuses (bad JSON, nesting past Python's recursion limit,
+    # a number out of float range) goes to pydantic-core's decoder, whose answer or ValueError stands,
+    # so hostile deeply nested bodies fail fast instead of recursing.
+    try:
+        return _decode(body)
+    except (ValueError, RecursionError):
+        return pydantic_core.from_json(body, allow_inf_nan=False)
+
+
+_decode = msgspec.json.Decoder().decode
+_BODY_TYPES = (bytes, bytearray, str)
 
 
 def envelope_problem(payload: Any) -> str | None:
@@ -63,7 +74,7 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
 
 
 def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
-    if isinstance(body, bytes | bytearray | str):
+    if isinstance(body, _BODY_TYPES):
         try:
             payload = loads(body)
         except ValueError as exc:
@@ -80,9 +91,19 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
             out.append(_raw(entry, None, "entry without a changes list", None))
             continue
-        waba_id = _opt_str(entry.get("id"))
-        time = _time(entry.get("time"))
+        waba_id = entry.get("id")
+        if type(waba_id) is not str:
+            waba_id = _opt_str(waba_id)
+        time = entry.get("time")
+        if time is not None:
+            time = _time(time)
         for change in entry["changes"]:
+            if type(change) is dict and change.get("field") == "messages" and type(change.get("value")) is dict:
+                # One pydantic pass over the whole value when all of it validates (else per item).
+                typed = _fast.messages_value(change["value"])
+                if typed is not None:
+                    _typed_messages("messages", waba_id, time, change["value"], typed, out)
+                    continue
             if not isinstance(change, dict):
                 out.append(_raw(change, None, "change is not an object", waba_id))
                 continue
@@ -205,6 +226,40 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
+_MESSAGE_UPDATE = _fast.wrapper(u.MessageUpdate)
+_STATUS_UPDATE = _fast.wrapper(u.StatusUpdate)
+_ERROR_UPDATE = _fast.wrapper(u.ErrorUpdate)
+
+
+def _typed_messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+                    typed: _fast.MessagesValue, out: list[u.Update]) -> None:
+    """The updates of a messages change validated as a whole: the ones :func:`_messages` makes of it."""
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts") or []
+    messages = typed.get("messages")
+    if messages is not None:
+        count = len(messages)
+        for index, (raw, message) in enumerate(zip(value["messages"], messages, strict=True)):
+            contact = _contact_for(contacts, message.phone, message.from_user_id, index, count)
+            out.append(_MESSAGE_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                                   "message": message, "contact": contact, "metadata": metadata}))
+    statuses = typed.get("statuses")
+    if statuses is not None:
+        if messages is not None:
+            contacts = []
+        count = len(statuses)
+        for index, (raw, status) in enumerate(zip(value["statuses"], statuses, strict=True)):
+            pool, at, n = (status.contacts, 0, len(status.contacts)) if status.contacts else (contacts, index, count)
+            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, n)
+            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                                  "status": status, "metadata": metadata, "contact": contact}))
+    errors = typed.get("errors")
+    if errors is not None:
+        for raw, error in zip(value["errors"], errors, strict=True):
+            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                                 "error": error, "metadata": metadata}))
+
+
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
     """A message of a known type whose content object is missing but whose ``errors`` say why."""
     if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
@@ -315,14 +370,18 @@ def _state_sync(ctx: _Ctx, out: list[u.Update]) -> None:
 
 
 def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[[_Ctx, list[u.Update]], None]:
+    # pydantic's validators called directly: what model_validate and the constructor run, less a layer.
+    validate = model.__pydantic_validator__.validate_python
+    wrap = _fast.wrapper(update_cls)
+
     def parse_value(ctx: _Ctx, out: list[u.Update]) -> None:
         try:
-            value = model.model_validate(ctx.value)
+            value = validate(ctx.value)
         except ValidationError as exc:
             out.append(ctx.raw(ctx.value, f"{ctx.field}: {_why(exc)}"))
             return
-        out.append(update_cls(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=ctx.value,
-                              value=value))
+        out.append(wrap({"field": ctx.field, "waba_id": ctx.waba_id, "time": ctx.time, "raw": ctx.value,
+                         "value": value}))
 
     return parse_value
 
