@@ -72,4 +72,4 @@ def wrapper(cls: type[U]) -> Callable[[dict[str, Any]], U]:
     The same check and result as the constructor (an already-built model in a field is kept as is),
     without the keyword-argument round trip of ``__init__``.
     """
-    return cls.__pydantic_validator__.validate_python  # type: ignore[return-value]
+    return cls.__pydantic_validator__.validate_python
