@@ -16,13 +16,13 @@ import msgspec
 import pydantic_core
 from pydantic import ValidationError
 
+import wacloud.webhooks._fastpath as _fast
 import wacloud.webhooks.account_updates as a
 import wacloud.webhooks.calls as calls
 import wacloud.webhooks.coexistence as co
 import wacloud.webhooks.groups as groups
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
-from wacloud.webhooks import _fastpath as _fast
 from wacloud.webhooks.changes import contacts as _contacts
 from wacloud.webhooks.changes import items as _items
 from wacloud.webhooks.changes import why as _why
