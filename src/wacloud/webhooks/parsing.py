@@ -232,6 +232,7 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
+# The update classes' validators called directly (see _fastpath.wrapper).
 _MESSAGE_UPDATE = _fast.wrapper(u.MessageUpdate)
 _STATUS_UPDATE = _fast.wrapper(u.StatusUpdate)
 _ERROR_UPDATE = _fast.wrapper(u.ErrorUpdate)
@@ -248,7 +249,7 @@ def _typed_messages(field: str, waba_id: str | None, time: datetime | None, valu
         for index, (raw, message) in enumerate(zip(value["messages"], messages, strict=True)):
             contact = _contact_for(contacts, message.phone, message.from_user_id, index, count)
             out.append(_MESSAGE_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                                   "message": message, "contact": contact, "metadata": metadata}))
+                                        "message": message, "contact": contact, "metadata": metadata}))
     statuses = typed.get("statuses")
     if statuses is not None:
         if messages is not None:
@@ -258,12 +259,12 @@ def _typed_messages(field: str, waba_id: str | None, time: datetime | None, valu
             pool, at, n = (status.contacts, 0, len(status.contacts)) if status.contacts else (contacts, index, count)
             contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, n)
             out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                                  "status": status, "metadata": metadata, "contact": contact}))
+                                       "status": status, "metadata": metadata, "contact": contact}))
     errors = typed.get("errors")
     if errors is not None:
         for raw, error in zip(value["errors"], errors, strict=True):
             out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                                 "error": error, "metadata": metadata}))
+                                      "error": error, "metadata": metadata}))
 
 
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
