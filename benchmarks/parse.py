@@ -1,6 +1,6 @@
 """Parse benchmark: raw webhook bytes -> typed updates, ours (``wacloud.webhooks.parse``) vs pywa's.
 
-    python -m benchmarks.parse [--n 20000] [--rounds 5] [--mix uniform|realistic]
+    python -m benchmarks.parse [--n 20000] [--rounds 5] [--mix uniform|realistic] [--baseline FILE]
 
 Both sides get the same bodies (benchmarks/corpus.py: every message, status and management kind, one
 update per body) and do the full job from bytes: JSON decode, find the update's kind, build the typed
@@ -9,15 +9,21 @@ object. pywa's path is the one its server runs per webhook (``RawUpdate`` -> ``_
 Time is this process's CPU time (``time.process_time``), so the figures are updates per CPU-second --
 what one dedicated core does -- and other work on the machine barely moves them; they are the best of
 ``--rounds`` passes.
+
+``--baseline FILE`` adds a third side, interleaved with the other two: another version of
+``wacloud/webhooks/parsing.py`` (e.g. ``git show <rev>:src/wacloud/webhooks/parsing.py > old.py``) loaded
+against today's models, so a before/after of the parser is measured in one process, under the same load.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.util
 import logging
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks import corpus
@@ -29,6 +35,16 @@ def ours_parser() -> Callable[[bytes], list[Any]]:
     from benchmarks import _ours
 
     return _ours.webhook_parse()
+
+
+def baseline_parser(path: Path) -> Callable[[bytes], list[Any]]:
+    """``parse`` of another version of the parser module, loaded from ``path`` next to today's models."""
+    spec = importlib.util.spec_from_file_location("wacloud.webhooks._baseline_parsing", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse  # type: ignore[no-any-return]
 
 
 def ours_is_typed(update: Any) -> bool:
@@ -114,6 +130,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000, help="bodies in the corpus")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mix", choices=sorted(corpus.MIXES), default="uniform")
+    parser.add_argument("--baseline", type=Path, default=None, help="another parsing.py, timed as a third side")
     args = parser.parse_args()
 
     bodies = corpus.bodies(args.n, mix=args.mix, seed=7)
@@ -124,6 +141,8 @@ def main() -> None:
         sides["ours"] = (ours_parser(), ours_is_typed)
     except ImportError as exc:
         missing["ours"] = f"wacloud.webhooks.parse not importable: {exc}"
+    if args.baseline is not None:
+        sides["base"] = (baseline_parser(args.baseline), ours_is_typed)
     sides["pywa"] = (pywa_parser(), lambda u: True)
 
     figures: dict[str, Any] = {
@@ -182,6 +201,10 @@ def main() -> None:
             f"{fmt(figures['pywa']['updates_per_s'], 0)} updates/s, ratio ours/pywa {fmt(ratio)}x "
             f"({args.n} bodies, {args.mix} mix)"
         )
+        if "base" in sides:
+            base = figures["base"]["updates_per_s"] / figures["pywa"]["updates_per_s"]
+            figures["ratio_base_over_pywa"] = base
+            summary += f"; baseline {args.baseline} {fmt(base)}x pywa, ours/baseline {fmt(ratio / base)}x"
     else:
         summary = (
             f"ours NOT RUN ({missing['ours']}); pywa {fmt(figures['pywa']['updates_per_s'], 0)} updates/s"

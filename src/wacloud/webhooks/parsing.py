@@ -12,9 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pydantic_core
 from pydantic import ValidationError
 
+import wacloud.webhooks._fastpath as _fast
 import wacloud.webhooks.account_updates as a
 import wacloud.webhooks.calls as calls
 import wacloud.webhooks.coexistence as co
@@ -32,10 +34,25 @@ OBJECT = "whatsapp_business_account"
 
 
 def loads(body: bytes | bytearray | str) -> Any:
-    """Decode JSON (strict: no NaN/Infinity, nesting capped by the decoder); raises ValueError."""
-    # pydantic-core's decoder is ~2x faster than json.loads and refuses nesting beyond 200 levels,
-    # which no webhook comes near, so hostile deeply nested bodies fail fast instead of recursing.
+    """Decode JSON (strict: no NaN/Infinity, nesting capped at 200 levels); raises ValueError."""
+    # pydantic-core's decoder refuses nesting beyond 200 levels, which no webhook comes near, so hostile
+    # deeply nested bodies fail fast instead of recursing. msgspec's decoder takes ~60% of its time on
+    # webhook bodies (docs/benchmarks.md) and keeps big integers exact too, but nests as deep as Python's
+    # recursion limit; a body with at most 200 opening brackets cannot nest deeper than 200, so msgspec
+    # gets those (all usual webhooks), and pydantic-core decodes the rest and whatever msgspec refuses,
+    # its answer or ValueError standing.
+    opens = body.count("{") + body.count("[") if isinstance(body, str) else body.count(b"{") + body.count(b"[")
+    if opens <= _MAX_DEPTH:
+        try:
+            return _decode(body)
+        except (ValueError, RecursionError):
+            pass
     return pydantic_core.from_json(body, allow_inf_nan=False)
+
+
+_decode = msgspec.json.Decoder().decode
+_MAX_DEPTH = 200
+_BODY_TYPES = (bytes, bytearray, str)
 
 
 def envelope_problem(payload: Any) -> str | None:
@@ -63,7 +80,7 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
 
 
 def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
-    if isinstance(body, bytes | bytearray | str):
+    if isinstance(body, _BODY_TYPES):
         try:
             payload = loads(body)
         except ValueError as exc:
@@ -80,9 +97,19 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
             out.append(_raw(entry, None, "entry without a changes list", None))
             continue
-        waba_id = _opt_str(entry.get("id"))
-        time = _time(entry.get("time"))
+        waba_id = entry.get("id")
+        if type(waba_id) is not str:
+            waba_id = _opt_str(waba_id)
+        time = entry.get("time")
+        if time is not None:
+            time = _time(time)
         for change in entry["changes"]:
+            if type(change) is dict and change.get("field") == "messages" and type(change.get("value")) is dict:
+                # One pydantic pass over the whole value when all of it validates (else per item).
+                typed = _fast.messages_value(change["value"])
+                if typed is not None:
+                    _typed_messages("messages", waba_id, time, change["value"], typed, out)
+                    continue
             if not isinstance(change, dict):
                 out.append(_raw(change, None, "change is not an object", waba_id))
                 continue
@@ -205,6 +232,41 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
+# The update classes' validators called directly (see _fastpath.wrapper).
+_MESSAGE_UPDATE = _fast.wrapper(u.MessageUpdate)
+_STATUS_UPDATE = _fast.wrapper(u.StatusUpdate)
+_ERROR_UPDATE = _fast.wrapper(u.ErrorUpdate)
+
+
+def _typed_messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+                    typed: _fast.MessagesValue, out: list[u.Update]) -> None:
+    """The updates of a messages change validated as a whole: the ones :func:`_messages` makes of it."""
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts") or []
+    messages = typed.get("messages")
+    if messages is not None:
+        count = len(messages)
+        for index, (raw, message) in enumerate(zip(value["messages"], messages, strict=True)):
+            contact = _contact_for(contacts, message.phone, message.from_user_id, index, count)
+            out.append(_MESSAGE_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                        "message": message, "contact": contact, "metadata": metadata}))
+    statuses = typed.get("statuses")
+    if statuses is not None:
+        if messages is not None:
+            contacts = []
+        count = len(statuses)
+        for index, (raw, status) in enumerate(zip(value["statuses"], statuses, strict=True)):
+            pool, at, n = (status.contacts, 0, len(status.contacts)) if status.contacts else (contacts, index, count)
+            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, n)
+            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                       "status": status, "metadata": metadata, "contact": contact}))
+    errors = typed.get("errors")
+    if errors is not None:
+        for raw, error in zip(value["errors"], errors, strict=True):
+            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                      "error": error, "metadata": metadata}))
+
+
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
     """A message of a known type whose content object is missing but whose ``errors`` say why."""
     if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
@@ -315,14 +377,18 @@ def _state_sync(ctx: _Ctx, out: list[u.Update]) -> None:
 
 
 def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[[_Ctx, list[u.Update]], None]:
+    # pydantic's validators called directly: what model_validate and the constructor run, less a layer.
+    validate = model.__pydantic_validator__.validate_python
+    wrap = _fast.wrapper(update_cls)
+
     def parse_value(ctx: _Ctx, out: list[u.Update]) -> None:
         try:
-            value = model.model_validate(ctx.value)
+            value = validate(ctx.value)
         except ValidationError as exc:
             out.append(ctx.raw(ctx.value, f"{ctx.field}: {_why(exc)}"))
             return
-        out.append(update_cls(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=ctx.value,
-                              value=value))
+        out.append(wrap({"field": ctx.field, "waba_id": ctx.waba_id, "time": ctx.time, "raw": ctx.value,
+                         "value": value}))
 
     return parse_value
 
