@@ -142,3 +142,22 @@ async def test_the_tier_is_read_again_periodically_and_a_raise_resumes_the_held(
         ob.stop()
         await run
     assert ob.campaigns.limits()["tier"] == "TIER_2K" and codes(rig) == {0: 260}
+
+
+def test_a_131057_settled_after_the_upgrade_webhook_holds_nothing(store_url: str) -> None:
+    # A call made while the number was upgrading can be answered 131057 and settled after the upgrade's
+    # webhook: it must not start a new 60 s "upgrading" wait (jobs would sit held with nothing to wake them).
+    from wacloud.delivery import open_store
+    from wacloud.delivery.holds import note_limit, throughput_upgraded
+
+    store = open_store(store_url)
+    try:
+        now = time.time()
+        note_limit(store, "106", "throughput_upgrade", "106", now)  # type: ignore[arg-type]
+        assert store.limit("upgrade", "106")[0] == "upgrading"  # type: ignore[attr-defined,index]
+        throughput_upgraded(store, "106", now + 1)  # type: ignore[arg-type]
+        note_limit(store, "106", "throughput_upgrade", "106", now + 1.2)  # type: ignore[arg-type]
+        row = store.limit("upgrade", "106")  # type: ignore[attr-defined]
+        assert row is None or row[0] is None
+    finally:
+        store.close()

@@ -240,6 +240,11 @@ def limit_key(limit: str, job: Job) -> str:
 def note_limit(store: LimitsStore, phone_number_id: str, limit: str, key: str, now: float) -> None:
     """Record what an error code said about a limit (see ``policy.LIMIT_CODES``)."""
     if limit == "throughput_upgrade":
+        # A 131057 answered to a call made before the upgrade finished can be settled after its webhook:
+        # once the number paces at the upgraded rate there is nothing left to wait for.
+        upgraded = store.limit("mps", key)
+        if upgraded is not None and upgraded[0] and float(upgraded[0]) >= UPGRADED_MPS:
+            return
         current = store.limit("upgrade", key)
         if current is None or (current[1] or 0.0) <= now:
             store.set_limit("upgrade", key, "upgrading", now + THROUGHPUT_UPGRADE_S, now)
