@@ -216,6 +216,17 @@ class History:
         #: to the outbox's lookup); without it each address is its own conversation.
         self.resolve: Callable[[str], str | None] | None = None
 
+    def logged(self, wamids: Sequence[str]) -> set[str]:
+        """Which of ``wamids`` the log has a message for."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(storable(w) for w in wamids))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT wamid FROM wacloud_gw_messages WHERE wamid IN ({marks})", tuple(part))
+            found.update(str(r[0]) for r in rows)
+        return found
+
     @contextlib.contextmanager
     def batch(self, contacts: Mapping[str, str | None] | None = None) -> Iterator[None]:
         """Records made by this thread inside the block go in one transaction (see ``Database.batch``).

@@ -158,6 +158,8 @@ class GatewayDispatcher:
                 groups.setdefault(id(outbox), (outbox, []))[1].append(update)
         jobs: dict[str, Job | None] = {}
         contacts: dict[str, str | None] = {}
+        # Only a status whose message the log lacks makes a row keyed by its contact: resolve those only.
+        logged = self.gw.history.logged([update.status.id for update, _ in items])
         for outbox, group in groups.values():
             # The log's lookups (job by wamid, contact by address) are read here, in the outbox's
             # transaction: the log's own transaction must not wait on the outbox's store.
@@ -166,7 +168,8 @@ class GatewayDispatcher:
                 for update in group:
                     jobs[update.status.id] = outbox.job_by_wamid(update.status.id)
                     address = update.status.recipient_id or update.recipient.address
-                    if address and address not in contacts and self.gw.outbox is not None:
+                    if (address and address not in contacts and self.gw.outbox is not None
+                            and update.status.id not in logged):
                         found = self.gw.outbox.contact(address)  # the log's resolver asks the first outbox
                         contacts[address] = found.contact_id if found is not None else None
 
