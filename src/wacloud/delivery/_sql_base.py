@@ -95,6 +95,11 @@ class SqlBase(ABC):
             return open_batch.joined()
         return _Locked(self._lock, self._transaction(write))
 
+    @property
+    def in_batch(self) -> bool:
+        """True inside :meth:`batch` in this thread."""
+        return getattr(self._batch, "open", None) is not None
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Run every store call this thread makes inside the block in one write transaction.

@@ -419,7 +419,8 @@ class Outbox:
             try:
                 return handle_update(self, update)
             except StoreError:
-                if time.monotonic() + delay > deadline:
+                # Inside a batch the failure fails the batch: its caller redoes it one update at a time.
+                if time.monotonic() + delay > deadline or getattr(self.store, "in_batch", False):
                     raise
                 time.sleep(delay)
                 delay = min(1.0, delay * 2)

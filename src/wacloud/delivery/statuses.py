@@ -169,8 +169,9 @@ def handle_updates(outbox: UpdateTarget, updates: Sequence[object]) -> list[bool
     """:func:`handle_update` for each of ``updates`` in order, in one store transaction when the outbox's
     store can batch: a payload's statuses cost one commit. Raises when any of them fails (nothing of
     the batch is then written: apply them one at a time with :func:`handle_update`)."""
-    return in_one_transaction(getattr(outbox, "store", None),
-                              lambda: [handle_update(outbox, update) for update in updates])
+    # The outbox's own ``handle`` when it has one (an override, or a wrapper, sees every update).
+    handle: Callable[[object], bool] = getattr(outbox, "handle", None) or (lambda u: handle_update(outbox, u))
+    return in_one_transaction(getattr(outbox, "store", None), lambda: [handle(update) for update in updates])
 
 
 __all__ = ["handle_update", "handle_updates", "in_one_transaction"]
