@@ -161,6 +161,9 @@ class GatewayDispatcher:
         # Only a status whose message the log lacks makes a row keyed by its contact: resolve those only.
         logged = self.gw.history.logged([update.status.id for update, _ in items])
         for outbox, group in groups.values():
+            # By wamid (stable: one wamid's statuses keep their order), the order the worker's settle
+            # locks wamids in (PostgreSQL), so the two never wait on each other in opposite orders.
+            group.sort(key=lambda u: u.status.id)
             # The log's lookups (job by wamid, contact by address) are read here, in the outbox's
             # transaction: the log's own transaction must not wait on the outbox's store.
             def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> None:
