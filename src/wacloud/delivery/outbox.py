@@ -45,7 +45,7 @@ from wacloud.delivery.model import (
 )
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
 from wacloud.delivery.policy import RetryPolicy
-from wacloud.delivery.statuses import handle_update
+from wacloud.delivery.statuses import handle_update, in_one_transaction
 from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
@@ -417,7 +417,8 @@ class Outbox:
         delay = 0.05
         while True:
             try:
-                return handle_update(self, update)
+                # One transaction: an update's effects (its customer's ids, the window it opens) commit together.
+                return in_one_transaction(self.store, lambda: handle_update(self, update))
             except StoreError:
                 # Inside a batch the failure fails the batch: its caller redoes it one update at a time.
                 if time.monotonic() + delay > deadline or getattr(self.store, "in_batch", False):
