@@ -410,17 +410,16 @@ class Outbox:
     def handle(self, update: Any) -> bool:
         """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
 
-        While the store is unreachable (a database restart) it retries for up to ``handle_retry_s``
-        before raising :class:`StoreError`, so a status is not dropped over a short outage.
+        One transaction per update (its customer's ids, the window it opens commit together). While the
+        store is unreachable (a database restart) it retries for up to ``handle_retry_s`` before raising
+        :class:`StoreError`, so a status is not dropped over a short outage.
         """
         deadline = time.monotonic() + self.handle_retry_s
         delay = 0.05
         while True:
             try:
-                # One transaction: an update's effects (its customer's ids, the window it opens) commit together.
-                return in_one_transaction(self.store, lambda: handle_update(self, update))
-            except StoreError:
-                # Inside a batch the failure fails the batch: its caller redoes it one update at a time.
+                return in_one_transaction(self.store, lambda: handle_update(self, update))  # effects together
+            except StoreError:  # inside a batch it fails the batch (whose caller redoes it update by update)
                 if time.monotonic() + delay > deadline or getattr(self.store, "in_batch", False):
                     raise
                 time.sleep(delay)
