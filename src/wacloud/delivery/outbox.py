@@ -410,12 +410,10 @@ class Outbox:
     def handle(self, update: Any) -> bool:
         """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
 
-        One transaction per update (its customer's ids, the window it opens commit together). While the
-        store is unreachable (a database restart) it retries for up to ``handle_retry_s`` before raising
-        :class:`StoreError`, so a status is not dropped over a short outage.
+        One transaction per update (its ids and the window it opens commit together). While the store is
+        unreachable (a restart) it retries for up to ``handle_retry_s``, then raises :class:`StoreError`.
         """
-        deadline = time.monotonic() + self.handle_retry_s
-        delay = 0.05
+        deadline, delay = time.monotonic() + self.handle_retry_s, 0.05
         while True:
             try:
                 return in_one_transaction(self.store, lambda: handle_update(self, update))  # effects together
