@@ -17,7 +17,7 @@ def build_app(options: dict[str, Any]) -> Any:
     """The sandbox ASGI app for ``options`` (``SandboxConfig`` field names; ``faults`` may be a dict)."""
     from wacloud.sandbox import build_config, create_sandbox_app
 
-    return create_sandbox_app(build_config(None, **{k: v for k, v in options.items() if v is not None}))
+    return create_sandbox_app(build_config(None, **options))
 
 
 def main() -> None:
@@ -43,10 +43,11 @@ def main() -> None:
         "phone_number_id": SANDBOX_PHONE_ID,
         "waba_id": SANDBOX_WABA_ID,
         "app_secret": SANDBOX_APP_SECRET,
-        "mps": args.mps,
         "seed": args.seed,
-        "webhook_url": args.webhook_url,
     }
+    # Flags not given keep the config's defaults; a ``--set field=null`` is kept (it turns a step off,
+    # e.g. the status webhooks), so only these are dropped when unset.
+    options.update({k: v for k, v in {"mps": args.mps, "webhook_url": args.webhook_url}.items() if v is not None})
     for item in args.set:
         key, _, value = item.partition("=")
         options[key] = json.loads(value)

@@ -15,7 +15,7 @@ from wacloud.delivery.model import AFTER_ACCEPT, DeliveryEvent, EarlyStatus, Job
 from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
 from wacloud.delivery.pacing import Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
-from wacloud.delivery.store import Store
+from wacloud.delivery.store import Store, StoreError
 
 log = logging.getLogger("wacloud.delivery")
 
@@ -82,6 +82,28 @@ class Settler:
         if settlement.outcome.state is JobState.QUEUED:
             self.wake()
         return StatusChange(self.store.get(job.id), True, decision.reason)
+
+    def replay_all(self, statuses: list[EarlyStatus]) -> None:
+        """:meth:`replay_early` for each, in one transaction when the store can batch (the statuses that
+        beat a settled batch's answers: two commits each, in the worker's store thread, otherwise).
+        A failure redoes them one at a time; one that still fails is logged, never raised."""
+        batch = getattr(self.store, "batch", None)
+        if len(statuses) > 1 and callable(batch):
+            try:
+                with batch():
+                    for early in statuses:
+                        self.replay_early(early)
+                return
+            except StoreError as exc:
+                if exc.transient:
+                    raise  # the caller waits out an unavailable store and calls again
+        for early in statuses:
+            try:
+                self.replay_early(early)
+            except StoreError as exc:
+                if exc.transient:
+                    raise
+                log.error("early status %s for %s not applied: %s", early.status, early.wamid, exc)
 
     def replay_early(self, early: EarlyStatus) -> StatusChange:
         """Apply a status that arrived before its send was recorded, then forget it (replays are harmless)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from wacloud.delivery.store import StoreError
@@ -72,6 +72,8 @@ class SqlBase(ABC):
         # One connection per store object; the lock makes it safe to share between threads
         # (the outbox's store thread, a webhook receiver's threads).
         self._lock = threading.RLock()
+        # The transaction of a batch open in this thread (see batch()).
+        self._batch = threading.local()
 
     # --- dialect hooks ------------------------------------------------------------------------------
     @abstractmethod
@@ -88,7 +90,38 @@ class SqlBase(ABC):
 
     # --- plumbing --------------------------------------------------------------------------------
     def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
+        open_batch: _Batch | None = getattr(self._batch, "open", None)
+        if open_batch is not None:
+            return open_batch.joined()
         return _Locked(self._lock, self._transaction(write))
+
+    @property
+    def in_batch(self) -> bool:
+        """True inside :meth:`batch` in this thread."""
+        return getattr(self._batch, "open", None) is not None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run every store call this thread makes inside the block in one write transaction.
+
+        Many small writes (a webhook payload's statuses) then cost one commit instead of one each,
+        with the same statements and the same effects: they commit together or not at all. A call
+        that fails inside the block fails the whole batch (it rolls back even if the caller caught
+        the error), so the caller can redo the work one call at a time. Other threads wait for the
+        store meanwhile; a nested ``batch`` joins the open one.
+        """
+        if getattr(self._batch, "open", None) is not None:
+            yield
+            return
+        with self._tx() as tx:
+            state = _Batch(tx)
+            self._batch.open = state
+            try:
+                yield
+            finally:
+                self._batch.open = None
+            if state.failed is not None:
+                raise StoreError(f"a call in the batch failed: {state.failed}", transient=False)
 
     def migrate(self) -> int:
         """Apply pending migrations; returns the schema version now in force."""
@@ -121,6 +154,23 @@ class SqlBase(ABC):
         """:meth:`_lock_wamid` for several wamids, in the given (sorted) order."""
         for wamid in wamids:
             self._lock_wamid(tx, wamid)
+
+
+class _Batch:
+    """An open batch: its transaction, and the first failure of a call inside it."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.failed: BaseException | None = None
+
+    @contextmanager
+    def joined(self) -> Iterator[Tx]:
+        """A store call inside the batch: the batch's transaction; a failure fails the batch."""
+        try:
+            yield self.tx
+        except BaseException as exc:
+            self.failed = self.failed or exc
+            raise
 
 
 class _Locked(AbstractContextManager[Tx]):

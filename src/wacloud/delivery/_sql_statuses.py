@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from wacloud.delivery._sql_base import SqlBase
@@ -75,10 +76,14 @@ class StatusesSql(SqlBase):
             # History: each step this status newly stamps (a read first implies sent and delivered).
             record_events(tx, [(int(job.id), _STAMP_STATE[col], ts, None, None, job.attempts)
                                for col in stamps if getattr(job, col) is None])
-            fresh = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (int(job.id),))
+        # The row as the UPDATE left it, without reading it (and decoding its body) again.
+        changes: dict[str, Any] = {col: ts for col in stamps if getattr(job, col) is None}
+        if forward:
+            changes["state"] = target
+        fresh = replace(job, **changes, updated_at=now)
         reason = (f"{job.state.value} → {target.value}" if forward
                   else f"{status} after {job.state.value}: kept")
-        return StatusChange(job_from_row(fresh[0]), forward, reason)
+        return StatusChange(fresh, forward, reason)
 
 
     def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:

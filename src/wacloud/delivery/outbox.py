@@ -45,7 +45,7 @@ from wacloud.delivery.model import (
 )
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
 from wacloud.delivery.policy import RetryPolicy
-from wacloud.delivery.statuses import handle_update
+from wacloud.delivery.statuses import handle_update, in_one_transaction
 from wacloud.delivery.store import Store, StoredHook, StoreError
 from wacloud.delivery.worker import RunReport, Worker, WorkerContext
 from wacloud.errors import ValidationError
@@ -417,16 +417,15 @@ class Outbox:
     def handle(self, update: Any) -> bool:
         """Feed one :mod:`wacloud.webhooks` update (status, message, user preference); True if it was used.
 
-        While the store is unreachable (a database restart) it retries for up to ``handle_retry_s``
-        before raising :class:`StoreError`, so a status is not dropped over a short outage.
+        One transaction per update (its ids and the window it opens commit together). While the store is
+        unreachable (a restart) it retries for up to ``handle_retry_s``, then raises :class:`StoreError`.
         """
-        deadline = time.monotonic() + self.handle_retry_s
-        delay = 0.05
+        deadline, delay = time.monotonic() + self.handle_retry_s, 0.05
         while True:
             try:
-                return handle_update(self, update)
-            except StoreError:
-                if time.monotonic() + delay > deadline:
+                return in_one_transaction(self.store, lambda: handle_update(self, update))  # effects together
+            except StoreError:  # inside a batch it fails the batch (whose caller redoes it update by update)
+                if time.monotonic() + delay > deadline or getattr(self.store, "in_batch", False):
                     raise
                 time.sleep(delay)
                 delay = min(1.0, delay * 2)

@@ -7,10 +7,12 @@ off the typed webhook models, dispatching on the update's class.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from wacloud.delivery.limit_updates import LIMIT_UPDATES
 from wacloud.delivery.model import StatusChange
@@ -22,6 +24,8 @@ from wacloud.webhooks.models import SystemMessage
 from wacloud.webhooks.updates import MessageEchoUpdate, MessageUpdate, StatusUpdate, UserPreferencesUpdate
 
 log = logging.getLogger("wacloud.delivery")
+
+T = TypeVar("T")
 
 
 class UpdateTarget(Protocol):
@@ -170,4 +174,21 @@ def _preference(outbox: UpdateTarget, update: UserPreferencesUpdate) -> bool:
     return True
 
 
-__all__ = ["handle_update"]
+def in_one_transaction(store: object, work: Callable[[], T]) -> T:
+    """``work()`` with every call it makes to ``store`` in one transaction, when the store can batch
+    (the SQL stores' ``batch``); otherwise call by call. A failure inside rolls the whole batch back."""
+    batch = getattr(store, "batch", None)
+    with batch() if callable(batch) else contextlib.nullcontext():
+        return work()
+
+
+def handle_updates(outbox: UpdateTarget, updates: Sequence[object]) -> list[bool]:
+    """:func:`handle_update` for each of ``updates`` in order, in one store transaction when the outbox's
+    store can batch: a payload's statuses cost one commit. Raises when any of them fails (nothing of
+    the batch is then written: apply them one at a time with :func:`handle_update`)."""
+    # The outbox's own ``handle`` when it has one (an override, or a wrapper, sees every update).
+    handle: Callable[[object], bool] = getattr(outbox, "handle", None) or (lambda u: handle_update(outbox, u))
+    return in_one_transaction(getattr(outbox, "store", None), lambda: [handle(update) for update in updates])
+
+
+__all__ = ["handle_update", "handle_updates", "in_one_transaction"]

@@ -557,11 +557,8 @@ class Worker:
                 early = []
                 for settlement in batch:
                     early += await self._write_one(settlement)
-            for status in early:
-                try:
-                    await self.db_retry(self.ctx.settler.replay_early, status)
-                except StoreError as exc:
-                    log.error("early status %s for %s not applied: %s", status.status, status.wamid, exc)
+            if early:  # statuses that beat these answers: applied together (one transaction)
+                await self.db_retry(self.ctx.settler.replay_all, early)
         self._writer_idle.set()
 
     async def _write_one(self, settlement: Settlement) -> list[EarlyStatus]:

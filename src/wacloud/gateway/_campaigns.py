@@ -104,10 +104,8 @@ def _values(r: RecipientIn) -> dict[str, str]:
 
 def _touch_all(gw: Gateway, phone_number_id: str, recipients: list[str]) -> None:
     """The campaign's customers now have a conversation with the sending number."""
-    for to in recipients:
-        digits = "".join(c for c in str(to) if c.isdigit())
-        if digits:
-            gw.number_log.touch(phone_number_id, digits)
+    digits = ("".join(c for c in str(to) if c.isdigit()) for to in recipients)
+    gw.number_log.touch_many(phone_number_id, [d for d in digits if d])
 
 
 async def _prepare(

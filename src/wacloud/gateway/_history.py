@@ -7,11 +7,12 @@ job's state; this log answers "show me my conversation with +52…".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +201,9 @@ class History:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._lock = threading.Lock()
+        # Re-entrant: a batch (see batch()) holds it around the records it makes.
+        self._lock = threading.RLock()
+        self._known = threading.local()
         db.execute(f"""CREATE TABLE IF NOT EXISTS wacloud_gw_messages (
             id {db.serial}, wa_id TEXT NOT NULL, direction TEXT NOT NULL, type TEXT NOT NULL,
             wamid TEXT, job_id TEXT, status TEXT, summary TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
@@ -213,8 +216,37 @@ class History:
         #: to the outbox's lookup); without it each address is its own conversation.
         self.resolve: Callable[[str], str | None] | None = None
 
+    def logged(self, wamids: Sequence[str]) -> set[str]:
+        """Which of ``wamids`` the log has a message for."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(storable(w) for w in wamids))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT wamid FROM wacloud_gw_messages WHERE wamid IN ({marks})", tuple(part))
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    @contextlib.contextmanager
+    def batch(self, contacts: Mapping[str, str | None] | None = None) -> Iterator[None]:
+        """Records made by this thread inside the block go in one transaction (see ``Database.batch``).
+
+        ``contacts`` (address -> contact id) answers the conversation key of those addresses without
+        calling ``resolve``: a lookup in another store while this one's write lock is held could wait
+        on a writer that waits on us.
+        """
+        with self._lock, self.db.batch():
+            self._known.contacts = contacts or {}
+            try:
+                yield
+            finally:
+                self._known.contacts = None
+
     def _contact(self, wa_id: str) -> str:
         """The conversation key of an address: its contact id, else the address itself."""
+        known: Mapping[str, str | None] | None = getattr(self._known, "contacts", None)
+        if known is not None:
+            return known.get(wa_id) or wa_id
         if self.resolve is not None:
             try:
                 found = self.resolve(wa_id)

@@ -25,13 +25,14 @@ bot that raises is logged with the update id and the update counts as handled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from wacloud.bot import Application
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.model import PENDING_STATES
 from wacloud.delivery.sqlite import SqliteStore
+from wacloud.delivery.statuses import handle_updates, in_one_transaction
 from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
@@ -119,6 +120,69 @@ class GatewayDispatcher:
             # User code: logged, and the update counts as handled (no retry loop on a buggy bot).
             log.exception("bot failed on update %s", update.update_id)
 
+    async def dispatch_batch(self, updates: Sequence[Update]) -> list[bool | Exception | None]:
+        """A payload's statuses together: the outbox in one transaction, then the log in one (a status
+        per transaction serialised with the worker's claims on the same database). The rest (and every
+        update while a bot runs: its replies keep their one-update crash window) goes one at a time."""
+        out: list[bool | Exception | None] = [None] * len(updates)
+        if self.gw.bot is not None:
+            return out
+        picked: list[tuple[int, StatusUpdate, NumberLane | str]] = []
+        for n, update in enumerate(updates):
+            if isinstance(update, StatusUpdate):
+                lane = route(self.gw, update) if len(self.gw.numbers) else _ANY
+                if lane != _NOT_SERVED:
+                    picked.append((n, update, lane))
+        if len(picked) < 2:
+            return out
+        try:
+            await call_engine(self._statuses, [(update, lane) for _, update, lane in picked])
+        except Exception:
+            # One at a time instead (each step is safe to repeat: statuses only move forward).
+            log.warning("a batch of %d statuses failed; applying them one at a time", len(picked), exc_info=True)
+            return out
+        for n, _, _ in picked:
+            out[n] = True
+        return out
+
+    def dispatch_batch_sync(self, updates: Sequence[Update]) -> list[bool | Exception | None]:  # pragma: no cover
+        """Not used: the gateway serves ASGI."""
+        raise RuntimeError("the gateway dispatches in its event loop")
+
+    def _statuses(self, items: list[tuple[StatusUpdate, NumberLane | str]]) -> None:
+        """Apply statuses to their outboxes (one transaction each), then log them (one transaction)."""
+        groups: dict[int, tuple[Outbox, list[StatusUpdate]]] = {}
+        for update, lane in items:
+            outbox = lane.outbox if isinstance(lane, NumberLane) else self.gw.outbox
+            if outbox is not None:
+                groups.setdefault(id(outbox), (outbox, []))[1].append(update)
+        jobs: dict[str, Job | None] = {}
+        contacts: dict[str, str | None] = {}
+        # Only a status whose message the log lacks makes a row keyed by its contact: resolve those only.
+        logged = self.gw.history.logged([update.status.id for update, _ in items])
+        for outbox, group in groups.values():
+            # By wamid (stable: one wamid's statuses keep their order), the order the worker's settle
+            # locks wamids in (PostgreSQL), so the two never wait on each other in opposite orders.
+            group.sort(key=lambda u: u.status.id)
+            # The log's lookups (job by wamid, contact by address) are read here, in the outbox's
+            # transaction: the log's own transaction must not wait on the outbox's store.
+            def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> None:
+                handle_updates(outbox, group)
+                for update in group:
+                    jobs[update.status.id] = outbox.job_by_wamid(update.status.id)
+                    address = update.status.recipient_id or update.recipient.address
+                    if (address and address not in contacts and self.gw.outbox is not None
+                            and update.status.id not in logged):
+                        found = self.gw.outbox.contact(address)  # the log's resolver asks the first outbox
+                        contacts[address] = found.contact_id if found is not None else None
+
+            in_one_transaction(outbox.store, work)
+        with self.gw.history.batch(contacts):
+            for update, lane in items:
+                self._log_status(update, jobs.get(update.status.id) if self.gw.outbox is not None else None)
+                if isinstance(lane, NumberLane):
+                    self._log_number(lane, update)
+
     def _stop_word(self, update: MessageUpdate) -> None:
         """A message that is just an opt-out keyword ("STOP") records a marketing opt-out."""
         words, outbox = self.gw.stop_words, self.gw.outbox
@@ -191,30 +255,34 @@ class GatewayDispatcher:
             history.record_inbound(msg.from_, msg.id, raw, name=name, ts=msg.timestamp.timestamp(),
                                    event=inbound_event(update, self._number(update)))
         elif isinstance(update, StatusUpdate):
-            st = update.status
-            job = job_for_wamid(self.gw, st.id)
-            job_id = job.id if job is not None else None
-            event = status_event(update, self._number(update), job_id)
-            # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
-            recipient = st.recipient_id or update.recipient.address
-            if recipient:
-                history.record_status(
-                    recipient, st.id, st.status, job_id=job_id,
-                    ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
-                    event=event,
-                )
-            else:
-                self.gw.db.run(lambda tx: append(tx, [event]))
-            code = st.errors[0].code if st.errors else 0
-            if st.status == "failed":
-                self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
-            elif st.status in ("delivered", "read"):
-                self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+            self._log_status(update, job_for_wamid(self.gw, update.status.id))
         else:
             number = self._number(update)
             changed = account_event(update) or call_event(update, number) or group_event(update, number)
             if changed is not None:
                 self.gw.db.run(lambda tx: append(tx, [changed]))
+
+    def _log_status(self, update: StatusUpdate, job: Job | None) -> None:
+        """A status in the conversation log (``job``: the outbox job that sent it, when known)."""
+        history = self.gw.history
+        st = update.status
+        job_id = job.id if job is not None else None
+        event = status_event(update, self._number(update), job_id)
+        # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
+        recipient = st.recipient_id or update.recipient.address
+        if recipient:
+            history.record_status(
+                recipient, st.id, st.status, job_id=job_id,
+                ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
+                event=event,
+            )
+        else:
+            self.gw.db.run(lambda tx: append(tx, [event]))
+        code = st.errors[0].code if st.errors else 0
+        if st.status == "failed":
+            self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
+        elif st.status in ("delivered", "read"):
+            self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
 
 
 def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:

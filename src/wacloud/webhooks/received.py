@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -48,6 +48,26 @@ class Dispatcher(Protocol):
 
     def dispatch_sync(self, update: Update) -> None:
         """Handle one update in the calling thread."""
+        ...
+
+
+@runtime_checkable
+class BatchDispatcher(Protocol):
+    """A dispatcher that can also handle several updates of one payload together (one transaction).
+
+    Per update, the answer is ``True`` (handled completely), ``None`` (not handled here: the receiver
+    dispatches it one at a time as usual) or the exception that made it fail. An exception raised by
+    the call itself means nothing of the batch was handled (every update then goes one at a time).
+    The receiver writes the "done" marks of the handled ones together, right after: a crash between
+    the two runs that batch again, so what it does must be safe to repeat (the outbox's statuses are).
+    """
+
+    async def dispatch_batch(self, updates: Sequence[Update]) -> list[bool | Exception | None]:
+        """Handle ``updates`` together in an event loop."""
+        ...
+
+    def dispatch_batch_sync(self, updates: Sequence[Update]) -> list[bool | Exception | None]:
+        """Handle ``updates`` together in the calling thread."""
         ...
 
 

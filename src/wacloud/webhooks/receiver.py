@@ -48,18 +48,23 @@ from urllib.parse import parse_qs
 
 import wacloud.webhooks.signature as signature
 from wacloud.limits import WEBHOOK_MAX_BODY_BYTES
+from wacloud.webhooks._marks import Marks
 from wacloud.webhooks.leases import LeaseKeeper
 from wacloud.webhooks.offload import URGENT, Lane
 from wacloud.webhooks.parsing import envelope_problem, loads, parse
-from wacloud.webhooks.received import CallbackDispatcher, Dispatcher, ReceivedPayload, ReceiverStats
+from wacloud.webhooks.received import (
+    BatchDispatcher,
+    CallbackDispatcher,
+    Dispatcher,
+    ReceivedPayload,
+    ReceiverStats,
+)
 from wacloud.webhooks.steps import Blocking, Twin, Work, run_async, run_sync
 from wacloud.webhooks.store import (
-    DedupLookup,
     DedupStore,
     InboxStore,
     LeasedInboxStore,
     MemoryDedupStore,
-    first_seen_all,
 )
 from wacloud.webhooks.updates import Update
 
@@ -99,7 +104,7 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-class WebhookReceiver:
+class WebhookReceiver(Marks):
     """Verification, signature, limits, durable inbox, dedup and dispatch — without a web framework."""
 
     def __init__(
@@ -275,37 +280,70 @@ class WebhookReceiver:
     def _process(self, delivery: ReceivedPayload) -> Work[int]:
         """Processing written once: store calls are :class:`Blocking` steps, the dispatch a :class:`Twin`."""
         dispatcher = self.dispatcher
-        handled = 0
-        failure: tuple[Update, Exception] | None = None
         # In-memory stores never block: their calls run right here. A hop to the lane's thread and back
         # costs more CPU than the call (it tripled the receiver's CPU per request with the store off).
         inline = not self.stores_block
-        for i, upd in enumerate(parse(delivery.payload)):
+        items = [(delivery, i, upd) for i, upd in enumerate(parse(delivery.payload))]
+        failure: tuple[Update, Exception] | None = None
+        handled = 0
+        claimed = isinstance(dispatcher, BatchDispatcher) and len(items) > 1
+        if claimed and isinstance(dispatcher, BatchDispatcher):
+            # A payload's updates together: claimed in one step, handled in one call (one transaction
+            # for its statuses), marked done in one step; what the dispatcher leaves goes one by one.
             try:
-                if inline:
-                    if not self._claim(delivery, i, upd):
+                claims = ([self._claim(*item) for item in items] if inline
+                          else (yield Blocking(self._claim_batch, (items,), self._lane)))
+            except Exception as exc:  # unclaimed: the retry (a resumed attempt) claims them again
+                failure, items = (items[0][2], exc), []
+                claims = []
+            items = [item for item, ok in zip(items, claims, strict=True) if ok]
+            results: list[bool | Exception | None] = [None] * len(items)
+            if items:
+                try:
+                    results = yield Twin(dispatcher.dispatch_batch_sync, dispatcher.dispatch_batch,
+                                         ([upd for _, _, upd in items],))
+                except Exception:
+                    logger.debug("batch dispatch failed; one update at a time", exc_info=True)
+            done = [item for item, r in zip(items, results, strict=True) if r is True]
+            for item, r in zip(items, results, strict=True):
+                if isinstance(r, Exception):
+                    failure = failure or (item[2], r)
+            if done:
+                yield from self._mark_done(done, inline)
+                handled += len(done)
+            items = [item for item, r in zip(items, results, strict=True) if r is None]
+        for item in items:
+            upd = item[2]
+            try:
+                if claimed:
+                    pass  # claimed with the batch above
+                elif inline:
+                    if not self._claim(*item):
                         continue
-                elif not (yield Blocking(self._claim_batch, (delivery, i, upd), self._lane, batched=True)):
+                elif not (yield Blocking(self._claim_batch, item, self._lane, batched=True)):
                     continue
                 if dispatcher is not None:
                     yield Twin(dispatcher.dispatch_sync, dispatcher.dispatch, (upd,))
             except Exception as exc:
                 failure = failure or (upd, exc)
                 continue  # the others of the payload still go; its retry runs what did not complete
-            # The crash window: the handler's effect is done, its mark not yet. Marks go first in the
-            # lane, together, and the event loop holds (briefly) until it is written: meanwhile no other
-            # handler on the loop can finish, so a crash catches at most this update mid-window.
-            if inline:
-                self._completed([(delivery, i, upd)])
-            else:
-                yield Blocking(self._completed, (delivery, i, upd), self._lane, URGENT, batched=True,
-                               hold_s=MARK_HOLD_S)
+            yield from self._mark_done([item], inline)
             handled += 1
         if inline:
             self._finish(delivery, failure)
         else:
             yield Blocking(self._finish, (delivery, failure), self._lane)
         return handled
+
+    def _mark_done(self, done: list[tuple[ReceivedPayload, int, Update]], inline: bool) -> Work[None]:
+        """Write the "done" marks of handled updates."""
+        # The crash window: the handler's effect is done, its mark not yet. Marks go first in the
+        # lane, together, and the event loop holds (briefly) until it is written: meanwhile no other
+        # handler on the loop can finish, so a crash catches at most this update (batch) mid-window.
+        if inline:
+            self._completed(done)
+        else:
+            yield Blocking(self._completed_lists, tuple(done), self._lane, URGENT, batched=True, hold_s=MARK_HOLD_S)
 
     # --- retries and resume ----------------------------------------------------------------------
 
@@ -446,86 +484,6 @@ class WebhookReceiver:
         if self._keeper is not None and delivery.inbox_id is not None:
             self._keeper.release(delivery.inbox_id)
 
-    def _mark(self, delivery: ReceivedPayload, index: int, update: Update) -> str | None:
-        """The completion mark of an update: by its key, or by its place in a stored payload."""
-        if update.dedup_key is not None:
-            return "done:" + update.dedup_key
-        if delivery.inbox_id is not None:
-            return _slot_mark(delivery.inbox_id, index)
-        return None
-
-    def _claim(self, delivery: ReceivedPayload, index: int, update: Update) -> bool:
-        """True if this update is ours to dispatch now. Raises when the dedup store fails."""
-        if index in delivery.completed:
-            return False
-        dedup = self.dedup
-        if dedup is None:
-            return True
-        key = update.dedup_key
-        lookup = None
-        if delivery.resumed:
-            lookup = dedup if isinstance(dedup, DedupLookup) else None
-            if lookup is not None and delivery.inbox_id is not None:
-                marks = [_slot_mark(delivery.inbox_id, index)] + (["done:" + key] if key else [])
-                if any(lookup.seen(m) for m in marks):
-                    return False  # completed (or skipped as a duplicate) by an earlier attempt
-        if key is None:
-            return True
-        if dedup.first_seen(key):
-            return True
-        if not delivery.resumed:
-            # A duplicate (Meta's redelivery of an update another payload claimed): the owner handles
-            # it. Remember the skip, so a later retry of *this* payload does not take it for its own.
-            self._skipped(delivery, index)
-            return False
-        if lookup is not None:
-            return True  # claimed by an earlier attempt of this payload and never completed
-        # A store without lookups: claim the completion mark itself (at most once, not exactly once).
-        return dedup.first_seen("done:" + key)
-
-    def _claim_batch(self, items: list[tuple[ReceivedPayload, int, Update]]) -> list[bool]:
-        """:meth:`_claim` for the claims waiting together in the lane: the plain ones (a fresh payload's
-        update with a key) record their keys in one transaction instead of one each."""
-        results: list[bool | None] = [None] * len(items)
-        plain = [n for n, (delivery, index, update) in enumerate(items)
-                 if self.dedup is not None and not delivery.resumed and index not in delivery.completed
-                 and update.dedup_key is not None]
-        if len(plain) > 1 and self.dedup is not None:
-            keys = [str(items[n][2].dedup_key) for n in plain]
-            new = dict(zip(unique := list(dict.fromkeys(keys)), first_seen_all(self.dedup, unique), strict=True))
-            for n, key in zip(plain, keys, strict=True):
-                results[n] = new[key]
-                new[key] = False  # a second copy in the same batch is a duplicate of the first
-                if not results[n]:
-                    self._skipped(items[n][0], items[n][1])
-        return [self._claim(*item) if r is None else r for item, r in zip(items, results, strict=True)]
-
-    def _skipped(self, delivery: ReceivedPayload, index: int) -> None:
-        delivery.completed.add(index)
-        if self.inbox is None or delivery.inbox_id is None or self.dedup is None:
-            return
-        try:
-            self.dedup.first_seen(_slot_mark(delivery.inbox_id, index))
-        except Exception:
-            logger.exception("dedup store failed to record a skipped duplicate of payload %s", delivery.inbox_id)
-
-    def _completed(self, done: list[tuple[ReceivedPayload, int, Update]]) -> list[None]:
-        """Record updates as completed (a batched step: the marks waiting together are written at once)."""
-        marks: list[tuple[str, Update]] = []
-        for delivery, index, update in done:
-            delivery.completed.add(index)
-            # Completion marks only matter when another process (or a restart) may retry the payload.
-            mark = self._mark(delivery, index, update)
-            if self.inbox is not None and mark is not None:
-                marks.append((mark, update))
-        if marks and self.dedup is not None:
-            try:
-                first_seen_all(self.dedup, [mark for mark, _ in marks])
-            except Exception:
-                logger.exception("dedup store failed to mark update(s) %s done",
-                                 ", ".join(str(update.update_id) for _, update in marks))
-        return [None] * len(done)
-
     def _finish(self, delivery: ReceivedPayload, failure: tuple[Update, Exception] | None) -> None:
         if failure is None:
             self._done(delivery)
@@ -582,11 +540,6 @@ class WebhookReceiver:
                 self.inbox.done(delivery.inbox_id)
             except Exception:
                 logger.exception("could not mark stored webhook payload %s done", delivery.inbox_id)
-
-
-def _slot_mark(inbox_id: int, index: int) -> str:
-    """The mark of the ``index``-th update of stored payload ``inbox_id`` (done, or skipped)."""
-    return f"done:inbox:{inbox_id}:{index}"
 
 
 def _query(query: Mapping[str, Any] | str) -> dict[str, str]:
