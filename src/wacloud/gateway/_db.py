@@ -131,12 +131,13 @@ class Database:
                     yield tx
             return
         try:
-            conn = self._thread_conn()
+            conn, using = self._thread_conn()
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(f"SQLite: {exc}") from exc
         ok = False
         try:
-            with sqlite_transaction(conn, True, sqlite_path(self.url)) as tx:
+            # ``using``: close() waits for a statement in progress on this connection (see _run).
+            with using, sqlite_transaction(conn, True, sqlite_path(self.url)) as tx:
                 yield tx
             ok = True
         finally:
