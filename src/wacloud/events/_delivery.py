@@ -23,9 +23,10 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import anyio.to_thread
 import httpx
@@ -106,6 +107,23 @@ class HeadWatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
         return True
+
+    async def follow(self, after: int, *, batch: int, ping_s: float, types: Sequence[str] | None = None,
+                     numbers: Sequence[str] | None = None) -> AsyncIterator[list[Event]]:
+        """The log's events after ``after``, in batches of at most ``batch``, for as long as the caller
+        reads (an empty batch every ``ping_s`` at most when nothing came): what a live stream serves."""
+        cursor = after
+        while True:
+            head = await anyio.to_thread.run_sync(self.log.head)
+            found = await anyio.to_thread.run_sync(partial(self.log.read, cursor, batch, types=types,
+                                                           numbers=numbers))
+            if found:
+                yield found
+                cursor = found[-1].position
+            if len(found) < batch:
+                # Filtered reads may skip positions: jump to the head read before them, then wait for more.
+                cursor = max(cursor, head)
+                await self.wait_past(cursor, ping_s)
 
 
 def _contact_key(event: Event) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -107,17 +106,10 @@ async def stream_events(
         start = await anyio.to_thread.run_sync(events.head)
 
     async def follow(cursor: int) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            head = await anyio.to_thread.run_sync(events.head)
-            batch = await anyio.to_thread.run_sync(partial(events.read, cursor, STREAM_BATCH, types=wanted,
-                                                           numbers=numbers))
+        async for batch in watcher.follow(cursor, batch=STREAM_BATCH, ping_s=STREAM_PING_S, types=wanted,
+                                          numbers=numbers):
             for ev in batch:
                 yield {"id": str(ev.position), "event": ev.type,
                        "data": json.dumps(ev.as_json(), separators=(",", ":"), ensure_ascii=False)}
-            if batch:
-                cursor = batch[-1].position
-            if len(batch) < STREAM_BATCH:
-                cursor = max(cursor, head)
-                await watcher.wait_past(cursor, STREAM_PING_S)
 
     return EventSourceResponse(follow(start), ping=STREAM_PING_S)

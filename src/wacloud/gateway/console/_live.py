@@ -76,18 +76,10 @@ async def live(
         start = await anyio.to_thread.run_sync(events.head)
 
     async def follow(cursor: int) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            head = await anyio.to_thread.run_sync(events.head)
-            batch = await anyio.to_thread.run_sync(partial(events.read, cursor, _BATCH, types=LIVE_TYPES,
-                                                           numbers=numbers))
+        async for batch in watcher.follow(cursor, batch=_BATCH, ping_s=_PING_S, types=LIVE_TYPES, numbers=numbers):
             for ev in batch:
                 yield {"id": str(ev.position), "event": "console",
                        "data": json.dumps(slim(ev), separators=(",", ":"))}
-            if batch:
-                cursor = batch[-1].position
-            if len(batch) < _BATCH:
-                cursor = max(cursor, head)
-                await watcher.wait_past(cursor, _PING_S)
 
     return EventSourceResponse(follow(start), ping=_PING_S)
 
