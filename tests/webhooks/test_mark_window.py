@@ -78,7 +78,15 @@ def test_a_lane_runs_urgent_calls_first_and_batches_them() -> None:
         order.extend(items)
         return [item.upper() for item in items]
 
-    blocker = lane.submit(gate.wait, 5)  # keeps the thread busy while the rest queue up
+    started = threading.Event()
+
+    def block() -> bool:
+        started.set()
+        return gate.wait(5)
+
+    blocker = lane.submit(block)  # keeps the thread busy while the rest queue up
+    # Once it runs: queued before it started, an urgent call would go first (and alone).
+    assert started.wait(5)
     normal = lane.submit(order.append, "normal", priority=NORMAL)
     urgent = [lane.submit_batched(batch, f"mark{i}", priority=URGENT) for i in range(3)]
     gate.set()
