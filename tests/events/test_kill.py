@@ -46,7 +46,7 @@ def test_sigkill_during_delivery_loses_nothing(store_url: str, tmp_path: Path) -
     store = open_store(store_url)  # migrated: the event log exists before the gateway starts
     store.close()
     db = Database(store_url)
-    sub = Subscriber(fail_rate=0.2, delay_s=0.05, seed=11)  # 50 ms an answer, one in five a 500
+    sub = Subscriber(fail_rate=0.2, delay_s=0.02, seed=11)  # 20 ms an answer, one in five a 500
     env = {"WACLOUD_DATABASE_URL": store_url, "WACLOUD_API_KEYS": KEY, "WACLOUD_LOG_LEVEL": "WARNING",
            "WACLOUD_SUBSCRIPTION_RETRY_BASE_S": "0.02", "WACLOUD_SUBSCRIPTION_RETRY_MAX_S": "0.3",
            "WACLOUD_SUBSCRIPTION_MAX_ATTEMPTS": "40", "WACLOUD_SUBSCRIPTION_PAUSE_AFTER": "1000",
