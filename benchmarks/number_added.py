@@ -19,20 +19,13 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.two_numbers import SECRET, TOKEN, A, B, rate
 from wacloud.gateway._app import create_app
 from wacloud.gateway._settings import load_settings
 from wacloud.sandbox import ServerThread, free_port
 from wacloud.sandbox.testing import run_sandbox
 
-SECRET = "bench-app-secret"
-TOKEN = "bench-token"
 TOKEN_B = "bench-token-of-b"
-A = {"phone_number_id": "300000000000001", "display_phone_number": "15550001001", "waba_id": "400000000000001"}
-B = {"phone_number_id": "300000000000002", "display_phone_number": "15550001002", "waba_id": "400000000000002"}
-
-
-def _rate(times: list[float]) -> float:
-    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
 
 
 def main() -> None:
@@ -85,9 +78,9 @@ def main() -> None:
             a_before = [t for t in a if t < added_at]
             a_while = [t for t in a if b[0] <= t <= b[-1]]
             print(f"POST /v1/numbers (Graph check with B's token, lane built, workers started): {took_ms:.1f} ms")
-            print(f"A before the add: {_rate(a_before):.2f} msg/s; A while B sends: {_rate(a_while):.2f} msg/s "
+            print(f"A before the add: {rate(a_before):.2f} msg/s; A while B sends: {rate(a_while):.2f} msg/s "
                   f"(paced to {args.a_mps})")
-            print(f"B (added at run time): {_rate(b):.2f} msg/s (paced to {args.b_mps}); first send "
+            print(f"B (added at run time): {rate(b):.2f} msg/s (paced to {args.b_mps}); first send "
                   f"{b[0] - added_at:.2f} s after the add")
         finally:
             http.close()

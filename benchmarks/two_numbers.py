@@ -31,7 +31,8 @@ A = {"phone_number_id": "300000000000001", "display_phone_number": "15550001001"
 B = {"phone_number_id": "300000000000002", "display_phone_number": "15550001002", "waba_id": "400000000000002"}
 
 
-def _rate(times: list[float]) -> float:
+def rate(times: list[float]) -> float:
+    """Messages a second between the first and the last of ``times``."""
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
 
 
@@ -79,8 +80,8 @@ def main() -> None:
             send(B["phone_number_id"], "31")
             a, b = wait(A["phone_number_id"], args.n), wait(B["phone_number_id"], args.n)
             overlap = min(a[-1], b[-1]) - max(a[0], b[0])
-            print(f"concurrent: A {_rate(a):.2f} msg/s (paced to {args.a_mps}), "
-                  f"B {_rate(b):.2f} msg/s (paced to {args.b_mps}); both sending for {overlap:.2f} s")
+            print(f"concurrent: A {rate(a):.2f} msg/s (paced to {args.a_mps}), "
+                  f"B {rate(b):.2f} msg/s (paced to {args.b_mps}); both sending for {overlap:.2f} s")
             body = {"object": "whatsapp_business_account", "entry": [{"id": B["waba_id"], "changes": [
                 {"field": "phone_number_quality_update",
                  "value": {"display_phone_number": B["display_phone_number"], "event": "THROUGHPUT_UPGRADE"}}]}]}
@@ -90,7 +91,7 @@ def main() -> None:
             time.sleep(1.0)
             send(B["phone_number_id"], "32")
             after = wait(B["phone_number_id"], 2 * args.n)[args.n:]
-            print(f"after THROUGHPUT_UPGRADE: B {_rate(after):.2f} msg/s (paced to {args.upgraded})")
+            print(f"after THROUGHPUT_UPGRADE: B {rate(after):.2f} msg/s (paced to {args.upgraded})")
         finally:
             http.close()
             server.stop()
