@@ -266,16 +266,18 @@ def test_a_status_waits_out_a_database_outage(tmp_path: Path) -> None:
 
     def prepare(app: Any) -> None:
         outbox = app.state.gateway.outbox
-        real_handle = outbox.handle
+        real_apply = outbox.apply_statuses
 
-        def flaky_handle(update: Any) -> Any:
-            # Fault injection: the database is down for the first few status updates.
-            if type(update).__name__ == "StatusUpdate" and outage["left"]:
+        def flaky_apply(items: Any, **kwargs: Any) -> Any:
+            # Fault injection: the database is down for the first few status writes (a payload's
+            # statuses together, then one by one when the receiver falls back to single updates).
+            if outage["left"]:
                 outage["left"] -= 1
                 raise StoreError("connection refused")
-            return real_handle(update)
+            return real_apply(items, **kwargs)
 
-        outbox.handle = flaky_handle
+        outbox.apply_statuses = flaky_apply
+        outbox.handle_retry_s = 0  # no waiting inside the outbox: the receiver's retry is under test
         # The receiver retries the payload (it stays pending meanwhile); quick retries for the test.
         receiver = app.state.gateway.webhook_app.receiver
         receiver.retry_first_s, receiver.retry_poll_s = 0.05, 0.05

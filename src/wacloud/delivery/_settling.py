@@ -8,10 +8,18 @@ was accepted and is written at once). Status webhooks in general are applied her
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from wacloud.delivery.model import AFTER_ACCEPT, DeliveryEvent, EarlyStatus, Job, JobState, StatusChange
+from wacloud.delivery.model import (
+    AFTER_ACCEPT,
+    DeliveryEvent,
+    EarlyStatus,
+    Job,
+    JobState,
+    StatusChange,
+    StatusInput,
+)
 from wacloud.delivery.outcomes import Effect, Failure, Settlement, apply_effects, settle_failure
 from wacloud.delivery.pacing import Pacing
 from wacloud.delivery.policy import Action, Decision, RetryPolicy
@@ -68,15 +76,36 @@ class Settler:
                      error_title: str | None = None, error_details: str | None = None,
                      fbtrace_id: str | None = None) -> StatusChange:
         """Apply a status webhook: forward only; ``failed`` meets the policy like any error answer."""
+        item = StatusInput(wamid, status, ts, error_code, error_title, error_details)
+        return self.apply_statuses([item], fbtrace_id=fbtrace_id)[0]
+
+    def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
+        """:meth:`apply_status` for each item in order: the runs between ``failed`` ones go to the store
+        together (one transaction, set-based); a ``failed`` one meets the policy where it stands."""
         now = self.clock()
-        change = self.store.apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
-                                         error_details=error_details, now=now)
-        if not (change.applied and status.lower() == "failed" and change.job is not None):
+        out: list[StatusChange] = []
+        run: list[StatusInput] = []
+        for item in items:
+            if item.status.lower() != "failed":
+                run.append(item)
+                continue
+            if run:
+                out.extend(self.store.apply_statuses(run, now=now))
+                run = []
+            out.append(self._failed(item, now, fbtrace_id))
+        if run:
+            out.extend(self.store.apply_statuses(run, now=now))
+        return out
+
+    def _failed(self, item: StatusInput, now: float, fbtrace_id: str | None) -> StatusChange:
+        """A ``failed`` status: the retry policy decides, like for an error answer to the call."""
+        change = self.store.apply_statuses([item], now=now)[0]
+        if not (change.applied and change.job is not None):
             return change
         job = change.job
-        decision = self.decide(job, error_code, title=error_title)
-        settlement = self.failure(job, decision, Failure(error_code, error_title, error_details, fbtrace_id),
-                                  now, called=False, expect=AFTER_ACCEPT)
+        decision = self.decide(job, item.error_code, title=item.error_title)
+        settlement = self.failure(job, decision, Failure(item.error_code, item.error_title, item.error_details,
+                                                         fbtrace_id), now, called=False, expect=AFTER_ACCEPT)
         apply_effects(self.store, job.phone_number_id, settlement.effects)
         self.store.settle([settlement.outcome])
         if settlement.outcome.state is JobState.QUEUED:

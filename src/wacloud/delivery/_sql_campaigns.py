@@ -99,8 +99,13 @@ class CampaignsSql(SqlBase):
     def record_pricing(self, wamid: str, pricing: dict[str, Any], cost: float) -> bool:
         """Store a status's ``pricing`` and the charge it implies with the job that has ``wamid``."""
         with self._tx() as tx:
-            return tx.run("UPDATE jobs SET pricing = ?, cost = ? WHERE wamid = ?",
-                          (json.dumps(pricing, separators=(",", ":"), sort_keys=True), cost, wamid)) > 0
+            return tx.run(_PRICING, (_dumps(pricing), cost, wamid)) > 0
+
+    def record_prices(self, rows: Sequence[tuple[str, dict[str, Any], float]]) -> None:
+        """:meth:`record_pricing` for each (wamid, pricing, cost), in one statement."""
+        if rows:
+            with self._tx() as tx:
+                tx.many(_PRICING, [(_dumps(pricing), cost, wamid) for wamid, pricing, cost in rows])
 
     def cost_rollup(self, group_by: str, *, phone_number_id: str | None = None, campaign: str | None = None,
                     since: float | None = None, until: float | None = None, limit: int = 1000) -> list[CostRow]:
@@ -148,3 +153,10 @@ class CampaignsSql(SqlBase):
         # By any id the jobs use (phone or BSUID): the person's record, wherever it was learnt.
         found = cast(Any, self).contacts(phone_number_id, wa_ids)
         return {k: (c.last_inbound, c.marketing_opt_out) for k, c in found.items()}
+
+
+_PRICING = "UPDATE jobs SET pricing = ?, cost = ? WHERE wamid = ?"
+
+
+def _dumps(pricing: dict[str, Any]) -> str:
+    return json.dumps(pricing, separators=(",", ":"), sort_keys=True)

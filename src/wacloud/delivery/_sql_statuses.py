@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from wacloud.delivery._job_events import EventRow
 from wacloud.delivery._sql_base import SqlBase
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row, record_events
 from wacloud.delivery.model import (
     STATUS_RANK,
     EarlyStatus,
+    Job,
     JobState,
     StatusChange,
+    StatusInput,
 )
 
 #: Webhook status → the job state it moves to.
@@ -31,6 +35,8 @@ _STATUS_STAMPS: dict[JobState, tuple[str, ...]] = {
 
 #: The history state each timestamp column stands for.
 _STAMP_STATE = {"sent_at": "sent", "delivered_at": "delivered", "read_at": "read"}
+#: Wamids looked up per statement (under SQLite's parameter cap).
+_CHUNK = 500
 
 
 class StatusesSql(SqlBase):
@@ -40,51 +46,54 @@ class StatusesSql(SqlBase):
                      error_title: str | None = None, error_details: str | None = None,
                      now: float) -> StatusChange:
         """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
-        status = status.lower()
-        with self._tx() as tx:
-            # Without it a status can miss the job (not yet recorded) and be kept as early just
-            # after settle looked for early ones: stranded, never applied.
-            self._lock_wamid(tx, wamid)
-            rows = tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE wamid = ?{self.LOCK}", (wamid,))
-            if not rows:
-                # The webhook can beat the send's answer into the store: keep it, replay it on accept.
-                tx.run("INSERT INTO early_statuses (wamid, status, ts, error_code, error_title, "
-                       "error_details, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                       "ON CONFLICT (wamid, status) DO NOTHING",
-                       (wamid, status, ts, error_code, error_title, error_details, now))
-                return StatusChange(None, False, "unknown wamid: kept until its send is recorded")
-            job = job_from_row(rows[0])
-            if job.state not in STATUS_RANK:
-                return StatusChange(job, False, f"job is {job.state.value}: status {status} ignored")
-            if status == "failed":
-                if job.state in (JobState.DELIVERED, JobState.READ):
-                    return StatusChange(job, False, f"job is already {job.state.value}: failed ignored")
-                return StatusChange(job, True, "failed: apply the retry policy")
-            target = _STATUS_STATE.get(status)
-            if target is None:
-                return StatusChange(job, False, f"unknown status {status!r} ignored")
-            stamps = _STATUS_STAMPS[target]
-            sets = [f"{col} = COALESCE({col}, ?)" for col in stamps]
-            params: list[Any] = [ts] * len(stamps)
-            forward = STATUS_RANK[target] > STATUS_RANK[job.state]
-            if forward:
-                sets.append("state = ?")
-                params.append(target.value)
-            sets.append("updated_at = ?")
-            params.append(now)
-            tx.run(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*params, int(job.id)])
-            # History: each step this status newly stamps (a read first implies sent and delivered).
-            record_events(tx, [(int(job.id), _STAMP_STATE[col], ts, None, None, job.attempts)
-                               for col in stamps if getattr(job, col) is None])
-        # The row as the UPDATE left it, without reading it (and decoding its body) again.
-        changes: dict[str, Any] = {col: ts for col in stamps if getattr(job, col) is None}
-        if forward:
-            changes["state"] = target
-        fresh = replace(job, **changes, updated_at=now)
-        reason = (f"{job.state.value} → {target.value}" if forward
-                  else f"{status} after {job.state.value}: kept")
-        return StatusChange(fresh, forward, reason)
+        return self.apply_statuses([StatusInput(wamid, status, ts, error_code, error_title, error_details)],
+                                   now=now)[0]
 
+    def apply_statuses(self, items: Sequence[StatusInput], *, now: float) -> list[StatusChange]:
+        """:meth:`apply_status` for each item, in order, in one transaction: the jobs are read with one
+        statement, each job touched is written once (its state after all of its statuses), and the history
+        entries and events are appended together. A payload of 100 statuses costs a handful of statements
+        instead of ~15 each; the result equals applying them one by one."""
+        if not items:
+            return []
+        wamids = sorted({item.wamid for item in items})
+        with self._tx() as tx:
+            # Without the lock a status can miss the job (not yet recorded) and be kept as early just
+            # after settle looked for early ones: stranded, never applied. Sorted: the order settle takes.
+            self._lock_wamids(tx, wamids)
+            jobs: dict[str, Job] = {}
+            for start in range(0, len(wamids), _CHUNK):
+                test, params = self._in("wamid", wamids[start:start + _CHUNK])
+                for row in tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {test}{self.LOCK}", params):
+                    read = job_from_row(row)
+                    jobs[str(read.wamid)] = read
+            out: list[StatusChange] = []
+            early: list[tuple[Any, ...]] = []
+            entries: list[EventRow] = []
+            touched: dict[str, Job] = {}
+            for item in items:
+                job = jobs.get(item.wamid)
+                if job is None:
+                    # The webhook can beat the send's answer into the store: keep it, replay it on accept.
+                    early.append((item.wamid, item.status.lower(), item.ts, item.error_code, item.error_title,
+                                  item.error_details, now))
+                    out.append(StatusChange(None, False, "unknown wamid: kept until its send is recorded"))
+                    continue
+                change, steps = _step(job, item.status.lower(), item.ts, now)
+                out.append(change)
+                if steps is not None and change.job is not None:
+                    jobs[item.wamid] = touched[item.wamid] = change.job
+                    entries.extend(steps)
+            if early:
+                tx.many("INSERT INTO early_statuses (wamid, status, ts, error_code, error_title, error_details, "
+                        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (wamid, status) DO NOTHING", early)
+            if touched:
+                # Each job's state after all of its statuses (the rows are locked: nobody moved them since).
+                tx.many("UPDATE jobs SET state = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ? "
+                        "WHERE id = ?", [(j.state.value, j.sent_at, j.delivered_at, j.read_at, j.updated_at,
+                                          int(j.id)) for j in touched.values()])
+            record_events(tx, entries)
+        return out
 
     def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:
         """Early statuses whose send is now recorded but that were not replayed yet (a crash)."""
@@ -99,3 +108,27 @@ class StatusesSql(SqlBase):
         """Drop an early status once it has been applied."""
         with self._tx() as tx:
             tx.run("DELETE FROM early_statuses WHERE wamid = ? AND status = ?", (wamid, status))
+
+
+def _step(job: Job, status: str, ts: float, now: float) -> tuple[StatusChange, list[EventRow] | None]:
+    """One status applied to ``job`` in memory: the change, and the history entries it writes (None: the
+    row is left as it is)."""
+    if job.state not in STATUS_RANK:
+        return StatusChange(job, False, f"job is {job.state.value}: status {status} ignored"), None
+    if status == "failed":
+        if job.state in (JobState.DELIVERED, JobState.READ):
+            return StatusChange(job, False, f"job is already {job.state.value}: failed ignored"), None
+        return StatusChange(job, True, "failed: apply the retry policy"), None
+    target = _STATUS_STATE.get(status)
+    if target is None:
+        return StatusChange(job, False, f"unknown status {status!r} ignored"), None
+    # Each step this status newly stamps (a read first implies sent and delivered).
+    changes: dict[str, Any] = {col: ts for col in _STATUS_STAMPS[target] if getattr(job, col) is None}
+    forward = STATUS_RANK[target] > STATUS_RANK[job.state]
+    if forward:
+        changes["state"] = target
+    fresh = replace(job, **changes, updated_at=now)
+    steps: list[EventRow] = [(int(job.id), _STAMP_STATE[col], ts, None, None, job.attempts)
+                             for col in _STATUS_STAMPS[target] if col in changes]
+    reason = f"{job.state.value} → {target.value}" if forward else f"{status} after {job.state.value}: kept"
+    return StatusChange(fresh, forward, reason), steps

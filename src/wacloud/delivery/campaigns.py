@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,16 @@ APIS = ("cloud_api", "marketing_messages")
 EXPORT_COLUMNS = ("recipient", "state", "wamid", "code", "detail", "cost")
 
 
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A status's ``pricing`` for the message ``wamid`` (``job``: its job, when the caller has it already)."""
+
+    wamid: str
+    pricing: Mapping[str, Any]
+    wa_id: str | None = None
+    job: Job | None = None
+
+
 class CampaignsStore(LimitsStore, Protocol):
     """The store calls campaign operations use (``_sql_campaigns`` + ``_sql_limits`` + the jobs)."""
 
@@ -48,6 +58,7 @@ class CampaignsStore(LimitsStore, Protocol):
     def held_counts(self, *, campaign: str | None = None,
                     phone_number_id: str | None = None) -> dict[str, tuple[int, float | None]]: ...
     def record_pricing(self, wamid: str, pricing: dict[str, Any], cost: float) -> bool: ...
+    def record_prices(self, rows: Sequence[tuple[str, dict[str, Any], float]]) -> None: ...
     def cost_rollup(self, group_by: str, *, phone_number_id: str | None = None, campaign: str | None = None,
                     since: float | None = None, until: float | None = None, limit: int = 1000) -> list[CostRow]: ...
     def export_rows(self, campaign_id: str, *, batch: int = 1000) -> Iterator[tuple[Any, ...]]: ...
@@ -220,6 +231,15 @@ class CampaignOps:
             return False
         cost = self.card.charge(pricing, wa_id or job.to)
         return self.store.record_pricing(wamid, dict(pricing), cost)
+
+    def record_prices(self, prices: Sequence[Price]) -> None:
+        """:meth:`record_pricing` for a payload's statuses at once; those whose job is unknown are skipped."""
+        rows = []
+        for price in prices:
+            job = price.job if price.job is not None else self.store.job_by_wamid(price.wamid)
+            if job is not None:
+                rows.append((price.wamid, dict(price.pricing), self.card.charge(price.pricing, price.wa_id or job.to)))
+        self.store.record_prices(rows)
 
     def costs(self, group_by: str = "campaign", *, campaign: str | None = None, since: float | None = None,
               until: float | None = None, all_numbers: bool = False) -> list[CostRow]:

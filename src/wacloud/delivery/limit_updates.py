@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -94,6 +95,20 @@ def apply_update(store: LimitsStore, phone_number_id: str, portfolio: str, updat
         log.info("portfolio %s messaging limit: %s", portfolio, tier)
         return True
     return False
+
+
+async def refresh_from_graph(client: Any, store: LimitsStore, phone_number_id: str, portfolio: str,
+                             now: float) -> dict[str, Any]:
+    """Read the number's messaging tier and throughput level from the Graph API (``client``'s
+    ``get_phone_number``, sync or async) and record them; what was learnt ({} without such a client)."""
+    fn = getattr(client, "get_phone_number", None)
+    if fn is None:
+        return {}
+    answer = fn(fields=["whatsapp_business_manager_messaging_limit", "throughput"])
+    if asyncio.iscoroutine(answer):
+        answer = await answer
+    raw = answer.model_dump(exclude_none=True) if hasattr(answer, "model_dump") else dict(answer)
+    return from_phone_number(store, phone_number_id, portfolio, raw, now)
 
 
 def from_phone_number(store: LimitsStore, phone_number_id: str, portfolio: str, fields: dict[str, Any],

@@ -203,6 +203,18 @@ class EarlyStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusInput:
+    """One status webhook as the store applies it: plain values, ``ts`` in epoch seconds."""
+
+    wamid: str
+    status: str
+    ts: float
+    error_code: int | None = None
+    error_title: str | None = None
+    error_details: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactRecord:
     """What the store knows about one customer of one business number.
 

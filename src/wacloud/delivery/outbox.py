@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +27,7 @@ from wacloud.delivery._factory import open_store
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
-from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, api_marker
+from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, Price, api_marker
 from wacloud.delivery.costs import RateCard
 from wacloud.delivery.holds import Gate, LimitsStore
 from wacloud.delivery.model import (
@@ -41,6 +41,7 @@ from wacloud.delivery.model import (
     NewJob,
     Recovery,
     StatusChange,
+    StatusInput,
     Summary,
 )
 from wacloud.delivery.pacing import DEFAULT_PAIR_BURST, Pacing
@@ -84,7 +85,7 @@ class Outbox:
         except ValueError:
             raise ValidationError("delivery", "must be 'at_most_once' or 'at_least_once'") from None
         base = policy or RetryPolicy()
-        self.policy = base if base.in_flight is in_flight else _with_in_flight(base, in_flight)
+        self.policy = base if base.in_flight is in_flight else dataclasses.replace(base, in_flight=in_flight)
         if concurrency < 1:
             raise ValidationError("concurrency", "must be at least 1")
         self.concurrency = concurrency
@@ -283,12 +284,17 @@ class Outbox:
                      error_details: str | None = None, fbtrace_id: str | None = None) -> StatusChange:
         """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
         ts = epoch(timestamp, now := self.clock()) or now
-        change = self._settler().apply_status(wamid, status, ts, error_code=error_code, error_title=error_title,
-                                              error_details=error_details, fbtrace_id=fbtrace_id)
-        if change.applied and change.job and status in ("delivered", "read") and self.template_pacing.delivered(
-                change.job, now):
-            self._wake()  # a message Meta held was let out: the template's held jobs resume
-        return change
+        return self.apply_statuses([StatusInput(wamid, status, ts, error_code, error_title, error_details)],
+                                   fbtrace_id=fbtrace_id)[0]
+
+    def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
+        """:meth:`apply_status` for each of a payload's statuses, in order, in one store transaction."""
+        changes, now = self._settler().apply_statuses(items, fbtrace_id=fbtrace_id), self.clock()
+        # A message Meta held was let out: the template's held jobs resume.
+        if [1 for i, c in zip(items, changes, strict=True) if c.applied and c.job and i.status in ("delivered", "read")
+                and self.template_pacing.delivered(c.job, now)]:
+            self._wake()
+        return changes
 
     def _settler(self) -> Settler:
         # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
@@ -382,6 +388,10 @@ class Outbox:
         """Store a status's ``pricing`` (and what the rate card says it cost) with the job that has ``wamid``."""
         return self.campaigns.record_pricing(wamid, pricing, wa_id)
 
+    def record_prices(self, prices: Sequence[Price]) -> None:
+        """:meth:`record_pricing` for a payload's statuses, with their jobs when known (one statement)."""
+        self.campaigns.record_prices(prices)
+
     def load_rate_card(self, text: str, *, as_of: str | None = None) -> RateCard:
         """Use (and keep in the store, for every process) a rate card in Meta's CSV layout."""
         card = RateCard.from_csv(text, as_of=as_of or "", source="loaded")
@@ -401,17 +411,9 @@ class Outbox:
 
     async def refresh_limits(self) -> dict[str, Any]:
         """Read the number's messaging tier and throughput level from the Graph API and record them."""
-        fields = ["whatsapp_business_manager_messaging_limit", "throughput"]
-        fn = getattr(self.client, "get_phone_number", None)
-        if fn is None:
-            return {}
-        answer = fn(fields=fields)
-        if asyncio.iscoroutine(answer):
-            answer = await answer
-        raw = answer.model_dump(exclude_none=True) if hasattr(answer, "model_dump") else dict(answer)
-        learnt = limit_updates.from_phone_number(cast(LimitsStore, self.store), self.phone_number_id,
-                                                 self.portfolio, raw, self.clock())
-        self._wake()
+        learnt = await limit_updates.refresh_from_graph(self.client, cast(LimitsStore, self.store),
+                                                        self.phone_number_id, self.portfolio, self.clock())
+        self._wake()  # harmless when nothing was learnt
         return learnt
 
     def handle(self, update: Any) -> bool:
@@ -594,6 +596,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
     except RuntimeError:
         return None
 
-
-def _with_in_flight(policy: RetryPolicy, in_flight: InFlightPolicy) -> RetryPolicy:
-    return dataclasses.replace(policy, in_flight=in_flight)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from wacloud.delivery.campaigns import Price
 from wacloud.delivery.limit_updates import LIMIT_UPDATES
-from wacloud.delivery.model import StatusChange
+from wacloud.delivery.model import StatusChange, StatusInput
 from wacloud.errors import ValidationError
 from wacloud.identity import CustomerIds
 from wacloud.webhooks.base import Metadata
@@ -114,17 +115,20 @@ def _learn(outbox: UpdateTarget, metadata: Metadata | None, user: UserIdentity, 
     return True
 
 
+def _error(update: StatusUpdate) -> tuple[int | None, str | None, str | None]:
+    """A status's first error: its code, title and details (all None without one)."""
+    if not update.status.errors:
+        return None, None, None
+    first = update.status.errors[0]
+    return first.code, first.title or first.message, first.error_data.details if first.error_data else None
+
+
 def _status(outbox: UpdateTarget, update: StatusUpdate) -> bool:
     if _phone_matches(outbox, update):
         # Statuses carry the recipient's phone number, BSUID and (delivered/read) username together.
         _learn(outbox, update.metadata, update.recipient, update.status.timestamp)
     st = update.status
-    code = title = details = None
-    if st.errors:
-        first = st.errors[0]
-        code = first.code
-        title = first.title or first.message
-        details = first.error_data.details if first.error_data is not None else None
+    code, title, details = _error(update)
     change = outbox.apply_status(st.id, st.status, st.timestamp, error_code=code, error_title=title,
                                  error_details=details)
     log.debug("status %s for %s: %s", st.status, st.id, change.reason)
@@ -174,6 +178,39 @@ def _preference(outbox: UpdateTarget, update: UserPreferencesUpdate) -> bool:
     return True
 
 
+class StatusBatchTarget(UpdateTarget, Protocol):
+    """An outbox that applies a payload's statuses together (:class:`wacloud.delivery.Outbox`)."""
+
+    def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
+        """Apply each status, in order, in one store transaction."""
+        ...
+
+    def record_prices(self, prices: Sequence[Price]) -> None:
+        """Store each status's ``pricing`` with its job."""
+        ...
+
+
+def handle_statuses(outbox: StatusBatchTarget, updates: Sequence[StatusUpdate]) -> list[StatusChange]:
+    """:func:`handle_update` for a payload's statuses to one outbox, with the same effects, set-based: the
+    customers' ids are learnt (known ones cost nothing), the statuses are applied in one step and their
+    prices recorded in one statement. Each status's change, in order (the job as the status left it)."""
+    items: list[StatusInput] = []
+    for update in updates:
+        st = update.status
+        if _phone_matches(outbox, update):
+            try:
+                _learn(outbox, update.metadata, update.recipient, st.timestamp)
+            except ValidationError as exc:  # an odd id is logged; the status still counts
+                log.warning("status %s: its customer's ids not recorded: %s", st.id, exc)
+        items.append(StatusInput(st.id, st.status, st.timestamp.timestamp(), *_error(update)))
+    changes = outbox.apply_statuses(items)
+    prices = [Price(u.status.id, u.status.pricing.model_dump(exclude_none=True), u.status.recipient_id, c.job)
+              for u, c in zip(updates, changes, strict=True) if u.status.pricing is not None]
+    if prices:
+        outbox.record_prices(prices)
+    return changes
+
+
 def in_one_transaction(store: object, work: Callable[[], T]) -> T:
     """``work()`` with every call it makes to ``store`` in one transaction, when the store can batch
     (the SQL stores' ``batch``); otherwise call by call. A failure inside rolls the whole batch back."""
@@ -191,4 +228,4 @@ def handle_updates(outbox: UpdateTarget, updates: Sequence[object]) -> list[bool
     return in_one_transaction(getattr(outbox, "store", None), lambda: [handle(update) for update in updates])
 
 
-__all__ = ["handle_update", "handle_updates", "in_one_transaction"]
+__all__ = ["StatusBatchTarget", "handle_statuses", "handle_update", "handle_updates", "in_one_transaction"]

@@ -21,6 +21,7 @@ from wacloud.delivery.model import (
     Outcome,
     Recovery,
     StatusChange,
+    StatusInput,
     Summary,
 )
 from wacloud.errors import WacloudError
@@ -158,6 +159,9 @@ class Store(Protocol):
                      error_title: str | None = None, error_details: str | None = None,
                      now: float) -> StatusChange:
         """Move the job with ``wamid`` forward (never back); a ``failed`` one is returned for the policy."""
+
+    def apply_statuses(self, items: Sequence[StatusInput], *, now: float) -> list[StatusChange]:
+        """:meth:`apply_status` for each item in order, in one transaction."""
 
     def touch_inbound(self, phone_number_id: str, wa_id: str, ts: float) -> None:
         """Record a customer's message (opens the 24 h window); ``wa_id`` may be any id of theirs."""

@@ -91,6 +91,10 @@ class Database:
         if rows:
             self._run(lambda tx: tx.many(sql, rows))
 
+    def read(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` (several reads) in one transaction that takes no write lock."""
+        return self._run(work)
+
     def run(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` (several statements) in one write transaction: they commit together or not at all."""
         return self._run(work, write=True)

@@ -8,6 +8,7 @@ job's state; this log answers "show me my conversation with +52…".
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import threading
@@ -58,6 +59,30 @@ def _queued_rows(
         rows.append((storable(wa_id), "out", kind, None, job_id, "queued", text, now, dumped, None, contact))
         fills.append((kind, text, dumped, job_id))
     return rows, fills
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A status webhook as the log records it (see :meth:`History.record_status`)."""
+
+    wa_id: str
+    wamid: str
+    status: str
+    job_id: str | None = None
+    ts: float | None = None
+    #: The body that went out as ``wamid`` when it differs from the one queued (a fallback template).
+    sent: dict[str, Any] | None = None
+    #: Its ``message.status`` event.
+    event: NewEvent | None = None
+
+
+def _rows_in(tx: Transaction, select: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``select`` (ending in a column name) ``IN`` ``values``, 500 at a time (SQLite's parameter cap)."""
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), 500):
+        part = values[start:start + 500]
+        out.extend(tx.rows(f"{select} IN ({', '.join('?' * len(part))})", part))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,16 +241,18 @@ class History:
         #: to the outbox's lookup); without it each address is its own conversation.
         self.resolve: Callable[[str], str | None] | None = None
 
-    def logged(self, wamids: Sequence[str]) -> set[str]:
-        """Which of ``wamids`` the log has a message for."""
-        found: set[str] = set()
-        unique = list(dict.fromkeys(storable(w) for w in wamids))
-        for start in range(0, len(unique), 500):
-            part = unique[start:start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self.db.execute(f"SELECT wamid FROM wacloud_gw_messages WHERE wamid IN ({marks})", tuple(part))
-            found.update(str(r[0]) for r in rows)
-        return found
+    def unlogged(self, statuses: Sequence[tuple[str, str | None]]) -> set[str]:
+        """Which of these (wamid, job id) the log has no row for, by wamid or by job: their statuses make
+        new rows (keyed by the customer's contact)."""
+        wamids = sorted({storable(w) for w, _ in statuses})
+        jobs = sorted({j for _, j in statuses if j is not None})
+
+        def read(tx: Transaction) -> set[str]:
+            seen = {str(r[0]) for r in _rows_in(tx, "SELECT wamid FROM wacloud_gw_messages WHERE wamid", wamids)}
+            seen_jobs = {str(r[0]) for r in _rows_in(tx, "SELECT job_id FROM wacloud_gw_messages WHERE job_id", jobs)}
+            return {w for w, j in statuses if storable(w) not in seen and (j is None or j not in seen_jobs)}
+
+        return self.db.read(read)
 
     @contextlib.contextmanager
     def batch(self, contacts: Mapping[str, str | None] | None = None) -> Iterator[None]:
@@ -343,6 +370,66 @@ class History:
                     "WHERE wamid = ? AND direction = 'out'",
                     (kind, text, json.dumps(sent), wamid),
                 )
+
+    def record_statuses(self, records: Sequence[StatusRecord]) -> None:
+        """:meth:`record_status` for each record, in order, in one transaction with a statement per step
+        (attach the API's rows, log the unseen, move forward, append the events), not ~5 per status."""
+        recs = [dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
+                for r in records]
+        if recs:
+            with self._lock:
+                self.db.run(lambda tx: self._statuses(tx, recs))
+
+    def _statuses(self, tx: Transaction, recs: list[StatusRecord]) -> None:
+        by_wamid: dict[str, list[tuple[int, str | None]]] = {}
+        for row_id, status, wamid in _rows_in(tx, "SELECT id, status, wamid FROM wacloud_gw_messages WHERE wamid",
+                                               sorted({r.wamid for r in recs})):
+            by_wamid.setdefault(str(wamid), []).append((int(row_id), status))
+        own: dict[str, tuple[int, str | None]] = {}  # the API's rows still waiting for their wamid
+        logged_jobs: set[str] = set()
+        for row_id, status, job_id, wamid in _rows_in(
+                tx, "SELECT id, status, job_id, wamid FROM wacloud_gw_messages WHERE job_id",
+                sorted({r.job_id for r in recs if r.job_id is not None})):
+            logged_jobs.add(str(job_id))
+            if wamid is None:
+                own[str(job_id)] = (int(row_id), status)
+        deletes: list[tuple[Any, ...]] = []
+        attaches: list[tuple[Any, ...]] = []
+        inserts: list[tuple[Any, ...]] = []
+        events: list[NewEvent] = []
+        for r in recs:
+            if r.job_id is not None and r.job_id in own:
+                # As _attach: the API's row takes the wamid, folding in rows a status made for it first.
+                row_id, status = own.pop(r.job_id)
+                for stray_id, stray_status in by_wamid.get(r.wamid, []):
+                    if _STATUS_RANK.get(stray_status or "", -1) > _STATUS_RANK.get(status or "", -1):
+                        status = stray_status
+                    deletes.append((stray_id,))
+                attaches.append((r.wamid, status, row_id))
+                by_wamid[r.wamid] = [(row_id, status)]
+            if r.wamid not in by_wamid:
+                # A message the log has not seen (a bot's direct send); beside its job's row on a resend.
+                job_id = None if r.job_id in logged_jobs else r.job_id
+                ts = r.ts if r.ts is not None else time.time()
+                inserts.append((r.wa_id, "out", "unknown", r.wamid, job_id, r.status, "", ts, None, None,
+                                storable(self._contact(r.wa_id))))
+                by_wamid[r.wamid] = [(0, r.status)]
+                logged_jobs.update([job_id] if job_id is not None else [])
+            if r.event is not None:
+                events.append(r.event)
+        for sql, rows in (("DELETE FROM wacloud_gw_messages WHERE id = ?", deletes),
+                          ("UPDATE wacloud_gw_messages SET wamid = ?, status = ? WHERE id = ?", attaches),
+                          (f"{_INSERT} ON CONFLICT DO NOTHING", inserts)):
+            if rows:
+                tx.many(sql, rows)
+        # Forward only, decided inside the UPDATE (a row just inserted with its status stays as it is).
+        tx.many(f"UPDATE wacloud_gw_messages SET status = ? WHERE wamid = ? AND {_RANK_SQL} < ?",
+                [(r.status, r.wamid, _STATUS_RANK.get(r.status, -1)) for r in recs])
+        fills = [(*summarize(r.sent), json.dumps(r.sent), r.wamid) for r in recs if r.sent is not None]
+        if fills:
+            tx.many("UPDATE wacloud_gw_messages SET type = ?, summary = ?, body = ? "
+                    "WHERE wamid = ? AND direction = 'out'", fills)
+        append(tx, events)
 
     def _record_status(self, wa_id: str, wamid: str, status: str, *, job_id: str | None, ts: float | None,
                        event: NewEvent | None = None) -> None:

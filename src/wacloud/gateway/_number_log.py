@@ -79,6 +79,12 @@ class NumberLog:
         for start in range(0, len(rows), chunk):
             self.db.executemany(_TOUCH, rows[start:start + chunk])
 
+    def touch_each(self, rows: Sequence[tuple[str, str, float, str | None]]) -> None:
+        """:meth:`touch` for each (phone_number_id, wa_id, ts, wamid), one statement per table (a payload's
+        statuses)."""
+        self.db.executemany(_TOUCH, [(pid, wa_id, ts) for pid, wa_id, ts, _ in rows])
+        self.db.executemany(_WAMID, [(wamid, pid) for pid, _, _, wamid in rows if wamid])
+
     def wa_ids(self, phone_number_id: str) -> set[str]:
         """The customers who talked with ``phone_number_id``."""
         rows = self.db.execute("SELECT wa_id FROM wacloud_gw_number_contacts WHERE phone_number_id = ?",

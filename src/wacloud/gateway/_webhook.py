@@ -30,13 +30,14 @@ from typing import Any
 
 from wacloud.bot import Application
 from wacloud.delivery import Job, Outbox
-from wacloud.delivery.model import PENDING_STATES
+from wacloud.delivery.model import PENDING_STATES, StatusChange
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.delivery.statuses import handle_updates, in_one_transaction
+from wacloud.delivery.statuses import handle_statuses, in_one_transaction
 from wacloud.events.log import append
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
 from wacloud.gateway._event_updates import account_event, call_event, group_event, inbound_event, status_event
+from wacloud.gateway._history import StatusRecord
 from wacloud.gateway._media_keeper import keep_media
 from wacloud.gateway._numbers import NumberLane
 from wacloud.gateway._routed_replies import RoutedReplies
@@ -157,31 +158,31 @@ class GatewayDispatcher:
             if outbox is not None:
                 groups.setdefault(id(outbox), (outbox, []))[1].append(update)
         jobs: dict[str, Job | None] = {}
-        contacts: dict[str, str | None] = {}
-        # Only a status whose message the log lacks makes a row keyed by its contact: resolve those only.
-        logged = self.gw.history.logged([update.status.id for update, _ in items])
         for outbox, group in groups.values():
             # By wamid (stable: one wamid's statuses keep their order), the order the worker's settle
             # locks wamids in (PostgreSQL), so the two never wait on each other in opposite orders.
             group.sort(key=lambda u: u.status.id)
-            # The log's lookups (job by wamid, contact by address) are read here, in the outbox's
-            # transaction: the log's own transaction must not wait on the outbox's store.
-            def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> None:
-                handle_updates(outbox, group)
-                for update in group:
-                    jobs[update.status.id] = outbox.job_by_wamid(update.status.id)
-                    address = update.status.recipient_id or update.recipient.address
-                    if (address and address not in contacts and self.gw.outbox is not None
-                            and update.status.id not in logged):
-                        found = self.gw.outbox.contact(address)  # the log's resolver asks the first outbox
-                        contacts[address] = found.contact_id if found is not None else None
+            def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> list[StatusChange]:
+                return handle_statuses(outbox, group)
 
-            in_one_transaction(outbox.store, work)
+            changes = in_one_transaction(outbox.store, work)
+            jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
+        # Only a status the log has no row for (by wamid or job) makes a row keyed by its contact: resolve
+        # those only, between the two transactions (a lookup in one store while holding the other's lock
+        # could wait on a writer that waits on us).
+        new = self.gw.history.unlogged([(u.status.id, _job_id(jobs.get(u.status.id))) for u, _ in items])
+        contacts: dict[str, str | None] = {}
+        resolve = self.gw.history.resolve
+        for update, _ in items:
+            address = update.status.recipient_id or update.recipient.address
+            if address and address not in contacts and update.status.id in new and resolve is not None:
+                contacts[address] = resolve(address)
+        touches = [(lane.phone_number_id, u.status.recipient_id, u.status.timestamp.timestamp(), u.status.id)
+                   for u, lane in items if isinstance(lane, NumberLane) and u.status.recipient_id]
         with self.gw.history.batch(contacts):
-            for update, lane in items:
-                self._log_status(update, jobs.get(update.status.id) if self.gw.outbox is not None else None)
-                if isinstance(lane, NumberLane):
-                    self._log_number(lane, update)
+            records = [self._status_record(u, jobs.get(u.status.id)) for u, _ in items]
+            self.gw.history.record_statuses([r for r in records if r is not None])
+            self.gw.number_log.touch_each(touches)
 
     def _stop_word(self, update: MessageUpdate) -> None:
         """A message that is just an opt-out keyword ("STOP") records a marketing opt-out."""
@@ -264,25 +265,32 @@ class GatewayDispatcher:
 
     def _log_status(self, update: StatusUpdate, job: Job | None) -> None:
         """A status in the conversation log (``job``: the outbox job that sent it, when known)."""
-        history = self.gw.history
+        record = self._status_record(update, job)
+        if record is not None:
+            self.gw.history.record_status(record.wa_id, record.wamid, record.status, job_id=record.job_id,
+                                          ts=record.ts, sent=record.sent, event=record.event)
+
+    def _status_record(self, update: StatusUpdate, job: Job | None) -> StatusRecord | None:
+        """What the log records of a status (None: no recipient to key it by: only its event is appended)."""
         st = update.status
-        job_id = job.id if job is not None else None
+        job_id = _job_id(job)
         event = status_event(update, self._number(update), job_id)
-        # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
-        recipient = st.recipient_id or update.recipient.address
-        if recipient:
-            history.record_status(
-                recipient, st.id, st.status, job_id=job_id,
-                ts=st.timestamp.timestamp(), sent=_fallback_sent(job, st.id) if job is not None else None,
-                event=event,
-            )
-        else:
-            self.gw.db.run(lambda tx: append(tx, [event]))
         code = st.errors[0].code if st.errors else 0
         if st.status == "failed":
             self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
         elif st.status in ("delivered", "read"):
             self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+        # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
+        recipient = st.recipient_id or update.recipient.address
+        if not recipient:
+            self.gw.db.run(lambda tx: append(tx, [event]))
+            return None
+        return StatusRecord(recipient, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp(),
+                            sent=_fallback_sent(job, st.id) if job is not None else None, event=event)
+
+
+def _job_id(job: Job | None) -> str | None:
+    return job.id if job is not None else None
 
 
 def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:
