@@ -283,8 +283,10 @@ def create_app(
     webhook_app = gw.webhook_app
     if webhook_app is not None and settings.api:
         # Exact paths, not a Mount: Meta posts to the URL as configured, and a redirect would lose the POST.
-        for path in ("/webhook", "/webhook/"):
-            app.router.routes.append(Route(path, webhook_app, include_in_schema=False))
+        # First in the table: the busiest route is matched at once, not after every /v1 route's pattern
+        # (routing was ~7 % of the gateway's CPU under a campaign's status webhooks).
+        for n, path in enumerate(("/webhook", "/webhook/")):
+            app.router.routes.insert(n, Route(path, webhook_app, include_in_schema=False))
     if gw.sandbox_app is not None:
         app.mount(SANDBOX_PREFIX, ControlGuard(gw.sandbox_app, gw.keys))
     app.add_middleware(_Observe, gw=gw)
