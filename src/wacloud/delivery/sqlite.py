@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -30,13 +32,57 @@ class _SqliteTx(Tx):
         self._conn.executemany(sql, [tuple(p) for p in seq])
 
 
+#: One writer at a time per SQLite file in this process (see :func:`writer_lock`), by the path as given.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_BY_FILE: dict[str, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(path: str) -> threading.RLock | None:
+    """The lock every write transaction on the SQLite file ``path`` takes in this process (None for an
+    in-memory database).
+
+    The outbox's, the webhook receiver's and the gateway's connections all write to one file. Waiting for
+    each other inside SQLite means its busy handler: a sleep and a retry, sleeps that grow to 100 ms, so
+    under load writers spent most of their time asleep while the file was free (the gateway held the GIL
+    half the time at a third of its rate). Queued on this lock, the next writer starts the moment the last
+    one commits. Other processes are still kept out by SQLite's own lock. Re-entrant: a thread that
+    already writes may open another connection's transaction and wait in SQLite, as before.
+    """
+    lock = _WRITERS.get(path)
+    if lock is not None:
+        return lock
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    with _WRITERS_GUARD:
+        real = os.path.realpath(path)
+        lock = _WRITERS_BY_FILE.setdefault(real, threading.RLock())
+        _WRITERS[path] = lock
+        return lock
+
+
 @contextmanager
-def sqlite_transaction(conn: sqlite3.Connection, write: bool, where: str) -> Iterator[Tx]:
+def sqlite_transaction(conn: sqlite3.Connection, write: bool, where: str, timeout_s: float = 30.0) -> Iterator[Tx]:
     """One transaction on ``conn`` (opened with ``isolation_level=None``); errors become :class:`StoreError`.
 
     ``write``: BEGIN IMMEDIATE takes the write lock at once, so no other process can interleave (a
     claim); otherwise BEGIN (deferred), which takes it at the first write, as sqlite3 does by default.
+    A write transaction first waits its turn among this process's writers to the file (:func:`writer_lock`),
+    at most ``timeout_s`` (then it fails like a busy database: a transient :class:`StoreError`).
     """
+    lock = writer_lock(where) if write else None
+    if lock is not None and not lock.acquire(timeout=timeout_s):
+        raise StoreError(f"SQLite store {where!r}: database is locked (waited {timeout_s:g} s)", transient=True)
+    try:
+        with _plain_transaction(conn, write, where) as tx:
+            yield tx
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextmanager
+def _plain_transaction(conn: sqlite3.Connection, write: bool, where: str) -> Iterator[Tx]:
     try:
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     except sqlite3.Error as exc:
@@ -68,6 +114,7 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | Path = "wacloud.db", *, busy_timeout_s: float = 30.0) -> None:
         super().__init__()
         self.path = str(path)
+        self._busy_timeout_s = busy_timeout_s
         deadline = time.monotonic() + busy_timeout_s
         delay = 0.005
         while True:
@@ -104,7 +151,7 @@ class SqliteStore(SqlStore):
         return mode
 
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
-        return sqlite_transaction(self._conn, write, self.path)
+        return sqlite_transaction(self._conn, write, self.path, self._busy_timeout_s)
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         if len(values) > _MAX_PARAMS and all(isinstance(v, int) for v in values):
@@ -115,6 +162,7 @@ class SqliteStore(SqlStore):
         """How long a transaction waits for another connection's lock before failing (transient)."""
         with self._lock:
             self._conn.execute(f"PRAGMA busy_timeout={max(0, int(seconds * 1000))}")
+            self._busy_timeout_s = max(0.0, seconds)
 
     def close(self) -> None:
         """Close the connection."""

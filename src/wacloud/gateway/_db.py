@@ -141,7 +141,7 @@ class Database:
         ok = False
         try:
             # ``using``: close() waits for a statement in progress on this connection (see _run).
-            with using, sqlite_transaction(conn, True, sqlite_path(self.url)) as tx:
+            with using, sqlite_transaction(conn, True, sqlite_path(self.url), BUSY_TIMEOUT_S) as tx:
                 yield tx
             ok = True
         finally:
@@ -167,7 +167,7 @@ class Database:
         ok = False
         try:
             # write: BEGIN IMMEDIATE, so a transaction that reads before it writes is not refused midway.
-            with using, sqlite_transaction(conn, write, sqlite_path(self.url)) as tx:
+            with using, sqlite_transaction(conn, write, sqlite_path(self.url), timeout_s) as tx:
                 result = work(tx)
             ok = True
             return result

@@ -53,6 +53,7 @@ from wacloud.webhooks import (
     WebhookApp,
     WebhookReceiver,
 )
+from wacloud.webhooks.offload import Lane
 
 log = logging.getLogger("wacloud.gateway.webhook")
 
@@ -87,6 +88,10 @@ class GatewayDispatcher:
         self.gw = gw
         #: History imports, app echoes and contacts, edits and revokes (coexistence numbers).
         self.coexistence = CoexistenceLog(gw.history, AppContacts(gw.db))
+        #: A payload's statuses are applied together with those of payloads that arrive meanwhile (Meta,
+        #: like the sandbox, posts several at once): one thread hand-off and one transaction per store
+        #: for all of them, instead of one each.
+        self._status_lane = Lane("wacloud-statuses")
 
     async def dispatch(self, update: Update) -> None:
         """Handle one update in the event loop: outbox and log (errors propagate), then the bot."""
@@ -137,7 +142,7 @@ class GatewayDispatcher:
         if len(picked) < 2:
             return out
         try:
-            await call_engine(self._statuses, [(update, lane) for _, update, lane in picked])
+            await self._status_lane.run_batched(self._statuses_together, [(update, lane) for _, update, lane in picked])
         except Exception:
             # One at a time instead (each step is safe to repeat: statuses only move forward).
             log.warning("a batch of %d statuses failed; applying them one at a time", len(picked), exc_info=True)
@@ -149,6 +154,12 @@ class GatewayDispatcher:
     def dispatch_batch_sync(self, updates: Sequence[Update]) -> list[bool | Exception | None]:  # pragma: no cover
         """Not used: the gateway serves ASGI."""
         raise RuntimeError("the gateway dispatches in its event loop")
+
+    def _statuses_together(self, payloads: list[list[tuple[StatusUpdate, NumberLane | str]]]) -> list[None]:
+        """:meth:`_statuses` for the statuses of several payloads at once (a failure fails them all: each
+        payload then applies its statuses one at a time)."""
+        self._statuses([item for payload in payloads for item in payload])
+        return [None] * len(payloads)
 
     def _statuses(self, items: list[tuple[StatusUpdate, NumberLane | str]]) -> None:
         """Apply statuses to their outboxes (one transaction each), then log them (one transaction)."""
