@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import wacloud.delivery.recovery as recovery
 from wacloud import errors
+from wacloud.delivery._priority import mark_urgent
 from wacloud.delivery._sender import Sender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.holds import Gate
@@ -153,7 +154,7 @@ class Worker:
         self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.02, 2 * self.base_interval)
         self.batch = max(1, min(500, math.ceil(lookahead_s / self.base_interval / 2)))
         self.report = RunReport()
-        self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store")
+        self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store", initializer=mark_urgent)
         self._ready: deque[tuple[float, Job]] = deque()
         self._ready_event = asyncio.Event()
         self._reslot: list[Job] = []
