@@ -23,7 +23,6 @@ from typing import Any
 
 from wacloud._deprecation import renamed
 from wacloud.webhooks.accesslog import install_access_log_redaction
-from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.receiver import WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -141,9 +140,9 @@ class WebhookApp:
             return
         if self._resume_pending or self._retry_task is None:
             await self.startup()  # mounted where no lifespan reaches it
-        # In a worker thread: storing the payload may wait on a busy database, the event loop must not.
+        # Store calls in a worker thread: storing the payload may wait on a busy database, the event loop must not.
         if self.receiver.stores_block:
-            status, answer, delivery = await off_loop(self.receiver.accept, body, headers)
+            status, answer, delivery = await self.receiver.accept_async(body, headers)
         else:  # in-memory stores: the thread hop would cost more than the call
             status, answer, delivery = self.receiver.accept(body, headers)
         if delivery is None:

@@ -25,6 +25,10 @@ class ReceivedPayload:
     failures: int = 0
     #: Indexes of the updates already completed (kept for in-process retries).
     completed: set[int] = field(default_factory=set)
+    #: The parsed updates, when they were parsed at accept time (to claim them with the stored row).
+    updates: list[Update] | None = None
+    #: Per update, whether this payload claimed it when it was stored (False: a duplicate another owns).
+    claims: list[bool] | None = None
 
 
 @dataclass(slots=True)

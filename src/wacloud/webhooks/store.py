@@ -5,7 +5,7 @@ The protocols are what the receiver needs; the in-memory classes are the default
 processes and restarts and a payload answered with 200 survives a crash. Implementations must be
 safe to call from several threads.
 
-Two optional capabilities make the receiver exact under failures and with several processes:
+Three optional capabilities make the receiver exact under failures and with several processes, and cheap:
 
 * :class:`DedupLookup` (``seen``): a read that records nothing, so a retried payload can skip the
   updates that were completed and re-run the one that failed.
@@ -13,6 +13,10 @@ Two optional capabilities make the receiver exact under failures and with severa
   payload to the process that answered it; ``inbox_claim`` leases due ones to whoever asks), a failed
   payload is put back with a delay (``inbox_retry_later``) and a hopeless one is set aside
   (``inbox_dead_letter``). Without it, two processes resuming one inbox would both process it.
+* :class:`GroupInbox` (``write_group``): an inbox that is also the dedup store writes, in one transaction,
+  the payloads arriving together *with* the claims of their updates' keys, and the "done" marks and
+  removal of payloads processed meanwhile (group commit). Without it, a payload costs a transaction for
+  its row, one for its claims, one for its marks and one for its removal.
 """
 
 from __future__ import annotations
@@ -100,6 +104,41 @@ class LeasedInboxStore(InboxStore, Protocol):
 
     def inbox_dead_letter(self, id: int, reason: str) -> None:
         """Set a payload aside for good (no longer pending), keeping it and the reason."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A payload to store, leased to the caller, and the dedup keys of its updates, in order (None: no key)."""
+
+    raw: bytes
+    headers_json: str
+    keys: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxGroup:
+    """What one :meth:`GroupInbox.write_group` transaction writes.
+
+    ``arrivals`` are stored, each leased for ``lease_s``, and their keys recorded (claimed); a key that was
+    recorded before (or by an earlier arrival of the group) is not claimed, and ``skip_mark(id, index)``
+    of its update is recorded instead, so a later retry of that payload knows the update is not its own.
+    ``marks`` are recorded as keys too ("done" marks), and the payloads ``done`` are removed (processed).
+    """
+
+    skip_mark: Callable[[int, int], str]
+    arrivals: Sequence[Arrival] = ()
+    lease_s: float = 0.0
+    marks: Sequence[str] = ()
+    done: Sequence[int] = ()
+
+
+@runtime_checkable
+class GroupInbox(Protocol):
+    """An inbox (and dedup store) that writes a group of arrivals, marks and removals in one transaction."""
+
+    def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
+        """Write ``group`` atomically; per arrival, its id and, per key, True if it was claimed (new)."""
         ...
 
 
