@@ -34,6 +34,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
 _JSON = [(b"content-type", b"application/json")]
+#: The request headers a POST needs: its size, its type and its signature.
+_READ = frozenset({b"content-length", b"content-type", b"x-hub-signature-256"})
 
 
 def receiver_of(target: Any) -> WebhookReceiver:
@@ -126,7 +128,8 @@ class WebhookApp:
         if method != "POST":
             await _respond(send, 405, _error("method not allowed"), [*_JSON, (b"allow", b"GET, HEAD, POST")])
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # Only the headers the receiver reads (a full dict of every header cost more than the checks).
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.lower() in _READ}
         cap = self.receiver.max_body_bytes
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > cap:

@@ -385,6 +385,8 @@ class WebhookReceiver(Outcomes):
             handled += 1
             if group and failure is None and n == len(items) - 1:
                 settle = (item,)  # the last one's mark goes with the payload's removal
+            elif inline:
+                self._completed([item])
             else:
                 yield from self._mark_done([item], inline)
         if inline:

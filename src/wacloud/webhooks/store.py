@@ -165,17 +165,19 @@ class MemoryDedupStore:
     def first_seen(self, key: str) -> bool:
         """Record ``key``; True if it was not seen within the TTL (and not evicted since)."""
         now = self._clock()
+        seen = self._seen
         with self._lock:
-            seen_at = self._seen.get(key)
-            if seen_at is not None and now - seen_at < self.ttl_s:
-                return False
-            self._seen[key] = now
-            self._seen.move_to_end(key)
+            seen_at = seen.get(key)
+            if seen_at is not None:
+                if now - seen_at < self.ttl_s:
+                    return False
+                seen.move_to_end(key)
+            seen[key] = now
             # Oldest first: drop expired keys, then the least recently recorded beyond the cap.
-            while self._seen:
-                oldest_key, oldest_at = next(iter(self._seen.items()))
-                if len(self._seen) > self.max_keys or now - oldest_at >= self.ttl_s:
-                    del self._seen[oldest_key]
+            while seen:
+                oldest_key, oldest_at = next(iter(seen.items()))
+                if len(seen) > self.max_keys or now - oldest_at >= self.ttl_s:
+                    del seen[oldest_key]
                 else:
                     break
             return True
