@@ -203,3 +203,28 @@ def test_a_lane_hands_batched_results_and_errors_to_async_callers() -> None:
         assert await lane.run(sum, [1, 2, 3]) == 6
 
     asyncio.run(main())
+
+
+def test_a_held_call_returns_its_result_or_error_and_one_that_outlasts_the_hold_is_awaited() -> None:
+    lane = Lane("test-lane")
+    gate = threading.Event()
+
+    def echo(items: list[tuple[int]]) -> list[int]:
+        if any(x < 0 for (x,) in items):
+            raise ValueError("negative")
+        if any(x == 99 for (x,) in items):
+            gate.wait(5)  # longer than the hold: the caller gives up holding and awaits
+        return [x for (x,) in items]
+
+    async def main() -> None:
+        assert await lane.run_batched(echo, (1,), hold_s=1.0) == 1
+        with pytest.raises(ValueError, match="negative"):
+            await lane.run_batched(echo, (-1,), hold_s=1.0)
+        slow = asyncio.ensure_future(lane.run_batched(echo, (99,), hold_s=0.01))
+        await asyncio.sleep(0.05)
+        assert not slow.done()
+        gate.set()
+        assert await slow == 99
+        assert await lane.run_batched(echo, (2,), hold_s=1.0) == 2  # holding again once the lane caught up
+
+    asyncio.run(main())

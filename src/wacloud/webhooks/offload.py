@@ -22,7 +22,6 @@ import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -89,24 +88,31 @@ class Lane:
         previous hold timed out and nothing has completed since): a slow or locked store never
         stalls the loop more than ``hold_s`` at a time.
         """
+        # Resolved by the lane's thread with one wake-up of this loop for the whole batch: cheaper
+        # than a concurrent Future bridged by asyncio.wrap_future (~10 µs of Python per call).
+        waiter = asyncio.get_running_loop().create_future()
         if hold_s <= 0 or self._stuck:
-            # Resolved by the lane's thread with one wake-up of this loop for the whole batch: cheaper
-            # than a concurrent Future bridged by asyncio.wrap_future (~10 µs of Python per call).
-            waiter = asyncio.get_running_loop().create_future()
             self._push(priority, fn, (item,), waiter)
             return await waiter  # type: ignore[no-any-return]
-        future = self.submit_batched(fn, item, priority=priority)
-        try:
-            return future.result(timeout=hold_s)
-        except FutureTimeout:
-            self._stuck = True
-        return await asyncio.wrap_future(future)
+        # Held: the lane hands the result over through a plain lock (a Future's Condition costs more),
+        # and wakes the loop only if the hold gave up meanwhile.
+        held = _Held()
+        self._push(priority, fn, (item,), waiter, held)
+        if not held.lock.acquire(timeout=hold_s):
+            held.abandoned = True
+            if not held.done:  # else it completed right after the timeout: take its result below
+                self._stuck = True
+                return await waiter  # type: ignore[no-any-return]
+        waiter.cancel()  # delivered here; a late copy to the loop is dropped
+        if held.failed:
+            raise held.result
+        return held.result  # type: ignore[no-any-return]
 
     def _push(self, priority: int, call: Callable[..., Any], item: tuple[Any] | None,
-              waiter: asyncio.Future[Any] | None = None) -> Future[Any]:
+              waiter: asyncio.Future[Any] | None = None, held: _Held | None = None) -> Future[Any]:
         future: Future[Any] = _DETACHED if waiter is not None else Future()
         with self._cond:
-            heapq.heappush(self._queue, _Job(priority, next(self._seq), future, call, item, waiter))
+            heapq.heappush(self._queue, _Job(priority, next(self._seq), future, call, item, waiter, held))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
@@ -153,6 +159,12 @@ def _deliver(jobs: list[_Job], results: list[Any], *, failed: bool) -> None:
     """Complete the jobs' futures: concurrent ones here, each event loop's in one call in that loop."""
     loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
     for job, result in zip(jobs, results, strict=True):
+        held = job.held
+        if held is not None:
+            held.result, held.failed, held.done = result, failed, True
+            held.lock.release()
+            if not held.abandoned:
+                continue  # the holding loop takes it (it checks ``done`` after giving up)
         if job.waiter is None:
             if failed:
                 job.future.set_exception(result)
@@ -184,6 +196,20 @@ class _Job:
     item: tuple[Any] | None = field(compare=False)
     #: The event loop's future of an async caller (then ``future`` is unused), else None.
     waiter: asyncio.Future[Any] | None = field(compare=False, default=None)
+    #: The hand-over of a caller holding its event loop for the result (see ``Lane.run_batched``).
+    held: _Held | None = field(compare=False, default=None)
+
+
+class _Held:
+    """A result handed to a thread that waits for it on a lock, unless it gave up (``abandoned``)."""
+
+    __slots__ = ("abandoned", "done", "failed", "lock", "result")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()  # released by the lane once ``result`` is set
+        self.result: Any = None
+        self.failed = self.done = self.abandoned = False
 
 
 #: The ``future`` of a job awaited through its ``waiter``: never completed, never read.
