@@ -228,3 +228,51 @@ def test_a_held_call_returns_its_result_or_error_and_one_that_outlasts_the_hold_
         assert await lane.run_batched(echo, (2,), hold_s=1.0) == 2  # holding again once the lane caught up
 
     asyncio.run(main())
+
+
+def test_while_another_process_writes_the_file_the_loop_hands_its_writes_to_the_lane(tmp_path: Path) -> None:
+    db = tmp_path / "hooks.db"
+    store = WebhookSqliteStore(str(db))
+    got: list[str] = []
+    receiver = WebhookReceiver(app_secret=p.SECRET, dedup=store, inbox=store,
+                               on_update=lambda u: got.append(u.update_id))
+    messages = [p.msg("text", {"body": str(i)}) for i in range(3)]
+    with serve_asgi(WebhookApp(receiver)) as url, httpx.Client(base_url=url, timeout=20) as client:
+        raw = p.body(p.inbound(messages[0]))
+        assert client.post("/", content=raw, headers=p.signed_headers(raw)).status_code == 200
+        assert wait_for(lambda: len(got) == 1)
+        other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+        def release() -> None:
+            time.sleep(0.3)  # longer than the loop waits, shorter than the store's own wait
+            other.execute("COMMIT")
+
+        releaser = threading.Thread(target=release)
+        releaser.start()
+        raw = p.body(p.inbound(messages[1]))
+        assert client.post("/", content=raw, headers=p.signed_headers(raw)).status_code == 200  # via the lane
+        releaser.join()
+        other.close()
+        assert time.monotonic() < receiver._inline_after  # the loop leaves the writes to the lane a while
+        raw = p.body(p.inbound(messages[2]))
+        assert client.post("/", content=raw, headers=p.signed_headers(raw)).status_code == 200
+        assert wait_for(lambda: len(got) == 3 and store.pending(10) == [])
+    assert got == [m["id"] for m in messages]
+    store.close()
+
+
+def test_writes_made_without_checkpoints_are_checkpointed_in_their_own_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wacloud.gateway._webhook_store as ws
+
+    monkeypatch.setattr(ws, "CHECKPOINT_EVERY", 5)
+    db = tmp_path / "hooks.db"
+    store = WebhookSqliteStore(str(db))
+    size = db.stat().st_size
+    for i in range(12):
+        store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, wait_s=0.05,
+                                     arrivals=[Arrival(b"x" * 4000, "{}", (f"k{i}",))]))
+    # Only a checkpoint copies pages from the WAL into the database file.
+    assert wait_for(lambda: db.stat().st_size > size)
+    store.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 
@@ -14,10 +17,17 @@ from wacloud.webhooks.store import InboxGroup
 WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 #: Keys per INSERT statement (two parameters each; SQLite allows 32,766 parameters since 3.32).
 _KEYS_PER_INSERT = 400
+#: Groups written from an event loop's thread between two WAL checkpoints (made in a thread of their own).
+CHECKPOINT_EVERY = 500
 
 
 class _FrontStore(SqliteStore):
     """The request path's connection: ``put`` and the group commits (see :meth:`write_group`)."""
+
+    def no_checkpoints(self) -> None:
+        """This connection's commits never run a WAL checkpoint (its fsync would stall the caller)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
     def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
         """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction."""
@@ -81,16 +91,74 @@ class WebhookSqliteStore(SqliteStore):
         self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
         self._front = _FrontStore(path)
         self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
+        # Groups written from an event loop's thread (``wait_s``): a connection that waits briefly for
+        # a busy file and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
+        self._now = _FrontStore(path)
+        self._now.set_busy_timeout(0.0)
+        self._now_wait_s = 0.0
+        self._now.no_checkpoints()
+        self._checkpoints = _Checkpoints(self.path)
 
     def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
         """Store a payload (on the request path's own connection); returns its id."""
         return self._front.put(raw, headers_json, lease_s)
 
     def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
-        """One transaction for a group of arrivals, marks and removals (on the request path's connection)."""
-        return self._front.write_group(group)
+        """One transaction for a group of arrivals, marks and removals (on a connection of the request path)."""
+        if group.wait_s is None:
+            return self._front.write_group(group)
+        if group.wait_s != self._now_wait_s:
+            self._now.set_busy_timeout(group.wait_s)
+            self._now_wait_s = group.wait_s
+        out = self._now.write_group(group)
+        self._checkpoints.count()
+        return out
 
     def close(self) -> None:
-        """Close both connections."""
+        """Close the connections."""
+        self._checkpoints.stop()
+        self._now.close()
         self._front.close()
         super().close()
+
+
+class _Checkpoints:
+    """WAL checkpoints for the writes made without them, in a daemon thread with its own connection.
+
+    PASSIVE checkpoints: they copy what they can without blocking writers (nor waiting for them).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writes = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def count(self) -> None:
+        """One more group written; every ``CHECKPOINT_EVERY`` of them, a checkpoint is due."""
+        self._writes += 1
+        if self._writes % CHECKPOINT_EVERY == 0:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wacloud-webhook-checkpoint", daemon=True)
+                self._thread.start()
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Let the thread end (it exits at its next wake-up)."""
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=WEBHOOK_BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # the next one catches up; the WAL grows meanwhile
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()

@@ -72,6 +72,11 @@ class Lane:
         """
         return self._push(priority, fn, (item,))
 
+    def submit_waiter(self, fn: Callable[[list[Any]], list[T]], item: Any, waiter: asyncio.Future[T], *,
+                      priority: int = NORMAL) -> None:
+        """:meth:`submit_batched` for a caller already awaiting ``waiter`` (an event loop's future)."""
+        self._push(priority, fn, (item,), waiter)
+
     async def run(self, fn: Callable[..., T], *args: Any, priority: int = NORMAL) -> T:
         """``fn(*args)`` in the lane's thread, awaited from the event loop."""
         waiter = asyncio.get_running_loop().create_future()

@@ -124,6 +124,8 @@ class InboxGroup:
     recorded before (or by an earlier arrival of the group) is not claimed, and ``skip_mark(id, index)``
     of its update is recorded instead, so a later retry of that payload knows the update is not its own.
     ``marks`` are recorded as keys too ("done" marks), and the payloads ``done`` are removed (processed).
+    With ``wait_s``, the write waits at most that long for a busy database (then fails), and leaves the
+    slow maintenance (a WAL checkpoint's fsync) to other calls: the caller is an event loop's thread.
     """
 
     skip_mark: Callable[[int, int], str]
@@ -131,6 +133,7 @@ class InboxGroup:
     lease_s: float = 0.0
     marks: Sequence[str] = ()
     done: Sequence[int] = ()
+    wait_s: float | None = None
 
 
 @runtime_checkable
