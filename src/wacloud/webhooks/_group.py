@@ -110,7 +110,8 @@ class GroupCommit(Marks):
     # --- from the event loop ------------------------------------------------------------------------
 
     _lane: Lane
-    _waiting: list[tuple[Put, asyncio.Future[Result]]]
+    #: Per event loop, the puts waiting for its next group write (a receiver may serve several loops).
+    _waiting: dict[asyncio.AbstractEventLoop, list[tuple[Put, asyncio.Future[Result]]]]
     _inline_after: float
 
     async def _put_async(self, put: Put) -> Result:
@@ -120,26 +121,24 @@ class GroupCommit(Marks):
             return result
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Result] = loop.create_future()
-        self._waiting.append((put, waiter))
-        if len(self._waiting) == 1:
-            loop.call_soon(self._write_waiting)  # at the end of this iteration: with the others read in it
+        waiting = self._waiting.setdefault(loop, [])
+        waiting.append((put, waiter))
+        if len(waiting) == 1:
+            loop.call_soon(self._write_here, loop, None)  # at the end of this iteration, with the others
         return await waiter
-
-    def _write_waiting(self) -> None:
-        self._write_here(None)
 
     async def _settle_async(self, settle: Settle) -> None:
         """Settle a payload from the event loop, holding it until the marks are written (see the module)."""
-        if time.monotonic() >= self._inline_after and self._write_here(settle):
+        if time.monotonic() >= self._inline_after and self._write_here(asyncio.get_running_loop(), settle):
             return
         await self._lane.run_batched(self._write_group, (settle,), priority=URGENT, hold_s=INLINE_WAIT_S)
 
     def _settle_sync(self, settle: Settle) -> None:
         self._write_group([(settle,)])
 
-    def _write_here(self, settle: Settle | None) -> bool:
-        """Write the waiting puts (and ``settle``) in this thread; False if the lane must take ``settle``."""
-        waiting, self._waiting = self._waiting, []
+    def _write_here(self, loop: asyncio.AbstractEventLoop, settle: Settle | None) -> bool:
+        """Write ``loop``'s waiting puts (and ``settle``) in this thread; False if the lane must take ``settle``."""
+        waiting = self._waiting.pop(loop, [])
         items: list[tuple[Put | Settle]] = [(put,) for put, _ in waiting]
         if settle is not None:
             items.append((settle,))

@@ -174,7 +174,7 @@ class WebhookReceiver(Outcomes):
         # The async paths' store calls, one at a time, "done" marks first (see offload.Lane).
         self._lane = Lane("wacloud-webhook-store")
         # Group writes from the event loop's thread (see _group): the puts waiting for the next one.
-        self._waiting = []
+        self._waiting = {}
         self._inline_after = 0.0
         if self._secret is None:
             logger.warning("webhook signature checking is OFF (allow_unsigned=True and no app secret): "
