@@ -39,9 +39,9 @@ def count_transactions() -> None:
     inner = sq.sqlite_transaction
 
     @contextlib.contextmanager
-    def counted(conn: sqlite3.Connection, write: bool, where: str) -> Iterator[Any]:
+    def counted(conn: sqlite3.Connection, write: bool, where: str, *rest: Any) -> Iterator[Any]:
         TRANSACTIONS["write" if write else "read"] += 1
-        with inner(conn, write, where) as tx:
+        with inner(conn, write, where, *rest) as tx:
             yield tx
 
     sq.sqlite_transaction = counted
