@@ -1,16 +1,17 @@
 """Group commit of the receiver's durable writes, when its inbox is a :class:`~wacloud.webhooks.store.GroupInbox`.
 
 A mixin of :class:`~wacloud.webhooks.receiver.WebhookReceiver` (kept apart to keep each module small).
-Two kinds of write go through the receiver's lane as one batched call, :meth:`GroupCommit._write_group`:
+Two kinds of write are made together, in one transaction of the store (:meth:`GroupCommit._commit`):
 
 * a :class:`Put`: an accepted POST, stored (leased to us) together with the claims of its updates' keys,
   before its 200 is answered;
 * a :class:`Settle`: a payload whose updates are all handled: its last "done" marks are recorded and its
   row removed.
 
-Whatever is queued while a transaction runs goes into the next one, so under load many requests share
-one commit; each request still waits for the commit of its own write (a 200 is only answered once its
-payload is durable; a payload is only removed with its marks).
+Whatever is queued while a transaction runs goes into the next one (in the receiver's lane: one batched
+call, :meth:`GroupCommit._write_group`), so under load many requests share one commit; each request
+still waits for the commit of its own write (a 200 is only answered once its payload is durable; a
+payload is only removed with its marks).
 
 From the event loop (the ASGI app) the writes are made by the loop's own thread, waiting at most
 ``INLINE_WAIT_S`` for a busy database: the puts of the requests read in one loop iteration are written

@@ -249,8 +249,8 @@ class WebhookReceiver(Outcomes):
                            headers: Mapping[str, str]) -> tuple[int, bytes, ReceivedPayload | None]:
         """:meth:`accept` from the event loop: store calls run in a worker thread.
 
-        With a :class:`~wacloud.webhooks.store.GroupInbox` the checks run here and the payload goes
-        into the next group commit of the receiver's lane, with the POSTs arriving meanwhile.
+        With a :class:`~wacloud.webhooks.store.GroupInbox` the checks run here and the payload goes into
+        the next group write, with the POSTs read in the same loop iteration (see :mod:`._group`).
         """
         if self._group is None:
             if self.stores_block:
