@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "sqlite_path": "wacloud.gateway._db",
     "KeyStore": "wacloud.gateway._keys",
     "setup_logging": "wacloud.gateway._logs",
+    "WebhookSqliteStore": "wacloud.gateway._webhook_store",
 }
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from wacloud.gateway._logs import setup_logging
     from wacloud.gateway._runtime import Gateway
     from wacloud.gateway._settings import GRAPH_URL, ConfigError, Settings, load_settings
+    from wacloud.gateway._webhook_store import WebhookSqliteStore
 
 
 def __getattr__(name: str) -> Any:
@@ -51,6 +53,7 @@ __all__ = [
     "Gateway",
     "KeyStore",
     "Settings",
+    "WebhookSqliteStore",
     "create_app",
     "load_settings",
     "setup_logging",

@@ -1,12 +1,76 @@
-"""The webhook receiver's SQLite store: its own connections and short busy timeouts."""
+"""The webhook receiver's SQLite store: its own connections, short busy timeouts, and group commits."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+
+from wacloud.delivery.sql import Tx
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._db import BUSY_TIMEOUT_S
+from wacloud.webhooks.store import InboxGroup
 
 #: How long the webhook's store calls wait for a locked SQLite file (the workers wait longer).
 WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
+#: Keys per INSERT statement (two parameters each; SQLite allows 32,766 parameters since 3.32).
+_KEYS_PER_INSERT = 400
+#: Groups written from an event loop's thread between two WAL checkpoints (made in a thread of their own).
+CHECKPOINT_EVERY = 500
+
+
+class _FrontStore(SqliteStore):
+    """The request path's connection: ``put`` and the group commits (see :meth:`write_group`)."""
+
+    def no_checkpoints(self) -> None:
+        """This connection's commits never run a WAL checkpoint (its fsync would stall the caller)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
+        """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction."""
+        now = time.time()
+        lease = now + group.lease_s
+        with self._tx() as tx:
+            ids = [int(tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) "
+                               "VALUES (?, ?, ?, ?) RETURNING id", (a.raw, a.headers_json, now, lease))[0][0])
+                   for a in group.arrivals]
+            keys = list(dict.fromkeys(k for a in group.arrivals for k in a.keys if k is not None))
+            new = _insert_keys(tx, keys, now, returning=True)
+            out: list[tuple[int, list[bool]]] = []
+            skips: list[str] = []
+            for inbox_id, arrival in zip(ids, group.arrivals, strict=True):
+                claims = []
+                for index, key in enumerate(arrival.keys):
+                    ok = key is None or key in new
+                    if key is not None:
+                        new.discard(key)  # a second copy in the group is a duplicate of the first
+                    if not ok:
+                        skips.append(group.skip_mark(inbox_id, index))
+                    claims.append(ok)
+                out.append((inbox_id, claims))
+            _insert_keys(tx, [*skips, *group.marks], now, returning=False)
+            if group.done:
+                test, params = self._in("id", [int(i) for i in group.done])
+                tx.run(f"DELETE FROM webhook_inbox WHERE {test}", params)
+        return out
+
+
+def _insert_keys(tx: Tx, keys: Sequence[str], now: float, *, returning: bool) -> set[str]:
+    """Record ``keys`` in the dedup table (existing ones are left as they are); the new ones if ``returning``."""
+    new: set[str] = set()
+    for start in range(0, len(keys), _KEYS_PER_INSERT):
+        chunk = keys[start:start + _KEYS_PER_INSERT]
+        sql = ("INSERT INTO webhook_dedup (key, seen_at) VALUES " + ",".join(["(?, ?)"] * len(chunk))
+               + " ON CONFLICT (key) DO NOTHING" + (" RETURNING key" if returning else ""))
+        params = [v for key in chunk for v in (key, now)]
+        if returning:
+            new.update(row[0] for row in tx.rows(sql, params))
+        else:
+            tx.run(sql, params)
+    return new
 
 
 class WebhookSqliteStore(SqliteStore):
@@ -14,21 +78,87 @@ class WebhookSqliteStore(SqliteStore):
 
     While another process holds the file's lock, a webhook must get a 503 within seconds (Meta
     redelivers it) rather than wait behind the workers' long waits, or behind the receiver's own
-    background calls (retry claims, lease renewals): ``put``, the one call made before the answer,
-    has a connection (and thread lock) of its own.
+    background calls (retry claims, lease renewals): ``put`` and :meth:`write_group`, the calls made
+    before the answer, have a connection (and thread lock) of their own.
+
+    It is a :class:`~wacloud.webhooks.store.GroupInbox`: the receiver stores each payload and claims its
+    updates in one transaction shared by the payloads arriving meanwhile, and writes the "done" marks
+    and removal of processed payloads in that same kind of transaction.
     """
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
-        self._front = SqliteStore(path)
+        self._front = _FrontStore(path)
         self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
+        # Groups written from an event loop's thread (``wait_s``): a connection that waits briefly for
+        # a busy file and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
+        self._now = _FrontStore(path)
+        self._now.set_busy_timeout(0.0)
+        self._now_wait_s = 0.0
+        self._now.no_checkpoints()
+        self._checkpoints = _Checkpoints(self.path)
 
     def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
         """Store a payload (on the request path's own connection); returns its id."""
         return self._front.put(raw, headers_json, lease_s)
 
+    def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
+        """One transaction for a group of arrivals, marks and removals (on a connection of the request path)."""
+        if group.wait_s is None:
+            return self._front.write_group(group)
+        if group.wait_s != self._now_wait_s:
+            self._now.set_busy_timeout(group.wait_s)
+            self._now_wait_s = group.wait_s
+        out = self._now.write_group(group)
+        self._checkpoints.count()
+        return out
+
     def close(self) -> None:
-        """Close both connections."""
+        """Close the connections."""
+        self._checkpoints.stop()
+        self._now.close()
         self._front.close()
         super().close()
+
+
+class _Checkpoints:
+    """WAL checkpoints for the writes made without them, in a daemon thread with its own connection.
+
+    PASSIVE checkpoints: they copy what they can without blocking writers (nor waiting for them).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writes = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def count(self) -> None:
+        """One more group written; every ``CHECKPOINT_EVERY`` of them, a checkpoint is due."""
+        self._writes += 1
+        if self._writes % CHECKPOINT_EVERY == 0:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wacloud-webhook-checkpoint", daemon=True)
+                self._thread.start()
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Let the thread end (it exits at its next wake-up)."""
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=WEBHOOK_BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # the next one catches up; the WAL grows meanwhile
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()

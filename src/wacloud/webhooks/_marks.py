@@ -91,8 +91,7 @@ class Marks:
         for delivery, index, update in done:
             delivery.completed.add(index)
             # Completion marks only matter when another process (or a restart) may retry the payload.
-            mark = self._mark(delivery, index, update)
-            if self.inbox is not None and mark is not None:
+            if self.inbox is not None and (mark := self._mark(delivery, index, update)) is not None:
                 marks.append((mark, update))
         if marks and self.dedup is not None:
             try:

@@ -23,7 +23,6 @@ from typing import Any
 
 from wacloud._deprecation import renamed
 from wacloud.webhooks.accesslog import install_access_log_redaction
-from wacloud.webhooks.offload import off_loop
 from wacloud.webhooks.receiver import WebhookReceiver, _error
 
 logger = logging.getLogger("wacloud.webhooks")
@@ -35,6 +34,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]
 _JSON = [(b"content-type", b"application/json")]
+#: The request headers a POST needs: its size, its type and its signature.
+_READ = frozenset({b"content-length", b"content-type", b"x-hub-signature-256"})
 
 
 def receiver_of(target: Any) -> WebhookReceiver:
@@ -127,7 +128,8 @@ class WebhookApp:
         if method != "POST":
             await _respond(send, 405, _error("method not allowed"), [*_JSON, (b"allow", b"GET, HEAD, POST")])
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # Only the headers the receiver reads (a full dict of every header cost more than the checks).
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.lower() in _READ}
         cap = self.receiver.max_body_bytes
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > cap:
@@ -141,9 +143,9 @@ class WebhookApp:
             return
         if self._resume_pending or self._retry_task is None:
             await self.startup()  # mounted where no lifespan reaches it
-        # In a worker thread: storing the payload may wait on a busy database, the event loop must not.
+        # Store calls in a worker thread: storing the payload may wait on a busy database, the event loop must not.
         if self.receiver.stores_block:
-            status, answer, delivery = await off_loop(self.receiver.accept, body, headers)
+            status, answer, delivery = await self.receiver.accept_async(body, headers)
         else:  # in-memory stores: the thread hop would cost more than the call
             status, answer, delivery = self.receiver.accept(body, headers)
         if delivery is None:

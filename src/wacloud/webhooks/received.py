@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from wacloud.webhooks.steps import Call, Work, run_async, run_sync
+from wacloud.webhooks.steps import Call, Work, run_sync
 from wacloud.webhooks.updates import Update
 
 
@@ -24,6 +25,10 @@ class ReceivedPayload:
     failures: int = 0
     #: Indexes of the updates already completed (kept for in-process retries).
     completed: set[int] = field(default_factory=set)
+    #: The parsed updates, when they were parsed at accept time (to claim them with the stored row).
+    updates: list[Update] | None = None
+    #: Per update, whether this payload claimed it when it was stored (False: a duplicate another owns).
+    claims: list[bool] | None = None
 
 
 @dataclass(slots=True)
@@ -79,7 +84,11 @@ class CallbackDispatcher:
 
     async def dispatch(self, update: Update) -> None:
         """Call ``fn`` and await its result when it is awaitable."""
-        await run_async(self._call(update))
+        # Called directly, not through the steps runner: this is every update's path, and the
+        # runner's generator and step objects cost more than the call itself.
+        result = self.fn(update)
+        if inspect.isawaitable(result):
+            await result
 
     def dispatch_sync(self, update: Update) -> None:
         """Call ``fn``; an awaitable result is run to completion in a private event loop."""

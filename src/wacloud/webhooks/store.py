@@ -5,7 +5,7 @@ The protocols are what the receiver needs; the in-memory classes are the default
 processes and restarts and a payload answered with 200 survives a crash. Implementations must be
 safe to call from several threads.
 
-Two optional capabilities make the receiver exact under failures and with several processes:
+Three optional capabilities make the receiver exact under failures and with several processes, and cheap:
 
 * :class:`DedupLookup` (``seen``): a read that records nothing, so a retried payload can skip the
   updates that were completed and re-run the one that failed.
@@ -13,6 +13,10 @@ Two optional capabilities make the receiver exact under failures and with severa
   payload to the process that answered it; ``inbox_claim`` leases due ones to whoever asks), a failed
   payload is put back with a delay (``inbox_retry_later``) and a hopeless one is set aside
   (``inbox_dead_letter``). Without it, two processes resuming one inbox would both process it.
+* :class:`GroupInbox` (``write_group``): an inbox that is also the dedup store writes, in one transaction,
+  the payloads arriving together *with* the claims of their updates' keys, and the "done" marks and
+  removal of payloads processed meanwhile (group commit). Without it, a payload costs a transaction for
+  its row, one for its claims, one for its marks and one for its removal.
 """
 
 from __future__ import annotations
@@ -103,6 +107,44 @@ class LeasedInboxStore(InboxStore, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A payload to store, leased to the caller, and the dedup keys of its updates, in order (None: no key)."""
+
+    raw: bytes
+    headers_json: str
+    keys: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxGroup:
+    """What one :meth:`GroupInbox.write_group` transaction writes.
+
+    ``arrivals`` are stored, each leased for ``lease_s``, and their keys recorded (claimed); a key that was
+    recorded before (or by an earlier arrival of the group) is not claimed, and ``skip_mark(id, index)``
+    of its update is recorded instead, so a later retry of that payload knows the update is not its own.
+    ``marks`` are recorded as keys too ("done" marks), and the payloads ``done`` are removed (processed).
+    With ``wait_s``, the write waits at most that long for a busy database (then fails), and leaves the
+    slow maintenance (a WAL checkpoint's fsync) to other calls: the caller is an event loop's thread.
+    """
+
+    skip_mark: Callable[[int, int], str]
+    arrivals: Sequence[Arrival] = ()
+    lease_s: float = 0.0
+    marks: Sequence[str] = ()
+    done: Sequence[int] = ()
+    wait_s: float | None = None
+
+
+@runtime_checkable
+class GroupInbox(Protocol):
+    """An inbox (and dedup store) that writes a group of arrivals, marks and removals in one transaction."""
+
+    def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
+        """Write ``group`` atomically; per arrival, its id and, per key, True if it was claimed (new)."""
+        ...
+
+
 def first_seen_all(dedup: DedupStore, keys: Sequence[str]) -> list[bool]:
     """Record every key, in one call when the store is a :class:`DedupBatch`; True for each new one."""
     if isinstance(dedup, DedupBatch):
@@ -126,17 +168,19 @@ class MemoryDedupStore:
     def first_seen(self, key: str) -> bool:
         """Record ``key``; True if it was not seen within the TTL (and not evicted since)."""
         now = self._clock()
+        seen = self._seen
         with self._lock:
-            seen_at = self._seen.get(key)
-            if seen_at is not None and now - seen_at < self.ttl_s:
-                return False
-            self._seen[key] = now
-            self._seen.move_to_end(key)
+            seen_at = seen.get(key)
+            if seen_at is not None:
+                if now - seen_at < self.ttl_s:
+                    return False
+                seen.move_to_end(key)
+            seen[key] = now
             # Oldest first: drop expired keys, then the least recently recorded beyond the cap.
-            while self._seen:
-                oldest_key, oldest_at = next(iter(self._seen.items()))
-                if len(self._seen) > self.max_keys or now - oldest_at >= self.ttl_s:
-                    del self._seen[oldest_key]
+            while seen:
+                oldest_key, oldest_at = next(iter(seen.items()))
+                if len(seen) > self.max_keys or now - oldest_at >= self.ttl_s:
+                    del seen[oldest_key]
                 else:
                     break
             return True
