@@ -40,8 +40,8 @@ def _setup(path: Path, n: int) -> tuple[Outbox, History, list[str]]:
     history = History(Database(f"sqlite:///{path}"))
     now = time.time()
     tos = h.recipients(n, 0)
-    ids = [i for i, _ in store.add([NewJob(PID, to.lstrip("+"), {**BODY, "to": to.lstrip("+")}, True, category="utility")
-                                    for to in tos], now)]
+    jobs = [NewJob(PID, to.lstrip("+"), {**BODY, "to": to.lstrip("+")}, True, category="utility") for to in tos]
+    ids = [i for i, _ in store.add(jobs, now)]
     history.record_outbound_many([(to.lstrip("+"), job_id, BODY) for to, job_id in zip(tos, ids, strict=True)])
     for start in range(0, n, 500):
         part = ids[start:start + 500]
@@ -87,7 +87,8 @@ def together(outbox: Outbox, history: History, payloads: list[list[StatusUpdate]
     """Now: a payload's statuses in one outbox transaction and one log transaction."""
     for payload in payloads:
         changes = in_one_transaction(outbox.store, lambda p=payload: handle_statuses(outbox, p))
-        history.record_statuses([_record(u, c.job.id if c.job else None) for u, c in zip(payload, changes, strict=True)])
+        history.record_statuses([_record(u, c.job.id if c.job else None)
+                                 for u, c in zip(payload, changes, strict=True)])
 
 
 def run(way: str, n: int, batch: int, profile: bool) -> dict[str, Any]:
