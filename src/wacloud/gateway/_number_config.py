@@ -9,6 +9,7 @@ never above ``max_mps`` when that is set.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,12 @@ from wacloud.limits import UPGRADED_MPS
 
 _DIGITS = re.compile(r"^[0-9]{1,32}$")
 
+#: A Graph API call's round trip the in-flight budget allows for (Meta answers sends in ~0.1-0.3 s): with 8
+#: in flight, the old fixed default, a number could not send more than ~30-80 messages a second live.
+GRAPH_CALL_S = 0.25
+#: The fewest and the most sends in flight per number.
+MIN_IN_FLIGHT = 8
+MAX_IN_FLIGHT = 1024
 #: Throughput levels of ``GET /{phone-number-id}?fields=throughput`` that raise the rate to Meta's upgraded one.
 HIGH_LEVELS = frozenset({"HIGH"})
 
@@ -91,6 +98,12 @@ class NumberSpec:
         """Messages per second to pace to at throughput ``level`` (None: not known yet, the standard rate)."""
         rate = UPGRADED_MPS if level is not None and level.upper() in HIGH_LEVELS else self.mps
         return min(rate, self.max_mps) if self.max_mps is not None else rate
+
+    def in_flight(self) -> int:
+        """Sends in flight this number needs to hold its highest rate (an upgrade included) when each Graph
+        call takes :data:`GRAPH_CALL_S`: pacing sets the rate, this only must not cap it."""
+        top = self.max_mps if self.max_mps is not None else max(self.mps, UPGRADED_MPS)
+        return max(MIN_IN_FLIGHT, min(MAX_IN_FLIGHT, math.ceil(top * GRAPH_CALL_S)))
 
     def __repr__(self) -> str:
         return (f"NumberSpec(phone_number_id={self.phone_number_id!r}, waba_id={self.waba_id!r}, "

@@ -309,7 +309,7 @@ class Gateway:
         }
         client = InstrumentedAsyncClient(metrics=self.metrics, **options)
         outbox = Outbox(store, client, mps=spec.rate_for(None), max_mps=spec.max_mps,
-                        concurrency=self.settings.concurrency,
+                        concurrency=self.settings.concurrency or spec.in_flight(),
                         worker_name=f"gw-{os.getpid()}-{spec.phone_number_id}",
                         portfolio=self.settings.portfolio, read_limits_every_s=self.settings.limits_refresh_s)
         return NumberLane(spec=spec, client=client, outbox=outbox, workers=WorkerSupervisor(outbox),

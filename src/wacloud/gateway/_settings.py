@@ -110,7 +110,9 @@ class Settings(BaseSettings):
     workers: bool = Field(default=True, description="run delivery workers in this process")
     api: bool = Field(default=True, description="serve the HTTP API and /webhook (off: a worker-only process)")
     mps: int = Field(default=DEFAULT_MPS, ge=1, le=UPGRADED_MPS, description="messages per second per number")
-    concurrency: int = Field(default=8, ge=1, le=1024, description="sends in flight per worker process")
+    concurrency: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="sends in flight per number (default: enough for its highest rate at 0.25 s a Graph call)")
     portfolio: str = Field(default="default", min_length=1, max_length=128,
                            description="business portfolio of the number (numbers of one share its messaging limit)")
     limits_refresh_s: float | None = Field(

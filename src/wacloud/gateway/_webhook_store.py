@@ -95,6 +95,10 @@ class WebhookSqliteStore(SqliteStore):
         # a busy file and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
         self._now = _FrontStore(path)
         self._now.set_busy_timeout(0.0)
+        # The event loop never waits for this process's other writers (a status batch, the worker): while
+        # one writes, the group goes to the receiver's lane. Waiting here stalled the loop, and the
+        # worker's sends with it, for a third of a campaign (py-spy, serve_campaign).
+        self._now.writer_wait_s = 0.0
         self._now_wait_s = 0.0
         self._now.no_checkpoints()
         self._checkpoints = _Checkpoints(self.path)
