@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wacloud.delivery.model import PENDING_STATES, JobState
@@ -15,6 +15,8 @@ from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
 
 #: One history entry: (job id, state, at, code, detail, attempt).
 EventRow = tuple[int, str, float, int | None, str | None, int]
+#: What an event says of its job: (phone number id, recipient, campaign).
+JobFacts = tuple[str, str, Any]
 
 _PENDING = tuple(s.value for s in PENDING_STATES)
 #: Job ids looked up per statement.
@@ -36,12 +38,14 @@ def _in(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
-def job_events_out(tx: Rows, entries: Sequence[EventRow]) -> None:
-    """Append a ``job.state_changed`` event per entry, and ``campaign.progress`` steps they make."""
+def job_events_out(tx: Rows, entries: Sequence[EventRow], known: Mapping[int, JobFacts] | None = None) -> None:
+    """Append a ``job.state_changed`` event per entry, and ``campaign.progress`` steps they make.
+
+    ``known`` gives jobs' facts the caller has (the jobs it has just inserted); the others are read."""
     if not entries:
         return
-    ids = sorted({e[0] for e in entries})
-    jobs: dict[int, tuple[str, str, Any]] = {}
+    jobs: dict[int, JobFacts] = dict(known or {})
+    ids = sorted({e[0] for e in entries} - jobs.keys())
     for start in range(0, len(ids), _CHUNK):  # a campaign queues thousands at once: stay under the parameter cap
         chunk = ids[start:start + _CHUNK]
         jobs.update({int(r[0]): (str(r[1]), str(r[2]), r[3]) for r in tx.rows(
