@@ -115,7 +115,8 @@ def append(tx: Rows, events: Sequence[NewEvent]) -> list[Event]:
         position += 1
         seq_next[ev.phone_number_id] += 1
         event = Event(id="evt_" + noise[24 * i:24 * i + 24], position=position, seq=seq_next[ev.phone_number_id],
-                      type=ev.type, at=float(ev.at), phone_number_id=ev.phone_number_id, data=ev.data, contact=ev.contact)
+                      type=ev.type, at=float(ev.at), phone_number_id=ev.phone_number_id, data=ev.data,
+                      contact=ev.contact)
         out.append(event)
         contact = json.dumps(ev.contact.as_dict(), separators=(",", ":")) if ev.contact else None
         rows.append((event.position, event.id, event.seq, event.type, event.at, event.phone_number_id, contact,
