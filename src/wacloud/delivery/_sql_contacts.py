@@ -64,7 +64,7 @@ def clean_id(kind: str, value: str) -> str:
     """An id as stored: digits only for a phone number, lower case without ``@`` for a username."""
     value = value.strip()
     if kind == "wa_id":
-        return "".join(c for c in value if c.isdigit())
+        return value if value.isdigit() and value.isascii() else "".join(c for c in value if c.isdigit())
     if kind == "username":
         return value.lstrip("@").lower()
     return value

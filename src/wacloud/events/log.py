@@ -78,6 +78,11 @@ class NewEvent:
     at: float = field(default_factory=time.time)
 
 
+#: ``json.dumps(value, separators=(",", ":"), default=str)``, its encoder made once (a campaign appends
+#: thousands of events; dumps with arguments builds an encoder per call).
+_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def new_event_id() -> str:
     """A fresh, unique event id (``evt_`` and 24 random hex digits)."""
     return "evt_" + secrets.token_hex(12)
@@ -118,9 +123,9 @@ def append(tx: Rows, events: Sequence[NewEvent]) -> list[Event]:
                       type=ev.type, at=float(ev.at), phone_number_id=ev.phone_number_id, data=ev.data,
                       contact=ev.contact)
         out.append(event)
-        contact = json.dumps(ev.contact.as_dict(), separators=(",", ":")) if ev.contact else None
+        contact = _JSON.encode(ev.contact.as_dict()) if ev.contact else None
         rows.append((event.position, event.id, event.seq, event.type, event.at, event.phone_number_id, contact,
-                     json.dumps(ev.data, separators=(",", ":"), default=str), SCHEMA_VERSION))
+                     _JSON.encode(ev.data), SCHEMA_VERSION))
     tx.many(f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return out
 
