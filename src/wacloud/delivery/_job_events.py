@@ -27,6 +27,8 @@ _LEAVING = frozenset({"accepted", "failed", "dead", "uncertain"})
 
 def customer_of(recipient: str) -> CustomerIds:
     """The ids a job's recipient gives (a phone number's digits, or a BSUID)."""
+    if recipient.isdigit():  # a phone number as jobs store it (the usual case: no pattern to match)
+        return CustomerIds(wa_id=recipient)
     if is_parent_bsuid(recipient):
         return CustomerIds(parent_bsuid=recipient)
     if is_bsuid(recipient):
