@@ -23,8 +23,8 @@ _MAX_DEPTH = 32
 _TEXT = ("text",)
 _TO = ("to",)
 _RECIPIENT = ("recipient",)
-#: JSON scalar types kept in a shape as they are (``bool`` is listed apart from ``int``: True == 1).
-_SCALARS = (str, int, float, bool, type(None))
+#: JSON scalar types kept in a shape as they are, with their type (``True == 1``, but not as JSON).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class _Unknown(Exception):
@@ -69,9 +69,11 @@ class BodyCheck:
 
     def _walk(self, value: Any, depth: int) -> Any:
         kind = type(value)
+        if kind in _SCALARS:
+            return (kind, value)
+        if depth > _MAX_DEPTH:
+            raise _Unknown
         if kind is dict:
-            if depth > _MAX_DEPTH:
-                raise _Unknown
             is_text = value.get("type") == "text"
             out = []
             for key, item in value.items():
@@ -79,15 +81,13 @@ class BodyCheck:
                     raise _Unknown
                 if is_text and key == "text" and self._is_text(item):
                     out.append((key, _TEXT))
+                elif type(item) in _SCALARS:
+                    out.append((key, (type(item), item)))
                 else:
                     out.append((key, self._walk(item, depth + 1)))
-            return ("d", tuple(out))
+            return (dict, tuple(out))
         if kind is list:
-            if depth > _MAX_DEPTH:
-                raise _Unknown
-            return ("l", tuple(self._walk(item, depth + 1) for item in value))
-        if kind in _SCALARS:
-            return (kind.__name__, value)
+            return (list, tuple([self._walk(item, depth + 1) for item in value]))
         raise _Unknown  # tuples, models, sets…: the full check decides
 
     def _is_text(self, value: Any) -> bool:
