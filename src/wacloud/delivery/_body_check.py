@@ -75,7 +75,7 @@ class BodyCheck:
             raise _Unknown
         if kind is dict:
             is_text = value.get("type") == "text"
-            out = []
+            out: list[tuple[str, Any]] = []
             for key, item in value.items():
                 if type(key) is not str:
                     raise _Unknown
