@@ -193,12 +193,12 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
     reading = _read(raw, region)
     if reading is None:
         return None
-    num, e164, wa_id = reading
+    num, e164, user_id = reading
     cc = int(num.country_code or 0)  # never 0 here: _read refuses a number without one
     # is_valid_number looks the region up again (a scan of every region sharing the country code, e.g.
     # the 25 of +1): look it up once and validate for it, which is what is_valid_number does inside.
     found = phonenumbers.region_code_for_number(num)
-    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc, region=found,
+    return PhoneNumber(e164=e164, wa_id=user_id, country_code=cc, region=found,
                        valid=found is not None and phonenumbers.is_valid_number_for_region(num, found))
 
 
