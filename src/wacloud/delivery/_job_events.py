@@ -74,6 +74,11 @@ def job_events_out(tx: Rows, entries: Sequence[EventRow], known: Mapping[int, Jo
     for (number, campaign), n in sorted(queued.items()):
         out.append(NewEvent("campaign.progress", number, {"campaign": campaign, "step": "queued", "jobs": n}))
     for campaign, number in sorted(settled.items()):
+        # Most settled batches leave jobs pending: one index probe says so, instead of counting every job of
+        # the campaign by state (0.5 ms for 10,000 queued, once per batch of sends while it runs).
+        if tx.rows(f"SELECT 1 FROM jobs WHERE campaign = ? AND state IN ({_in(_PENDING)}) LIMIT 1",
+                   (campaign, *_PENDING)):
+            continue
         counts = {str(s): int(n) for s, n in tx.rows(
             "SELECT state, count(*) FROM jobs WHERE campaign = ? GROUP BY state", (campaign,))}
         if counts and not any(counts.get(s, 0) for s in _PENDING):
