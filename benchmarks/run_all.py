@@ -26,6 +26,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "pacing": ([], ["--scenarios", "400@80", "2000@1000"]),
     "scale": ([], ["--sizes", "10000", "100000", "--rounds", "10"]),
     "serve_campaign": ([], ["--n", "2000"]),
+    "broadcast": ([], ["--n", "2000", "--rounds", "1"]),
 }
 
 

@@ -113,6 +113,36 @@ def _normalized(text: str, region: str | None) -> PhoneNumber:
     raise ValidationError("to", f"{text!r} is not a possible phone number{hint}")
 
 
+def wa_id(number: str) -> str:
+    """``normalize(number).wa_id``, for a number without a region (what a job stores), at half the cost.
+
+    A number given with ``+`` (or as plain digits not starting ``00``) has one reading, so which reading
+    is valid never has to be decided: its region and validity, half of a parse's cost, are not looked up.
+    Other input goes through :func:`normalize`. Raises like :func:`normalize`.
+    """
+    if not isinstance(number, str):
+        return normalize(number).wa_id
+    text = number.strip()
+    if not text or len(text) > 64 or not _TYPED.match(text):
+        return normalize(number).wa_id  # its error
+    return _wa_id(text)
+
+
+@lru_cache(maxsize=65536)
+def _wa_id(text: str) -> str:
+    if text.startswith("+"):
+        raw = text
+    else:
+        digits = _SEPARATORS.sub("", text)
+        if digits.startswith("00"):
+            return _normalized(text, None).wa_id  # two readings: the valid one wins
+        raw = "+" + digits
+    reading = _read(raw, None)
+    if reading is None:
+        return _normalized(text, None).wa_id  # its error
+    return reading[2]
+
+
 def is_same_user(a: str | PhoneNumber, b: str | PhoneNumber, default_region: str | None = None) -> bool:
     """True when ``a`` and ``b`` name the same WhatsApp user (e.g. a webhook ``from`` and a sent ``to``).
 
@@ -160,6 +190,20 @@ def _candidates(text: str, region: str | None) -> list[PhoneNumber]:
 
 
 def _parse(raw: str, region: str | None) -> PhoneNumber | None:
+    reading = _read(raw, region)
+    if reading is None:
+        return None
+    num, e164, user_id = reading
+    cc = int(num.country_code or 0)  # never 0 here: _read refuses a number without one
+    # is_valid_number looks the region up again (a scan of every region sharing the country code, e.g.
+    # the 25 of +1): look it up once and validate for it, which is what is_valid_number does inside.
+    found = phonenumbers.region_code_for_number(num)
+    return PhoneNumber(e164=e164, wa_id=user_id, country_code=cc, region=found,
+                       valid=found is not None and phonenumbers.is_valid_number_for_region(num, found))
+
+
+def _read(raw: str, region: str | None) -> tuple[phonenumbers.PhoneNumber, str, str] | None:
+    """One reading of ``raw``: (parsed number, E.164, wa_id), or None when it has no possible length."""
     try:
         num = phonenumbers.parse(raw, region)
     except NumberParseException:
@@ -181,11 +225,7 @@ def _parse(raw: str, region: str | None) -> PhoneNumber | None:
     wa_id = e164[1:]
     if cc == _MX and phonenumbers.number_type(num) in _MOBILE:
         wa_id = "521" + wa_id[2:]
-    # is_valid_number looks the region up again (a scan of every region sharing the country code, e.g.
-    # the 25 of +1): look it up once and validate for it, which is what is_valid_number does inside.
-    region = phonenumbers.region_code_for_number(num)
-    return PhoneNumber(e164=e164, wa_id=wa_id, country_code=cc, region=region,
-                       valid=region is not None and phonenumbers.is_valid_number_for_region(num, region))
+    return num, e164, wa_id
 
 
 def _e164(num: phonenumbers.PhoneNumber) -> str:
@@ -204,4 +244,4 @@ def _fold_mexico(num: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
     return num
 
 
-__all__ = ["PhoneNumber", "address_kind", "is_bsuid", "is_parent_bsuid", "is_same_user", "normalize"]
+__all__ = ["PhoneNumber", "address_kind", "is_bsuid", "is_parent_bsuid", "is_same_user", "normalize", "wa_id"]

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wacloud.delivery.model import PENDING_STATES, JobState
@@ -15,6 +15,8 @@ from wacloud.identity import CustomerIds, is_bsuid, is_parent_bsuid
 
 #: One history entry: (job id, state, at, code, detail, attempt).
 EventRow = tuple[int, str, float, int | None, str | None, int]
+#: What an event says of its job: (phone number id, recipient, campaign).
+JobFacts = tuple[str, str, Any]
 
 _PENDING = tuple(s.value for s in PENDING_STATES)
 #: Job ids looked up per statement.
@@ -25,6 +27,8 @@ _LEAVING = frozenset({"accepted", "failed", "dead", "uncertain"})
 
 def customer_of(recipient: str) -> CustomerIds:
     """The ids a job's recipient gives (a phone number's digits, or a BSUID)."""
+    if recipient.isdigit():  # a phone number as jobs store it (the usual case: no pattern to match)
+        return CustomerIds(wa_id=recipient)
     if is_parent_bsuid(recipient):
         return CustomerIds(parent_bsuid=recipient)
     if is_bsuid(recipient):
@@ -36,12 +40,14 @@ def _in(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
-def job_events_out(tx: Rows, entries: Sequence[EventRow]) -> None:
-    """Append a ``job.state_changed`` event per entry, and ``campaign.progress`` steps they make."""
+def job_events_out(tx: Rows, entries: Sequence[EventRow], known: Mapping[int, JobFacts] | None = None) -> None:
+    """Append a ``job.state_changed`` event per entry, and ``campaign.progress`` steps they make.
+
+    ``known`` gives jobs' facts the caller has (the jobs it has just inserted); the others are read."""
     if not entries:
         return
-    ids = sorted({e[0] for e in entries})
-    jobs: dict[int, tuple[str, str, Any]] = {}
+    jobs: dict[int, JobFacts] = dict(known or {})
+    ids = sorted({e[0] for e in entries} - jobs.keys())
     for start in range(0, len(ids), _CHUNK):  # a campaign queues thousands at once: stay under the parameter cap
         chunk = ids[start:start + _CHUNK]
         jobs.update({int(r[0]): (str(r[1]), str(r[2]), r[3]) for r in tx.rows(
@@ -68,6 +74,11 @@ def job_events_out(tx: Rows, entries: Sequence[EventRow]) -> None:
     for (number, campaign), n in sorted(queued.items()):
         out.append(NewEvent("campaign.progress", number, {"campaign": campaign, "step": "queued", "jobs": n}))
     for campaign, number in sorted(settled.items()):
+        # Most settled batches leave jobs pending: one index probe says so, instead of counting every job of
+        # the campaign by state (0.5 ms for 10,000 queued, once per batch of sends while it runs).
+        if tx.rows(f"SELECT 1 FROM jobs WHERE campaign = ? AND state IN ({_in(_PENDING)}) LIMIT 1",
+                   (campaign, *_PENDING)):
+            continue
         counts = {str(s): int(n) for s, n in tx.rows(
             "SELECT state, count(*) FROM jobs WHERE campaign = ? GROUP BY state", (campaign,))}
         if counts and not any(counts.get(s, 0) for s in _PENDING):

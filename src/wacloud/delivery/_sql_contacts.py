@@ -39,6 +39,8 @@ STRONG = ("wa_id", "bsuid", "parent_bsuid")
 CONTACT_PREFIX = "ct_"
 #: How many merge links a lookup by an old contact id follows (each merge flattens the chain).
 _MAX_HOPS = 8
+#: Values looked up per statement by :meth:`ContactsSql.people` (under every dialect's parameter cap).
+_LOOKUP_CHUNK = 500
 
 InFn = Callable[[str, Sequence[Any]], tuple[str, list[Any]]]
 Pair = tuple[str, str]
@@ -62,7 +64,7 @@ def clean_id(kind: str, value: str) -> str:
     """An id as stored: digits only for a phone number, lower case without ``@`` for a username."""
     value = value.strip()
     if kind == "wa_id":
-        return "".join(c for c in value if c.isdigit())
+        return value if value.isdigit() and value.isascii() else "".join(c for c in value if c.isdigit())
     if kind == "username":
         return value.lstrip("@").lower()
     return value
@@ -204,6 +206,37 @@ class ContactsSql(SqlBase):
                            [phone_number_id, *params])
         return {str(r[0]): ContactRecord(str(r[0]), float(r[2]) if r[2] is not None else None, bool(r[3]),
                                          contact_id=str(r[1])) for r in rows}
+
+    def people(self, phone_number_id: str, addresses: Iterable[str]) -> dict[str, CustomerIds]:
+        """All the ids of the person each address names (as :meth:`find_contact` gives them), by address;
+        unknown addresses are absent. A few statements for any number of addresses (a campaign's chunk)."""
+        pairs: dict[str, Pair] = {}
+        for value in set(addresses):
+            if value and not value.startswith(CONTACT_PREFIX):
+                kind = id_kind(value)
+                pairs[value] = (kind, clean_id(kind, value))
+        out: dict[str, CustomerIds] = {}
+        wanted = sorted(set(pairs.values()))
+        with self._tx(write=False) as tx:
+            owners: dict[Pair, str] = {}
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                owners.update(self._owners(tx, phone_number_id, wanted[start:start + _LOOKUP_CHUNK], lock=False))
+            found = sorted(set(owners.values()))
+            latest: dict[str, dict[str, str]] = {}
+            for start in range(0, len(found), _LOOKUP_CHUNK):
+                test, params = self._in("contact_id", found[start:start + _LOOKUP_CHUNK])
+                live = {str(r[0]) for r in tx.rows(f"SELECT contact_id FROM contacts WHERE phone_number_id = ? "
+                                                   f"AND {test}", [phone_number_id, *params])}
+                # The latest seen of each kind, as _ids picks it.
+                for contact_id, kind, value in tx.rows(f"SELECT contact_id, kind, value FROM contact_ids WHERE {test} "
+                                                       "ORDER BY seen_at DESC, value", params):
+                    if str(contact_id) in live:
+                        latest.setdefault(str(contact_id), {}).setdefault(str(kind), str(value))
+        for value, pair in pairs.items():
+            contact_id = owners.get(pair)
+            if contact_id is not None and contact_id in latest:
+                out[value] = CustomerIds(contact_id=contact_id, **{k: latest[contact_id].get(k) for k in KINDS})
+        return out
 
     def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
         """The person known by ``any_id`` (phone number, BSUID, parent BSUID, ``@username`` or contact id)

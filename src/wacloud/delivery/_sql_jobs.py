@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wacloud.delivery._job_events import EventRow, job_events_out
-from wacloud.delivery._sql_base import SqlBase, int_ids
+from wacloud.delivery._job_events import EventRow, JobFacts, job_events_out
+from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery.model import (
     Job,
     JobEvent,
@@ -27,14 +27,30 @@ JOB_COLUMNS = (
 
 __all__ = ["JOB_COLUMNS", "EventRow", "JobsSql", "job_from_row", "record_events"]
 
+_INSERT = ("INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, "
+           "campaign, not_before, created_at, updated_at, priority)")
+_ROW = "(?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: ``json.dumps(value, separators=(",", ":"))`` with its encoder made once.
+_JSON = json.JSONEncoder(separators=(",", ":"))
+#: Rows per multi-row INSERT: 12 parameters each, well under SQLite's and PostgreSQL's caps.
+_ROWS_PER_INSERT = 250
 
-def record_events(tx: Rows, events: Sequence[EventRow]) -> None:
+
+def _values(job: NewJob, now: float) -> tuple[Any, ...]:
+    """The parameters of :data:`_ROW` for ``job``."""
+    return (job.phone_number_id, job.to, _JSON.encode(job.body), int(job.is_template), job.key, job.category,
+            _JSON.encode(job.fallback) if job.fallback is not None else None, job.campaign, job.not_before, now, now,
+            job.priority)
+
+
+def record_events(tx: Rows, events: Sequence[EventRow], known: Mapping[int, JobFacts] | None = None) -> None:
     """Append history entries, in this order, inside the transaction that made the changes; each also
-    becomes an event in the event log (the same transaction: neither exists without the other)."""
+    becomes an event in the event log (the same transaction: neither exists without the other).
+    ``known``: the jobs' (number, recipient, campaign) when the caller has them (not read again)."""
     if events:
         tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
                 events)
-        job_events_out(tx, events)
+        job_events_out(tx, events, known)
 
 
 def job_from_row(row: Sequence[Any]) -> Job:
@@ -58,31 +74,60 @@ class JobsSql(SqlBase):
         """Store jobs; returns (id, created) each. An existing ``key`` returns the old id, not created.
 
         ``on_stored`` runs in the same transaction (a log of what was queued stays in step with the jobs).
+        Jobs with a key (a campaign's) are inserted many rows per statement; the rest one by one.
         """
-        out: list[tuple[str, bool]] = []
-        events: list[EventRow] = []
+        ids: list[int | None] = [None] * len(jobs)
         with self._tx() as tx:
-            for job in jobs:
-                rows = tx.rows(
-                    "INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, "
-                    "category, fallback, campaign, not_before, created_at, updated_at, priority) "
-                    "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (idem_key) DO NOTHING RETURNING id",
-                    (job.phone_number_id, job.to, json.dumps(job.body, separators=(",", ":")),
-                     int(job.is_template), job.key, job.category,
-                     json.dumps(job.fallback, separators=(",", ":")) if job.fallback is not None else None,
-                     job.campaign, job.not_before, now, now, job.priority),
-                )
-                if rows:
-                    out.append((str(rows[0][0]), True))
-                    events.append((int(rows[0][0]), JobState.QUEUED.value, now, None, None, 0))
-                else:
-                    existing = tx.rows("SELECT id FROM jobs WHERE idem_key = ?", (job.key,))
-                    out.append((str(existing[0][0]), False))
-            record_events(tx, events)
+            keyed: dict[str, int] = {}  # key -> the first position holding it
+            block: list[int] = []  # keyed jobs not stored yet, in order (ids follow the jobs' order)
+            for i, job in enumerate(jobs):
+                if job.key is None:
+                    self._insert_keyed(tx, jobs, block, keyed, ids, now)
+                    block = []
+                    ids[i] = int(tx.rows(f"{_INSERT} VALUES {_ROW} RETURNING id", _values(job, now))[0][0])
+                elif job.key not in keyed:
+                    keyed[job.key] = i
+                    block.append(i)
+                    if len(block) >= _ROWS_PER_INSERT:
+                        self._insert_keyed(tx, jobs, block, keyed, ids, now)
+                        block = []
+            self._insert_keyed(tx, jobs, block, keyed, ids, now)
+            missing = sorted({str(jobs[i].key) for i, got in enumerate(ids) if got is None})
+            existing: dict[str, int] = {}
+            for start in range(0, len(missing), _ROWS_PER_INSERT):
+                test, params = self._in("idem_key", missing[start:start + _ROWS_PER_INSERT])
+                existing.update({str(k): int(v) for v, k in tx.rows(f"SELECT id, idem_key FROM jobs WHERE {test}",
+                                                                     params)})
+            out: list[tuple[str, bool]] = []
+            events: list[EventRow] = []
+            known: dict[int, tuple[str, str, str | None]] = {}
+            for i, job in enumerate(jobs):
+                stored = ids[i]
+                if stored is None:
+                    # A key taken before, or by an earlier job of this call: that job's id, not created.
+                    out.append((str(existing.get(str(job.key), ids[keyed[str(job.key)]])), False))
+                    continue
+                job_id = stored
+                out.append((str(job_id), True))
+                events.append((job_id, JobState.QUEUED.value, now, None, None, 0))
+                known[job_id] = (job.phone_number_id, job.to, job.campaign)
+            record_events(tx, events, known)
             if on_stored is not None:
-                on_stored(tx, [(job, job_id, created) for job, (job_id, created) in zip(jobs, out, strict=True)])
+                on_stored(tx, [(job, job_id, made) for job, (job_id, made) in zip(jobs, out, strict=True)])
         return out
+
+    @staticmethod
+    def _insert_keyed(tx: Tx, jobs: Sequence[NewJob], block: Sequence[int], keyed: Mapping[str, int],
+                      ids: list[int | None], now: float) -> None:
+        """Insert the keyed jobs at positions ``block`` in one statement; their ids go to ``ids``."""
+        if not block:
+            return
+        params = [v for i in block for v in _values(jobs[i], now)]
+        # RETURNING gives rows in no stated order: match them by key. A key already stored returns
+        # nothing (DO NOTHING) and is looked up by the caller.
+        for job_id, key in tx.rows(f"{_INSERT} VALUES {', '.join([_ROW] * len(block))} "
+                                   "ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key", params):
+            ids[keyed[str(key)]] = int(job_id)
 
     def history(self, job_id: str) -> list[JobEvent]:
         """The job's history, in the order it was recorded (empty for an unknown id)."""

@@ -92,7 +92,8 @@ class StatusesSql(SqlBase):
                 tx.many("UPDATE jobs SET state = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ? "
                         "WHERE id = ?", [(j.state.value, j.sent_at, j.delivered_at, j.read_at, j.updated_at,
                                           int(j.id)) for j in touched.values()])
-            record_events(tx, entries)
+            # The jobs' facts the events need are in hand: not read again.
+            record_events(tx, entries, {int(j.id): (j.phone_number_id, j.to, j.campaign) for j in touched.values()})
         return out
 
     def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:

@@ -24,7 +24,7 @@ from wacloud.delivery.holds import HoldReason, LimitsStore, parse_tier, set_tier
 from wacloud.delivery.model import Job, Summary
 from wacloud.errors import ValidationError
 from wacloud.limits import PORTFOLIO_WINDOW_S, SERVICE_WINDOW_S, limit
-from wacloud.phone import normalize
+from wacloud.phone import wa_id as phone_wa_id
 
 #: Campaign states: ``active`` (sending or scheduled), ``paused``, ``cancelled``.
 CAMPAIGN_STATES = ("active", "paused", "cancelled")
@@ -329,7 +329,7 @@ class CampaignOps:
             try:
                 if isinstance(rcpt, ValidationError):
                     raise rcpt
-                wa_id = normalize(str(rcpt.to)).wa_id
+                wa_id = phone_wa_id(str(rcpt.to))  # normalize(...).wa_id without the validity look-up
             except ValidationError as exc:
                 out.invalid.append((row, f"{exc.field}: {exc.reason}"))
                 continue

@@ -23,10 +23,11 @@ from typing import Any, cast
 
 import wacloud.delivery.limit_updates as limit_updates
 from wacloud.delivery._bodies import address, answer_ids, check_bsuid_send, epoch, graph_body, is_phone_like
+from wacloud.delivery._broadcast import queue_rows
 from wacloud.delivery._factory import open_store
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
-from wacloud.delivery.campaign import Campaign, recipients_or_errors, template_object, with_params
+from wacloud.delivery.campaign import Campaign, template_object
 from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, Price, api_marker
 from wacloud.delivery.costs import RateCard
 from wacloud.delivery.holds import Gate, LimitsStore
@@ -136,11 +137,11 @@ class Outbox:
 
     def _new_job(self, to: str, message: Any, *, key: str | None, not_before: Any, category: str | None,
                  fallback_template: Any, campaign: str | None, normalized: bool = False,
-                 priority: int = 0) -> NewJob:
+                 priority: int = 0, validate: Callable[[dict[str, Any]], None] | None = None) -> NewJob:
         if priority not in (0, 1):
             raise ValidationError("priority", "must be 1 (ahead of campaigns) or 0 (campaign lane)")
         wa_id = to if normalized else address(to)
-        body = graph_body(wa_id, message)
+        body = graph_body(wa_id, message, validate)
         if category is not None and category not in CATEGORIES:
             raise ValidationError("category", f"must be one of {', '.join(sorted(CATEGORIES))}")
         check_bsuid_send(body, category)
@@ -218,36 +219,12 @@ class Outbox:
         marker = api_marker(api, api_options, category)
         self.campaigns.register(result.id, budget=budget, api=api, options=api_options,
                                 start_at=epoch(not_before, self.clock()))
-        batch: list[NewJob] = []
-        people: set[str] = set()
-        for row, rcpt in enumerate(recipients_or_errors(recipients), start=1):
-            try:
-                if isinstance(rcpt, ValidationError):
-                    raise rcpt
-                body = {"type": "template", "template": with_params(base, rcpt.params, rcpt.components)}
-                wa_id = address(rcpt.to)
-                person = self._person(wa_id)
-                if rcpt.key is None and person in people:
-                    result.duplicates += 1  # the same customer by another id (phone and BSUID)
-                    continue
-                people.add(person)
-                job = self._new_job(wa_id, body, key=rcpt.key or f"campaign:{result.id}:{person}",
-                                    not_before=not_before, category=category, fallback_template=None,
-                                    campaign=result.id, normalized=True, priority=priority)
-                if marker:
-                    job = dataclasses.replace(job, body={**job.body, **marker})
-            except ValidationError as exc:
-                if strict:
-                    # 0-based, like every other path into a list (``row`` counts from 1 for people).
-                    raise ValidationError(f"recipients[{row - 1}].{exc.field}", exc.reason) from None
-                result.invalid.append((row, f"{exc.field}: {exc.reason}"))
-                continue
-            batch.append(job)
-            if len(batch) >= chunk:
-                self._add_batch(batch, result, on_progress, on_stored)
-                batch = []
-        if batch:
-            self._add_batch(batch, result, on_progress, on_stored)
+        queue_rows(recipients, store=self.store, phone_number_id=self.phone_number_id, result=result, base=base,
+                   make_job=lambda wa_id, body, key, check: self._new_job(
+                       wa_id, body, key=key, not_before=not_before, category=category, fallback_template=None,
+                       campaign=result.id, normalized=True, priority=priority, validate=check),
+                   marker=marker, strict=strict, chunk=chunk,
+                   flush=lambda batch: self._add_batch(batch, result, on_progress, on_stored))
         self._wake()
         return result
 
@@ -299,13 +276,6 @@ class Outbox:
     def _settler(self) -> Settler:
         # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
         return Settler(self.store, self.pacing, self.policy, self.clock, emit=self.emit, wake=self._wake)
-
-    def _person(self, to: str) -> str:
-        """The steadiest address of the customer ``to`` names (campaign de-duplication): their phone
-        number when known, else their BSUID; ``to`` itself for a customer never seen."""
-        found = self.store.find_contact(self.phone_number_id, to)
-        ids = found.ids if found is not None else None
-        return (ids.wa_id or ids.bsuid or ids.parent_bsuid or to) if ids is not None else to
 
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
         """A customer wrote to us: their 24-hour window is open from ``timestamp`` (``wa_id``: their

@@ -183,6 +183,9 @@ class Store(Protocol):
         """A customer's security identity changed: its hash recorded with a ``contact.identity_changed``
         event (one transaction; a repeat changes nothing); their contact id, None when unknown."""
 
+    def people(self, phone_number_id: str, addresses: Iterable[str]) -> dict[str, CustomerIds]:
+        """All the ids of the person each address names, by address (absent: unknown); one look-up."""
+
     def find_contact(self, phone_number_id: str, any_id: str) -> ContactRecord | None:
         """The person known by any of their ids (or their contact id), with all ids; None if unknown."""
 

@@ -117,16 +117,18 @@ def unused(definition_slots: Sequence[Slot], keys: Sequence[str] | set[str]) -> 
     return [k for k in keys if k not in known]
 
 
-def fill(definition: Mapping[str, Any], values: Mapping[str, str]) -> list[dict[str, Any]]:
+def fill(definition: Mapping[str, Any], values: Mapping[str, str], *,
+         wanted: Sequence[Slot] | None = None) -> list[dict[str, Any]]:
     """The send's ``components`` for ``definition`` from ``values`` (by column name; extra ones ignored).
 
     A required parameter that is absent or empty raises :class:`TemplateMismatch` naming its column.
+    ``wanted``: ``slots(definition)`` when the caller has it (a campaign fills one definition per row).
     """
     fmt = _format(definition)
     header: list[dict[str, Any]] = []
     body: list[dict[str, Any]] = []
     buttons: list[dict[str, Any]] = []
-    for slot in slots(definition):
+    for slot in slots(definition) if wanted is None else wanted:
         value = lookup(slot, values)
         if value is None or not value.strip():
             if not slot.required:
@@ -203,7 +205,7 @@ def prepare(
     base = {"name": template.get("name"), "language": template.get("language")}
     for i, row in enumerate(rows):
         try:
-            components = fill(definition, {**shared, **row})
+            components = fill(definition, {**shared, **row}, wanted=wanted)
             check_send({**base, "components": components}, definition)
         except TemplateMismatch as exc:
             out.components.append(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 # The variable patterns are part of the neutral rule table; re-exported here for the builder and checks.
 from wacloud.template_rules import NAMED_RE, POSITIONAL_RE, VARIABLE_RE
@@ -19,7 +20,13 @@ class ParameterFormat(StrEnum):
 
 def variables(text: str) -> list[str]:
     """The variable names in ``text`` in order of appearance (``"1"``, ``"first_name"``…)."""
-    return [m.group(1) for m in VARIABLE_RE.finditer(text or "")]
+    return list(_variables(text or ""))
+
+
+# A campaign checks each row against the same few template texts: scan each text once.
+@lru_cache(maxsize=1024)
+def _variables(text: str) -> tuple[str, ...]:
+    return tuple(m.group(1) for m in VARIABLE_RE.finditer(text))
 
 
 def distinct(names: list[str]) -> list[str]:
