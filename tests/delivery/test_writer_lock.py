@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from wacloud.delivery import StoreError
-from wacloud.delivery.sqlite import SqliteStore, WriterLock, writer_lock
+from wacloud.delivery._priority import PriorityLock
+from wacloud.delivery.sqlite import SqliteStore, writer_lock
 
 
 def _until(predicate: Callable[[], bool], what: str) -> None:
@@ -26,7 +27,7 @@ def _until(predicate: Callable[[], bool], what: str) -> None:
 
 
 def test_an_urgent_writer_goes_before_those_already_waiting() -> None:
-    lock = WriterLock()
+    lock = PriorityLock()
     order: list[str] = []
 
     def writer(name: str, urgent: bool) -> None:
@@ -48,7 +49,7 @@ def test_an_urgent_writer_goes_before_those_already_waiting() -> None:
 
 
 def test_the_lock_is_reentrant_and_a_wait_ends_at_its_timeout() -> None:
-    lock = WriterLock()
+    lock = PriorityLock()
     assert lock.acquire(1) and lock.acquire(1)  # the same thread again: re-entered
     got: list[bool] = []
     t = threading.Thread(target=lambda: got.append(lock.acquire(0.05)))

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from wacloud.delivery._priority import PriorityLock
 from wacloud.delivery.store import StoreError
 
 #: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
@@ -71,7 +72,7 @@ class SqlBase(ABC):
     def __init__(self) -> None:
         # One connection per store object; the lock makes it safe to share between threads
         # (the outbox's store thread, a webhook receiver's threads).
-        self._lock = threading.RLock()
+        self._lock = PriorityLock()  # the delivery worker's calls first (see _priority)
         # The transaction of a batch open in this thread (see batch()).
         self._batch = threading.local()
 
@@ -176,7 +177,7 @@ class _Batch:
 class _Locked(AbstractContextManager[Tx]):
     """Holds the store's thread lock for the life of one transaction."""
 
-    def __init__(self, lock: threading.RLock, inner: AbstractContextManager[Tx]) -> None:
+    def __init__(self, lock: PriorityLock, inner: AbstractContextManager[Tx]) -> None:
         self._lock = lock
         self._inner = inner
 

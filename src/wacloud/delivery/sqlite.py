@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from wacloud.delivery._priority import is_urgent
+from wacloud.delivery._priority import PriorityLock
 from wacloud.delivery.sql import SqlStore, Tx
 from wacloud.delivery.store import StoreError
 
@@ -33,64 +33,13 @@ class _SqliteTx(Tx):
         self._conn.executemany(sql, [tuple(p) for p in seq])
 
 
-class WriterLock:
-    """A re-entrant lock for the writers of one SQLite file, served urgent ones first (see
-    :mod:`wacloud.delivery._priority`), then in turn. One condition per class of waiter, so a release
-    wakes one thread, not all of them."""
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._urgent = threading.Condition(self._mutex)
-        self._normal = threading.Condition(self._mutex)
-        self._owner: int | None = None
-        self._depth = 0
-        self._waiting = {True: 0, False: 0}
-
-    def acquire(self, timeout: float, *, urgent: bool = False) -> bool:
-        """Take the lock within ``timeout`` seconds (False when the time ran out)."""
-        me = threading.get_ident()
-        with self._mutex:
-            if self._owner == me:
-                self._depth += 1
-                return True
-            cond = self._urgent if urgent else self._normal
-            self._waiting[urgent] += 1
-            try:
-                end = time.monotonic() + timeout
-                while self._owner is not None or (not urgent and self._waiting[True]):
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        return False
-                    cond.wait(left)
-                self._owner, self._depth = me, 1
-                return True
-            finally:
-                self._waiting[urgent] -= 1
-                self._wake()  # timed out: a wake-up meant for this thread (or held for it) goes to the next
-
-    def release(self) -> None:
-        """Release one level; the last one lets the next writer in."""
-        with self._mutex:
-            self._depth -= 1
-            if self._depth == 0:
-                self._owner = None
-                self._wake()
-
-    def _wake(self) -> None:
-        if self._owner is None:
-            if self._waiting[True]:
-                self._urgent.notify()
-            elif self._waiting[False]:
-                self._normal.notify()
-
-
 #: One writer at a time per SQLite file in this process (see :func:`writer_lock`), by the path as given.
-_WRITERS: dict[str, WriterLock] = {}
-_WRITERS_BY_FILE: dict[str, WriterLock] = {}
+_WRITERS: dict[str, PriorityLock] = {}
+_WRITERS_BY_FILE: dict[str, PriorityLock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def writer_lock(path: str) -> WriterLock | None:
+def writer_lock(path: str) -> PriorityLock | None:
     """The lock every write transaction on the SQLite file ``path`` takes in this process (None for an
     in-memory database).
 
@@ -108,7 +57,7 @@ def writer_lock(path: str) -> WriterLock | None:
     if not path or path == ":memory:" or path.startswith("file::memory:"):
         return None
     with _WRITERS_GUARD:
-        lock = _WRITERS_BY_FILE.setdefault(os.path.realpath(path), WriterLock())
+        lock = _WRITERS_BY_FILE.setdefault(os.path.realpath(path), PriorityLock())
         _WRITERS[path] = lock
         return lock
 
@@ -123,7 +72,7 @@ def sqlite_transaction(conn: sqlite3.Connection, write: bool, where: str, timeou
     at most ``timeout_s`` (then it fails like a busy database: a transient :class:`StoreError`).
     """
     lock = writer_lock(where) if write else None
-    if lock is not None and not lock.acquire(timeout_s, urgent=is_urgent()):
+    if lock is not None and not lock.acquire(timeout_s):
         raise StoreError(f"SQLite store {where!r}: database is locked (waited {timeout_s:g} s)", transient=True)
     try:
         with _plain_transaction(conn, write, where) as tx:
