@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _local = threading.local()
 
@@ -19,6 +21,18 @@ _local = threading.local()
 def mark_urgent() -> None:
     """Mark the calling thread's writes as urgent (a worker's store thread calls it once, at its start)."""
     _local.urgent = True
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """The calling thread's writes inside the block are urgent (a write made from an event loop's thread,
+    which serves nothing else while it waits)."""
+    before = is_urgent()
+    _local.urgent = True
+    try:
+        yield
+    finally:
+        _local.urgent = before
 
 
 def is_urgent() -> bool:

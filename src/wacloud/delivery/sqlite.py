@@ -116,9 +116,6 @@ class SqliteStore(SqlStore):
         super().__init__()
         self.path = str(path)
         self._busy_timeout_s = busy_timeout_s
-        #: How long a write transaction waits for this process's other writers to the file (None: the busy
-        #: timeout). 0 for a connection used from an event loop's thread, which must never block on them.
-        self.writer_wait_s: float | None = None
         deadline = time.monotonic() + busy_timeout_s
         delay = 0.005
         while True:
@@ -155,8 +152,7 @@ class SqliteStore(SqlStore):
         return mode
 
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
-        wait = self._busy_timeout_s if self.writer_wait_s is None else self.writer_wait_s
-        return sqlite_transaction(self._conn, write, self.path, wait)
+        return sqlite_transaction(self._conn, write, self.path, self._busy_timeout_s)
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         if len(values) > _MAX_PARAMS and all(isinstance(v, int) for v in values):

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from wacloud.delivery._priority import urgent
 from wacloud.delivery.sql import Tx
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._db import BUSY_TIMEOUT_S
@@ -95,10 +96,6 @@ class WebhookSqliteStore(SqliteStore):
         # a busy file and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
         self._now = _FrontStore(path)
         self._now.set_busy_timeout(0.0)
-        # The event loop never waits for this process's other writers (a status batch, the worker): while
-        # one writes, the group goes to the receiver's lane. Waiting here stalled the loop, and the
-        # worker's sends with it, for a third of a campaign (py-spy, serve_campaign).
-        self._now.writer_wait_s = 0.0
         self._now_wait_s = 0.0
         self._now.no_checkpoints()
         self._checkpoints = _Checkpoints(self.path)
@@ -114,7 +111,10 @@ class WebhookSqliteStore(SqliteStore):
         if group.wait_s != self._now_wait_s:
             self._now.set_busy_timeout(group.wait_s)
             self._now_wait_s = group.wait_s
-        out = self._now.write_group(group)
+        # From an event loop's thread, which serves nothing (the worker's sends included) while it waits:
+        # ahead of the process's other writers, with the worker's (a status batch waits instead).
+        with urgent():
+            out = self._now.write_group(group)
         self._checkpoints.count()
         return out
 
