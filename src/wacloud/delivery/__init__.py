@@ -11,6 +11,7 @@ from typing import Any
 from wacloud._deprecation import renamed
 from wacloud.delivery._bodies import address, graph_body
 from wacloud.delivery._factory import open_store
+from wacloud.delivery._priority import urgent
 from wacloud.delivery._sql_contacts import contact_ids
 from wacloud.delivery._sql_outputs import (
     MEDIA_STATES,
@@ -89,4 +90,5 @@ __all__ = [
     "graph_body",
     "media_event_data",
     "open_store",
+    "urgent",
 ]

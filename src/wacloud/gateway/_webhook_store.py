@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from wacloud.delivery._priority import urgent
+from wacloud.delivery import urgent
 from wacloud.delivery.sql import Tx
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.gateway._db import BUSY_TIMEOUT_S
