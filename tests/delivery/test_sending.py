@@ -86,7 +86,7 @@ async def test_several_messages_to_one_recipient_are_spread_by_the_pair_rate(rig
     assert [a["code"] for a in attempts].count(0) == 10 and all(a["code"] == 0 for a in attempts)
     same = sorted(a["at"] for a in attempts if a["wa_id"] == "16505550100")
     assert len(same) == 4
-    assert all(b - a >= 0.3 * 0.95 for a, b in itertools.pairwise(same))
+    assert all(b - a >= 0.3 - 0.05 for a, b in itertools.pairwise(same))  # the interval, less the jitter allowed
 
 
 async def test_a_pair_rate_error_delays_only_that_recipient(rig: Rig) -> None:
