@@ -21,8 +21,6 @@ from wacloud.gateway._schemas import Recipient as RecipientIn
 from wacloud.templates import TemplateMismatch
 from wacloud.templates.fill import Prepared, prepare
 
-#: Jobs stored per transaction while a campaign is queued (see ``start``).
-_CHUNK = 200
 #: States after which the outbox will not send a job again and nothing but read receipts can change.
 _PENDING = frozenset({"queued", "claimed", "sending"})
 
@@ -72,12 +70,8 @@ async def start(gw: Gateway, campaign: CampaignIn, lane: NumberLane | None = Non
         first = invalid[0]
         raise ApiError(422, first["reason"], field=first["field"])
     # Each chunk's conversation-log rows are written in the transaction that stores its jobs.
-    # 200 jobs a transaction: the worker sends what is committed while the rest is queued, and waits for
-    # the store at most one chunk's transaction (~30 µs a job): benchmarks.serve_campaign --no-statuses
-    # went from 0.942 (500, 5 runs) to 0.953-0.958 (200 or 100, 8 runs), the POST from ~1.5 to ~1.6 s.
     kwargs: dict[str, Any] = {"language": campaign.language, "campaign": campaign_id,
-                              "strict": not campaign.skip_invalid, "on_stored": gw.history.log_queued,
-                              "chunk": _CHUNK}
+                              "strict": not campaign.skip_invalid, "on_stored": gw.history.log_queued}
     if campaign.category is not None:
         kwargs["category"] = campaign.category
     kwargs.update(limit_kwargs(campaign))
