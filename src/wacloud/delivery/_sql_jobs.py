@@ -77,21 +77,23 @@ class JobsSql(SqlBase):
         Jobs with a key (a campaign's) are inserted many rows per statement; the rest one by one.
         """
         ids: list[int | None] = [None] * len(jobs)
+        # Encoded before the transaction: a worker waiting for the store waits less.
+        values = [_values(job, now) for job in jobs]
         with self._tx() as tx:
             keyed: dict[str, int] = {}  # key -> the first position holding it
             block: list[int] = []  # keyed jobs not stored yet, in order (ids follow the jobs' order)
             for i, job in enumerate(jobs):
                 if job.key is None:
-                    self._insert_keyed(tx, jobs, block, keyed, ids, now)
+                    self._insert_keyed(tx, values, block, keyed, ids)
                     block = []
-                    ids[i] = int(tx.rows(f"{_INSERT} VALUES {_ROW} RETURNING id", _values(job, now))[0][0])
+                    ids[i] = int(tx.rows(f"{_INSERT} VALUES {_ROW} RETURNING id", values[i])[0][0])
                 elif job.key not in keyed:
                     keyed[job.key] = i
                     block.append(i)
                     if len(block) >= _ROWS_PER_INSERT:
-                        self._insert_keyed(tx, jobs, block, keyed, ids, now)
+                        self._insert_keyed(tx, values, block, keyed, ids)
                         block = []
-            self._insert_keyed(tx, jobs, block, keyed, ids, now)
+            self._insert_keyed(tx, values, block, keyed, ids)
             missing = sorted({str(jobs[i].key) for i, got in enumerate(ids) if got is None})
             existing: dict[str, int] = {}
             for start in range(0, len(missing), _ROWS_PER_INSERT):
@@ -117,12 +119,13 @@ class JobsSql(SqlBase):
         return out
 
     @staticmethod
-    def _insert_keyed(tx: Tx, jobs: Sequence[NewJob], block: Sequence[int], keyed: Mapping[str, int],
-                      ids: list[int | None], now: float) -> None:
-        """Insert the keyed jobs at positions ``block`` in one statement; their ids go to ``ids``."""
+    def _insert_keyed(tx: Tx, values: Sequence[tuple[Any, ...]], block: Sequence[int], keyed: Mapping[str, int],
+                      ids: list[int | None]) -> None:
+        """Insert the keyed jobs at positions ``block`` (``values``: every job's row) in one statement; their
+        ids go to ``ids``."""
         if not block:
             return
-        params = [v for i in block for v in _values(jobs[i], now)]
+        params = [v for i in block for v in values[i]]
         # RETURNING gives rows in no stated order: match them by key. A key already stored returns
         # nothing (DO NOTHING) and is looked up by the caller.
         for job_id, key in tx.rows(f"{_INSERT} VALUES {', '.join([_ROW] * len(block))} "
