@@ -64,7 +64,8 @@ class StatusesSql(SqlBase):
             jobs: dict[str, Job] = {}
             for start in range(0, len(wamids), _CHUNK):
                 test, params = self._in("wamid", wamids[start:start + _CHUNK])
-                for row in tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {test}{self.LOCK}", params):
+                # In id order: PostgreSQL locks the rows as they come, so every batch takes them in one order.
+                for row in tx.rows(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {test} ORDER BY id{self.LOCK}", params):
                     read = job_from_row(row)
                     jobs[str(read.wamid)] = read
             out: list[StatusChange] = []
