@@ -161,3 +161,28 @@ def test_a_131057_settled_after_the_upgrade_webhook_holds_nothing(store_url: str
         assert row is None or row[0] is None
     finally:
         store.close()
+
+
+def test_an_upgrading_mark_written_after_the_upgrade_holds_no_job(store_url: str) -> None:
+    # The other order of the race above: the 131057's "upgrading" mark read the rate before the webhook
+    # wrote it and commits after it (two writers). The claim's gate must still hold nothing: the upgraded
+    # rate says the wait is over (a job held here stayed held, and a run until idle ended without it).
+    from wacloud.delivery import open_store
+    from wacloud.delivery.holds import throughput_upgraded
+    from wacloud.delivery.model import NewJob
+
+    store = open_store(store_url)
+    try:
+        now = time.time()
+        throughput_upgraded(store, "106", now)  # type: ignore[arg-type]
+        store.set_limit("upgrade", "106", "upgrading", now + 60, now)  # type: ignore[attr-defined]
+        body = {"messaging_product": "whatsapp", "to": "16505550100", "type": "template",
+                "template": {"name": "hello_world", "language": {"code": "en_US"}}}
+        store.add([NewJob("106", "16505550100", body, True, category="utility")], now)
+        claimed = store.claim("106", 10, now, lease_s=60, worker="w", pair_interval_s=0.0, pair_burst=10)
+        view = store._tx(write=False)  # type: ignore[attr-defined]
+        with view as tx:
+            limits = store._view(tx, "106", "default", claimed, now)  # type: ignore[attr-defined]
+        assert limits.upgrading_until is None
+    finally:
+        store.close()

@@ -9,7 +9,7 @@ from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery._sql_jobs import EventRow, record_events
 from wacloud.delivery.holds import Admit, CampaignLimits, Cancel, Decide, Hold, LimitView, parse_tier, template_key
 from wacloud.delivery.model import Job
-from wacloud.limits import PORTFOLIO_WINDOW_S
+from wacloud.limits import PORTFOLIO_WINDOW_S, UPGRADED_MPS
 
 #: States whose estimated price counts against a campaign's budget (admitted, maybe charged).
 SPENDING_STATES = ("claimed", "sending", "accepted", "sent", "delivered", "read", "uncertain")
@@ -83,7 +83,11 @@ class LimitsSql(SqlBase):
             "SELECT i.value, c.last_inbound FROM contact_ids i JOIN contacts c ON c.contact_id = i.contact_id "
             f"WHERE i.phone_number_id = ? AND i.kind <> 'username' AND {itest}", [phone, *iparams])}
         upgrade = self._limit_rows(tx, "upgrade", [phone])
-        view.upgrading_until = upgrade[phone][1] if phone in upgrade else None
+        rate = self._limit_rows(tx, "mps", [phone]).get(phone)
+        # A 131057 settled just after the upgrade's webhook can record "upgrading" after the webhook cleared
+        # it (two writers, either order): the upgraded rate says the wait is over, whatever the order.
+        done = rate is not None and rate[0] is not None and float(rate[0]) >= UPGRADED_MPS
+        view.upgrading_until = upgrade[phone][1] if phone in upgrade and not done else None
         tkeys = sorted({k for k in (template_key(j.body) for j in jobs) if k})
         view.templates = {k: v for k, (v, _) in self._limit_rows(tx, "template", tkeys).items() if v}
         view.caps = {k: u for k, (_, u) in self._limit_rows(tx, "cap", recipients).items() if u is not None}
