@@ -3,7 +3,8 @@
 A real sandbox-mode gateway over HTTP: messages are sent and read (the sandbox's own status webhooks),
 then a signed payload with a ``played`` status for each message arrives at ``/webhook``. Its statuses
 are applied together: nothing moves backwards, each gets its ``message.status`` event once, and a
-redelivery of the payload adds nothing.
+redelivery of the payload adds nothing. A batch longer than ``STATUS_CHUNK`` goes in chunks of that many
+(each chunk's transactions are short, so the delivery worker never waits behind a whole burst).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from wacloud.gateway import _webhook
 from wacloud.webhooks.signature import sign
 
 from .conftest import APP_SECRET, start_gateway, wait_for
@@ -33,18 +35,25 @@ def _payload(gw: Any, wamids: list[str], wa_ids: list[str]) -> bytes:
     return json.dumps(body).encode()
 
 
-def test_a_payload_of_statuses_is_applied_as_one_batch(tmp_path: Path) -> None:
+def test_a_payload_of_statuses_is_applied_as_one_batch(tmp_path: Path, monkeypatch: Any) -> None:
     batches: list[int] = []
+    chunks: list[int] = []
+    monkeypatch.setattr(_webhook, "STATUS_CHUNK", 2)
 
     def prepare(app: Any) -> None:
         dispatcher = app.state.gateway.webhook_app.receiver.dispatcher
-        real = dispatcher._statuses
+        real, real_chunk = dispatcher._statuses, dispatcher._status_chunk
 
         def spy(items: list[Any]) -> None:
             batches.append(len(items))
             real(items)
 
+        def spy_chunk(items: list[Any]) -> None:
+            chunks.append(len(items))
+            real_chunk(items)
+
         dispatcher._statuses = spy
+        dispatcher._status_chunk = spy_chunk
 
     server, gw = start_gateway(tmp_path / "batch.db", prepare=prepare)
     try:
@@ -67,6 +76,7 @@ def test_a_payload_of_statuses_is_applied_as_one_batch(tmp_path: Path) -> None:
         wait_for(lambda: len(status_events()) >= before + len(wamids), 15, "the played statuses in the log")
         time.sleep(0.3)
         assert len(batches) >= 1 and max(batches) == len(wamids)  # the whole payload, as one batch
+        assert chunks and max(chunks) == 2 and sum(chunks) == sum(batches)  # applied in chunks of 2, all of it
         events = status_events()
         assert len(events) == before + len(wamids)  # once each, the redelivery added none
         assert sorted(e["data"]["wamid"] for e in events if e["data"]["status"] == "played") == sorted(wamids)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
+from wacloud._json import dumps
 from wacloud.delivery._sql_base import SqlBase
 from wacloud.delivery._sql_jobs import record_events
 from wacloud.delivery.costs import GROUP_BY, CostRow
@@ -159,4 +160,4 @@ _PRICING = "UPDATE jobs SET pricing = ?, cost = ? WHERE wamid = ?"
 
 
 def _dumps(pricing: dict[str, Any]) -> str:
-    return json.dumps(pricing, separators=(",", ":"), sort_keys=True)
+    return dumps(pricing, sort_keys=True)

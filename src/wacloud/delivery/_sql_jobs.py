@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wacloud._json import dumps
 from wacloud.delivery._job_events import EventRow, JobFacts, job_events_out
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery.model import (
@@ -30,16 +31,14 @@ __all__ = ["JOB_COLUMNS", "EventRow", "JobsSql", "job_from_row", "record_events"
 _INSERT = ("INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, idem_key, category, fallback, "
            "campaign, not_before, created_at, updated_at, priority)")
 _ROW = "(?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#: ``json.dumps(value, separators=(",", ":"))`` with its encoder made once.
-_JSON = json.JSONEncoder(separators=(",", ":"))
 #: Rows per multi-row INSERT: 12 parameters each, well under SQLite's and PostgreSQL's caps.
 _ROWS_PER_INSERT = 250
 
 
 def _values(job: NewJob, now: float) -> tuple[Any, ...]:
     """The parameters of :data:`_ROW` for ``job``."""
-    return (job.phone_number_id, job.to, _JSON.encode(job.body), int(job.is_template), job.key, job.category,
-            _JSON.encode(job.fallback) if job.fallback is not None else None, job.campaign, job.not_before, now, now,
+    return (job.phone_number_id, job.to, dumps(job.body), int(job.is_template), job.key, job.category,
+            dumps(job.fallback) if job.fallback is not None else None, job.campaign, job.not_before, now, now,
             job.priority)
 
 

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from wacloud.delivery._checkpoints import committed, take_over
 from wacloud.delivery._priority import PriorityLock
 from wacloud.delivery.sql import SqlStore, Tx
 from wacloud.delivery.store import StoreError
@@ -36,6 +37,8 @@ class _SqliteTx(Tx):
 #: One writer at a time per SQLite file in this process (see :func:`writer_lock`), by the path as given.
 _WRITERS: dict[str, PriorityLock] = {}
 _WRITERS_BY_FILE: dict[str, PriorityLock] = {}
+#: The real path of each path given (checkpoints are counted by file).
+_REAL: dict[str, str] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
@@ -57,7 +60,8 @@ def writer_lock(path: str) -> PriorityLock | None:
     if not path or path == ":memory:" or path.startswith("file::memory:"):
         return None
     with _WRITERS_GUARD:
-        lock = _WRITERS_BY_FILE.setdefault(os.path.realpath(path), PriorityLock())
+        real = _REAL[path] = os.path.realpath(path)
+        lock = _WRITERS_BY_FILE.setdefault(real, PriorityLock())
         _WRITERS[path] = lock
         return lock
 
@@ -80,6 +84,8 @@ def sqlite_transaction(conn: sqlite3.Connection, write: bool, where: str, timeou
     finally:
         if lock is not None:
             lock.release()
+    if lock is not None:
+        committed(_REAL[where], lock)
 
 
 @contextmanager
@@ -146,6 +152,8 @@ class SqliteStore(SqlStore):
             # the last commits, never corrupt the file.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            if writer_lock(self.path) is not None:
+                take_over(self._conn)  # not inside our commits, which hold the writer lock
         except BaseException:
             self._conn.close()
             raise
@@ -172,3 +180,9 @@ class SqliteStore(SqlStore):
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+
+def take_over_checkpoints(conn: sqlite3.Connection) -> None:
+    """``conn`` (on a file, in WAL mode) leaves its WAL checkpoints to this module: they run in a thread
+    of their own, beside the writers, instead of inside one of ``conn``'s commits."""
+    take_over(conn)

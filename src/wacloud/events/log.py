@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
 
+from wacloud._json import dumps
 from wacloud.events.model import EVENT_TYPES, SCHEMA_VERSION, Event
 from wacloud.identity import CustomerIds
 
@@ -78,9 +79,6 @@ class NewEvent:
     at: float = field(default_factory=time.time)
 
 
-#: ``json.dumps(value, separators=(",", ":"), default=str)``, its encoder made once (a campaign appends
-#: thousands of events; dumps with arguments builds an encoder per call).
-_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 def new_event_id() -> str:
@@ -123,9 +121,9 @@ def append(tx: Rows, events: Sequence[NewEvent]) -> list[Event]:
                       type=ev.type, at=float(ev.at), phone_number_id=ev.phone_number_id, data=ev.data,
                       contact=ev.contact)
         out.append(event)
-        contact = _JSON.encode(ev.contact.as_dict()) if ev.contact else None
+        contact = dumps(ev.contact.as_dict()) if ev.contact else None
         rows.append((event.position, event.id, event.seq, event.type, event.at, event.phone_number_id, contact,
-                     _JSON.encode(ev.data), SCHEMA_VERSION))
+                     dumps(ev.data), SCHEMA_VERSION))
     tx.many(f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return out
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from wacloud.delivery.postgres import postgres_transaction, where_dsn
 from wacloud.delivery.sql import Tx
-from wacloud.delivery.sqlite import sqlite_transaction
+from wacloud.delivery.sqlite import sqlite_transaction, take_over_checkpoints
 from wacloud.delivery.store import StoreError
 from wacloud.errors import WacloudError
 
@@ -188,6 +188,7 @@ class Database:
         # As the outbox's store: in WAL mode a commit then survives a process crash (kill -9) without an
         # fsync each (FULL, the default, synced the log at every one of the gateway's small commits).
         conn.execute("PRAGMA synchronous=NORMAL")
+        take_over_checkpoints(conn)  # made apart, not inside a commit that holds the file's writer lock
         return conn
 
     def _thread_conn(self) -> tuple[sqlite3.Connection, threading.Lock]:

@@ -57,6 +57,11 @@ from wacloud.webhooks.offload import Lane
 
 log = logging.getLogger("wacloud.gateway.webhook")
 
+#: Statuses per transaction when a burst of them is applied together. A transaction holds the SQLite file;
+#: the delivery worker's claims and sends wait behind at most one such chunk (a sent job late by more than
+#: the worker's lag bound loses its slot), and 32 statuses take a few milliseconds.
+STATUS_CHUNK = 32
+
 #: The ``phone_number_quality_update`` event after which a number sends at Meta's upgraded rate.
 THROUGHPUT_UPGRADE = "THROUGHPUT_UPGRADE"
 #: Routing answers: the update is for no number in particular (account, templates), or for none served.
@@ -162,6 +167,12 @@ class GatewayDispatcher:
         return [None] * len(payloads)
 
     def _statuses(self, items: list[tuple[StatusUpdate, NumberLane | str]]) -> None:
+        """Apply statuses in chunks of :data:`STATUS_CHUNK`: the file's other writers (the worker's claims
+        and sends first) wait behind one chunk's transactions, not behind a whole burst's."""
+        for start in range(0, len(items), STATUS_CHUNK):
+            self._status_chunk(items[start:start + STATUS_CHUNK])
+
+    def _status_chunk(self, items: list[tuple[StatusUpdate, NumberLane | str]]) -> None:
         """Apply statuses to their outboxes (one transaction each), then log them (one transaction)."""
         groups: dict[int, tuple[Outbox, list[StatusUpdate]]] = {}
         for update, lane in items:
