@@ -60,6 +60,10 @@ class Settle:
 
     delivery: ReceivedPayload
     done: tuple[tuple[ReceivedPayload, int, Update], ...] = ()
+    #: Its updates were handled by a :class:`~wacloud.webhooks.received.BatchDispatcher`, whose work is
+    #: safe to repeat: a crash before the marks are written re-runs them harmlessly, so the event loop
+    #: does not hold for this write (it did, for milliseconds behind the file's other writers).
+    repeatable: bool = False
 
 
 class GroupCommit(Marks):
@@ -129,7 +133,11 @@ class GroupCommit(Marks):
         return await waiter
 
     async def _settle_async(self, settle: Settle) -> None:
-        """Settle a payload from the event loop, holding it until the marks are written (see the module)."""
+        """Settle a payload from the event loop, holding it until the marks are written (see the module);
+        a repeatable one is written by the lane while the loop runs on."""
+        if settle.repeatable:
+            await self._lane.run_batched(self._write_group, (settle,), priority=URGENT)
+            return
         if time.monotonic() >= self._inline_after and self._write_here(asyncio.get_running_loop(), settle):
             return
         await self._lane.run_batched(self._write_group, (settle,), priority=URGENT, hold_s=INLINE_WAIT_S)

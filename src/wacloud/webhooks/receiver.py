@@ -339,6 +339,7 @@ class WebhookReceiver(Outcomes):
         # A group inbox settles the payload (last marks + removal) in one write shared with other requests.
         group = self._group is not None and delivery.inbox_id is not None and not inline
         settle: tuple[tuple[ReceivedPayload, int, Update], ...] = ()
+        repeatable = False  # the settled updates were all handled by the batch dispatcher
         pre = None if delivery.resumed else delivery.claims
         if pre is not None:  # claimed when it was stored: a duplicate of another payload's is skipped
             for (_, i, _), ok in zip(items, pre, strict=True):
@@ -371,7 +372,7 @@ class WebhookReceiver(Outcomes):
                     failure = failure or (item[2], r)
             items = [item for item, r in zip(items, results, strict=True) if r is None]
             if done and group and failure is None and not items:
-                settle = tuple(done)  # their marks go with the payload's removal
+                settle, repeatable = tuple(done), True  # their marks go with the payload's removal
             elif done:
                 yield from self._mark_done(done, inline)
             handled += len(done)
@@ -400,8 +401,9 @@ class WebhookReceiver(Outcomes):
         if inline:
             self._finish(delivery, failure)
         elif group and failure is None:
-            # The mark(s) close the crash window as in _mark_done: the event loop holds until written.
-            yield Twin(self._settle_sync, self._settle_async, (Settle(delivery, settle),))
+            # The mark(s) close the crash window as in _mark_done: the event loop holds until written
+            # (unless the batch dispatcher's work, safe to repeat, is all there is).
+            yield Twin(self._settle_sync, self._settle_async, (Settle(delivery, settle, repeatable),))
         else:
             yield Blocking(self._finish, (delivery, failure), self._lane)
         return handled
