@@ -11,8 +11,10 @@ what one dedicated core does -- and other work on the machine barely moves them;
 ``--rounds`` passes.
 
 ``--baseline FILE`` adds a third side, interleaved with the other two: another version of
-``wacloud/webhooks/parsing.py`` (e.g. ``git show <rev>:src/wacloud/webhooks/parsing.py > old.py``) loaded
-against today's models, so a before/after of the parser is measured in one process, under the same load.
+``wacloud/webhooks/parsing.py`` (e.g. ``git show <rev>:src/wacloud/webhooks/parsing.py > old/parsing.py``)
+loaded against today's models, so a before/after of the parser is measured in one process, under the same
+load; a ``_fastpath.py`` in the same folder (``git show <rev>:src/wacloud/webhooks/_fastpath.py >
+old/_fastpath.py``) is loaded with it as that parser's fast path.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -37,14 +40,37 @@ def ours_parser() -> Callable[[bytes], list[Any]]:
     return _ours.webhook_parse()
 
 
-def baseline_parser(path: Path) -> Callable[[bytes], list[Any]]:
-    """``parse`` of another version of the parser module, loaded from ``path`` next to today's models."""
-    spec = importlib.util.spec_from_file_location("wacloud.webhooks._baseline_parsing", path)
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves a module's annotations through sys.modules
     spec.loader.exec_module(module)
-    return module.parse  # type: ignore[no-any-return]
+    return module
+
+
+def baseline_parser(path: Path) -> Callable[[bytes], list[Any]]:
+    """``parse`` of another version of the parser module, loaded from ``path`` next to today's models.
+
+    When a ``_fastpath.py`` sits next to ``path``, the old parser gets that version of the fast path
+    (its one-pass schema) instead of today's, so the before/after covers both modules.
+    """
+    fastpath = path.parent / "_fastpath.py"
+    if not fastpath.is_file():
+        return _load("wacloud.webhooks._baseline_parsing", path).parse  # type: ignore[no-any-return]
+    import wacloud.webhooks as package
+
+    today = sys.modules["wacloud.webhooks._fastpath"]
+    old = _load("wacloud.webhooks._baseline_fastpath", fastpath)
+    # The old parsing.py imports ``wacloud.webhooks._fastpath``: give it the old one while it loads.
+    sys.modules["wacloud.webhooks._fastpath"] = old
+    package._fastpath = old  # type: ignore[attr-defined]
+    try:
+        return _load("wacloud.webhooks._baseline_parsing", path).parse  # type: ignore[no-any-return]
+    finally:
+        sys.modules["wacloud.webhooks._fastpath"] = today
+        package._fastpath = today  # type: ignore[attr-defined]
 
 
 def ours_is_typed(update: Any) -> bool:

@@ -94,7 +94,7 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         return [_raw(payload, None, f"not a {OBJECT} envelope with an entry list", None)]
     out: list[u.Update] = []
     for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+        if not isinstance(entry, dict) or not isinstance(changes := entry.get("changes"), list):
             out.append(_raw(entry, None, "entry without a changes list", None))
             continue
         waba_id = entry.get("id")
@@ -102,13 +102,13 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
             waba_id = _opt_str(waba_id)
         time = entry.get("time")
         if time is not None:
-            time = _time(time)
-        for change in entry["changes"]:
-            if type(change) is dict and change.get("field") == "messages" and type(change.get("value")) is dict:
+            time = _entry_time(time)
+        for change in changes:
+            if type(change) is dict and change.get("field") == "messages":
+                value = change.get("value")
                 # One pydantic pass over the whole value when all of it validates (else per item).
-                typed = _fast.messages_value(change["value"])
-                if typed is not None:
-                    _typed_messages("messages", waba_id, time, change["value"], typed, out)
+                if type(value) is dict and (typed := _fast.messages_value(value)) is not None:
+                    _typed_messages("messages", waba_id, time, value, typed, out)
                     continue
             if not isinstance(change, dict):
                 out.append(_raw(change, None, "change is not an object", waba_id))
@@ -155,6 +155,26 @@ def _raw(item: Any, field: str | None, reason: str, waba_id: str | None) -> u.Ra
 
 def _opt_str(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+# ``entry[].time`` -> datetime for the last few distinct values: the webhooks of one second share it, and
+# a datetime is immutable, so sharing one is safe. Bounded: cleared when full.
+_TIMES: dict[int, datetime | None] = {}
+
+
+def _entry_time(value: Any) -> datetime | None:
+    if type(value) is not int:  # bool, float, str...: not cached (True == 1 and 1.0 == 1 as dict keys)
+        return _time(value)
+    found = _TIMES.get(value, _MISSING)
+    if found is _MISSING:
+        found = _time(value)
+        if len(_TIMES) >= 64:
+            _TIMES.clear()
+        _TIMES[value] = found
+    return found  # type: ignore[no-any-return]
+
+
+_MISSING: Any = object()
 
 
 def _time(value: Any) -> datetime | None:
@@ -242,29 +262,39 @@ def _typed_messages(field: str, waba_id: str | None, time: datetime | None, valu
                     typed: _fast.MessagesValue, out: list[u.Update]) -> None:
     """The updates of a messages change validated as a whole: the ones :func:`_messages` makes of it."""
     metadata = typed.get("metadata")
-    contacts = typed.get("contacts") or []
+    contacts = typed.get("contacts")
     messages = typed.get("messages")
+    # The contact of the usual one-contact value is taken without a call (what _contact_for returns).
     if messages is not None:
         count = len(messages)
-        for index, (raw, message) in enumerate(zip(value["messages"], messages, strict=True)):
-            contact = _contact_for(contacts, message.phone, message.from_user_id, index, count)
-            out.append(_MESSAGE_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                        "message": message, "contact": contact, "metadata": metadata}))
+        for index, raw in enumerate(value["messages"]):
+            message = messages[index]
+            out.append(_MESSAGE_UPDATE({
+                "field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
+                "contact": None if not contacts else contacts[0] if len(contacts) == 1 else _contact_for(
+                    contacts, message.phone, message.from_user_id, index, count),
+                "metadata": metadata}))
     statuses = typed.get("statuses")
     if statuses is not None:
         if messages is not None:
-            contacts = []
+            contacts = None
         count = len(statuses)
-        for index, (raw, status) in enumerate(zip(value["statuses"], statuses, strict=True)):
-            pool, at, n = (status.contacts, 0, len(status.contacts)) if status.contacts else (contacts, index, count)
-            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, n)
+        for index, raw in enumerate(value["statuses"]):
+            status = statuses[index]
+            own = status.contacts
+            if own:
+                contact = own[0] if len(own) == 1 else _contact_for(
+                    own, status.recipient_id, status.recipient_user_id, 0, len(own))
+            else:
+                contact = None if not contacts else contacts[0] if len(contacts) == 1 else _contact_for(
+                    contacts, status.recipient_id, status.recipient_user_id, index, count)
             out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
                                        "status": status, "metadata": metadata, "contact": contact}))
     errors = typed.get("errors")
     if errors is not None:
-        for raw, error in zip(value["errors"], errors, strict=True):
+        for index, raw in enumerate(value["errors"]):
             out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                      "error": error, "metadata": metadata}))
+                                      "error": errors[index], "metadata": metadata}))
 
 
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
