@@ -109,9 +109,79 @@ def messages_value(value: dict[str, Any]) -> MessagesValue | None:
 
 
 def wrapper(cls: type[U]) -> Callable[[dict[str, Any]], U]:
-    """``cls(**values)`` as a one-argument function: pydantic's validator of ``cls`` called directly.
+    """``cls(**values)`` as a one-argument function, for values the parser made from validated parts.
 
-    The same check and result as the constructor (an already-built model in a field is kept as is),
-    without the keyword-argument round trip of ``__init__``.
+    An update wrapper only holds what was already validated (the message or status models, the
+    metadata, the ``raw`` JSON, the change's field, account and time), so it is filled the way
+    pydantic-core fills a validated model: its ``__dict__`` in field order (defaults for the fields not
+    given), the fields given as its fields set, no extras, no private attributes -- without checking
+    the values again (about half the cost of pydantic's validator). ``values`` must hold every required
+    field. Classes this does not fit (extras kept, private attributes, a post-init hook, a default
+    factory) get pydantic's validator itself, as does every class if pydantic ever builds models
+    differently (checked once, below).
     """
-    return cls.__pydantic_validator__.validate_python
+    template = _template(cls)
+    if template is None or not _FILLS_LIKE_PYDANTIC:
+        return cls.__pydantic_validator__.validate_python
+    return _maker(cls, template)
+
+
+def _maker(cls: type[U], template: dict[str, Any]) -> Callable[[dict[str, Any]], U]:
+    new = object.__new__
+
+    def make(values: dict[str, Any]) -> U:
+        model = new(cls)
+        fields = template.copy()  # every field, in field order; then the given ones over the defaults
+        fields.update(values)
+        _SET_DICT(model, fields)
+        _SET_FIELDS_SET(model, set(values))
+        _SET_EXTRA(model, None)
+        _SET_PRIVATE(model, None)
+        return model
+
+    return make
+
+
+# BaseModel's slots (``__dict__`` included) set through their descriptors: BaseModel.__setattr__ would
+# run pydantic's assignment logic, and object.__setattr__ looks the name up on every call.
+_SLOTS = BaseModel.__dict__
+_SET_DICT = _SLOTS["__dict__"].__set__
+_SET_FIELDS_SET = _SLOTS["__pydantic_fields_set__"].__set__
+_SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
+_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
+
+
+def _template(cls: type[BaseModel]) -> dict[str, Any] | None:
+    """Every field of ``cls`` at its default (None for required ones), in field order; None when unfit."""
+    if (cls.model_config.get("extra") == "allow" or cls.__private_attributes__
+            or cls.__pydantic_post_init__ is not None or cls.model_config.get("frozen")):
+        return None
+    template: dict[str, Any] = {}
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:
+            return None
+        template[name] = None if info.is_required() else info.default
+    return template
+
+
+def _fills_like_pydantic() -> bool:
+    # One probe at import: a model filled by ``_maker`` and the same one validated by pydantic must agree
+    # on everything pydantic keeps on an instance; if a pydantic release changes that, use the validator.
+    class Probe(BaseModel):
+        a: str | None = None
+        b: Any = None
+        c: int = 0
+
+    values = {"b": [1], "a": "x"}
+    template = _template(Probe)
+    if template is None:
+        return False
+    ours, theirs = _maker(Probe, template)(values), Probe.__pydantic_validator__.validate_python(values)
+    return (list(ours.__dict__.items()) == list(theirs.__dict__.items())
+            and ours.__pydantic_fields_set__ == theirs.__pydantic_fields_set__
+            and ours.__pydantic_extra__ == theirs.__pydantic_extra__
+            and ours.__pydantic_private__ == theirs.__pydantic_private__
+            and ours == theirs)
+
+
+_FILLS_LIKE_PYDANTIC = _fills_like_pydantic()
