@@ -26,7 +26,8 @@ logs it, exactly as before. So the result for any input is the one the per-item 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,7 @@ from pydantic_core import core_schema as cs
 from typing_extensions import TypedDict
 
 import wacloud.webhooks.models as m
+import wacloud.webhooks.updates as u
 
 U = TypeVar("U", bound=BaseModel)
 
@@ -67,8 +69,24 @@ def _model(cls: type[BaseModel]) -> cs.CoreSchema:
     return cs.nullable_schema(cls.__pydantic_core_schema__)
 
 
-def _models(item: cs.CoreSchema) -> cs.TypedDictField:
-    return cs.typed_dict_field(cs.nullable_schema(cs.list_schema(item)), required=False)
+def _models(item: cs.CoreSchema, *, required: bool = False) -> cs.TypedDictField:
+    # The per-item parser takes a missing or null list as absent, except the list a field is about.
+    items = cs.list_schema(item)
+    return cs.typed_dict_field(items if required else cs.nullable_schema(items), required=required)
+
+
+def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
+    """The core validator of a change value: its metadata and contacts, plus ``lists``."""
+    schema = cs.typed_dict_schema(
+        {
+            "metadata": cs.typed_dict_field(_model(m.Metadata), required=False),
+            "contacts": _models(m.WebhookContact.__pydantic_core_schema__),
+            **lists,
+        },
+        extra_behavior="ignore",  # other keys (messaging_product…) are not typed
+    )
+    # The core validator itself: TypeAdapter.validate_python adds a Python layer per call.
+    return SchemaValidator(schema).validate_python
 
 
 # One tagged member per ``type`` value of MESSAGE_TYPES (read when this module loads, so a type added
@@ -77,19 +95,20 @@ _MESSAGE_UNION = cs.tagged_union_schema(
     {t: _sender_check_removed(cls) for t, cls in m.MESSAGE_TYPES.items()}, discriminator="type",
 )
 
-_SCHEMA = cs.typed_dict_schema(
-    {
-        "metadata": cs.typed_dict_field(_model(m.Metadata), required=False),
-        "contacts": _models(m.WebhookContact.__pydantic_core_schema__),
-        "messages": _models(_MESSAGE_UNION),
-        "statuses": _models(m.Status.__pydantic_core_schema__),
-        "errors": _models(m.WebhookError.__pydantic_core_schema__),
-    },
-    extra_behavior="ignore",
+_VALUE: Callable[[Any], MessagesValue] = _value_validator(
+    messages=_models(_MESSAGE_UNION),
+    statuses=_models(m.Status.__pydantic_core_schema__),
+    errors=_models(m.WebhookError.__pydantic_core_schema__),
 )
 
-# The core validator itself: TypeAdapter.validate_python adds a Python layer per call.
-_VALUE: Callable[[Any], MessagesValue] = SchemaValidator(_SCHEMA).validate_python
+
+def _has_senders(messages: Sequence[m.IncomingMessage]) -> bool:
+    # The model's own check (IncomingMessage._has_a_sender), on the built messages (a loop: a generator
+    # costs more than the check for the usual one message).
+    for message in messages:  # noqa: SIM110
+        if not message.phone and not message.from_user_id:
+            return False
+    return True
 
 
 def messages_value(value: dict[str, Any]) -> MessagesValue | None:
@@ -100,12 +119,54 @@ def messages_value(value: dict[str, Any]) -> MessagesValue | None:
         return None
     messages = typed.get("messages")
     if messages is not None:
-        for message in messages:
-            if not message.phone and not message.from_user_id:
-                return None  # the model's own check (IncomingMessage._has_a_sender): the slow path says why
+        if not _has_senders(messages):
+            return None  # the per-item parser says why
     elif typed.get("statuses") is None and typed.get("errors") is None:
         return None  # the per-item parser reports the empty change
     return typed
+
+
+class EchoesValue(TypedDict, total=False):
+    """The typed parts of a ``smb_message_echoes`` change value."""
+
+    metadata: m.Metadata | None
+    contacts: list[m.WebhookContact] | None
+    message_echoes: list[m.MessageEcho]
+
+
+_ECHOES: Callable[[Any], EchoesValue] = _value_validator(
+    message_echoes=_models(_sender_check_removed(m.MessageEcho), required=True),
+)
+
+
+def echoes_value(value: dict[str, Any]) -> EchoesValue | None:
+    """A ``smb_message_echoes`` value typed in one pass, or None when it needs the per-item parser."""
+    try:
+        typed = _ECHOES(value)
+    except ValidationError:
+        return None
+    return typed if _has_senders(typed["message_echoes"]) else None
+
+
+class PreferencesValue(TypedDict, total=False):
+    """The typed parts of a ``user_preferences`` change value."""
+
+    metadata: m.Metadata | None
+    contacts: list[m.WebhookContact] | None
+    user_preferences: list[m.UserPreference]
+
+
+_PREFERENCES: Callable[[Any], PreferencesValue] = _value_validator(
+    user_preferences=_models(m.UserPreference.__pydantic_core_schema__, required=True),
+)
+
+
+def preferences_value(value: dict[str, Any]) -> PreferencesValue | None:
+    """A ``user_preferences`` value typed in one pass, or None when it needs the per-item parser."""
+    try:
+        return _PREFERENCES(value)
+    except ValidationError:
+        return None
 
 
 def wrapper(cls: type[U]) -> Callable[[dict[str, Any]], U]:
@@ -185,3 +246,134 @@ def _fills_like_pydantic() -> bool:
 
 
 _FILLS_LIKE_PYDANTIC = _fills_like_pydantic()
+
+
+# --- the updates of a change validated in one pass ------------------------------------------------
+
+#: A one-pass parser of a change: appends the change's updates and returns True, or returns False
+#: (appending nothing) when the change needs the per-item parser.
+OnePass = Callable[[str, "str | None", "datetime | None", dict[str, Any], list[u.Update]], bool]
+
+
+def contact_for(contacts: list[m.WebhookContact] | None, phone: str | None, user_id: str | None, index: int,
+                count: int) -> m.WebhookContact | None:
+    """The contact of the item at ``index`` of ``count``: the only one, else by number or BSUID, else by position."""
+    if not contacts:
+        return None
+    if len(contacts) == 1:
+        return contacts[0]
+    for contact in contacts:
+        # A username-only customer has no wa_id: match on the BSUID then.
+        if (phone and contact.wa_id == phone) or (user_id and contact.user_id == user_id):
+            return contact
+    # ``from`` may differ from ``wa_id`` (e.g. Brazil's ninth digit); fall back to position.
+    return contacts[index] if len(contacts) == count else None
+
+
+_MESSAGE_UPDATE = wrapper(u.MessageUpdate)
+_STATUS_UPDATE = wrapper(u.StatusUpdate)
+_ERROR_UPDATE = wrapper(u.ErrorUpdate)
+_ECHO_UPDATE = wrapper(u.MessageEchoUpdate)
+_PREFERENCES_UPDATE = wrapper(u.UserPreferencesUpdate)
+
+
+def _messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+              out: list[u.Update]) -> bool:
+    # The updates parsing._messages makes of the same value, when all of it validates.
+    typed = messages_value(value)
+    if typed is None:
+        return False
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts")
+    messages = typed.get("messages")
+    # The contact of the usual one-contact value is taken without a call (what contact_for returns).
+    if messages is not None:
+        count = len(messages)
+        for index, raw in enumerate(value["messages"]):
+            message = messages[index]
+            out.append(_MESSAGE_UPDATE({
+                "field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
+                "contact": None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
+                    contacts, message.phone, message.from_user_id, index, count),
+                "metadata": metadata}))
+    statuses = typed.get("statuses")
+    if statuses is not None:
+        if messages is not None:
+            contacts = None
+        count = len(statuses)
+        for index, raw in enumerate(value["statuses"]):
+            status = statuses[index]
+            own = status.contacts  # BSUID-era statuses may carry their recipient themselves
+            if own:
+                contact = own[0] if len(own) == 1 else contact_for(
+                    own, status.recipient_id, status.recipient_user_id, 0, len(own))
+            else:
+                contact = None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
+                    contacts, status.recipient_id, status.recipient_user_id, index, count)
+            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                       "status": status, "metadata": metadata, "contact": contact}))
+    errors = typed.get("errors")
+    if errors is not None:
+        for index, raw in enumerate(value["errors"]):
+            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                      "error": errors[index], "metadata": metadata}))
+    return True
+
+
+def _echoes(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+            out: list[u.Update]) -> bool:
+    # The updates parsing._echoes makes of the same value, when all of it validates.
+    typed = echoes_value(value)
+    if typed is None:
+        return False
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts")
+    echoes = typed["message_echoes"]
+    count = len(echoes)
+    for index, raw in enumerate(value["message_echoes"]):
+        message = echoes[index]
+        out.append(_ECHO_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
+                                 "metadata": metadata,
+                                 "contact": contact_for(contacts, message.to, None, index, count)}))
+    return True
+
+
+def _preferences(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+                 out: list[u.Update]) -> bool:
+    # The updates parsing._user_preferences makes of the same value, when all of it validates.
+    typed = preferences_value(value)
+    if typed is None:
+        return False
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts")
+    prefs = typed["user_preferences"]
+    count = len(prefs)
+    for index, raw in enumerate(value["user_preferences"]):
+        pref = prefs[index]
+        out.append(_PREFERENCES_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
+                                        "preference": pref,
+                                        "contact": contact_for(contacts, pref.wa_id, None, index, count),
+                                        "metadata": metadata}))
+    return True
+
+
+def value_pass(update_cls: type[u.Update], model: type[BaseModel]) -> OnePass:
+    """The one-pass parser of a field whose whole value is one event (``update_cls(value=model)``)."""
+    validate = model.__pydantic_validator__.validate_python
+    make = wrapper(update_cls)
+
+    def one_pass(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+                 out: list[u.Update]) -> bool:
+        try:
+            typed = validate(value)
+        except ValidationError:
+            return False  # the per-item parser validates it again and says why
+        out.append(make({"field": field, "waba_id": waba_id, "time": time, "raw": value, "value": typed}))
+        return True
+
+    return one_pass
+
+
+#: The one-pass parsers by ``changes[].field`` (parsing adds the value-is-one-event fields).
+ONE_PASS: dict[str, OnePass] = {"messages": _messages, "smb_message_echoes": _echoes,
+                                "user_preferences": _preferences}

@@ -104,11 +104,11 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         if time is not None:
             time = _entry_time(time)
         for change in changes:
-            if type(change) is dict and change.get("field") == "messages":
-                value = change.get("value")
+            if type(change) is dict:
                 # One pydantic pass over the whole value when all of it validates (else per item).
-                if type(value) is dict and (typed := _fast.messages_value(value)) is not None:
-                    _typed_messages("messages", waba_id, time, value, typed, out)
+                field = change.get("field")
+                if (type(field) is str and (one_pass := _ONE_PASS.get(field)) is not None
+                        and type(value := change.get("value")) is dict and one_pass(field, waba_id, time, value, out)):
                     continue
             if not isinstance(change, dict):
                 out.append(_raw(change, None, "change is not an object", waba_id))
@@ -214,7 +214,7 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
                     out.append(ctx.raw(msg, f"{msg.get('type')} message: {_why(exc)}"))
                     continue
                 message = failed
-            contact = _contact_for(contacts, message.phone, message.from_user_id, index, len(messages))
+            contact = _fast.contact_for(contacts, message.phone, message.from_user_id, index, len(messages))
             upd = u.MessageUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=msg, message=message,
                                   contact=contact, metadata=metadata)
             out.append(upd)
@@ -234,7 +234,7 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
             # BSUID-era statuses may carry their recipient themselves; else the value's contacts.
             pool, at, count = (status.contacts, 0, len(status.contacts)) if status.contacts else (
                 contacts, index, len(statuses))
-            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, count)
+            contact = _fast.contact_for(pool, status.recipient_id, status.recipient_user_id, at, count)
             out.append(u.StatusUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=st,
                                       status=status, metadata=metadata, contact=contact))
     errors = _items(ctx, "errors", out)
@@ -252,51 +252,6 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
-# The update classes' validators called directly (see _fastpath.wrapper).
-_MESSAGE_UPDATE = _fast.wrapper(u.MessageUpdate)
-_STATUS_UPDATE = _fast.wrapper(u.StatusUpdate)
-_ERROR_UPDATE = _fast.wrapper(u.ErrorUpdate)
-
-
-def _typed_messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
-                    typed: _fast.MessagesValue, out: list[u.Update]) -> None:
-    """The updates of a messages change validated as a whole: the ones :func:`_messages` makes of it."""
-    metadata = typed.get("metadata")
-    contacts = typed.get("contacts")
-    messages = typed.get("messages")
-    # The contact of the usual one-contact value is taken without a call (what _contact_for returns).
-    if messages is not None:
-        count = len(messages)
-        for index, raw in enumerate(value["messages"]):
-            message = messages[index]
-            out.append(_MESSAGE_UPDATE({
-                "field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
-                "contact": None if not contacts else contacts[0] if len(contacts) == 1 else _contact_for(
-                    contacts, message.phone, message.from_user_id, index, count),
-                "metadata": metadata}))
-    statuses = typed.get("statuses")
-    if statuses is not None:
-        if messages is not None:
-            contacts = None
-        count = len(statuses)
-        for index, raw in enumerate(value["statuses"]):
-            status = statuses[index]
-            own = status.contacts
-            if own:
-                contact = own[0] if len(own) == 1 else _contact_for(
-                    own, status.recipient_id, status.recipient_user_id, 0, len(own))
-            else:
-                contact = None if not contacts else contacts[0] if len(contacts) == 1 else _contact_for(
-                    contacts, status.recipient_id, status.recipient_user_id, index, count)
-            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                       "status": status, "metadata": metadata, "contact": contact}))
-    errors = typed.get("errors")
-    if errors is not None:
-        for index, raw in enumerate(value["errors"]):
-            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                      "error": errors[index], "metadata": metadata}))
-
-
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
     """A message of a known type whose content object is missing but whose ``errors`` say why."""
     if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
@@ -305,20 +260,6 @@ def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
         return m.FailedMessage.model_validate(msg)
     except ValidationError:
         return None
-
-
-def _contact_for(contacts: list[m.WebhookContact], phone: str | None, user_id: str | None, index: int,
-                 count: int) -> m.WebhookContact | None:
-    if not contacts:
-        return None
-    if len(contacts) == 1:
-        return contacts[0]
-    for contact in contacts:
-        # A username-only customer has no wa_id: match on the BSUID then.
-        if (phone and contact.wa_id == phone) or (user_id and contact.user_id == user_id):
-            return contact
-    # ``from`` may differ from ``wa_id`` (e.g. Brazil's ninth digit); fall back to position.
-    return contacts[index] if len(contacts) == count else None
 
 
 def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
@@ -334,7 +275,7 @@ def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
         except ValidationError as exc:
             out.append(ctx.raw(echo, f"message echo: {_why(exc)}"))
             continue
-        contact = _contact_for(contacts, message.to, None, index, len(echoes))
+        contact = _fast.contact_for(contacts, message.to, None, index, len(echoes))
         out.append(u.MessageEchoUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=echo,
                                        message=message, metadata=metadata, contact=contact))
 
@@ -354,7 +295,7 @@ def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:
             continue
         out.append(u.UserPreferencesUpdate(
             field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item, preference=pref,
-            contact=_contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
+            contact=_fast.contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
         ))
 
 
@@ -423,27 +364,38 @@ def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[
     return parse_value
 
 
+# Fields whose whole value is one event: (update class, model of the value).
+_VALUE_FIELDS: dict[str, tuple[type[u.Update], type[m.WebhookModel]]] = {
+    "message_template_status_update": (u.TemplateStatusUpdate, m.TemplateStatus),
+    "message_template_quality_update": (u.TemplateQualityUpdate, m.TemplateQuality),
+    "template_category_update": (u.TemplateCategoryUpdate, m.TemplateCategory),
+    "account_update": (u.AccountUpdate, m.AccountEvent),
+    "phone_number_quality_update": (u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
+    "message_template_components_update": (u.TemplateComponentsUpdate, a.TemplateComponents),
+    "account_alerts": (u.AccountAlertUpdate, a.AccountAlert),
+    "account_review_update": (u.AccountReviewUpdate, a.AccountReview),
+    "business_capability_update": (u.BusinessCapabilityUpdate, a.BusinessCapability),
+    "phone_number_name_update": (u.PhoneNumberNameUpdate, a.PhoneNumberName),
+    "security": (u.SecurityUpdate, a.SecurityEvent),
+    "payment_configuration_update": (u.PaymentConfigurationUpdate, a.PaymentConfiguration),
+    "flows": (u.FlowUpdate, a.FlowEvent),
+    "partner_solutions": (u.PartnerSolutionUpdate, a.PartnerSolution),
+}
+
 _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "messages": _messages,
     "smb_message_echoes": _echoes,
     "user_preferences": _user_preferences,
-    "message_template_status_update": _value(u.TemplateStatusUpdate, m.TemplateStatus),
-    "message_template_quality_update": _value(u.TemplateQualityUpdate, m.TemplateQuality),
-    "template_category_update": _value(u.TemplateCategoryUpdate, m.TemplateCategory),
-    "account_update": _value(u.AccountUpdate, m.AccountEvent),
-    "phone_number_quality_update": _value(u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
-    "message_template_components_update": _value(u.TemplateComponentsUpdate, a.TemplateComponents),
-    "account_alerts": _value(u.AccountAlertUpdate, a.AccountAlert),
-    "account_review_update": _value(u.AccountReviewUpdate, a.AccountReview),
-    "business_capability_update": _value(u.BusinessCapabilityUpdate, a.BusinessCapability),
-    "phone_number_name_update": _value(u.PhoneNumberNameUpdate, a.PhoneNumberName),
-    "security": _value(u.SecurityUpdate, a.SecurityEvent),
-    "payment_configuration_update": _value(u.PaymentConfigurationUpdate, a.PaymentConfiguration),
-    "flows": _value(u.FlowUpdate, a.FlowEvent),
-    "partner_solutions": _value(u.PartnerSolutionUpdate, a.PartnerSolution),
+    **{field: _value(update_cls, model) for field, (update_cls, model) in _VALUE_FIELDS.items()},
     "automatic_events": _automatic_events,
     "history": _history,
     "smb_app_state_sync": _state_sync,
+}
+
+# The one-pass parsers, tried first; a change they cannot take whole goes to _FIELDS.
+_ONE_PASS: dict[str, _fast.OnePass] = {
+    **_fast.ONE_PASS,
+    **{field: _fast.value_pass(update_cls, model) for field, (update_cls, model) in _VALUE_FIELDS.items()},
 }
 
 _FIELDS.update(calls.FIELDS)
