@@ -37,6 +37,7 @@ from typing_extensions import TypedDict
 
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
+from wacloud.webhooks._fill import filler
 
 U = TypeVar("U", bound=BaseModel)
 
@@ -170,82 +171,13 @@ def preferences_value(value: dict[str, Any]) -> PreferencesValue | None:
 
 
 def wrapper(cls: type[U]) -> Callable[[dict[str, Any]], U]:
-    """``cls(**values)`` as a one-argument function, for values the parser made from validated parts.
+    """``cls(**values)`` as a one-argument function: pydantic's validator of ``cls`` called directly.
 
-    An update wrapper only holds what was already validated (the message or status models, the
-    metadata, the ``raw`` JSON, the change's field, account and time), so it is filled the way
-    pydantic-core fills a validated model: its ``__dict__`` in field order (defaults for the fields not
-    given), the fields given as its fields set, no extras, no private attributes -- without checking
-    the values again (about half the cost of pydantic's validator). ``values`` must hold every required
-    field. Classes this does not fit (extras kept, private attributes, a post-init hook, a default
-    factory) get pydantic's validator itself, as does every class if pydantic ever builds models
-    differently (checked once, below).
+    The same check and result as the constructor (an already-built model in a field is kept as is),
+    without the keyword-argument round trip of ``__init__``. The one-pass parsers below fill their
+    updates with :func:`wacloud.webhooks._fill.filler` instead (no second validation).
     """
-    template = _template(cls)
-    if template is None or not _FILLS_LIKE_PYDANTIC:
-        return cls.__pydantic_validator__.validate_python
-    return _maker(cls, template)
-
-
-def _maker(cls: type[U], template: dict[str, Any]) -> Callable[[dict[str, Any]], U]:
-    new = object.__new__
-
-    def make(values: dict[str, Any]) -> U:
-        model = new(cls)
-        fields = template.copy()  # every field, in field order; then the given ones over the defaults
-        fields.update(values)
-        _SET_DICT(model, fields)
-        _SET_FIELDS_SET(model, set(values))
-        _SET_EXTRA(model, None)
-        _SET_PRIVATE(model, None)
-        return model
-
-    return make
-
-
-# BaseModel's slots (``__dict__`` included) set through their descriptors: BaseModel.__setattr__ would
-# run pydantic's assignment logic, and object.__setattr__ looks the name up on every call.
-_SLOTS = BaseModel.__dict__
-_SET_DICT = _SLOTS["__dict__"].__set__
-_SET_FIELDS_SET = _SLOTS["__pydantic_fields_set__"].__set__
-_SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
-_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
-
-
-def _template(cls: type[BaseModel]) -> dict[str, Any] | None:
-    """Every field of ``cls`` at its default (None for required ones), in field order; None when unfit."""
-    if (cls.model_config.get("extra") == "allow" or cls.__private_attributes__
-            or cls.__pydantic_post_init__ is not None or cls.model_config.get("frozen")):
-        return None
-    template: dict[str, Any] = {}
-    for name, info in cls.model_fields.items():
-        if info.default_factory is not None:
-            return None
-        template[name] = None if info.is_required() else info.default
-    return template
-
-
-def _fills_like_pydantic() -> bool:
-    # One probe at import: a model filled by ``_maker`` and the same one validated by pydantic must agree
-    # on everything pydantic keeps on an instance; if a pydantic release changes that, use the validator.
-    class Probe(BaseModel):
-        a: str | None = None
-        b: Any = None
-        c: int = 0
-
-    values = {"b": [1], "a": "x"}
-    template = _template(Probe)
-    if template is None:
-        return False
-    ours, theirs = _maker(Probe, template)(values), Probe.__pydantic_validator__.validate_python(values)
-    return (list(ours.__dict__.items()) == list(theirs.__dict__.items())
-            and ours.__pydantic_fields_set__ == theirs.__pydantic_fields_set__
-            and ours.__pydantic_extra__ == theirs.__pydantic_extra__
-            and ours.__pydantic_private__ == theirs.__pydantic_private__
-            and ours == theirs)
-
-
-_FILLS_LIKE_PYDANTIC = _fills_like_pydantic()
+    return cls.__pydantic_validator__.validate_python
 
 
 # --- the updates of a change validated in one pass ------------------------------------------------
@@ -270,11 +202,12 @@ def contact_for(contacts: list[m.WebhookContact] | None, phone: str | None, user
     return contacts[index] if len(contacts) == count else None
 
 
-_MESSAGE_UPDATE = wrapper(u.MessageUpdate)
-_STATUS_UPDATE = wrapper(u.StatusUpdate)
-_ERROR_UPDATE = wrapper(u.ErrorUpdate)
-_ECHO_UPDATE = wrapper(u.MessageEchoUpdate)
-_PREFERENCES_UPDATE = wrapper(u.UserPreferencesUpdate)
+_WHERE = ("field", "waba_id", "time", "raw")  # where an update comes from, then its own fields
+_MESSAGE_UPDATE = filler(u.MessageUpdate, *_WHERE, "message", "contact", "metadata")
+_STATUS_UPDATE = filler(u.StatusUpdate, *_WHERE, "status", "metadata", "contact")
+_ERROR_UPDATE = filler(u.ErrorUpdate, *_WHERE, "error", "metadata")
+_ECHO_UPDATE = filler(u.MessageEchoUpdate, *_WHERE, "message", "metadata", "contact")
+_PREFERENCES_UPDATE = filler(u.UserPreferencesUpdate, *_WHERE, "preference", "contact", "metadata")
 
 
 def _messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
@@ -291,11 +224,11 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
         count = len(messages)
         for index, raw in enumerate(value["messages"]):
             message = messages[index]
-            out.append(_MESSAGE_UPDATE({
-                "field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
-                "contact": None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
+            out.append(_MESSAGE_UPDATE(
+                field, waba_id, time, raw, message,
+                None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, message.phone, message.from_user_id, index, count),
-                "metadata": metadata}))
+                metadata))
     statuses = typed.get("statuses")
     if statuses is not None:
         if messages is not None:
@@ -310,13 +243,11 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
             else:
                 contact = None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, status.recipient_id, status.recipient_user_id, index, count)
-            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                       "status": status, "metadata": metadata, "contact": contact}))
+            out.append(_STATUS_UPDATE(field, waba_id, time, raw, status, metadata, contact))
     errors = typed.get("errors")
     if errors is not None:
         for index, raw in enumerate(value["errors"]):
-            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                      "error": errors[index], "metadata": metadata}))
+            out.append(_ERROR_UPDATE(field, waba_id, time, raw, errors[index], metadata))
     return True
 
 
@@ -332,9 +263,8 @@ def _echoes(field: str, waba_id: str | None, time: datetime | None, value: dict[
     count = len(echoes)
     for index, raw in enumerate(value["message_echoes"]):
         message = echoes[index]
-        out.append(_ECHO_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw, "message": message,
-                                 "metadata": metadata,
-                                 "contact": contact_for(contacts, message.to, None, index, count)}))
+        out.append(_ECHO_UPDATE(field, waba_id, time, raw, message, metadata,
+                                contact_for(contacts, message.to, None, index, count)))
     return True
 
 
@@ -350,17 +280,15 @@ def _preferences(field: str, waba_id: str | None, time: datetime | None, value: 
     count = len(prefs)
     for index, raw in enumerate(value["user_preferences"]):
         pref = prefs[index]
-        out.append(_PREFERENCES_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                        "preference": pref,
-                                        "contact": contact_for(contacts, pref.wa_id, None, index, count),
-                                        "metadata": metadata}))
+        out.append(_PREFERENCES_UPDATE(field, waba_id, time, raw, pref,
+                                       contact_for(contacts, pref.wa_id, None, index, count), metadata))
     return True
 
 
 def value_pass(update_cls: type[u.Update], model: type[BaseModel]) -> OnePass:
     """The one-pass parser of a field whose whole value is one event (``update_cls(value=model)``)."""
     validate = model.__pydantic_validator__.validate_python
-    make = wrapper(update_cls)
+    make = filler(update_cls, *_WHERE, "value")
 
     def one_pass(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
                  out: list[u.Update]) -> bool:
@@ -368,7 +296,7 @@ def value_pass(update_cls: type[u.Update], model: type[BaseModel]) -> OnePass:
             typed = validate(value)
         except ValidationError:
             return False  # the per-item parser validates it again and says why
-        out.append(make({"field": field, "waba_id": waba_id, "time": time, "raw": value, "value": typed}))
+        out.append(make(field, waba_id, time, value, typed))
         return True
 
     return one_pass

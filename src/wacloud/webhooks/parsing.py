@@ -102,7 +102,8 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
             waba_id = _opt_str(waba_id)
         time = entry.get("time")
         if time is not None:
-            time = _entry_time(time)
+            # The memo looked up here, without a call, for the usual int time (see _entry_time).
+            time = (_TIMES.get(time) if type(time) is int else None) or _entry_time(time)
         for change in changes:
             if type(change) is dict:
                 # One pydantic pass over the whole value when all of it validates (else per item).
