@@ -80,13 +80,20 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
 
 
 def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
-    if isinstance(body, _BODY_TYPES):
-        try:
-            payload = loads(body)
-        except ValueError as exc:
-            return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
-    else:
-        payload = body
+    payload: Any = None
+    if type(body) is bytes and body.count(b"{") + body.count(b"[") <= _MAX_DEPTH:
+        try:  # what loads does with the usual body, without the call
+            payload = _decode(body)
+        except (ValueError, RecursionError):
+            payload = None
+    if payload is None:
+        if isinstance(body, _BODY_TYPES):
+            try:
+                payload = loads(body)
+            except ValueError as exc:
+                return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
+        else:
+            payload = body
     if not isinstance(payload, dict):
         return [_raw(payload, None, "body is not a JSON object", None)]
     entries = payload.get("entry")
