@@ -336,3 +336,11 @@ def test_filler_falls_back_to_the_validator_for_classes_it_does_not_fit() -> Non
     assert fits(7).model_fields_set == {"a"} and fits(7).b == "b"
     with pytest.raises(Exception, match="validation error"):
         _fill.filler(Factory, "a")("not a list")
+
+
+def test_every_one_pass_parser_mirrors_the_per_item_parser_of_its_field() -> None:
+    # A field parser registered later (calls, groups) must not be shadowed by a one-pass parser.
+    from wacloud.webhooks import calls, groups
+
+    assert set(parsing._ONE_PASS) <= set(parsing._FIELDS)
+    assert not set(parsing._ONE_PASS) & (set(calls.FIELDS) | set(groups.FIELDS))

@@ -1,14 +1,15 @@
-"""The fast path of a ``messages`` change: the whole change value validated in one pydantic call.
+"""The one-pass parsers: a change's whole value validated in one pydantic call, then its updates.
 
 The per-item parser validates the metadata, the contacts and every message or status with its own
 ``model_validate`` call, then wraps each in an update through the update's validating constructor;
 for a one-message webhook the Python around those calls costs as much as pydantic's work in them.
-Here one pydantic schema covers the value (metadata, contacts, messages by ``type``, statuses,
-errors), so all of it is checked in one pass in pydantic-core and comes out as the same public models
-``model_validate`` makes (same classes, same fields, same extras). The update wrappers are then made
-by pydantic's validator directly (an already-built model in a field is kept as is).
+Here one pydantic schema covers a ``messages`` value (metadata, contacts, messages by ``type``,
+statuses, errors), a ``smb_message_echoes`` or a ``user_preferences`` value, or the one event of a
+value-is-one-event field, so all of it is checked in one pass in pydantic-core and comes out as the
+same public models ``model_validate`` makes (same classes, same fields, same extras). The updates are
+then filled from those validated parts (:mod:`wacloud.webhooks._fill`), not validated a second time.
 
-The schema is assembled from the public models' own core schemas, with two changes that move work
+The schemas are assembled from the public models' own core schemas, with two changes that move work
 out of Python calls made by pydantic-core, not out of the checks (docs/benchmarks.md, "fifth pass"):
 
 - messages are told apart by pydantic-core reading their ``type`` key (a tagged union on a key),
@@ -16,10 +17,10 @@ out of Python calls made by pydantic-core, not out of the checks (docs/benchmark
 - the one Python validator the message models have (a message names its sender: ``from`` or
   ``from_user_id``) is checked here after the pass, on the built messages, instead of pydantic-core
   calling it per message. The models keep it: ``TextMessage.model_validate`` still refuses a message
-  without a sender, and so does the fast path (it returns None, the per-item parser says why).
+  without a sender, and so does the fast path (it declines; the per-item parser says why).
 
-The fast path only ever succeeds as a whole: when anything in the value does not validate (an unknown
-message type, a malformed status, a contact that is not an object…), it returns None and the
+A one-pass parser only ever succeeds as a whole: when anything in the value does not validate (an
+unknown message type, a malformed status, a contact that is not an object…), it declines and the
 per-item parser runs, which keeps what validates, turns the rest into ``RawUpdate`` with a reason and
 logs it, exactly as before. So the result for any input is the one the per-item parser gives.
 """
@@ -56,7 +57,7 @@ class MessagesValue(TypedDict, total=False):
 
 
 def _sender_check_removed(cls: type[m.IncomingMessage]) -> cs.CoreSchema:
-    """``cls``'s core schema without its model-level sender check (done by :func:`messages_value`)."""
+    """``cls``'s core schema without its model-level sender check (done after the pass, :func:`_has_senders`)."""
     schema = cls.__pydantic_core_schema__
     if (schema["type"] == "function-after" and schema["schema"]["type"] == "model"
             and getattr(schema["function"]["function"], "__name__", "") == "_has_a_sender"):
