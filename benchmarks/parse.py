@@ -150,6 +150,23 @@ def coverage(
     return result
 
 
+def per_kind(sides: dict[str, tuple[Callable[[bytes], list[Any]], Callable[[Any], bool]]], n: int,
+             rounds: int) -> dict[str, dict[str, float]]:
+    """µs per body of each side for each corpus kind alone (``n`` bodies of the kind, best of ``rounds``)."""
+    figures: dict[str, dict[str, float]] = {}
+    for kind in corpus.KINDS:
+        bodies = corpus.bodies(n, kinds=[kind], seed=7)
+        best = dict.fromkeys(sides, float("inf"))
+        for _ in range(rounds):
+            for name, (parse, _typed) in sides.items():
+                t0 = time.process_time()
+                for b in bodies:
+                    parse(b)
+                best[name] = min(best[name], time.process_time() - t0)
+        figures[kind] = {name: t / n * 1e6 for name, t in best.items()}
+    return figures
+
+
 def main() -> None:
     """Run the parse benchmark and print figures, then the one-line summary."""
     parser = base_parser(__doc__ or "")
@@ -157,6 +174,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mix", choices=sorted(corpus.MIXES), default="uniform")
     parser.add_argument("--baseline", type=Path, default=None, help="another parsing.py, timed as a third side")
+    parser.add_argument("--per-kind", type=int, default=0, metavar="N",
+                        help="also time N bodies of each kind alone and print µs per body by kind")
     args = parser.parse_args()
 
     bodies = corpus.bodies(args.n, mix=args.mix, seed=7)
@@ -187,6 +206,8 @@ def main() -> None:
                 run = time_parser(parse, bodies, 1, typed)
                 if name not in figures or run["seconds"] < figures[name]["seconds"]:
                     figures[name] = run
+        if args.per_kind:
+            figures["per_kind_us"] = per_kind(sides, args.per_kind, args.rounds)
         for name, (parse, typed) in sides.items():
             figures[name]["coverage"] = coverage(parse, typed)
             classic = coverage(parse, typed, bsuid=False)
@@ -215,6 +236,10 @@ def main() -> None:
             f"{name:5} typed kinds: {f['typed_kinds']}/{len(corpus.KINDS)} with BSUID-era contacts, "
             f"{f['typed_kinds_without_user_id']}/{len(corpus.KINDS)} without `user_id` (facts-file shape)"
         )
+    if args.per_kind:
+        print(f"µs per body by kind ({args.per_kind} bodies of the kind alone, best of {args.rounds}):")
+        for kind, row in figures["per_kind_us"].items():
+            print(f"  {kind:18} " + "  ".join(f"{name}={us:6.2f}" for name, us in row.items()))
     print("kind coverage (one body of each kind):")
     for kind in corpus.KINDS:
         row = "  ".join(f"{n}={figures[n]['coverage'][kind]}" for n in sides)
