@@ -11,8 +11,10 @@ what one dedicated core does -- and other work on the machine barely moves them;
 ``--rounds`` passes.
 
 ``--baseline FILE`` adds a third side, interleaved with the other two: another version of
-``wacloud/webhooks/parsing.py`` (e.g. ``git show <rev>:src/wacloud/webhooks/parsing.py > old.py``) loaded
-against today's models, so a before/after of the parser is measured in one process, under the same load.
+``wacloud/webhooks/parsing.py`` (e.g. ``git show <rev>:src/wacloud/webhooks/parsing.py > old/parsing.py``)
+loaded against today's models, so a before/after of the parser is measured in one process, under the same
+load; a ``_fastpath.py`` in the same folder (``git show <rev>:src/wacloud/webhooks/_fastpath.py >
+old/_fastpath.py``) is loaded with it as that parser's fast path.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -37,14 +40,37 @@ def ours_parser() -> Callable[[bytes], list[Any]]:
     return _ours.webhook_parse()
 
 
-def baseline_parser(path: Path) -> Callable[[bytes], list[Any]]:
-    """``parse`` of another version of the parser module, loaded from ``path`` next to today's models."""
-    spec = importlib.util.spec_from_file_location("wacloud.webhooks._baseline_parsing", path)
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic resolves a module's annotations through sys.modules
     spec.loader.exec_module(module)
-    return module.parse  # type: ignore[no-any-return]
+    return module
+
+
+def baseline_parser(path: Path) -> Callable[[bytes], list[Any]]:
+    """``parse`` of another version of the parser module, loaded from ``path`` next to today's models.
+
+    When a ``_fastpath.py`` sits next to ``path``, the old parser gets that version of the fast path
+    (its one-pass schema) instead of today's, so the before/after covers both modules.
+    """
+    fastpath = path.parent / "_fastpath.py"
+    if not fastpath.is_file():
+        return _load("wacloud.webhooks._baseline_parsing", path).parse  # type: ignore[no-any-return]
+    import wacloud.webhooks as package
+
+    today = sys.modules["wacloud.webhooks._fastpath"]
+    old = _load("wacloud.webhooks._baseline_fastpath", fastpath)
+    # The old parsing.py imports ``wacloud.webhooks._fastpath``: give it the old one while it loads.
+    sys.modules["wacloud.webhooks._fastpath"] = old
+    package._fastpath = old  # type: ignore[attr-defined]
+    try:
+        return _load("wacloud.webhooks._baseline_parsing", path).parse  # type: ignore[no-any-return]
+    finally:
+        sys.modules["wacloud.webhooks._fastpath"] = today
+        package._fastpath = today  # type: ignore[attr-defined]
 
 
 def ours_is_typed(update: Any) -> bool:
@@ -124,6 +150,23 @@ def coverage(
     return result
 
 
+def per_kind(sides: dict[str, tuple[Callable[[bytes], list[Any]], Callable[[Any], bool]]], n: int,
+             rounds: int) -> dict[str, dict[str, float]]:
+    """µs per body of each side for each corpus kind alone (``n`` bodies of the kind, best of ``rounds``)."""
+    figures: dict[str, dict[str, float]] = {}
+    for kind in corpus.KINDS:
+        bodies = corpus.bodies(n, kinds=[kind], seed=7)
+        best = dict.fromkeys(sides, float("inf"))
+        for _ in range(rounds):
+            for name, (parse, _typed) in sides.items():
+                t0 = time.process_time()
+                for b in bodies:
+                    parse(b)
+                best[name] = min(best[name], time.process_time() - t0)
+        figures[kind] = {name: t / n * 1e6 for name, t in best.items()}
+    return figures
+
+
 def main() -> None:
     """Run the parse benchmark and print figures, then the one-line summary."""
     parser = base_parser(__doc__ or "")
@@ -131,6 +174,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mix", choices=sorted(corpus.MIXES), default="uniform")
     parser.add_argument("--baseline", type=Path, default=None, help="another parsing.py, timed as a third side")
+    parser.add_argument("--per-kind", type=int, default=0, metavar="N",
+                        help="also time N bodies of each kind alone and print µs per body by kind")
     args = parser.parse_args()
 
     bodies = corpus.bodies(args.n, mix=args.mix, seed=7)
@@ -161,6 +206,8 @@ def main() -> None:
                 run = time_parser(parse, bodies, 1, typed)
                 if name not in figures or run["seconds"] < figures[name]["seconds"]:
                     figures[name] = run
+        if args.per_kind:
+            figures["per_kind_us"] = per_kind(sides, args.per_kind, args.rounds)
         for name, (parse, typed) in sides.items():
             figures[name]["coverage"] = coverage(parse, typed)
             classic = coverage(parse, typed, bsuid=False)
@@ -189,6 +236,10 @@ def main() -> None:
             f"{name:5} typed kinds: {f['typed_kinds']}/{len(corpus.KINDS)} with BSUID-era contacts, "
             f"{f['typed_kinds_without_user_id']}/{len(corpus.KINDS)} without `user_id` (facts-file shape)"
         )
+    if args.per_kind:
+        print(f"µs per body by kind ({args.per_kind} bodies of the kind alone, best of {args.rounds}):")
+        for kind, row in figures["per_kind_us"].items():
+            print(f"  {kind:18} " + "  ".join(f"{name}={us:6.2f}" for name, us in row.items()))
     print("kind coverage (one body of each kind):")
     for kind in corpus.KINDS:
         row = "  ".join(f"{n}={figures[n]['coverage'][kind]}" for n in sides)

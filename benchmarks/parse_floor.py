@@ -8,8 +8,8 @@ value-level error: 29 of its 36 kinds), this times, interleaved and best of ``--
 
 - ``decode``: the JSON decode alone (``wacloud.webhooks.parsing.loads``);
 - ``pydantic``: the decode plus pydantic's work on the located parts -- the one-pass validation of the
-  change value into the public models and one update wrapper per item -- with none of the parser's
-  Python around it (no envelope checks, contact matching, entry time);
+  change value into the public models and one update wrapper per item (filled as the parser fills
+  them) -- with none of the parser's Python around it (no envelope checks, contact matching, entry time);
 - ``parse``: the full ``wacloud.webhooks.parse``;
 - ``pywa``: pywa's parse path, as in ``benchmarks/parse.py``.
 
@@ -34,20 +34,22 @@ def pydantic_part() -> Callable[[bytes], Any]:
     """Decode + one-pass validation + the update wrappers, for a one-change ``messages`` body."""
     import wacloud.webhooks._fastpath as fast
     import wacloud.webhooks.updates as u
+    from wacloud.webhooks._fill import filler
     from wacloud.webhooks.parsing import loads
 
-    wrap = {"messages": fast.wrapper(u.MessageUpdate), "statuses": fast.wrapper(u.StatusUpdate),
-            "errors": fast.wrapper(u.ErrorUpdate)}
-    part = {"messages": "message", "statuses": "status", "errors": "error"}
+    where = ("field", "raw")
+    make = {"messages": filler(u.MessageUpdate, *where, "message", "metadata"),
+            "statuses": filler(u.StatusUpdate, *where, "status", "metadata"),
+            "errors": filler(u.ErrorUpdate, *where, "error", "metadata")}
 
     def run(body: bytes) -> Any:
         value = loads(body)["entry"][0]["changes"][0]["value"]
         typed = fast.messages_value(value)
         assert typed is not None, "every corpus messages body validates whole"
         out = []
-        for key, make in wrap.items():
+        for key, fill in make.items():
             for raw, item in zip(value.get(key) or (), typed.get(key) or (), strict=True):  # type: ignore[attr-defined]
-                out.append(make({"field": "messages", "raw": raw, part[key]: item, "metadata": typed.get("metadata")}))
+                out.append(fill("messages", raw, item, typed.get("metadata")))
         return out
 
     return run

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from tests.webhooks import payloads as p
 from tests.webhooks import payloads_2026 as p26
 
-from wacloud.webhooks import _fastpath, parsing
+from wacloud.webhooks import parsing
 from wacloud.webhooks.updates import MessageUpdate, RawUpdate, StatusUpdate, Update
 
 
@@ -49,35 +49,33 @@ def same(a: Any, b: Any, where: str = "update") -> None:
 
 
 class _Counting:
-    """Wraps the fast path to count how often it took a change (and can switch it off)."""
+    """Wraps the one-pass parser of ``messages`` changes to count how often it took a change."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
-        self.on = True
         self.taken = 0
 
-    def __call__(self, value: dict[str, Any]) -> Any:
-        if not self.on:
-            return None
-        typed = self.real(value)
-        self.taken += typed is not None
-        return typed
+    def __call__(self, *args: Any) -> bool:
+        took: bool = self.real(*args)
+        self.taken += took
+        return took
 
 
 @pytest.fixture
 def fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counting]:
-    counting = _Counting(_fastpath.messages_value)
-    monkeypatch.setattr(_fastpath, "messages_value", counting)
+    counting = _Counting(parsing._ONE_PASS["messages"])
+    monkeypatch.setitem(parsing._ONE_PASS, "messages", counting)
     yield counting
 
 
 def both(fast: _Counting, body: Any) -> tuple[list[Update], list[Update]]:
-    """The updates of ``body`` with the fast path on, then off."""
-    fast.on = True
+    """The updates of ``body`` with the one-pass parsers on, then off (every field per item)."""
     on = parsing.parse(body)
-    fast.on = False
-    off = parsing.parse(body)
-    fast.on = True
+    one_pass, parsing._ONE_PASS = parsing._ONE_PASS, {}
+    try:
+        off = parsing.parse(body)
+    finally:
+        parsing._ONE_PASS = one_pass
     return on, off
 
 
@@ -215,3 +213,134 @@ def test_loads_takes_bodies_with_many_brackets_but_little_depth() -> None:
     many = {"object": "whatsapp_business_account", "entry": [{"id": str(i), "changes": []} for i in range(150)]}
     assert parsing.loads(json.dumps(many)) == many
     assert parsing.loads(b"[" * 200 + b"]" * 200) is not None  # 200 levels: still accepted, as before
+
+
+# --- fifth pass: echoes, preferences, value fields, the sender check, entry time, filled wrappers ---
+
+_echo = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "image", "nope"]), "id": _str_or_odd, "timestamp": _ts},
+    optional={"from": _str_or_odd, "from_user_id": _str_or_odd, "to": _str_or_odd,
+              "text": st.fixed_dictionaries({"body": _str_or_odd}), "extra_key": _str_or_odd},
+)
+_preference = st.fixed_dictionaries(
+    {"value": st.one_of(st.sampled_from(["stop", "resume"]), st.integers(), st.none())},
+    optional={"wa_id": _str_or_odd, "detail": _str_or_odd, "category": _str_or_odd, "timestamp": _ts},
+)
+_side_value = st.fixed_dictionaries({}, optional={
+    "metadata": st.one_of(st.just(p.METADATA), st.none(), st.just({"phone_number_id": 5}), st.just("x")),
+    "contacts": st.one_of(st.lists(_contact, max_size=3), st.just("x"), st.none()),
+    "message_echoes": st.one_of(st.lists(_echo, max_size=3), st.none(), st.just({"a": 1})),
+    "user_preferences": st.one_of(st.lists(_preference, max_size=3), st.none(), st.just("x")),
+})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["smb_message_echoes", "user_preferences"]), _side_value,
+       st.one_of(st.none(), st.just(1751247548), st.just(10**20), st.just(True), st.just(1.5)))
+def test_hypothesis_echoes_and_preferences_agree(fast: _Counting, field: str, value: dict[str, Any],
+                                                 time: Any) -> None:
+    body = json.dumps(p.envelope(p.change(field, value), time=time)).encode()
+    on, off = both(fast, body)
+    same(on, off)
+
+
+@pytest.mark.parametrize("value", [
+    {"event": "APPROVED", "message_template_id": 1, "message_template_name": "x", "message_template_language": "en"},
+    {"event": 5},
+    {},
+])
+def test_value_fields_agree_whole_or_not(fast: _Counting, value: dict[str, Any]) -> None:
+    for field in ("message_template_status_update", "account_update", "phone_number_quality_update"):
+        on, off = both(fast, json.dumps(p.envelope(p.change(field, value), time=1751247548)).encode())
+        same(on, off)
+
+
+@pytest.mark.parametrize("message", [
+    {"id": "wamid.1", "timestamp": "1749416383", "type": "text", "text": {"body": "no sender"}},
+    {"from": "", "from_user_id": "", "id": "wamid.2", "timestamp": "1749416383", "type": "text",
+     "text": {"body": "empty sender"}},
+    {"from": "1555", "id": "wamid.3", "timestamp": "1749416383", "type": 5, "text": {"body": "type not a string"}},
+    {"from": "1555", "id": "wamid.4", "timestamp": "1749416383", "text": {"body": "no type"}},
+])
+def test_what_pydantic_core_no_longer_calls_python_for_is_still_refused(fast: _Counting,
+                                                                        message: dict[str, Any]) -> None:
+    # The sender check runs after the one pass and the type is read by pydantic-core: a message without
+    # a sender or a usable type still comes back as a RawUpdate, with the per-item parser's reason.
+    ok = p.msg("text", {"body": "fine"})
+    fast.taken = 0
+    on, off = both(fast, json.dumps(p.inbound(ok, message)).encode())
+    same(on, off)
+    assert fast.taken == 0
+    assert isinstance(on[0], MessageUpdate) and isinstance(on[1], RawUpdate)
+    reason = on[1].reason  # type: ignore[attr-defined]
+    assert ("neither 'from' nor 'from_user_id'" in reason) if "sender" in message["text"]["body"] else (
+        "unknown message type" in reason)
+
+
+def test_entry_time_memo_gives_what_the_conversion_gives() -> None:
+    for time in (1751247548, 1751247548, 10**20, -1, True, 1.5, "1751247548", None):
+        assert parsing._TIMES.get(time) is None or type(time) is int  # only ints are memoised
+        payload = p.envelope(p.change("messages", p.messages_value(p.msg("text", {"body": "x"}))), time=time)
+        (update,) = parsing.parse(json.dumps(payload).encode())
+        expected = parsing._time(time) if time is not None else None
+        assert update.time == expected and type(update.time) is type(expected)
+        if expected is not None:
+            assert update.time.tzinfo is expected.tzinfo
+    assert len(parsing._TIMES) <= 64
+
+
+def test_filled_wrappers_are_what_the_validator_makes_of_the_same_values() -> None:
+    bodies = [*corpus.kind_sample(seed=21).values(), *corpus.kind_sample(seed=22, bsuid=False).values()]
+    checked = set()
+    for body in bodies:
+        for update in parsing.parse(body):
+            values = {name: getattr(update, name) for name in update.model_fields_set}
+            same(update, type(update).__pydantic_validator__.validate_python(values))
+            checked.add(type(update).__name__)
+    assert {"MessageUpdate", "StatusUpdate", "ErrorUpdate", "MessageEchoUpdate", "UserPreferencesUpdate",
+            "TemplateStatusUpdate", "AccountUpdate"} <= checked
+
+
+def test_filler_falls_back_to_the_validator_for_classes_it_does_not_fit() -> None:
+    from pydantic import ConfigDict, Field, PrivateAttr
+
+    from wacloud.webhooks import _fill
+
+    assert _fill._FILLS_LIKE_PYDANTIC  # the installed pydantic builds models as the filler does
+
+    class Extras(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        a: int = 0
+
+    class Factory(BaseModel):
+        a: list[int] = Field(default_factory=list)
+
+    class Private(BaseModel):
+        a: int = 0
+        _p: int = PrivateAttr(default=3)
+
+    class Fits(BaseModel):
+        a: int = 0
+        b: str = "b"
+
+    for cls in (Extras, Factory, Private):
+        made = _fill.filler(cls, "a")
+        assert made.__code__.co_filename != f"<fill {cls.__qualname__}>"
+        same(made([1] if cls is Factory else 1), cls.__pydantic_validator__.validate_python(
+            {"a": [1] if cls is Factory else 1}))
+    assert Private.__pydantic_validator__.validate_python({})._p == 3
+    fits = _fill.filler(Fits, "a")
+    assert fits.__code__.co_filename == f"<fill {Fits.__qualname__}>"
+    same(fits(7), Fits(a=7))
+    assert fits(7).model_fields_set == {"a"} and fits(7).b == "b"
+    with pytest.raises(Exception, match="validation error"):
+        _fill.filler(Factory, "a")("not a list")
+
+
+def test_every_one_pass_parser_mirrors_the_per_item_parser_of_its_field() -> None:
+    # A field parser registered later (calls, groups) must not be shadowed by a one-pass parser.
+    from wacloud.webhooks import calls, groups
+
+    assert set(parsing._ONE_PASS) <= set(parsing._FIELDS)
+    assert not set(parsing._ONE_PASS) & (set(calls.FIELDS) | set(groups.FIELDS))

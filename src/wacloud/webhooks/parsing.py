@@ -80,13 +80,20 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
 
 
 def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
-    if isinstance(body, _BODY_TYPES):
-        try:
-            payload = loads(body)
-        except ValueError as exc:
-            return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
-    else:
-        payload = body
+    payload: Any = None
+    if type(body) is bytes and body.count(b"{") + body.count(b"[") <= _MAX_DEPTH:
+        try:  # what loads does with the usual body, without the call
+            payload = _decode(body)
+        except (ValueError, RecursionError):
+            payload = None
+    if payload is None:
+        if isinstance(body, _BODY_TYPES):
+            try:
+                payload = loads(body)
+            except ValueError as exc:
+                return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
+        else:
+            payload = body
     if not isinstance(payload, dict):
         return [_raw(payload, None, "body is not a JSON object", None)]
     entries = payload.get("entry")
@@ -94,7 +101,7 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
         return [_raw(payload, None, f"not a {OBJECT} envelope with an entry list", None)]
     out: list[u.Update] = []
     for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+        if not isinstance(entry, dict) or not isinstance(changes := entry.get("changes"), list):
             out.append(_raw(entry, None, "entry without a changes list", None))
             continue
         waba_id = entry.get("id")
@@ -102,13 +109,14 @@ def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
             waba_id = _opt_str(waba_id)
         time = entry.get("time")
         if time is not None:
-            time = _time(time)
-        for change in entry["changes"]:
-            if type(change) is dict and change.get("field") == "messages" and type(change.get("value")) is dict:
+            # The memo looked up here, without a call, for the usual int time (see _entry_time).
+            time = (_TIMES.get(time) if type(time) is int else None) or _entry_time(time)
+        for change in changes:
+            if type(change) is dict:
                 # One pydantic pass over the whole value when all of it validates (else per item).
-                typed = _fast.messages_value(change["value"])
-                if typed is not None:
-                    _typed_messages("messages", waba_id, time, change["value"], typed, out)
+                field = change.get("field")
+                if (type(field) is str and (one_pass := _ONE_PASS.get(field)) is not None
+                        and type(value := change.get("value")) is dict and one_pass(field, waba_id, time, value, out)):
                     continue
             if not isinstance(change, dict):
                 out.append(_raw(change, None, "change is not an object", waba_id))
@@ -157,6 +165,26 @@ def _opt_str(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
+# ``entry[].time`` -> datetime for the last few distinct values: the webhooks of one second share it, and
+# a datetime is immutable, so sharing one is safe. Bounded: cleared when full.
+_TIMES: dict[int, datetime | None] = {}
+
+
+def _entry_time(value: Any) -> datetime | None:
+    if type(value) is not int:  # bool, float, str...: not cached (True == 1 and 1.0 == 1 as dict keys)
+        return _time(value)
+    found = _TIMES.get(value, _MISSING)
+    if found is _MISSING:
+        found = _time(value)
+        if len(_TIMES) >= 64:
+            _TIMES.clear()
+        _TIMES[value] = found
+    return found  # type: ignore[no-any-return]
+
+
+_MISSING: Any = object()
+
+
 def _time(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
@@ -194,7 +222,7 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
                     out.append(ctx.raw(msg, f"{msg.get('type')} message: {_why(exc)}"))
                     continue
                 message = failed
-            contact = _contact_for(contacts, message.phone, message.from_user_id, index, len(messages))
+            contact = _fast.contact_for(contacts, message.phone, message.from_user_id, index, len(messages))
             upd = u.MessageUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=msg, message=message,
                                   contact=contact, metadata=metadata)
             out.append(upd)
@@ -214,7 +242,7 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
             # BSUID-era statuses may carry their recipient themselves; else the value's contacts.
             pool, at, count = (status.contacts, 0, len(status.contacts)) if status.contacts else (
                 contacts, index, len(statuses))
-            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, count)
+            contact = _fast.contact_for(pool, status.recipient_id, status.recipient_user_id, at, count)
             out.append(u.StatusUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=st,
                                       status=status, metadata=metadata, contact=contact))
     errors = _items(ctx, "errors", out)
@@ -232,41 +260,6 @@ def _messages(ctx: _Ctx, out: list[u.Update]) -> None:
         out.append(ctx.raw(value, "messages change without messages, statuses or errors"))
 
 
-# The update classes' validators called directly (see _fastpath.wrapper).
-_MESSAGE_UPDATE = _fast.wrapper(u.MessageUpdate)
-_STATUS_UPDATE = _fast.wrapper(u.StatusUpdate)
-_ERROR_UPDATE = _fast.wrapper(u.ErrorUpdate)
-
-
-def _typed_messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
-                    typed: _fast.MessagesValue, out: list[u.Update]) -> None:
-    """The updates of a messages change validated as a whole: the ones :func:`_messages` makes of it."""
-    metadata = typed.get("metadata")
-    contacts = typed.get("contacts") or []
-    messages = typed.get("messages")
-    if messages is not None:
-        count = len(messages)
-        for index, (raw, message) in enumerate(zip(value["messages"], messages, strict=True)):
-            contact = _contact_for(contacts, message.phone, message.from_user_id, index, count)
-            out.append(_MESSAGE_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                        "message": message, "contact": contact, "metadata": metadata}))
-    statuses = typed.get("statuses")
-    if statuses is not None:
-        if messages is not None:
-            contacts = []
-        count = len(statuses)
-        for index, (raw, status) in enumerate(zip(value["statuses"], statuses, strict=True)):
-            pool, at, n = (status.contacts, 0, len(status.contacts)) if status.contacts else (contacts, index, count)
-            contact = _contact_for(pool, status.recipient_id, status.recipient_user_id, at, n)
-            out.append(_STATUS_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                       "status": status, "metadata": metadata, "contact": contact}))
-    errors = typed.get("errors")
-    if errors is not None:
-        for raw, error in zip(value["errors"], errors, strict=True):
-            out.append(_ERROR_UPDATE({"field": field, "waba_id": waba_id, "time": time, "raw": raw,
-                                      "error": error, "metadata": metadata}))
-
-
 def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
     """A message of a known type whose content object is missing but whose ``errors`` say why."""
     if not msg.get("errors") or msg.get(str(msg.get("type"))) is not None:
@@ -275,20 +268,6 @@ def _failed(msg: dict[str, Any]) -> m.IncomingMessage | None:
         return m.FailedMessage.model_validate(msg)
     except ValidationError:
         return None
-
-
-def _contact_for(contacts: list[m.WebhookContact], phone: str | None, user_id: str | None, index: int,
-                 count: int) -> m.WebhookContact | None:
-    if not contacts:
-        return None
-    if len(contacts) == 1:
-        return contacts[0]
-    for contact in contacts:
-        # A username-only customer has no wa_id: match on the BSUID then.
-        if (phone and contact.wa_id == phone) or (user_id and contact.user_id == user_id):
-            return contact
-    # ``from`` may differ from ``wa_id`` (e.g. Brazil's ninth digit); fall back to position.
-    return contacts[index] if len(contacts) == count else None
 
 
 def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
@@ -304,7 +283,7 @@ def _echoes(ctx: _Ctx, out: list[u.Update]) -> None:
         except ValidationError as exc:
             out.append(ctx.raw(echo, f"message echo: {_why(exc)}"))
             continue
-        contact = _contact_for(contacts, message.to, None, index, len(echoes))
+        contact = _fast.contact_for(contacts, message.to, None, index, len(echoes))
         out.append(u.MessageEchoUpdate(field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=echo,
                                        message=message, metadata=metadata, contact=contact))
 
@@ -324,7 +303,7 @@ def _user_preferences(ctx: _Ctx, out: list[u.Update]) -> None:
             continue
         out.append(u.UserPreferencesUpdate(
             field=ctx.field, waba_id=ctx.waba_id, time=ctx.time, raw=item, preference=pref,
-            contact=_contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
+            contact=_fast.contact_for(contacts, pref.wa_id, None, index, len(prefs)), metadata=metadata,
         ))
 
 
@@ -393,27 +372,38 @@ def _value(update_cls: type[u.Update], model: type[m.WebhookModel]) -> Callable[
     return parse_value
 
 
+# Fields whose whole value is one event: (update class, model of the value).
+_VALUE_FIELDS: dict[str, tuple[type[u.Update], type[m.WebhookModel]]] = {
+    "message_template_status_update": (u.TemplateStatusUpdate, m.TemplateStatus),
+    "message_template_quality_update": (u.TemplateQualityUpdate, m.TemplateQuality),
+    "template_category_update": (u.TemplateCategoryUpdate, m.TemplateCategory),
+    "account_update": (u.AccountUpdate, m.AccountEvent),
+    "phone_number_quality_update": (u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
+    "message_template_components_update": (u.TemplateComponentsUpdate, a.TemplateComponents),
+    "account_alerts": (u.AccountAlertUpdate, a.AccountAlert),
+    "account_review_update": (u.AccountReviewUpdate, a.AccountReview),
+    "business_capability_update": (u.BusinessCapabilityUpdate, a.BusinessCapability),
+    "phone_number_name_update": (u.PhoneNumberNameUpdate, a.PhoneNumberName),
+    "security": (u.SecurityUpdate, a.SecurityEvent),
+    "payment_configuration_update": (u.PaymentConfigurationUpdate, a.PaymentConfiguration),
+    "flows": (u.FlowUpdate, a.FlowEvent),
+    "partner_solutions": (u.PartnerSolutionUpdate, a.PartnerSolution),
+}
+
 _FIELDS: dict[str, Callable[[_Ctx, list[u.Update]], None]] = {
     "messages": _messages,
     "smb_message_echoes": _echoes,
     "user_preferences": _user_preferences,
-    "message_template_status_update": _value(u.TemplateStatusUpdate, m.TemplateStatus),
-    "message_template_quality_update": _value(u.TemplateQualityUpdate, m.TemplateQuality),
-    "template_category_update": _value(u.TemplateCategoryUpdate, m.TemplateCategory),
-    "account_update": _value(u.AccountUpdate, m.AccountEvent),
-    "phone_number_quality_update": _value(u.PhoneNumberQualityUpdate, m.PhoneNumberQuality),
-    "message_template_components_update": _value(u.TemplateComponentsUpdate, a.TemplateComponents),
-    "account_alerts": _value(u.AccountAlertUpdate, a.AccountAlert),
-    "account_review_update": _value(u.AccountReviewUpdate, a.AccountReview),
-    "business_capability_update": _value(u.BusinessCapabilityUpdate, a.BusinessCapability),
-    "phone_number_name_update": _value(u.PhoneNumberNameUpdate, a.PhoneNumberName),
-    "security": _value(u.SecurityUpdate, a.SecurityEvent),
-    "payment_configuration_update": _value(u.PaymentConfigurationUpdate, a.PaymentConfiguration),
-    "flows": _value(u.FlowUpdate, a.FlowEvent),
-    "partner_solutions": _value(u.PartnerSolutionUpdate, a.PartnerSolution),
+    **{field: _value(update_cls, model) for field, (update_cls, model) in _VALUE_FIELDS.items()},
     "automatic_events": _automatic_events,
     "history": _history,
     "smb_app_state_sync": _state_sync,
+}
+
+# The one-pass parsers, tried first; a change they cannot take whole goes to _FIELDS.
+_ONE_PASS: dict[str, _fast.OnePass] = {
+    **_fast.ONE_PASS,
+    **{field: _fast.value_pass(update_cls, model) for field, (update_cls, model) in _VALUE_FIELDS.items()},
 }
 
 _FIELDS.update(calls.FIELDS)
