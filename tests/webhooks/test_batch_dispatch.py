@@ -8,8 +8,10 @@ makes the payload retried for that update only, and Meta's redelivery of a handl
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from wacloud.delivery.sqlite import SqliteStore
 from wacloud.webhooks import StatusUpdate, Update, WebhookReceiver
@@ -125,5 +127,52 @@ def test_a_batch_call_that_raises_leaves_every_update_to_the_one_by_one_path(tmp
     assert rec.handle_post(raw, p.signed_headers(raw))[0] == 200
     assert batcher.single == ["x1:delivered", "x1:read"]
     assert rec.stats.processed == 1
+    rec.close()
+    store.close()
+
+
+def _statuses_only() -> bytes:
+    return p.body(p.envelope(p.change("messages", {
+        "messaging_product": "whatsapp", "metadata": p.METADATA,
+        "statuses": [p.status("delivered", id="w7"), p.status("read", id="w7")]})))
+
+
+def test_a_payload_the_batch_handled_is_settled_without_holding_the_loop(tmp_path: Path) -> None:
+    """A group inbox settles a payload in one write; the event loop waits for that write (the crash window of
+    a plain handler), except when the batch dispatcher handled all of it: its work is safe to repeat, so the
+    write goes to the receiver's thread and the loop serves on meanwhile."""
+    from wacloud.gateway._webhook_store import WebhookSqliteStore
+
+    store = WebhookSqliteStore(str(tmp_path / "inbox.db"))
+    batcher = Batcher()
+    rec = WebhookReceiver(app_secret=p.SECRET, dedup=store, inbox=store, on_update=batcher,
+                          retry_first_s=0.0, retry_poll_s=0.01)
+    settled_in: list[tuple[str, bool]] = []  # (thread name, is it the loop's?) of each write with a removal
+    real = store.write_group
+
+    def spy(group: Any) -> Any:
+        if group.done:
+            settled_in.append((threading.current_thread().name, threading.current_thread() is loop_thread))
+        return real(group)
+
+    store.write_group = spy  # type: ignore[method-assign]
+    loop_thread = threading.current_thread()  # asyncio.run runs the loop in this thread
+
+    async def main() -> None:
+        for raw, handled in ((_statuses_only(), 2), (p.body(p.envelope(p.change("messages", {
+                "messaging_product": "whatsapp", "metadata": p.METADATA,
+                "contacts": [{"profile": {"name": "A"}, "wa_id": p.USER}],
+                "messages": [p.msg("text", {"body": "hi"}, id="wamid.in7")]}))), 1)):
+            status, _, delivery = await rec.accept_async(raw, p.signed_headers(raw))
+            assert status == 200 and delivery is not None
+            assert await rec.process(delivery) == handled
+
+    asyncio.run(main())
+    assert batcher.batches == [["w7:delivered", "w7:read"]] and batcher.single == ["wamid.in7"]
+    # The statuses' settle went to a thread of the receiver; the message's was written by the loop itself.
+    assert [in_loop for _, in_loop in settled_in] == [False, True], settled_in
+    for key in ("w7:delivered", "w7:read", "wamid.in7"):
+        assert store.seen("done:" + key), key
+    assert store.pending() == []  # both payloads removed
     rec.close()
     store.close()
