@@ -33,7 +33,7 @@ TRANSACTIONS: collections.Counter[str] = collections.Counter()
 
 
 def count_transactions() -> None:
-    """Count the SQLite store's write transactions (wraps the one function every one goes through)."""
+    """Count the SQLite store's write transactions (wraps the functions they go through)."""
     import wacloud.delivery.sqlite as sq
 
     inner = sq.sqlite_transaction
@@ -45,6 +45,17 @@ def count_transactions() -> None:
             yield tx
 
     sq.sqlite_transaction = counted
+
+    # The group writes go straight to their connection (not through sqlite_transaction): one each.
+    import wacloud.gateway._webhook_store as ws
+
+    group = ws._FrontStore.write_group
+
+    def counted_group(store: Any, *args: Any) -> Any:
+        TRANSACTIONS["write"] += 1
+        return group(store, *args)
+
+    ws._FrontStore.write_group = counted_group  # type: ignore[method-assign]
 
 
 def thread_cpu() -> dict[int, float]:

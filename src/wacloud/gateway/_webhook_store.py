@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 
 from wacloud.delivery import urgent
-from wacloud.delivery.sql import Tx
-from wacloud.delivery.sqlite import SqliteStore
+from wacloud.delivery.sqlite import SqliteStore, writer_lock
+from wacloud.delivery.store import StoreError
 from wacloud.gateway._db import BUSY_TIMEOUT_S
 from wacloud.webhooks.store import InboxGroup
 
@@ -31,46 +31,96 @@ class _FrontStore(SqliteStore):
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
     def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
-        """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction."""
+        """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction.
+
+        The statements go straight to the connection, under the same locks as the store's other writes
+        (this connection's, then the file's writer lock) and with the same errors: one per request, the
+        layers of the generic transaction (context managers, the ``Tx`` wrapper) cost as much as its SQL.
+        """
         now = time.time()
         lease = now + group.lease_s
-        with self._tx() as tx:
-            ids = [int(tx.rows("INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) "
-                               "VALUES (?, ?, ?, ?) RETURNING id", (a.raw, a.headers_json, now, lease))[0][0])
-                   for a in group.arrivals]
-            keys = list(dict.fromkeys(k for a in group.arrivals for k in a.keys if k is not None))
-            new = _insert_keys(tx, keys, now, returning=True)
-            out: list[tuple[int, list[bool]]] = []
-            skips: list[str] = []
-            for inbox_id, arrival in zip(ids, group.arrivals, strict=True):
-                claims = []
-                for index, key in enumerate(arrival.keys):
-                    ok = key is None or key in new
-                    if key is not None:
-                        new.discard(key)  # a second copy in the group is a duplicate of the first
-                    if not ok:
-                        skips.append(group.skip_mark(inbox_id, index))
-                    claims.append(ok)
-                out.append((inbox_id, claims))
-            _insert_keys(tx, [*skips, *group.marks], now, returning=False)
-            if group.done:
-                test, params = self._in("id", [int(i) for i in group.done])
-                tx.run(f"DELETE FROM webhook_inbox WHERE {test}", params)
+        arrivals = group.arrivals
+        keys = list(dict.fromkeys(k for a in arrivals for k in a.keys if k is not None))
+        marks = list(group.marks)
+        # Claims and marks in one statement (a "done:" mark is never a key of its own group; if one were,
+        # the claims go first, as they must, and the marks after).
+        apart = bool(marks) and not set(marks).isdisjoint(keys)
+        conn = self._conn
+        with self._lock:
+            writer = writer_lock(self.path)
+            if writer is not None and not writer.acquire(self._busy_timeout_s):
+                raise StoreError(f"SQLite store {self.path!r}: database is locked (waited "
+                                 f"{self._busy_timeout_s:g} s)", transient=True)
+            try:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
+                try:
+                    ids = [int(conn.execute(_INSERT_ROW, (a.raw, a.headers_json, now, lease)).lastrowid or 0)
+                           for a in arrivals]
+                    new = _record(conn, keys if apart else [*keys, *marks], now, returning=bool(keys))
+                    out: list[tuple[int, list[bool]]] = []
+                    skips: list[str] = []
+                    for inbox_id, arrival in zip(ids, arrivals, strict=True):
+                        claims = []
+                        for index, key in enumerate(arrival.keys):
+                            ok = key is None or key in new
+                            if key is not None:
+                                new.discard(key)  # a second copy in the group is a duplicate of the first
+                            if not ok:
+                                skips.append(group.skip_mark(inbox_id, index))
+                            claims.append(ok)
+                        out.append((inbox_id, claims))
+                    if skips or apart:
+                        _record(conn, [*skips, *marks] if apart else skips, now, returning=False)
+                    done = group.done
+                    if len(done) == 1:
+                        conn.execute("DELETE FROM webhook_inbox WHERE id = ?", (int(done[0]),))
+                    elif done:
+                        test, params = self._in("id", [int(i) for i in done])
+                        conn.execute(f"DELETE FROM webhook_inbox WHERE {test}", params)
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise StoreError(f"SQLite store {self.path!r}: {exc}",
+                                     transient=isinstance(exc, sqlite3.OperationalError)) from exc
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if writer is not None:
+                    writer.release()
         return out
 
 
-def _insert_keys(tx: Tx, keys: Sequence[str], now: float, *, returning: bool) -> set[str]:
+_INSERT_ROW = "INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) VALUES (?, ?, ?, ?)"
+
+
+def _keys_sql(n: int, returning: bool) -> str:
+    """The INSERT of ``n`` dedup keys (existing ones left as they are), built once per shape."""
+    sql = _KEYS_SQL.get((n, returning))
+    if sql is None:
+        sql = _KEYS_SQL[(n, returning)] = (
+            "INSERT INTO webhook_dedup (key, seen_at) VALUES " + ",".join(["(?, ?)"] * n)
+            + " ON CONFLICT (key) DO NOTHING" + (" RETURNING key" if returning else ""))
+    return sql
+
+
+_KEYS_SQL: dict[tuple[int, bool], str] = {}
+
+
+def _record(conn: sqlite3.Connection, keys: Sequence[str], now: float, *, returning: bool) -> set[str]:
     """Record ``keys`` in the dedup table (existing ones are left as they are); the new ones if ``returning``."""
     new: set[str] = set()
     for start in range(0, len(keys), _KEYS_PER_INSERT):
         chunk = keys[start:start + _KEYS_PER_INSERT]
-        sql = ("INSERT INTO webhook_dedup (key, seen_at) VALUES " + ",".join(["(?, ?)"] * len(chunk))
-               + " ON CONFLICT (key) DO NOTHING" + (" RETURNING key" if returning else ""))
         params = [v for key in chunk for v in (key, now)]
+        cursor = conn.execute(_keys_sql(len(chunk), returning), params)
         if returning:
-            new.update(row[0] for row in tx.rows(sql, params))
-        else:
-            tx.run(sql, params)
+            new.update(row[0] for row in cursor)
     return new
 
 
