@@ -51,9 +51,9 @@ def count_transactions() -> None:
 
     group = ws._FrontStore.write_group
 
-    def counted_group(store: Any, *args: Any) -> Any:
+    def counted_group(store: Any, *args: Any, **kwargs: Any) -> Any:
         TRANSACTIONS["write"] += 1
-        return group(store, *args)
+        return group(store, *args, **kwargs)
 
     ws._FrontStore.write_group = counted_group  # type: ignore[method-assign]
 

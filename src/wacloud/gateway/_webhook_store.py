@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Sequence
 
-from wacloud.delivery import urgent
 from wacloud.delivery.sqlite import SqliteStore, writer_lock
 from wacloud.delivery.store import StoreError
 from wacloud.gateway._db import BUSY_TIMEOUT_S
@@ -30,8 +29,11 @@ class _FrontStore(SqliteStore):
         with self._lock:
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
-    def write_group(self, group: InboxGroup) -> list[tuple[int, list[bool]]]:
+    def write_group(self, group: InboxGroup, urgent: bool | None = None) -> list[tuple[int, list[bool]]]:
         """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction.
+
+        ``urgent``: served before the process's other writers (see ``wacloud.delivery.urgent``); None: as
+        the calling thread is marked.
 
         The statements go straight to the connection, under the same locks as the store's other writes
         (this connection's, then the file's writer lock) and with the same errors: one per request, the
@@ -46,9 +48,11 @@ class _FrontStore(SqliteStore):
         # the claims go first, as they must, and the marks after).
         apart = bool(marks) and not set(marks).isdisjoint(keys)
         conn = self._conn
-        with self._lock:
+        lock = self._lock
+        lock.acquire(urgent=urgent)
+        try:
             writer = writer_lock(self.path)
-            if writer is not None and not writer.acquire(self._busy_timeout_s):
+            if writer is not None and not writer.acquire(self._busy_timeout_s, urgent=urgent):
                 raise StoreError(f"SQLite store {self.path!r}: database is locked (waited "
                                  f"{self._busy_timeout_s:g} s)", transient=True)
             try:
@@ -93,6 +97,8 @@ class _FrontStore(SqliteStore):
             finally:
                 if writer is not None:
                     writer.release()
+        finally:
+            lock.release()
         return out
 
 
@@ -163,8 +169,7 @@ class WebhookSqliteStore(SqliteStore):
             self._now_wait_s = group.wait_s
         # From an event loop's thread, which serves nothing (the worker's sends included) while it waits:
         # ahead of the process's other writers, with the worker's (a status batch waits instead).
-        with urgent():
-            out = self._now.write_group(group)
+        out = self._now.write_group(group, urgent=True)
         self._checkpoints.count()
         return out
 

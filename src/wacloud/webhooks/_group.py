@@ -92,21 +92,25 @@ class GroupCommit(Marks):
         group = self._group
         if group is None:
             raise RuntimeError("the inbox cannot write groups")
-        puts = [item[0].arrival for item in items if isinstance(item[0], Put)]
+        puts: list[Arrival] = []
         marks: list[str] = []
         done: list[int] = []
-        for item in items:
-            settle = item[0]
-            if isinstance(settle, Settle):
-                for delivery, index, update in settle.done:
-                    delivery.completed.add(index)
-                    if (mark := self._mark(delivery, index, update)) is not None:
-                        marks.append(mark)
-                if settle.delivery.inbox_id is not None:
-                    done.append(settle.delivery.inbox_id)
-        stored = iter(group.write_group(InboxGroup(arrivals=puts, lease_s=self.lease_s, marks=marks, done=done,
-                                                   skip_mark=slot_mark, wait_s=wait_s)))
-        return [next(stored) if isinstance(item[0], Put) else None for item in items]
+        for (item,) in items:  # one pass: this runs once per request
+            if type(item) is Put:
+                puts.append(item.arrival)
+                continue
+            for delivery, index, update in item.done:
+                delivery.completed.add(index)
+                if (mark := self._mark(delivery, index, update)) is not None:
+                    marks.append(mark)
+            if item.delivery.inbox_id is not None:
+                done.append(item.delivery.inbox_id)
+        stored = group.write_group(InboxGroup(arrivals=puts, lease_s=self.lease_s, marks=marks, done=done,
+                                              skip_mark=slot_mark, wait_s=wait_s))
+        if len(puts) == len(items):
+            return list(stored)
+        results = iter(stored)
+        return [next(results) if type(item) is Put else None for (item,) in items]
 
     # --- from the event loop ------------------------------------------------------------------------
 
