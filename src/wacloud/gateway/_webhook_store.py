@@ -19,6 +19,9 @@ WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 _KEYS_PER_INSERT = 400
 #: Groups written from an event loop's thread between two WAL checkpoints (made in a thread of their own).
 CHECKPOINT_EVERY = 500
+#: The waits of the receiver's writes from an event loop (``InboxGroup.wait_s``: puts alone, settles), each
+#: with its connection opened up front; another wait gets its own connection on first use.
+NOW_WAITS_S = (0.0, 0.05)
 
 
 class _FrontStore(SqliteStore):
@@ -148,12 +151,14 @@ class WebhookSqliteStore(SqliteStore):
         self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
         self._front = _FrontStore(path)
         self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
-        # Groups written from an event loop's thread (``wait_s``): a connection that waits briefly for
-        # a busy file and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
-        self._now = _FrontStore(path)
-        self._now.set_busy_timeout(0.0)
-        self._now_wait_s = 0.0
-        self._now.no_checkpoints()
+        # Groups written from an event loop's thread (``wait_s``): connections that wait briefly for a
+        # busy file and never checkpoint (a checkpoint fsyncs); _Checkpoints does that elsewhere. One per
+        # wait (in practice two: puts alone never wait, a settle waits 50 ms): switching one connection's
+        # busy timeout back and forth cost a PRAGMA statement every other request.
+        self._now: dict[float, _FrontStore] = {}
+        self._now_lock = threading.Lock()
+        for wait_s in NOW_WAITS_S:  # opened here: opening (and migrating) may wait, an event loop must not
+            self._now_store(wait_s)
         self._checkpoints = _Checkpoints(self.path)
 
     def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
@@ -164,19 +169,31 @@ class WebhookSqliteStore(SqliteStore):
         """One transaction for a group of arrivals, marks and removals (on a connection of the request path)."""
         if group.wait_s is None:
             return self._front.write_group(group)
-        if group.wait_s != self._now_wait_s:
-            self._now.set_busy_timeout(group.wait_s)
-            self._now_wait_s = group.wait_s
+        now = self._now.get(group.wait_s) or self._now_store(group.wait_s)
         # From an event loop's thread, which serves nothing (the worker's sends included) while it waits:
         # ahead of the process's other writers, with the worker's (a status batch waits instead).
-        out = self._now.write_group(group, urgent=True)
+        out = now.write_group(group, urgent=True)
         self._checkpoints.count()
         return out
+
+    def _now_store(self, wait_s: float) -> _FrontStore:
+        """The event loops' connection that waits ``wait_s`` for a busy file (opened on first use)."""
+        with self._now_lock:
+            store = self._now.get(wait_s)
+            if store is None:
+                store = _FrontStore(self.path)
+                store.set_busy_timeout(wait_s)
+                store.no_checkpoints()
+                self._now[wait_s] = store
+            return store
 
     def close(self) -> None:
         """Close the connections."""
         self._checkpoints.stop()
-        self._now.close()
+        with self._now_lock:
+            for store in self._now.values():
+                store.close()
+            self._now.clear()
         self._front.close()
         super().close()
 
