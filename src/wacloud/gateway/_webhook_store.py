@@ -25,7 +25,15 @@ NOW_WAITS_S = (0.0, 0.05)
 
 
 class _FrontStore(SqliteStore):
-    """The request path's connection: ``put`` and the group commits (see :meth:`write_group`)."""
+    """The request path's connection: ``put`` and the group commits (see :meth:`write_group`).
+
+    ``groups_only``: the connection only ever writes groups (an event loop's): a plain lock guards it,
+    not the store's priority lock (there is no other caller to serve first; ~1 µs less per request).
+    """
+
+    def __init__(self, path: str, *, groups_only: bool = False) -> None:
+        super().__init__(path)
+        self._groups_lock = threading.Lock() if groups_only else None
 
     def no_checkpoints(self) -> None:
         """This connection's commits never run a WAL checkpoint (its fsync would stall the caller)."""
@@ -51,8 +59,11 @@ class _FrontStore(SqliteStore):
         # the claims go first, as they must, and the marks after).
         apart = bool(marks) and not set(marks).isdisjoint(keys)
         conn = self._conn
-        lock = self._lock
-        lock.acquire(urgent=urgent)
+        plain = self._groups_lock
+        if plain is not None:
+            plain.acquire()
+        else:
+            self._lock.acquire(urgent=urgent)
         try:
             writer = writer_lock(self.path)
             if writer is not None and not writer.acquire(self._busy_timeout_s, urgent=urgent):
@@ -101,8 +112,19 @@ class _FrontStore(SqliteStore):
                 if writer is not None:
                     writer.release()
         finally:
-            lock.release()
+            if plain is not None:
+                plain.release()
+            else:
+                self._lock.release()
         return out
+
+    def close(self) -> None:
+        """Close the connection (after a group being written)."""
+        if self._groups_lock is None:
+            super().close()
+            return
+        with self._groups_lock:
+            super().close()
 
 
 _INSERT_ROW = "INSERT INTO webhook_inbox (raw, headers, received_at, lease_until) VALUES (?, ?, ?, ?)"
@@ -181,7 +203,7 @@ class WebhookSqliteStore(SqliteStore):
         with self._now_lock:
             store = self._now.get(wait_s)
             if store is None:
-                store = _FrontStore(self.path)
+                store = _FrontStore(self.path, groups_only=True)
                 store.set_busy_timeout(wait_s)
                 store.no_checkpoints()
                 self._now[wait_s] = store

@@ -274,7 +274,7 @@ class WebhookReceiver(Outcomes):
                     or any(signature.verify(raw_body, sig, x) for x in self._other_secrets)):
                 return 403, _error(f"{signature.HEADER} does not match the body"), None
         content_type = header(headers, "content-type") or ""
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        if content_type != "application/json" and content_type.split(";", 1)[0].strip().lower() != "application/json":
             return 400, _error("Content-Type must be application/json"), None
         if not raw_body:
             return 400, _error("body is empty"), None
