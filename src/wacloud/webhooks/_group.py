@@ -96,7 +96,7 @@ class GroupCommit(Marks):
         marks: list[str] = []
         done: list[int] = []
         for (item,) in items:  # one pass: this runs once per request
-            if type(item) is Put:
+            if isinstance(item, Put):
                 puts.append(item.arrival)
                 continue
             for delivery, index, update in item.done:
