@@ -95,7 +95,7 @@ def run(store: str, signed: list[tuple[bytes, str]], updates: int, concurrency: 
         """Start the app through the ASGI lifespan, as uvicorn does (its start-up work included)."""
         import wacloud.webhooks.asgi as asgi
 
-        asgi._frozen = False  # each store stands for a server process of its own: its start-up freezes
+        asgi._gc_tuned = False  # each store stands for a server process of its own: its start-up tunes the GC
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         started = asyncio.get_running_loop().create_future()
 
