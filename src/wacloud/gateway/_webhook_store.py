@@ -19,9 +19,6 @@ WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 _KEYS_PER_INSERT = 400
 #: Groups written from an event loop's thread between two WAL checkpoints (made in a thread of their own).
 CHECKPOINT_EVERY = 500
-#: The waits of the receiver's writes from an event loop (``InboxGroup.wait_s``: puts alone, settles), each
-#: with its connection opened up front; another wait gets its own connection on first use.
-NOW_WAITS_S = (0.0, 0.05)
 
 
 class _FrontStore(SqliteStore):
@@ -59,6 +56,7 @@ class _FrontStore(SqliteStore):
         # the claims go first, as they must, and the marks after).
         apart = bool(marks) and not set(marks).isdisjoint(keys)
         conn = self._conn
+        wait_s = self._busy_timeout_s if group.wait_s is None else group.wait_s
         plain = self._groups_lock
         if plain is not None:
             plain.acquire()
@@ -66,14 +64,11 @@ class _FrontStore(SqliteStore):
             self._lock.acquire(urgent=urgent)
         try:
             writer = writer_lock(self.path)
-            if writer is not None and not writer.acquire(self._busy_timeout_s, urgent=urgent):
-                raise StoreError(f"SQLite store {self.path!r}: database is locked (waited "
-                                 f"{self._busy_timeout_s:g} s)", transient=True)
+            if writer is not None and not writer.acquire(wait_s, urgent=urgent):
+                raise StoreError(f"SQLite store {self.path!r}: database is locked (waited {wait_s:g} s)",
+                                 transient=True)
             try:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
+                self._begin(wait_s)
                 try:
                     ids = [int(conn.execute(_INSERT_ROW, (a.raw, a.headers_json, now, lease)).lastrowid or 0)
                            for a in arrivals]
@@ -117,6 +112,32 @@ class _FrontStore(SqliteStore):
             else:
                 self._lock.release()
         return out
+
+    def _begin(self, wait_s: float) -> None:
+        """BEGIN IMMEDIATE, waiting up to ``wait_s`` in all for another process's write lock.
+
+        SQLite's own busy handler waits the connection's busy timeout; the rest of ``wait_s`` (for the
+        event loops' connection, which has none, all of it) is waited here, in short sleeps.
+        """
+        deadline: float | None = None
+        delay = 0.001
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                message = str(exc)
+                if "locked" not in message and "busy" not in message:
+                    raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + max(0.0, wait_s - self._busy_timeout_s)
+                if now >= deadline:
+                    raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
+                time.sleep(min(delay, deadline - now))
+                delay = min(delay * 2, 0.01)
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self.path!r}: {exc}") from exc
 
     def close(self) -> None:
         """Close the connection (after a group being written)."""
@@ -173,14 +194,14 @@ class WebhookSqliteStore(SqliteStore):
         self.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
         self._front = _FrontStore(path)
         self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
-        # Groups written from an event loop's thread (``wait_s``): connections that wait briefly for a
-        # busy file and never checkpoint (a checkpoint fsyncs); _Checkpoints does that elsewhere. One per
-        # wait (in practice two: puts alone never wait, a settle waits 50 ms): switching one connection's
-        # busy timeout back and forth cost a PRAGMA statement every other request.
-        self._now: dict[float, _FrontStore] = {}
-        self._now_lock = threading.Lock()
-        for wait_s in NOW_WAITS_S:  # opened here: opening (and migrating) may wait, an event loop must not
-            self._now_store(wait_s)
+        # Groups written from an event loop's thread (``wait_s``): a connection that never waits inside
+        # SQLite (a put alone must not wait at all, a settle at most ``wait_s``: its write waits in
+        # write_group) and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
+        # One connection for both: a second one would find the file changed by the first at each
+        # transaction and drop its page cache (measured: twice the system time).
+        self._now = _FrontStore(path, groups_only=True)
+        self._now.set_busy_timeout(0.0)
+        self._now.no_checkpoints()
         self._checkpoints = _Checkpoints(self.path)
 
     def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
@@ -191,31 +212,16 @@ class WebhookSqliteStore(SqliteStore):
         """One transaction for a group of arrivals, marks and removals (on a connection of the request path)."""
         if group.wait_s is None:
             return self._front.write_group(group)
-        now = self._now.get(group.wait_s) or self._now_store(group.wait_s)
         # From an event loop's thread, which serves nothing (the worker's sends included) while it waits:
         # ahead of the process's other writers, with the worker's (a status batch waits instead).
-        out = now.write_group(group, urgent=True)
+        out = self._now.write_group(group, urgent=True)
         self._checkpoints.count()
         return out
-
-    def _now_store(self, wait_s: float) -> _FrontStore:
-        """The event loops' connection that waits ``wait_s`` for a busy file (opened on first use)."""
-        with self._now_lock:
-            store = self._now.get(wait_s)
-            if store is None:
-                store = _FrontStore(self.path, groups_only=True)
-                store.set_busy_timeout(wait_s)
-                store.no_checkpoints()
-                self._now[wait_s] = store
-            return store
 
     def close(self) -> None:
         """Close the connections."""
         self._checkpoints.stop()
-        with self._now_lock:
-            for store in self._now.values():
-                store.close()
-            self._now.clear()
+        self._now.close()
         self._front.close()
         super().close()
 
