@@ -267,13 +267,13 @@ class WebhookReceiver(Outcomes):
         if len(raw_body) > self.max_body_bytes:
             return 413, _error(f"body is larger than {self.max_body_bytes} bytes"), None
         if self._secret is not None:
-            sig = header(headers, _SIG)
+            sig = headers.get(_SIG) or header(headers, _SIG)
             if not sig:
                 return 401, _error(f"{signature.HEADER} header is missing"), None
             if not (signature.verify(raw_body, sig, self._secret)
                     or any(signature.verify(raw_body, sig, x) for x in self._other_secrets)):
                 return 403, _error(f"{signature.HEADER} does not match the body"), None
-        content_type = header(headers, "content-type") or ""
+        content_type = headers.get("content-type") or header(headers, "content-type") or ""
         if content_type != "application/json" and content_type.split(";", 1)[0].strip().lower() != "application/json":
             return 400, _error("Content-Type must be application/json"), None
         if not raw_body:
