@@ -158,8 +158,12 @@ class WebhookApp:
         if method != "POST":
             await _respond(send, 405, _error("method not allowed"), [*_JSON, (b"allow", b"GET, HEAD, POST")])
             return
-        # Only the headers the receiver reads (a full dict of every header cost more than the checks).
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k.lower() in _READ}
+        # Only the headers the receiver reads (a full dict of every header cost more than the checks). ASGI
+        # servers give the names in lower case; a server that did not is read again, case-insensitively.
+        raw = scope["headers"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw if k in _READ}
+        if len(headers) < len(_READ):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw if k.lower() in _READ}
         cap = self.receiver.max_body_bytes
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > cap:
