@@ -72,7 +72,7 @@ class GroupCommit(Marks):
     def _arrival(self, delivery: ReceivedPayload, raw: bytes, headers_json: str) -> Put:
         """The put of an accepted payload: parsed now, so its updates' keys are claimed with its row."""
         updates = delivery.updates = parse(delivery.payload)
-        return Put(Arrival(bytes(raw), headers_json, tuple(u.dedup_key for u in updates)))
+        return Put(Arrival(bytes(raw), headers_json, tuple([u.dedup_key for u in updates])))
 
     def _write_group(self, items: list[tuple[Put | Settle]]) -> list[Result]:
         """A batched lane step: every put and settle queued together, in one transaction."""
@@ -126,7 +126,9 @@ class GroupCommit(Marks):
             return result
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Result] = loop.create_future()
-        waiting = self._waiting.setdefault(loop, [])
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = []
         waiting.append((put, waiter))
         if len(waiting) == 1:
             loop.call_soon(self._write_here, loop, None)  # at the end of this iteration, with the others

@@ -340,7 +340,7 @@ class WebhookReceiver(Outcomes):
         group = self._group is not None and delivery.inbox_id is not None and not inline
         settle: tuple[tuple[ReceivedPayload, int, Update], ...] = ()
         pre = None if delivery.resumed else delivery.claims
-        if pre is not None:  # claimed when it was stored: a duplicate of another payload's is skipped
+        if pre is not None and not all(pre):  # claimed when stored: a duplicate of another payload's is skipped
             for (_, i, _), ok in zip(items, pre, strict=True):
                 if not ok:
                     delivery.completed.add(i)
@@ -559,7 +559,8 @@ _encode = msgspec.json.Encoder().encode  # a tenth of json.dumps's cost on this 
 
 def _stored_headers(headers: Mapping[str, str]) -> str:
     """The headers kept with a stored payload (its signature can be checked again)."""
-    return _encode({"content-type": header(headers, "content-type") or "", _SIG: header(headers, _SIG)}).decode()
+    content_type = headers.get("content-type") or header(headers, "content-type") or ""
+    return _encode({"content-type": content_type, _SIG: headers.get(_SIG) or header(headers, _SIG)}).decode()
 
 
 def _query(query: Mapping[str, Any] | str) -> dict[str, str]:
