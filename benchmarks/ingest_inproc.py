@@ -33,7 +33,7 @@ TRANSACTIONS: collections.Counter[str] = collections.Counter()
 
 
 def count_transactions() -> None:
-    """Count the SQLite store's write transactions (wraps the one function every one goes through)."""
+    """Count the SQLite store's write transactions (wraps the functions they go through)."""
     import wacloud.delivery.sqlite as sq
 
     inner = sq.sqlite_transaction
@@ -45,6 +45,17 @@ def count_transactions() -> None:
             yield tx
 
     sq.sqlite_transaction = counted
+
+    # The group writes go straight to their connection (not through sqlite_transaction): one each.
+    import wacloud.gateway._webhook_store as ws
+
+    group = ws._FrontStore.write_group
+
+    def counted_group(store: Any, *args: Any, **kwargs: Any) -> Any:
+        TRANSACTIONS["write"] += 1
+        return group(store, *args, **kwargs)
+
+    ws._FrontStore.write_group = counted_group  # type: ignore[method-assign]
 
 
 def thread_cpu() -> dict[int, float]:
@@ -80,8 +91,26 @@ def run(store: str, signed: list[tuple[bytes, str]], updates: int, concurrency: 
         if sent[0]["status"] != 200:
             raise AssertionError(f"answered {sent[0]['status']}")
 
+    async def lifespan() -> tuple[asyncio.Queue[dict[str, Any]], asyncio.Task[None]]:
+        """Start the app through the ASGI lifespan, as uvicorn does (its start-up work included)."""
+        import wacloud.webhooks.asgi as asgi
+
+        asgi._gc_tuned = False  # each store stands for a server process of its own: its start-up tunes the GC
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        started = asyncio.get_running_loop().create_future()
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"].startswith("lifespan.startup") and not started.done():
+                started.set_result(message["type"])
+
+        inbox.put_nowait({"type": "lifespan.startup"})
+        task = asyncio.create_task(app({"type": "lifespan"}, inbox.get, send))
+        if await started != "lifespan.startup.complete":
+            raise AssertionError("the app did not start")
+        return inbox, task
+
     async def main() -> dict[str, Any]:
-        await app.startup()
+        life, life_task = await lifespan()
         gate = asyncio.Semaphore(concurrency)
 
         async def limited(body: bytes, sig: str) -> None:
@@ -112,7 +141,8 @@ def run(store: str, signed: list[tuple[bytes, str]], updates: int, concurrency: 
         if store == "sqlite":
             with sqlite3.connect(db) as conn:
                 left = conn.execute("SELECT count(*) FROM webhook_inbox").fetchone()[0]
-        await app.shutdown()
+        life.put_nowait({"type": "lifespan.shutdown"})
+        await life_task
         return {"cpu_us_per_req": cpu / n * 1e6, "req_per_s": n / wall,
                 "threads_cpu_us_per_req": {k: round(v, 1) for k, v in threads.items() if v >= 0.5},
                 "write_tx_per_req": TRANSACTIONS["write"] / n, "handled_all": HANDLED["updates"] == updates,

@@ -1,7 +1,7 @@
 """Webhook ingest: signed POSTs over loopback into our receiver (store off / SQLite) and pywa's server.
 
     python -m benchmarks.webhook_ingest [--duration 8] [--rates 100 500 1000]
-                                        [--targets ours ours-sqlite pywa floor]
+                                        [--targets ours ours-sqlite pywa floor] [--rounds 1]
 
 Each receiver runs under uvicorn in its own process (benchmarks/_receiver_server.py); the load generator
 (benchmarks/_loadgen.py, raw asyncio sockets) runs in this one. Every request carries a distinct,
@@ -12,6 +12,9 @@ correctly signed body from the mixed corpus, so no de-duplication shortcut appli
 - fixed offered loads (``--rates``): open-loop schedule, p50/p99 ack latency from the scheduled instant;
 - the floor: ``signature.verify`` + ``json.loads`` of the same bodies in a bare loop (no HTTP), and each
   receiver's CPU per request as a multiple of it.
+
+With ``--rounds N`` the targets run N times in turn, and the summary gives pywa's CPU per request over ours
+for each round (each pair measured a minute apart at most): on a shared machine one run moves by ±15 %.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -52,12 +56,12 @@ def floor_loop(signed: list[tuple[bytes, str]], rounds: int = 3) -> float:
     return best / len(signed) * 1e6
 
 
-def server_cpu(pid: int) -> float:
-    """User+system CPU seconds used so far by process ``pid`` (and its threads)."""
+def server_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds used so far by process ``pid`` (and its threads)."""
     import psutil
 
     t = psutil.Process(pid).cpu_times()
-    return float(t.user + t.system)
+    return float(t.user), float(t.system)
 
 
 class Cursor:
@@ -74,11 +78,11 @@ class Cursor:
 
 
 def bench_target(name: str, requests: list[bytes], args: Any, tmp: Path) -> dict[str, Any]:
-    """All measurements for one receiver, in a fresh server process."""
+    """All measurements for one receiver, in a fresh server process (a durable one on a fresh file)."""
     kind, store = TARGETS[name]
     server_args = ["--kind", kind]
     if store == "sqlite":
-        server_args += ["--store", f"sqlite:///{tmp / (name + '.db')}"]
+        server_args += ["--store", f"sqlite:///{tempfile.mkdtemp(dir=tmp)}/{name}.db"]
     result: dict[str, Any] = {}
     cursor = Cursor(requests)
     with h.running(
@@ -101,7 +105,12 @@ def bench_target(name: str, requests: list[bytes], args: Any, tmp: Path) -> dict
         )
         cpu1 = server_cpu(srv.pid)
         result["saturation"] = sat.as_dict()
-        result["server_cpu_us_per_req"] = (cpu1 - cpu0) / max(sat.done, 1) * 1e6
+        per = 1e6 / max(sat.done, 1)
+        # User (Python, SQLite's own work) and system (the kernel: loopback TCP, SQLite's file writes and
+        # locks) apart: the system share is most of what a receiver cannot shave.
+        result["server_user_us_per_req"] = (cpu1[0] - cpu0[0]) * per
+        result["server_sys_us_per_req"] = (cpu1[1] - cpu0[1]) * per
+        result["server_cpu_us_per_req"] = result["server_user_us_per_req"] + result["server_sys_us_per_req"]
         for rate in args.rates:
             time.sleep(0.5)  # let a durable receiver drain its backlog before the next phase
             n = int(rate * args.duration)
@@ -119,14 +128,49 @@ def bench_target(name: str, requests: list[bytes], args: Any, tmp: Path) -> dict
     return result
 
 
+def run_round(args: Any, requests: list[bytes], floor_us: float, tmp: Path) -> dict[str, Any]:
+    """Every target once, in order; prints each one's lines; its figures by target name."""
+    out: dict[str, Any] = {}
+    for name in args.targets:
+        try:
+            r = bench_target(name, requests, args, tmp)
+        except Exception as exc:  # one receiver failing to start must not hide the others' figures
+            out[name] = {"failed": f"{type(exc).__name__}: {exc}"}
+            print(f"{name:12} FAILED: {exc}", flush=True)
+            continue
+        r["cpu_multiple_of_floor"] = r["server_cpu_us_per_req"] / floor_us
+        out[name] = r
+        sat = r["saturation"]
+        line = (
+            f"{name:12} saturation {sat['throughput_rps']:7.0f} req/s (errors {sat['errors'] or 0}, "
+            f"non-200 {sat['done'] - sat['ok'] - sum(sat['errors'].values())})  server CPU "
+            f"{r['server_cpu_us_per_req']:6.0f} µs/req (user {r['server_user_us_per_req']:.0f}, sys "
+            f"{r['server_sys_us_per_req']:.0f}) = {r['cpu_multiple_of_floor']:.0f}x floor  "
+            f"RSS {r['rss_mb_start']:.0f}->{r['rss_mb_end']:.0f} MiB  "
+            f"handled {r['handled_updates']}/{r['requests_sent']}"
+        )
+        print(line, flush=True)
+        for rate in args.rates:
+            st = r[f"rate_{rate}"]
+            print(
+                f"{'':12} @{rate:5d} req/s offered: p50 {st['p50_ms']:7.2f} ms  "
+                f"p99 {st['p99_ms']:8.2f} ms  "
+                f"ok {st['ok']}/{st['sent']}  errors {st['errors'] or 0}",
+                flush=True,
+            )
+    return out
+
+
 def main() -> None:
-    """Run every target; print a table and the one-line summary."""
+    """Run every target (``--rounds`` times, interleaved); print a table and the one-line summary."""
     parser = h.base_parser(__doc__ or "")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per phase")
     parser.add_argument("--rates", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--max-rps", type=int, default=5000, help="cap on saturation requests per second")
     parser.add_argument("--mix", choices=sorted(corpus.MIXES), default="realistic")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the targets this many times in turn; the CPU ratios are then given per round")
     args = parser.parse_args()
 
     total = int(args.max_rps * args.duration) + 300 + int(sum(args.rates) * args.duration)
@@ -143,39 +187,40 @@ def main() -> None:
         "bodies": len(bodies),
         "avg_body_bytes": sum(map(len, bodies)) / len(bodies),
     }
+    rounds: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.targets:
-            try:
-                r = bench_target(name, requests, args, Path(tmp))
-            except Exception as exc:  # one receiver failing to start must not hide the others' figures
-                figures[name] = {"failed": f"{type(exc).__name__}: {exc}"}
-                print(f"{name:12} FAILED: {exc}", flush=True)
-                continue
-            r["cpu_multiple_of_floor"] = r["server_cpu_us_per_req"] / floor_us
-            figures[name] = r
-            sat = r["saturation"]
-            line = (
-                f"{name:12} saturation {sat['throughput_rps']:7.0f} req/s (errors {sat['errors'] or 0}, "
-                f"non-200 {sat['done'] - sat['ok'] - sum(sat['errors'].values())})  server CPU "
-                f"{r['server_cpu_us_per_req']:6.0f} µs/req = {r['cpu_multiple_of_floor']:.0f}x floor  "
-                f"RSS {r['rss_mb_start']:.0f}->{r['rss_mb_end']:.0f} MiB  "
-                f"handled {r['handled_updates']}/{r['requests_sent']}"
-            )
-            print(line, flush=True)
-            for rate in args.rates:
-                st = r[f"rate_{rate}"]
-                print(
-                    f"{'':12} @{rate:5d} req/s offered: p50 {st['p50_ms']:7.2f} ms  "
-                    f"p99 {st['p99_ms']:8.2f} ms  "
-                    f"ok {st['ok']}/{st['sent']}  errors {st['errors'] or 0}",
-                    flush=True,
-                )
+        for n in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {n + 1} of {args.rounds} (load {os.getloadavg()[0]:.1f})", flush=True)
+            rounds.append(run_round(args, requests, floor_us, Path(tmp)))
+    figures.update(rounds[-1])  # the last round's figures per target, as with one round
+    if args.rounds > 1:
+        figures["rounds"] = rounds
 
     def sat_rps(name: str) -> float:
         return float(figures.get(name, {}).get("saturation", {}).get("throughput_rps", float("nan")))
 
     ratios = {f"{o}/pywa": sat_rps(o) / sat_rps("pywa") for o in ("ours", "ours-sqlite")}
     figures["saturation_ratios"] = ratios
+
+    def cpu(name: str) -> float:
+        return float(figures.get(name, {}).get("server_cpu_us_per_req", float("nan")))
+
+    # The row's measure: how many times less server CPU per request than pywa (steadier than req/s on a
+    # shared machine, where the load generator competes for the same cores).
+    cpu_ratios = {f"pywa/{o}": cpu("pywa") / cpu(o) for o in ("ours", "ours-sqlite")}
+    figures["cpu_ratios"] = cpu_ratios
+
+    def round_ratios(ours: str) -> str:
+        """pywa's CPU per request over ``ours`` in each round (both measured minutes apart at most)."""
+        values = []
+        for r in rounds:
+            try:
+                values.append(r["pywa"]["server_cpu_us_per_req"] / r[ours]["server_cpu_us_per_req"])
+            except KeyError:  # a target failed (or was not asked for) in that round
+                values.append(float("nan"))
+        figures.setdefault("cpu_ratios_by_round", {})[f"pywa/{ours}"] = values
+        return " / ".join(h.fmt(v) for v in values)
     top = max(args.rates)
 
     def p99(name: str) -> float:
@@ -184,7 +229,12 @@ def main() -> None:
     def mult(name: str) -> float:
         return float(figures.get(name, {}).get("cpu_multiple_of_floor", float("nan")))
 
+    by_round = (f" (by round: store off {round_ratios('ours')}, durable {round_ratios('ours-sqlite')})"
+                if args.rounds > 1 else "")
     summary = (
+        f"server CPU per request, pywa/ours: store off {h.fmt(cpu_ratios['pywa/ours'])}x, durable SQLite "
+        f"{h.fmt(cpu_ratios['pywa/ours-sqlite'])}x ({h.fmt(cpu('ours'), 0)} / {h.fmt(cpu('ours-sqlite'), 0)} / "
+        f"{h.fmt(cpu('pywa'), 0)} µs){by_round}; "
         f"saturation req/s ours {h.fmt(sat_rps('ours'), 0)}, ours+sqlite {h.fmt(sat_rps('ours-sqlite'), 0)}, "
         f"pywa {h.fmt(sat_rps('pywa'), 0)} (ours/pywa {h.fmt(ratios['ours/pywa'])}x, "
         f"sqlite/pywa {h.fmt(ratios['ours-sqlite/pywa'])}x); p99 @{top}/s ours {h.fmt(p99('ours'))} ms, "

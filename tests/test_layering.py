@@ -12,6 +12,7 @@ SRC = Path(wacloud.__file__).parent
 #: Lower numbers are lower layers. A part may import its own layer's siblings only where listed in SIDEWAYS.
 LAYERS: dict[str, int] = {
     "_deprecation": 0,  # old names kept for one release (a warning and a lookup)
+    "_json": 0,  # compact JSON text for the stores (msgspec, json.dumps as the fallback)
     "limits": 0,
     "errors": 0,
     "template_rules": 0,

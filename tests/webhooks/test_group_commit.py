@@ -77,6 +77,44 @@ def test_one_transaction_stores_the_arrivals_claims_their_keys_and_settles(tmp_p
     store.close()
 
 
+def test_claims_go_before_marks_even_when_a_mark_is_also_a_key_of_the_group(tmp_path: Path) -> None:
+    # Claims and marks share one INSERT unless a mark is one of the group's own keys: the claim then
+    # goes first (a key recorded by a mark of the same group would read as a duplicate).
+    store = WebhookSqliteStore(str(tmp_path / "hooks.db"))
+    (id1, claims1), = store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, marks=["done:x"],
+                                                   arrivals=[Arrival(b"{}", "{}", ("done:x", "y"))]))
+    assert claims1 == [True, True] and not store.seen(_skip(id1, 0))
+    # Both ways once more, on the event loop's connection (``wait_s``): a mark of another key, then a
+    # group of two marks and two removals.
+    (id2, claims2), = store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, wait_s=0.05, marks=["done:y"],
+                                                   arrivals=[Arrival(b"{}", "{}", ("y", "z"))]))
+    assert claims2 == [False, True] and store.seen(_skip(id2, 0)) and store.seen("done:y")
+    assert store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, wait_s=0.05, marks=["done:z", "done:z"],
+                                        done=[id1, id2])) == []
+    assert store.pending(10) == [] and store.seen("done:z")
+    store.close()
+
+
+def test_the_event_loops_writes_wait_for_another_process_only_as_long_as_asked(tmp_path: Path) -> None:
+    from wacloud.delivery import StoreError
+
+    db = tmp_path / "hooks.db"
+    store = WebhookSqliteStore(str(db))
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)  # as another process would
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match="locked"):  # a put alone does not wait at all
+        store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, wait_s=0.0, arrivals=[Arrival(b"{}", "{}", ("a",))]))
+    released = threading.Timer(0.05, lambda: other.execute("COMMIT"))
+    released.start()
+    # A write that may wait gets the file once the other writer is done (it waits up to 30 s here).
+    (stored, claims), = store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, wait_s=30.0,
+                                                     arrivals=[Arrival(b"{}", "{}", ("a",))]))
+    released.join()
+    assert claims == [True] and [i for i, _ in store.pending(10)] == [stored]
+    other.close()
+    store.close()
+
+
 def test_a_failed_group_writes_nothing(tmp_path: Path) -> None:
     store = WebhookSqliteStore(str(tmp_path / "hooks.db"))
     (kept, _), = store.write_group(InboxGroup(skip_mark=_skip, lease_s=30, arrivals=[Arrival(b"{}", "{}", ())]))

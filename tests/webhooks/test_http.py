@@ -257,3 +257,41 @@ async def test_asgi_client_gone_mid_body_gets_no_answer_and_nothing_is_accepted(
              "headers": [(b"content-type", b"application/json")]}
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert sent == [] and seen == []
+
+
+def test_asgi_reads_header_names_in_any_case() -> None:
+    # ASGI servers give header names in lower case; one that does not is still understood.
+    import asyncio
+
+    seen: Seen = []
+    app = WebhookApp(_receiver(seen), gc_tuning=False)
+    raw = p.body(p.inbound(p.msg("text", {"body": "hi"})))
+    sent: list[dict[str, Any]] = []
+
+    async def call(headers: list[tuple[bytes, bytes]]) -> int:
+        messages = [{"type": "http.request", "body": raw, "more_body": False}]
+        sent.clear()
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": headers},
+                  receive, send)
+        return int(sent[0]["status"])
+
+    async def main() -> list[int]:
+        await app.startup()
+        try:
+            signature = sign(raw, p.SECRET).encode()
+            return [
+                await call([(b"Content-Type", b"application/json"), (b"X-Hub-Signature-256", signature)]),
+                await call([(b"content-type", b"application/json"), (b"x-hub-signature-256", b"sha256=00")]),
+            ]
+        finally:
+            await app.shutdown()
+
+    assert asyncio.run(main()) == [200, 403]
+    assert len(seen) == 1

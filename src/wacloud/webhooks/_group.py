@@ -76,7 +76,7 @@ class GroupCommit(Marks):
     def _arrival(self, delivery: ReceivedPayload, raw: bytes, headers_json: str) -> Put:
         """The put of an accepted payload: parsed now, so its updates' keys are claimed with its row."""
         updates = delivery.updates = parse(delivery.payload)
-        return Put(Arrival(bytes(raw), headers_json, tuple(u.dedup_key for u in updates)))
+        return Put(Arrival(bytes(raw), headers_json, tuple([u.dedup_key for u in updates])))
 
     def _write_group(self, items: list[tuple[Put | Settle]]) -> list[Result]:
         """A batched lane step: every put and settle queued together, in one transaction."""
@@ -96,27 +96,32 @@ class GroupCommit(Marks):
         group = self._group
         if group is None:
             raise RuntimeError("the inbox cannot write groups")
-        puts = [item[0].arrival for item in items if isinstance(item[0], Put)]
+        puts: list[Arrival] = []
         marks: list[str] = []
         done: list[int] = []
-        for item in items:
-            settle = item[0]
-            if isinstance(settle, Settle):
-                for delivery, index, update in settle.done:
-                    delivery.completed.add(index)
-                    if (mark := self._mark(delivery, index, update)) is not None:
-                        marks.append(mark)
-                if settle.delivery.inbox_id is not None:
-                    done.append(settle.delivery.inbox_id)
-        stored = iter(group.write_group(InboxGroup(arrivals=puts, lease_s=self.lease_s, marks=marks, done=done,
-                                                   skip_mark=slot_mark, wait_s=wait_s)))
-        return [next(stored) if isinstance(item[0], Put) else None for item in items]
+        for (item,) in items:  # one pass: this runs once per request
+            if isinstance(item, Put):
+                puts.append(item.arrival)
+                continue
+            for delivery, index, update in item.done:
+                delivery.completed.add(index)
+                if (mark := self._mark(delivery, index, update)) is not None:
+                    marks.append(mark)
+            if item.delivery.inbox_id is not None:
+                done.append(item.delivery.inbox_id)
+        stored = group.write_group(InboxGroup(arrivals=puts, lease_s=self.lease_s, marks=marks, done=done,
+                                              skip_mark=slot_mark, wait_s=wait_s))
+        if len(puts) == len(items):
+            return list(stored)
+        results = iter(stored)
+        return [next(results) if type(item) is Put else None for (item,) in items]
 
     # --- from the event loop ------------------------------------------------------------------------
 
     _lane: Lane
-    #: Per event loop, the puts waiting for its next group write (a receiver may serve several loops).
-    _waiting: dict[asyncio.AbstractEventLoop, list[tuple[Put, asyncio.Future[Result]]]]
+    #: Per event loop, the puts (and repeatable settles) waiting for its next group write (a receiver may
+    #: serve several loops).
+    _waiting: dict[asyncio.AbstractEventLoop, list[tuple[Put | Settle, asyncio.Future[Result]]]]
     _inline_after: float
 
     async def _put_async(self, put: Put) -> Result:
@@ -124,17 +129,27 @@ class GroupCommit(Marks):
         if time.monotonic() < self._inline_after:
             result: Result = await self._lane.run_batched(self._write_group, (put,))
             return result
+        return await self._here_later(put)
+
+    def _here_later(self, item: Put | Settle) -> asyncio.Future[Result]:
+        """``item`` written by this loop's thread at the end of the iteration, with the others queued meanwhile
+        (on its own connection, never waiting for another writer: the lane takes them then)."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Result] = loop.create_future()
-        waiting = self._waiting.setdefault(loop, [])
-        waiting.append((put, waiter))
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = []
+        waiting.append((item, waiter))
         if len(waiting) == 1:
             loop.call_soon(self._write_here, loop, None)  # at the end of this iteration, with the others
-        return await waiter
+        return waiter
 
     async def _settle_async(self, settle: Settle) -> None:
         """Settle a payload from the event loop, holding it until the marks are written (see the module);
-        a repeatable one is written by the lane while the loop runs on."""
+        a repeatable one goes with the puts, and the loop does not wait for it."""
+        if settle.repeatable and time.monotonic() >= self._inline_after:
+            await self._here_later(settle)
+            return
         if settle.repeatable:
             await self._lane.run_batched(self._write_group, (settle,), priority=URGENT)
             return
@@ -148,26 +163,28 @@ class GroupCommit(Marks):
     def _write_here(self, loop: asyncio.AbstractEventLoop, settle: Settle | None) -> bool:
         """Write ``loop``'s waiting puts (and ``settle``) in this thread; False if the lane must take ``settle``."""
         waiting = self._waiting.pop(loop, [])
-        items: list[tuple[Put | Settle]] = [(put,) for put, _ in waiting]
+        items: list[tuple[Put | Settle]] = [(item,) for item, _ in waiting]
         if settle is not None:
             items.append((settle,))
         if not items:
             return True
         try:
-            # Puts alone never wait here: while another writer has the file (in a gateway, a status batch
-            # or the delivery worker) the lane takes them and the loop runs on; only a settle, which holds
-            # the loop anyway (the crash window), waits for it. Measured in `wacloud serve` under a
-            # campaign: the loop spent a fifth of its time waiting here for puts.
+            # Puts (and repeatable settles) never wait here: while another writer has the file (in a gateway,
+            # a status batch or the delivery worker) the lane takes them and the loop runs on; only a settle,
+            # which holds the loop anyway (the crash window), waits for it. Measured in `wacloud serve` under
+            # a campaign: the loop spent a fifth of its time waiting here for puts.
             results = self._commit(items, INLINE_WAIT_S if settle is not None else 0.0)
         except Exception as exc:
             # Busy (another process writes the file) or failing: the lane retries with the store's waits.
             logger.debug("webhook store busy from the event loop; using its thread: %s", exc)
             if settle is not None:  # busy for INLINE_WAIT_S: the lane takes every write for a while
                 self._inline_after = time.monotonic() + INLINE_PAUSE_S
-            for put, waiter in waiting:
-                self._lane.submit_waiter(self._write_group, (put,), waiter, priority=NORMAL)
+            for item, waiter in waiting:
+                self._lane.submit_waiter(self._write_group, (item,), waiter, priority=NORMAL)
             return False
-        for (_, waiter), result in zip(waiting, results, strict=False):
+        for (item, waiter), result in zip(waiting, results, strict=False):
+            if type(item) is Settle:
+                self.stats.processed += 1
             if not waiter.done():  # a caller that went away: its payload is stored all the same
                 waiter.set_result(result)
         if settle is not None:

@@ -87,7 +87,8 @@ class CallbackDispatcher:
         # Called directly, not through the steps runner: this is every update's path, and the
         # runner's generator and step objects cost more than the call itself.
         result = self.fn(update)
-        if inspect.isawaitable(result):
+        # None (a plain function's result) skips isawaitable's ABC check.
+        if result is not None and inspect.isawaitable(result):
             await result
 
     def dispatch_sync(self, update: Update) -> None:

@@ -267,14 +267,14 @@ class WebhookReceiver(Outcomes):
         if len(raw_body) > self.max_body_bytes:
             return 413, _error(f"body is larger than {self.max_body_bytes} bytes"), None
         if self._secret is not None:
-            sig = header(headers, _SIG)
+            sig = headers.get(_SIG) or header(headers, _SIG)
             if not sig:
                 return 401, _error(f"{signature.HEADER} header is missing"), None
             if not (signature.verify(raw_body, sig, self._secret)
                     or any(signature.verify(raw_body, sig, x) for x in self._other_secrets)):
                 return 403, _error(f"{signature.HEADER} does not match the body"), None
-        content_type = header(headers, "content-type") or ""
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        content_type = headers.get("content-type") or header(headers, "content-type") or ""
+        if content_type != "application/json" and content_type.split(";", 1)[0].strip().lower() != "application/json":
             return 400, _error("Content-Type must be application/json"), None
         if not raw_body:
             return 400, _error("body is empty"), None
@@ -341,7 +341,7 @@ class WebhookReceiver(Outcomes):
         settle: tuple[tuple[ReceivedPayload, int, Update], ...] = ()
         repeatable = False  # the settled updates were all handled by the batch dispatcher
         pre = None if delivery.resumed else delivery.claims
-        if pre is not None:  # claimed when it was stored: a duplicate of another payload's is skipped
+        if pre is not None and not all(pre):  # claimed when stored: a duplicate of another payload's is skipped
             for (_, i, _), ok in zip(items, pre, strict=True):
                 if not ok:
                     delivery.completed.add(i)
@@ -561,7 +561,8 @@ _encode = msgspec.json.Encoder().encode  # a tenth of json.dumps's cost on this 
 
 def _stored_headers(headers: Mapping[str, str]) -> str:
     """The headers kept with a stored payload (its signature can be checked again)."""
-    return _encode({"content-type": header(headers, "content-type") or "", _SIG: header(headers, _SIG)}).decode()
+    content_type = headers.get("content-type") or header(headers, "content-type") or ""
+    return _encode({"content-type": content_type, _SIG: headers.get(_SIG) or header(headers, _SIG)}).decode()
 
 
 def _query(query: Mapping[str, Any] | str) -> dict[str, str]:

@@ -98,7 +98,9 @@ async def run_async(work: Work[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
         try:
-            value = await _async_step(step)
+            # A Twin (a dispatch, a settle: every payload's steps) awaited here, without the coroutine
+            # of _async_step around it.
+            value = await step.async_(*step.args) if type(step) is Twin else await _async_step(step)
         except Exception as exc:
             error = exc
 

@@ -164,6 +164,7 @@ class MemoryDedupStore:
         self._clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+        self._next_purge = float("-inf")
 
     def first_seen(self, key: str) -> bool:
         """Record ``key``; True if it was not seen within the TTL (and not evicted since)."""
@@ -176,14 +177,22 @@ class MemoryDedupStore:
                     return False
                 seen.move_to_end(key)
             seen[key] = now
-            # Oldest first: drop expired keys, then the least recently recorded beyond the cap.
-            while seen:
-                oldest_key, oldest_at = next(iter(seen.items()))
-                if len(seen) > self.max_keys or now - oldest_at >= self.ttl_s:
-                    del seen[oldest_key]
-                else:
-                    break
+            # Expired keys are dropped at most every second (a lookup checks the TTL anyway): looking at
+            # the oldest key on every call cost a fifth of this method, once per webhook.
+            if len(seen) > self.max_keys or now >= self._next_purge:
+                self._purge(now)
             return True
+
+    def _purge(self, now: float) -> None:
+        """Oldest first: drop expired keys, then the least recently recorded beyond the cap."""
+        seen = self._seen
+        while seen:
+            oldest_key, oldest_at = next(iter(seen.items()))
+            if len(seen) > self.max_keys or now - oldest_at >= self.ttl_s:
+                del seen[oldest_key]
+            else:
+                break
+        self._next_purge = now + min(1.0, self.ttl_s)
 
     def seen(self, key: str) -> bool:
         """True if ``key`` was recorded within the TTL (and not evicted since); records nothing."""
