@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from wacloud.delivery._priority import PriorityLock
@@ -30,7 +30,7 @@ FIRST_EVERY, MIN_EVERY, MAX_EVERY = 50, 5, 1000
 
 @dataclass(slots=True)
 class _File:
-    every: int = FIRST_EVERY
+    every: int = field(default_factory=lambda: FIRST_EVERY)  # read when the file is first seen (tests set it)
     commits: int = 0
     queued: bool = False
 

@@ -186,3 +186,11 @@ def take_over_checkpoints(conn: sqlite3.Connection) -> None:
     """``conn`` (on a file, in WAL mode) leaves its WAL checkpoints to this module: they run in a thread
     of their own, beside the writers, instead of inside one of ``conn``'s commits."""
     take_over(conn)
+
+
+def count_commit(path: str) -> None:
+    """A write transaction committed on the file ``path`` by a store that talks to its connection directly
+    (not through :func:`sqlite_transaction`): counted toward the file's next WAL checkpoint."""
+    lock = writer_lock(path)
+    if lock is not None:
+        committed(_REAL[path], lock)

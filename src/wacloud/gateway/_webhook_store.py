@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 
-from wacloud.delivery.sqlite import SqliteStore, writer_lock
+from wacloud.delivery.sqlite import SqliteStore, count_commit, writer_lock
 from wacloud.delivery.store import StoreError
 from wacloud.gateway._db import BUSY_TIMEOUT_S
 from wacloud.webhooks.store import InboxGroup
@@ -17,8 +16,6 @@ from wacloud.webhooks.store import InboxGroup
 WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 #: Keys per INSERT statement (two parameters each; SQLite allows 32,766 parameters since 3.32).
 _KEYS_PER_INSERT = 400
-#: Groups written from an event loop's thread between two WAL checkpoints (made in a thread of their own).
-CHECKPOINT_EVERY = 500
 
 
 class _FrontStore(SqliteStore):
@@ -31,11 +28,6 @@ class _FrontStore(SqliteStore):
     def __init__(self, path: str, *, groups_only: bool = False) -> None:
         super().__init__(path)
         self._groups_lock = threading.Lock() if groups_only else None
-
-    def no_checkpoints(self) -> None:
-        """This connection's commits never run a WAL checkpoint (its fsync would stall the caller)."""
-        with self._lock:
-            self._conn.execute("PRAGMA wal_autocheckpoint=0")
 
     def write_group(self, group: InboxGroup, urgent: bool | None = None) -> list[tuple[int, list[bool]]]:
         """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction.
@@ -111,6 +103,7 @@ class _FrontStore(SqliteStore):
                 plain.release()
             else:
                 self._lock.release()
+        count_commit(self.path)
         return out
 
     def _begin(self, wait_s: float) -> None:
@@ -196,13 +189,12 @@ class WebhookSqliteStore(SqliteStore):
         self._front.set_busy_timeout(WEBHOOK_BUSY_TIMEOUT_S)
         # Groups written from an event loop's thread (``wait_s``): a connection that never waits inside
         # SQLite (a put alone must not wait at all, a settle at most ``wait_s``: its write waits in
-        # write_group) and never checkpoints (a checkpoint fsyncs); _Checkpoints does that elsewhere.
+        # write_group). Like every store connection it never checkpoints (a checkpoint fsyncs): its commits
+        # are counted toward the file's checkpoints, made in a thread of their own (count_commit).
         # One connection for both: a second one would find the file changed by the first at each
         # transaction and drop its page cache (measured: 8x the reads from the file).
         self._now = _FrontStore(path, groups_only=True)
         self._now.set_busy_timeout(0.0)
-        self._now.no_checkpoints()
-        self._checkpoints = _Checkpoints(self.path)
 
     def put(self, raw: bytes, headers_json: str, lease_s: float | None = None) -> int:
         """Store a payload (on the request path's own connection); returns its id."""
@@ -214,55 +206,10 @@ class WebhookSqliteStore(SqliteStore):
             return self._front.write_group(group)
         # From an event loop's thread, which serves nothing (the worker's sends included) while it waits:
         # ahead of the process's other writers, with the worker's (a status batch waits instead).
-        out = self._now.write_group(group, urgent=True)
-        self._checkpoints.count()
-        return out
+        return self._now.write_group(group, urgent=True)
 
     def close(self) -> None:
         """Close the connections."""
-        self._checkpoints.stop()
         self._now.close()
         self._front.close()
         super().close()
-
-
-class _Checkpoints:
-    """WAL checkpoints for the writes made without them, in a daemon thread with its own connection.
-
-    PASSIVE checkpoints: they copy what they can without blocking writers (nor waiting for them).
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._writes = 0
-        self._wake = threading.Event()
-        self._stopped = False
-        self._thread: threading.Thread | None = None
-
-    def count(self) -> None:
-        """One more group written; every ``CHECKPOINT_EVERY`` of them, a checkpoint is due."""
-        self._writes += 1
-        if self._writes % CHECKPOINT_EVERY == 0:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="wacloud-webhook-checkpoint", daemon=True)
-                self._thread.start()
-            self._wake.set()
-
-    def stop(self) -> None:
-        """Let the thread end (it exits at its next wake-up)."""
-        self._stopped = True
-        self._wake.set()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=WEBHOOK_BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
-        try:
-            while True:
-                self._wake.wait()
-                self._wake.clear()
-                if self._stopped:
-                    return
-                with contextlib.suppress(sqlite3.Error):  # the next one catches up; the WAL grows meanwhile
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -208,7 +209,7 @@ _MESSAGE_UPDATE = filler(u.MessageUpdate, *_WHERE, "message", "contact", "metada
 _STATUS_UPDATE = filler(u.StatusUpdate, *_WHERE, "status", "metadata", "contact")
 _ERROR_UPDATE = filler(u.ErrorUpdate, *_WHERE, "error", "metadata")
 _ECHO_UPDATE = filler(u.MessageEchoUpdate, *_WHERE, "message", "metadata", "contact")
-_PREFERENCES_UPDATE = filler(u.UserPreferencesUpdate, *_WHERE, "preference", "contact", "metadata")
+_PREFERENCES_UPDATE = filler(u.UserPreferencesUpdate, *_WHERE, "preference", "metadata", "contact")
 
 
 def _messages(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
@@ -260,38 +261,31 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
     return True
 
 
-def _echoes(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
-            out: list[u.Update]) -> bool:
-    # The updates parsing._echoes makes of the same value, when all of it validates.
-    typed = echoes_value(value)
-    if typed is None:
-        return False
-    metadata = typed.get("metadata")
-    contacts = typed.get("contacts")
-    echoes = typed["message_echoes"]
-    count = len(echoes)
-    for index, raw in enumerate(value["message_echoes"]):
-        message = echoes[index]
-        out.append(_ECHO_UPDATE(field, waba_id, time, raw, message, metadata,
-                                contact_for(contacts, message.to, None, index, count)))
-    return True
+def _listed(key: str, validate: Callable[[dict[str, Any]], Any], make: Callable[..., u.Update],
+            recipient: Callable[[Any], str | None]) -> OnePass:
+    """The one-pass parser of a value listing events of one kind with their contacts (``message_echoes``,
+    ``user_preferences``): the updates the per-item parser makes of it, when all of it validates."""
 
-
-def _preferences(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
+    def one_pass(field: str, waba_id: str | None, time: datetime | None, value: dict[str, Any],
                  out: list[u.Update]) -> bool:
-    # The updates parsing._user_preferences makes of the same value, when all of it validates.
-    typed = preferences_value(value)
-    if typed is None:
-        return False
-    metadata = typed.get("metadata")
-    contacts = typed.get("contacts")
-    prefs = typed["user_preferences"]
-    count = len(prefs)
-    for index, raw in enumerate(value["user_preferences"]):
-        pref = prefs[index]
-        out.append(_PREFERENCES_UPDATE(field, waba_id, time, raw, pref,
-                                       contact_for(contacts, pref.wa_id, None, index, count), metadata))
-    return True
+        typed = validate(value)
+        if typed is None:
+            return False
+        metadata = typed.get("metadata")
+        contacts = typed.get("contacts")
+        items = typed[key]
+        count = len(items)
+        for index, raw in enumerate(value[key]):
+            item = items[index]
+            out.append(make(field, waba_id, time, raw, item, metadata,
+                            contact_for(contacts, recipient(item), None, index, count)))
+        return True
+
+    return one_pass
+
+
+_echoes = _listed("message_echoes", echoes_value, _ECHO_UPDATE, attrgetter("to"))
+_preferences = _listed("user_preferences", preferences_value, _PREFERENCES_UPDATE, attrgetter("wa_id"))
 
 
 def value_pass(update_cls: type[u.Update], model: type[BaseModel]) -> OnePass:
