@@ -79,8 +79,6 @@ class NewEvent:
     at: float = field(default_factory=time.time)
 
 
-
-
 def new_event_id() -> str:
     """A fresh, unique event id (``evt_`` and 24 random hex digits)."""
     return "evt_" + secrets.token_hex(12)
