@@ -126,14 +126,15 @@ class GroupCommit(Marks):
 
     async def _put_async(self, put: Put) -> Result:
         """Store an accepted payload from the event loop: with the iteration's others, or in the lane."""
-        if time.monotonic() < self._inline_after:
-            result: Result = await self._lane.run_batched(self._write_group, (put,))
-            return result
-        return await self._here_later(put)
+        return await self._unheld(put, NORMAL)
 
-    def _here_later(self, item: Put | Settle) -> asyncio.Future[Result]:
-        """``item`` written by this loop's thread at the end of the iteration, with the others queued meanwhile
-        (on its own connection, never waiting for another writer: the lane takes them then)."""
+    async def _unheld(self, item: Put | Settle, priority: int) -> Result:
+        """Write ``item`` without holding the loop: by this loop's thread at the end of the iteration, with
+        the others queued meanwhile (on its own connection, never waiting for another writer: the lane takes
+        them then), or by the lane while the file is busy for the loop."""
+        if time.monotonic() < self._inline_after:
+            result: Result = await self._lane.run_batched(self._write_group, (item,), priority=priority)
+            return result
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Result] = loop.create_future()
         waiting = self._waiting.get(loop)
@@ -142,16 +143,13 @@ class GroupCommit(Marks):
         waiting.append((item, waiter))
         if len(waiting) == 1:
             loop.call_soon(self._write_here, loop, None)  # at the end of this iteration, with the others
-        return waiter
+        return await waiter
 
     async def _settle_async(self, settle: Settle) -> None:
         """Settle a payload from the event loop, holding it until the marks are written (see the module);
-        a repeatable one goes with the puts, and the loop does not wait for it."""
-        if settle.repeatable and time.monotonic() >= self._inline_after:
-            await self._here_later(settle)
-            return
+        a repeatable one is written as the puts are, and the loop does not wait for it."""
         if settle.repeatable:
-            await self._lane.run_batched(self._write_group, (settle,), priority=URGENT)
+            await self._unheld(settle, URGENT)
             return
         if time.monotonic() >= self._inline_after and self._write_here(asyncio.get_running_loop(), settle):
             return
