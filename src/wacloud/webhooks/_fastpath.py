@@ -40,6 +40,7 @@ from typing_extensions import TypedDict
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
 from wacloud.webhooks._fill import filler
+from wacloud.webhooks._shared import shared, sharing
 
 U = TypeVar("U", bound=BaseModel)
 
@@ -68,8 +69,19 @@ def _sender_check_removed(cls: type[m.IncomingMessage]) -> cs.CoreSchema:
     return schema
 
 
+# The frozen models that repeat across payloads, built once per distinct value (webhooks/_shared.py).
+_SHARED: dict[type[BaseModel], Callable[[Any], Any]] = {
+    cls: shared(cls) for cls in (m.Metadata, m.Profile, m.Pricing, m.ConversationOrigin)
+}
+
+
+def _core(cls: type[BaseModel]) -> cs.CoreSchema:
+    """``cls``'s core schema, with the shared models in it looked up instead of built."""
+    return sharing(cls.__pydantic_core_schema__, _SHARED)
+
+
 def _model(cls: type[BaseModel]) -> cs.CoreSchema:
-    return cs.nullable_schema(cls.__pydantic_core_schema__)
+    return cs.nullable_schema(_core(cls))
 
 
 def _models(item: cs.CoreSchema, *, required: bool = False) -> cs.TypedDictField:
@@ -83,7 +95,7 @@ def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
     schema = cs.typed_dict_schema(
         {
             "metadata": cs.typed_dict_field(_model(m.Metadata), required=False),
-            "contacts": _models(m.WebhookContact.__pydantic_core_schema__),
+            "contacts": _models(_core(m.WebhookContact)),
             **lists,
         },
         extra_behavior="ignore",  # other keys (messaging_product…) are not typed
@@ -95,13 +107,14 @@ def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
 # One tagged member per ``type`` value of MESSAGE_TYPES (read when this module loads, so a type added
 # there is covered); an unknown or missing type fails the union and sends the change to the slow path.
 _MESSAGE_UNION = cs.tagged_union_schema(
-    {t: _sender_check_removed(cls) for t, cls in m.MESSAGE_TYPES.items()}, discriminator="type",
+    {t: sharing(_sender_check_removed(cls), _SHARED) for t, cls in m.MESSAGE_TYPES.items()},
+    discriminator="type",
 )
 
 _VALUE: Callable[[Any], MessagesValue] = _value_validator(
     messages=_models(_MESSAGE_UNION),
-    statuses=_models(m.Status.__pydantic_core_schema__),
-    errors=_models(m.WebhookError.__pydantic_core_schema__),
+    statuses=_models(_core(m.Status)),
+    errors=_models(_core(m.WebhookError)),
 )
 
 
@@ -138,7 +151,7 @@ class EchoesValue(TypedDict, total=False):
 
 
 _ECHOES: Callable[[Any], EchoesValue] = _value_validator(
-    message_echoes=_models(_sender_check_removed(m.MessageEcho), required=True),
+    message_echoes=_models(sharing(_sender_check_removed(m.MessageEcho), _SHARED), required=True),
 )
 
 
@@ -160,7 +173,7 @@ class PreferencesValue(TypedDict, total=False):
 
 
 _PREFERENCES: Callable[[Any], PreferencesValue] = _value_validator(
-    user_preferences=_models(m.UserPreference.__pydantic_core_schema__, required=True),
+    user_preferences=_models(_core(m.UserPreference), required=True),
 )
 
 

@@ -1,0 +1,108 @@
+"""Shared instances of the small immutable webhook models that repeat from payload to payload.
+
+Every ``messages`` webhook of a business number carries the same ``metadata``; every status of a
+utility message the same ``pricing``; a conversation's origin and a customer's profile repeat too.
+Building each of them again costs pydantic-core a model instance per payload (~0.4-0.6 µs). These
+models are frozen (nothing in wacloud assigns to them, and the tests hold the update models to their
+values, not their identity), so one instance can stand for every equal value: the fast path looks a
+value up by its items and validates it only when it has not seen it (docs/benchmarks.md, "sixth pass").
+
+A value is shared only when the instance validation would make of it is the same instance for every
+input that looks it up. The key is the value's items in order (the keys set and extras included, so
+fields set and extras match); a key is stored only when its values are strings or ``None``, or
+``True``/``False`` in a field declared ``bool``: an input equal to such a key differs from it at most
+by ``1``/``1.0`` for ``True`` (``0``/``0.0`` for ``False``) in that bool field, which validation turns
+into the same ``bool``. Values with nested objects or lists are never shared (not hashable). Each memo
+holds at most :data:`SIZE` keys and starts over when full, so hostile payloads cannot grow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic_core import core_schema as cs
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Keys kept per class before its memo starts over.
+SIZE = 512
+
+
+def _bool_keys(cls: type[BaseModel]) -> frozenset[str]:
+    # The input keys (name and alias) of the fields declared bool or bool | None.
+    keys: set[str] = set()
+    for name, info in cls.model_fields.items():
+        if info.annotation in (bool, bool | None):
+            keys.add(name)
+            if info.alias:
+                keys.add(info.alias)
+    return frozenset(keys)
+
+
+def _storable(key: tuple[tuple[str, Any], ...], bools: frozenset[str]) -> bool:
+    for name, value in key:
+        if type(value) is str or value is None:
+            continue
+        if type(value) is bool and name in bools:
+            continue
+        return False
+    return True
+
+
+def shared(cls: type[M], size: int = SIZE) -> Callable[[Any], M]:
+    """``cls``'s validator, giving one shared instance for equal plain values (``cls`` must be frozen).
+
+    Raises what the validator raises (``pydantic.ValidationError``) for a value that does not validate.
+    """
+    if not cls.model_config.get("frozen"):
+        raise TypeError(f"{cls.__qualname__} is not frozen: its instances cannot be shared")
+    validate = cls.__pydantic_validator__.validate_python
+    bools = _bool_keys(cls)
+    memo: dict[tuple[tuple[str, Any], ...], M] = {}
+
+    def get(value: Any) -> M:
+        if type(value) is not dict:
+            made: M = validate(value)
+            return made
+        key = tuple(value.items())
+        try:
+            found = memo.get(key)
+        except TypeError:  # a nested object or list: not shared
+            made = validate(value)
+            return made
+        if found is not None:
+            return found
+        made = validate(value)
+        if _storable(key, bools):
+            if len(memo) >= size:
+                memo.clear()
+            memo[key] = made
+        return made
+
+    return get
+
+
+def sharing(schema: cs.CoreSchema, classes: dict[type[BaseModel], Callable[[Any], Any]]) -> cs.CoreSchema:
+    """A copy of ``schema`` where the model schema of each class in ``classes`` calls its shared getter.
+
+    Only the path down to a replaced model is copied; the rest of the schema is the model's own.
+    """
+    replaced = _replace(schema, classes)
+    return schema if replaced is None else replaced
+
+
+def _replace(node: Any, classes: dict[type[BaseModel], Callable[[Any], Any]]) -> Any:
+    """``node`` with the replacements made, or None when nothing under it changed."""
+    if isinstance(node, dict):
+        if node.get("type") == "model" and node.get("cls") in classes:
+            return cs.no_info_plain_validator_function(classes[node["cls"]], ref=node.get("ref"))
+        changed = {key: new for key, value in node.items() if (new := _replace(value, classes)) is not None}
+        return {**node, **changed} if changed else None
+    if isinstance(node, list):
+        items = [_replace(value, classes) for value in node]
+        if all(item is None for item in items):
+            return None
+        return [value if item is None else item for value, item in zip(node, items, strict=True)]
+    return None
