@@ -33,14 +33,13 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 from typing_extensions import TypedDict
 
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
 from wacloud.webhooks._fill import filler
-from wacloud.webhooks._shared import shared, sharing
+from wacloud.webhooks._shared import compiled, shared, sharing
 
 U = TypeVar("U", bound=BaseModel)
 
@@ -101,7 +100,7 @@ def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
         extra_behavior="ignore",  # other keys (messaging_product…) are not typed
     )
     # The core validator itself: TypeAdapter.validate_python adds a Python layer per call.
-    return SchemaValidator(schema).validate_python
+    return compiled(schema).validate_python
 
 
 # One tagged member per ``type`` value of MESSAGE_TYPES (read when this module loads, so a type added

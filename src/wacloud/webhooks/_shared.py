@@ -18,10 +18,11 @@ holds at most :data:`SIZE` keys and starts over when full, so hostile payloads c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,7 +98,7 @@ def _replace(node: Any, classes: dict[type[BaseModel], Callable[[Any], Any]]) ->
     """``node`` with the replacements made, or None when nothing under it changed."""
     if isinstance(node, dict):
         if node.get("type") == "model" and node.get("cls") in classes:
-            return cs.no_info_plain_validator_function(classes[node["cls"]], ref=node.get("ref"))
+            return cs.no_info_plain_validator_function(classes[node["cls"]])
         changed = {key: new for key, value in node.items() if (new := _replace(value, classes)) is not None}
         return {**node, **changed} if changed else None
     if isinstance(node, list):
@@ -106,3 +107,35 @@ def _replace(node: Any, classes: dict[type[BaseModel], Callable[[Any], Any]]) ->
             return None
         return [value if item is None else item for value, item in zip(node, items, strict=True)]
     return None
+
+
+def compiled(schema: cs.CoreSchema) -> SchemaValidator:
+    """The validator of ``schema``, built from the schema as given, nested models included.
+
+    pydantic-core reuses a finished model's own validator for a ``model`` node of its class (its
+    "prebuilt" validators), which would drop the replacements made by :func:`sharing` (and the sender
+    check left out of the message schemas, webhooks/_fastpath.py). A class counts as finished when
+    ``__pydantic_complete__`` is true in its ``__dict__``; the models met in ``schema`` are marked
+    unfinished while it is built, then restored. Unchanged nodes are the models' own schemas, so they
+    validate exactly as the reused validators would.
+    """
+    # Only classes marked finished in their own __dict__ are touched (and set back as they were).
+    finished = {cls for cls in _model_classes(schema) if cls.__dict__.get("__pydantic_complete__") is True}
+    try:
+        for cls in finished:
+            type.__setattr__(cls, "__pydantic_complete__", False)
+        return SchemaValidator(schema)
+    finally:
+        for cls in finished:
+            type.__setattr__(cls, "__pydantic_complete__", True)
+
+
+def _model_classes(node: Any) -> Iterator[type]:
+    if isinstance(node, dict):
+        if node.get("type") == "model" and isinstance(node.get("cls"), type):
+            yield node["cls"]
+        for value in node.values():
+            yield from _model_classes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _model_classes(value)
