@@ -233,11 +233,13 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
     except ValidationError:
         return False
     messages = typed.get("messages")
+    statuses = typed.get("statuses")
+    errors = typed.get("errors")
     if messages is not None:
         for message in messages:
             if not message.phone and not message.from_user_id:
                 return False  # the model's own check (see _has_senders); the per-item parser says why
-    elif typed.get("statuses") is None and typed.get("errors") is None:
+    elif statuses is None and errors is None:
         return False  # the per-item parser reports the empty change
     metadata = typed.get("metadata")
     contacts = typed.get("contacts")
@@ -251,7 +253,6 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
                 None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, message.phone, message.from_user_id, index, count),
                 metadata))
-    statuses = typed.get("statuses")
     if statuses is not None:
         if messages is not None:
             contacts = None
@@ -266,7 +267,6 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
                 contact = None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, status.recipient_id, status.recipient_user_id, index, count)
             out.append(_STATUS_UPDATE(field, waba_id, time, raw, status, metadata, contact))
-    errors = typed.get("errors")
     if errors is not None:
         for index, raw in enumerate(value["errors"]):
             out.append(_ERROR_UPDATE(field, waba_id, time, raw, errors[index], metadata))
