@@ -8,8 +8,8 @@ values, not their identity), so one instance can stand for every equal value: th
 value up by its items and validates it only when it has not seen it (docs/benchmarks.md, "sixth pass").
 
 A value is shared only when the instance validation would make of it is the same instance for every
-input that looks it up. The key is the value's items in order (the keys set and extras included, so
-fields set and extras match); a key is stored only when its values are strings or ``None``, or
+input that looks it up. The key is the value's keys then its values, in order (the keys set and extras
+included, so fields set and extras match); a key is stored only when its values are strings or ``None``, or
 ``True``/``False`` in a field declared ``bool``: an input equal to such a key differs from it at most
 by ``1``/``1.0`` for ``True`` (``0``/``0.0`` for ``False``) in that bool field, which validation turns
 into the same ``bool``. Values with nested objects or lists are never shared (not hashable). Each memo
@@ -42,8 +42,8 @@ def _bool_keys(cls: type[BaseModel]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _storable(key: tuple[tuple[str, Any], ...], bools: frozenset[str]) -> bool:
-    for name, value in key:
+def _storable(items: dict[str, Any], bools: frozenset[str]) -> bool:
+    for name, value in items.items():
         if type(value) is str or value is None:
             continue
         if type(value) is bool and name in bools:
@@ -61,13 +61,15 @@ def shared(cls: type[M], size: int = SIZE) -> Callable[[Any], M]:
         raise TypeError(f"{cls.__qualname__} is not frozen: its instances cannot be shared")
     validate = cls.__pydantic_validator__.validate_python
     bools = _bool_keys(cls)
-    memo: dict[tuple[tuple[str, Any], ...], M] = {}
+    memo: dict[tuple[Any, ...], M] = {}
 
     def get(value: Any) -> M:
         if type(value) is not dict:
             made: M = validate(value)
             return made
-        key = tuple(value.items())
+        # The keys then the values, in order: one flat tuple is cheaper to build than one of pairs,
+        # and two values give equal keys only when both their keys and their values are equal.
+        key = (*value, *value.values())
         try:
             found = memo.get(key)
         except TypeError:  # a nested object or list: not shared
@@ -76,7 +78,7 @@ def shared(cls: type[M], size: int = SIZE) -> Callable[[Any], M]:
         if found is not None:
             return found
         made = validate(value)
-        if _storable(key, bools):
+        if _storable(value, bools):
             if len(memo) >= size:
                 memo.clear()
             memo[key] = made
