@@ -100,7 +100,8 @@ def _replace(node: Any, classes: dict[type[BaseModel], Callable[[Any], Any]]) ->
     """``node`` with the replacements made, or None when nothing under it changed."""
     if isinstance(node, dict):
         if node.get("type") == "model" and node.get("cls") in classes:
-            return cs.no_info_plain_validator_function(classes[node["cls"]])
+            # The ref is kept: a definition-ref elsewhere in the schema may point at this model.
+            return cs.no_info_plain_validator_function(classes[node["cls"]], ref=node.get("ref"))
         changed = {key: new for key, value in node.items() if (new := _replace(value, classes)) is not None}
         return {**node, **changed} if changed else None
     if isinstance(node, list):
