@@ -44,11 +44,10 @@ from wacloud.webhooks._shared import compiled, shared, sharing
 U = TypeVar("U", bound=BaseModel)
 
 
-class MessagesValue(TypedDict):
+class MessagesValue(TypedDict, total=False):
     """The typed parts of a ``messages`` change value (other keys, e.g. ``messaging_product``, ignored).
 
-    A TypedDict, not a model: pydantic fills a plain dict, one object less to build per change. Every
-    key is there (None when the value has no such list), so the parsers read them by subscript.
+    A TypedDict, not a model: pydantic fills a plain dict, one object less to build per change.
     """
 
     metadata: m.Metadata | None
@@ -87,19 +86,14 @@ def _model(cls: type[BaseModel]) -> cs.CoreSchema:
 def _models(item: cs.CoreSchema, *, required: bool = False) -> cs.TypedDictField:
     # The per-item parser takes a missing or null list as absent, except the list a field is about.
     items = cs.list_schema(item)
-    return cs.typed_dict_field(items) if required else _optional(cs.nullable_schema(items))
-
-
-def _optional(schema: cs.CoreSchema) -> cs.TypedDictField:
-    # Absent is None in the typed value, so the parsers read it by subscript (cheaper than .get).
-    return cs.typed_dict_field(cs.with_default_schema(schema, default=None), required=False)
+    return cs.typed_dict_field(items if required else cs.nullable_schema(items), required=required)
 
 
 def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
     """The core validator of a change value: its metadata and contacts, plus ``lists``."""
     schema = cs.typed_dict_schema(
         {
-            "metadata": _optional(_model(m.Metadata)),
+            "metadata": cs.typed_dict_field(_model(m.Metadata), required=False),
             "contacts": _models(_core(m.WebhookContact)),
             **lists,
         },
@@ -147,7 +141,7 @@ def messages_value(value: dict[str, Any]) -> MessagesValue | None:
     return typed
 
 
-class EchoesValue(TypedDict):
+class EchoesValue(TypedDict, total=False):
     """The typed parts of a ``smb_message_echoes`` change value."""
 
     metadata: m.Metadata | None
@@ -169,7 +163,7 @@ def echoes_value(value: dict[str, Any]) -> EchoesValue | None:
     return typed if _has_senders(typed["message_echoes"]) else None
 
 
-class PreferencesValue(TypedDict):
+class PreferencesValue(TypedDict, total=False):
     """The typed parts of a ``user_preferences`` change value."""
 
     metadata: m.Metadata | None
@@ -238,17 +232,17 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
         typed = _VALUE(value)
     except ValidationError:
         return False
-    messages = typed["messages"]
-    statuses = typed["statuses"]
-    errors = typed["errors"]
+    messages = typed.get("messages")
+    statuses = typed.get("statuses")
+    errors = typed.get("errors")
     if messages is not None:
         for message in messages:
             if not message.phone and not message.from_user_id:
                 return False  # the model's own check (see _has_senders); the per-item parser says why
     elif statuses is None and errors is None:
         return False  # the per-item parser reports the empty change
-    metadata = typed["metadata"]
-    contacts = typed["contacts"]
+    metadata = typed.get("metadata")
+    contacts = typed.get("contacts")
     # The contact of the usual one-contact value is taken without a call (what contact_for returns).
     if messages is not None:
         count = len(messages)
