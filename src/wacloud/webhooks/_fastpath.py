@@ -9,11 +9,15 @@ value-is-one-event field, so all of it is checked in one pass in pydantic-core a
 same public models ``model_validate`` makes (same classes, same fields, same extras). The updates are
 then filled from those validated parts (:mod:`wacloud.webhooks._fill`), not validated a second time.
 
-The schemas are assembled from the public models' own core schemas, with two changes that move work
-out of Python calls made by pydantic-core, not out of the checks (docs/benchmarks.md, "fifth pass"):
+The schemas are assembled from the public models' own core schemas, with three changes that move work
+out of pydantic-core or out of Python calls it makes, not out of the checks (docs/benchmarks.md, "fifth
+pass" and "sixth pass"):
 
 - messages are told apart by pydantic-core reading their ``type`` key (a tagged union on a key),
   instead of a Python discriminator function called per message;
+- the small frozen parts that repeat across payloads (metadata, a contact's profile, a status's
+  pricing and its conversation's origin) are looked up in a bounded memo and shared, not built again
+  (:mod:`wacloud.webhooks._shared`);
 - the one Python validator the message models have (a message names its sender: ``from`` or
   ``from_user_id``) is checked here after the pass, on the built messages, instead of pydantic-core
   calling it per message. The models keep it: ``TextMessage.model_validate`` still refuses a message

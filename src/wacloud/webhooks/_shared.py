@@ -3,9 +3,11 @@
 Every ``messages`` webhook of a business number carries the same ``metadata``; every status of a
 utility message the same ``pricing``; a conversation's origin and a customer's profile repeat too.
 Building each of them again costs pydantic-core a model instance per payload (~0.4-0.6 µs). These
-models are frozen (nothing in wacloud assigns to them, and the tests hold the update models to their
-values, not their identity), so one instance can stand for every equal value: the fast path looks a
-value up by its items and validates it only when it has not seen it (docs/benchmarks.md, "sixth pass").
+models are frozen (nothing in wacloud assigns to them; equality, ``model_dump()`` and the fields set
+are what they were), so one instance can stand for every equal value: the one-pass schemas
+(webhooks/_fastpath.py) look a value up by its keys and values and validate it only when they have not
+seen it (docs/benchmarks.md, "sixth pass"). :func:`compiled` builds those schemas as given: pydantic-core
+would otherwise reuse the enclosing models' own validators and skip the lookups.
 
 A value is shared only when the instance validation would make of it is the same instance for every
 input that looks it up. The key is the value's keys then its values, in order (the keys set and extras
