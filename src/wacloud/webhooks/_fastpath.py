@@ -9,11 +9,15 @@ value-is-one-event field, so all of it is checked in one pass in pydantic-core a
 same public models ``model_validate`` makes (same classes, same fields, same extras). The updates are
 then filled from those validated parts (:mod:`wacloud.webhooks._fill`), not validated a second time.
 
-The schemas are assembled from the public models' own core schemas, with two changes that move work
-out of Python calls made by pydantic-core, not out of the checks (docs/benchmarks.md, "fifth pass"):
+The schemas are assembled from the public models' own core schemas, with three changes that move work
+out of pydantic-core or out of Python calls it makes, not out of the checks (docs/benchmarks.md, "fifth
+pass" and "sixth pass"):
 
 - messages are told apart by pydantic-core reading their ``type`` key (a tagged union on a key),
   instead of a Python discriminator function called per message;
+- the small frozen parts that repeat across payloads (metadata, a contact's profile, a status's
+  pricing and its conversation's origin) are looked up in a bounded memo and shared, not built again
+  (:mod:`wacloud.webhooks._shared`);
 - the one Python validator the message models have (a message names its sender: ``from`` or
   ``from_user_id``) is checked here after the pass, on the built messages, instead of pydantic-core
   calling it per message. The models keep it: ``TextMessage.model_validate`` still refuses a message
@@ -33,13 +37,13 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as cs
 from typing_extensions import TypedDict
 
 import wacloud.webhooks.models as m
 import wacloud.webhooks.updates as u
 from wacloud.webhooks._fill import filler
+from wacloud.webhooks._shared import compiled, shared, sharing
 
 U = TypeVar("U", bound=BaseModel)
 
@@ -68,8 +72,19 @@ def _sender_check_removed(cls: type[m.IncomingMessage]) -> cs.CoreSchema:
     return schema
 
 
+# The frozen models that repeat across payloads, built once per distinct value (webhooks/_shared.py).
+_SHARED: dict[type[BaseModel], Callable[[Any], Any]] = {
+    cls: shared(cls) for cls in (m.Metadata, m.Profile, m.Pricing, m.ConversationOrigin)
+}
+
+
+def _core(cls: type[BaseModel]) -> cs.CoreSchema:
+    """``cls``'s core schema, with the shared models in it looked up instead of built."""
+    return sharing(cls.__pydantic_core_schema__, _SHARED)
+
+
 def _model(cls: type[BaseModel]) -> cs.CoreSchema:
-    return cs.nullable_schema(cls.__pydantic_core_schema__)
+    return cs.nullable_schema(_core(cls))
 
 
 def _models(item: cs.CoreSchema, *, required: bool = False) -> cs.TypedDictField:
@@ -83,25 +98,26 @@ def _value_validator(**lists: cs.TypedDictField) -> Callable[[Any], Any]:
     schema = cs.typed_dict_schema(
         {
             "metadata": cs.typed_dict_field(_model(m.Metadata), required=False),
-            "contacts": _models(m.WebhookContact.__pydantic_core_schema__),
+            "contacts": _models(_core(m.WebhookContact)),
             **lists,
         },
         extra_behavior="ignore",  # other keys (messaging_product…) are not typed
     )
     # The core validator itself: TypeAdapter.validate_python adds a Python layer per call.
-    return SchemaValidator(schema).validate_python
+    return compiled(schema).validate_python
 
 
 # One tagged member per ``type`` value of MESSAGE_TYPES (read when this module loads, so a type added
 # there is covered); an unknown or missing type fails the union and sends the change to the slow path.
 _MESSAGE_UNION = cs.tagged_union_schema(
-    {t: _sender_check_removed(cls) for t, cls in m.MESSAGE_TYPES.items()}, discriminator="type",
+    {t: sharing(_sender_check_removed(cls), _SHARED) for t, cls in m.MESSAGE_TYPES.items()},
+    discriminator="type",
 )
 
 _VALUE: Callable[[Any], MessagesValue] = _value_validator(
     messages=_models(_MESSAGE_UNION),
-    statuses=_models(m.Status.__pydantic_core_schema__),
-    errors=_models(m.WebhookError.__pydantic_core_schema__),
+    statuses=_models(_core(m.Status)),
+    errors=_models(_core(m.WebhookError)),
 )
 
 
@@ -138,7 +154,7 @@ class EchoesValue(TypedDict, total=False):
 
 
 _ECHOES: Callable[[Any], EchoesValue] = _value_validator(
-    message_echoes=_models(_sender_check_removed(m.MessageEcho), required=True),
+    message_echoes=_models(sharing(_sender_check_removed(m.MessageEcho), _SHARED), required=True),
 )
 
 
@@ -160,7 +176,7 @@ class PreferencesValue(TypedDict, total=False):
 
 
 _PREFERENCES: Callable[[Any], PreferencesValue] = _value_validator(
-    user_preferences=_models(m.UserPreference.__pydantic_core_schema__, required=True),
+    user_preferences=_models(_core(m.UserPreference), required=True),
 )
 
 
@@ -221,11 +237,13 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
     except ValidationError:
         return False
     messages = typed.get("messages")
+    statuses = typed.get("statuses")
+    errors = typed.get("errors")
     if messages is not None:
         for message in messages:
             if not message.phone and not message.from_user_id:
                 return False  # the model's own check (see _has_senders); the per-item parser says why
-    elif typed.get("statuses") is None and typed.get("errors") is None:
+    elif statuses is None and errors is None:
         return False  # the per-item parser reports the empty change
     metadata = typed.get("metadata")
     contacts = typed.get("contacts")
@@ -239,7 +257,6 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
                 None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, message.phone, message.from_user_id, index, count),
                 metadata))
-    statuses = typed.get("statuses")
     if statuses is not None:
         if messages is not None:
             contacts = None
@@ -254,7 +271,6 @@ def _messages(field: str, waba_id: str | None, time: datetime | None, value: dic
                 contact = None if not contacts else contacts[0] if len(contacts) == 1 else contact_for(
                     contacts, status.recipient_id, status.recipient_user_id, index, count)
             out.append(_STATUS_UPDATE(field, waba_id, time, raw, status, metadata, contact))
-    errors = typed.get("errors")
     if errors is not None:
         for index, raw in enumerate(value["errors"]):
             out.append(_ERROR_UPDATE(field, waba_id, time, raw, errors[index], metadata))

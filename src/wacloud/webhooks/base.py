@@ -40,14 +40,24 @@ class InfoModel(WebhookModel):
 
 
 class Metadata(WebhookModel):
-    """Which business number a ``messages`` change belongs to."""
+    """Which business number a ``messages`` change belongs to.
+
+    Frozen: the parser gives every update of a number one shared instance (webhooks/_shared.py).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     display_phone_number: str | None = None
     phone_number_id: str | None = None
 
 
 class Profile(WebhookModel):
-    """The customer's WhatsApp profile: their chosen name and, when they adopted one, their username."""
+    """The customer's WhatsApp profile: their chosen name and, when they adopted one, their username.
+
+    Frozen: equal profiles are one shared instance in parsed updates (webhooks/_shared.py).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     name: str | None = None
     #: The customer's WhatsApp username (display only: users can change it; not an identifier).

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 # Re-exported: these names have always been importable from this module.
 from wacloud._deprecation import renamed
@@ -491,7 +491,9 @@ class MessageEcho(IncomingMessage):
 
 
 class ConversationOrigin(WebhookModel):
-    """``conversation.origin``."""
+    """``conversation.origin`` (frozen: equal ones are one shared instance in parsed updates)."""
+
+    model_config = ConfigDict(frozen=True)
 
     type: str | None = None
 
@@ -505,7 +507,9 @@ class Conversation(WebhookModel):
 
 
 class Pricing(WebhookModel):
-    """How the message is billed."""
+    """How the message is billed (frozen: equal ones are one shared instance in parsed updates)."""
+
+    model_config = ConfigDict(frozen=True)
 
     billable: bool | None = None
     pricing_model: str | None = None
