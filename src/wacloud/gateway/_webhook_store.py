@@ -18,8 +18,9 @@ WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 _KEYS_PER_INSERT = 400
 #: The page cache of the request path's connections, in KiB (SQLite's default is 2,000). Each webhook
 #: writes its dedup keys at random places of a table that holds a week of them: once the table outgrew
-#: the default cache, each key's insert read its pages from the file again (a 40,000-key table: 41 -> 13
-#: µs for a webhook's two keys, ``docs/benchmarks.md``, sixth pass). Taken as pages are read, not up front.
+#: the default cache, each key's insert read its pages from the file again (a 40,000-key table: 41 -> 12
+#: µs for a webhook's two keys, ``docs/benchmarks.md``, sixth pass). Taken as pages are read, not up front
+#: (while it grows, each new page costs a page fault: ``benchmarks.dedup_sql --keys 400000``).
 CACHE_KIB = 32_768
 
 
@@ -68,8 +69,8 @@ class _FrontStore(SqliteStore):
                     ids = [int(conn.execute(_INSERT_ROW, (a.raw, a.headers_json, now, lease)).lastrowid or 0)
                            for a in arrivals]
                     # The claims first (a mark that is also a key of the group must not take its claim), one
-                    # plain INSERT a key: its row count says whether it is new. One statement for them all
-                    # with RETURNING cost more (2 keys: 12.9 against 9.0 µs, docs/benchmarks.md, sixth pass).
+                    # plain INSERT a key: its row count says whether it is new. One statement for claims and
+                    # marks with RETURNING cost more (a request's SQL: 40.0 against 30.9 µs, benchmarks.dedup_sql).
                     new = {key for key in keys if conn.execute(_CLAIM, (key, now)).rowcount > 0}
                     out: list[tuple[int, list[bool]]] = []
                     skips: list[str] = []
