@@ -16,12 +16,6 @@ from wacloud.webhooks.store import InboxGroup
 WEBHOOK_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S / 2
 #: Keys per INSERT statement (two parameters each; SQLite allows 32,766 parameters since 3.32).
 _KEYS_PER_INSERT = 400
-#: The page cache of the request path's connections, in KiB (SQLite's default is 2,000). Each webhook
-#: writes its dedup keys at random places of a table that holds a week of them: once the table outgrew
-#: the default cache, each key's insert read its pages from the file again (a 40,000-key table: 41 -> 12
-#: µs for a webhook's two keys, ``docs/benchmarks.md``, sixth pass). Taken as pages are read, not up front
-#: (while it grows, each new page costs a page fault: ``benchmarks.dedup_sql --keys 400000``).
-CACHE_KIB = 32_768
 
 
 class _FrontStore(SqliteStore):
@@ -34,7 +28,6 @@ class _FrontStore(SqliteStore):
     def __init__(self, path: str, *, groups_only: bool = False) -> None:
         super().__init__(path)
         self._groups_lock = threading.Lock() if groups_only else None
-        self._conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def write_group(self, group: InboxGroup, urgent: bool | None = None) -> list[tuple[int, list[bool]]]:
         """Store the arrivals with their claims, record the marks, remove the done payloads: one transaction.
