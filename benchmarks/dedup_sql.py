@@ -11,7 +11,7 @@ fresh file per variant):
 
 * ``rowid``: the table before migration 12 (rowid table, key index, age index: three b-trees), 2 MB cache;
 * ``keyed``: ``WITHOUT ROWID`` without the age index (one b-tree), 2 MB cache;
-* ``keyed+cache``: the same with the request path's 32 MiB page cache (``CACHE_KIB``);
+* ``keyed+cache``: the same with a 32 MiB page cache (measured in the sixth pass, not kept);
 * ``... returning``: the claim and the mark in one ``INSERT ... RETURNING`` (the fifth pass's statement)
   instead of a plain INSERT per claim (its row count) and one for the marks.
 
