@@ -322,6 +322,32 @@ def test_old_dedup_keys_and_unclaimed_early_statuses_are_pruned(store: Store) ->
     assert store.prune(now, dedup_ttl_s=5, early_ttl_s=50) == 0
 
 
+def test_the_dedup_sweep_resumes_where_it_stopped(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite's keys have no age index (migration 12): a prune looks at a bounded share of them, in key
+    # order, and the next one goes on from there. PostgreSQL deletes by age at once.
+    import wacloud.delivery._sql_inbox as inbox
+
+    monkeypatch.setattr(inbox, "SWEEP_BATCH", 3)
+    monkeypatch.setattr(inbox, "SWEEP_MIN_KEYS", 6)
+    now = time.time()
+    old = [f"k{i:02d}" for i in range(0, 20, 2)]  # interleaved in key order with the fresh ones
+    fresh = [f"k{i:02d}" for i in range(1, 20, 2)]
+    assert all(store.first_seen_all(old))
+    with store._tx() as tx:  # type: ignore[attr-defined]
+        tx.run("UPDATE webhook_dedup SET seen_at = ?", (now - 100,))
+    assert all(store.first_seen_all(fresh))
+    pruned = []
+    for _ in range(4):
+        pruned.append(store.prune(now, dedup_ttl_s=50, early_ttl_s=50))
+    if store.DEDUP_AGE_INDEX:  # type: ignore[attr-defined]
+        assert pruned == [10, 0, 0, 0]
+    else:  # 20 keys, 6 looked at a call: 3, 3, 3, then the last 1 old key and the end of the pass
+        assert pruned == [3, 3, 3, 1]
+        assert store._sweep_pass_keys == 21  # type: ignore[attr-defined]  # 7 batches of 3 (the last counted whole)
+    assert [store.seen(k) for k in old] == [False] * 10
+    assert [store.seen(k) for k in fresh] == [True] * 10
+
+
 def test_postgres_reconnects_after_losing_its_connection(pg_store_url: str) -> None:
     import psycopg
 
@@ -392,12 +418,14 @@ def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
         for statement in MIGRATIONS[0][1]:
             tx.run(statement.format(**s.TYPES))  # type: ignore[attr-defined]
         tx.run("INSERT INTO schema_version (version) VALUES (1)")
+        tx.run("INSERT INTO webhook_dedup (key, seen_at) VALUES ('msg:kept', 1)")
         tx.run("INSERT INTO jobs (phone_number_id, recipient, state, body, is_template, not_before, created_at, "
                "updated_at) VALUES (?, '1', 'queued', '{}', 0, 0, 0, 0)", (P,))
     s.close()
     upgraded = open_store(store_url)
     (job,) = upgraded.find()
     assert job.priority == 0 and job.state is JobState.QUEUED
+    assert upgraded.seen("msg:kept") and not upgraded.first_seen("msg:kept")  # carried over (migration 12)
     with upgraded._tx() as tx:  # type: ignore[attr-defined]
         assert [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")] == \
             [version for version, _ in MIGRATIONS]

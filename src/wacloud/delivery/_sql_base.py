@@ -19,6 +19,8 @@ from wacloud.delivery.store import StoreError
 
 #: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
 MAX_ID = 2**63 - 1
+#: A migration statement filled in as this comment is another dialect's own step, skipped (see _sql_schema).
+SKIPPED = "-- "
 
 
 def int_ids(job_ids: Iterable[str]) -> list[int]:
@@ -140,7 +142,9 @@ class SqlBase(ABC):
                 if version <= current:
                     continue
                 for statement in statements:
-                    tx.run(statement.format(**self.TYPES))
+                    sql = statement.format(**self.TYPES)
+                    if not sql.startswith(SKIPPED):  # another dialect's own step
+                        tx.run(sql)
                 tx.run(f"INSERT INTO {table} (version) VALUES (?)", (version,))
                 current = version
             return int(current)

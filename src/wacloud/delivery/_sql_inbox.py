@@ -7,16 +7,63 @@ from collections.abc import Sequence
 
 from wacloud.delivery._sql_base import SqlBase
 
+#: Dedup keys looked at per transaction of a sweep (a short hold of the file's write lock).
+SWEEP_BATCH = 2_000
+#: Dedup keys looked at per :meth:`InboxSql.prune` call at least; and at most the share of the table that
+#: lets a full pass take :data:`SWEEP_CALLS_PER_PASS` calls (the worker prunes every 10 minutes: ~33 h).
+SWEEP_MIN_KEYS = 200_000
+SWEEP_CALLS_PER_PASS = 200
+
 
 class InboxSql(SqlBase):
     """The webhook receiver's dedup keys and durable inbox."""
 
+    #: True when ``webhook_dedup`` has an index on its age (PostgreSQL); SQLite's keys are one b-tree in
+    #: key order (migration 12), pruned by a sweep that resumes where the previous call stopped.
+    DEDUP_AGE_INDEX = True
+    #: The sweep's position (the last key looked at; None: at the start) and the size of its last full pass.
+    _sweep_after: str | None = None
+    _sweep_pass_keys = 0
+    _sweep_seen = 0
+
     def prune(self, now: float, *, dedup_ttl_s: float, early_ttl_s: float) -> int:
-        """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends)."""
+        """Forget dedup keys older than ``dedup_ttl_s`` and early statuses nobody claimed (not our sends).
+
+        Without an age index (SQLite) the keys are swept in key order, :data:`SWEEP_BATCH` a transaction,
+        at most the larger of :data:`SWEEP_MIN_KEYS` and 1/:data:`SWEEP_CALLS_PER_PASS` of the table a
+        call: an old key may outlive its time by one pass, and a key costs the request path one b-tree
+        write instead of three.
+        """
+        cutoff = now - dedup_ttl_s
         with self._tx() as tx:
-            n = tx.run("DELETE FROM webhook_dedup WHERE seen_at < ?", (now - dedup_ttl_s,))
-            n += tx.run("DELETE FROM early_statuses WHERE received_at < ?", (now - early_ttl_s,))
+            n = tx.run("DELETE FROM early_statuses WHERE received_at < ?", (now - early_ttl_s,))
+            if self.DEDUP_AGE_INDEX:
+                n += tx.run("DELETE FROM webhook_dedup WHERE seen_at < ?", (cutoff,))
+        if not self.DEDUP_AGE_INDEX:
+            n += self._sweep(cutoff)
         return n
+
+    def _sweep(self, cutoff: float) -> int:
+        """One call's share of the sweep of the dedup keys seen before ``cutoff``; the keys deleted."""
+        budget = max(SWEEP_MIN_KEYS, self._sweep_pass_keys // SWEEP_CALLS_PER_PASS)
+        deleted = 0
+        while budget > 0:
+            after = self._sweep_after
+            lower, params = (" AND key > ?", [after]) if after is not None else ("", [])
+            with self._tx() as tx:
+                # The batch's last key: the batch is (after, last]; none: the rest of the table.
+                last = tx.rows(f"SELECT key FROM webhook_dedup WHERE 1 = 1{lower} ORDER BY key LIMIT 1 OFFSET ?",
+                               [*params, SWEEP_BATCH - 1])
+                upper, bound = (" AND key <= ?", [last[0][0]]) if last else ("", [])
+                deleted += tx.run(f"DELETE FROM webhook_dedup WHERE seen_at < ?{lower}{upper}",
+                                  [cutoff, *params, *bound])
+            budget -= SWEEP_BATCH
+            self._sweep_seen += SWEEP_BATCH
+            if not last:  # a full pass: start again next call
+                self._sweep_after, self._sweep_pass_keys, self._sweep_seen = None, self._sweep_seen, 0
+                break
+            self._sweep_after = str(last[0][0])
+        return deleted
 
     # --- webhook receiver protocols -------------------------------------------------------------------
     def first_seen(self, key: str) -> bool:

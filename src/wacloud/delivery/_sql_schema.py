@@ -7,7 +7,8 @@ import wacloud.events.log as event_log
 
 # --- schema ----------------------------------------------------------------------------------------
 # {ID} {REAL} {BLOB} are filled per dialect. Each migration is applied once, in order, in one
-# transaction, and recorded in schema_version; never edit a released one, add the next.
+# transaction, and recorded in schema_version; never edit a released one, add the next. A statement
+# starting with {SQLITE_ONLY} is one dialect's own: the others fill it in as a comment and skip it.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (1, (
         """CREATE TABLE jobs (
@@ -250,6 +251,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (11, (
         "ALTER TABLE contacts ADD COLUMN identity_hash TEXT",
         "ALTER TABLE contacts ADD COLUMN identity_at {REAL}",
+    )),
+    # 12: SQLite's dedup keys in one b-tree (WITHOUT ROWID, no age index): the request path writes two keys
+    # a webhook, each a write to the table, its key index and its age index before; pruning sweeps the keys
+    # in key order instead (InboxSql.prune). PostgreSQL keeps its table and age index ({SQLITE_ONLY}).
+    (12, (
+        "{SQLITE_ONLY}CREATE TABLE webhook_dedup_v12 (key TEXT PRIMARY KEY, seen_at {REAL} NOT NULL) WITHOUT ROWID",
+        "{SQLITE_ONLY}INSERT INTO webhook_dedup_v12 (key, seen_at) SELECT key, seen_at FROM webhook_dedup",
+        "{SQLITE_ONLY}DROP TABLE webhook_dedup",
+        "{SQLITE_ONLY}ALTER TABLE webhook_dedup_v12 RENAME TO webhook_dedup",
     )),
 )
 

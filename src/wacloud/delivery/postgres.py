@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from wacloud.delivery._sql_base import SKIPPED
 from wacloud.delivery.sql import SqlStore, Tx
 from wacloud.delivery.store import StoreError
 
@@ -80,7 +81,7 @@ class PostgresStore(SqlStore):
     ARRAYS = True
     TYPES = {"ID": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "REAL": "DOUBLE PRECISION",
              "BLOB": "BYTEA",
-             "FALLBACK_NAME": "(body::json #>> '{template,name}')"}
+             "FALLBACK_NAME": "(body::json #>> '{template,name}')", "SQLITE_ONLY": SKIPPED}
 
     def __init__(self, dsn: str, *, connect_timeout_s: int = 10) -> None:
         super().__init__()

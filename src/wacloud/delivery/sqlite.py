@@ -116,7 +116,8 @@ class SqliteStore(SqlStore):
     """The outbox in one SQLite file (WAL). Writers take the database lock at BEGIN, so a claim is atomic."""
 
     TYPES = {"ID": "INTEGER PRIMARY KEY", "REAL": "REAL", "BLOB": "BLOB",
-             "FALLBACK_NAME": "json_extract(body, '$.template.name')"}
+             "FALLBACK_NAME": "json_extract(body, '$.template.name')", "SQLITE_ONLY": ""}
+    DEDUP_AGE_INDEX = False  # migration 12: one b-tree in key order, swept (InboxSql.prune)
 
     def __init__(self, path: str | Path = "wacloud.db", *, busy_timeout_s: float = 30.0) -> None:
         super().__init__()
