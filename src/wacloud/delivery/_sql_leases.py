@@ -56,6 +56,7 @@ class LeasesSql(SqlBase):
             keys = pair_keys(tx, self._in, phone_number_id, sorted({str(r) for _, r in candidates}))
             tats = self._pair_tats(tx, phone_number_id, sorted(set(keys.values())))
             granted: list[int] = []
+            allowed: list[float] = []  # per granted job: the bucket TAT its token allows at its send
             deferred: list[tuple[float, int]] = []
             changed: dict[str, float] = {}
             for job_id, recipient in candidates:
@@ -64,6 +65,7 @@ class LeasesSql(SqlBase):
                 if ok:
                     tats[key] = changed[key] = value
                     granted.append(job_id)
+                    allowed.append(value + (pair_burst - 1) * pair_interval_s)
                 else:
                     # Spread the recipient's other jobs one interval apart so they do not all wake at once.
                     deferred.append((value, job_id))
@@ -80,12 +82,21 @@ class LeasesSql(SqlBase):
                             [(when, now, job_id) for when, job_id in deferred])
             if not granted:
                 return []
-            test, params = self._in("id", granted)
-            rows = tx.rows(
-                f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
-                f"WHERE {test} RETURNING {JOB_COLUMNS}",
-                [now + lease_s, worker, now, *params],
-            )
+            if self.ARRAYS:
+                rows = tx.rows(
+                    "UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, "
+                    "pair_until = v.tat FROM unnest(?::bigint[], ?::float8[]) AS v(jid, tat) "
+                    f"WHERE jobs.id = v.jid RETURNING {JOB_COLUMNS}",
+                    (now + lease_s, worker, now, granted, allowed),
+                )
+            else:
+                tx.many("UPDATE jobs SET pair_until = ? WHERE id = ?", list(zip(allowed, granted, strict=True)))
+                test, params = self._in("id", granted)
+                rows = tx.rows(
+                    f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
+                    f"WHERE {test} RETURNING {JOB_COLUMNS}",
+                    [now + lease_s, worker, now, *params],
+                )
         jobs = [job_from_row(r) for r in rows]
         order = {job_id: i for i, job_id in enumerate(granted)}
         jobs.sort(key=lambda j: order[int(j.id)])
@@ -137,18 +148,26 @@ class LeasesSql(SqlBase):
         for p, r, t in bumps:
             by_phone.setdefault(p, []).append((r, t))
         for phone, tats in sorted(by_phone.items()):
-            # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
-            # (the order claim uses), so two workers never wait on each other's rows in a cycle.
-            test, params = self._in("recipient", [r for r, _ in tats])
-            tx.rows(f"SELECT 1 FROM pair_buckets WHERE phone_number_id = ? AND {test} "
-                    f"ORDER BY recipient{self.LOCK}", [phone, *params])
+            self._lock_pairs(tx, phone, [r for r, _ in tats])
             self._set_pair_tats(tx, phone, tats, keep_later=True)
+
+    def _lock_pairs(self, tx: Tx, phone_number_id: str, recipients: list[str]) -> dict[str, float]:
+        """Lock existing pair buckets of one number (``recipients`` sorted); returns their TATs."""
+        # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
+        # (the order claim uses), so two workers never wait on each other's rows in a cycle.
+        test, params = self._in("recipient", recipients)
+        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
+                       f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
+        return {str(r): float(t) for r, t in rows}
 
     def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
                      pair_interval_s: float | None = None) -> list[str]:
         """Mark claimed jobs as in flight just before their call; returns the ids still ours.
 
-        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``. A job
+        whose recipient's pair bucket other sends moved past what its claim's token allows (its send
+        came late, after the next job's claim or a later answer) is not sent: it goes back to the queue,
+        and its next claim waits for the recipient's next token.
         """
         ids = int_ids(job_ids)
         if not ids:
@@ -158,19 +177,56 @@ class LeasesSql(SqlBase):
             # 'sending' at this very ``now`` by this worker: this same call retried after its commit's
             # answer was lost (db_retry passes the same arguments); any other call finds it taken.
             rows = tx.rows(
-                f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
-                "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
-                "RETURNING id, phone_number_id, recipient",
-                [now + lease_s, now, *params, worker, now],
+                f"SELECT id, phone_number_id, recipient, state, pair_until FROM jobs WHERE {test} "
+                f"AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)){self.LOCK}",
+                [*params, worker, now],
             )
-            if pair_interval_s is not None and rows:
+            if not rows:
+                return []
+            go = list(rows)
+            keys: dict[tuple[str, str], str] = {}
+            if pair_interval_s is not None:
+                keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
+                go = self._clear_to_send(tx, rows, keys, now)
+            went = [int(r[0]) for r in go]
+            if went:
+                test, params = self._in("id", went)
+                tx.run(f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ?, pair_until = NULL "
+                       f"WHERE {test}", [now + lease_s, now, *params])
+            held = sorted({int(r[0]) for r in rows} - set(went))
+            if held:
+                # Claimed again at once: the claim defers it to the recipient's next token.
+                test, params = self._in("id", held)
+                tx.run("UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
+                       f"pair_until = NULL, updated_at = ? WHERE {test}", [now, now, *params])
+            if pair_interval_s is not None and go:
                 # The claim took the pair token, but the send can come well after it (a full
                 # lookahead of slots, a pause): Meta measures the gap between sends, so the next
                 # token counts from this one. Sorted: the lock order claim uses.
-                keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
-                pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in rows})
+                pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in go})
                 self._bump_pairs(tx, [(p, r, now + pair_interval_s) for p, r in pairs])
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in go]
+
+    def _clear_to_send(self, tx: Tx, rows: list[tuple[Any, ...]], keys: dict[tuple[str, str], str],
+                       now: float) -> list[tuple[Any, ...]]:
+        """The rows (id, number, recipient, state, pair_until) whose pair token still holds: no other send
+        or answer moved their recipient's bucket past what their claim allowed. Locks every row's bucket
+        (sorted, as claim does) before the bump takes any of them."""
+        by_phone: dict[str, set[str]] = {}
+        for r in rows:
+            by_phone.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
+        tats: dict[tuple[str, str], float] = {}
+        for phone, recipients in sorted(by_phone.items()):
+            tats.update(((phone, k), t) for k, t in self._lock_pairs(tx, phone, sorted(recipients)).items())
+        go: list[tuple[Any, ...]] = []
+        for r in rows:
+            tat = tats.get((str(r[1]), keys[(str(r[1]), str(r[2]))]))
+            # 1 ms of tolerance: a burst's allowance is a product, the bucket a running sum of
+            # epoch-sized doubles (they may differ in the last bits).
+            if tat is not None and r[3] == "claimed" and r[4] is not None and tat > float(r[4]) + 1e-3:
+                continue
+            go.append(r)
+        return go
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
