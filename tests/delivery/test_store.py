@@ -416,6 +416,8 @@ def test_the_pair_gap_holds_when_a_send_comes_after_the_next_jobs_claim(store_ur
     went = w1.mark_sending([a], now + 6.1, lease_s=60, worker="w1", pair_interval_s=6.0)
     went += w2.mark_sending([b], now + 6.2, lease_s=60, worker="w2", pair_interval_s=6.0)
     assert went == [b]
+    # The same call retried (its commit's answer lost) still finds b its own: b's bump is not "another send".
+    assert w2.mark_sending([b], now + 6.2, lease_s=60, worker="w2", pair_interval_s=6.0) == [b]
     held = w1.get(a)
     assert held is not None and held.state is JobState.QUEUED and held.attempts == 0
     # Claimed again, a waits for the token b's send took.

@@ -172,61 +172,63 @@ class LeasesSql(SqlBase):
         ids = int_ids(job_ids)
         if not ids:
             return []
-        test, params = self._in("id", ids)
         with self._tx() as tx:
-            # 'sending' at this very ``now`` by this worker: this same call retried after its commit's
-            # answer was lost (db_retry passes the same arguments); any other call finds it taken.
-            rows = tx.rows(
-                f"SELECT id, phone_number_id, recipient, state, pair_until FROM jobs WHERE {test} "
-                f"AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)){self.LOCK}",
-                [*params, worker, now],
-            )
-            if not rows:
-                return []
-            go = list(rows)
-            keys: dict[tuple[str, str], str] = {}
-            if pair_interval_s is not None:
-                keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
-                go = self._clear_to_send(tx, rows, keys, now)
-            went = [int(r[0]) for r in go]
-            if went:
-                test, params = self._in("id", went)
-                tx.run(f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ?, pair_until = NULL "
-                       f"WHERE {test}", [now + lease_s, now, *params])
-            held = sorted({int(r[0]) for r in rows} - set(went))
+            rows = self._to_sending(tx, ids, now, lease_s, worker)
+            if pair_interval_s is None or not rows:
+                return [str(r[0]) for r in rows]
+            keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
+            by_phone: dict[str, set[str]] = {}
+            for r in rows:
+                by_phone.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
+            tats: dict[tuple[str, str], float] = {}
+            for phone, recipients in sorted(by_phone.items()):  # sorted: the lock order claim uses
+                tats.update(((phone, k), t) for k, t in self._lock_pairs(tx, phone, sorted(recipients)).items())
+            go: list[tuple[Any, ...]] = []
+            held: list[int] = []
+            for r in rows:
+                tat = tats.get((str(r[1]), keys[(str(r[1]), str(r[2]))]))
+                # r[3]: the state before (a retried call's own job is 'sending' already, its bump its own).
+                # 1 ms of tolerance: a burst's allowance is a product, the bucket a running sum of
+                # epoch-sized doubles (they may differ in the last bits).
+                if tat is not None and r[3] == "claimed" and r[4] is not None and tat > float(r[4]) + 1e-3:
+                    held.append(int(r[0]))
+                else:
+                    go.append(r)
             if held:
                 # Claimed again at once: the claim defers it to the recipient's next token.
-                test, params = self._in("id", held)
+                test, params = self._in("id", sorted(held))
                 tx.run("UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
-                       f"pair_until = NULL, updated_at = ? WHERE {test}", [now, now, *params])
-            if pair_interval_s is not None and go:
-                # The claim took the pair token, but the send can come well after it (a full
-                # lookahead of slots, a pause): Meta measures the gap between sends, so the next
-                # token counts from this one. Sorted: the lock order claim uses.
-                pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in go})
-                self._bump_pairs(tx, [(p, r, now + pair_interval_s) for p, r in pairs])
+                       f"updated_at = ? WHERE {test}", [now, now, *params])
+            # The claim took the pair token, but the send can come well after it (a full lookahead of
+            # slots, a pause): Meta measures the gap between sends, so the next token counts from this
+            # one. The buckets are locked above.
+            bumps: dict[str, set[str]] = {}
+            for r in go:
+                bumps.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
+            for phone, recipients in sorted(bumps.items()):
+                self._set_pair_tats(tx, phone, [(k, now + pair_interval_s) for k in sorted(recipients)],
+                                    keep_later=True)
         return [str(r[0]) for r in go]
 
-    def _clear_to_send(self, tx: Tx, rows: list[tuple[Any, ...]], keys: dict[tuple[str, str], str],
-                       now: float) -> list[tuple[Any, ...]]:
-        """The rows (id, number, recipient, state, pair_until) whose pair token still holds: no other send
-        or answer moved their recipient's bucket past what their claim allowed. Locks every row's bucket
-        (sorted, as claim does) before the bump takes any of them."""
-        by_phone: dict[str, set[str]] = {}
-        for r in rows:
-            by_phone.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
-        tats: dict[tuple[str, str], float] = {}
-        for phone, recipients in sorted(by_phone.items()):
-            tats.update(((phone, k), t) for k, t in self._lock_pairs(tx, phone, sorted(recipients)).items())
-        go: list[tuple[Any, ...]] = []
-        for r in rows:
-            tat = tats.get((str(r[1]), keys[(str(r[1]), str(r[2]))]))
-            # 1 ms of tolerance: a burst's allowance is a product, the bucket a running sum of
-            # epoch-sized doubles (they may differ in the last bits).
-            if tat is not None and r[3] == "claimed" and r[4] is not None and tat > float(r[4]) + 1e-3:
-                continue
-            go.append(r)
-        return go
+    def _to_sending(self, tx: Tx, ids: list[int], now: float, lease_s: float, worker: str) -> list[tuple[Any, ...]]:
+        """Mark this worker's claimed jobs ``ids`` as sending; returns (id, number, recipient, state before,
+        pair_until before) of each. A job 'sending' at this very ``now`` by this worker counts too: this
+        same call retried after its commit's answer was lost (db_retry passes the same arguments)."""
+        test, params = self._in("id", ids)
+        mine = f"{test} AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?))"
+        sets = "state = 'sending', lease_until = ?, updated_at = ?, pair_until = NULL"
+        if self.ARRAYS:
+            # One statement: the row's old values come from a locked self-join (RETURNING gives new ones).
+            return tx.rows(f"UPDATE jobs SET {sets} FROM (SELECT id AS jid, state AS was, pair_until AS until "
+                           f"FROM jobs WHERE {mine}{self.LOCK}) AS old WHERE jobs.id = old.jid "
+                           "RETURNING jobs.id, jobs.phone_number_id, jobs.recipient, old.was, old.until",
+                           [now + lease_s, now, *params, worker, now])
+        rows = tx.rows(f"SELECT id, phone_number_id, recipient, state, pair_until FROM jobs WHERE {mine}",
+                       [*params, worker, now])
+        if rows:
+            test, params = self._in("id", [int(r[0]) for r in rows])
+            tx.run(f"UPDATE jobs SET {sets} WHERE {test}", [now + lease_s, now, *params])
+        return rows
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
