@@ -82,20 +82,17 @@ class LeasesSql(SqlBase):
                             [(when, now, job_id) for when, job_id in deferred])
             if not granted:
                 return []
-            if self.ARRAYS:
-                rows = tx.rows(
-                    "UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, "
-                    "pair_until = v.tat FROM unnest(?::bigint[], ?::float8[]) AS v(jid, tat) "
-                    f"WHERE jobs.id = v.jid RETURNING {JOB_COLUMNS}",
-                    (now + lease_s, worker, now, granted, allowed),
-                )
-            else:
-                tx.many("UPDATE jobs SET pair_until = ? WHERE id = ?", list(zip(allowed, granted, strict=True)))
-                test, params = self._in("id", granted)
-                rows = tx.rows(
-                    f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
+            # One statement per allowance: with a burst of 1 every granted job's is now + the interval.
+            by_until: dict[float, list[int]] = {}
+            for job_id, until in zip(granted, allowed, strict=True):
+                by_until.setdefault(until, []).append(job_id)
+            rows = []
+            for until, group in by_until.items():
+                test, params = self._in("id", group)
+                rows += tx.rows(
+                    f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, pair_until = ? "
                     f"WHERE {test} RETURNING {JOB_COLUMNS}",
-                    [now + lease_s, worker, now, *params],
+                    [now + lease_s, worker, now, until, *params],
                 )
         jobs = [job_from_row(r) for r in rows]
         order = {job_id: i for i, job_id in enumerate(granted)}
