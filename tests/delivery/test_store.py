@@ -426,3 +426,17 @@ def test_the_pair_gap_holds_when_a_send_comes_after_the_next_jobs_claim(store_ur
     assert w1.mark_sending([a], now + 12.2, lease_s=60, worker="w1", pair_interval_s=6.0) == [a]
     w1.close()
     w2.close()
+
+
+def test_a_late_answer_holds_back_the_next_send_to_its_recipient(store: Store) -> None:
+    # a's call was slow: b was claimed (a's token had passed) before a's answer came. The gap also counts
+    # from that answer, so b must not go at once.
+    now = time.time()
+    (a, _), (b, _) = store.add([new("111"), new("111")], now)
+    assert claim(store, 10, now) == [a]
+    assert store.mark_sending([a], now, lease_s=60, worker="w", pair_interval_s=6.0) == [a]
+    assert claim(store, 10, now + 6.0) == [b]
+    store.settle([Outcome(a, JobState.ACCEPTED, now + 6.5, wamid="wamid.slow", pair_tat=now + 12.5)])
+    assert store.mark_sending([b], now + 6.6, lease_s=60, worker="w", pair_interval_s=6.0) == []
+    assert claim(store, 10, now + 6.7) == []
+    assert claim(store, 10, now + 12.5) == [b]
