@@ -152,9 +152,11 @@ class LeasesSql(SqlBase):
         """Lock existing pair buckets of one number (``recipients`` sorted); returns their TATs."""
         # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
         # (the order claim uses), so two workers never wait on each other's rows in a cycle.
+        # Not claim's statement text: PostgreSQL may keep one generic plan per prepared statement, and
+        # claim's hundreds of recipients would give these few a scan of every bucket.
         test, params = self._in("recipient", recipients)
-        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
-                       f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
+        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE {test} AND phone_number_id = ? "
+                       f"ORDER BY recipient{self.LOCK}", [*params, phone_number_id])
         return {str(r): float(t) for r, t in rows}
 
     def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
@@ -184,10 +186,10 @@ class LeasesSql(SqlBase):
             held: list[int] = []
             for r in rows:
                 tat = tats.get((str(r[1]), keys[(str(r[1]), str(r[2]))]))
-                # r[3]: the state before (a retried call's own job is 'sending' already, its bump its own).
-                # 1 ms of tolerance: a burst's allowance is a product, the bucket a running sum of
-                # epoch-sized doubles (they may differ in the last bits).
-                if tat is not None and r[3] == "claimed" and r[4] is not None and tat > float(r[4]) + 1e-3:
+                # r[3]: the claim's allowance (None for a retried call: its bump is its own). 1 ms of
+                # tolerance: a burst's allowance is a product, the bucket a running sum of epoch-sized
+                # doubles (they may differ in the last bits).
+                if tat is not None and r[3] is not None and tat > float(r[3]) + 1e-3:
                     held.append(int(r[0]))
                 else:
                     go.append(r)
@@ -208,24 +210,19 @@ class LeasesSql(SqlBase):
         return [str(r[0]) for r in go]
 
     def _to_sending(self, tx: Tx, ids: list[int], now: float, lease_s: float, worker: str) -> list[tuple[Any, ...]]:
-        """Mark this worker's claimed jobs ``ids`` as sending; returns (id, number, recipient, state before,
-        pair_until before) of each. A job 'sending' at this very ``now`` by this worker counts too: this
-        same call retried after its commit's answer was lost (db_retry passes the same arguments)."""
+        """Mark this worker's claimed jobs ``ids`` as sending; returns (id, number, recipient, pair_until) of
+        each, pair_until None unless it was claimed. A job 'sending' at this very ``now`` by this worker
+        counts too: this same call retried after its commit's answer was lost (db_retry passes the same
+        arguments); its token was already checked."""
         test, params = self._in("id", ids)
-        mine = f"{test} AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?))"
-        sets = "state = 'sending', lease_until = ?, updated_at = ?, pair_until = NULL"
-        if self.ARRAYS:
-            # One statement: the row's old values come from a locked self-join (RETURNING gives new ones).
-            return tx.rows(f"UPDATE jobs SET {sets} FROM (SELECT id AS jid, state AS was, pair_until AS until "
-                           f"FROM jobs WHERE {mine}{self.LOCK}) AS old WHERE jobs.id = old.jid "
-                           "RETURNING jobs.id, jobs.phone_number_id, jobs.recipient, old.was, old.until",
-                           [now + lease_s, now, *params, worker, now])
-        rows = tx.rows(f"SELECT id, phone_number_id, recipient, state, pair_until FROM jobs WHERE {mine}",
-                       [*params, worker, now])
-        if rows:
-            test, params = self._in("id", [int(r[0]) for r in rows])
-            tx.run(f"UPDATE jobs SET {sets} WHERE {test}", [now + lease_s, now, *params])
-        return rows
+        # SET reads the row as it was: pair_until survives only where the state was 'claimed'.
+        return tx.rows(
+            "UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ?, "
+            f"pair_until = CASE WHEN state = 'claimed' THEN pair_until END WHERE {test} "
+            "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
+            "RETURNING id, phone_number_id, recipient, pair_until",
+            [now + lease_s, now, *params, worker, now],
+        )
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""
