@@ -369,6 +369,22 @@ async def test_the_pair_gap_holds_when_the_first_message_waited_for_its_slot(rig
     assert len(same) == 2 and same[1] - same[0] >= 1.0 * 0.95
 
 
+async def test_the_pair_gap_holds_when_the_next_message_is_claimed_before_the_first_goes(rig: Rig) -> None:
+    # The first message to R waits ~0.6 s for its slot behind the campaign; its pair token (0.35 s) runs
+    # out meanwhile, so the second is claimed and gets the very next slot. The first must then wait,
+    # not go out with it.
+    rig.sandbox.configure(pair_rate_interval_s=0.3, pair_rate_burst=1)
+    ob = rig.outbox(mps=100, pair_interval_s=0.3)
+    ob.broadcast(HELLO, numbers(60, "1650444"), category="utility", campaign="fill")
+    for i in range(2):
+        ob.enqueue("+16505550301", {"type": "template", "template": HELLO}, key=f"gap{i}", priority=0)
+    await ob.run(until_idle=True)
+    attempts = rig.attempts()
+    assert Counter(a["code"] for a in attempts) == {0: 62}
+    same = sorted(a["at"] for a in attempts if a["wa_id"] == "16505550301")
+    assert len(same) == 2 and same[1] - same[0] >= 0.3
+
+
 async def test_an_early_failed_status_survives_a_crash_right_after_the_accept(rig: Rig) -> None:
     # The failed status beat the send's answer (kept as early); the worker stored the answer and
     # died before replaying it. The next run must still apply it (here: 131026, fail the job).

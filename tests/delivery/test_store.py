@@ -430,3 +430,41 @@ def test_an_old_store_is_upgraded_in_place(store_url: str) -> None:
         assert [r[0] for r in tx.rows("SELECT version FROM schema_version ORDER BY version")] == \
             [version for version, _ in MIGRATIONS]
     upgraded.close()
+
+
+def test_the_pair_gap_holds_when_a_send_comes_after_the_next_jobs_claim(store_url: str) -> None:
+    # Job a's send is held up past its pair token (a stalled loop, a fresh slot): b comes due and a
+    # second worker claims it. Sends are what Meta spaces, so of the two only one may go now, and the
+    # other only an interval after it.
+    w1, w2 = open_store(store_url), open_store(store_url)
+    now = time.time()
+    (a, _), (b, _) = w1.add([new("111"), new("111")], now)
+    assert claim(w1, 10, now, worker="w1") == [a]
+    assert claim(w2, 10, now + 6.0, worker="w2") == [b]
+    went = w1.mark_sending([a], now + 6.1, lease_s=60, worker="w1", pair_interval_s=6.0)
+    went += w2.mark_sending([b], now + 6.2, lease_s=60, worker="w2", pair_interval_s=6.0)
+    assert went == [b]
+    # The same call retried (its commit's answer lost) still finds b its own: b's bump is not "another send".
+    assert w2.mark_sending([b], now + 6.2, lease_s=60, worker="w2", pair_interval_s=6.0) == [b]
+    held = w1.get(a)
+    assert held is not None and held.state is JobState.QUEUED and held.attempts == 0
+    # Claimed again, a waits for the token b's send took.
+    assert claim(w1, 10, now + 6.3, worker="w1") == []
+    assert claim(w1, 10, now + 12.2, worker="w1") == [a]
+    assert w1.mark_sending([a], now + 12.2, lease_s=60, worker="w1", pair_interval_s=6.0) == [a]
+    w1.close()
+    w2.close()
+
+
+def test_a_late_answer_holds_back_the_next_send_to_its_recipient(store: Store) -> None:
+    # a's call was slow: b was claimed (a's token had passed) before a's answer came. The gap also counts
+    # from that answer, so b must not go at once.
+    now = time.time()
+    (a, _), (b, _) = store.add([new("111"), new("111")], now)
+    assert claim(store, 10, now) == [a]
+    assert store.mark_sending([a], now, lease_s=60, worker="w", pair_interval_s=6.0) == [a]
+    assert claim(store, 10, now + 6.0) == [b]
+    store.settle([Outcome(a, JobState.ACCEPTED, now + 6.5, wamid="wamid.slow", pair_tat=now + 12.5)])
+    assert store.mark_sending([b], now + 6.6, lease_s=60, worker="w", pair_interval_s=6.0) == []
+    assert claim(store, 10, now + 6.7) == []
+    assert claim(store, 10, now + 12.5) == [b]

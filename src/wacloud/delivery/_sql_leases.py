@@ -56,6 +56,7 @@ class LeasesSql(SqlBase):
             keys = pair_keys(tx, self._in, phone_number_id, sorted({str(r) for _, r in candidates}))
             tats = self._pair_tats(tx, phone_number_id, sorted(set(keys.values())))
             granted: list[int] = []
+            allowed: list[float] = []  # per granted job: the bucket TAT its token allows at its send
             deferred: list[tuple[float, int]] = []
             changed: dict[str, float] = {}
             for job_id, recipient in candidates:
@@ -64,6 +65,7 @@ class LeasesSql(SqlBase):
                 if ok:
                     tats[key] = changed[key] = value
                     granted.append(job_id)
+                    allowed.append(value + (pair_burst - 1) * pair_interval_s)
                 else:
                     # Spread the recipient's other jobs one interval apart so they do not all wake at once.
                     deferred.append((value, job_id))
@@ -80,12 +82,18 @@ class LeasesSql(SqlBase):
                             [(when, now, job_id) for when, job_id in deferred])
             if not granted:
                 return []
-            test, params = self._in("id", granted)
-            rows = tx.rows(
-                f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ? "
-                f"WHERE {test} RETURNING {JOB_COLUMNS}",
-                [now + lease_s, worker, now, *params],
-            )
+            # One statement per allowance: with a burst of 1 every granted job's is now + the interval.
+            by_until: dict[float, list[int]] = {}
+            for job_id, until in zip(granted, allowed, strict=True):
+                by_until.setdefault(until, []).append(job_id)
+            rows = []
+            for until, group in by_until.items():
+                test, params = self._in("id", group)
+                rows += tx.rows(
+                    f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, pair_until = ? "
+                    f"WHERE {test} RETURNING {JOB_COLUMNS}",
+                    [now + lease_s, worker, now, until, *params],
+                )
         jobs = [job_from_row(r) for r in rows]
         order = {job_id: i for i, job_id in enumerate(granted)}
         jobs.sort(key=lambda j: order[int(j.id)])
@@ -137,40 +145,84 @@ class LeasesSql(SqlBase):
         for p, r, t in bumps:
             by_phone.setdefault(p, []).append((r, t))
         for phone, tats in sorted(by_phone.items()):
-            # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
-            # (the order claim uses), so two workers never wait on each other's rows in a cycle.
-            test, params = self._in("recipient", [r for r, _ in tats])
-            tx.rows(f"SELECT 1 FROM pair_buckets WHERE phone_number_id = ? AND {test} "
-                    f"ORDER BY recipient{self.LOCK}", [phone, *params])
+            self._lock_pairs(tx, phone, [r for r, _ in tats])
             self._set_pair_tats(tx, phone, tats, keep_later=True)
+
+    def _lock_pairs(self, tx: Tx, phone_number_id: str, recipients: list[str]) -> dict[str, float]:
+        """Lock existing pair buckets of one number (``recipients`` sorted); returns their TATs."""
+        # An UPDATE ... FROM locks rows in the join's order, not ours: lock them sorted first
+        # (the order claim uses), so two workers never wait on each other's rows in a cycle.
+        # Not claim's statement text: PostgreSQL may keep one generic plan per prepared statement, and
+        # claim's hundreds of recipients would give these few a scan of every bucket.
+        test, params = self._in("recipient", recipients)
+        rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE {test} AND phone_number_id = ? "
+                       f"ORDER BY recipient{self.LOCK}", [*params, phone_number_id])
+        return {str(r): float(t) for r, t in rows}
 
     def mark_sending(self, job_ids: Sequence[str], now: float, *, lease_s: float, worker: str,
                      pair_interval_s: float | None = None) -> list[str]:
         """Mark claimed jobs as in flight just before their call; returns the ids still ours.
 
-        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``. A job
+        whose recipient's pair bucket other sends moved past what its claim's token allows (its send
+        came late, after the next job's claim or a later answer) is not sent: it goes back to the queue,
+        and its next claim waits for the recipient's next token.
         """
         ids = int_ids(job_ids)
         if not ids:
             return []
-        test, params = self._in("id", ids)
         with self._tx() as tx:
-            # 'sending' at this very ``now`` by this worker: this same call retried after its commit's
-            # answer was lost (db_retry passes the same arguments); any other call finds it taken.
-            rows = tx.rows(
-                f"UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ? WHERE {test} "
-                "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
-                "RETURNING id, phone_number_id, recipient",
-                [now + lease_s, now, *params, worker, now],
-            )
-            if pair_interval_s is not None and rows:
-                # The claim took the pair token, but the send can come well after it (a full
-                # lookahead of slots, a pause): Meta measures the gap between sends, so the next
-                # token counts from this one. Sorted: the lock order claim uses.
-                keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
-                pairs = sorted({(str(r[1]), keys[(str(r[1]), str(r[2]))]) for r in rows})
-                self._bump_pairs(tx, [(p, r, now + pair_interval_s) for p, r in pairs])
-        return [str(r[0]) for r in rows]
+            rows = self._to_sending(tx, ids, now, lease_s, worker)
+            if pair_interval_s is None or not rows:
+                return [str(r[0]) for r in rows]
+            keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
+            by_phone: dict[str, set[str]] = {}
+            for r in rows:
+                by_phone.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
+            tats: dict[tuple[str, str], float] = {}
+            for phone, recipients in sorted(by_phone.items()):  # sorted: the lock order claim uses
+                tats.update(((phone, k), t) for k, t in self._lock_pairs(tx, phone, sorted(recipients)).items())
+            go: list[tuple[Any, ...]] = []
+            held: list[int] = []
+            for r in rows:
+                tat = tats.get((str(r[1]), keys[(str(r[1]), str(r[2]))]))
+                # r[3]: the claim's allowance (None for a retried call: its bump is its own). 1 ms of
+                # tolerance: a burst's allowance is a product, the bucket a running sum of epoch-sized
+                # doubles (they may differ in the last bits).
+                if tat is not None and r[3] is not None and tat > float(r[3]) + 1e-3:
+                    held.append(int(r[0]))
+                else:
+                    go.append(r)
+            if held:
+                # Claimed again at once: the claim defers it to the recipient's next token.
+                test, params = self._in("id", sorted(held))
+                tx.run("UPDATE jobs SET state = 'queued', not_before = ?, lease_until = NULL, worker = NULL, "
+                       f"updated_at = ? WHERE {test}", [now, now, *params])
+            # The claim took the pair token, but the send can come well after it (a full lookahead of
+            # slots, a pause): Meta measures the gap between sends, so the next token counts from this
+            # one. The buckets are locked above.
+            bumps: dict[str, set[str]] = {}
+            for r in go:
+                bumps.setdefault(str(r[1]), set()).add(keys[(str(r[1]), str(r[2]))])
+            for phone, recipients in sorted(bumps.items()):
+                self._set_pair_tats(tx, phone, [(k, now + pair_interval_s) for k in sorted(recipients)],
+                                    keep_later=True)
+        return [str(r[0]) for r in go]
+
+    def _to_sending(self, tx: Tx, ids: list[int], now: float, lease_s: float, worker: str) -> list[tuple[Any, ...]]:
+        """Mark this worker's claimed jobs ``ids`` as sending; returns (id, number, recipient, pair_until) of
+        each, pair_until None unless it was claimed. A job 'sending' at this very ``now`` by this worker
+        counts too: this same call retried after its commit's answer was lost (db_retry passes the same
+        arguments); its token was already checked."""
+        test, params = self._in("id", ids)
+        # SET reads the row as it was: pair_until survives only where the state was 'claimed'.
+        return tx.rows(
+            "UPDATE jobs SET state = 'sending', lease_until = ?, updated_at = ?, "
+            f"pair_until = CASE WHEN state = 'claimed' THEN pair_until END WHERE {test} "
+            "AND worker = ? AND (state = 'claimed' OR (state = 'sending' AND updated_at = ?)) "
+            "RETURNING id, phone_number_id, recipient, pair_until",
+            [now + lease_s, now, *params, worker, now],
+        )
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:
         """Write outcomes; returns status webhooks that had arrived early for the newly accepted wamids."""

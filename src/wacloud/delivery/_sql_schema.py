@@ -261,6 +261,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "{SQLITE_ONLY}DROP TABLE webhook_dedup",
         "{SQLITE_ONLY}ALTER TABLE webhook_dedup_v12 RENAME TO webhook_dedup",
     )),
+    # 13: the pair-bucket TAT a claimed job's pair token allows at its send (burst included). A send
+    # comes after its claim; if other sends to the recipient moved the bucket past this meanwhile, the
+    # job is held back at ``mark_sending`` instead of going out inside the pair gap.
+    (13, (
+        "ALTER TABLE jobs ADD COLUMN pair_until {REAL}",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

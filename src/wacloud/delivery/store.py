@@ -107,7 +107,9 @@ class Store(Protocol):
                      pair_interval_s: float | None = None) -> list[str]:
         """Mark claimed jobs as in flight just before their call; returns the ids still ours.
 
-        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``.
+        ``pair_interval_s``: the recipients' next pair token is no sooner than that after ``now``; a job
+        whose recipient's pair bucket moved past what its claim's token allows (another send, answer or
+        claim since) is not returned but queued again, for its next claim to wait for the next token.
         """
 
     def settle(self, outcomes: Sequence[Outcome]) -> list[EarlyStatus]:

@@ -54,9 +54,7 @@ log = logging.getLogger("wacloud.delivery")
 T = TypeVar("T")
 
 #: httpx failures that happen before the request left: resending cannot duplicate anything.
-_SAFE_TRANSPORT = (
-    "ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "LocalProtocolError",
-)
+_SAFE_TRANSPORT = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "LocalProtocolError")
 
 
 #: Adaptive rate after a 130429: multiply by this, never below the floor, then add back per second.
@@ -469,7 +467,8 @@ class Worker:
         for job in due:
             if job.id not in mine:
                 self._free.release()
-                log.warning("job %s: lease lost before sending; skipped", job.id, extra={"job_id": job.id})
+                self._swapped.discard(job.id)  # a re-claim decides its fallback again
+                log.warning("job %s: not sent (lease lost, or held for the pair gap)", job.id, extra={"job_id": job.id})
                 continue
             task = asyncio.create_task(self._send(job))
             self._in_flight.add(task)
