@@ -5,9 +5,9 @@ little and then appends the update's ``dedup_key`` to an effects file, so when t
 arrives many updates are still being processed. We SIGKILL it at that moment, restart it on the same
 store (the stored payloads are resumed at startup), and kill it again. Two kills cover the two distinct
 cases: a fresh receiver mid-batch, and a restarted one (its start-up resumed the first kill's leftovers,
-its store holds done and undone records) mid-batch; a third kill was the second case again. At the end every update that was
-answered 200 must have been handled, and none twice -- except that a kill landing in the few
-microseconds between a handler's effect and the receiver's "done" mark can make that one update run
+its store holds done and undone records) mid-batch; a third kill was the second case again. At the end
+every update that was answered 200 must have been handled, and none twice -- except that a kill landing
+in the few microseconds between a handler's effect and the receiver's "done" mark can make that one update run
 again: a handler's side effect and the store cannot commit atomically together, so the bound checked is
 at most one redelivery per kill (the guarantee the receiver documents), and zero losses, always.
 """
