@@ -56,7 +56,9 @@ def test_sigkill_during_delivery_loses_nothing(store_url: str, tmp_path: Path) -
     env = {"WACLOUD_DATABASE_URL": store_url, "WACLOUD_API_KEYS": KEY, "WACLOUD_LOG_LEVEL": "WARNING",
            "WACLOUD_SUBSCRIPTION_RETRY_BASE_S": "0.02", "WACLOUD_SUBSCRIPTION_RETRY_MAX_S": "0.3",
            "WACLOUD_SUBSCRIPTION_MAX_ATTEMPTS": "40", "WACLOUD_SUBSCRIPTION_PAUSE_AFTER": "1000",
-           "WACLOUD_SUBSCRIPTION_LEASE_S": "60"}  # a restart takes over from the dead pid at once
+           # The longest lease: a restart must take over from the dead pid at once, and the replay must
+           # start when the API pokes the idle task (its own wait, a third of the lease, is 20 minutes).
+           "WACLOUD_SUBSCRIPTION_LEASE_S": "3600"}
 
     def start() -> h.Server:
         return h.spawn("tests.events.gateway_main", [], ready_path="/healthz", env=env,
