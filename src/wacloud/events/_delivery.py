@@ -143,6 +143,7 @@ class _Round:
     halted: bool = False
     signer: Webhook | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    woken: asyncio.Event | None = None  #: the dispatcher's poke event when the round's row was read
 
 
 def new_holder() -> str:
@@ -182,12 +183,16 @@ class SubscriptionDispatcher:
         self._transport = transport
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._poke = asyncio.Event()
+        self._woken = asyncio.Event()  # set (and replaced) by poke: idle subscription tasks look again
         self._stopping = False
         self._own_watcher = watcher is None
 
     def poke(self) -> None:
         """Look at the subscriptions now (one was created, resumed or replayed)."""
         self._poke.set()
+        # An idle task waits for the log to grow; a replay moved its cursor back without that.
+        self._woken.set()
+        self._woken = asyncio.Event()
 
     def recent(self, sub_id: str) -> list[Attempt]:
         """The last attempts this process made for ``sub_id``, newest last."""
@@ -234,6 +239,7 @@ class SubscriptionDispatcher:
         stats = DeliveryStats()
         try:
             while not self._stopping:
+                woken = self._woken  # taken before the row is read: a poke meanwhile is not missed
                 sub = await anyio.to_thread.run_sync(self.store.lease, sub_id, self.holder, time.time(), p.lease_s)
                 if sub is None:
                     held = await anyio.to_thread.run_sync(self.store.get, sub_id)
@@ -249,7 +255,7 @@ class SubscriptionDispatcher:
                 if sub.state != "active":
                     return
                 stats.consecutive_failures = sub.consecutive_failures
-                run = _Round(sub, stats, signer=Webhook(sub.secret))
+                run = _Round(sub, stats, signer=Webhook(sub.secret), woken=woken)
                 await self._replay_dead(run, client)
                 if run.halted:
                     continue
@@ -272,7 +278,7 @@ class SubscriptionDispatcher:
         if not events:
             if head > sub.cursor:  # only events this subscription does not want: skip them for good
                 await anyio.to_thread.run_sync(self.store.advance, sub.id, sub.generation, head, run.stats)
-            await self.watcher.wait_past(max(head, sub.cursor), p.lease_s / 3)
+            await self._idle(run.woken or self._woken, max(head, sub.cursor), p.lease_s / 3)
             return
         if not await self._deliver_batch(run, client, events):
             await anyio.to_thread.run_sync(self.store.save_stats, sub.id, run.stats)
@@ -280,6 +286,17 @@ class SubscriptionDispatcher:
         # Everything up to ``head`` was read when the batch was not full (positions commit in order).
         end = max(events[-1].position, head) if len(events) < p.batch else events[-1].position
         await anyio.to_thread.run_sync(self.store.advance, sub.id, sub.generation, end, run.stats)
+
+    async def _idle(self, woken: asyncio.Event, position: int, timeout_s: float) -> None:
+        """Wait for events past ``position``, a :meth:`poke` (e.g. a replay), or ``timeout_s``."""
+        waits = [asyncio.ensure_future(self.watcher.wait_past(position, timeout_s)),
+                 asyncio.ensure_future(woken.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def _deliver_batch(self, run: _Round, client: httpx.AsyncClient, events: Sequence[Event]) -> bool:
         groups: dict[str, list[Event]] = {}
