@@ -190,3 +190,29 @@ def test_an_upgrading_mark_written_after_the_upgrade_holds_no_job(store_url: str
         assert limits.upgrading_until is None
     finally:
         store.close()
+
+
+def test_a_job_held_for_the_upgrade_after_its_webhook_is_released_by_the_next_claim(store_url: str) -> None:
+    # A claim that read "upgrading" before the upgrade's webhook committed holds its job after the
+    # webhook's wake (two writers at once on PostgreSQL): the gate lifts it once the rate is upgraded.
+    from wacloud.delivery import open_store
+    from wacloud.delivery.holds import Gate, Hold, HoldReason, throughput_upgraded
+    from wacloud.delivery.limit_updates import default_rate_card
+    from wacloud.delivery.model import NewJob
+
+    store = open_store(store_url)
+    try:
+        now = time.time()
+        body = {"messaging_product": "whatsapp", "to": "16505550100", "type": "template",
+                "template": {"name": "hello_world", "language": {"code": "en_US"}}}
+        store.add([NewJob("106", "16505550100", body, True, category="utility")], now)
+        throughput_upgraded(store, "106", now)  # type: ignore[arg-type]
+        claimed = store.claim("106", 10, now, lease_s=60, worker="w", pair_interval_s=0.0, pair_burst=1)
+        store.admit("106", "default", claimed, now, worker="w",  # type: ignore[attr-defined]
+                    decide=lambda job, view: Hold(HoldReason.THROUGHPUT_UPGRADE, "106", now + 60))
+        assert store.backlog("106")[0] == 0  # held: nothing owed a send
+        gate = Gate(store, "106", portfolio="default", card=default_rate_card())  # type: ignore[arg-type]
+        assert gate.admit([], now + 1, "w") == [] and gate.mps == 1000.0
+        assert store.backlog("106")[0] == 1  # queued again, not waiting out the 60 s
+    finally:
+        store.close()
