@@ -25,13 +25,17 @@ def sign_in(browser: Any, served: Served, role: str) -> None:
 
 
 def text_of(browser: Any, css: str) -> str:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
 
     try:
         return "\n".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, css))
     except StaleElementReferenceException:  # htmx swapped the fragment while we read it
         return ""
+    except WebDriverException as exc:  # Chromium's form of the same, when the page was replaced
+        if "does not belong to the document" in str(exc):
+            return ""
+        raise
 
 
 def labelled(browser: Any, label_text: str) -> Any:
