@@ -187,7 +187,8 @@ def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path, flavour:
         wall = time.perf_counter() - t0
         figures = sandbox_figures(sb.base_url, mps)
     figures.update(
-        wall_s=wall, workers=workers, store=store, per_worker_accepted=[r.get("accepted") for r in reports]
+        wall_s=wall, workers=workers, store=store, per_worker_accepted=[r.get("accepted") for r in reports],
+        per_worker_late=[r.get("late") for r in reports],  # jobs given a fresh slot (RunReport.late)
     )
     return figures
 
@@ -227,6 +228,7 @@ def line(name: str, f: dict[str, Any]) -> str:
         f"{name:23} accepted {f['accepted']:>6}/{f['attempts']:<6} achieved {h.fmt(f['achieved_mps'], 1):>7} "
         f"mps  ratio {h.fmt(f['ratio'], 3)}  130429={f['e130429']}  131056={f['e131056']}  "
         f"max/recipient={f['max_accepted_per_recipient']}"
+        + (f"  late={f['per_worker_late']}" if f.get("per_worker_late") else "")
     )
 
 
