@@ -56,7 +56,6 @@ T = TypeVar("T")
 #: httpx failures that happen before the request left: resending cannot duplicate anything.
 _SAFE_TRANSPORT = ("ConnectError", "ConnectTimeout", "PoolTimeout", "UnsupportedProtocol", "LocalProtocolError")
 
-
 #: Adaptive rate after a 130429: multiply by this, never below the floor, then add back per second.
 RATE_DECREASE = 0.7
 MIN_RATE_FACTOR = 0.05
@@ -113,9 +112,7 @@ def is_ambiguous(exc: errors.TransportError) -> bool:
     """True when the request may have reached the API (read timeout, dropped connection…)."""
     cause = exc.__cause__
     names = {type(c).__name__ for c in (cause, getattr(cause, "__cause__", None)) if c is not None}
-    if names & set(_SAFE_TRANSPORT):
-        return False
-    return not any(f": {name}:" in str(exc) for name in _SAFE_TRANSPORT)
+    return not (names & set(_SAFE_TRANSPORT)) and not any(f": {name}:" in str(exc) for name in _SAFE_TRANSPORT)
 
 
 async def _first_of(*events: asyncio.Event) -> None:
@@ -446,8 +443,6 @@ class Worker:
     async def _fire(self, due: list[Job]) -> None:
         # One job twice in memory (a stale held copy and its re-claim) must go out once.
         due = list({job.id: job for job in due}.values())
-        if self.ctx.gate is not None and self.ctx.gate.stale(due):  # a template Meta held since their admission
-            due = await self.db_retry(self.ctx.gate.admit, due, self.ctx.clock(), self.worker_id)
         for _ in due:
             await self._free.acquire()
         if self._paused_until > self.ctx.clock():
@@ -457,6 +452,12 @@ class Worker:
             self._reslot.extend(due)
             return
         try:
+            # A template Meta held since admission: checked with the calls free (its answer may have freed one).
+            if self.ctx.gate is not None and self.ctx.gate.stale(due):
+                kept = await self.db_retry(self.ctx.gate.admit, due, self.ctx.clock(), self.worker_id)
+                for _ in range(len(due) - len(kept)):
+                    self._free.release()
+                due = kept
             mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ctx.clock(),
                                            lease_s=self.ctx.lease_s, worker=self.worker_id,
                                            pair_interval_s=self.ctx.pacing.pair_spacing_s))
