@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import wacloud.delivery._pg_claim as _pg_claim
 import wacloud.delivery.pacing as pacing
 import wacloud.delivery.recovery as recovery
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
@@ -34,33 +35,24 @@ class LeasesSql(SqlBase):
         if limit <= 0:
             return []
         with self._tx() as tx:
-            pause = tx.rows("SELECT paused_until FROM rate_buckets WHERE phone_number_id = ?",
-                            (phone_number_id,))
-            if pause and pause[0][0] is not None and pause[0][0] > now:
-                return []
-            # The priority lane first, then the rest (each query reads its own partial index).
-            candidates = tx.rows(
-                "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
-                f"AND priority > 0 AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
-                (phone_number_id, now, limit),
-            )
-            if len(candidates) < limit:
-                candidates += tx.rows(
-                    "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
-                    f"AND not_before <= ? AND priority = 0 ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
-                    (phone_number_id, now, limit - len(candidates)),
-                )
+            if self.ARRAYS:  # two statements on PostgreSQL (_pg_claim), the same reads and writes
+                picked = _pg_claim.pick(tx, phone_number_id, now, limit)
+                candidates = [(int(r[0]), str(r[1])) for r in picked]
+                keys = {str(r[1]): str(r[2]) for r in picked}
+                tats = {str(r[2]): float(r[3]) for r in picked}
+            else:
+                candidates = self._candidates(tx, phone_number_id, now, limit)
+                # One bucket per person: a customer reached by phone and by BSUID is paced once.
+                keys = pair_keys(tx, self._in, phone_number_id, sorted({r for _, r in candidates}))
+                tats = self._pair_tats(tx, phone_number_id, sorted(set(keys.values())))
             if not candidates:
                 return []
-            # One bucket per person: a customer reached by phone and by BSUID is paced once.
-            keys = pair_keys(tx, self._in, phone_number_id, sorted({str(r) for _, r in candidates}))
-            tats = self._pair_tats(tx, phone_number_id, sorted(set(keys.values())))
             granted: list[int] = []
             allowed: list[float] = []  # per granted job: the bucket TAT its token allows at its send
             deferred: list[tuple[float, int]] = []
             changed: dict[str, float] = {}
             for job_id, recipient in candidates:
-                key = keys[str(recipient)]
+                key = keys[recipient]
                 ok, value = pacing.pair_take(tats.get(key), now, pair_interval_s, pair_burst)
                 if ok:
                     tats[key] = changed[key] = value
@@ -70,47 +62,63 @@ class LeasesSql(SqlBase):
                     # Spread the recipient's other jobs one interval apart so they do not all wake at once.
                     deferred.append((value, job_id))
                     tats[key] += pair_interval_s
-            if changed:
-                self._set_pair_tats(tx, phone_number_id, sorted(changed.items()), keep_later=False)
-            if deferred:
-                if self.ARRAYS:
-                    tx.run("UPDATE jobs SET not_before = v.nb, updated_at = ? "
-                           "FROM unnest(?::bigint[], ?::float8[]) AS v(id, nb) WHERE jobs.id = v.id",
-                           (now, [j for _, j in deferred], [w for w, _ in deferred]))
-                else:
-                    tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
-                            [(when, now, job_id) for when, job_id in deferred])
-            if not granted:
-                return []
-            # One statement per allowance: with a burst of 1 every granted job's is now + the interval.
-            by_until: dict[float, list[int]] = {}
-            for job_id, until in zip(granted, allowed, strict=True):
-                by_until.setdefault(until, []).append(job_id)
-            rows = []
-            for until, group in by_until.items():
-                test, params = self._in("id", group)
-                rows += tx.rows(
-                    f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, pair_until = ? "
-                    f"WHERE {test} RETURNING {JOB_COLUMNS}",
-                    [now + lease_s, worker, now, until, *params],
-                )
+            if self.ARRAYS:
+                rows = _pg_claim.lease(tx, phone_number_id, now, lease_until=now + lease_s, worker=worker,
+                                       granted=list(zip(granted, allowed, strict=True)),
+                                       tats=sorted(changed.items()), deferred=deferred)
+            else:
+                rows = self._lease(tx, phone_number_id, now, lease_s, worker, granted, allowed, changed, deferred)
         jobs = [job_from_row(r) for r in rows]
         order = {job_id: i for i, job_id in enumerate(granted)}
         jobs.sort(key=lambda j: order[int(j.id)])
         return jobs
 
+    def _candidates(self, tx: Tx, phone_number_id: str, now: float, limit: int) -> list[tuple[int, str]]:
+        """Lock up to ``limit`` ready jobs, the priority lane first: (id, recipient); none while paused."""
+        pause = tx.rows("SELECT paused_until FROM rate_buckets WHERE phone_number_id = ?", (phone_number_id,))
+        if pause and pause[0][0] is not None and pause[0][0] > now:
+            return []
+        # The priority lane first, then the rest (each query reads its own partial index).
+        candidates = tx.rows(
+            "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+            f"AND priority > 0 AND not_before <= ? ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+            (phone_number_id, now, limit),
+        )
+        if len(candidates) < limit:
+            candidates += tx.rows(
+                "SELECT id, recipient FROM jobs WHERE phone_number_id = ? AND state = 'queued' "
+                f"AND not_before <= ? AND priority = 0 ORDER BY not_before, id LIMIT ?{self.CLAIM_LOCK}",
+                (phone_number_id, now, limit - len(candidates)),
+            )
+        return [(int(i), str(r)) for i, r in candidates]
+
+    def _lease(self, tx: Tx, phone_number_id: str, now: float, lease_s: float, worker: str, granted: list[int],
+               allowed: list[float], changed: dict[str, float], deferred: list[tuple[float, int]]) -> list[Any]:
+        """Claim's writes one row at a time: the buckets' TATs, the deferred jobs, the granted ones."""
+        if changed:
+            self._set_pair_tats(tx, phone_number_id, sorted(changed.items()), keep_later=False)
+        tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
+                [(when, now, job_id) for when, job_id in deferred])
+        # One statement per allowance: with a burst of 1 every granted job's is now + the interval.
+        by_until: dict[float, list[int]] = {}
+        for job_id, until in zip(granted, allowed, strict=True):
+            by_until.setdefault(until, []).append(job_id)
+        rows: list[Any] = []
+        for until, group in by_until.items():
+            test, params = self._in("id", group)
+            rows += tx.rows(
+                f"UPDATE jobs SET state = 'claimed', lease_until = ?, worker = ?, updated_at = ?, pair_until = ? "
+                f"WHERE {test} RETURNING {JOB_COLUMNS}",
+                [now + lease_s, worker, now, until, *params],
+            )
+        return rows
+
     def _pair_tats(self, tx: Tx, phone_number_id: str, recipients: list[str]) -> dict[str, float]:
         """Lock (creating them) the recipients' pair buckets; returns their TATs (absent: never used)."""
-        # A new bucket starts at TAT 0 (the epoch): far in the past, so it is full. Creating the rows
-        # first lets PostgreSQL lock them all, in one order, before reading them.
-        if self.ARRAYS:  # one statement for the whole set, in the lock order (sorted)
-            tx.run("INSERT INTO pair_buckets (phone_number_id, recipient, tat) "
-                   "SELECT ?, r, 0 FROM unnest(?::text[]) AS r ORDER BY r "
-                   "ON CONFLICT (phone_number_id, recipient) DO NOTHING", (phone_number_id, recipients))
-        else:
-            tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
-                    "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
-                    [(phone_number_id, r) for r in recipients])
+        # A new bucket starts at TAT 0 (the epoch): far in the past, so it is full.
+        tx.many("INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, 0) "
+                "ON CONFLICT (phone_number_id, recipient) DO NOTHING",
+                [(phone_number_id, r) for r in recipients])
         test, params = self._in("recipient", recipients)
         rows = tx.rows(f"SELECT recipient, tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
                        f"ORDER BY recipient{self.LOCK}", [phone_number_id, *params])
