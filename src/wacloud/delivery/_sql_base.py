@@ -51,6 +51,11 @@ class Tx(ABC):
     def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each parameter tuple."""
 
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` in their order with ``head`` (``INSERT INTO t (a, b)``); ``types`` are the columns'
+        PostgreSQL types (``bigint``, ``text``...), for a dialect that sends every row in one statement."""
+        self.many(f"{head} VALUES ({', '.join('?' * len(types))})", rows)
+
 
 
 class SqlBase(ABC):

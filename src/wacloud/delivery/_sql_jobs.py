@@ -47,8 +47,8 @@ def record_events(tx: Rows, events: Sequence[EventRow], known: Mapping[int, JobF
     becomes an event in the event log (the same transaction: neither exists without the other).
     ``known``: the jobs' (number, recipient, campaign) when the caller has them (not read again)."""
     if events:
-        tx.many("INSERT INTO job_events (job_id, state, at, code, detail, attempt) VALUES (?, ?, ?, ?, ?, ?)",
-                events)
+        tx.insert("INSERT INTO job_events (job_id, state, at, code, detail, attempt)",
+                  ("bigint", "text", "float8", "integer", "text", "integer"), events)
         job_events_out(tx, events, known)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import wacloud.delivery._pg_claim as _pg_claim
 import wacloud.delivery.pacing as pacing
 import wacloud.delivery.recovery as recovery
+from wacloud.delivery._job_events import JobFacts
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery._sql_contacts import InFn, pair_keys
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
@@ -237,10 +238,11 @@ class LeasesSql(SqlBase):
         early: list[EarlyStatus] = []
         pair_tats: dict[int, float] = {}
         events: list[EventRow] = []
+        known: dict[int, JobFacts] = {}  # the settled jobs' (number, recipient, campaign), for their events
         with self._tx() as tx:
             rest = list(outcomes)
             if self.ARRAYS:
-                rest = self._settle_accepted(tx, rest, early, pair_tats, events)
+                rest = self._settle_accepted(tx, rest, early, pair_tats, events, known)
             for o in rest:
                 ids = int_ids([o.job_id])
                 if not ids:
@@ -277,11 +279,13 @@ class LeasesSql(SqlBase):
                     # A late answer must not touch a job another worker claimed after the lease expired.
                     test += " AND (worker = ? OR state = 'uncertain')"
                     expect_params.append(o.worker)
-                landed = tx.rows(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test} RETURNING attempts",
+                landed = tx.rows(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND {test} "
+                                 "RETURNING attempts, phone_number_id, recipient, campaign",
                                  [*params, ids[0], *expect_params])
                 changed = bool(landed)
                 if changed:
                     attempt = int(landed[0][0])
+                    known[ids[0]] = (str(landed[0][1]), str(landed[0][2]), landed[0][3])
                     events += [(ids[0], step.state, o.at, step.code, step.detail, attempt) for step in o.steps]
                     failed = o.state is not JobState.ACCEPTED
                     events.append((ids[0], JobState(o.state).value, o.at, o.error_code if failed else None,
@@ -305,11 +309,12 @@ class LeasesSql(SqlBase):
                 # Sorted: the lock order claim and mark_sending use (no deadlock between workers).
                 self._bump_pairs(tx, [(p, r, tat) for (p, r), tat in sorted(bumps.items())])
             # Last: it takes the event log's lock, held to the commit (after this transaction's row locks).
-            record_events(tx, events)
+            record_events(tx, events, known)
         return early
 
     def _settle_accepted(self, tx: Tx, outcomes: list[Outcome], early: list[EarlyStatus],
-                         pair_tats: dict[int, float], events: list[EventRow]) -> list[Outcome]:
+                         pair_tats: dict[int, float], events: list[EventRow],
+                         known: dict[int, JobFacts]) -> list[Outcome]:
         """Settle the plain accepted outcomes (the bulk of a campaign) set-based; returns the others.
 
         The same writes as :meth:`settle`'s per-outcome path, in a fixed number of statements: the
@@ -337,10 +342,13 @@ class LeasesSql(SqlBase):
                 "attempts = attempts + ?, wamid = v.wamid, accepted_at = v.at, error_code = NULL, "
                 "error_title = NULL, error_details = NULL, fbtrace_id = NULL "
                 "FROM unnest(?::bigint[], ?::text[], ?::float8[]) AS v(id, wamid, at) "
-                "WHERE jobs.id = v.id AND jobs.state = ANY(?) RETURNING jobs.id, jobs.attempts",
+                "WHERE jobs.id = v.id AND jobs.state = ANY(?) "
+                "RETURNING jobs.id, jobs.attempts, jobs.phone_number_id, jobs.recipient, jobs.campaign",
                 (1 if counted else 0, [i for i, _ in group], [o.wamid for _, o in group],
                  [o.at for _, o in group], list(expect)))
-            attempts.update((int(i), int(a)) for i, a in landed)
+            for job_id, attempt, phone, recipient, campaign in landed:
+                attempts[int(job_id)] = int(attempt)
+                known[int(job_id)] = (str(phone), str(recipient), campaign)
         done = [(i, o) for i, o in plain if i in attempts]
         for job_id, o in done:
             events.extend((job_id, step.state, o.at, step.code, step.detail, attempts[job_id]) for step in o.steps)

@@ -27,21 +27,50 @@ def _pg(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a delibera
     return out
 
 
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_text(values: list[Any]) -> Any:
+    """A list of ints, floats or strs (``None`` allowed) as PostgreSQL's array text, else the list itself.
+
+    psycopg's list dumper costs ~1-1.5 µs of Python per element (the claim, mark and settle of 100 jobs
+    pass about 13 arrays of 100); this text costs ~0.05, and the statement's cast (``?::float8[]``,
+    ``= ANY(?)``) reads it exactly: ``repr`` of a float is the shortest text of that same double.
+    """
+    kinds = {type(v) for v in values} - {type(None)}
+    if kinds == {str}:
+        return "{" + ",".join("NULL" if v is None else _quoted(v) for v in values) + "}"
+    if kinds <= {int, float}:  # exact types: a bool (an int) keeps psycopg's adaptation; none: all NULL
+        return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+    return values
+
+
+def _params(params: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(_array_text(p) if type(p) is list else p for p in params)
+
+
 class _PgTx(Tx):
     def __init__(self, cur: Any) -> None:
         self._cur = cur
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self._cur.execute(_pg(sql), tuple(params))
+        self._cur.execute(_pg(sql), _params(params))
         return list(self._cur.fetchall()) if self._cur.description is not None else []
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._cur.execute(_pg(sql), tuple(params))
+        self._cur.execute(_pg(sql), _params(params))
         return int(self._cur.rowcount)
 
     def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
         if seq:
             self._cur.executemany(_pg(sql), [tuple(p) for p in seq])
+
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        # One statement, a column per array: executemany costs ~10 µs of Python per row, this ~2.
+        if rows:
+            columns = [list(c) for c in zip(*rows, strict=True)]
+            self.run(f"{head} SELECT * FROM unnest({', '.join(f'?::{t}[]' for t in types)})", columns)
 
 
 def where_dsn(dsn: str) -> str:

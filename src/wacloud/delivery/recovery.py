@@ -53,6 +53,10 @@ class Rows(Protocol):
         """Run one statement for each parameter tuple."""
         ...
 
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` in their order (PostgreSQL: one statement; ``types``: the columns' types)."""
+        ...
+
 
 def _host() -> str:
     return socket.gethostname() or "localhost"

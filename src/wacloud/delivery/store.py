@@ -55,6 +55,10 @@ class Transaction(Protocol):
         """Run one statement for each parameter tuple."""
         ...
 
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` in their order (PostgreSQL: one statement; ``types``: the columns' types)."""
+        ...
+
 
 #: Called inside the transaction that stores jobs, with each job, its id and whether it is new (an
 #: existing ``key`` is not): what it writes commits (or rolls back) with the jobs.

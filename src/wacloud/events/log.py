@@ -46,6 +46,7 @@ MIGRATION: Final[tuple[int, tuple[str, ...]]] = (8, (
 ))
 
 _COLUMNS = "position, id, seq, type, at, phone_number_id, contact, data, schema_version"
+_TYPES = ("bigint", "text", "bigint", "text", "float8", "text", "text", "text", "integer")
 
 
 class Rows(Protocol):
@@ -57,6 +58,10 @@ class Rows(Protocol):
 
     def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each parameter tuple."""
+        ...
+
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` in their order (PostgreSQL: one statement; ``types``: the columns' types)."""
         ...
 
 
@@ -122,7 +127,7 @@ def append(tx: Rows, events: Sequence[NewEvent]) -> list[Event]:
         contact = dumps(ev.contact.as_dict()) if ev.contact else None
         rows.append((event.position, event.id, event.seq, event.type, event.at, event.phone_number_id, contact,
                      dumps(ev.data), SCHEMA_VERSION))
-    tx.many(f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    tx.insert(f"INSERT INTO events ({_COLUMNS})", _TYPES, rows)
     return out
 
 
