@@ -133,3 +133,46 @@ def test_an_old_store_gets_its_history_from_the_timestamps(store_url: str) -> No
             ("sent", pytest.approx(now + 2)), ("delivered", pytest.approx(now + 2))]
     finally:
         upgraded.close()
+
+
+#: Text that PostgreSQL's array syntax gives a meaning to (quotes, backslashes, braces, commas, NULL, spaces).
+AWKWARD = ['say "hi"\\n, {braces}', "NULL", '""', " spaced ", "comma,separated", "back\\slash", "ünï ✓"]
+
+
+def test_history_events_and_early_statuses_keep_text_and_times_exactly(store_url: str) -> None:
+    # Several jobs settle in one call (one statement per column set on PostgreSQL): each text and time
+    # comes back exactly as given, whatever characters it holds.
+    from wacloud.events import EventLog
+    from wacloud.gateway._db import Database
+
+    store = open_store(store_url)
+    db = Database(store_url)
+    try:
+        now = 1796647424.182913  # a time with every digit of a double in use
+        added = store.add([NewJob(P, f"1650555{i:04d}", TEXT, False) for i in range(2 * len(AWKWARD))], now)
+        ids = [job_id for job_id, _ in added]
+        jobs = store.claim(P, len(ids), now, lease_s=60, worker="w", pair_interval_s=6.0, pair_burst=1)
+        assert sorted(j.id for j in jobs) == sorted(ids)
+        assert sorted(store.mark_sending(ids, now, lease_s=60, worker="w", pair_interval_s=6.0)) == sorted(ids)
+        failed, accepted = ids[:len(AWKWARD)], ids[len(AWKWARD):]
+        wamids = [f"wamid.{text}" for text in AWKWARD]
+        store.apply_status(wamids[0], "delivered", now + 1, now=now + 1)  # before its send's answer: kept
+        early = store.settle(
+            [Outcome(job_id, JobState.FAILED, now + i / 7, error_code=131026, error_details=text, worker="w")
+             for i, (job_id, text) in enumerate(zip(failed, AWKWARD, strict=True))]
+            + [Outcome(job_id, JobState.ACCEPTED, now + i / 3, wamid=wamid, worker="w")
+               for i, (job_id, wamid) in enumerate(zip(accepted, wamids, strict=True))])
+        assert [(e.wamid, e.status, e.ts) for e in early] == [(wamids[0], "delivered", now + 1)]
+        for i, (job_id, text) in enumerate(zip(failed, AWKWARD, strict=True)):
+            assert [(e.state, e.detail, e.at) for e in store.history(job_id)][-1] == ("failed", text, now + i / 7)
+        for i, (job_id, wamid) in enumerate(zip(accepted, wamids, strict=True)):
+            job = store.get(job_id)
+            assert job is not None and job.wamid == wamid and job.accepted_at == now + i / 3
+        logged = {e.data["job_id"]: e for e in EventLog(db.run).read(0, 1000) if e.type == "job.state_changed"}
+        for i, (job_id, text) in enumerate(zip(failed, AWKWARD, strict=True)):
+            event = logged[job_id]
+            assert (event.data["state"], event.data["detail"], event.at) == ("failed", text, now + i / 7)
+            assert event.data["to"] == f"1650555{i:04d}"
+    finally:
+        db.close()
+        store.close()

@@ -101,7 +101,12 @@ class SqlBase(ABC):
         open_batch: _Batch | None = getattr(self._batch, "open", None)
         if open_batch is not None:
             return open_batch.joined()
-        return _Locked(self._lock, self._transaction(write))
+        return Locked(self._lock, self._transaction(write))
+
+    def _one(self) -> AbstractContextManager[Tx]:
+        """A transaction of one statement (PostgreSQL: it commits alone, without the BEGIN and COMMIT round
+        trips); inside :meth:`batch` the batch's, like :meth:`_tx`."""
+        return self._tx()
 
     @property
     def in_batch(self) -> bool:
@@ -183,7 +188,7 @@ class _Batch:
             raise
 
 
-class _Locked(AbstractContextManager[Tx]):
+class Locked(AbstractContextManager[Tx]):
     """Holds the store's thread lock for the life of one transaction."""
 
     def __init__(self, lock: PriorityLock, inner: AbstractContextManager[Tx]) -> None:

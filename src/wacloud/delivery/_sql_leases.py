@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import wacloud.delivery._pg_claim as _pg_claim
+import wacloud.delivery._pg_leases as _pg_leases
 import wacloud.delivery.pacing as pacing
 import wacloud.delivery.recovery as recovery
 from wacloud.delivery._job_events import JobFacts
@@ -36,8 +36,8 @@ class LeasesSql(SqlBase):
         if limit <= 0:
             return []
         with self._tx() as tx:
-            if self.ARRAYS:  # two statements on PostgreSQL (_pg_claim), the same reads and writes
-                picked = _pg_claim.pick(tx, phone_number_id, now, limit)
+            if self.ARRAYS:  # two statements on PostgreSQL (_pg_leases), the same reads and writes
+                picked = _pg_leases.pick(tx, phone_number_id, now, limit)
                 candidates = [(int(r[0]), str(r[1])) for r in picked]
                 keys = {str(r[1]): str(r[2]) for r in picked}
                 tats = {str(r[2]): float(r[3]) for r in picked}
@@ -64,7 +64,7 @@ class LeasesSql(SqlBase):
                     deferred.append((value, job_id))
                     tats[key] += pair_interval_s
             if self.ARRAYS:
-                rows = _pg_claim.lease(tx, phone_number_id, now, lease_until=now + lease_s, worker=worker,
+                rows = _pg_leases.lease(tx, phone_number_id, now, lease_until=now + lease_s, worker=worker,
                                        granted=list(zip(granted, allowed, strict=True)),
                                        tats=sorted(changed.items()), deferred=deferred)
             else:
@@ -180,10 +180,17 @@ class LeasesSql(SqlBase):
         ids = int_ids(job_ids)
         if not ids:
             return []
+        if pair_interval_s is None:
+            with self._one() as tx:
+                return [str(r[0]) for r in self._to_sending(tx, ids, now, lease_s, worker)]
+        if self.ARRAYS:  # one statement on PostgreSQL (_pg_leases)
+            with self._one() as tx:
+                return _pg_leases.mark(tx, ids, now, lease_until=now + lease_s, worker=worker,
+                                       next_token=now + pair_interval_s)
         with self._tx() as tx:
             rows = self._to_sending(tx, ids, now, lease_s, worker)
-            if pair_interval_s is None or not rows:
-                return [str(r[0]) for r in rows]
+            if not rows:
+                return []
             keys = _pair_keys_of(tx, self._in, [(str(r[1]), str(r[2])) for r in rows])
             by_phone: dict[str, set[str]] = {}
             for r in rows:

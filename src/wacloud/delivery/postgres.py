@@ -6,11 +6,12 @@ never wait on each other's rows. A lost connection (server restart) is reopened 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from wacloud.delivery._sql_base import SKIPPED
+from wacloud.delivery._sql_base import SKIPPED, Locked
 from wacloud.delivery.sql import SqlStore, Tx
 from wacloud.delivery.store import StoreError
 
@@ -51,18 +52,28 @@ def _params(params: Sequence[Any]) -> tuple[Any, ...]:
 
 
 class _PgTx(Tx):
-    def __init__(self, cur: Any) -> None:
+    def __init__(self, cur: Any, *, single: bool = False) -> None:
         self._cur = cur
+        # Outside a transaction block (autocommit) each statement commits alone: allow one only.
+        self._left = 1 if single else -1
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> None:
+        if self._left == 0:
+            raise StoreError("a second statement in a single-statement transaction", transient=False)
+        self._left -= 1
+        self._cur.execute(_pg(sql), _params(params))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self._cur.execute(_pg(sql), _params(params))
+        self._execute(sql, params)
         return list(self._cur.fetchall()) if self._cur.description is not None else []
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._cur.execute(_pg(sql), _params(params))
+        self._execute(sql, params)
         return int(self._cur.rowcount)
 
     def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        if self._left >= 0:
+            raise StoreError("executemany in a single-statement transaction", transient=False)
         if seq:
             self._cur.executemany(_pg(sql), [tuple(p) for p in seq])
 
@@ -85,16 +96,19 @@ def where_dsn(dsn: str) -> str:
 
 
 @contextmanager
-def postgres_transaction(conn: Any, where: str) -> Iterator[Tx]:
+def postgres_transaction(conn: Any, where: str, *, single: bool = False) -> Iterator[Tx]:
     """One transaction on a psycopg connection (``autocommit=True``); errors become :class:`StoreError`.
 
     A lost connection (``OperationalError``) is transient; the caller reconnects when ``conn.broken``.
+    ``single``: the transaction is one statement, which commits alone (no BEGIN and COMMIT round trips).
     """
     import psycopg  # the postgres extra: only imported when a PostgreSQL database is in use
 
     try:
-        with conn.transaction(), conn.cursor() as cur:
-            yield _PgTx(cur)
+        with contextlib.ExitStack() as stack:
+            if not single:
+                stack.enter_context(conn.transaction())
+            yield _PgTx(stack.enter_context(conn.cursor()), single=single)
     except psycopg.OperationalError as exc:
         raise StoreError(f"PostgreSQL store at {where}: {type(exc).__name__}: {exc}") from exc
     except psycopg.Error as exc:
@@ -142,10 +156,10 @@ class PostgresStore(SqlStore):
         return where_dsn(self._dsn)
 
     @contextmanager
-    def _begin(self, write: bool) -> Iterator[Tx]:
+    def _begin(self, write: bool, single: bool = False) -> Iterator[Tx]:
         conn = self._connect()
         try:
-            with postgres_transaction(conn, where_dsn(self._dsn)) as tx:
+            with postgres_transaction(conn, where_dsn(self._dsn), single=single) as tx:
                 yield tx
         except StoreError:
             # The connection may be gone (server restart): the next call reconnects.
@@ -155,6 +169,9 @@ class PostgresStore(SqlStore):
 
     def _transaction(self, write: bool) -> AbstractContextManager[Tx]:
         return self._begin(write)
+
+    def _one(self) -> AbstractContextManager[Tx]:
+        return self._tx() if self.in_batch else Locked(self._lock, self._begin(True, single=True))
 
     def _lock_schema(self, tx: Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))

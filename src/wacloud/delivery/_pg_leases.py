@@ -1,8 +1,8 @@
-"""The claim's two statements on PostgreSQL: pick and lock, then lease.
+"""The worker's hot statements on PostgreSQL: the claim (pick and lock, then lease) and the in-flight mark.
 
-The claim is the same on both stores (see :meth:`LeasesSql.claim`); on PostgreSQL its reads and writes
-go as two statements instead of seven, for fewer round trips, and with plans that do not depend on the
-tables' statistics:
+They do what :class:`~wacloud.delivery._sql_leases.LeasesSql` does one step at a time on SQLite, in fewer
+statements (each a round trip to the server, and a wake-up of its backend), with plans that do not
+depend on the tables' statistics:
 
 - :data:`PICK` reads the pause, locks up to ``limit`` ready jobs (the priority lane first), finds each
   recipient's pair-bucket key (its contact, else the address) and creates-and-locks the buckets, in key
@@ -13,6 +13,10 @@ tables' statistics:
   and a row updated by another worker meanwhile is returned as that worker committed it.
 - :data:`LEASE` writes the new TATs the same way, pushes deferred jobs back and marks the granted ones
   claimed, each with the bucket time its token allows (a join with the arrays: one probe per id).
+- :data:`MARK` is ``mark_sending`` with the pair-gap check: it locks the worker's jobs and their
+  buckets (sorted, as the claim does), holds back a job whose bucket moved past its claim's allowance,
+  marks the others ``sending`` and moves their buckets to the next token, in one statement (the
+  steps took six round trips); a held job is written once (``queued``), not twice.
 """
 
 from __future__ import annotations
@@ -68,6 +72,40 @@ FROM unnest(%(granted)s::bigint[], %(untils)s::float8[]) AS v(job, until) WHERE 
 RETURNING {", ".join(f"jobs.{c.strip()}" for c in JOB_COLUMNS.split(","))}
 """
 
+#: (ids, worker, now, next token, lease end): rows of (job id, held back), for the jobs still ours.
+_MARK = """
+WITH mine AS MATERIALIZED (
+    SELECT id, phone_number_id, recipient, pair_until, state = 'claimed' AS fresh FROM jobs
+    WHERE id = ANY(%(ids)s::bigint[]) AND worker = %(worker)s
+      AND (state = 'claimed' OR (state = 'sending' AND updated_at = %(now)s))
+    ORDER BY id FOR UPDATE
+), keyed AS MATERIALIZED (
+    SELECT m.*, COALESCE((SELECT min(c.contact_id) FROM contact_ids c WHERE c.phone_number_id = m.phone_number_id
+                          AND c.kind <> 'username' AND c.value = m.recipient), m.recipient) AS key
+    FROM mine m
+), buckets AS MATERIALIZED (
+    SELECT b.phone_number_id, b.recipient, b.tat
+    FROM (SELECT DISTINCT phone_number_id, key FROM keyed) AS k
+    JOIN pair_buckets b ON b.phone_number_id = k.phone_number_id AND b.recipient = k.key
+    ORDER BY b.phone_number_id, b.recipient FOR UPDATE OF b
+), decided AS MATERIALIZED (
+    -- 1 ms of tolerance: a burst's allowance is a product, the bucket a running sum of epoch-sized doubles.
+    SELECT k.id, k.phone_number_id, k.key, COALESCE(k.fresh AND b.tat > k.pair_until + 0.001, false) AS held
+    FROM keyed k LEFT JOIN buckets b ON b.phone_number_id = k.phone_number_id AND b.recipient = k.key
+), bumped AS (
+    UPDATE pair_buckets b SET tat = GREATEST(b.tat, %(next)s)
+    FROM (SELECT DISTINCT phone_number_id, key FROM decided WHERE NOT held) AS d
+    WHERE b.phone_number_id = d.phone_number_id AND b.recipient = d.key
+)
+UPDATE jobs SET state = CASE WHEN d.held THEN 'queued' ELSE 'sending' END,
+    lease_until = CASE WHEN d.held THEN NULL ELSE %(lease)s END,
+    worker = CASE WHEN d.held THEN NULL ELSE jobs.worker END,
+    not_before = CASE WHEN d.held THEN %(now)s ELSE jobs.not_before END,
+    updated_at = %(now)s, pair_until = CASE WHEN jobs.state = 'claimed' THEN jobs.pair_until END
+FROM decided d WHERE jobs.id = d.id
+RETURNING jobs.id, d.held
+"""
+
 
 def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     """A statement with named parameters as one with ``?`` ones, and the names in their order."""
@@ -77,6 +115,7 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
 
 PICK, PICK_ARGS = _positional(_PICK)
 LEASE, LEASE_ARGS = _positional(_LEASE)
+MARK, MARK_ARGS = _positional(_MARK)
 
 
 def _ordered(names: Sequence[str], values: dict[str, Any]) -> list[Any]:
@@ -99,3 +138,11 @@ def lease(tx: Tx, phone_number_id: str, now: float, *, lease_until: float, worke
         "deferred": [j for _, j in deferred], "nbs": [w for w, _ in deferred],
         "granted": [j for j, _ in granted], "untils": [u for _, u in granted],
     }))
+
+
+def mark(tx: Tx, ids: Sequence[int], now: float, *, lease_until: float, worker: str, next_token: float) -> list[str]:
+    """Mark this worker's claimed jobs ``ids`` sending, holding back those inside their recipient's pair gap;
+    returns the ids marked (a job already ``sending`` at this very ``now`` counts: the same call retried)."""
+    rows = tx.rows(MARK, _ordered(MARK_ARGS, {"ids": list(ids), "worker": worker, "now": now, "next": next_token,
+                                              "lease": lease_until}))
+    return [str(job_id) for job_id, held in rows if not held]
