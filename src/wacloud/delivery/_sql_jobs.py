@@ -52,10 +52,15 @@ def record_events(tx: Rows, events: Sequence[EventRow], known: Mapping[int, JobF
         job_events_out(tx, events, known)
 
 
+#: A state by its stored name: a dict lookup, where ``JobState(name)`` goes through the enum's call (~0.8 µs
+#: of a claim's ~7 µs per job).
+_STATES = {state.value: state for state in JobState}
+
+
 def job_from_row(row: Sequence[Any]) -> Job:
     """A :class:`Job` from a row of :data:`JOB_COLUMNS`."""
     return Job(
-        id=str(row[0]), phone_number_id=row[1], to=row[2], state=JobState(row[3]), body=json.loads(row[4]),
+        id=str(row[0]), phone_number_id=row[1], to=row[2], state=_STATES[row[3]], body=json.loads(row[4]),
         is_template=bool(row[5]), key=row[6], category=row[7],
         fallback=json.loads(row[8]) if row[8] is not None else None, campaign=row[9],
         not_before=float(row[10]), attempts=row[11], failures=row[12], throttles=row[13],
