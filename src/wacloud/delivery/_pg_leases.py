@@ -1,8 +1,7 @@
 """The worker's hot statements on PostgreSQL: the claim (pick and lock, then lease) and the in-flight mark.
 
 They do what :class:`~wacloud.delivery._sql_leases.LeasesSql` does one step at a time on SQLite, in fewer
-statements (each a round trip to the server, and a wake-up of its backend), with plans that do not
-depend on the tables' statistics:
+statements (each a round trip to the server, and a wake-up of its backend):
 
 - :data:`PICK` reads the pause, locks up to ``limit`` ready jobs (the priority lane first), finds each
   recipient's pair-bucket key (its contact, else the address) and creates-and-locks the buckets, in key
@@ -15,8 +14,11 @@ depend on the tables' statistics:
   claimed, each with the bucket time its token allows (a join with the arrays: one probe per id).
 - :data:`MARK` is ``mark_sending`` with the pair-gap check: it locks the worker's jobs and their
   buckets (sorted, as the claim does), holds back a job whose bucket moved past its claim's allowance,
-  marks the others ``sending`` and moves their buckets to the next token, in one statement (the
-  steps took six round trips); a held job is written once (``queued``), not twice.
+  marks the others ``sending`` and moves their buckets to the next token, in one statement that commits
+  alone (the steps took six round trips); a held job is written once (``queued``), not twice. Its few
+  buckets are joined, not upserted (a row cannot be locked by an upsert and bumped in one statement),
+  so that join is planned: right whenever the statistics are about current (autovacuum's), a scan of
+  the buckets while they still describe an empty table (as the ``recipient = ANY`` lookup it replaces).
 """
 
 from __future__ import annotations
