@@ -456,6 +456,24 @@ def test_the_pair_gap_holds_when_a_send_comes_after_the_next_jobs_claim(store_ur
     w2.close()
 
 
+def test_one_mark_decides_each_job_of_a_burst_on_its_own_allowance(store: Store) -> None:
+    # A burst of 2 grants two tokens to one recipient in one claim: the first allows its send until the
+    # bucket reaches now + 12, the second until now + 18. A 131056 then moves the bucket to now + 15: in one
+    # mark_sending of both, the first is held back and the second goes (and moves the bucket on).
+    now = time.time()
+    (a, _), (b, _), (c, _) = store.add([new("111"), new("111"), new("222")], now)
+    assert claim(store, 10, now, burst=2) == [a, b, c]
+    store.hold_recipient(P, "111", now + 15.0)
+    went = store.mark_sending([a, b, c], now + 1.0, lease_s=60, worker="w", pair_interval_s=6.0)
+    assert sorted(went) == sorted([b, c])
+    held = store.get(a)
+    assert held is not None and held.state is JobState.QUEUED
+    assert {store.get(i).state for i in (b, c)} == {JobState.SENDING}  # type: ignore[union-attr]
+    # a waits for the recipient's next token: the bucket is at now + 15 (b's send moved it no earlier).
+    assert claim(store, 10, now + 2.0, burst=2) == []
+    assert claim(store, 10, now + 9.0, burst=2) == [a]
+
+
 def test_a_late_answer_holds_back_the_next_send_to_its_recipient(store: Store) -> None:
     # a's call was slow: b was claimed (a's token had passed) before a's answer came. The gap also counts
     # from that answer, so b must not go at once.

@@ -95,7 +95,7 @@ class LeasesSql(SqlBase):
 
     def _lease(self, tx: Tx, phone_number_id: str, now: float, lease_s: float, worker: str, granted: list[int],
                allowed: list[float], changed: dict[str, float], deferred: list[tuple[float, int]]) -> list[Any]:
-        """Claim's writes one row at a time: the buckets' TATs, the deferred jobs, the granted ones."""
+        """Claim's writes on SQLite, a statement per row (no round trips there): TATs, deferred jobs, granted jobs."""
         if changed:
             self._set_pair_tats(tx, phone_number_id, sorted(changed.items()), keep_later=False)
         tx.many("UPDATE jobs SET not_before = ?, updated_at = ? WHERE id = ?",
