@@ -78,7 +78,10 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
                 payload = _decode(body)
             except (ValueError, RecursionError):
                 return _parse(body)
-            # The usual webhook, read with no check the decoded types make needless (see _usual).
+            # The usual webhook, read with no type check the decoder makes needless: its containers are
+            # plain dicts and lists, so a part of another type raises KeyError or TypeError here, or
+            # fails a check kept where it would not (an empty dict iterates like an empty list). Then,
+            # or when a one-pass parser declines a change, the general path reads the whole body again.
             try:
                 if payload["object"] == OBJECT and type(entries := payload["entry"]) is list:
                     out: list[u.Update] = []
@@ -102,23 +105,28 @@ def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
                         break
                     else:
                         return out
-            except (KeyError, TypeError, AttributeError):
+            except (KeyError, TypeError):
                 pass
-            return _parse(payload)
+            return _read(payload)
         return _parse(body)
     except Exception as exc:  # a bug here must not lose the payload or crash the receiver
         logger.exception("webhook parser failed; returning the payload as a RawUpdate")
         return [u.RawUpdate(raw=body if isinstance(body, dict) else None, reason=f"parser error: {exc!r}")]
 
 
-def _parse(body: Any) -> list[u.Update]:
-    """What parse gives for any body (undecoded or decoded JSON), checking every part's type."""
-    payload: Any = body
+def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
+    """What parse gives for any body (JSON text or decoded JSON), checking every part's type."""
     if isinstance(body, _BODY_TYPES):
         try:
             payload = loads(body)
         except ValueError as exc:
             return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
+        return _read(payload)
+    return _read(body)
+
+
+def _read(payload: Any) -> list[u.Update]:
+    """The updates of a decoded payload, checking every part's type."""
     # The keys every Meta webhook has are read by subscript (a third of a .get call's cost) from
     # plain dicts; a payload without one of them, or a dict subclass, by .get: the same values.
     if type(payload) is not dict:
