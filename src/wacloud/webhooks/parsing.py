@@ -72,122 +72,85 @@ def envelope_problem(payload: Any) -> str | None:
 
 def parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
     """Turn a webhook body (raw bytes or decoded JSON) into typed updates; never raises."""
-    try:
+    try:  # the parser itself is inlined here: one Python call less per webhook
+        payload: Any = None
         if type(body) is bytes and body.count(b"{") + body.count(b"[") <= _MAX_DEPTH:
             try:  # what loads does with the usual body, without the call
                 payload = _decode(body)
             except (ValueError, RecursionError):
-                return _parse(body)
-            # The usual webhook, read with no type check the decoder makes needless: its containers are
-            # plain dicts and lists, so a part of another type raises KeyError or TypeError here, or
-            # fails a check kept where it would not (an empty dict iterates like an empty list). Then,
-            # or when a one-pass parser declines a change, the general path reads the whole body again.
+                payload = None
+        if payload is None:
+            if isinstance(body, _BODY_TYPES):
+                try:
+                    payload = loads(body)
+                except ValueError as exc:
+                    return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
+            else:
+                payload = body
+        # The keys every Meta webhook has are read by subscript (a third of a .get call's cost) from
+        # plain dicts; a payload without one of them, or a dict subclass, by .get: the same values.
+        if type(payload) is not dict:
+            if not isinstance(payload, dict):
+                return [_raw(payload, None, "body is not a JSON object", None)]
+            entries = payload.get("entry")
+            foreign = payload.get("object") != OBJECT
+        else:
             try:
-                if payload["object"] == OBJECT and type(entries := payload["entry"]) is list:
-                    out: list[u.Update] = []
-                    for entry in entries:
-                        changes = entry["changes"]
-                        waba_id = entry["id"]
-                        time = entry.get("time")
-                        if type(changes) is not list or type(waba_id) is not str:
-                            break
-                        if time is not None:
-                            if type(time) is not int:
-                                break
-                            time = _TIMES.get(time) or _entry_time(time)
-                        for change in changes:
-                            field = change["field"]
-                            value = change["value"]
-                            if type(value) is not dict or not _ONE_PASS[field](field, waba_id, time, value, out):
-                                break
-                        else:
-                            continue
-                        break
-                    else:
-                        return out
-            except (KeyError, TypeError):
-                pass
-            return _read(payload)
-        return _parse(body)
+                entries = payload["entry"]
+                foreign = payload["object"] != OBJECT
+            except KeyError:
+                entries = payload.get("entry")
+                foreign = payload.get("object") != OBJECT
+        if foreign or not isinstance(entries, list):
+            return [_raw(payload, None, f"not a {OBJECT} envelope with an entry list", None)]
+        out: list[u.Update] = []
+        for entry in entries:
+            if type(entry) is dict:
+                try:
+                    changes = entry["changes"]
+                    waba_id = entry["id"]
+                    time = entry["time"]
+                except KeyError:
+                    changes, waba_id, time = entry.get("changes"), entry.get("id"), entry.get("time")
+            elif isinstance(entry, dict):
+                changes, waba_id, time = entry.get("changes"), entry.get("id"), entry.get("time")
+            else:
+                out.append(_raw(entry, None, "entry without a changes list", None))
+                continue
+            if type(changes) is not list and not isinstance(changes, list):
+                out.append(_raw(entry, None, "entry without a changes list", None))
+                continue
+            if type(waba_id) is not str:
+                waba_id = _opt_str(waba_id)
+            if time is not None:
+                # The memo looked up here, without a call, for the usual int time (see _entry_time).
+                time = (_TIMES.get(time) if type(time) is int else None) or _entry_time(time)
+            for change in changes:
+                if type(change) is dict:
+                    # One pydantic pass over the whole value when all of it validates (else per item).
+                    try:
+                        field = change["field"]
+                        value = change["value"]
+                    except KeyError:
+                        field, value = change.get("field"), change.get("value")
+                    if (type(field) is str and type(value) is dict and (one_pass := _ONE_PASS.get(field)) is not None
+                            and one_pass(field, waba_id, time, value, out)):
+                        continue
+                if not isinstance(change, dict):
+                    out.append(_raw(change, None, "change is not an object", waba_id))
+                    continue
+                field = change.get("field")
+                value = change.get("value")
+                parser = _FIELDS.get(field) if isinstance(field, str) else None
+                if parser is None or not isinstance(value, dict):
+                    reason = f"unknown field {field!r}" if parser is None else "change value is not an object"
+                    out.append(_raw(change, field if isinstance(field, str) else None, reason, waba_id))
+                    continue
+                parser(_Ctx(str(field), waba_id, time, value), out)
+        return out
     except Exception as exc:  # a bug here must not lose the payload or crash the receiver
         logger.exception("webhook parser failed; returning the payload as a RawUpdate")
         return [u.RawUpdate(raw=body if isinstance(body, dict) else None, reason=f"parser error: {exc!r}")]
-
-
-def _parse(body: bytes | bytearray | str | dict[str, Any]) -> list[u.Update]:
-    """What parse gives for any body (JSON text or decoded JSON), checking every part's type."""
-    if isinstance(body, _BODY_TYPES):
-        try:
-            payload = loads(body)
-        except ValueError as exc:
-            return [_raw(body, None, f"body is not valid JSON: {exc}", None)]
-        return _read(payload)
-    return _read(body)
-
-
-def _read(payload: Any) -> list[u.Update]:
-    """The updates of a decoded payload, checking every part's type."""
-    # The keys every Meta webhook has are read by subscript (a third of a .get call's cost) from
-    # plain dicts; a payload without one of them, or a dict subclass, by .get: the same values.
-    if type(payload) is not dict:
-        if not isinstance(payload, dict):
-            return [_raw(payload, None, "body is not a JSON object", None)]
-        entries = payload.get("entry")
-        foreign = payload.get("object") != OBJECT
-    else:
-        try:
-            entries = payload["entry"]
-            foreign = payload["object"] != OBJECT
-        except KeyError:
-            entries = payload.get("entry")
-            foreign = payload.get("object") != OBJECT
-    if foreign or not isinstance(entries, list):
-        return [_raw(payload, None, f"not a {OBJECT} envelope with an entry list", None)]
-    out: list[u.Update] = []
-    for entry in entries:
-        if type(entry) is dict:
-            try:
-                changes = entry["changes"]
-                waba_id = entry["id"]
-                time = entry["time"]
-            except KeyError:
-                changes, waba_id, time = entry.get("changes"), entry.get("id"), entry.get("time")
-        elif isinstance(entry, dict):
-            changes, waba_id, time = entry.get("changes"), entry.get("id"), entry.get("time")
-        else:
-            out.append(_raw(entry, None, "entry without a changes list", None))
-            continue
-        if type(changes) is not list and not isinstance(changes, list):
-            out.append(_raw(entry, None, "entry without a changes list", None))
-            continue
-        if type(waba_id) is not str:
-            waba_id = _opt_str(waba_id)
-        if time is not None:
-            # The memo looked up here, without a call, for the usual int time (see _entry_time).
-            time = (_TIMES.get(time) if type(time) is int else None) or _entry_time(time)
-        for change in changes:
-            if type(change) is dict:
-                # One pydantic pass over the whole value when all of it validates (else per item).
-                try:
-                    field = change["field"]
-                    value = change["value"]
-                except KeyError:
-                    field, value = change.get("field"), change.get("value")
-                if (type(field) is str and type(value) is dict and (one_pass := _ONE_PASS.get(field)) is not None
-                        and one_pass(field, waba_id, time, value, out)):
-                    continue
-            if not isinstance(change, dict):
-                out.append(_raw(change, None, "change is not an object", waba_id))
-                continue
-            field = change.get("field")
-            value = change.get("value")
-            parser = _FIELDS.get(field) if isinstance(field, str) else None
-            if parser is None or not isinstance(value, dict):
-                reason = f"unknown field {field!r}" if parser is None else "change value is not an object"
-                out.append(_raw(change, field if isinstance(field, str) else None, reason, waba_id))
-                continue
-            parser(_Ctx(str(field), waba_id, time, value), out)
-    return out
 
 
 class _Ctx:
