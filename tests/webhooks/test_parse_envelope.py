@@ -66,16 +66,16 @@ _envelope = st.one_of(st.fixed_dictionaries({}, optional={
 
 @_SETTINGS
 @given(_envelope)
-def test_hypothesis_odd_envelopes_parse_as_the_general_path_parses_them(envelope: Any) -> None:
+def test_hypothesis_odd_envelopes_parse_alike_by_every_path(envelope: Any) -> None:
     _agree(json.dumps(envelope).encode())
 
 
 @_SETTINGS
 @given(st.lists(st.sampled_from([_VALID_MESSAGES, _VALID_STATUSES]), min_size=1, max_size=3),
        st.integers(0, 3), _odd)
-def test_hypothesis_one_odd_part_anywhere_sends_the_whole_body_down_the_general_path(
+def test_hypothesis_one_odd_change_among_good_ones_parses_alike_by_every_path(
         values: list[dict[str, Any]], where: int, odd: Any) -> None:
-    # Good changes around one odd change (or an odd entry key): every update is what the general path gives.
+    # Good changes around one odd one, in two entries: what the one-pass parsers take and what they leave.
     changes: list[Any] = [p.change("messages", value) for value in values]
     changes.insert(min(where, len(changes)), odd)
     body = json.dumps({"object": parsing.OBJECT, "entry": [
@@ -105,7 +105,7 @@ def test_envelopes_of_the_wrong_shape_are_what_they_were(body: bytes) -> None:
 
 
 def test_many_entries_and_deep_bodies_still_take_the_decoder_paths_they_took() -> None:
-    # Over 200 opening brackets: pydantic-core's decoder and the general path; over 200 levels: not JSON.
+    # Over 200 opening brackets: pydantic-core's decoder, the same updates; over 200 levels: not JSON.
     many = {"object": parsing.OBJECT, "entry": [
         {"id": p.WABA, "changes": [p.change("messages", _VALID_STATUSES)]} for _ in range(60)]}
     updates = _agree(json.dumps(many).encode())
