@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 HEADER = "X-Hub-Signature-256"
 _PREFIX = "sha256="
@@ -34,7 +37,7 @@ def verify(body: bytes, header: str | None, app_secret: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _keyed(app_secret: str) -> tuple[Any, Any]:
+def _keyed(app_secret: str) -> tuple[_Hash, _Hash]:
     """HMAC-SHA256's inner and outer hashes with the padded key already fed (RFC 2104), once per secret.
 
     A signature is then two copies, two updates and two digests. ``hmac.new`` set OpenSSL's HMAC up for
