@@ -181,7 +181,10 @@ def spawn(module: str, args: Sequence[str], *, ready_path: str = "/", env: dict[
     A free port can be taken by someone else between our probe and the server's bind (parallel test
     runs): when the server exits before answering, it is started again on another port (3 tries).
     """
-    full_env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}", **(env or {})}
+    # This tree first; the caller's own entries after it (a bench-only package such as pywa installed
+    # with ``pip install --target`` stays importable by the server under test).
+    path = os.pathsep.join(x for x in (str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH")) if x)
+    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     for attempt in range(3):
         use_port = port or free_port()
         out = log.open("ab") if log else subprocess.DEVNULL

@@ -124,6 +124,19 @@ def test_asgi_every_update_of_a_batch_is_dispatched_in_order(asgi_server: tuple[
     assert wait_for(lambda: [u.dedup_key for u in seen if u.dedup_key in ids] == ids)
 
 
+def test_asgi_accepted_post_is_an_empty_200(asgi_server: tuple[str, Seen]) -> None:
+    # Meta reads the status only; a body would cost the server a second write (a second TCP segment).
+    url, seen = asgi_server
+    message = p.msg("text", {"body": "empty answer"})
+    raw = p.body(p.inbound(message))
+    with httpx.Client(base_url=url, timeout=10) as client:
+        r = client.post("/", content=raw, headers=p.signed_headers(raw))
+        assert (r.status_code, r.headers["content-length"], r.content) == (200, "0", b"")
+        bad = client.post("/", content=raw, headers={**p.signed_headers(raw), "x-hub-signature-256": "sha256=00"})
+        assert bad.status_code == 403 and "error" in bad.json()  # refusals keep their reason
+    assert wait_for(lambda: message["id"] in [u.dedup_key for u in seen])
+
+
 def test_default_cap_is_metas_3_mb() -> None:
     seen: Seen = []
     with serve_asgi(WebhookApp(_receiver(seen))) as url, httpx.Client(base_url=url, timeout=30) as client:

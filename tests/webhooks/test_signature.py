@@ -25,6 +25,17 @@ def test_sign_is_hmac_sha256_hex_of_the_raw_body() -> None:
     assert verify(raw, sign(raw, "k"), "k")
 
 
+@pytest.mark.parametrize("secret", ["", "k", "s" * 63, "s" * 64, "s" * 65, "s" * 200, "clé-ünïcode"])
+def test_sign_matches_the_standard_hmac_for_any_secret_length(secret: str) -> None:
+    # The padded key's hashes are made once per secret (short keys padded, long ones hashed first).
+    for raw in (b"", b'{"a":1}', bytes(range(256)) * 20):
+        expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        assert sign(raw, secret) == expected
+        assert sign(raw, secret) == expected  # the cached hashes are copied, never fed the body
+        assert verify(raw, expected, secret) and not verify(raw + b" ", expected, secret)
+        assert not verify(raw, expected, secret + "x")
+
+
 def test_right_signature_is_processed() -> None:
     rec, seen = _receiver()
     raw = p.body(p.inbound(p.msg("text", {"body": "hi"})))

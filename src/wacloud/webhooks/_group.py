@@ -47,14 +47,16 @@ INLINE_WAIT_S = 0.05
 INLINE_PAUSE_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (three times the cost), and
+# these are made for every request.
+@dataclass(slots=True)
 class Put:
     """An accepted POST to store with the claims of its updates."""
 
     arrival: Arrival
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Settle:
     """A processed payload to remove, with the handled updates whose marks are not written yet."""
 
