@@ -9,7 +9,9 @@ Three cooperating tasks per run:
   that is what makes a crash detectable) and starts their calls, at most ``concurrency`` at once;
 - the *writer* stores outcomes in batches (each one atomic with its job) and replays early statuses.
 
-All store calls run on one dedicated thread, so the event loop never blocks on the database.
+Store calls run on dedicated threads (:mod:`wacloud.delivery._lane`), so the event loop never blocks on
+the database; on PostgreSQL the dispatcher's ``mark_sending`` has its own connection and thread, so a due
+send never waits behind a claim or a batch of outcomes.
 """
 
 from __future__ import annotations
@@ -22,14 +24,12 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 import wacloud.delivery.recovery as recovery
 from wacloud import errors
-from wacloud.delivery._priority import mark_urgent
+from wacloud.delivery._lane import StoreLane, fork_lane
 from wacloud.delivery._sender import Sender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.holds import Gate
@@ -150,7 +150,10 @@ class Worker:
         self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.05, 2 * self.base_interval)
         self.batch = max(1, min(500, math.ceil(lookahead_s / self.base_interval / 2)))
         self.report = RunReport()
-        self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store", initializer=mark_urgent)
+        self._lane = StoreLane(ctx.store, "wacloud-store")
+        self._exec = self._lane.executor
+        #: Where mark_sending runs: its own connection once run() opened one (PostgreSQL), else the main lane.
+        self._send_lane = self._lane
         self._ready: deque[tuple[float, Job]] = deque()
         self._ready_event = asyncio.Event()
         self._reslot: list[Job] = []
@@ -173,21 +176,11 @@ class Worker:
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the store thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._exec, partial(fn, *args, **kwargs))
+        return await self._lane.call(fn, *args, **kwargs)
 
     async def db_retry(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call retried while the store is unavailable (e.g. PostgreSQL restarting)."""
-        delay = 0.1
-        while True:
-            try:
-                return await self.db(fn, *args, **kwargs)
-            except StoreError as exc:
-                if not exc.transient:
-                    raise
-                log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        return await self._lane.retry(fn, *args, **kwargs)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, waking early when asked to stop."""
@@ -204,6 +197,7 @@ class Worker:
         writer = asyncio.create_task(self._writer(), name="wacloud-outbox-writer")
         dispatcher = asyncio.create_task(self._dispatcher(), name="wacloud-outbox-dispatcher")
         try:
+            self._send_lane = await fork_lane(self._lane, "wacloud-send") or self._lane
             await self._take_back()
             await self._recover()
             await self._producer()
@@ -221,7 +215,9 @@ class Worker:
                 await writer
                 await self._flush()
                 await self._release_unsent()
-                self._exec.shutdown(wait=True)
+                if self._send_lane is not self._lane:
+                    self._send_lane.shutdown()
+                self._lane.shutdown()
                 self.report.finished_at = time.time()
         return self.report
 
@@ -458,9 +454,10 @@ class Worker:
                 for _ in range(len(due) - len(kept)):
                     self._free.release()
                 due = kept
-            mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ctx.clock(),
-                                           lease_s=self.ctx.lease_s, worker=self.worker_id,
-                                           pair_interval_s=self.ctx.pacing.pair_spacing_s))
+            lane = self._send_lane
+            mine = set(await lane.retry(lane.store.mark_sending, [j.id for j in due], self.ctx.clock(),
+                                        lease_s=self.ctx.lease_s, worker=self.worker_id,
+                                        pair_interval_s=self.ctx.pacing.pair_spacing_s))
         except BaseException:
             for _ in due:
                 self._free.release()
