@@ -25,6 +25,7 @@ import wacloud.delivery.limit_updates as limit_updates
 from wacloud.delivery._bodies import address, answer_ids, check_bsuid_send, epoch, graph_body, is_phone_like
 from wacloud.delivery._broadcast import queue_rows
 from wacloud.delivery._factory import open_store
+from wacloud.delivery._gc import freeze_start_up
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, template_object
@@ -526,7 +527,13 @@ class Outbox:
             loop.call_soon_threadsafe(ev.set)
 
     def run_forever(self, *, concurrency: int | None = None, until_idle: bool = False) -> RunReport:
-        """Blocking ``run()``; SIGTERM and SIGINT stop it gracefully."""
+        """Blocking ``run()``; SIGTERM and SIGINT stop it gracefully.
+
+        Meant for a process that does nothing else: the objects alive at its first call are frozen out of
+        the garbage collector's full collections (:func:`wacloud.delivery._gc.freeze_start_up`).
+        """
+        freeze_start_up()
+
         async def main() -> RunReport:
             """``run()`` with SIGTERM/SIGINT wired to a graceful stop."""
             stop = asyncio.Event()
