@@ -30,7 +30,7 @@ class OutcomeWriter:
         self.lane = lane
         self.phone = phone_number_id
         self.settler = settler
-        #: True when an outcome is awaited at once (a probe's answer decides whether the rest may go).
+        #: True when outcomes should be written at once rather than gathered (a probe, a lone send).
         self.hurry = hurry
         self.pending: list[Settlement] = []
         #: Set when everything pushed so far is written.

@@ -160,7 +160,7 @@ class Worker:
         self._reslot: list[Job] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._free = asyncio.Semaphore(self.concurrency)
-        self._outcomes = OutcomeWriter(self._lane, self.phone, ctx.settler, hurry=lambda: self._probe)
+        self._outcomes = OutcomeWriter(self._lane, self.phone, ctx.settler, hurry=self._hurry)
         self._paused_until = 0.0
         #: After a pause, send one job and wait for its answer before sending the rest.
         self._probe = False
@@ -216,6 +216,11 @@ class Worker:
                 self._lane.shutdown()
                 self.report.finished_at = time.time()
         return self.report
+
+    def _hurry(self) -> bool:
+        """Outcomes are written at once, not gathered, for a probe (its answer decides whether the rest may
+        go) and when no more are coming (nothing due, no call in flight but the one that just answered)."""
+        return self._probe or (not self._ready and len(self._in_flight) <= 1)
 
     async def _take_back(self) -> None:
         """At start: end the leases of workers known to be gone (a kill -9), so the sweep that follows
