@@ -123,8 +123,10 @@ def worker_main(store_url: str, base_url: str, mps: float, name: str, flavour: s
     cls = AsyncClient if flavour == "async" else Client
     client = cls(token=h.SANDBOX_TOKEN, phone_number_id=h.SANDBOX_PHONE_ID, base_url=base_url)
     outbox = Outbox(open_store(store_url), client, mps=mps, worker_name=name)
+    cpu = time.process_time()
     report = outbox.run_forever(until_idle=True)
-    print(json.dumps(dataclasses.asdict(report), default=str))
+    # The run's CPU (start-up and imports excluded): steadier than the rate when the machine is shared.
+    print(json.dumps({**dataclasses.asdict(report), "cpu_s": time.process_time() - cpu}, default=str))
 
 
 def run_workers(
@@ -189,6 +191,7 @@ def bench_ours(n: int, mps: float, store: str, workers: int, tmp: Path, flavour:
     figures.update(
         wall_s=wall, workers=workers, store=store, per_worker_accepted=[r.get("accepted") for r in reports],
         per_worker_late=[r.get("late") for r in reports],  # jobs given a fresh slot (RunReport.late)
+        cpu_us_per_job=1e6 * sum(r.get("cpu_s", 0.0) for r in reports) / max(1, figures["accepted"]),
     )
     return figures
 
@@ -229,6 +232,7 @@ def line(name: str, f: dict[str, Any]) -> str:
         f"mps  ratio {h.fmt(f['ratio'], 3)}  130429={f['e130429']}  131056={f['e131056']}  "
         f"max/recipient={f['max_accepted_per_recipient']}"
         + (f"  late={f['per_worker_late']}" if f.get("per_worker_late") else "")
+        + (f"  worker CPU {f['cpu_us_per_job']:.0f} us/job" if f.get("cpu_us_per_job") else "")
     )
 
 

@@ -347,7 +347,7 @@ async def test_a_job_held_twice_in_memory_is_sent_once(rig: Rig) -> None:
                             pair_interval_s=0.05, pair_burst=1)
     await worker._fire([job, job])
     await asyncio.gather(*worker._in_flight)
-    await worker._flush()
+    await worker._outcomes.flush()
     worker._exec.shutdown(wait=True)
     assert [a["wa_id"] for a in rig.attempts()] == ["16505550190"]
     assert ob.job(job_id).state is not JobState.SENDING  # type: ignore[union-attr]

@@ -52,13 +52,32 @@ class LimitsSql(SqlBase):
                                (verdict.code, verdict.detail, now, now, jid, worker))
                     if n:
                         events.append((jid, "failed", now, verdict.code, verdict.detail, job.attempts))
+            self._record_admitted(tx, prices, reach)
+            record_events(tx, events)
+        return admitted
+
+    def _record_admitted(self, tx: Tx, prices: list[tuple[float, int]], reach: list[tuple[str, str, float]]) -> None:
+        """Store the admitted jobs' estimated prices and the customers they reach (one statement each where
+        arrays can be parameters: a batch of 250 was 500 single-row statements, ~3x its claim's time)."""
+        if not self.ARRAYS:
             if prices:
                 tx.many("UPDATE jobs SET est_price = ? WHERE id = ?", prices)
             if reach:
                 tx.many("INSERT INTO portfolio_reach (portfolio, wa_id, at) VALUES (?, ?, ?) "
                         "ON CONFLICT (portfolio, wa_id) DO UPDATE SET at = excluded.at", reach)
-            record_events(tx, events)
-        return admitted
+            return
+        if prices:
+            prices = sorted(prices, key=lambda p: p[1])  # rows locked in id order, as the other writers do
+            tx.run("UPDATE jobs SET est_price = v.price FROM unnest(?::float8[], ?::bigint[]) AS v(price, id) "
+                   "WHERE jobs.id = v.id", ([p for p, _ in prices], [i for _, i in prices]))
+        if reach:
+            # One row per customer (a statement may not update a row twice); sorted: one lock order.
+            last = {(portfolio, wa_id): at for portfolio, wa_id, at in reach}
+            rows = sorted(last.items())
+            tx.run("INSERT INTO portfolio_reach (portfolio, wa_id, at) "
+                   "SELECT * FROM unnest(?::text[], ?::text[], ?::float8[]) "
+                   "ON CONFLICT (portfolio, wa_id) DO UPDATE SET at = excluded.at",
+                   ([k[0] for k, _ in rows], [k[1] for k, _ in rows], [at for _, at in rows]))
 
     def _view(self, tx: Tx, phone: str, portfolio: str, jobs: Sequence[Job], now: float) -> LimitView:
         # The portfolio's tier row is the lock: admitting transactions of one portfolio queue on it, so

@@ -14,6 +14,7 @@ across every worker and process that shares the store.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from wacloud.errors import ValidationError
@@ -21,6 +22,10 @@ from wacloud.limits import COEXISTENCE_MPS, DEFAULT_MPS, PAIR_RATE_BURST, PAIR_R
 
 #: The conservative default pair burst (see the module docstring).
 DEFAULT_PAIR_BURST = 1
+#: The round trip of a Graph send that the default calls in flight are sized for (Meta: ~0.1-0.3 s).
+GRAPH_CALL_S = 0.25
+#: The fewest calls in flight by default (80 mps to Meta at ~0.3 s is ~24).
+MIN_CONCURRENCY = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,13 @@ class Pacing:
     def pair_spacing_s(self) -> float:
         """Seconds between two messages to one recipient, slack included."""
         return self.pair_interval_s + self.pair_slack_s
+
+    @property
+    def in_flight(self) -> int:
+        """The calls in flight this rate needs when each takes :data:`GRAPH_CALL_S` (the default
+        ``concurrency``: pacing sets the rate, the number of calls in flight must not cap it)."""
+        top = self.mps if self.max_mps is None else min(self.mps, self.max_mps)
+        return max(MIN_CONCURRENCY, math.ceil(top * GRAPH_CALL_S))
 
     @property
     def interval_s(self) -> float:

@@ -152,6 +152,11 @@ class PostgresStore(SqlStore):
                              f"{type(exc).__name__}") from exc
         return self._conn
 
+    def fork(self) -> PostgresStore:
+        """Another store on the same database with its own connection (a worker's send lane: its
+        ``mark_sending`` never waits for a claim on this connection)."""
+        return PostgresStore(self._dsn, connect_timeout_s=self._timeout)
+
     def _where(self) -> str:
         return where_dsn(self._dsn)
 

@@ -7,9 +7,12 @@ Three cooperating tasks per run:
   at most ``lookahead_s`` ahead of the clock so claims are short-lived;
 - the *dispatcher* waits for each slot, marks the due jobs ``sending`` (one write, before the call:
   that is what makes a crash detectable) and starts their calls, at most ``concurrency`` at once;
-- the *writer* stores outcomes in batches (each one atomic with its job) and replays early statuses.
+- the *writer* (:mod:`wacloud.delivery._outcome_writer`) stores outcomes in batches (each one atomic
+  with its job) and replays early statuses.
 
-All store calls run on one dedicated thread, so the event loop never blocks on the database.
+Store calls run on dedicated threads (:mod:`wacloud.delivery._lane`), so the event loop never blocks on
+the database; on PostgreSQL the dispatcher's ``mark_sending`` has its own connection and thread, so a due
+send never waits behind a claim or a batch of outcomes.
 """
 
 from __future__ import annotations
@@ -22,28 +25,26 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 import wacloud.delivery.recovery as recovery
 from wacloud import errors
-from wacloud.delivery._priority import mark_urgent
+from wacloud.delivery._lane import StoreLane, fork_lane
+from wacloud.delivery._outcome_writer import OutcomeWriter
 from wacloud.delivery._sender import Sender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.holds import Gate
 from wacloud.delivery.model import (
     BEFORE_ACCEPT,
     DeliveryEvent,
-    EarlyStatus,
     InFlightPolicy,
     Job,
     JobState,
     Outcome,
     Recovery,
 )
-from wacloud.delivery.outcomes import Failure, Settlement, apply_effects, fallback_step
+from wacloud.delivery.outcomes import Failure, Settlement, fallback_step
 from wacloud.delivery.pacing import Pacing
 from wacloud.delivery.policy import OPT_OUT_CODE, WINDOW_CLOSED_CODE, Action, Decision, RetryPolicy
 from wacloud.delivery.store import Store, StoreError
@@ -150,22 +151,21 @@ class Worker:
         self.max_lag_s = max_lag_s if max_lag_s is not None else max(0.05, 2 * self.base_interval)
         self.batch = max(1, min(500, math.ceil(lookahead_s / self.base_interval / 2)))
         self.report = RunReport()
-        self._exec = ThreadPoolExecutor(1, thread_name_prefix="wacloud-store", initializer=mark_urgent)
+        self._lane = StoreLane(ctx.store, "wacloud-store")
+        self._exec = self._lane.executor
+        #: Where mark_sending runs: its own connection once run() opened one (PostgreSQL), else the main lane.
+        self._send_lane = self._lane
         self._ready: deque[tuple[float, Job]] = deque()
         self._ready_event = asyncio.Event()
         self._reslot: list[Job] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._free = asyncio.Semaphore(self.concurrency)
-        self._pending: list[Settlement] = []
-        self._pending_event = asyncio.Event()
-        self._writer_idle = asyncio.Event()
-        self._writer_idle.set()
+        self._outcomes = OutcomeWriter(self._lane, self.phone, ctx.settler, hurry=self._hurry)
         self._paused_until = 0.0
         #: After a pause, send one job and wait for its answer before sending the rest.
         self._probe = False
         self._slots_end = 0.0
         self._producing_done = asyncio.Event()
-        self._closing = False
         self._next_prune = 0.0
         #: Jobs whose fallback template this run swapped in (closed window): their acceptance records it.
         self._swapped: set[str] = set()
@@ -173,21 +173,11 @@ class Worker:
     # --- plumbing ---------------------------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call on the store thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._exec, partial(fn, *args, **kwargs))
+        return await self._lane.call(fn, *args, **kwargs)
 
     async def db_retry(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A store call retried while the store is unavailable (e.g. PostgreSQL restarting)."""
-        delay = 0.1
-        while True:
-            try:
-                return await self.db(fn, *args, **kwargs)
-            except StoreError as exc:
-                if not exc.transient:
-                    raise
-                log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        return await self._lane.retry(fn, *args, **kwargs)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, waking early when asked to stop."""
@@ -201,9 +191,10 @@ class Worker:
     async def run(self) -> RunReport:
         """Send until stopped (or, with ``until_idle``, until nothing is owed a send)."""
         self.report.started_at = time.time()
-        writer = asyncio.create_task(self._writer(), name="wacloud-outbox-writer")
+        writer = asyncio.create_task(self._outcomes.run(), name="wacloud-outbox-writer")
         dispatcher = asyncio.create_task(self._dispatcher(), name="wacloud-outbox-dispatcher")
         try:
+            self._send_lane = await fork_lane(self._lane, "wacloud-send") or self._lane
             await self._take_back()
             await self._recover()
             await self._producer()
@@ -216,14 +207,20 @@ class Worker:
                 if self._in_flight:
                     await asyncio.gather(*self._in_flight, return_exceptions=True)
                 # Never cancel the writer: a cancelled store call may never run, losing an outcome.
-                self._closing = True
-                self._pending_event.set()
+                self._outcomes.close()
                 await writer
-                await self._flush()
+                await self._outcomes.flush()
                 await self._release_unsent()
-                self._exec.shutdown(wait=True)
+                if self._send_lane is not self._lane:
+                    self._send_lane.shutdown()
+                self._lane.shutdown()
                 self.report.finished_at = time.time()
         return self.report
+
+    def _hurry(self) -> bool:
+        """Outcomes are written at once, not gathered, for a probe (its answer decides whether the rest may
+        go) and when no more are coming (nothing due, no call in flight but the one that just answered)."""
+        return self._probe or (not self._ready and len(self._in_flight) <= 1)
 
     async def _take_back(self) -> None:
         """At start: end the leases of workers known to be gone (a kill -9), so the sweep that follows
@@ -284,12 +281,12 @@ class Worker:
                 await self._sleep(min(self._paused_until - now, self.poll_s * 4))
                 # Lifted early (Outbox.resume, here or in another process)? Only once our own settlements
                 # are written: an auth pause just decided is not in the store yet.
-                if self._writer_idle.is_set() and not self._pending and (
+                if self._outcomes.idle.is_set() and not self._outcomes.pending and (
                     await self.db_retry(self.store.paused, self.phone, self.ctx.clock()) is None
                 ):
                     self._paused_until = 0.0
                 continue
-            if self._probe and (self._ready or self._in_flight or not self._writer_idle.is_set()):
+            if self._probe and (self._ready or self._in_flight or not self._outcomes.idle.is_set()):
                 await self._sleep(0.01)  # the probe's answer decides whether the rest may go
                 continue
             if self._reslot:
@@ -326,7 +323,7 @@ class Worker:
             return False
         owed, next_at = await self.db_retry(self.store.backlog, self.phone)
         if (self.until_idle and owed == 0 and not self._ready and not self._reslot and not self._in_flight
-                and self._writer_idle.is_set()):
+                and self._outcomes.idle.is_set()):
             return True
         wait = self.poll_s if next_at is None else min(self.poll_s * 4, max(0.0, next_at - now))
         self.ctx.wakeup.clear()
@@ -367,7 +364,7 @@ class Worker:
     def _local_fail(self, job: Job, decision: Decision, failure: Failure, now: float) -> None:
         self.report.local_failures += 1
         # The claim took a pair token, but no call was made: nothing reached the user, so give it back.
-        self._push(self.ctx.settler.failure(job, decision, failure, now, called=False, refund=True,
+        self._outcomes.push(self.ctx.settler.failure(job, decision, failure, now, called=False, refund=True,
                                             worker=self.worker_id))
 
     @property
@@ -458,9 +455,10 @@ class Worker:
                 for _ in range(len(due) - len(kept)):
                     self._free.release()
                 due = kept
-            mine = set(await self.db_retry(self.store.mark_sending, [j.id for j in due], self.ctx.clock(),
-                                           lease_s=self.ctx.lease_s, worker=self.worker_id,
-                                           pair_interval_s=self.ctx.pacing.pair_spacing_s))
+            lane = self._send_lane
+            mine = set(await lane.retry(lane.store.mark_sending, [j.id for j in due], self.ctx.clock(),
+                                        lease_s=self.ctx.lease_s, worker=self.worker_id,
+                                        pair_interval_s=self.ctx.pacing.pair_spacing_s))
         except BaseException:
             for _ in due:
                 self._free.release()
@@ -512,7 +510,7 @@ class Worker:
             answered = self.ctx.clock()
             swapped = job.id in self._swapped
             self._swapped.discard(job.id)
-            self._push(Settlement(Outcome(job.id, JobState.ACCEPTED, answered, wamid=wamid,
+            self._outcomes.push(Settlement(Outcome(job.id, JobState.ACCEPTED, answered, wamid=wamid,
                                           body=job.body if job.used_fallback else None,
                                           expect=BEFORE_ACCEPT, worker=self.worker_id,
                                           pair_tat=answered + self.ctx.pacing.pair_spacing_s,
@@ -534,59 +532,7 @@ class Worker:
         self._probe = decision.action is Action.PAUSE
         if decision.action is Action.PAUSE:
             self._paused_until = now + decision.delay_s  # the settler told the operator
-        self._push(settlement)
-
-    # --- writer -----------------------------------------------------------------------------------
-    def _push(self, settlement: Settlement) -> None:
-        self._pending.append(settlement)
-        self._writer_idle.clear()
-        self._pending_event.set()
-
-    async def _writer(self) -> None:
-        while True:
-            await self._pending_event.wait()
-            self._pending_event.clear()
-            await self._flush()
-            if self._closing:
-                return
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                early = await self.db_retry(self._write, batch)
-            except StoreError:
-                # One bad outcome must not block the others: write them one at a time.
-                early = []
-                for settlement in batch:
-                    early += await self._write_one(settlement)
-            if early:  # statuses that beat these answers: applied together (one transaction)
-                await self.db_retry(self.ctx.settler.replay_all, early)
-        self._writer_idle.set()
-
-    async def _write_one(self, settlement: Settlement) -> list[EarlyStatus]:
-        try:
-            return await self.db_retry(self._write, [settlement])
-        except StoreError as exc:
-            o = settlement.outcome
-            log.error("job %s: outcome %s could not be stored (%s)", o.job_id, o.state.value, exc,
-                      extra={"job_id": o.job_id})
-        if settlement.outcome.state is not JobState.ACCEPTED:
-            return []  # the job stays in flight; its lease turns it uncertain, never resent
-        # Accepted but the wamid clashes (a server answered a wamid twice): keep the fact, drop the id.
-        o = settlement.outcome
-        degraded = dataclasses.replace(o, wamid=None, body=o.body)
-        try:
-            await self.db_retry(self.store.settle, [degraded])
-        except StoreError as exc:
-            log.error("job %s: accepted but not recorded (%s)", o.job_id, exc, extra={"job_id": o.job_id})
-        return []
-
-    def _write(self, batch: list[Settlement]) -> list[EarlyStatus]:
-        effects = [e for s in batch for e in s.effects]
-        if effects:
-            apply_effects(self.store, self.phone, effects)
-        return self.store.settle([s.outcome for s in batch])
+        self._outcomes.push(settlement)
 
     async def _release_unsent(self) -> None:
         unsent = list(self._reslot)
