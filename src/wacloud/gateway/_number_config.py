@@ -15,14 +15,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from wacloud.delivery.pacing import GRAPH_CALL_S
 from wacloud.limits import UPGRADED_MPS
 
 _DIGITS = re.compile(r"^[0-9]{1,32}$")
 
-#: A Graph API call's round trip the in-flight budget allows for (Meta answers sends in ~0.1-0.3 s): with 8
-#: in flight, the old fixed default, a number could not send more than ~30-80 messages a second live.
-GRAPH_CALL_S = 0.25
-#: The fewest and the most sends in flight per number.
+#: The fewest and the most sends in flight per number (sized for a Graph call of ``GRAPH_CALL_S``, the outbox's
+#: own default's: with 8 in flight, the old fixed default, a number could not send more than ~30-80 a second live).
 MIN_IN_FLIGHT = 8
 MAX_IN_FLIGHT = 1024
 #: Throughput levels of ``GET /{phone-number-id}?fields=throughput`` that raise the rate to Meta's upgraded one.
