@@ -74,8 +74,8 @@ def test_dry_run_budget_pause_resume_cancel_export_and_costs(live: LiveGateway, 
     assert cancelled["state"] == "cancelled" and cancelled["states"].get("held", 0) == 0
     assert live.http.post("/v1/campaigns/gw-budget/resume").status_code == 409
     # Prices come with the sent statuses, which may still be on their way: no row yet is "not yet".
-    wait_for(lambda: (rows := live.http.get("/v1/costs", params={"group_by": "campaign"}).json()["rows"])
-             and rows[0]["billable"] == 4 or None, 20, "pricing of the 4 sent")
+    wait_for(lambda: ((rows := live.http.get("/v1/costs", params={"group_by": "campaign"}).json()["rows"])
+             and rows[0]["billable"] == 4) or None, 20, "pricing of the 4 sent")
     costs = live.http.get("/v1/costs", params={"group_by": "category"}).json()
     assert costs["rows"][0]["key"] == "marketing" and abs(costs["total"] - 0.1) < 1e-9
     assert live.http.get("/v1/costs", params={"group_by": "nope"}).status_code == 422
