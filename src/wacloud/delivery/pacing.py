@@ -68,9 +68,11 @@ class Pacing:
 
     @property
     def in_flight(self) -> int:
-        """The calls in flight this rate needs when each takes :data:`GRAPH_CALL_S` (the default
-        ``concurrency``: pacing sets the rate, the number of calls in flight must not cap it)."""
-        top = self.mps if self.max_mps is None else min(self.mps, self.max_mps)
+        """The calls in flight the highest rate this number may reach needs when each takes
+        :data:`GRAPH_CALL_S` (the default ``concurrency``: pacing sets the rate, the number of calls in
+        flight must not cap it). Meta may upgrade a number to :data:`UPGRADED_MPS` while it sends (the
+        store then paces at that rate), so that is the top unless ``max_mps`` caps it."""
+        top = self.max_mps if self.max_mps is not None else max(self.mps, UPGRADED_MPS)
         return max(MIN_CONCURRENCY, math.ceil(top * GRAPH_CALL_S))
 
     @property
