@@ -30,8 +30,16 @@ from typing import Any
 from wacloud.delivery._sql_base import Tx
 from wacloud.delivery._sql_jobs import JOB_COLUMNS
 
+
+def _key(phone: str, recipient: str) -> str:
+    """SQL for a recipient's pair-bucket key: its contact (any id but a username), else the address itself
+    (what ``_sql_contacts.pair_keys`` answers on SQLite)."""
+    return (f"COALESCE((SELECT min(c.contact_id) FROM contact_ids c WHERE c.phone_number_id = {phone}\n"
+            f"                          AND c.kind <> 'username' AND c.value = {recipient}), {recipient})")
+
+
 #: (phone, now, limit): rows of (job id, recipient, bucket key, bucket TAT), in claim order.
-_PICK = """
+_PICK = f"""
 WITH paused AS MATERIALIZED (
     SELECT 1 FROM rate_buckets WHERE phone_number_id = %(phone)s AND paused_until > %(now)s
 ), lane AS MATERIALIZED (
@@ -45,8 +53,7 @@ WITH paused AS MATERIALIZED (
       AND NOT EXISTS (SELECT 1 FROM paused)
     ORDER BY not_before, id LIMIT %(limit)s - (SELECT count(*) FROM lane) FOR UPDATE SKIP LOCKED
 ), picked AS MATERIALIZED (
-    SELECT p.*, COALESCE((SELECT min(c.contact_id) FROM contact_ids c WHERE c.phone_number_id = %(phone)s
-                          AND c.kind <> 'username' AND c.value = p.recipient), p.recipient) AS key
+    SELECT p.*, {_key('%(phone)s', 'p.recipient')} AS key
     FROM (SELECT 0 AS first, * FROM lane UNION ALL SELECT 1, * FROM rest) AS p
 ), buckets AS (
     INSERT INTO pair_buckets (phone_number_id, recipient, tat)
@@ -75,15 +82,14 @@ RETURNING {", ".join(f"jobs.{c.strip()}" for c in JOB_COLUMNS.split(","))}
 """
 
 #: (ids, worker, now, next token, lease end): rows of (job id, held back), for the jobs still ours.
-_MARK = """
+_MARK = f"""
 WITH mine AS MATERIALIZED (
     SELECT id, phone_number_id, recipient, pair_until, state = 'claimed' AS fresh FROM jobs
     WHERE id = ANY(%(ids)s::bigint[]) AND worker = %(worker)s
       AND (state = 'claimed' OR (state = 'sending' AND updated_at = %(now)s))
     ORDER BY id FOR UPDATE
 ), keyed AS MATERIALIZED (
-    SELECT m.*, COALESCE((SELECT min(c.contact_id) FROM contact_ids c WHERE c.phone_number_id = m.phone_number_id
-                          AND c.kind <> 'username' AND c.value = m.recipient), m.recipient) AS key
+    SELECT m.*, {_key('m.phone_number_id', 'm.recipient')} AS key
     FROM mine m
 ), buckets AS MATERIALIZED (
     SELECT b.phone_number_id, b.recipient, b.tat
