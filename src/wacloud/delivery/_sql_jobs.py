@@ -84,6 +84,7 @@ _make_job = _job_maker()
 
 def job_from_row(row: Sequence[Any]) -> Job:
     """A :class:`Job` from a row of :data:`JOB_COLUMNS`."""
+    # Positional: JOB_COLUMNS lists the columns in Job's field order (tests/delivery/test_job_rows.py).
     return _make_job(
         str(row[0]), row[1], row[2], _STATES[row[3]], loads(row[4]), bool(row[5]), row[6], row[7],
         loads(row[8]) if row[8] is not None else None, row[9], float(row[10]), row[11], row[12], row[13],
