@@ -169,6 +169,13 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
+def _storable_records(records: Sequence[StatusRecord]) -> list[StatusRecord]:
+    """The records with their text :func:`storable` (copied only when it changes: most never do)."""
+    return [r if not _UNSTORABLE.search(r.wa_id + r.wamid + r.status)
+            else dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
+            for r in records]
+
+
 class History:
     """The conversation log table, in the gateway database."""
 
@@ -322,8 +329,7 @@ class History:
     def record_statuses(self, records: Sequence[StatusRecord]) -> None:
         """:meth:`record_status` for each record, in order, in one transaction with a statement per step
         (attach the API's rows, log the unseen, move forward, append the events), not ~5 per status."""
-        recs = [dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
-                for r in records]
+        recs = _storable_records(records)
         if recs:
             with self._lock:
                 self.db.run(lambda tx: self._statuses(tx, recs))
@@ -339,8 +345,7 @@ class History:
         applied the statuses): the log's rows commit, or roll back, with the jobs' changes. An unseen
         message's row is keyed by ``resolve``, which must then read in that same transaction (the outbox's
         store joins its open batch); the caller holds :meth:`writing`."""
-        recs = [dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
-                for r in records]
+        recs = _storable_records(records)
         if recs:
             self._statuses(tx, recs)
 
