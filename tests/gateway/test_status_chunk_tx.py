@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from wacloud.gateway._number_log import NumberLog
 from wacloud.webhooks.signature import sign
 
 from .conftest import APP_SECRET, start_gateway, wait_for
@@ -63,14 +64,27 @@ def test_a_status_chunk_commits_outbox_and_log_together(tmp_path: Path) -> None:
         touched = gw.db.execute("SELECT wamid FROM wacloud_gw_number_wamids WHERE wamid LIKE 'wamid.chunk.%'")
         assert len(touched) == 2
 
-        # The log cannot be written (its table is gone): the outbox's part rolls back with it.
-        fresh = [(u.model_copy(update={"status": u.status.model_copy(update={"id": u.status.id + "x"})}), lane)
-                 for u, lane in items]
+        # The log cannot be written (its table is gone): the outbox's part rolls back with it, the new
+        # customer's contact included.
+        new_wa_id = "16505550199"
+        fresh = [(u.model_copy(update={"status": u.status.model_copy(update={
+            "id": u.status.id + "x", "recipient_id": new_wa_id if n == 0 else u.status.recipient_id})}), lane)
+            for n, (u, lane) in enumerate(items)]
         gw.db.execute("DROP TABLE wacloud_gw_number_wamids")
         with pytest.raises(Exception, match="wacloud_gw_number_wamids"):
             dispatcher._status_chunk(fresh)
         assert not gw.db.execute("SELECT 1 FROM early_statuses WHERE wamid LIKE 'wamid.chunk.%x'")
         assert not gw.db.execute("SELECT 1 FROM wacloud_gw_messages WHERE wamid LIKE 'wamid.chunk.%x'")
+        assert gw.outbox.contact(new_wa_id) is None
+
+        # Applied again once the table is back: the contact is learnt again (not taken as stored), and keys
+        # the new customer's log row.
+        NumberLog(gw.db)
+        dispatcher._status_chunk(fresh)
+        contact = gw.outbox.contact(new_wa_id)
+        assert contact is not None
+        row = gw.db.execute("SELECT contact FROM wacloud_gw_messages WHERE wa_id = ?", (new_wa_id,))
+        assert [r[0] for r in row] == [contact.contact_id]
     finally:
         live.http.close()
         server.stop()

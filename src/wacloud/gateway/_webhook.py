@@ -194,11 +194,17 @@ class GatewayDispatcher:
         # One commit instead of two, and the log's rows read once: which statuses need a new row (keyed by
         # the contact, looked up in this same transaction) is seen by the write itself. The history lock
         # first, as a lone status's log write takes it: in this process the two never interleave.
-        with self.gw.history.writing(), store.batch():
-            for outbox, group in groups.values():
-                changes = handle_statuses(outbox, group)
-                jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
-            store.transact(lambda tx: self._log_statuses_in(tx, items, jobs))
+        try:
+            with self.gw.history.writing(), store.batch():
+                for outbox, group in groups.values():
+                    changes = handle_statuses(outbox, group)
+                    jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
+                store.transact(lambda tx: self._log_statuses_in(tx, items, jobs))
+        except BaseException:
+            # The customers' ids the chunk learnt rolled back with it: learnt again when next seen.
+            for outbox, _ in groups.values():
+                outbox.forget_learned()
+            raise
         for update, _ in items:
             self._count(update)
 
@@ -235,7 +241,11 @@ class GatewayDispatcher:
             def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> list[StatusChange]:
                 return handle_statuses(outbox, group)
 
-            changes = in_one_transaction(outbox.store, work)
+            try:
+                changes = in_one_transaction(outbox.store, work)
+            except BaseException:
+                outbox.forget_learned()  # what it learnt rolled back with it
+                raise
             jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
         # Only a status the log has no row for (by wamid or job) makes a row keyed by its contact: resolve
         # those only, between the two transactions (a lookup in one store while holding the other's lock
