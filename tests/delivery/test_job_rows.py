@@ -63,3 +63,21 @@ def test_jobs_read_from_a_real_store_are_jobs(tmp_path) -> None:  # type: ignore
         assert job.to == "+15550001111" and job.state is JobState.QUEUED and job.created_at == 100.0
     finally:
         store.close()
+
+
+def test_job_with_is_dataclasses_replace() -> None:
+    from wacloud.delivery._sql_jobs import job_with
+
+    job = job_from_row(_row())
+    changes = {"state": JobState.READ, "sent_at": 20.0, "read_at": None, "updated_at": 21.5}
+    fresh = job_with(job, changes)
+    expected = dataclasses.replace(job, **changes)  # type: ignore[arg-type]
+    assert type(fresh) is Job and fresh == expected and fresh is not job
+    assert [getattr(fresh, f.name) for f in dataclasses.fields(Job)] == [
+        getattr(expected, f.name) for f in dataclasses.fields(Job)]
+    assert job.state is JobState.FAILED and job.sent_at == 15.0  # the original is left as it was
+    assert job_with(job, {}) == job
+    with pytest.raises(TypeError, match="no_such_field"):
+        job_with(job, {"no_such_field": 1})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fresh.state = JobState.QUEUED  # type: ignore[misc]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from wacloud.delivery._priority import PriorityLock
 from wacloud.delivery.store import StoreError
@@ -21,6 +21,8 @@ from wacloud.delivery.store import StoreError
 MAX_ID = 2**63 - 1
 #: A migration statement filled in as this comment is another dialect's own step, skipped (see _sql_schema).
 SKIPPED = "-- "
+
+T = TypeVar("T")
 
 
 def int_ids(job_ids: Iterable[str]) -> list[int]:
@@ -107,6 +109,13 @@ class SqlBase(ABC):
         """A transaction of one statement (PostgreSQL: it commits alone, without the BEGIN and COMMIT round
         trips); inside :meth:`batch` the batch's, like :meth:`_tx`."""
         return self._tx()
+
+    def transact(self, work: Callable[[Tx], T]) -> T:
+        """``work(tx)`` in one write transaction: the batch's when one is open in this thread (a caller's
+        own statements, such as the gateway's log rows in the same database, then commit or roll back
+        with the store's; a failure fails the batch), else one of its own."""
+        with self._tx() as tx:
+            return work(tx)
 
     @property
     def in_batch(self) -> bool:

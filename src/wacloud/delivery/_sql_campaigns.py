@@ -103,10 +103,13 @@ class CampaignsSql(SqlBase):
             return tx.run(_PRICING, (_dumps(pricing), cost, wamid)) > 0
 
     def record_prices(self, rows: Sequence[tuple[str, dict[str, Any], float]]) -> None:
-        """:meth:`record_pricing` for each (wamid, pricing, cost), in one statement."""
-        if rows:
+        """:meth:`record_pricing` for each (wamid, pricing, cost), in one statement: a wamid's last row, and
+        only where it changes the job (a message's sent, delivered and read statuses carry one pricing: the
+        job's row is rewritten once, not three times)."""
+        latest = {wamid: (_dumps(pricing), cost) for wamid, pricing, cost in rows}  # the last write won
+        if latest:
             with self._tx() as tx:
-                tx.many(_PRICING, [(_dumps(pricing), cost, wamid) for wamid, pricing, cost in rows])
+                tx.many(_PRICING_CHANGED, [(text, cost, wamid, text, cost) for wamid, (text, cost) in latest.items()])
 
     def cost_rollup(self, group_by: str, *, phone_number_id: str | None = None, campaign: str | None = None,
                     since: float | None = None, until: float | None = None, limit: int = 1000) -> list[CostRow]:
@@ -157,6 +160,8 @@ class CampaignsSql(SqlBase):
 
 
 _PRICING = "UPDATE jobs SET pricing = ?, cost = ? WHERE wamid = ?"
+#: :data:`_PRICING` where it changes something (the same pricing again leaves the row as it is).
+_PRICING_CHANGED = f"{_PRICING} AND (pricing IS NULL OR pricing <> ? OR cost IS NULL OR cost <> ?)"
 
 
 def _dumps(pricing: dict[str, Any]) -> str:

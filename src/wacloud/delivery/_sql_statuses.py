@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from wacloud.delivery._job_events import EventRow
 from wacloud.delivery._sql_base import SqlBase
-from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row, record_events
+from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row, job_with, record_events
 from wacloud.delivery.model import (
     STATUS_RANK,
     EarlyStatus,
@@ -129,7 +128,8 @@ def _step(job: Job, status: str, ts: float, now: float) -> tuple[StatusChange, l
     forward = STATUS_RANK[target] > STATUS_RANK[job.state]
     if forward:
         changes["state"] = target
-    fresh = replace(job, **changes, updated_at=now)
+    changes["updated_at"] = now
+    fresh = job_with(job, changes)
     steps: list[EventRow] = [(int(job.id), _STAMP_STATE[col], ts, None, None, job.attempts)
                              for col in _STATUS_STAMPS[target] if col in changes]
     reason = f"{job.state.value} → {target.value}" if forward else f"{status} after {job.state.value}: kept"

@@ -305,6 +305,12 @@ class Outbox:
                     self._learned.popitem(last=False)
         return contact_id
 
+    def forget_learned(self) -> None:
+        """Forget which ids :meth:`learn` has stored: a batch that learnt some rolled back (each is written
+        again when next seen)."""
+        with self._learned_lock:
+            self._learned.clear()
+
     def change_number(self, old: str, new_wa_id: str, timestamp: datetime | float | None = None) -> str | None:
         """A customer changed phone number (``user_changed_number``): one person, the old number dropped."""
         now = self.clock()

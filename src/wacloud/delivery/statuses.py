@@ -11,12 +11,14 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from wacloud.delivery.campaigns import Price
 from wacloud.delivery.limit_updates import LIMIT_UPDATES
 from wacloud.delivery.model import StatusChange, StatusInput
+from wacloud.delivery.store import Transaction
 from wacloud.errors import ValidationError
 from wacloud.identity import CustomerIds
 from wacloud.webhooks.base import Metadata
@@ -219,6 +221,20 @@ def in_one_transaction(store: object, work: Callable[[], T]) -> T:
         return work()
 
 
+@runtime_checkable
+class JoinableStore(Protocol):
+    """A store whose batch transaction also runs a caller's statements (the SQL stores): what the caller
+    writes in the same database commits, or rolls back, with the store's changes."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Every store call this thread makes inside the block in one transaction."""
+        ...
+
+    def transact(self, work: Callable[[Transaction], T]) -> T:
+        """``work(tx)`` in the open batch's transaction (else in one of its own)."""
+        ...
+
+
 def handle_updates(outbox: UpdateTarget, updates: Sequence[object]) -> list[bool]:
     """:func:`handle_update` for each of ``updates`` in order, in one store transaction when the outbox's
     store can batch: a payload's statuses cost one commit. Raises when any of them fails (nothing of
@@ -228,4 +244,6 @@ def handle_updates(outbox: UpdateTarget, updates: Sequence[object]) -> list[bool
     return in_one_transaction(getattr(outbox, "store", None), lambda: [handle(update) for update in updates])
 
 
-__all__ = ["StatusBatchTarget", "handle_statuses", "handle_update", "handle_updates", "in_one_transaction"]
+__all__ = [
+    "JoinableStore", "StatusBatchTarget", "handle_statuses", "handle_update", "handle_updates", "in_one_transaction",
+]

@@ -22,6 +22,7 @@ from wacloud.delivery.model import NewJob
 from wacloud.delivery.store import Transaction
 from wacloud.events.log import NewEvent, append
 from wacloud.gateway._db import Database
+from wacloud.gateway._history_schema import contact_column, one_row_per_job
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _EXISTS = "SELECT 1 FROM wacloud_gw_messages"
@@ -162,63 +163,17 @@ def _row(row: tuple[Any, ...]) -> LoggedMessage:
     )
 
 
-#: Among rows of one job, the one kept by the migration: the one with a wamid, else the first.
-_DUPLICATE_JOB_ROWS = """DELETE FROM wacloud_gw_messages WHERE job_id IS NOT NULL AND EXISTS (
-    SELECT 1 FROM wacloud_gw_messages o WHERE o.job_id = wacloud_gw_messages.job_id
-    AND o.id <> wacloud_gw_messages.id
-    AND ((o.wamid IS NOT NULL AND wacloud_gw_messages.wamid IS NULL)
-         OR ((o.wamid IS NULL) = (wacloud_gw_messages.wamid IS NULL) AND o.id < wacloud_gw_messages.id)))"""
-
-
-def _one_row_per_job(db: Database) -> None:
-    """A unique index on ``job_id`` (one log row per outbox job), removing duplicates older versions left.
-
-    Before it, concurrent requests with one Idempotency-Key could each log the job (check-then-insert).
-    """
-    probe = (
-        "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?"
-        if db.is_postgres
-        else "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
-    )
-    if db.execute(probe, ("wacloud_gw_messages_job_once",)):
-        return  # migrated already: no scan of the whole log at every start
-    for attempt in (1, 2):
-        try:
-            db.execute(_DUPLICATE_JOB_ROWS)
-            db.execute(
-                "CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_job_once ON wacloud_gw_messages (job_id)"
-            )
-            break
-        except Exception as exc:
-            # An older process still running logged a duplicate between the two statements: once more.
-            if attempt == 2 or ("unique" not in str(exc).lower() and "duplicate" not in str(exc).lower()):
-                raise
-    db.execute("DROP INDEX IF EXISTS wacloud_gw_messages_job")  # the old, non-unique index
-
-
-def _contact_column(db: Database) -> None:
-    """The ``contact`` column (the person a message belongs to), carried over from ``wa_id`` for older rows."""
-    probe = (
-        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name = 'wacloud_gw_messages' AND column_name = 'contact'"
-        if db.is_postgres
-        else "SELECT 1 FROM pragma_table_info('wacloud_gw_messages') WHERE name = 'contact'"
-    )
-    if not db.execute(probe):
-        try:
-            db.execute("ALTER TABLE wacloud_gw_messages ADD COLUMN contact TEXT")
-        except Exception as exc:
-            # Another process added it first.
-            if "duplicate" not in str(exc).lower() and "exists" not in str(exc).lower():
-                raise
-        db.execute("UPDATE wacloud_gw_messages SET contact = wa_id WHERE contact IS NULL")
-    db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_contact ON wacloud_gw_messages (contact, ts)")
-
-
 def storable(text: str) -> str:
     """Text as the log can store it: NUL (PostgreSQL refuses it) and lone surrogates (UTF-8 cannot hold
     them) replaced by U+FFFD. Inbound webhooks are what they are; the log must not fail on them."""
     return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _storable_records(records: Sequence[StatusRecord]) -> list[StatusRecord]:
+    """The records with their text :func:`storable` (copied only when it changes: most never do)."""
+    return [r if not _UNSTORABLE.search(r.wa_id + r.wamid + r.status)
+            else dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
+            for r in records]
 
 
 class History:
@@ -235,8 +190,8 @@ class History:
             body TEXT, name TEXT, contact TEXT)""")
         db.execute("CREATE INDEX IF NOT EXISTS wacloud_gw_messages_wa ON wacloud_gw_messages (wa_id, ts)")
         db.execute("CREATE UNIQUE INDEX IF NOT EXISTS wacloud_gw_messages_wamid ON wacloud_gw_messages (wamid)")
-        _one_row_per_job(db)
-        _contact_column(db)
+        one_row_per_job(db)
+        contact_column(db)
         #: An address (phone number or BSUID) → its person's contact id, when known (the gateway sets it
         #: to the outbox's lookup); without it each address is its own conversation.
         self.resolve: Callable[[str], str | None] | None = None
@@ -374,11 +329,25 @@ class History:
     def record_statuses(self, records: Sequence[StatusRecord]) -> None:
         """:meth:`record_status` for each record, in order, in one transaction with a statement per step
         (attach the API's rows, log the unseen, move forward, append the events), not ~5 per status."""
-        recs = [dataclasses.replace(r, wa_id=storable(r.wa_id), wamid=storable(r.wamid), status=storable(r.status))
-                for r in records]
+        recs = _storable_records(records)
         if recs:
             with self._lock:
                 self.db.run(lambda tx: self._statuses(tx, recs))
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """This process's other log writers wait for the block (:meth:`record_statuses_in` runs inside it)."""
+        with self._lock:
+            yield
+
+    def record_statuses_in(self, tx: Transaction, records: Sequence[StatusRecord]) -> None:
+        """:meth:`record_statuses` in the caller's open transaction of this database (the outbox's, which
+        applied the statuses): the log's rows commit, or roll back, with the jobs' changes. An unseen
+        message's row is keyed by ``resolve``, which must then read in that same transaction (the outbox's
+        store joins its open batch); the caller holds :meth:`writing`."""
+        recs = _storable_records(records)
+        if recs:
+            self._statuses(tx, recs)
 
     def _statuses(self, tx: Transaction, recs: list[StatusRecord]) -> None:
         by_wamid: dict[str, list[tuple[int, str | None]]] = {}

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.delivery.store import Transaction
 from wacloud.gateway._db import Database
 
 log = logging.getLogger("wacloud.gateway.numbers")
@@ -84,6 +85,16 @@ class NumberLog:
         statuses)."""
         self.db.executemany(_TOUCH, [(pid, wa_id, ts) for pid, wa_id, ts, _ in rows])
         self.db.executemany(_WAMID, [(wamid, pid) for pid, _, _, wamid in rows if wamid])
+
+    @staticmethod
+    def touch_each_in(tx: Transaction, rows: Sequence[tuple[str, str, float, str | None]]) -> None:
+        """:meth:`touch_each` in the caller's open transaction of this database (the outbox's)."""
+        touches = [(pid, wa_id, ts) for pid, wa_id, ts, _ in rows]
+        wamids = [(wamid, pid) for pid, _, _, wamid in rows if wamid]
+        if touches:
+            tx.many(_TOUCH, touches)
+        if wamids:
+            tx.many(_WAMID, wamids)
 
     def wa_ids(self, phone_number_id: str) -> set[str]:
         """The customers who talked with ``phone_number_id``."""

@@ -32,8 +32,9 @@ from wacloud.bot import Application
 from wacloud.delivery import Job, Outbox
 from wacloud.delivery.model import PENDING_STATES, StatusChange
 from wacloud.delivery.sqlite import SqliteStore
-from wacloud.delivery.statuses import handle_statuses, in_one_transaction
-from wacloud.events.log import append
+from wacloud.delivery.statuses import JoinableStore, handle_statuses, in_one_transaction
+from wacloud.delivery.store import Transaction
+from wacloud.events.log import NewEvent, append
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._coexistence import AppContacts, CoexistenceLog
 from wacloud.gateway._event_updates import account_event, call_event, group_event, inbound_event, status_event
@@ -173,21 +174,78 @@ class GatewayDispatcher:
             self._status_chunk(items[start:start + STATUS_CHUNK])
 
     def _status_chunk(self, items: list[tuple[StatusUpdate, NumberLane | str]]) -> None:
-        """Apply statuses to their outboxes (one transaction each), then log them (one transaction)."""
+        """Apply statuses to their outboxes and log them: in one transaction when every outbox (and the
+        contact lookup) uses one store that takes the log's statements (the gateway's database), else one
+        per outbox and one for the log."""
         groups: dict[int, tuple[Outbox, list[StatusUpdate]]] = {}
         for update, lane in items:
             outbox = lane.outbox if isinstance(lane, NumberLane) else self.gw.outbox
             if outbox is not None:
                 groups.setdefault(id(outbox), (outbox, []))[1].append(update)
-        jobs: dict[str, Job | None] = {}
-        for outbox, group in groups.values():
+        for _, group in groups.values():
             # By wamid (stable: one wamid's statuses keep their order), the order the worker's settle
             # locks wamids in (PostgreSQL), so the two never wait on each other in opposite orders.
             group.sort(key=lambda u: u.status.id)
+        store = self._one_store([outbox for outbox, _ in groups.values()])
+        if store is None:
+            self._status_chunk_apart(items, groups)
+            return
+        jobs: dict[str, Job | None] = {}
+        # One commit instead of two, and the log's rows read once: which statuses need a new row (keyed by
+        # the contact, looked up in this same transaction) is seen by the write itself. The history lock
+        # first, as a lone status's log write takes it: in this process the two never interleave.
+        try:
+            with self.gw.history.writing(), store.batch():
+                for outbox, group in groups.values():
+                    changes = handle_statuses(outbox, group)
+                    jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
+                store.transact(lambda tx: self._log_statuses_in(tx, items, jobs))
+        except BaseException:
+            # The customers' ids the chunk learnt rolled back with it: learnt again when next seen.
+            for outbox, _ in groups.values():
+                outbox.forget_learned()
+            raise
+        for update, _ in items:
+            self._count(update)
+
+    def _one_store(self, outboxes: list[Outbox]) -> JoinableStore | None:
+        """The one store of these outboxes and of the contact lookup (``gw.outbox``'s), when it runs the
+        log's statements in its transaction; None otherwise."""
+        stores = {id(o.store): o.store for o in outboxes}
+        if self.gw.outbox is not None:
+            stores[id(self.gw.outbox.store)] = self.gw.outbox.store
+        store = next(iter(stores.values())) if len(stores) == 1 else None
+        return store if isinstance(store, JoinableStore) else None
+
+    def _log_statuses_in(self, tx: Transaction, items: list[tuple[StatusUpdate, NumberLane | str]],
+                         jobs: dict[str, Job | None]) -> None:
+        """The chunk's log rows, events and number contacts, in the outbox's open transaction."""
+        records: list[StatusRecord] = []
+        orphans: list[NewEvent] = []
+        for update, _ in items:
+            record, event = self._record_or_event(update, jobs.get(update.status.id))
+            if record is not None:
+                records.append(record)
+            else:
+                orphans.append(event)
+        if orphans:
+            append(tx, orphans)
+        self.gw.history.record_statuses_in(tx, records)
+        self.gw.number_log.touch_each_in(tx, _touches(items))
+
+    def _status_chunk_apart(self, items: list[tuple[StatusUpdate, NumberLane | str]],
+                            groups: dict[int, tuple[Outbox, list[StatusUpdate]]]) -> None:
+        """Apply statuses to their outboxes (one transaction each), then log them (one transaction)."""
+        jobs: dict[str, Job | None] = {}
+        for outbox, group in groups.values():
             def work(outbox: Outbox = outbox, group: list[StatusUpdate] = group) -> list[StatusChange]:
                 return handle_statuses(outbox, group)
 
-            changes = in_one_transaction(outbox.store, work)
+            try:
+                changes = in_one_transaction(outbox.store, work)
+            except BaseException:
+                outbox.forget_learned()  # what it learnt rolled back with it
+                raise
             jobs.update((u.status.id, c.job) for u, c in zip(group, changes, strict=True))  # the last change
         # Only a status the log has no row for (by wamid or job) makes a row keyed by its contact: resolve
         # those only, between the two transactions (a lookup in one store while holding the other's lock
@@ -199,12 +257,10 @@ class GatewayDispatcher:
             address = update.status.recipient_id or update.recipient.address
             if address and address not in contacts and update.status.id in new and resolve is not None:
                 contacts[address] = resolve(address)
-        touches = [(lane.phone_number_id, u.status.recipient_id, u.status.timestamp.timestamp(), u.status.id)
-                   for u, lane in items if isinstance(lane, NumberLane) and u.status.recipient_id]
         with self.gw.history.batch(contacts):
             records = [self._status_record(u, jobs.get(u.status.id)) for u, _ in items]
             self.gw.history.record_statuses([r for r in records if r is not None])
-            self.gw.number_log.touch_each(touches)
+            self.gw.number_log.touch_each(_touches(items))
 
     def _stop_word(self, update: MessageUpdate) -> None:
         """A message that is just an opt-out keyword ("STOP") records a marketing opt-out."""
@@ -294,25 +350,43 @@ class GatewayDispatcher:
 
     def _status_record(self, update: StatusUpdate, job: Job | None) -> StatusRecord | None:
         """What the log records of a status (None: no recipient to key it by: only its event is appended)."""
+        self._count(update)
+        record, event = self._record_or_event(update, job)
+        if record is None:
+            self.gw.db.run(lambda tx: append(tx, [event]))
+        return record
+
+    def _count(self, update: StatusUpdate) -> None:
+        """The status in the sends metric (failed by code, delivered, read)."""
         st = update.status
-        job_id = _job_id(job)
-        event = status_event(update, self._number(update), job_id)
-        code = st.errors[0].code if st.errors else 0
         if st.status == "failed":
+            code = st.errors[0].code if st.errors else 0
             self.gw.metrics.sends.labels(outcome="failed", code=str(code)).inc()
         elif st.status in ("delivered", "read"):
             self.gw.metrics.sends.labels(outcome=st.status, code="0").inc()
+
+    def _record_or_event(self, update: StatusUpdate, job: Job | None) -> tuple[StatusRecord | None, NewEvent]:
+        """The log's record of a status with its ``message.status`` event, or (no recipient to key a row
+        by) None and the event alone."""
+        st = update.status
+        job_id = _job_id(job)
+        event = status_event(update, self._number(update), job_id)
         # By phone number, else by BSUID (a send to a username-only customer has no recipient_id).
         recipient = st.recipient_id or update.recipient.address
         if not recipient:
-            self.gw.db.run(lambda tx: append(tx, [event]))
-            return None
+            return None, event
         return StatusRecord(recipient, st.id, st.status, job_id=job_id, ts=st.timestamp.timestamp(),
-                            sent=_fallback_sent(job, st.id) if job is not None else None, event=event)
+                            sent=_fallback_sent(job, st.id) if job is not None else None, event=event), event
 
 
 def _job_id(job: Job | None) -> str | None:
     return job.id if job is not None else None
+
+
+def _touches(items: list[tuple[StatusUpdate, NumberLane | str]]) -> list[tuple[str, str, float, str | None]]:
+    """The number-contact touches of statuses (phone_number_id, recipient, time, wamid)."""
+    return [(lane.phone_number_id, u.status.recipient_id, u.status.timestamp.timestamp(), u.status.id)
+            for u, lane in items if isinstance(lane, NumberLane) and u.status.recipient_id]
 
 
 def _fallback_sent(job: Job, wamid: str) -> dict[str, Any] | None:
