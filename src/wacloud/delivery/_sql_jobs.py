@@ -58,6 +58,10 @@ def record_events(tx: Rows, events: Sequence[EventRow], known: Mapping[int, JobF
 _STATES = {state.value: state for state in JobState}
 
 
+#: Job's fields in order.
+_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
+
+
 def _job_maker() -> Callable[..., Job]:
     """:class:`Job`'s constructor, positional in field order, without its per-field ``object.__setattr__``.
 
@@ -66,7 +70,7 @@ def _job_maker() -> Callable[..., Job]:
     unpickling does: the same instance (tests/delivery/test_job_rows.py compares the two). A Job that is
     not slotted or has a ``__post_init__`` gets its own constructor.
     """
-    names = [f.name for f in dataclasses.fields(Job)]
+    names = _JOB_FIELDS
     if "__slots__" not in Job.__dict__ or hasattr(Job, "__post_init__"):
         return Job
     lines = [f"def make({', '.join(names)}):", "    job = new(Job)"]
@@ -81,8 +85,7 @@ def _job_maker() -> Callable[..., Job]:
 
 
 _make_job = _job_maker()
-#: Job's fields in order, read all at once (one C call), and each one's position.
-_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
+#: Job's fields read all at once (one C call), and each one's position.
 _job_values = operator.attrgetter(*_JOB_FIELDS)
 _JOB_FIELD_AT = {name: i for i, name in enumerate(_JOB_FIELDS)}
 
