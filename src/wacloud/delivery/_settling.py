@@ -17,6 +17,7 @@ from wacloud.delivery.model import (
     EarlyStatus,
     Job,
     JobState,
+    Price,
     StatusChange,
     StatusInput,
 )
@@ -32,6 +33,10 @@ def _nothing() -> None:
     """The default wake-up: nobody to wake."""
 
 
+def _no_prices(prices: Sequence[Price]) -> None:
+    """The default for prices: nowhere to record them (a settler without an outbox)."""
+
+
 @dataclass(slots=True)
 class Settler:
     """Runs the retry policy on failures and turns its decisions into stored outcomes."""
@@ -44,6 +49,9 @@ class Settler:
     emit: Callable[[DeliveryEvent], None]
     #: Called when a job was queued again, so a sleeping worker looks at once.
     wake: Callable[[], None] = field(default=_nothing)
+    #: Records statuses' prices with their jobs (the outbox's ``record_prices``, which knows the rate card):
+    #: an early status's pricing is recorded when it is replayed.
+    price: Callable[[Sequence[Price]], None] = field(default=_no_prices)
 
     def decide(self, job: Job, code: int | None, http_status: int | None = None,
                title: str | None = None) -> Decision:
@@ -120,8 +128,7 @@ class Settler:
         if len(statuses) > 1 and callable(batch):
             try:
                 with batch():
-                    for early in statuses:
-                        self.replay_early(early)
+                    self._replay(statuses)
                 return
             except StoreError as exc:
                 if exc.transient:
@@ -135,9 +142,20 @@ class Settler:
                 log.error("early status %s for %s not applied: %s", early.status, early.wamid, exc)
 
     def replay_early(self, early: EarlyStatus) -> StatusChange:
-        """Apply a status that arrived before its send was recorded, then forget it (replays are harmless)."""
-        change = self.apply_status(early.wamid, early.status, float(early.ts) if early.ts else self.clock(),
-                                   error_code=early.error_code, error_title=early.error_title,
-                                   error_details=early.error_details)
-        self.store.forget_early(early.wamid, early.status)
-        return change
+        """Apply a status that arrived before its send was recorded, record the pricing it came with, then
+        forget it (replays are harmless)."""
+        return self._replay([early])[0]
+
+    def _replay(self, statuses: Sequence[EarlyStatus]) -> list[StatusChange]:
+        """Early statuses applied together (their wamids locked at once, in one order), their prices
+        recorded with their jobs, and forgotten."""
+        items = [StatusInput(e.wamid, e.status, float(e.ts) if e.ts else self.clock(), e.error_code, e.error_title,
+                             e.error_details) for e in statuses]
+        changes = self.apply_statuses(items)
+        prices = [Price(e.wamid, e.pricing, e.wa_id, c.job)
+                  for e, c in zip(statuses, changes, strict=True) if e.pricing is not None and c.job is not None]
+        if prices:
+            self.price(prices)
+        for early in statuses:
+            self.store.forget_early(early.wamid, early.status)
+        return changes

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from wacloud.delivery._priority import PriorityLock
 from wacloud.delivery.store import StoreError
+from wacloud.events.log import DeferredAppends, NewEvent, append
 
 #: Job ids are 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT); the drivers refuse larger ones.
 MAX_ID = 2**63 - 1
@@ -144,6 +145,7 @@ class SqlBase(ABC):
                 self._batch.open = None
             if state.failed is not None:
                 raise StoreError(f"a call in the batch failed: {state.failed}", transient=False)
+            state.tx.flush()
 
     def migrate(self) -> int:
         """Apply pending migrations; returns the schema version now in force."""
@@ -171,20 +173,45 @@ class SqlBase(ABC):
     def _lock_schema(self, tx: Tx) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
         """Serialise concurrent migrations (PostgreSQL takes an advisory lock)."""
 
-    def _lock_wamid(self, tx: Tx, wamid: str) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
-        """Serialise a status for ``wamid`` with the send answer that records it (SQLite: BEGIN IMMEDIATE)."""
+    def _lock_wamids(self, tx: Tx, wamids: Sequence[str]) -> None:  # noqa: B027 - optional hook, a no-op for SQLite
+        """Serialise statuses for these wamids with the send answers that record them, taking the locks in
+        the given (sorted) order (SQLite: BEGIN IMMEDIATE serialises every writer already)."""
 
-    def _lock_wamids(self, tx: Tx, wamids: Sequence[str]) -> None:
-        """:meth:`_lock_wamid` for several wamids, in the given (sorted) order."""
-        for wamid in wamids:
-            self._lock_wamid(tx, wamid)
+
+class _BatchTx(Tx, DeferredAppends):
+    """A batch's transaction as its calls see it: their statements run at once, their events are appended
+    together when the batch ends (the event log's lock last, as in a lone call: see :class:`DeferredAppends`)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._events: list[NewEvent] = []
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._tx.rows(sql, params)
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._tx.run(sql, params)
+
+    def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        self._tx.many(sql, seq)
+
+    def insert(self, head: str, types: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._tx.insert(head, types, rows)
+
+    def defer_events(self, events: Sequence[NewEvent]) -> None:
+        self._events.extend(events)
+
+    def flush(self) -> None:
+        """Append the batch's events, in the order its calls made them."""
+        events, self._events = self._events, []
+        append(self._tx, events)
 
 
 class _Batch:
     """An open batch: its transaction, and the first failure of a call inside it."""
 
     def __init__(self, tx: Tx) -> None:
-        self.tx = tx
+        self.tx = _BatchTx(tx)
         self.failed: BaseException | None = None
 
     @contextmanager

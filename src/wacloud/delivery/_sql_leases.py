@@ -13,6 +13,7 @@ from wacloud.delivery._job_events import JobFacts
 from wacloud.delivery._sql_base import SqlBase, Tx, int_ids
 from wacloud.delivery._sql_contacts import InFn, pair_keys
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, EventRow, job_from_row, record_events
+from wacloud.delivery._sql_statuses import EARLY_COLUMNS, early_from_row
 from wacloud.delivery.model import (
     EarlyStatus,
     InFlightPolicy,
@@ -248,6 +249,9 @@ class LeasesSql(SqlBase):
         known: dict[int, JobFacts] = {}  # the settled jobs' (number, recipient, campaign), for their events
         with self._tx() as tx:
             rest = list(outcomes)
+            # Every accepted wamid's lock first, sorted (the order apply_statuses takes them in), before
+            # any job row: a status for one of them waits for this commit, never the other way round.
+            self._lock_wamids(tx, sorted({str(o.wamid) for o in rest if o.state is JobState.ACCEPTED and o.wamid}))
             if self.ARRAYS:
                 rest = self._settle_accepted(tx, rest, early, pair_tats, events, known)
             for o in rest:
@@ -278,8 +282,6 @@ class LeasesSql(SqlBase):
                 elif o.state is not JobState.ACCEPTED:
                     sets.append("finished_at = ?")
                     params.append(o.at)
-                if o.state is JobState.ACCEPTED and o.wamid:
-                    self._lock_wamid(tx, o.wamid)  # before the job row, in the order apply_status takes them
                 expect = sorted(s.value for s in o.expect)
                 test, expect_params = self._in("state", expect)
                 if o.worker is not None and o.state is not JobState.ACCEPTED:
@@ -302,9 +304,8 @@ class LeasesSql(SqlBase):
                 if changed and o.state is JobState.ACCEPTED and o.wamid:
                     # Read, not deleted: each is forgotten once applied, so a crash before the
                     # replay leaves it for the next run's sweep (early_for_jobs).
-                    rows = tx.rows("SELECT status, ts, error_code, error_title, error_details "
-                                   "FROM early_statuses WHERE wamid = ?", (o.wamid,))
-                    early += [EarlyStatus(o.wamid, *r) for r in rows]
+                    rows = tx.rows(f"SELECT {EARLY_COLUMNS} FROM early_statuses e WHERE wamid = ?", (o.wamid,))
+                    early += [early_from_row(o.wamid, r) for r in rows]
             if pair_tats:
                 test, params = self._in("id", sorted(pair_tats))
                 owners = tx.rows(f"SELECT id, phone_number_id, recipient FROM jobs WHERE {test}", params)
@@ -324,9 +325,8 @@ class LeasesSql(SqlBase):
                          known: dict[int, JobFacts]) -> list[Outcome]:
         """Settle the plain accepted outcomes (the bulk of a campaign) set-based; returns the others.
 
-        The same writes as :meth:`settle`'s per-outcome path, in a fixed number of statements: the
-        wamids' locks (sorted; before the job rows, as apply_status takes them), one UPDATE per group
-        of (counted attempt, expected states), one read of early statuses.
+        The same writes as :meth:`settle`'s per-outcome path, in a fixed number of statements: one UPDATE
+        per group of (counted attempt, expected states), one read of early statuses.
         """
         groups: dict[tuple[bool, tuple[str, ...]], list[tuple[int, Outcome]]] = {}
         rest: list[Outcome] = []
@@ -340,8 +340,7 @@ class LeasesSql(SqlBase):
             groups.setdefault(key, []).append((ids[0], o))
         if not groups:
             return rest
-        plain = [pair for group in groups.values() for pair in group]
-        self._lock_wamids(tx, sorted({str(o.wamid) for _, o in plain}))
+        plain = [pair for group in groups.values() for pair in group]  # their wamids are locked (settle)
         attempts: dict[int, int] = {}
         for (counted, expect), group in groups.items():
             landed = tx.rows(
@@ -364,11 +363,11 @@ class LeasesSql(SqlBase):
                 pair_tats[job_id] = o.pair_tat
         if done:
             found: dict[str, list[tuple[Any, ...]]] = {}
-            for row in tx.rows("SELECT wamid, status, ts, error_code, error_title, error_details "
-                               "FROM early_statuses WHERE wamid = ANY(?)", ([str(o.wamid) for _, o in done],)):
+            for row in tx.rows(f"SELECT e.wamid, {EARLY_COLUMNS} FROM early_statuses e WHERE wamid = ANY(?)",
+                               ([str(o.wamid) for _, o in done],)):
                 found.setdefault(str(row[0]), []).append(row[1:])
             for _, o in done:
-                early += [EarlyStatus(str(o.wamid), *r) for r in found.pop(str(o.wamid), [])]
+                early += [early_from_row(str(o.wamid), r) for r in found.pop(str(o.wamid), [])]
         return rest
 
     def release(self, job_ids: Sequence[str], *, worker: str, now: float) -> int:

@@ -267,6 +267,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (13, (
         "ALTER TABLE jobs ADD COLUMN pair_until {REAL}",
     )),
+    # 14: an early status keeps its ``pricing`` and its recipient's number: a status that beat its send's
+    # answer into the store had its price dropped (a campaign's cost came out short).
+    (14, (
+        "ALTER TABLE early_statuses ADD COLUMN pricing TEXT",
+        "ALTER TABLE early_statuses ADD COLUMN wa_id TEXT",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

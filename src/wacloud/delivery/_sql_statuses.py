@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from wacloud._json import dumps, loads
 from wacloud.delivery._job_events import EventRow
 from wacloud.delivery._sql_base import SqlBase
 from wacloud.delivery._sql_jobs import JOB_COLUMNS, job_from_row, job_with, record_events
@@ -76,7 +77,8 @@ class StatusesSql(SqlBase):
                 if job is None:
                     # The webhook can beat the send's answer into the store: keep it, replay it on accept.
                     early.append((item.wamid, item.status.lower(), item.ts, item.error_code, item.error_title,
-                                  item.error_details, now))
+                                  item.error_details, now,
+                                  None if item.pricing is None else dumps(item.pricing, sort_keys=True), item.wa_id))
                     out.append(StatusChange(None, False, "unknown wamid: kept until its send is recorded"))
                     continue
                 change, steps = _step(job, item.status.lower(), item.ts, now)
@@ -86,7 +88,8 @@ class StatusesSql(SqlBase):
                     entries.extend(steps)
             if early:
                 tx.many("INSERT INTO early_statuses (wamid, status, ts, error_code, error_title, error_details, "
-                        "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (wamid, status) DO NOTHING", early)
+                        "received_at, pricing, wa_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (wamid, status) DO NOTHING", early)
             if touched:
                 # Each job's state after all of its statuses (the rows are locked: nobody moved them since).
                 tx.many("UPDATE jobs SET state = ?, sent_at = ?, delivered_at = ?, read_at = ?, updated_at = ? "
@@ -99,16 +102,27 @@ class StatusesSql(SqlBase):
     def early_for_jobs(self, phone_number_id: str, limit: int = 500) -> list[EarlyStatus]:
         """Early statuses whose send is now recorded but that were not replayed yet (a crash)."""
         with self._tx(write=False) as tx:
-            rows = tx.rows("SELECT e.wamid, e.status, e.ts, e.error_code, e.error_title, e.error_details "
+            rows = tx.rows(f"SELECT e.wamid, {EARLY_COLUMNS} "
                            "FROM early_statuses e JOIN jobs j ON j.wamid = e.wamid "
                            "WHERE j.phone_number_id = ? ORDER BY e.received_at LIMIT ?",
                            (phone_number_id, max(0, int(limit))))
-        return [EarlyStatus(*r) for r in rows]
+        return [early_from_row(str(r[0]), r[1:]) for r in rows]
 
     def forget_early(self, wamid: str, status: str) -> None:
         """Drop an early status once it has been applied."""
         with self._tx() as tx:
             tx.run("DELETE FROM early_statuses WHERE wamid = ? AND status = ?", (wamid, status))
+
+
+#: An early status's columns after its wamid, in :func:`early_from_row`'s order (``e``: the table's alias).
+EARLY_COLUMNS = "e.status, e.ts, e.error_code, e.error_title, e.error_details, e.pricing, e.wa_id"
+
+
+def early_from_row(wamid: str, row: Sequence[Any]) -> EarlyStatus:
+    """An :class:`EarlyStatus` from the :data:`EARLY_COLUMNS` of its row."""
+    status, ts, code, title, details, pricing, wa_id = row
+    return EarlyStatus(wamid, status, ts, code, title, details, None if pricing is None else loads(pricing),
+                       wa_id)
 
 
 def _step(job: Job, status: str, ts: float, now: float) -> tuple[StatusChange, list[EventRow] | None]:

@@ -21,7 +21,7 @@ from wacloud.delivery._sender import MARKETING_API_KEY
 from wacloud.delivery.campaign import recipients_or_errors, template_object
 from wacloud.delivery.costs import GROUP_BY, CostRow, RateCard
 from wacloud.delivery.holds import HoldReason, LimitsStore, parse_tier, set_tier, template_key
-from wacloud.delivery.model import Job, Summary
+from wacloud.delivery.model import Job, Price, Summary
 from wacloud.errors import ValidationError
 from wacloud.limits import PORTFOLIO_WINDOW_S, SERVICE_WINDOW_S, limit
 from wacloud.phone import wa_id as phone_wa_id
@@ -32,16 +32,6 @@ CAMPAIGN_STATES = ("active", "paused", "cancelled")
 APIS = ("cloud_api", "marketing_messages")
 #: The columns of a campaign export (one row per recipient).
 EXPORT_COLUMNS = ("recipient", "state", "wamid", "code", "detail", "cost")
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """A status's ``pricing`` for the message ``wamid`` (``job``: its job, when the caller has it already)."""
-
-    wamid: str
-    pricing: Mapping[str, Any]
-    wa_id: str | None = None
-    job: Job | None = None
 
 
 class CampaignsStore(LimitsStore, Protocol):

@@ -200,6 +200,10 @@ class EarlyStatus:
     error_code: int | None = None
     error_title: str | None = None
     error_details: str | None = None
+    #: The status's ``pricing`` object, kept with it: the job's cost is recorded when it is replayed.
+    pricing: Mapping[str, Any] | None = None
+    #: The recipient's phone number as the status named it (what the rate card prices by).
+    wa_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,20 @@ class StatusInput:
     error_code: int | None = None
     error_title: str | None = None
     error_details: str | None = None
+    #: Its ``pricing`` object: kept with the status when its job is not recorded yet (an early one).
+    pricing: Mapping[str, Any] | None = None
+    #: The recipient's phone number as the status named it.
+    wa_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A status's ``pricing`` for the message ``wamid`` (``job``: its job, when the caller has it already)."""
+
+    wamid: str
+    pricing: Mapping[str, Any]
+    wa_id: str | None = None
+    job: Job | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from wacloud.delivery._gc import freeze_start_up
 from wacloud.delivery._sender import ClientSender
 from wacloud.delivery._settling import Settler
 from wacloud.delivery.campaign import Campaign, template_object
-from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, Price, api_marker
+from wacloud.delivery.campaigns import CampaignOps, CampaignsStore, api_marker
 from wacloud.delivery.costs import RateCard
 from wacloud.delivery.holds import Gate, LimitsStore
 from wacloud.delivery.model import (
@@ -41,6 +41,7 @@ from wacloud.delivery.model import (
     JobEvent,
     JobState,
     NewJob,
+    Price,
     Recovery,
     StatusChange,
     StatusInput,
@@ -261,11 +262,15 @@ class Outbox:
     # --- statuses and conversations --------------------------------------------------------------
     def apply_status(self, wamid: str, status: str, timestamp: datetime | float | None = None, *,
                      error_code: int | None = None, error_title: str | None = None,
-                     error_details: str | None = None, fbtrace_id: str | None = None) -> StatusChange:
-        """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy."""
+                     error_details: str | None = None, fbtrace_id: str | None = None,
+                     pricing: Mapping[str, Any] | None = None, wa_id: str | None = None) -> StatusChange:
+        """Apply a status webhook to the job with ``wamid``: forward only; ``failed`` meets the policy.
+
+        ``pricing`` (and ``wa_id``, the recipient the status names) is kept with a status whose job is not
+        recorded yet, and recorded with the job when it is (else record it with :meth:`record_pricing`)."""
         ts = epoch(timestamp, now := self.clock()) or now
-        return self.apply_statuses([StatusInput(wamid, status, ts, error_code, error_title, error_details)],
-                                   fbtrace_id=fbtrace_id)[0]
+        item = StatusInput(wamid, status, ts, error_code, error_title, error_details, pricing, wa_id)
+        return self.apply_statuses([item], fbtrace_id=fbtrace_id)[0]
 
     def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
         """:meth:`apply_status` for each of a payload's statuses, in order, in one store transaction."""
@@ -278,7 +283,8 @@ class Outbox:
 
     def _settler(self) -> Settler:
         # Built on each use: the policy, pacing and clock are plain attributes a caller may change.
-        return Settler(self.store, self.pacing, self.policy, self.clock, emit=self.emit, wake=self._wake)
+        return Settler(self.store, self.pacing, self.policy, self.clock, emit=self.emit, wake=self._wake,
+                       price=self.record_prices)
 
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
         """A customer wrote to us: their 24-hour window is open from ``timestamp`` (``wa_id``: their

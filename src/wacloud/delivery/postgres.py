@@ -181,12 +181,12 @@ class PostgresStore(SqlStore):
     def _lock_schema(self, tx: Tx) -> None:
         tx.rows("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
 
-    def _lock_wamid(self, tx: Tx, wamid: str) -> None:
-        # Held to the end of the transaction; hashtext collisions only serialise two unrelated wamids.
-        tx.rows("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_WAMID_LOCK_CLASS, wamid))
-
     def _lock_wamids(self, tx: Tx, wamids: Sequence[str]) -> None:
-        # One statement; the subquery's ORDER BY fixes the order the locks are taken in.
+        # Held to the end of the transaction (taken again by the same transaction, a lock is granted at
+        # once); hashtext collisions only serialise two unrelated wamids. One statement; the subquery's
+        # ORDER BY fixes the order the locks are taken in.
+        if not wamids:
+            return
         tx.rows("SELECT pg_advisory_xact_lock(?, hashtext(w)) FROM "
                 "(SELECT DISTINCT w FROM unnest(?::text[]) AS w ORDER BY w) AS s", (_WAMID_LOCK_CLASS, list(wamids)))
 

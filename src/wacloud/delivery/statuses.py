@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from wacloud.delivery.campaigns import Price
 from wacloud.delivery.limit_updates import LIMIT_UPDATES
-from wacloud.delivery.model import StatusChange, StatusInput
+from wacloud.delivery.model import Price, StatusChange, StatusInput
 from wacloud.delivery.store import Transaction
 from wacloud.errors import ValidationError
 from wacloud.identity import CustomerIds
@@ -41,8 +40,10 @@ class UpdateTarget(Protocol):
 
     def apply_status(self, wamid: str, status: str, timestamp: datetime | float | None = None, *,
                      error_code: int | None = None, error_title: str | None = None,
-                     error_details: str | None = None) -> StatusChange:
-        """Apply a status webhook to the job with ``wamid``."""
+                     error_details: str | None = None, pricing: Mapping[str, Any] | None = None,
+                     wa_id: str | None = None) -> StatusChange:
+        """Apply a status webhook to the job with ``wamid`` (``pricing`` is kept with it when its job is not
+        recorded yet)."""
         ...
 
     def record_inbound(self, wa_id: str, timestamp: datetime | float | None = None) -> None:
@@ -126,16 +127,17 @@ def _error(update: StatusUpdate) -> tuple[int | None, str | None, str | None]:
 
 
 def _status(outbox: UpdateTarget, update: StatusUpdate) -> bool:
+    item = _status_input(update)
+    # Applied before the ids are learnt: the order handle_statuses keeps (its wamid's lock first).
+    change = outbox.apply_status(item.wamid, item.status, item.ts, error_code=item.error_code,
+                                 error_title=item.error_title, error_details=item.error_details,
+                                 pricing=item.pricing, wa_id=item.wa_id)
+    log.debug("status %s for %s: %s", item.status, item.wamid, change.reason)
     if _phone_matches(outbox, update):
         # Statuses carry the recipient's phone number, BSUID and (delivered/read) username together.
         _learn(outbox, update.metadata, update.recipient, update.status.timestamp)
-    st = update.status
-    code, title, details = _error(update)
-    change = outbox.apply_status(st.id, st.status, st.timestamp, error_code=code, error_title=title,
-                                 error_details=details)
-    log.debug("status %s for %s: %s", st.status, st.id, change.reason)
-    if st.pricing is not None:
-        outbox.record_pricing(st.id, st.pricing.model_dump(exclude_none=True), st.recipient_id)
+    if item.pricing is not None and change.job is not None:  # else kept with the early status
+        outbox.record_pricing(item.wamid, dict(item.pricing), item.wa_id)
     return True
 
 
@@ -196,21 +198,30 @@ def handle_statuses(outbox: StatusBatchTarget, updates: Sequence[StatusUpdate]) 
     """:func:`handle_update` for a payload's statuses to one outbox, with the same effects, set-based: the
     customers' ids are learnt (known ones cost nothing), the statuses are applied in one step and their
     prices recorded in one statement. Each status's change, in order (the job as the status left it)."""
-    items: list[StatusInput] = []
+    items = [_status_input(update) for update in updates]
+    # The statuses first: they lock their wamids before anything else, the order the worker's settle
+    # takes them in (learning an id can move a pair bucket, which settle locks after the wamids).
+    changes = outbox.apply_statuses(items)
     for update in updates:
-        st = update.status
         if _phone_matches(outbox, update):
             try:
-                _learn(outbox, update.metadata, update.recipient, st.timestamp)
+                _learn(outbox, update.metadata, update.recipient, update.status.timestamp)
             except ValidationError as exc:  # an odd id is logged; the status still counts
-                log.warning("status %s: its customer's ids not recorded: %s", st.id, exc)
-        items.append(StatusInput(st.id, st.status, st.timestamp.timestamp(), *_error(update)))
-    changes = outbox.apply_statuses(items)
-    prices = [Price(u.status.id, u.status.pricing.model_dump(exclude_none=True), u.status.recipient_id, c.job)
-              for u, c in zip(updates, changes, strict=True) if u.status.pricing is not None]
+                log.warning("status %s: its customer's ids not recorded: %s", update.status.id, exc)
+    # A status whose job is not recorded yet kept its pricing with it: recorded when it is replayed.
+    prices = [Price(i.wamid, i.pricing, i.wa_id, c.job)
+              for i, c in zip(items, changes, strict=True) if i.pricing is not None and c.job is not None]
     if prices:
         outbox.record_prices(prices)
     return changes
+
+
+def _status_input(update: StatusUpdate) -> StatusInput:
+    """A status webhook as the store applies it."""
+    st = update.status
+    pricing = st.pricing.model_dump(exclude_none=True) if st.pricing is not None else None
+    return StatusInput(st.id, st.status, st.timestamp.timestamp(), *_error(update), pricing=pricing,
+                       wa_id=st.recipient_id)
 
 
 def in_one_transaction(store: object, work: Callable[[], T]) -> T:

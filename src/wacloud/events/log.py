@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
@@ -89,17 +90,36 @@ def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
 
 
+class DeferredAppends(ABC):
+    """A transaction that appends its events at its end, in one go (a delivery store's batch).
+
+    A batch runs several store calls in one transaction, and each call appends its events as it ends. Were
+    the log's counter lock taken there, the calls after it would take their own row locks while holding it:
+    the opposite of a lone call's order, and two such transactions would deadlock.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def defer_events(self, events: Sequence[NewEvent]) -> None:
+        """Keep ``events`` (checked already), in order, for the append at the transaction's end."""
+
+
 def append(tx: Rows, events: Sequence[NewEvent]) -> list[Event]:
     """Append ``events`` in this order inside ``tx`` (the transaction of the change they report).
 
     Takes the log's counter lock until ``tx`` ends: keep it for the end of the transaction, after its
-    own row locks, so two writers never wait on each other in opposite orders.
+    own row locks, so two writers never wait on each other in opposite orders. In a transaction that
+    defers its appends (:class:`DeferredAppends`) they are kept for its end, and nothing is returned.
     """
     if not events:
         return []
     for ev in events:
         if ev.type not in EVENT_TYPES:
             raise UnknownEventType(f"unknown event type {ev.type!r}")
+    if isinstance(tx, DeferredAppends):
+        tx.defer_events(events)
+        return []
     last = int(tx.rows("UPDATE event_counters SET last = last + ? WHERE scope = '' RETURNING last",
                        (len(events),))[0][0])
     position = last - len(events)
