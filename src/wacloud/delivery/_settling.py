@@ -80,30 +80,32 @@ class Settler:
                                     fbtrace_id=failure.fbtrace_id, until=now + decision.delay_s))
         return settlement
 
-    def apply_status(self, wamid: str, status: str, ts: float, *, error_code: int | None = None,
-                     error_title: str | None = None, error_details: str | None = None,
-                     fbtrace_id: str | None = None) -> StatusChange:
-        """Apply a status webhook: forward only; ``failed`` meets the policy like any error answer."""
-        item = StatusInput(wamid, status, ts, error_code, error_title, error_details)
-        return self.apply_statuses([item], fbtrace_id=fbtrace_id)[0]
-
     def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
-        """:meth:`apply_status` for each item in order: the runs between ``failed`` ones go to the store
-        together (one transaction, set-based); a ``failed`` one meets the policy where it stands."""
+        """:meth:`apply_status` for each item (their changes in the items' order): the runs between ``failed``
+        ones go to the store together (set-based); a ``failed`` one meets the policy where it stands."""
         now = self.clock()
-        out: list[StatusChange] = []
-        run: list[StatusInput] = []
-        for item in items:
-            if item.status.lower() != "failed":
-                run.append(item)
+        if all(item.status.lower() != "failed" for item in items):
+            return self.store.apply_statuses(items, now=now)
+        # Taken in wamid order (stable: one wamid's statuses keep theirs; different wamids' are independent),
+        # every run locks wamids above the previous one's: the one order a single run takes them in.
+        out: list[StatusChange | None] = [None] * len(items)
+        run: list[int] = []
+        for k in sorted(range(len(items)), key=lambda k: items[k].wamid):
+            if items[k].status.lower() != "failed":
+                run.append(k)
                 continue
-            if run:
-                out.extend(self.store.apply_statuses(run, now=now))
-                run = []
-            out.append(self._failed(item, now, fbtrace_id))
+            self._apply_run(items, run, out, now)
+            run = []
+            out[k] = self._failed(items[k], now, fbtrace_id)
+        self._apply_run(items, run, out, now)
+        return [change for change in out if change is not None]
+
+    def _apply_run(self, items: Sequence[StatusInput], run: list[int], out: list[StatusChange | None],
+                   now: float) -> None:
+        """Apply ``items[k]`` for each ``k`` of ``run`` in one store call; their changes go to ``out[k]``."""
         if run:
-            out.extend(self.store.apply_statuses(run, now=now))
-        return out
+            for k, change in zip(run, self.store.apply_statuses([items[k] for k in run], now=now), strict=True):
+                out[k] = change
 
     def _failed(self, item: StatusInput, now: float, fbtrace_id: str | None) -> StatusChange:
         """A ``failed`` status: the retry policy decides, like for an error answer to the call."""
