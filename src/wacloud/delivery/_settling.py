@@ -81,35 +81,34 @@ class Settler:
         return settlement
 
     def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
-        """:meth:`apply_status` for each item (their changes in the items' order): the runs between ``failed``
-        ones go to the store together (set-based); a ``failed`` one meets the policy where it stands."""
+        """:meth:`apply_status` for each item (their changes in the items' order), set-based; a ``failed`` one
+        meets the retry policy where it stands among its message's statuses."""
         now = self.clock()
-        if all(item.status.lower() != "failed" for item in items):
-            return self.store.apply_statuses(items, now=now)
-        # Taken in wamid order (stable: one wamid's statuses keep theirs; different wamids' are independent),
-        # every run locks wamids above the previous one's: the one order a single run takes them in.
-        out: list[StatusChange | None] = [None] * len(items)
-        run: list[int] = []
-        for k in sorted(range(len(items)), key=lambda k: items[k].wamid):
-            if items[k].status.lower() != "failed":
-                run.append(k)
-                continue
-            self._apply_run(items, run, out, now)
-            run = []
-            out[k] = self._failed(items[k], now, fbtrace_id)
-        self._apply_run(items, run, out, now)
-        return [change for change in out if change is not None]
+        # First every status up to its message's first failure, in one store call: it locks all the
+        # wamids at once (sorted), before the policy's writes (pair buckets) and the statuses after a
+        # failure, which take them again. One order for every transaction: no deadlock with a settle.
+        first: list[int] = []
+        after: list[int] = []
+        failed_wamids: set[str] = set()
+        for k, item in enumerate(items):
+            (after if item.wamid in failed_wamids else first).append(k)
+            if item.status.lower() == "failed":
+                failed_wamids.add(item.wamid)
+        out: list[StatusChange] = [*self.store.apply_statuses([items[k] for k in first], now=now)]
+        if not failed_wamids:
+            return out
+        changes: dict[int, StatusChange] = dict(zip(first, out, strict=True))
+        for k in first:
+            if items[k].status.lower() == "failed":
+                changes[k] = self._failed(items[k], changes[k], now, fbtrace_id)
+        if after:  # a message's statuses after its failure: they see what the policy did
+            changes.update(zip(after, self.apply_statuses([items[k] for k in after], fbtrace_id=fbtrace_id),
+                               strict=True))
+        return [changes[k] for k in range(len(items))]
 
-    def _apply_run(self, items: Sequence[StatusInput], run: list[int], out: list[StatusChange | None],
-                   now: float) -> None:
-        """Apply ``items[k]`` for each ``k`` of ``run`` in one store call; their changes go to ``out[k]``."""
-        if run:
-            for k, change in zip(run, self.store.apply_statuses([items[k] for k in run], now=now), strict=True):
-                out[k] = change
-
-    def _failed(self, item: StatusInput, now: float, fbtrace_id: str | None) -> StatusChange:
-        """A ``failed`` status: the retry policy decides, like for an error answer to the call."""
-        change = self.store.apply_statuses([item], now=now)[0]
+    def _failed(self, item: StatusInput, change: StatusChange, now: float, fbtrace_id: str | None) -> StatusChange:
+        """A ``failed`` status (``change``: the store's answer to it): the retry policy decides, like for an
+        error answer to the call."""
         if not (change.applied and change.job is not None):
             return change
         job = change.job
