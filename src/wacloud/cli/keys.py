@@ -12,7 +12,7 @@ from rich.table import Table
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.settings import existing_database, settings
 from wacloud.errors import ValidationError
-from wacloud.gateway import Database, KeyStore
+from wacloud.gateway import SECRET_KEY_SETTING, Database, KeyStore, new_secret_key
 
 app = typer.Typer(
     help="Create, list and revoke the gateway's API keys (in WACLOUD_DATABASE_URL).", no_args_is_help=True
@@ -89,3 +89,17 @@ def revoke(
         emit_json({"ok": True, "revoked": key_id})
     else:
         console.print(f"revoked {key_id}")
+
+
+@app.command("secret")
+def secret(json_out: JsonOpt = False) -> None:
+    """Print a new key for WACLOUD_SECRET_KEY, which encrypts the tokens of numbers added through the API.
+
+    To rotate, put the new key first and keep the old one after it (comma-separated): the gateway encrypts
+    again with the new key at start; the old one can go after that.
+    """
+    key = new_secret_key()
+    if json_out:
+        emit_json({"key": key, "setting": SECRET_KEY_SETTING})
+    else:
+        typer.echo(key)

@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "DatabaseUnavailable": "wacloud.gateway._db",
     "sqlite_path": "wacloud.gateway._db",
     "KeyStore": "wacloud.gateway._keys",
+    "SECRET_KEY_SETTING": "wacloud.gateway._secret_keys",
+    "new_secret_key": "wacloud.gateway._secret_keys",
     "setup_logging": "wacloud.gateway._logs",
     "WebhookSqliteStore": "wacloud.gateway._webhook_store",
 }
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from wacloud.gateway._keys import KeyStore
     from wacloud.gateway._logs import setup_logging
     from wacloud.gateway._runtime import Gateway
+    from wacloud.gateway._secret_keys import SECRET_KEY_SETTING, new_secret_key
     from wacloud.gateway._settings import GRAPH_URL, ConfigError, Settings, load_settings
     from wacloud.gateway._webhook_store import WebhookSqliteStore
 
@@ -47,6 +50,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "GRAPH_URL",
+    "SECRET_KEY_SETTING",
     "ConfigError",
     "Database",
     "DatabaseUnavailable",
@@ -56,6 +60,7 @@ __all__ = [
     "WebhookSqliteStore",
     "create_app",
     "load_settings",
+    "new_secret_key",
     "setup_logging",
     "sqlite_path",
 ]

@@ -35,6 +35,7 @@ from wacloud.gateway._number_store import NumberStore
 from wacloud.gateway._numbers import NumberLane, Numbers
 from wacloud.gateway._probe import DatabaseProbe
 from wacloud.gateway._sandbox_mount import SandboxPersistence
+from wacloud.gateway._secret_box import SecretBox
 from wacloud.gateway._settings import GRAPH_URL, Settings
 from wacloud.gateway._stop_words import StopWords
 from wacloud.gateway._webhook_store import WebhookSqliteStore
@@ -342,6 +343,8 @@ def _fields(spec: NumberSpec) -> dict[str, Any]:
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
     """The gateway's own parts (database, keys, history, metrics); engines are attached by the app."""
     db = Database(settings.database_url)
+    numbers = NumberStore(db, SecretBox(settings.secret_keys()))
+    numbers.protect()  # what an older key or no key left in clear is encrypted now (or a warning without a key)
     return Gateway(
         probe=DatabaseProbe(db),
         settings=settings,
@@ -355,5 +358,5 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         audit=AuditLog(db),
         handover=Handover(db),
         stop_words=StopWords(db),
-        number_store=NumberStore(db),
+        number_store=numbers,
     )

@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from wacloud.gateway._number_config import NumberConfig, NumberSpec, fill, problems_of
+from wacloud.gateway._secret_keys import parse_keys
 from wacloud.limits import (
     DEFAULT_API_VERSION,
     DEFAULT_MPS,
@@ -38,7 +39,7 @@ ENV_PREFIX = "WACLOUD_"
 CONFIG_ENV = "WACLOUD_CONFIG"
 GRAPH_URL = "https://graph.facebook.com"
 #: Field names whose values are never shown, even when they fail validation.
-SECRET_FIELDS = frozenset({"access_token", "app_secret", "verify_token", "api_keys"})
+SECRET_FIELDS = frozenset({"access_token", "app_secret", "verify_token", "api_keys", "secret_key"})
 
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("wacloud_toml_path", default=None)
 
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="extra API keys: plain keys or sha256:<hex>, comma-separated"
     )
+    secret_key: SecretStr | None = Field(
+        default=None, description="key(s) that encrypt the secrets kept in the gateway database (the tokens of "
+        "numbers added through the API): comma-separated, the first encrypts, all decrypt (rotation); make one "
+        "with `wacloud keys secret`")
     host: str = Field(default="127.0.0.1", description="address to bind")
     port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
     public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
@@ -190,6 +195,13 @@ class Settings(BaseSettings):
         unknown = [t for t in value if t not in known]
         if unknown:
             raise ValueError(f"unknown media types {unknown}; known: {', '.join(known)}")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())  # a bad key is refused at start, not at the first write
         return value
 
     @field_validator("rabbitmq_url")
@@ -334,11 +346,16 @@ class Settings(BaseSettings):
         """The database URL with any password replaced by ``***`` (safe to print)."""
         return redact_url(self.database_url)
 
+    def secret_keys(self) -> list[str]:
+        """The keys of ``secret_key``, the one that encrypts first (none: stored secrets are kept in clear)."""
+        return parse_keys(self.secret_key.get_secret_value()) if self.secret_key is not None else []
+
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for the log redaction filter (never print these)."""
         values = [s.get_secret_value() for s in (self.access_token, self.app_secret, self.verify_token) if s]
         values += [s.get_secret_value() for n in self.numbers for s in (n.access_token, n.app_secret) if s]
         values += [k.get_secret_value() for k in self.api_keys if not k.get_secret_value().startswith("sha256:")]
+        values += self.secret_keys()
         password = urlsplit(self.database_url).password
         if password:
             values.append(password)
