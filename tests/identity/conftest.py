@@ -3,5 +3,5 @@ and the gateway tests' live gateway."""
 
 from __future__ import annotations
 
-from tests.delivery.conftest import Rig, pg_dsn, rig, store, store_url  # noqa: F401 - fixtures
+from tests.delivery.conftest import Rig, pg_dsn, pg_store_url, rig, store, store_url  # noqa: F401 - fixtures
 from tests.gateway.conftest import _no_wacloud_env  # noqa: F401 - fixture

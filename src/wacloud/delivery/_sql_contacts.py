@@ -298,27 +298,32 @@ class ContactsSql(SqlBase):
                    (created, pid, now))
             owners.add(created)
         survivor = self._oldest(tx, owners)
-        for kind, value in strong:
-            if (kind, value) in found:
-                continue
-            added = tx.run("INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) "
-                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone_number_id, kind, value) DO NOTHING",
-                           (pid, kind, value, survivor, now))
-            if not added:
-                # Another process linked it to a record of its own meanwhile: the same person, merged below.
-                owners.update(self._owners(tx, pid, [(kind, value)], lock=True).values())
-            else:
-                # Sends to this address so far were paced under the address itself: carry that on.
-                self._fold_bucket(tx, pid, value, survivor)
+        # The new ids in one statement, in one order (two writers never wait on each other's in a cycle).
+        new = sorted({pair for pair in strong if pair not in found})
+        lost: list[Pair] = []
+        if new:
+            added = {(str(k), str(v)) for k, v in tx.rows(
+                "INSERT INTO contact_ids (phone_number_id, kind, value, contact_id, seen_at) VALUES "
+                f"{', '.join(['(?, ?, ?, ?, ?)'] * len(new))} ON CONFLICT (phone_number_id, kind, value) DO NOTHING "
+                "RETURNING kind, value", [x for kind, value in new for x in (pid, kind, value, survivor, now)])}
+            lost = [pair for pair in new if pair not in added]
+            if lost:
+                # Another process linked them to a record of its own meanwhile: the same person, merged below.
+                owners.update(self._owners(tx, pid, lost, lock=True).values())
+            # Sends to these addresses so far were paced under the address itself: carry that on.
+            self._fold_buckets(tx, pid, sorted({value for _, value in added}), survivor)
         merged: list[CustomerIds] = []
         if len(owners) > 1:
             survivor = self._oldest(tx, owners)
             merged = [self._ids(tx, o) for o in sorted(owners)]  # each record as it was, for the event
             for other in sorted(owners - {survivor}):
                 self._merge(tx, pid, other, survivor)
-        test, params = self._in("value", sorted({v for _, v in strong}))
-        tx.run(f"UPDATE contact_ids SET seen_at = ? WHERE phone_number_id = ? AND contact_id = ? AND seen_at < ? "
-               f"AND kind <> 'username' AND {test}", [now, pid, survivor, now, *params])
+        # The ids made just now were seen now already: only the others are touched (none, for a new customer).
+        seen = sorted({v for k, v in strong if (k, v) in found} | {v for _, v in lost})
+        if seen:
+            test, params = self._in("value", seen)
+            tx.run(f"UPDATE contact_ids SET seen_at = ? WHERE phone_number_id = ? AND contact_id = ? "
+                   f"AND seen_at < ? AND kind <> 'username' AND {test}", [now, pid, survivor, now, *params])
         if username:
             # One username per person, and a username names one person: the latest sighting wins.
             tx.run("DELETE FROM contact_ids WHERE phone_number_id = ? AND kind = 'username' "
@@ -386,18 +391,22 @@ class ContactsSql(SqlBase):
         # The old id keeps answering (a caller may hold it): it points at the survivor, chains flattened.
         tx.run("UPDATE contacts SET merged_into = ? WHERE contact_id = ? OR merged_into = ?", (survivor, loser, loser))
         tx.run("UPDATE contact_ids SET contact_id = ? WHERE contact_id = ?", (survivor, loser))
-        self._fold_bucket(tx, pid, loser, survivor)
+        self._fold_buckets(tx, pid, [loser], survivor)
 
-    def _fold_bucket(self, tx: Tx, pid: str, old_key: str, new_key: str) -> None:
-        """Move a pair-rate bucket to a new key, keeping the later of the two (never a fresh burst)."""
-        rows = tx.rows(f"SELECT tat FROM pair_buckets WHERE phone_number_id = ? AND recipient = ?{self.LOCK}",
-                       (pid, old_key))
+    def _fold_buckets(self, tx: Tx, pid: str, old_keys: Sequence[str], new_key: str) -> None:
+        """Move pair-rate buckets to a new key, keeping the latest of them (never a fresh burst);
+        ``old_keys`` sorted (the rows are locked in that order, as claim locks buckets)."""
+        if not old_keys:
+            return
+        test, params = self._in("recipient", old_keys)
+        rows = tx.rows(f"SELECT tat FROM pair_buckets WHERE phone_number_id = ? AND {test} "
+                       f"ORDER BY recipient{self.LOCK}", [pid, *params])
         if not rows:
             return
         tx.run(f"INSERT INTO pair_buckets (phone_number_id, recipient, tat) VALUES (?, ?, ?) "
                "ON CONFLICT (phone_number_id, recipient) DO UPDATE SET "
-               f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (pid, new_key, rows[0][0]))
-        tx.run("DELETE FROM pair_buckets WHERE phone_number_id = ? AND recipient = ?", (pid, old_key))
+               f"tat = {self.GREATEST}(pair_buckets.tat, excluded.tat)", (pid, new_key, max(r[0] for r in rows)))
+        tx.run(f"DELETE FROM pair_buckets WHERE phone_number_id = ? AND {test}", [pid, *params])
 
 
 
