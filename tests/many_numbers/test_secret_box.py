@@ -1,13 +1,15 @@
-"""An added number's access token and app secret are kept encrypted in the gateway database when
-``WACLOUD_SECRET_KEY`` is set: a copy of the database does not give them away, a restart reads them, keys
-rotate, values kept in clear before are encrypted at the next start, and a missing or wrong key costs that
-number only (logged, naming the setting), never the gateway's start. On SQLite and the real PostgreSQL.
+"""An added number's access token and app secret, and an event subscription's signing secret, are kept
+encrypted in the gateway database when ``WACLOUD_SECRET_KEY`` is set: a copy of the database does not give
+them away, a restart reads them, keys rotate, values kept in clear before are encrypted at the next start,
+and a missing or wrong key costs that number or subscription only (logged or shown, naming the setting),
+never the gateway's start. On SQLite and the real PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from wacloud.cli import app as cli
+from wacloud.events import SubscriptionStore
 from wacloud.gateway import ConfigError, load_settings, new_secret_key
 from wacloud.gateway._db import Database
 from wacloud.gateway._number_config import NumberConfig
@@ -153,3 +156,37 @@ def test_a_gateway_with_a_key_serves_an_added_number_after_a_restart(tmp_path: P
         with _gateway(settings, port, sbx) as gw:  # a restart reads it with the key, and sends with its token
             assert _numbers(gw)[B["phone_number_id"]]["source"] == "api"
             _sent_from(gw, B["phone_number_id"], "15553330011")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_event_subscriptions_keep_their_signing_secret_encrypted(kind: str, tmp_path: Path) -> None:
+    key, other = new_secret_key(), new_secret_key()
+    for url in database_url(kind, tmp_path):
+        db = Database(url)
+        try:
+            plain = SubscriptionStore(db.run, SecretBox())
+            before = plain.create("https://example.com/a", types=None, numbers=None, cursor=0)
+            assert _raw_secrets(db) == [before.secret]  # no key: in clear, as before
+            sealed = SubscriptionStore(db.run, SecretBox([key]))
+            assert sealed.protect() == 1 and sealed.protect() == 0
+            made = sealed.create("https://example.com/b", types=None, numbers=None, cursor=0)
+            assert made.secret.startswith("whsec_")
+            stored = _raw_secrets(db)
+            assert before.secret not in stored and made.secret not in stored
+            assert all(s.startswith("enc:v1:") for s in stored)
+            # What the dispatcher leases to sign with is the secret in clear.
+            leased = sealed.lease(made.id, "me", time.time(), 30)
+            assert leased is not None and leased.secret == made.secret and leased.state == "active"
+            got = sealed.get(before.id)
+            assert got is not None and got.secret == before.secret
+            # Without the key (or with another), nothing is signed with a wrong secret: shown paused, saying why.
+            for box in (SecretBox(), SecretBox([other])):
+                lost = SubscriptionStore(db.run, box).get(made.id)
+                assert lost is not None and lost.state == "paused" and lost.secret == ""
+                assert lost.paused_reason is not None and "WACLOUD_SECRET_KEY" in lost.paused_reason
+        finally:
+            db.close()
+
+
+def _raw_secrets(db: Database) -> list[str]:
+    return sorted(str(r[0]) for r in db.execute("SELECT secret FROM wacloud_gw_subscriptions"))

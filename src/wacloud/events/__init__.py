@@ -8,7 +8,7 @@ RabbitMQ, the live stream.
 """
 
 from wacloud.events._delivery import Attempt, DeliveryPolicy, HeadWatcher, SubscriptionDispatcher
-from wacloud.events._subscriptions import Subscription, SubscriptionStore, new_secret
+from wacloud.events._subscriptions import SecretCodec, Subscription, SubscriptionStore, new_secret
 from wacloud.events.log import EventLog, NewEvent, UnknownEventType, append
 from wacloud.events.model import EVENT_TYPES, SCHEMA_VERSION, Event, EventSink, EventSource
 
@@ -23,6 +23,7 @@ __all__ = [
     "EventSource",
     "HeadWatcher",
     "NewEvent",
+    "SecretCodec",
     "Subscription",
     "SubscriptionDispatcher",
     "SubscriptionStore",

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from wacloud.events.log import Rows, Runner
 
@@ -88,10 +88,32 @@ class Subscription:
         return out
 
 
-def _sub(row: Sequence[Any]) -> Subscription:
+class SecretCodec(Protocol):
+    """How a subscription's signing secret is kept (the gateway's: encrypted with ``WACLOUD_SECRET_KEY``)."""
+
+    def seal(self, value: str) -> str:
+        """``value`` as stored."""
+        ...
+
+    def open(self, value: str) -> str:
+        """A stored value in clear; a :class:`ValueError` when it cannot be read (no key, or another one)."""
+        ...
+
+    def stale(self, value: str) -> bool:
+        """True when a stored value should be stored again (sealed anew)."""
+        ...
+
+
+def _sub(row: Sequence[Any], codec: SecretCodec) -> Subscription:
     types = tuple(json.loads(row[2])) if row[2] else None
     numbers = tuple(json.loads(row[3])) if row[3] else None
-    return Subscription(str(row[0]), str(row[1]), types, numbers, str(row[4]), str(row[5]), row[6], bool(row[7]),
+    state, reason = str(row[5]), row[6]
+    try:
+        secret = codec.open(str(row[4]))
+    except ValueError as exc:
+        # Deliveries signed with anything else would fail at the receiver: none go, and the API says why.
+        secret, state, reason = "", "paused", f"its signing secret cannot be read: {exc}"
+    return Subscription(str(row[0]), str(row[1]), types, numbers, secret, state, reason, bool(row[7]),
                         int(row[8]), int(row[9]), float(row[10]), int(row[11]), int(row[12]), int(row[13]),
                         int(row[14]), row[15], row[16], row[17], row[18], row[19], row[20], row[21])
 
@@ -128,12 +150,29 @@ _STATS_SET: Final = ("delivered = delivered + ?, failed_attempts = failed_attemp
 
 
 class SubscriptionStore:
-    """The subscription tables, through ``run`` (one transaction per call)."""
+    """The subscription tables, through ``run`` (one transaction per call); ``codec`` keeps the secrets."""
 
-    def __init__(self, run: Runner) -> None:
+    def __init__(self, run: Runner, codec: SecretCodec) -> None:
         self._run = run
+        self._codec = codec
         for statement in _TABLES:
             self._rows(statement)
+
+    def protect(self) -> int:
+        """Store again every signing secret the codec calls stale (kept in clear while a key is set, or
+        under an older key); how many were."""
+        done = 0
+        for sub_id, stored in self._rows("SELECT id, secret FROM wacloud_gw_subscriptions"):
+            if not self._codec.stale(str(stored)):
+                continue
+            try:
+                clear = self._codec.open(str(stored))
+            except ValueError:
+                continue  # shown paused, with the reason (see _sub)
+            done += len(self._rows("UPDATE wacloud_gw_subscriptions SET secret = ? WHERE id = ? AND secret = ? "
+                                   "RETURNING id", (self._codec.seal(clear), sub_id, stored)))
+        return done
+
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._run(lambda tx: tx.rows(sql, params))
@@ -146,7 +185,8 @@ class SubscriptionStore:
         self._rows("INSERT INTO wacloud_gw_subscriptions (id, url, types, numbers, secret, state, cursor, "
                    "created_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
                    (sub_id, url, json.dumps(list(types)) if types else None,
-                    json.dumps(list(numbers)) if numbers else None, new_secret(), int(cursor), time.time()))
+                    json.dumps(list(numbers)) if numbers else None, self._codec.seal(new_secret()), int(cursor),
+                    time.time()))
         sub = self.get(sub_id)
         assert sub is not None
         return sub
@@ -154,11 +194,11 @@ class SubscriptionStore:
     def get(self, sub_id: str) -> Subscription | None:
         """One subscription (None when unknown)."""
         rows = self._rows(f"SELECT {_COLUMNS} FROM wacloud_gw_subscriptions WHERE id = ?", (sub_id,))
-        return _sub(rows[0]) if rows else None
+        return _sub(rows[0], self._codec) if rows else None
 
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
-        return [_sub(r) for r in self._rows(f"SELECT {_COLUMNS} FROM wacloud_gw_subscriptions "
+        return [_sub(r, self._codec) for r in self._rows(f"SELECT {_COLUMNS} FROM wacloud_gw_subscriptions "
                                             "ORDER BY created_at, id")]
 
     def delete(self, sub_id: str) -> bool:
@@ -189,13 +229,13 @@ class SubscriptionStore:
         rows = self._rows(f"UPDATE wacloud_gw_subscriptions SET holder = ?, lease_until = ? WHERE id = ? "
                           "AND (holder IS NULL OR holder = ? OR lease_until IS NULL OR lease_until < ?) "
                           f"RETURNING {_COLUMNS}", (holder, now + ttl_s, sub_id, holder, now))
-        return _sub(rows[0]) if rows else None
+        return _sub(rows[0], self._codec) if rows else None
 
     def take_over(self, sub_id: str, gone: str, holder: str, now: float, ttl_s: float) -> Subscription | None:
         """Take the lease from ``gone`` (a holder known to be dead), if it still holds it."""
         rows = self._rows(f"UPDATE wacloud_gw_subscriptions SET holder = ?, lease_until = ? WHERE id = ? "
                           f"AND holder = ? RETURNING {_COLUMNS}", (holder, now + ttl_s, sub_id, gone))
-        return _sub(rows[0]) if rows else None
+        return _sub(rows[0], self._codec) if rows else None
 
     def release(self, sub_id: str, holder: str) -> None:
         """Give the lease back (a graceful stop), so another process may deliver at once."""

@@ -16,6 +16,7 @@ import anyio.to_thread
 from wacloud.events import DeliveryPolicy, EventLog, HeadWatcher, SubscriptionDispatcher, SubscriptionStore
 from wacloud.gateway._db import Database
 from wacloud.gateway._runtime import Gateway
+from wacloud.gateway._secret_keys import SECRET_KEY_SETTING
 from wacloud.gateway._settings import Settings
 
 log = logging.getLogger("wacloud.gateway.events")
@@ -38,7 +39,14 @@ def attach_events(gw: Gateway) -> None:
     db = Database(gw.settings.database_url)
     gw.events = EventLog(db.run)
     gw.event_watcher = HeadWatcher(gw.events)
-    gw.subscriptions = SubscriptionStore(db.run)
+    gw.subscriptions = SubscriptionStore(db.run, gw.secret_box)
+    if gw.secret_box.sealing:
+        if sealed := gw.subscriptions.protect():
+            log.info("encrypted the signing secrets of %d subscription(s) with the first key of %s", sealed,
+                     SECRET_KEY_SETTING)
+    elif subs := gw.subscriptions.all():
+        log.warning("%d event subscription(s) keep their signing secret in clear in the gateway database: set %s "
+                    "to encrypt them (make a key with `wacloud keys secret`)", len(subs), SECRET_KEY_SETTING)
     gw.dispatcher = SubscriptionDispatcher(gw.subscriptions, gw.events, policy_of(gw.settings),
                                            watcher=gw.event_watcher)
     gw.events_db = db

@@ -188,6 +188,8 @@ class Gateway:
     stop_words: StopWords | None = None
     #: The numbers added through the API (``POST /v1/numbers``); set by :func:`open_gateway`.
     number_store: NumberStore | None = None
+    #: Seals the secrets kept in the database (``WACLOUD_SECRET_KEY``; none set: kept in clear).
+    secret_box: SecretBox = field(default_factory=SecretBox)
 
     @property
     def webhook_url(self) -> str:
@@ -343,7 +345,8 @@ def _fields(spec: NumberSpec) -> dict[str, Any]:
 def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
     """The gateway's own parts (database, keys, history, metrics); engines are attached by the app."""
     db = Database(settings.database_url)
-    numbers = NumberStore(db, SecretBox(settings.secret_keys()))
+    box = SecretBox(settings.secret_keys())
+    numbers = NumberStore(db, box)
     numbers.protect()  # what an older key or no key left in clear is encrypted now (or a warning without a key)
     return Gateway(
         probe=DatabaseProbe(db),
@@ -359,4 +362,5 @@ def open_gateway(settings: Settings, *, base_url: str) -> Gateway:
         handover=Handover(db),
         stop_words=StopWords(db),
         number_store=numbers,
+        secret_box=box,
     )
