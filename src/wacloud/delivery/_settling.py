@@ -81,8 +81,8 @@ class Settler:
         return settlement
 
     def apply_statuses(self, items: Sequence[StatusInput], *, fbtrace_id: str | None = None) -> list[StatusChange]:
-        """:meth:`apply_status` for each item (their changes in the items' order), set-based; a ``failed`` one
-        meets the retry policy where it stands among its message's statuses."""
+        """Apply status webhooks, forward only (their changes in the items' order), set-based; a ``failed`` one
+        meets the retry policy, like an error answer to the call, where it stands among its message's statuses."""
         now = self.clock()
         # First every status up to its message's first failure, in one store call: it locks all the
         # wamids at once (sorted), before the policy's writes (pair buckets) and the statuses after a

@@ -173,7 +173,6 @@ class SubscriptionStore:
                                    "RETURNING id", (self._codec.seal(clear), sub_id, stored)))
         return done
 
-
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._run(lambda tx: tx.rows(sql, params))
         return rows
@@ -199,7 +198,7 @@ class SubscriptionStore:
     def all(self) -> list[Subscription]:
         """Every subscription, oldest first."""
         return [_sub(r, self._codec) for r in self._rows(f"SELECT {_COLUMNS} FROM wacloud_gw_subscriptions "
-                                            "ORDER BY created_at, id")]
+                                                         "ORDER BY created_at, id")]
 
     def delete(self, sub_id: str) -> bool:
         """Remove a subscription and its dead letters; False when unknown."""

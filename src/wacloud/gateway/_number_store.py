@@ -89,27 +89,29 @@ class NumberStore:
     def protect(self) -> int:
         """Store again, encrypted with the first key, every secret kept in clear or under an older key; how
         many numbers were rewritten. Without a key, a warning when some are kept in clear."""
-        rows = self.db.execute("SELECT phone_number_id, config FROM wacloud_gw_numbers")
-        stale: list[tuple[str, dict[str, Any]]] = []
-        for pid, config in rows:
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for pid, config in self.db.execute("SELECT phone_number_id, config FROM wacloud_gw_numbers"):
             try:
                 data = json.loads(str(config))
             except ValueError:
                 continue  # list() reports it
-            secrets = [data[name] for name in _SECRETS if isinstance(data, dict) and isinstance(data.get(name), str)]
-            if not self.box.sealing:
-                if any(not is_sealed(v) for v in secrets):
-                    stale.append((str(pid), data))
-            elif any(self.box.stale(v) for v in secrets):
-                stale.append((str(pid), data))
+            if isinstance(data, dict):
+                rows.append((str(pid), data))
+
+        def secrets_of(data: dict[str, Any]) -> list[str]:
+            return [data[name] for name in _SECRETS if isinstance(data.get(name), str)]
+
         if not self.box.sealing:
-            if stale:
+            clear = [pid for pid, data in rows if any(not is_sealed(v) for v in secrets_of(data))]
+            if clear:
                 log.warning("%d number(s) added through the API keep their access token in clear in the gateway "
                             "database: set %s to encrypt them (make a key with `wacloud keys secret`)",
-                            len(stale), SECRET_KEY_SETTING)
+                            len(clear), SECRET_KEY_SETTING)
             return 0
         done = 0
-        for pid, data in stale:
+        for pid, data in rows:
+            if not any(self.box.stale(v) for v in secrets_of(data)):
+                continue
             try:
                 for name in _SECRETS:
                     if isinstance(data.get(name), str):
