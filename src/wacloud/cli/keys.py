@@ -93,7 +93,7 @@ def revoke(
 
 @app.command("secret")
 def secret(json_out: JsonOpt = False) -> None:
-    """Print a new key for WACLOUD_SECRET_KEY, which encrypts the tokens of numbers added through the API.
+    """Print a new key for WACLOUD_SECRET_KEY: it encrypts the secrets kept in the gateway database.
 
     To rotate, put the new key first and keep the old one after it (comma-separated): the gateway encrypts
     again with the new key at start; the old one can go after that.

@@ -106,9 +106,9 @@ class Settings(BaseSettings):
         default_factory=list, description="extra API keys: plain keys or sha256:<hex>, comma-separated"
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="key(s) that encrypt the secrets kept in the gateway database (the tokens of "
-        "numbers added through the API): comma-separated, the first encrypts, all decrypt (rotation); make one "
-        "with `wacloud keys secret`")
+        default=None, description="key(s) that encrypt the secrets kept in the gateway database (added numbers' "
+        "tokens, subscriptions' signing secrets): comma-separated, the first encrypts, all decrypt (rotation); "
+        "make one with `wacloud keys secret`")
     host: str = Field(default="127.0.0.1", description="address to bind")
     port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
     public_url: str | None = Field(default=None, description="URL the world reaches the gateway at")
