@@ -500,3 +500,41 @@ def test_a_new_customer_message_appears_in_the_open_inbox_without_reload(served:
         assert browser.execute_script("return window.__same_page === true")
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+
+
+def test_a_scheduled_campaign_moved_given_a_budget_then_started_now_from_its_page(served: Served, browser: Any) -> None:
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    later = int(time.time()) + 7200
+    with served.http("admin") as http:
+        made = http.post("/sandbox/_sandbox/templates", json={
+            "name": "autumn_note", "language": "en_US", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "Autumn is here."}]})
+        assert made.status_code == 200, made.text
+        started = http.post("/v1/campaigns", json={
+            "template": "autumn_note", "language": "en_US", "category": "utility", "id": "autumn",
+            "recipients": [{"to": f"+1555730{i:04d}"} for i in range(5)], "start_at": later})
+        assert started.status_code == 202, started.text
+    sign_in(browser, served, "agent")
+    browser.get(f"{served.url}/console/campaigns/autumn")
+    wait_for(lambda: "Scheduled: 5 recipients" in text_of(browser, "#campaign-state"), 20, "the scheduled campaign")
+    # Two hours later still: a datetime-local value, in UTC.
+    moved_to = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(later + 3600))
+    browser.execute_script("document.getElementById('reschedule-at').value = arguments[0]", moved_to)
+    browser.find_element(By.ID, "reschedule").click()
+    wait_for(lambda: "moved to" in text_of(browser, ".notice"), 20, "the reschedule")
+    labelled(browser, "Budget (USD)").send_keys("1.25")
+    browser.find_element(By.ID, "set-budget").click()
+    wait_for(lambda: "budget set to 1.25" in text_of(browser, ".notice"), 20, "the budget")
+    with served.http("viewer") as http:
+        found = http.get("/v1/campaigns/autumn").json()
+    assert abs(found["start_at"] - (later + 3600 - (later + 3600) % 60)) < 1 and found["budget"] == 1.25
+    screenshot(browser, "campaign-rescheduled")
+    # Empty: start now. The campaign runs, and a started campaign offers no reschedule any more.
+    browser.find_element(By.ID, "reschedule").click()
+    wait_for(lambda: "starts now" in text_of(browser, ".notice"), 20, "the start")
+    wait_for(lambda: (browser.refresh(), "Finished: 5 recipients" in text_of(browser, "#campaign-state"))[1], 60,
+             "the campaign to finish")
+    assert not browser.find_elements(By.ID, "reschedule")

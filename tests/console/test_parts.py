@@ -21,7 +21,7 @@ from wacloud.gateway._keys import KeyStore
 from wacloud.gateway._stop_words import StopWords, normalize
 from wacloud.gateway.console._attach import MAX_REQUEST, AttachmentError, attachment_of
 from wacloud.gateway.console._bubbles import bubble
-from wacloud.gateway.console._campaigns import _schedule, read_csv
+from wacloud.gateway.console._campaigns import read_csv, schedule_time
 from wacloud.gateway.console._live import slim
 from wacloud.gateway.console._subs import _health
 from wacloud.gateway.console._templates import check
@@ -184,12 +184,12 @@ def test_live_events_are_slim_and_carry_what_a_page_matches_on() -> None:
 
 
 def test_a_campaign_schedule_is_a_future_utc_time() -> None:
-    assert _schedule("") is None
-    assert _schedule("2099-01-02T03:04") == datetime(2099, 1, 2, 3, 4, tzinfo=UTC).timestamp()
+    assert schedule_time("") is None
+    assert schedule_time("2099-01-02T03:04") == datetime(2099, 1, 2, 3, 4, tzinfo=UTC).timestamp()
     with pytest.raises(ValueError, match="in the past"):
-        _schedule("2001-01-01T00:00")
+        schedule_time("2001-01-01T00:00")
     with pytest.raises(ValueError, match="YYYY-MM-DDTHH:MM"):
-        _schedule("tomorrow")
+        schedule_time("tomorrow")
 
 
 def _sub(**changes: object) -> Subscription:

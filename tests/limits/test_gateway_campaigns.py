@@ -115,3 +115,37 @@ def test_dry_run_budget_pause_resume_cancel_export_and_costs(live: LiveGateway, 
     assert 'wacloud_cost{category="marketing"}' in metrics
     dry_cli = _cli(live, "campaigns", "pause", "gw-budget")
     assert dry_cli.exit_code != 0  # a cancelled campaign cannot be paused
+
+
+def test_a_scheduled_campaign_is_rescheduled_and_its_budget_changed(live: LiveGateway) -> None:
+    _template(live)
+    later = time.time() + 3600
+    body = {"template": "promo_gw", "recipients": [{"to": n} for n in NUMBERS[:3]], "id": "gw-later",
+            "category": "marketing", "start_at": later}
+    assert live.http.post("/v1/campaigns", json=body).status_code == 202
+    wait_for(lambda: live.http.get("/v1/campaigns/gw-later").json()["states"].get("queued") == 3 or None, 20,
+             "the campaign queued")
+    # Two hours later, then a budget: each is a campaign.progress event.
+    moved = live.http.patch("/v1/campaigns/gw-later", json={"start_at": later + 3600, "budget": 0.5})
+    assert moved.status_code == 200, moved.text
+    assert abs(moved.json()["start_at"] - (later + 3600)) < 1e-3 and moved.json()["budget"] == 0.5
+    jobs = live.http.get("/v1/jobs", params={"campaign": "gw-later"}).json()["jobs"]
+    stored = [live.gw.outbox.job(j["id"]) for j in jobs]
+    assert len(stored) == 3 and all(j is not None and abs(j.not_before - (later + 3600)) < 1e-3 for j in stored)
+    refused = [live.http.patch("/v1/campaigns/gw-later", json=b) for b in (
+        {"start_at": "soon"}, {"budget": -1}, {}, {"when": 1})]
+    assert [r.status_code for r in refused] == [422, 422, 422, 422]
+    assert live.http.patch("/v1/campaigns/nope", json={"budget": 1}).status_code == 404
+    # The CLI: start now (it goes), then a started campaign can no longer be moved (409 naming the campaign).
+    now = _cli(live, "campaigns", "set", "gw-later", "--start-at", "now", "--no-budget", "--json")
+    assert now.exit_code == 0, now.stdout
+    wait_for(lambda: live.http.get("/v1/campaigns/gw-later").json()["states"].get("queued", 0) == 0 or None, 20,
+             "sent once moved to now")
+    late = live.http.patch("/v1/campaigns/gw-later", json={"start_at": later})
+    assert late.status_code == 409 and late.json()["error"]["field"] == "campaign_id"
+    assert "has started" in late.json()["error"]["reason"]
+    assert _cli(live, "campaigns", "set", "gw-later").exit_code != 0  # nothing to change
+    page = live.http.get("/v1/events", params={"types": "campaign.progress", "limit": 1000}).json()
+    steps = [e["data"] for e in page["events"]]
+    assert [s["step"] for s in steps if s["campaign"] == "gw-later"][:5] == [
+        "queued", "rescheduled", "budget", "rescheduled", "budget"]

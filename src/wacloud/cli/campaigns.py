@@ -1,4 +1,4 @@
-"""``wacloud campaigns list|pause|resume|cancel|export`` and ``wacloud ratecard load FILE``: through the
+"""``wacloud campaigns list|pause|resume|cancel|set|export`` and ``wacloud ratecard load FILE``: through the
 gateway's ``/v1/campaigns`` and ``/v1/ratecard`` (the same operations as the web console)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from rich.table import Table
 from wacloud.cli.output import CliError, Exit, JsonOpt, console, emit_json, fail
 from wacloud.cli.remote import ApiKeyOpt, GatewayClient, GatewayOpt
 
-app = typer.Typer(help="List, pause, resume, cancel and export campaigns (through the gateway).",
+app = typer.Typer(help="List, pause, resume, cancel, reschedule and export campaigns (through the gateway).",
                   no_args_is_help=True)
 ratecard_app = typer.Typer(help="The rate card the gateway estimates costs with.", no_args_is_help=True)
 IdArg = Annotated[str, typer.Argument(help="The campaign id.")]
@@ -65,6 +65,31 @@ def _action(action: str) -> Any:
 
 for _name in ("pause", "resume", "cancel"):
     app.command(_name)(_action(_name))
+
+
+@app.command("set")
+def set_campaign(
+    campaign_id: IdArg,
+    start_at: Annotated[str | None, typer.Option(
+        "--start-at", help="Move a campaign that has not started: an ISO 8601 time, Unix seconds, or 'now'.")] = None,
+    budget: Annotated[float | None, typer.Option(
+        "--budget", min=0, help="Its spending cap (in the rate card's currency).")] = None,
+    no_budget: Annotated[bool, typer.Option("--no-budget", help="Remove its spending cap.")] = False,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Reschedule a campaign that has not started, or change its budget."""
+    body: dict[str, Any] = {}
+    if start_at is not None:
+        body["start_at"] = None if start_at.strip().lower() == "now" else start_at
+    if budget is not None and no_budget:
+        fail(CliError("--budget and --no-budget: give one", Exit.USAGE), as_json=json_out)
+    if budget is not None or no_budget:
+        body["budget"] = budget
+    if not body:
+        fail(CliError("nothing to change: give --start-at, --budget or --no-budget", Exit.USAGE), as_json=json_out)
+    _show(_call(gateway, api_key, "PATCH", f"/v1/campaigns/{campaign_id}", json_out, json=body), json_out)
 
 
 @app.command("export")

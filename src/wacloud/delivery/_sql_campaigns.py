@@ -10,6 +10,7 @@ from wacloud._json import dumps
 from wacloud.delivery._sql_base import SqlBase
 from wacloud.delivery._sql_jobs import record_events
 from wacloud.delivery.costs import GROUP_BY, CostRow
+from wacloud.events.log import NewEvent, append
 
 #: One campaign row: id, number, state, budget, api, options (JSON), start_at, created_at, updated_at.
 CampaignRow = tuple[str, str, str, float | None, str | None, dict[str, Any], float | None, float, float]
@@ -56,7 +57,9 @@ class CampaignsSql(SqlBase):
 
     def set_campaign(self, campaign_id: str, now: float, *, state: str | None = None,
                      budget: float | None = None, clear_budget: bool = False) -> bool:
-        """Change a campaign's state or budget; False when there is no such campaign."""
+        """Change a campaign's state or budget; False when there is no such campaign. A change of state, or of
+        budget, is a ``campaign.progress`` event (``paused``, ``resumed``, ``cancelled``, ``budget``) written
+        with it."""
         sets: list[str] = ["updated_at = ?"]
         params: list[Any] = [now]
         if state is not None:
@@ -66,7 +69,37 @@ class CampaignsSql(SqlBase):
             sets.append("budget = ?")
             params.append(budget)
         with self._tx() as tx:
-            return tx.run(f"UPDATE campaigns SET {', '.join(sets)} WHERE id = ?", [*params, campaign_id]) > 0
+            before = tx.rows(f"SELECT phone_number_id, state, budget FROM campaigns WHERE id = ?{self.LOCK}",
+                             (campaign_id,))
+            if not before:
+                return False
+            tx.run(f"UPDATE campaigns SET {', '.join(sets)} WHERE id = ?", [*params, campaign_id])
+            number, old_state, old_budget = before[0]
+            events: list[NewEvent] = []
+            if state is not None and state != old_state:
+                step = {"active": "resumed"}.get(state, state)
+                events.append(NewEvent("campaign.progress", str(number), {"campaign": campaign_id, "step": step},
+                                       at=now))
+            if (budget is not None or clear_budget) and budget != old_budget:
+                events.append(NewEvent("campaign.progress", str(number), {"campaign": campaign_id, "step": "budget",
+                                                                          "budget": budget}, at=now))
+            append(tx, events)
+            return True
+
+    def reschedule_campaign(self, campaign_id: str, start_at: float, now: float) -> int | None:
+        """Move a campaign that has not started to ``start_at``: its start and every job's ``not_before``; how
+        many jobs moved, or None when one has left the queue already (or there is no such campaign)."""
+        with self._tx() as tx:
+            row = tx.rows(f"SELECT phone_number_id FROM campaigns WHERE id = ?{self.LOCK}", (campaign_id,))
+            if not row or tx.rows("SELECT 1 FROM jobs WHERE campaign = ? AND (state <> 'queued' OR attempts > 0) "
+                                  "LIMIT 1", (campaign_id,)):
+                return None
+            tx.run("UPDATE campaigns SET start_at = ?, updated_at = ? WHERE id = ?", (start_at, now, campaign_id))
+            moved = tx.run("UPDATE jobs SET not_before = ?, updated_at = ? WHERE campaign = ? AND state = 'queued'",
+                           (start_at, now, campaign_id))
+            append(tx, [NewEvent("campaign.progress", str(row[0][0]), {"campaign": campaign_id, "step": "rescheduled",
+                                                                       "start_at": start_at, "jobs": moved}, at=now)])
+            return moved
 
     def cancel_jobs(self, campaign_id: str, now: float) -> int:
         """Fail a cancelled campaign's jobs not yet sent (queued or held); the count."""

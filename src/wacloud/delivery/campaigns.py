@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from wacloud.delivery._bodies import epoch
 from wacloud.delivery._sender import MARKETING_API_KEY
 from wacloud.delivery.campaign import recipients_or_errors, template_object
 from wacloud.delivery.costs import GROUP_BY, CostRow, RateCard
@@ -34,6 +36,11 @@ APIS = ("cloud_api", "marketing_messages")
 EXPORT_COLUMNS = ("recipient", "state", "wamid", "code", "detail", "cost")
 
 
+def _amount(value: object) -> bool:
+    """True for a non-negative, finite number (not a bool): a budget."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
 class CampaignsStore(LimitsStore, Protocol):
     """The store calls campaign operations use (``_sql_campaigns`` + ``_sql_limits`` + the jobs)."""
 
@@ -45,6 +52,7 @@ class CampaignsStore(LimitsStore, Protocol):
     def set_campaign(self, campaign_id: str, now: float, *, state: str | None = None,
                      budget: float | None = None, clear_budget: bool = False) -> bool: ...
     def cancel_jobs(self, campaign_id: str, now: float) -> int: ...
+    def reschedule_campaign(self, campaign_id: str, start_at: float, now: float) -> int | None: ...
     def held_counts(self, *, campaign: str | None = None,
                     phone_number_id: str | None = None) -> dict[str, tuple[int, float | None]]: ...
     def record_pricing(self, wamid: str, pricing: dict[str, Any], cost: float) -> bool: ...
@@ -139,7 +147,7 @@ class CampaignOps:
     def register(self, campaign_id: str, *, budget: float | None = None, api: str | None = None,
                  options: Mapping[str, Any] | None = None, start_at: float | None = None) -> None:
         """Record a campaign's settings (``broadcast`` does it); checks them first."""
-        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0):
+        if budget is not None and not _amount(budget):
             raise ValidationError("budget", "must be a non-negative amount")
         if api is not None and api not in APIS:
             raise ValidationError("api", f"must be one of {', '.join(APIS)}")
@@ -190,12 +198,32 @@ class CampaignOps:
 
     def set_budget(self, campaign_id: str, budget: float | None) -> CampaignReport:
         """Change (or remove, with None) a campaign's budget; jobs held for it are looked at again."""
-        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0):
+        if budget is not None and not _amount(budget):
             raise ValidationError("budget", "must be a non-negative amount")
         self._row(campaign_id)
         now = self.clock()
         self.store.set_campaign(campaign_id, now, budget=budget, clear_budget=budget is None)
         self.store.wake_holds(HoldReason.BUDGET.value, campaign_id, now)
+        self._wake()
+        return self.report(campaign_id)
+
+    def reschedule(self, campaign_id: str, start_at: datetime | float | None) -> CampaignReport:
+        """Move a campaign that has not started yet to ``start_at`` (None, or a time past: now). One that has
+        started (a job left the queue) is refused: pause it, and resume it when it should go on."""
+        now = self.clock()
+        refused = ValidationError("start_at", "must be a time (ISO 8601 or Unix seconds), or null for now")
+        if isinstance(start_at, bool):
+            raise refused
+        try:
+            when = epoch(start_at, now)
+        except ValidationError:
+            raise refused from None
+        if self._row(campaign_id)[2] == "cancelled":
+            raise ValidationError("campaign", "a cancelled campaign cannot be rescheduled")
+        moved = self.store.reschedule_campaign(campaign_id, max(now, when) if when is not None else now, now)
+        if moved is None:
+            raise ValidationError("campaign", "the campaign has started (a message left the queue): pause it and "
+                                  "resume it when it should go on")
         self._wake()
         return self.report(campaign_id)
 

@@ -16,7 +16,7 @@ EVENT_TYPES: Final[Mapping[str, str]] = {
     "message.received": "a customer's message reached the number",
     "message.status": "a status webhook (sent, delivered, read, played, failed) for a message the number sent",
     "job.state_changed": "an outbox job changed state (with the error code and detail when it failed)",
-    "campaign.progress": "a campaign was queued, advanced, paused, resumed, held, cancelled or finished",
+    "campaign.progress": "a campaign was queued, paused, resumed, cancelled, rescheduled, given a budget or finished",
     "template.status_changed": "a template was approved, rejected, paused, disabled, …",
     "template.quality_changed": "a template's quality score changed",
     "template.category_changed": "Meta changed (or will change) a template's category",

@@ -1,5 +1,5 @@
-"""Campaign operations and costs in the HTTP API: list, pause, resume, cancel, export, cost roll-ups,
-reconciliation with Meta's ``pricing_analytics``, the limits the engine knows.
+"""Campaign operations and costs in the HTTP API: list, pause, resume, cancel, reschedule, budget, export,
+cost roll-ups, reconciliation with Meta's ``pricing_analytics``, the limits the engine knows.
 
 Each route calls :class:`wacloud.delivery.campaigns.CampaignOps` (``outbox.campaigns``), which the web
 console and the CLI use too.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -121,6 +122,42 @@ async def campaign_action(request: Request, _: Authenticated, campaign_id: Campa
         raise ApiError(404, f"no campaign {campaign_id!r}", field="campaign_id") from None
     except errors.ValidationError as exc:
         raise ApiError(409, exc.reason, field="campaign_id") from None
+    out: dict[str, Any] = report.as_dict()
+    return out
+
+
+class CampaignPatch(BaseModel):
+    """What to change: fields left out stay as they are."""
+
+    model_config = {"extra": "forbid"}
+
+    start_at: datetime | None = Field(
+        default=None, description="when a campaign that has not started should (ISO 8601 or Unix seconds; null "
+        "or a time past: now). A started campaign is a 409: pause it and resume it instead")
+    budget: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                 description="its spending cap in the rate card's currency; null removes it")
+
+
+@router.patch("/campaigns/{campaign_id}", response_model=CampaignOut, tags=["campaigns"],
+              summary="Reschedule a campaign, or change its budget")
+async def update_campaign(request: Request, _: Authenticated, campaign_id: CampaignId,
+                          body: CampaignPatch) -> dict[str, Any]:
+    """``start_at`` moves a campaign that has not started; ``budget`` sets or removes its cap (jobs held for
+    the budget are looked at again). Each change is a ``campaign.progress`` event."""
+    ops = _outbox(request).campaigns
+    if not body.model_fields_set:
+        raise ApiError(422, "nothing to change: give start_at or budget", field="body")
+    try:
+        if "start_at" in body.model_fields_set:
+            await call_engine(ops.reschedule, campaign_id, body.start_at)
+        if "budget" in body.model_fields_set:
+            await call_engine(ops.set_budget, campaign_id, body.budget)
+        report = await call_engine(ops.report, campaign_id)
+    except KeyError:
+        raise ApiError(404, f"no campaign {campaign_id!r}", field="campaign_id") from None
+    except errors.ValidationError as exc:
+        field = exc.field if exc.field in ("start_at", "budget") else "campaign_id"
+        raise ApiError(409 if field == "campaign_id" else 422, exc.reason, field=field) from None
     out: dict[str, Any] = report.as_dict()
     return out
 

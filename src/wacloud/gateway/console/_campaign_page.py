@@ -18,10 +18,10 @@ import wacloud.gateway._campaigns as campaigns
 from wacloud import errors
 from wacloud.gateway._calls import call_engine
 from wacloud.gateway._numbers import NumberLane
-from wacloud.gateway.console._campaigns import first_step
+from wacloud.gateway.console._campaigns import first_step, schedule_time
 from wacloud.gateway.console._live import head
 from wacloud.gateway.console._render import PREFIX, page
-from wacloud.gateway.console._session import ConsoleUser, audit, checked_form, current_user, gateway, lanes
+from wacloud.gateway.console._session import ConsoleUser, audit, checked_form, current_user, field, gateway, lanes
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -62,7 +62,7 @@ async def campaign(request: Request, campaign_id: str, number: str = "", notice:
     as_json = json.dumps(found).replace("<", "\\u003c")  # inside a <script> element
     return page(request, "campaign.html", user, c=found, funnel=funnel(found), progress_json=as_json,
                 number=lane.phone_number_id, number_shown=lane.display or lane.phone_number_id,
-                actions=_actions(found),
+                actions=_actions(found), unstarted=_unstarted(found),
                 notice=notice[:300], live_after=after)
 
 
@@ -70,6 +70,12 @@ def _actions(found: dict[str, Any]) -> list[str]:
     """The buttons that apply: by the campaign's state, none once every job has left the queue."""
     over = found.get("done") and not found.get("states", {}).get("held")
     return [] if over else [a for a, (states, _) in ACTIONS.items() if found.get("state") in states]
+
+
+def _unstarted(found: dict[str, Any]) -> bool:
+    """True while no job of the campaign has left the queue (it can be rescheduled)."""
+    states = found.get("states") or {}
+    return found.get("state") != "cancelled" and bool(states) and set(states) <= {"queued"}
 
 
 @router.get("/campaigns/{campaign_id}/progress")
@@ -80,6 +86,43 @@ async def progress(request: Request, campaign_id: str, number: str = "") -> Resp
     if found is None:
         return JSONResponse({"error": {"reason": "no such campaign"}}, status_code=404)
     return JSONResponse({**found, "funnel": funnel(found), "at": time.time()})
+
+
+@router.post("/campaigns/{campaign_id}/settings")
+async def settings(request: Request, campaign_id: str) -> Response:
+    """Reschedule a campaign that has not started (``start_at``, UTC; empty: now) or change its budget (empty:
+    none), agents and admins; back to its page with what happened."""
+    user = await current_user(request)
+    form = await checked_form(request, user)
+    lane, found = await _find(request, user, campaign_id, field(form, "number"))
+    if lane is None or found is None:
+        return page(request, "refused.html", user, status=404, reason=f"no campaign {campaign_id[:128]}")
+    campaign_id, ops = str(found["id"]), lane.outbox.campaigns
+    what = field(form, "change")
+    try:
+        if what == "schedule":
+            start_at = schedule_time(field(form, "start_at"))
+            await call_engine(ops.reschedule, campaign_id, start_at)
+            notice = f"Campaign {campaign_id} " + (f"moved to {time.strftime('%Y-%m-%d %H:%M', time.gmtime(start_at))} "
+                                                   "UTC." if start_at else "starts now.")
+        elif what == "budget":
+            text = field(form, "budget")
+            budget = float(text) if text else None
+            await call_engine(ops.set_budget, campaign_id, budget)
+            notice = f"Campaign {campaign_id}: budget {'removed' if budget is None else f'set to {budget:g}'}."
+        else:
+            notice = "campaign: nothing to change"
+        outcome = "ok"
+    except errors.ValidationError as exc:
+        notice = outcome = f"{exc.field}: {exc.reason}"
+    except ValueError as exc:  # the form's time or amount
+        notice = outcome = f"{what}: {exc}"
+    except KeyError:
+        notice = outcome = f"campaign: no campaign {campaign_id}"
+    lane.workers.restart()  # a worker sleeping until the old start (or on budget holds) looks again
+    await audit(request, user, f"{what or 'change'} campaign", campaign_id, outcome)
+    query = urlencode({"number": lane.phone_number_id, "notice": notice})
+    return RedirectResponse(f"{PREFIX}/campaigns/{campaign_id}?{query}", status_code=303)
 
 
 @router.post("/campaigns/{campaign_id}/{action}")

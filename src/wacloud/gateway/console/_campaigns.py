@@ -198,7 +198,7 @@ async def _first_step(request: Request, error: str) -> Response:
     return await first_step(request, await current_user(request), error, 422)
 
 
-def _schedule(value: str) -> float | None:
+def schedule_time(value: str) -> float | None:
     """A ``datetime-local`` value (UTC) as a unix time; None when empty; ValueError when not a future time."""
     if not value:
         return None
@@ -284,7 +284,7 @@ async def start(request: Request) -> Response:
         body["id"] = chosen["__id"]
     lane = lane_of(gateway(request), user, chosen["__number"])
     try:
-        start_at = _schedule(chosen["__start_at"])
+        start_at = schedule_time(chosen["__start_at"])
     except ValueError as exc:
         return await _mapping(request, token, template, columns, rows, chosen, f"start_at: {exc}")
     if start_at is not None:
