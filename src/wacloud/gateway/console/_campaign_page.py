@@ -119,7 +119,6 @@ async def settings(request: Request, campaign_id: str) -> Response:
         notice = outcome = f"{what}: {exc}"
     except KeyError:
         notice = outcome = f"campaign: no campaign {campaign_id}"
-    lane.workers.restart()  # a worker sleeping until the old start (or on budget holds) looks again
     await audit(request, user, f"{what or 'change'} campaign", campaign_id, outcome)
     query = urlencode({"number": lane.phone_number_id, "notice": notice})
     return RedirectResponse(f"{PREFIX}/campaigns/{campaign_id}?{query}", status_code=303)
